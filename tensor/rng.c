@@ -1,0 +1,102 @@
+#include "rng.h"
+
+#include <math.h>
+#include <string.h>
+
+static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+static uint64_t splitmix64(uint64_t *x) {
+    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+void vae_rng_seed(vae_rng *r, uint64_t seed) {
+    uint64_t x = seed;
+    for (int i = 0; i < 4; i++) r->s[i] = splitmix64(&x);
+    r->has_spare = 0;
+    r->spare = 0.0;
+}
+
+uint64_t vae_rng_u64(vae_rng *r) {
+    uint64_t *s = r->s;
+    uint64_t result = rotl(s[1] * 5, 7) * 9;
+    uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
+    return result;
+}
+
+double vae_rng_uniform(vae_rng *r) { return (double)(vae_rng_u64(r) >> 11) * 0x1.0p-53; }
+
+double vae_rng_uniform_pos(vae_rng *r) { return ((double)(vae_rng_u64(r) >> 11) + 0.5) * 0x1.0p-53; }
+
+uint64_t vae_rng_below(vae_rng *r, uint64_t n) {
+    if (n == 0) return 0;
+    uint64_t limit = UINT64_MAX - UINT64_MAX % n; /* reject the biased tail */
+    uint64_t x;
+    do x = vae_rng_u64(r);
+    while (x >= limit);
+    return x % n;
+}
+
+double vae_rng_normal(vae_rng *r) {
+    if (r->has_spare) {
+        r->has_spare = 0;
+        return r->spare;
+    }
+    double u, v, s;
+    do {
+        u = 2.0 * vae_rng_uniform(r) - 1.0;
+        v = 2.0 * vae_rng_uniform(r) - 1.0;
+        s = u * u + v * v;
+    } while (s >= 1.0 || s == 0.0);
+    double m = sqrt(-2.0 * log(s) / s);
+    r->spare = v * m;
+    r->has_spare = 1;
+    return u * m;
+}
+
+int vae_rng_bernoulli(vae_rng *r, double p) { return vae_rng_uniform(r) < p; }
+
+/* The published xoshiro256 jump polynomial: equivalent to 2^128 calls of next(). */
+static void jump(vae_rng *r) {
+    static const uint64_t J[] = {0x180ec6d33cfd0abaULL, 0xd5a61266f0c9392cULL,
+                                 0xa9582618e03fc9aaULL, 0x39abdc4529b1661cULL};
+    uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (int i = 0; i < 4; i++)
+        for (int b = 0; b < 64; b++) {
+            if (J[i] & (UINT64_C(1) << b)) {
+                s0 ^= r->s[0];
+                s1 ^= r->s[1];
+                s2 ^= r->s[2];
+                s3 ^= r->s[3];
+            }
+            vae_rng_u64(r);
+        }
+    r->s[0] = s0;
+    r->s[1] = s1;
+    r->s[2] = s2;
+    r->s[3] = s3;
+}
+
+void vae_rng_split(vae_rng *parent, vae_rng *child) {
+    memcpy(child->s, parent->s, sizeof child->s);
+    child->has_spare = 0;
+    child->spare = 0.0;
+    jump(parent);
+}
+
+void vae_rng_shuffle_i64(vae_rng *r, int64_t *idx, int64_t n) {
+    for (int64_t i = n - 1; i > 0; i--) {
+        int64_t j = (int64_t)vae_rng_below(r, (uint64_t)i + 1);
+        int64_t t = idx[i];
+        idx[i] = idx[j];
+        idx[j] = t;
+    }
+}

@@ -1,0 +1,6 @@
+/* vae.h - umbrella header: include this one file to use the whole library. */
+#ifndef VAE_H
+#define VAE_H
+#include "tensor/error.h"
+#include "tensor/rng.h"
+#endif
