@@ -3,4 +3,12 @@
 #define VAE_H
 #include "tensor/error.h"
 #include "tensor/rng.h"
+#include "tensor/arena.h"
+#include "tensor/tensor.h"
+#include "tensor/view.h"
+#include "tensor/gemm.h"
+#include "autograd/context.h"
+#include "autograd/op_table.h"
+#include "autograd/ops.h"
+#include "autograd/gradcheck.h"
 #endif

@@ -1,0 +1,79 @@
+/* internal.h - (private to autograd/ and layers above that add ops) the context, tape nodes and op helpers.
+ *
+ * An op builder follows one pattern:
+ *   1. validate inputs (NULL in -> NULL out quietly; shape/dtype errors name the op and the shapes),
+ *   2. allocate the output in the arena (vae__out),
+ *   3. run the kernel,
+ *   4. vae__record(...) when an input requires grad (stores what backward needs in the node),
+ *   5. return vae__done(ctx, node-or-op, out) (anomaly check).
+ * Backward functions read node->out->grad and accumulate into inputs with vae__accum (which un-broadcasts).
+ */
+#ifndef VAE_AUTOGRAD_INTERNAL_H
+#define VAE_AUTOGRAD_INTERNAL_H
+
+#include "autograd/context.h"
+#include "autograd/op_table.h"
+#include "tensor/kernels.h"
+#include "tensor/view.h"
+
+#define VAE_NODE_MAX_IN 4
+
+typedef struct vae_node {
+    struct vae_node *prev; /* tape order: creation order is topological */
+    int op;                /* vae_op */
+    int nin;
+    vae_tensor *out;
+    vae_tensor *in[VAE_NODE_MAX_IN]; /* NULL entries for inputs that need no grad are allowed */
+    vae_tensor **ins;                /* for variadic ops (concat): nin inputs */
+    double p[4];                     /* scalar arguments */
+    int64_t ip[VAE_MAX_DIMS + 4];    /* integer arguments */
+    void *saved;                     /* op-specific data cached by forward (e.g. arg-max indices) */
+} vae_node;
+
+struct vae_ctx {
+    vae_arena *arena;
+    vae_error err;
+    vae_rng rng;
+    vae_node *tape;  /* last node */
+    int64_t tape_len;
+    int grad_enabled;
+    int anomaly;
+    int backward_done;
+    uint64_t ops_seen[(VAE_OP_COUNT_ + 63) / 64];
+};
+
+typedef void (*vae__backward_fn)(vae_ctx *ctx, vae_node *n);
+
+/* Set the context's error (first sticks); returns NULL so builders can `return vae__fail(...)`. */
+vae_tensor *vae__fail(vae_ctx *ctx, vae_status code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+/* 1 when ctx is usable and all n inputs are non-NULL; a NULL input with no earlier error records VAE_ERR_NULL
+ * naming `op`. */
+int vae__inputs_ok(vae_ctx *ctx, const char *op, int n, const vae_tensor *const *in);
+/* 1 when a and b share a dtype, else records VAE_ERR_DTYPE naming op. */
+int vae__same_dtype(vae_ctx *ctx, const char *op, const vae_tensor *a, const vae_tensor *b);
+/* New contiguous output in the arena. */
+vae_tensor *vae__out(vae_ctx *ctx, vae_dtype dt, int ndim, const int64_t *shape);
+/* 1 when grad mode is on and any of the n inputs requires grad. */
+int vae__wants_grad(const vae_ctx *ctx, int n, vae_tensor *const *in);
+/* Append a node for `out` (marking it as requiring grad); NULL (error set) on OOM. */
+vae_node *vae__record(vae_ctx *ctx, int op, vae_tensor *out, int nin, vae_tensor *const *in);
+/* Anomaly check after forward; returns out, or NULL with VAE_ERR_NAN. */
+vae_tensor *vae__done(vae_ctx *ctx, int op, vae_tensor *out);
+/* The gradient buffer of t (contiguous, t's shape), allocated zeroed on first use; NULL on OOM. */
+vae_tensor *vae__grad(vae_ctx *ctx, vae_tensor *t);
+/* x->grad += g summed over the dims where x was broadcast (x must broadcast to g's shape). No-op when x is NULL
+ * or does not require grad. */
+void vae__accum(vae_ctx *ctx, vae_tensor *x, const vae_tensor *g);
+/* Format a tensor's shape into buf (for messages). */
+const char *vae__shape(char *buf, int len, const vae_tensor *t);
+
+/* Backward functions named in op_table.h. */
+#define VAE_X_DECL(e, name, arity, bw) void bw(vae_ctx *ctx, vae_node *n);
+VAE_OPS(VAE_X_DECL)
+#undef VAE_X_DECL
+
+#endif

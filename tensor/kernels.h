@@ -1,0 +1,72 @@
+/* kernels.h - numeric kernels on strided tensors, f32 and f64.
+ *
+ * Kernels do no validation and no allocation: autograd/ checks shapes and dtypes, allocates outputs in the arena
+ * and calls these. Every kernel reads strided (and stride-0 broadcast) inputs through the iterator in iter.h and
+ * has a contiguous fast path. Outputs named `y` are contiguous unless said otherwise; all operands of one call share
+ * a dtype unless said otherwise.
+ */
+#ifndef VAE_KERNELS_H
+#define VAE_KERNELS_H
+
+#include "tensor/tensor.h"
+
+/* Unary functions y = f(x; p0, p1). */
+typedef enum vae_unary {
+    VAE_U_NEG, VAE_U_EXP, VAE_U_LOG, VAE_U_LOG1P, VAE_U_EXPM1, VAE_U_SQRT, VAE_U_SQUARE, VAE_U_ABS,
+    VAE_U_TANH, VAE_U_SIGMOID, VAE_U_RELU, VAE_U_SOFTPLUS, VAE_U_LOG_SIGMOID,
+    VAE_U_ELU,        /* x > 0 ? x : p0 * expm1(x) */
+    VAE_U_LEAKY_RELU, /* x > 0 ? x : p0 * x */
+    VAE_U_ADD_SCALAR, /* x + p0 */
+    VAE_U_MUL_SCALAR, /* x * p0 */
+    VAE_U_POW_SCALAR, /* x ^ p0 */
+    VAE_U_CLAMP,      /* min(max(x, p0), p1) */
+    VAE_U_COUNT_
+} vae_unary;
+
+typedef enum vae_binary {
+    VAE_B_ADD, VAE_B_SUB, VAE_B_MUL, VAE_B_DIV, VAE_B_MAXIMUM, VAE_B_MINIMUM, VAE_B_COUNT_
+} vae_binary;
+
+typedef enum vae_reduce { VAE_R_SUM, VAE_R_MEAN, VAE_R_MAX, VAE_R_LOGSUMEXP, VAE_R_COUNT_ } vae_reduce;
+
+/* y = f(x), y contiguous with x's shape. */
+void vae_k_unary(vae_unary op, double p0, double p1, const vae_tensor *x, vae_tensor *y);
+/* gx += gy * f'(x) elementwise (gx and gy contiguous, x's shape; y = f(x) as computed by forward). */
+void vae_k_unary_grad(vae_unary op, double p0, double p1, const vae_tensor *x, const vae_tensor *y,
+                      const vae_tensor *gy, vae_tensor *gx);
+
+/* y = a op b with NumPy broadcasting; y has the broadcast shape. */
+void vae_k_binary(vae_binary op, const vae_tensor *a, const vae_tensor *b, vae_tensor *y);
+/* g = gy * d(a op b)/d(side) in y's shape (side 0 = a, 1 = b); g is written, not accumulated. */
+void vae_k_binary_grad(vae_binary op, int side, const vae_tensor *a, const vae_tensor *b,
+                       const vae_tensor *y, const vae_tensor *gy, vae_tensor *g);
+
+/* y = mask != 0 ? a : b, broadcast; g = gy where the branch `side` (0 = a, 1 = b) was chosen, else 0. */
+void vae_k_where(const vae_tensor *mask, const vae_tensor *a, const vae_tensor *b, vae_tensor *y);
+void vae_k_where_grad(const vae_tensor *mask, int side, const vae_tensor *gy, vae_tensor *g);
+
+/* Reduce x over the dims whose bit is set in `axes`; y is contiguous with those dims of size 1 (keepdim shape).
+ * `aux`: for MAX, NULL or int64_t[numel(y)] receiving the row-major flat index into x of the first maximum of
+ * each output; for LOGSUMEXP, required scratch of numel(y) elements of the dtype; unused otherwise.
+ * LOGSUMEXP of a group that is all -inf is -inf. */
+void vae_k_reduce(vae_reduce op, const vae_tensor *x, uint32_t axes, vae_tensor *y, void *aux);
+
+/* dst += src elementwise, over src's shape; dst is a view of src's shape whose strides may be 0 (then several src
+ * elements add into one dst element: the un-broadcasting sum of backward). Serial, so the order is fixed. */
+void vae_k_accum(vae_tensor *dst, const vae_tensor *src);
+/* dst = src over dst's shape (src broadcast to it), converting dtype when they differ. dst must not be a
+ * broadcast view. */
+void vae_k_copy(vae_tensor *dst, const vae_tensor *src);
+/* Every element of dst = v. */
+void vae_k_fill(vae_tensor *dst, double v);
+/* Scale every element of dst by s (dst contiguous). */
+void vae_k_scale(vae_tensor *dst, double s);
+/* 1 when every element is finite. */
+int vae_k_all_finite(const vae_tensor *x);
+
+/* Batched matmul: C(..., M, N) = A(..., M, K) @ B(..., K, N) + beta * C. A and B are given with C's batch ndim:
+ * their batch strides may be 0 (broadcast); C's batch strides may be 0 too when beta = 1 (accumulating the sum over
+ * a broadcast batch into one matrix, in batch order). Any row/column strides (transposes are free). */
+void vae_k_matmul(const vae_tensor *A, const vae_tensor *B, vae_tensor *C, double beta);
+
+#endif
