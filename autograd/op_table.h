@@ -51,7 +51,11 @@
     X(UNSQUEEZE, "unsqueeze", 1, vae__bw_view)                                                     \
     X(CONTIGUOUS, "contiguous", 1, vae__bw_copy)                                                   \
     X(CAST, "cast", 1, vae__bw_copy)                                                               \
-    X(CONCAT, "concat", -1, vae__bw_concat)
+    X(CONCAT, "concat", -1, vae__bw_concat)                                                        \
+    /* fused ops for the hot paths of VAE training (ops_fused.c) */                                \
+    X(LINEAR, "linear", 3, vae__bw_linear)                                                         \
+    X(BERNOULLI_LOGITS_LP, "bernoulli_logits_lp", 2, vae__bw_bernoulli_lp)                         \
+    X(NORMAL_KL_STD, "normal_kl_std", 2, vae__bw_normal_kl_std)
 
 typedef enum vae_op {
 #define VAE_X_ENUM(e, name, arity, bw) VAE_OP_##e,

@@ -90,6 +90,23 @@ vae_tensor *vae_sum_all(vae_ctx *ctx, vae_tensor *x);
 /* (..., M, K) @ (..., K, N) -> (..., M, N); both operands at least 2-d; leading (batch) dims broadcast. */
 vae_tensor *vae_matmul(vae_ctx *ctx, vae_tensor *a, vae_tensor *b);
 
+/* ---- fused ops (one tape node each; same values as their composed forms) ---- */
+/* Activations for vae_linear_act. ELU and leaky ReLU take `alpha` (alpha > 0). */
+typedef enum vae_act {
+    VAE_ACT_IDENTITY, VAE_ACT_RELU, VAE_ACT_TANH, VAE_ACT_SIGMOID, VAE_ACT_SOFTPLUS, VAE_ACT_ELU,
+    VAE_ACT_LEAKY_RELU, VAE_ACT_COUNT_
+} vae_act;
+/* act(x @ W + b): x (..., in), W (in, out), b (out,) or NULL -> (..., out). Leading dims of x (batch, particles)
+ * are folded into one GEMM. VAE_ERR_ARG for alpha <= 0 with ELU/leaky ReLU or an unknown activation. */
+vae_tensor *vae_linear_act(vae_ctx *ctx, vae_tensor *x, vae_tensor *W, vae_tensor *b, vae_act act,
+                           double alpha);
+/* Bernoulli log-likelihood from logits, summed over the last dim: sum_d x_d l_d - softplus(l_d).
+ * logits (..., D) and x (..., D) broadcast; the result has the broadcast shape without its last dim. */
+vae_tensor *vae_bernoulli_logits_lp(vae_ctx *ctx, vae_tensor *logits, vae_tensor *x);
+/* KL(N(mu, exp(logvar)) || N(0, I)) summed over the last dim: 0.5 sum (mu^2 + exp(lv) - 1 - lv).
+ * mu and logvar have the same shape (..., Z); the result is (...). */
+vae_tensor *vae_normal_kl_std(vae_ctx *ctx, vae_tensor *mu, vae_tensor *logvar);
+
 /* ---- movement ---- */
 /* Reshape (one dim may be -1): a view when the strides allow, otherwise a contiguous copy. */
 vae_tensor *vae_reshape(vae_ctx *ctx, vae_tensor *x, int ndim, const int64_t *shape);

@@ -58,6 +58,15 @@ U1(f_contig, vae_mul(c, vae_contiguous(c, x[0]), x[1]))
 U1(f_cast, vae_cast(c, vae_mul(c, vae_cast(c, x[0], VAE_F32), vae_cast(c, x[1], VAE_F32)), VAE_F64))
 U1(f_concat, vae_concat(c, 2, x, 1))
 U1(f_stack, vae_stack(c, 2, x, 0))
+/* fused ops: every activation of linear, with batch dims folded into one GEMM */
+static vae_tensor *f_linear(vae_ctx *c, vae_tensor *const *x, int n, void *u) {
+    (void)n;
+    int act = *(const int *)u;
+    return vae_linear_act(c, x[0], x[1], x[2], (vae_act)act, 0.3);
+}
+U1(f_linear_nobias, vae_linear_act(c, x[0], x[1], NULL, VAE_ACT_TANH, 0))
+U1(f_bern_lp, vae_bernoulli_logits_lp(c, x[0], x[1]))
+U1(f_kl_std, vae_normal_kl_std(c, x[0], x[1]))
 
 typedef struct row {
     const char *name;
@@ -124,6 +133,9 @@ static row rows[] = {
     {"cast", f_cast, 2, {IN(2, 3, 4), IN(2, 3, 4)}, -2, 2, 1e-4, 1e-4, 0.05},
     {"concat", f_concat, 2, {IN(2, 3, 2), INT(2, 3, 4)}, -2, 2, 1e-6, 1e-6, 0},
     {"stack", f_stack, 2, {IN(2, 3, 4), INT(2, 3, 4)}, -2, 2, 1e-6, 1e-6, 0},
+    {"linear-nobias-T", f_linear_nobias, 2, {INT(2, 3, 4), INT(2, 4, 5)}, -1, 1, 1e-6, 1e-6, 0},
+    {"bernoulli_logits_lp", f_bern_lp, 2, {IN(3, 2, 3, 4), IN(2, 3, 4)}, -3, 3, 1e-6, 1e-6, 0},
+    {"normal_kl_std", f_kl_std, 2, {IN(2, 3, 4), INT(2, 3, 4)}, -2, 2, 1e-6, 1e-6, 0},
 };
 
 int main(void) {
@@ -154,6 +166,22 @@ int main(void) {
         seen[0] |= res.ops[0];
         seen[1] |= res.ops[1];
         for (int i = 0; i < R->nin; i++) free(bufs[i]);
+    }
+    /* linear with every activation on (K, B, in) inputs: leading dims fold into one GEMM */
+    for (int act = 0; act < VAE_ACT_COUNT_; act++) {
+        double xv[2 * 3 * 4], wv[4 * 5], bv[5];
+        for (int i = 0; i < 24; i++) xv[i] = -1 + 2 * vae_rng_uniform(&rng);
+        for (int i = 0; i < 20; i++) wv[i] = -1 + 2 * vae_rng_uniform(&rng);
+        for (int i = 0; i < 5; i++) bv[i] = -0.5 + vae_rng_uniform(&rng);
+        vae_gc_input in[3] = {{.ndim = 3, .shape = {2, 3, 4}, .data = xv, .requires_grad = 1},
+                              {.ndim = 2, .shape = {4, 5}, .data = wv, .requires_grad = 1},
+                              {.ndim = 1, .shape = {5}, .data = bv, .requires_grad = 1}};
+        vae_error err = {0};
+        vae_gc_result res;
+        CHECK_MSG(vae_gradcheck(f_linear, &act, 3, in, 1e-6, 1e-6, 1e-6, &res, &err) == VAE_OK, "linear act %d: %s",
+                  act, err.msg);
+        seen[0] |= res.ops[0];
+        seen[1] |= res.ops[1];
     }
     /* The expanded layout: a (1,4) leaf presented as (3,4) to a unary op. */
     {
