@@ -482,7 +482,7 @@ static void test_specs(void) {
     vae_dataset_free(&tr);
     vae_dataset_free(&te);
 
-    const char *bad[] = {"mnst:/tmp", "sprites:abc", "sprites:4", "mnist",
+    const char *bad[] = {"mnst:/tmp", "sprites:abc", "sprites:4", "sprites:129", "mnist",
                          "mnist:",    "npy:",        "csv",       "spritesX"};
     for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
         vae_error e = {0};

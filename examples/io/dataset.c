@@ -638,11 +638,11 @@ vae_status vae_dataset_load(const char *spec, vae_dataset *train, vae_dataset *t
         if (*arg) {
             char *e = NULL;
             S = strtol(arg, &e, 10);
-            if (*e || e == arg || S < VAE_SPRITES_MIN_SIZE || S > VAE_SPRITES_MAX_SIZE)
+            if (*e || e == arg || S < VAE_SPRITES_MIN_SIZE || S > VAE_DATASET_SPRITES_MAX_S)
                 return vae_error_set(err, VAE_ERR_ARG,
                                      "dataset_load: sprites size \"%s\" is not an integer in "
                                      "[%d, %d]",
-                                     arg, VAE_SPRITES_MIN_SIZE, VAE_SPRITES_MAX_SIZE);
+                                     arg, VAE_SPRITES_MIN_SIZE, VAE_DATASET_SPRITES_MAX_S);
         }
         /* train does not depend on whether test is asked for: always draw both */
         int64_t ntr = VAE_DATASET_SPRITES_TRAIN, nte = VAE_DATASET_SPRITES_TEST;
