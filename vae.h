@@ -6,6 +6,8 @@
 #include "tensor/arena.h"
 #include "tensor/tensor.h"
 #include "tensor/view.h"
+#include "tensor/crc32.h"
+#include "tensor/npy.h"
 #include "tensor/gemm.h"
 #include "autograd/context.h"
 #include "autograd/op_table.h"

@@ -1,0 +1,97 @@
+#include "examples/io/amat.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "examples/io/inflate.h"
+
+static int is_blank(char ch) {
+    return ch == ' ' || ch == '\t' || ch == '\r';
+}
+
+/* One line [p, e): count its tokens, and when `row` is non-NULL store them. Returns the token
+ * count, or -1 after setting err for a bad token. */
+static int64_t amat_line(const char *p, const char *e, float *row, int64_t cols, const char *name,
+                         int64_t lineno, vae_error *err) {
+    int64_t k = 0;
+    while (p < e) {
+        while (p < e && is_blank(*p)) p++;
+        if (p == e) break;
+        const char *t = p;
+        while (p < e && !is_blank(*p)) p++;
+        size_t tl = (size_t)(p - t);
+        if (tl != 1 || (*t != '0' && *t != '1')) {
+            int show = tl > 20 ? 20 : (int)tl;
+            vae_error_set(err, VAE_ERR_FORMAT,
+                          "amat: %s:%lld: column %lld: \"%.*s%s\" is not 0 or 1", name,
+                          (long long)lineno, (long long)(k + 1), show, t, tl > 20 ? "..." : "");
+            return -1;
+        }
+        if (row && k < cols) row[k] = *t == '1' ? 1.0f : 0.0f;
+        k++;
+    }
+    return k;
+}
+
+vae_status vae_amat_parse(const char *text, size_t len, const char *name, int64_t cols,
+                          vae_dataset *out, vae_error *err) {
+    if (!text || !out) return vae_error_set(err, VAE_ERR_NULL, "amat: NULL argument");
+    if (!name) name = "<memory>";
+    if (cols < 0)
+        return vae_error_set(err, VAE_ERR_ARG, "amat: cols must be >= 0, got %lld",
+                             (long long)cols);
+    if (memchr(text, '\0', len))
+        return vae_error_set(err, VAE_ERR_FORMAT, "amat: %s: NUL byte in text (binary file?)",
+                             name);
+    const char *end = text + len;
+    /* Pass 1: validate every line and count rows. */
+    int64_t rows = 0, lineno = 0;
+    for (const char *p = text; p < end;) {
+        const char *e = memchr(p, '\n', (size_t)(end - p));
+        if (!e) e = end;
+        lineno++;
+        int64_t k = amat_line(p, e, NULL, 0, name, lineno, err);
+        if (k < 0) return VAE_ERR_FORMAT;
+        if (k > 0) {
+            if (cols == 0) cols = k;
+            if (k != cols)
+                return vae_error_set(err, VAE_ERR_FORMAT,
+                                     "amat: %s:%lld: %lld columns, expected %lld", name,
+                                     (long long)lineno, (long long)k, (long long)cols);
+            rows++;
+        }
+        p = e < end ? e + 1 : end;
+    }
+    if (rows == 0) return vae_error_set(err, VAE_ERR_FORMAT, "amat: %s: no data rows", name);
+    vae_dataset ds = {0};
+    vae_status st = vae_dataset_alloc(&ds, rows, cols, err);
+    if (st != VAE_OK) return st;
+    /* Pass 2: fill. */
+    int64_t r = 0;
+    lineno = 0;
+    for (const char *p = text; p < end;) {
+        const char *e = memchr(p, '\n', (size_t)(end - p));
+        if (!e) e = end;
+        lineno++;
+        if (amat_line(p, e, ds.x + r * cols, cols, name, lineno, err) > 0) r++;
+        p = e < end ? e + 1 : end;
+    }
+    ds.binary = 1;
+    if (cols == 784) {
+        ds.h = ds.w = 28;
+        ds.c = 1;
+    }
+    *out = ds;
+    return VAE_OK;
+}
+
+vae_status vae_amat_read(const char *path, int64_t cols, vae_dataset *out, vae_error *err) {
+    if (!path || !out) return vae_error_set(err, VAE_ERR_NULL, "amat: NULL argument");
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    vae_status st = vae_read_file(path, &buf, &len, VAE_DATASET_MAX_FILE, err);
+    if (st != VAE_OK) return st;
+    st = vae_amat_parse((const char *)buf, len, path, cols, out, err);
+    free(buf);
+    return st;
+}
