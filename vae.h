@@ -3,4 +3,7 @@
 #define VAE_H
 #include "tensor/error.h"
 #include "tensor/rng.h"
+#include "tensor/cpu.h"
+#include "tensor/threadpool.h"
+#include "tensor/gemm.h"
 #endif
