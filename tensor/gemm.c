@@ -14,10 +14,10 @@
 
 enum { PS_MR = 4, PS_NR = 8, PD_MR = 4, PD_NR = 4 };
 
-static void ukr_s_portable(int64_t kc, const float *a, const float *b, float *c, int64_t rsc, int64_t csc, int m,
+static void ukr_s_portable(int64_t kc, const float *a, const float *b, int64_t ldb, float *c, int64_t rsc, int64_t csc, int m,
                            int n, float alpha, float beta) {
     float acc[PS_MR][PS_NR] = {{0}};
-    for (int64_t k = 0; k < kc; k++, a += m, b += PS_NR)
+    for (int64_t k = 0; k < kc; k++, a += m, b += ldb)
         for (int i = 0; i < m; i++)
             for (int j = 0; j < PS_NR; j++) acc[i][j] += a[i] * b[j];
     for (int i = 0; i < m; i++)
@@ -27,10 +27,10 @@ static void ukr_s_portable(int64_t kc, const float *a, const float *b, float *c,
         }
 }
 
-static void ukr_d_portable(int64_t kc, const double *a, const double *b, double *c, int64_t rsc, int64_t csc,
+static void ukr_d_portable(int64_t kc, const double *a, const double *b, int64_t ldb, double *c, int64_t rsc, int64_t csc,
                            int m, int n, double alpha, double beta) {
     double acc[PD_MR][PD_NR] = {{0}};
-    for (int64_t k = 0; k < kc; k++, a += m, b += PD_NR)
+    for (int64_t k = 0; k < kc; k++, a += m, b += ldb)
         for (int i = 0; i < m; i++)
             for (int j = 0; j < PD_NR; j++) acc[i][j] += a[i] * b[j];
     for (int i = 0; i < m; i++)
@@ -40,8 +40,8 @@ static void ukr_d_portable(int64_t kc, const double *a, const double *b, double 
         }
 }
 
-static const vae__sgemm_kernel sgemm_portable = {ukr_s_portable, PS_MR, PS_NR, PS_NR, 256, 512};
-static const vae__dgemm_kernel dgemm_portable = {ukr_d_portable, PD_MR, PD_NR, PD_NR, 256, 256};
+static const vae__sgemm_kernel sgemm_portable = {ukr_s_portable, NULL, PS_MR, PS_NR, PS_NR, 256, 512};
+static const vae__dgemm_kernel dgemm_portable = {ukr_d_portable, NULL, PD_MR, PD_NR, PD_NR, 256, 256};
 
 /* ---- task grid ---- */
 
@@ -86,6 +86,9 @@ static void vae__gemm_grid(int64_t M, int64_t N, int64_t K, int mr, int nr, int 
             }
         }
 }
+
+/* Read B in place (no packing) when at most this many A micro-panels share it (see gemm_driver.h). */
+#define GEMM_DIRECT_B_PANELS 16
 
 #define DRV_T float
 #define DRV_KERNEL vae__sgemm_kernel

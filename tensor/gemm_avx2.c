@@ -15,7 +15,6 @@ enum { S_KC = 256, S_NC = 512, D_KC = 256, D_NC = 256 };
 #define UKR_MR 6
 #define UKR_ZERO() _mm256_setzero_ps()
 #define UKR_SET1(x) _mm256_set1_ps(x)
-#define UKR_LOAD(p) _mm256_load_ps(p)
 #define UKR_LOADU(p) _mm256_loadu_ps(p)
 #define UKR_STOREU(p, v) _mm256_storeu_ps(p, v)
 #define UKR_FMA(a, b, c) _mm256_fmadd_ps(a, b, c)
@@ -29,7 +28,6 @@ enum { S_KC = 256, S_NC = 512, D_KC = 256, D_NC = 256 };
 #undef UKR_MR
 #undef UKR_ZERO
 #undef UKR_SET1
-#undef UKR_LOAD
 #undef UKR_LOADU
 #undef UKR_STOREU
 #undef UKR_FMA
@@ -43,7 +41,6 @@ enum { S_KC = 256, S_NC = 512, D_KC = 256, D_NC = 256 };
 #define UKR_MR 6
 #define UKR_ZERO() _mm256_setzero_pd()
 #define UKR_SET1(x) _mm256_set1_pd(x)
-#define UKR_LOAD(p) _mm256_load_pd(p)
 #define UKR_LOADU(p) _mm256_loadu_pd(p)
 #define UKR_STOREU(p, v) _mm256_storeu_pd(p, v)
 #define UKR_FMA(a, b, c) _mm256_fmadd_pd(a, b, c)
@@ -51,5 +48,5 @@ enum { S_KC = 256, S_NC = 512, D_KC = 256, D_NC = 256 };
 #define UKR_SFMA(a, b, c) __builtin_fma(a, b, c)
 #include "gemm_ukr.h"
 
-const vae__sgemm_kernel vae__sgemm_avx2 = {ukr_s256, 6, 16, 8, S_KC, S_NC};
-const vae__dgemm_kernel vae__dgemm_avx2 = {ukr_d256, 6, 8, 4, D_KC, D_NC};
+const vae__sgemm_kernel vae__sgemm_avx2 = {ukr_s256, NULL, 6, 16, 8, S_KC, S_NC};
+const vae__dgemm_kernel vae__dgemm_avx2 = {ukr_d256, NULL, 6, 8, 4, D_KC, D_NC};

@@ -80,6 +80,10 @@ static void DRV_(block)(const DRV_(ctx) *x, int64_t m0, int64_t m1, int64_t n0, 
         return;
     }
     const int64_t mrows = m1 - m0, npanels = (mrows + kd->mr - 1) / kd->mr;
+    /* Few A panels share each B panel, so packing B would cost more than it saves: read full-width panels of a
+     * row-major B in place. Not for row strides that are multiples of 256 bytes: those rows all land in a few
+     * cache sets and evict each other. */
+    const int direct_b = x->csb == 1 && npanels <= GEMM_DIRECT_B_PANELS && (x->rsb * (int64_t)sizeof(DRV_T)) % 256;
     for (int64_t jc = n0; jc < n1; jc += kd->nc) {
         const int64_t nc = n1 - jc < kd->nc ? n1 - jc : kd->nc;
         for (int64_t pk = 0; pk < x->nk; pk++) {
@@ -87,15 +91,21 @@ static void DRV_(block)(const DRV_(ctx) *x, int64_t m0, int64_t m1, int64_t n0, 
             for (int64_t jr = 0; jr < nc; jr += kd->nr) {
                 const int n = (int)(nc - jr < kd->nr ? nc - jr : kd->nr);
                 const int npad = (n + kd->nr_pad - 1) / kd->nr_pad * kd->nr_pad;
+                if (direct_b && n == kd->nr) continue;
                 DRV_(pack_b)(n, npad, kc, x->B + p0 * x->rsb + (jc + jr) * x->csb, x->rsb, x->csb, bbuf + kc * jr);
             }
             const DRV_T beta = pk == 0 ? x->beta : 1;
             for (int64_t ip = 0; ip < npanels; ip++) {
                 const int64_t i0 = m0 + mrows * ip / npanels, m = m0 + mrows * (ip + 1) / npanels - i0;
-                DRV_(pack_a)((int)m, kc, x->A + i0 * x->rsa + p0 * x->csa, x->rsa, x->csa, abuf);
+                const DRV_T *ap = x->A + i0 * x->rsa + p0 * x->csa;
+                if (x->csa == 1 && kd->pack_a_rows) kd->pack_a_rows((int)m, kc, ap, x->rsa, abuf);
+                else DRV_(pack_a)((int)m, kc, ap, x->rsa, x->csa, abuf);
                 for (int64_t jr = 0; jr < nc; jr += kd->nr) {
                     const int n = (int)(nc - jr < kd->nr ? nc - jr : kd->nr);
-                    kd->ukr(kc, abuf, bbuf + kc * jr, x->C + i0 * x->rsc + (jc + jr) * x->csc, x->rsc, x->csc,
+                    const int npad = (n + kd->nr_pad - 1) / kd->nr_pad * kd->nr_pad;
+                    const int direct = direct_b && n == kd->nr;
+                    const DRV_T *bp = direct ? x->B + p0 * x->rsb + jc + jr : bbuf + kc * jr;
+                    kd->ukr(kc, abuf, bp, direct ? x->rsb : npad, x->C + i0 * x->rsc + (jc + jr) * x->csc, x->rsc, x->csc,
                             (int)m, n, x->alpha, beta);
                 }
             }
