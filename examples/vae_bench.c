@@ -9,13 +9,15 @@
 static void usage(FILE *f) {
     fprintf(f, "usage: vae_bench [--smoke] [--threads N]\n"
                "  --smoke      a few ms per measurement (CI check, figures not meaningful)\n"
-               "  --threads N  thread count for the all-threads figures (default: VAE_NUM_THREADS or cores)\n");
+               "  --threads N  thread count for the all-threads figures (default: VAE_NUM_THREADS "
+               "or cores)\n");
 }
 
 int main(int argc, char **argv) {
     int smoke = 0;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--smoke") == 0) smoke = 1;
+        if (strcmp(argv[i], "--smoke") == 0)
+            smoke = 1;
         else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage(stdout);
             return 0;
@@ -23,8 +25,8 @@ int main(int argc, char **argv) {
             char *end;
             const long n = strtol(argv[++i], &end, 10);
             if (*end || n < 1 || n > VAE_THREADS_MAX || vae_threads_set((int)n) != VAE_OK) {
-                fprintf(stderr, "vae_bench: --threads wants an integer in [1, %d], got '%s'\n", VAE_THREADS_MAX,
-                        argv[i]);
+                fprintf(stderr, "vae_bench: --threads wants an integer in [1, %d], got '%s'\n",
+                        VAE_THREADS_MAX, argv[i]);
                 return 2;
             }
         } else {

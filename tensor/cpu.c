@@ -23,7 +23,8 @@ static int detect(void) {
     const int osxsave = (c >> 27) & 1, avx = (c >> 28) & 1, fma = (c >> 12) & 1;
     if (!osxsave || !avx) return 0;
     const uint64_t xcr0 = read_xcr0();
-    /* bits 1,2: SSE and AVX (ymm upper halves); bits 5,6,7: opmask, zmm0-15 upper halves, zmm16-31. */
+    /* bits 1,2: SSE and AVX (ymm upper halves); bits 5,6,7: opmask, zmm0-15 upper halves, zmm16-31.
+     */
     const int os_ymm = (xcr0 & 0x6) == 0x6, os_zmm = (xcr0 & 0xe6) == 0xe6;
     if (__get_cpuid_max(0, 0) < 7) return 0;
     __cpuid_count(7, 0, a, b, c, d);
@@ -44,12 +45,20 @@ static int features(void) {
     return f;
 }
 
-int vae_cpu_has_avx2_fma(void) { return (features() & FEAT_AVX2_FMA) != 0; }
-int vae_cpu_has_avx512f(void) { return (features() & FEAT_AVX512) != 0; }
+int vae_cpu_has_avx2_fma(void) {
+    return (features() & FEAT_AVX2_FMA) != 0;
+}
+int vae_cpu_has_avx512f(void) {
+    return (features() & FEAT_AVX512) != 0;
+}
 
 #else
 
-int vae_cpu_has_avx2_fma(void) { return 0; }
-int vae_cpu_has_avx512f(void) { return 0; }
+int vae_cpu_has_avx2_fma(void) {
+    return 0;
+}
+int vae_cpu_has_avx512f(void) {
+    return 0;
+}
 
 #endif

@@ -1,21 +1,23 @@
-/* gemm_ukr.h - private template: a register-blocked GEMM micro-kernel family (see gemm_kernels.h for the packed
- * layouts). Included by the ISA files once per element type, after defining:
+/* gemm_ukr.h - private template: a register-blocked GEMM micro-kernel family (see gemm_kernels.h
+ * for the packed layouts). Included by the ISA files once per element type, after defining:
  *   UKR_NAME       name of the dispatcher to define (a vae__?gemm_ukr)
  *   UKR_T, UKR_V   element and vector types; UKR_W lanes per vector; UKR_MR max rows (<= 12)
  *   UKR_ZERO() UKR_SET1(x) UKR_LOADU(p) UKR_STOREU(p, v) UKR_FMA(a, b, c) = a*b + c
  *   UKR_MUL(a, b), UKR_SFMA(a, b, c) scalar fused a*b + c
- *   optional UKR_MASKED with UKR_MASK_T, UKR_MASK(rem) (first rem lanes), UKR_MLOADU(m, p), UKR_MSTOREU(p, m, v)
- * A tile is m rows x nv vectors of columns (nv = 1 or 2): m*nv accumulators, plus nv B vectors and a broadcast, so
- * 12x2 uses 27 of 32 zmm and 6x2 uses 15 of 16 ymm. Each (m, nv) pair is its own function with fully unrolled
- * loops, so the accumulators stay in registers for every edge size and no tile computes padding rows.
+ *   optional UKR_MASKED with UKR_MASK_T, UKR_MASK(rem) (first rem lanes), UKR_MLOADU(m, p),
+ * UKR_MSTOREU(p, m, v) A tile is m rows x nv vectors of columns (nv = 1 or 2): m*nv accumulators,
+ * plus nv B vectors and a broadcast, so 12x2 uses 27 of 32 zmm and 6x2 uses 15 of 16 ymm. Each (m,
+ * nv) pair is its own function with fully unrolled loops, so the accumulators stay in registers for
+ * every edge size and no tile computes padding rows.
  */
 #define UKR_CAT_(a, b) a##b
-#define UKR_CAT(a, b) UKR_CAT_(a, b)
-#define UKR_FN(m, nv) UKR_CAT(UKR_NAME, UKR_CAT(_, UKR_CAT(m, UKR_CAT(x, nv))))
+#define UKR_CAT(a, b)  UKR_CAT_(a, b)
+#define UKR_FN(m, nv)  UKR_CAT(UKR_NAME, UKR_CAT(_, UKR_CAT(m, UKR_CAT(x, nv))))
 
-static inline __attribute__((always_inline)) void UKR_CAT(UKR_NAME, _body)(
-    const int MR, const int NV, int64_t kc, const UKR_T *restrict a, const UKR_T *restrict b, int64_t ldb, UKR_T *c,
-    int64_t rsc, int64_t csc, int n, UKR_T alpha, UKR_T beta) {
+static inline __attribute__((always_inline)) void
+UKR_CAT(UKR_NAME, _body)(const int MR, const int NV, int64_t kc, const UKR_T *restrict a,
+                         const UKR_T *restrict b, int64_t ldb, UKR_T *c, int64_t rsc, int64_t csc,
+                         int n, UKR_T alpha, UKR_T beta) {
     UKR_V acc[12][2];
     _Pragma("GCC unroll 12") for (int i = 0; i < MR; i++) {
         acc[i][0] = UKR_ZERO();
@@ -59,7 +61,8 @@ static inline __attribute__((always_inline)) void UKR_CAT(UKR_NAME, _body)(
         return;
     }
 #endif
-    /* Strided C or a partial vector without masks: go through a buffer, same arithmetic per element. */
+    /* Strided C or a partial vector without masks: go through a buffer, same arithmetic per
+     * element. */
     UKR_T tmp[2 * UKR_W];
     const int nn = n < NV * UKR_W ? n : NV * UKR_W;
     _Pragma("GCC unroll 12") for (int i = 0; i < MR; i++) {
@@ -73,14 +76,14 @@ static inline __attribute__((always_inline)) void UKR_CAT(UKR_NAME, _body)(
     }
 }
 
-#define UKR_INST(m)                                                                                          \
-    static void UKR_FN(m, 1)(int64_t kc, const UKR_T *a, const UKR_T *b, int64_t ldb, UKR_T *c, int64_t rsc,    \
-                             int64_t csc, int n, UKR_T alpha, UKR_T beta) {                                  \
-        UKR_CAT(UKR_NAME, _body)(m, 1, kc, a, b, ldb, c, rsc, csc, n, alpha, beta);                              \
-    }                                                                                                        \
-    static void UKR_FN(m, 2)(int64_t kc, const UKR_T *a, const UKR_T *b, int64_t ldb, UKR_T *c, int64_t rsc,    \
-                             int64_t csc, int n, UKR_T alpha, UKR_T beta) {                                  \
-        UKR_CAT(UKR_NAME, _body)(m, 2, kc, a, b, ldb, c, rsc, csc, n, alpha, beta);                              \
+#define UKR_INST(m)                                                                                \
+    static void UKR_FN(m, 1)(int64_t kc, const UKR_T *a, const UKR_T *b, int64_t ldb, UKR_T *c,    \
+                             int64_t rsc, int64_t csc, int n, UKR_T alpha, UKR_T beta) {           \
+        UKR_CAT(UKR_NAME, _body)(m, 1, kc, a, b, ldb, c, rsc, csc, n, alpha, beta);                \
+    }                                                                                              \
+    static void UKR_FN(m, 2)(int64_t kc, const UKR_T *a, const UKR_T *b, int64_t ldb, UKR_T *c,    \
+                             int64_t rsc, int64_t csc, int n, UKR_T alpha, UKR_T beta) {           \
+        UKR_CAT(UKR_NAME, _body)(m, 2, kc, a, b, ldb, c, rsc, csc, n, alpha, beta);                \
     }
 
 UKR_INST(1)
@@ -98,16 +101,24 @@ UKR_INST(11)
 UKR_INST(12)
 #endif
 
-static void UKR_NAME(int64_t kc, const UKR_T *a, const UKR_T *b, int64_t ldb, UKR_T *c, int64_t rsc, int64_t csc,
-                     int m, int n, UKR_T alpha, UKR_T beta) {
-    typedef void (*fn)(int64_t, const UKR_T *, const UKR_T *, int64_t, UKR_T *, int64_t, int64_t, int, UKR_T,
-                       UKR_T);
+static void UKR_NAME(int64_t kc, const UKR_T *a, const UKR_T *b, int64_t ldb, UKR_T *c, int64_t rsc,
+                     int64_t csc, int m, int n, UKR_T alpha, UKR_T beta) {
+    typedef void (*fn)(int64_t, const UKR_T *, const UKR_T *, int64_t, UKR_T *, int64_t, int64_t,
+                       int, UKR_T, UKR_T);
     static const fn tab[UKR_MR][2] = {
-        {UKR_FN(1, 1), UKR_FN(1, 2)},   {UKR_FN(2, 1), UKR_FN(2, 2)},   {UKR_FN(3, 1), UKR_FN(3, 2)},
-        {UKR_FN(4, 1), UKR_FN(4, 2)},   {UKR_FN(5, 1), UKR_FN(5, 2)},   {UKR_FN(6, 1), UKR_FN(6, 2)},
+        {UKR_FN(1, 1), UKR_FN(1, 2)},
+        {UKR_FN(2, 1), UKR_FN(2, 2)},
+        {UKR_FN(3, 1), UKR_FN(3, 2)},
+        {UKR_FN(4, 1), UKR_FN(4, 2)},
+        {UKR_FN(5, 1), UKR_FN(5, 2)},
+        {UKR_FN(6, 1), UKR_FN(6, 2)},
 #if UKR_MR > 6
-        {UKR_FN(7, 1), UKR_FN(7, 2)},   {UKR_FN(8, 1), UKR_FN(8, 2)},   {UKR_FN(9, 1), UKR_FN(9, 2)},
-        {UKR_FN(10, 1), UKR_FN(10, 2)}, {UKR_FN(11, 1), UKR_FN(11, 2)}, {UKR_FN(12, 1), UKR_FN(12, 2)},
+        {UKR_FN(7, 1), UKR_FN(7, 2)},
+        {UKR_FN(8, 1), UKR_FN(8, 2)},
+        {UKR_FN(9, 1), UKR_FN(9, 2)},
+        {UKR_FN(10, 1), UKR_FN(10, 2)},
+        {UKR_FN(11, 1), UKR_FN(11, 2)},
+        {UKR_FN(12, 1), UKR_FN(12, 2)},
 #endif
     };
     tab[m - 1][n > UKR_W](kc, a, b, ldb, c, rsc, csc, n, alpha, beta);

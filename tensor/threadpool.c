@@ -1,9 +1,10 @@
 /* Worker pool and per-thread scratch (see threadpool.h).
  *
- * One job runs at a time. A job lives on the caller's stack and is published through g_job; a worker pins it
- * (g_refs++, then re-reads g_job) before touching it, and the caller unpublishes it and waits for g_refs == 0
- * before returning, so a slow worker can never read a finished job. Idle workers spin briefly on the generation
- * counter (GEMMs here take ~0.1 ms, a condvar wake-up costs tens of microseconds), then sleep on a condvar.
+ * One job runs at a time. A job lives on the caller's stack and is published through g_job; a
+ * worker pins it (g_refs++, then re-reads g_job) before touching it, and the caller unpublishes it
+ * and waits for g_refs == 0 before returning, so a slow worker can never read a finished job. Idle
+ * workers spin briefly on the generation counter (GEMMs here take ~0.1 ms, a condvar wake-up costs
+ * tens of microseconds), then sleep on a condvar.
  */
 #include "threadpool.h"
 
@@ -31,7 +32,7 @@ typedef struct job {
     task_fn fn;
     void *ctx;
     int64_t ntasks;
-    int nthreads;           /* threads with id < nthreads take part */
+    int nthreads;             /* threads with id < nthreads take part */
     atomic_int_fast64_t next; /* next unclaimed task */
     atomic_int_fast64_t done; /* finished tasks */
     atomic_int caller_sleeping;
@@ -42,11 +43,11 @@ static pthread_mutex_t g_dispatch = PTHREAD_MUTEX_INITIALIZER; /* one job at a t
 static pthread_cond_t g_wake = PTHREAD_COND_INITIALIZER;
 static pthread_cond_t g_done = PTHREAD_COND_INITIALIZER;
 static pthread_t g_workers[VAE_THREADS_MAX];
-static atomic_int g_nworkers;  /* workers created so far; ids 1..g_nworkers */
-static atomic_int g_sleepers;  /* workers blocked on g_wake */
-static atomic_uint g_gen;      /* bumped once per published job */
+static atomic_int g_nworkers; /* workers created so far; ids 1..g_nworkers */
+static atomic_int g_sleepers; /* workers blocked on g_wake */
+static atomic_uint g_gen;     /* bumped once per published job */
 static _Atomic(job *) g_job;
-static atomic_int g_refs;      /* workers currently pinning g_job */
+static atomic_int g_refs;        /* workers currently pinning g_job */
 static atomic_int g_threads_req; /* vae_threads_set value; 0 = default */
 static atomic_int g_threads_default;
 static _Thread_local int tl_in_task;
@@ -125,14 +126,16 @@ static void *worker_main(void *arg) {
     return NULL;
 }
 
-/* Create workers up to `want` (ids 1..want); returns how many exist. Creation failure just leaves fewer. */
+/* Create workers up to `want` (ids 1..want); returns how many exist. Creation failure just leaves
+ * fewer. */
 static int grow_pool(int want) {
     int have = atomic_load(&g_nworkers);
     if (have >= want) return have;
     pthread_mutex_lock(&g_lock);
     have = atomic_load(&g_nworkers);
     while (have < want) {
-        if (pthread_create(&g_workers[have], NULL, worker_main, (void *)(intptr_t)(have + 1)) != 0) break;
+        if (pthread_create(&g_workers[have], NULL, worker_main, (void *)(intptr_t)(have + 1)) != 0)
+            break;
         have++;
         atomic_store(&g_nworkers, have);
     }
@@ -147,7 +150,8 @@ static void run_serial(int64_t ntasks, task_fn fn, void *ctx) {
     tl_in_task = outer;
 }
 
-void vae_parallel_for(int64_t ntasks, void (*fn)(void *ctx, int64_t task, int thread_id), void *ctx) {
+void vae_parallel_for(int64_t ntasks, void (*fn)(void *ctx, int64_t task, int thread_id),
+                      void *ctx) {
     if (ntasks <= 0 || !fn) return;
     int nt = vae_threads_get();
     if (nt > ntasks) nt = (int)ntasks;
@@ -183,7 +187,8 @@ void vae_parallel_for(int64_t ntasks, void (*fn)(void *ctx, int64_t task, int th
         while (atomic_load(&j.done) < ntasks) pthread_cond_wait(&g_done, &g_lock);
         pthread_mutex_unlock(&g_lock);
     }
-    /* Unpublish, then wait out workers that pinned the job (they are leaving run_tasks: nothing is left). */
+    /* Unpublish, then wait out workers that pinned the job (they are leaving run_tasks: nothing is
+     * left). */
     atomic_store(&g_job, NULL);
     while (atomic_load(&g_refs) > 0) cpu_relax();
     pthread_mutex_unlock(&g_dispatch);
@@ -194,7 +199,8 @@ void vae_parallel_for(int64_t ntasks, void (*fn)(void *ctx, int64_t task, int th
 typedef struct scratch {
     void *buf[VAE__SCRATCH_SLOTS];
     size_t cap[VAE__SCRATCH_SLOTS];
-    struct scratch *prev, *next; /* list of live scratch sets: keeps them reachable for leak checkers */
+    struct scratch *prev,
+        *next; /* list of live scratch sets: keeps them reachable for leak checkers */
 } scratch;
 
 static _Thread_local scratch *tl_scratch;
@@ -206,15 +212,19 @@ static int g_scratch_key_ok;
 static void scratch_free(void *p) {
     scratch *s = p;
     pthread_mutex_lock(&g_lock);
-    if (s->prev) s->prev->next = s->next;
-    else g_scratch_list = s->next;
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        g_scratch_list = s->next;
     if (s->next) s->next->prev = s->prev;
     pthread_mutex_unlock(&g_lock);
     for (int i = 0; i < VAE__SCRATCH_SLOTS; i++) free(s->buf[i]);
     free(s);
 }
 
-static void scratch_key_init(void) { g_scratch_key_ok = pthread_key_create(&g_scratch_key, scratch_free) == 0; }
+static void scratch_key_init(void) {
+    g_scratch_key_ok = pthread_key_create(&g_scratch_key, scratch_free) == 0;
+}
 
 void *vae__thread_scratch(int slot, size_t bytes) {
     if (slot < 0 || slot >= VAE__SCRATCH_SLOTS) return NULL;
@@ -228,7 +238,8 @@ void *vae__thread_scratch(int slot, size_t bytes) {
         if (g_scratch_list) g_scratch_list->prev = s;
         g_scratch_list = s;
         pthread_mutex_unlock(&g_lock);
-        /* The destructor frees the set when a user thread exits; the list keeps it reachable until then. */
+        /* The destructor frees the set when a user thread exits; the list keeps it reachable until
+         * then. */
         if (g_scratch_key_ok) pthread_setspecific(g_scratch_key, s);
         tl_scratch = s;
     }

@@ -1,6 +1,7 @@
-/* vae_sgemm / vae_dgemm against a double-accumulating reference: odd, prime and blocking-crossing sizes, every
- * transpose combination and non-unit strides (via strides), alpha/beta cases, empty dims, on every path the CPU
- * has. C is embedded in a larger buffer whose gaps must stay untouched. */
+/* vae_sgemm / vae_dgemm against a double-accumulating reference: odd, prime and blocking-crossing
+ * sizes, every transpose combination and non-unit strides (via strides), alpha/beta cases, empty
+ * dims, on every path the CPU has. C is embedded in a larger buffer whose gaps must stay untouched.
+ */
 #include "test.h"
 #include "tensor/gemm.h"
 #include "tensor/rng.h"
@@ -12,8 +13,8 @@
 
 #define SENTINEL 12345.0
 
-/* A logical rows x cols operand inside a buffer: element (r,c) at r*rs + c*cs. trans = column-major; step = 2
- * reads every second element; ld padding keeps rows apart. */
+/* A logical rows x cols operand inside a buffer: element (r,c) at r*rs + c*cs. trans =
+ * column-major; step = 2 reads every second element; ld padding keeps rows apart. */
 typedef struct {
     int64_t rs, cs, len;
 } layout;
@@ -33,27 +34,36 @@ static layout make_layout(int64_t rows, int64_t cols, int trans, int step) {
 
 static vae_rng rng;
 
-/* One product in precision `dbl` (0 = float); returns 1 if every element is within tolerance and gaps intact. */
-static int run_case(int dbl, int64_t M, int64_t N, int64_t K, int ta, int tb, int tc, int step, double alpha,
-                    double beta) {
-    layout la = make_layout(M, K, ta, step), lb = make_layout(K, N, tb, step), lc = make_layout(M, N, tc, step);
-    double *a = malloc(sizeof(double) * (size_t)la.len), *b = malloc(sizeof(double) * (size_t)lb.len);
+/* One product in precision `dbl` (0 = float); returns 1 if every element is within tolerance and
+ * gaps intact. */
+static int run_case(int dbl, int64_t M, int64_t N, int64_t K, int ta, int tb, int tc, int step,
+                    double alpha, double beta) {
+    layout la = make_layout(M, K, ta, step), lb = make_layout(K, N, tb, step),
+           lc = make_layout(M, N, tc, step);
+    double *a = malloc(sizeof(double) * (size_t)la.len),
+           *b = malloc(sizeof(double) * (size_t)lb.len);
     double *c0 = malloc(sizeof(double) * (size_t)lc.len);
-    void *A = malloc(8 * (size_t)la.len), *B = malloc(8 * (size_t)lb.len), *C = malloc(8 * (size_t)lc.len);
+    void *A = malloc(8 * (size_t)la.len), *B = malloc(8 * (size_t)lb.len),
+         *C = malloc(8 * (size_t)lc.len);
     int ok = a && b && c0 && A && B && C;
     if (!ok) goto done;
     for (int64_t i = 0; i < la.len; i++) a[i] = 2 * vae_rng_uniform(&rng) - 1;
     for (int64_t i = 0; i < lb.len; i++) b[i] = 2 * vae_rng_uniform(&rng) - 1;
     for (int64_t i = 0; i < lc.len; i++) c0[i] = SENTINEL;
     for (int64_t i = 0; i < M; i++)
-        for (int64_t j = 0; j < N; j++) c0[i * lc.rs + j * lc.cs] = beta == 0 ? NAN : 2 * vae_rng_uniform(&rng) - 1;
-    for (int64_t i = 0; i < la.len; i++) dbl ? (((double *)A)[i] = a[i]) : (((float *)A)[i] = (float)a[i]);
-    for (int64_t i = 0; i < lb.len; i++) dbl ? (((double *)B)[i] = b[i]) : (((float *)B)[i] = (float)b[i]);
-    for (int64_t i = 0; i < lc.len; i++) dbl ? (((double *)C)[i] = c0[i]) : (((float *)C)[i] = (float)c0[i]);
+        for (int64_t j = 0; j < N; j++)
+            c0[i * lc.rs + j * lc.cs] = beta == 0 ? NAN : 2 * vae_rng_uniform(&rng) - 1;
+    for (int64_t i = 0; i < la.len; i++)
+        dbl ? (((double *)A)[i] = a[i]) : (((float *)A)[i] = (float)a[i]);
+    for (int64_t i = 0; i < lb.len; i++)
+        dbl ? (((double *)B)[i] = b[i]) : (((float *)B)[i] = (float)b[i]);
+    for (int64_t i = 0; i < lc.len; i++)
+        dbl ? (((double *)C)[i] = c0[i]) : (((float *)C)[i] = (float)c0[i]);
     if (dbl)
         vae_dgemm(M, N, K, alpha, A, la.rs, la.cs, B, lb.rs, lb.cs, beta, C, lc.rs, lc.cs);
     else
-        vae_sgemm(M, N, K, (float)alpha, A, la.rs, la.cs, B, lb.rs, lb.cs, (float)beta, C, lc.rs, lc.cs);
+        vae_sgemm(M, N, K, (float)alpha, A, la.rs, la.cs, B, lb.rs, lb.cs, (float)beta, C, lc.rs,
+                  lc.cs);
     /* Reference on the values actually stored (floats rounded), accumulated in double. */
     if (!dbl) {
         for (int64_t i = 0; i < la.len; i++) a[i] = (float)a[i];
@@ -71,13 +81,14 @@ static int run_case(int dbl, int64_t M, int64_t N, int64_t K, int ta, int tb, in
             }
             const double cold = dbl ? c0[i * lc.rs + j * lc.cs] : (float)c0[i * lc.rs + j * lc.cs];
             const double want = beta == 0 ? alpha * s : alpha * s + beta * cold;
-            const double tol = 2 * (double)(K + 4) * eps * (fabs(alpha) * mag + fabs(beta * (beta == 0 ? 0 : cold)));
+            const double tol = 2 * (double)(K + 4) * eps *
+                               (fabs(alpha) * mag + fabs(beta * (beta == 0 ? 0 : cold)));
             const int64_t at = i * lc.rs + j * lc.cs;
             const double got = dbl ? ((double *)C)[at] : ((float *)C)[at];
             const double err = fabs(got - want);
             if (!(err <= tol + 1e-300)) {
-                fprintf(stderr, "  (%lld,%lld): got %.9g want %.9g (tol %.3g)\n", (long long)i, (long long)j, got,
-                        want, tol);
+                fprintf(stderr, "  (%lld,%lld): got %.9g want %.9g (tol %.3g)\n", (long long)i,
+                        (long long)j, got, want, tol);
                 ok = 0;
                 break;
             }
@@ -100,11 +111,11 @@ done:
     return ok;
 }
 
-#define CASE(dbl, M, N, K, ta, tb, tc, step, alpha, beta)                                                   \
-    CHECK_MSG(run_case(dbl, M, N, K, ta, tb, tc, step, alpha, beta),                                       \
-              "%s path %s M=%d N=%d K=%d ta=%d tb=%d tc=%d step=%d alpha=%g beta=%g", dbl ? "dgemm" : "sgemm", \
-              vae_gemm_path_name(vae_gemm_get_path()), (int)(M), (int)(N), (int)(K), ta, tb, tc, step,         \
-              (double)(alpha), (double)(beta))
+#define CASE(dbl, M, N, K, ta, tb, tc, step, alpha, beta)                                          \
+    CHECK_MSG(run_case(dbl, M, N, K, ta, tb, tc, step, alpha, beta),                               \
+              "%s path %s M=%d N=%d K=%d ta=%d tb=%d tc=%d step=%d alpha=%g beta=%g",              \
+              dbl ? "dgemm" : "sgemm", vae_gemm_path_name(vae_gemm_get_path()), (int)(M),          \
+              (int)(N), (int)(K), ta, tb, tc, step, (double)(alpha), (double)(beta))
 
 static void suite(void) {
     static const int dims[] = {1, 2, 3, 7, 13, 17, 31, 33, 64, 97, 129};
@@ -130,7 +141,8 @@ static void suite(void) {
             CASE(dbl, 33, 31, 97, 0, 1, 0, 1, ab[v][0], ab[v][1]);
             CASE(dbl, 17, 64, 13, 1, 0, 1, 2, ab[v][0], ab[v][1]);
         }
-        /* Empty dims: K = 0 gives beta*C (zero for beta = 0 even over NaN), M or N = 0 touches nothing. */
+        /* Empty dims: K = 0 gives beta*C (zero for beta = 0 even over NaN), M or N = 0 touches
+         * nothing. */
         for (int v = 0; v < 4; v++) {
             const double beta = v == 0 ? 0.0 : v == 1 ? 1.0 : v == 2 ? -2.0 : 0.5;
             CASE(dbl, 7, 5, 0, 0, 0, 0, 1, 1.0, beta);
@@ -146,7 +158,8 @@ int main(void) {
     for (int p = 0; p < 3; p++) {
         const vae_status st = vae_gemm_set_path(paths[p]);
         if (st == VAE_ERR_UNSUPPORTED) {
-            fprintf(stderr, "skipping path %s: not supported by this build or CPU\n", vae_gemm_path_name(paths[p]));
+            fprintf(stderr, "skipping path %s: not supported by this build or CPU\n",
+                    vae_gemm_path_name(paths[p]));
             continue;
         }
         CHECK(st == VAE_OK);

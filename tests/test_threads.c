@@ -1,5 +1,5 @@
-/* Thread pool: every task runs exactly once, nested calls run serially, thread-count settings are validated, and
- * sgemm/dgemm results are bit-identical for 1..4 threads. */
+/* Thread pool: every task runs exactly once, nested calls run serially, thread-count settings are
+ * validated, and sgemm/dgemm results are bit-identical for 1..4 threads. */
 #include "test.h"
 #include "tensor/gemm.h"
 #include "tensor/rng.h"
@@ -27,7 +27,8 @@ static void count_task(void *vctx, int64_t t, int tid) {
     if (tid < 0 || tid >= vae_threads_get()) atomic_store(&x->bad_tid, 1);
     atomic_fetch_add(&x->hits[t], 1);
     if (x->nested && t == 0) {
-        /* A nested call runs serially on this thread and must not deadlock; it counts tasks 1..ntasks-1 again. */
+        /* A nested call runs serially on this thread and must not deadlock; it counts
+         * tasks 1..ntasks-1 again. */
         atomic_int tmp[8];
         for (int i = 0; i < 8; i++) atomic_init(&tmp[i], 0);
         count_ctx inner = {.hits = tmp};
@@ -67,7 +68,8 @@ int main(void) {
     for (int nt = 1; nt <= 4; nt++) {
         CHECK(vae_threads_set(nt) == VAE_OK);
         const int64_t counts[] = {0, 1, 2, 3, 7, 100, 10007};
-        for (int c = 0; c < 7; c++) CHECK_MSG(cover_once(counts[c], 0), "threads=%d ntasks=%lld", nt, (long long)counts[c]);
+        for (int c = 0; c < 7; c++)
+            CHECK_MSG(cover_once(counts[c], 0), "threads=%d ntasks=%lld", nt, (long long)counts[c]);
         CHECK_MSG(cover_once(64, 1), "nested, threads=%d", nt);
         for (int rep = 0; rep < 200; rep++) /* many short jobs back to back: wake/finish races */
             if (!cover_once(5, 0)) {
@@ -79,9 +81,11 @@ int main(void) {
 
     /* Bit-identical GEMM for 1..4 threads on a shape that splits into many tasks. */
     const int64_t M = 500, N = 700, K = 600;
-    float *A = malloc(sizeof(float) * (size_t)(M * K)), *B = malloc(sizeof(float) * (size_t)(K * N));
+    float *A = malloc(sizeof(float) * (size_t)(M * K)),
+          *B = malloc(sizeof(float) * (size_t)(K * N));
     float *C[4];
-    double *dA = malloc(sizeof(double) * (size_t)(M * K)), *dB = malloc(sizeof(double) * (size_t)(K * N));
+    double *dA = malloc(sizeof(double) * (size_t)(M * K)),
+           *dB = malloc(sizeof(double) * (size_t)(K * N));
     double *dC[4];
     vae_rng r;
     vae_rng_seed(&r, 7);
@@ -96,8 +100,10 @@ int main(void) {
         vae_dgemm(M, N, K, 1.0, dA, 1, M, dB, N, 1, 0.0, dC[nt - 1], N, 1);
     }
     for (int nt = 2; nt <= 4; nt++) {
-        CHECK_MSG(memcmp(C[0], C[nt - 1], sizeof(float) * (size_t)(M * N)) == 0, "sgemm 1 vs %d threads", nt);
-        CHECK_MSG(memcmp(dC[0], dC[nt - 1], sizeof(double) * (size_t)(M * N)) == 0, "dgemm 1 vs %d threads", nt);
+        CHECK_MSG(memcmp(C[0], C[nt - 1], sizeof(float) * (size_t)(M * N)) == 0,
+                  "sgemm 1 vs %d threads", nt);
+        CHECK_MSG(memcmp(dC[0], dC[nt - 1], sizeof(double) * (size_t)(M * N)) == 0,
+                  "dgemm 1 vs %d threads", nt);
     }
     for (int i = 0; i < 4; i++) free(C[i]), free(dC[i]);
     free(A), free(B), free(dA), free(dB);
