@@ -13,4 +13,6 @@
 #include "autograd/op_table.h"
 #include "autograd/ops.h"
 #include "autograd/gradcheck.h"
+#include "tensor/cpu.h"
+#include "tensor/threadpool.h"
 #endif
