@@ -149,8 +149,10 @@ vae_status vae_view_slice(const vae_tensor *x, int axis, int64_t start, int64_t 
     v.ndim = x->ndim;
     memcpy(v.shape, x->shape, sizeof v.shape);
     memcpy(v.stride, x->stride, sizeof v.stride);
-    v.shape[ax] = (stop - start + step - 1) / step;
-    v.stride[ax] = x->stride[ax] * step;
+    /* (stop - start + step - 1) / step would overflow for a huge step; so would stride * step, which only
+     * matters when the slice has two or more elements (then step < n and the product stays in range) */
+    v.shape[ax] = stop > start ? (stop - start - 1) / step + 1 : 0;
+    v.stride[ax] = v.shape[ax] > 1 ? x->stride[ax] * step : x->stride[ax];
     v.offset = x->offset + start * x->stride[ax];
     *out = v;
     return VAE_OK;
