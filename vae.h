@@ -11,4 +11,8 @@
 #include "autograd/op_table.h"
 #include "autograd/ops.h"
 #include "autograd/gradcheck.h"
+#include "nn/params.h"
+#include "nn/init.h"
+#include "nn/linear.h"
+#include "nn/mlp.h"
 #endif
