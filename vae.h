@@ -15,4 +15,6 @@
 #include "nn/init.h"
 #include "nn/linear.h"
 #include "nn/mlp.h"
+#include "nn/optim.h"
+#include "nn/schedule.h"
 #endif
