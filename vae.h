@@ -17,4 +17,6 @@
 #include "nn/mlp.h"
 #include "nn/optim.h"
 #include "nn/schedule.h"
+#include "nn/checkpoint.h"
+#include "nn/export.h"
 #endif
