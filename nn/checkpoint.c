@@ -438,9 +438,10 @@ vae_status vae_checkpoint_load(const char *path, vae_params *p, vae_optim *o, vo
         st = vae_error_set(err, VAE_ERR_OOM, "checkpoint: out of memory");
     if (!st) st = match_store(path, &f, p, o, match, err);
     /* everything that can fail (slot allocation, the metadata copy) happens before the first byte is copied */
-    if (!st && o) st = vae_params_ensure_slots(p, f.info.nslots, err);
     if (!st) st = copy_meta(&f, meta, &m, err);
+    if (!st && o) st = vae_params_ensure_slots(p, f.info.nslots, err); /* all or nothing; zero slots only */
     if (st) {
+        free(m);
         free(match);
         parsed_free(&f);
         return st;

@@ -11,7 +11,8 @@
 
 #include "nn/params.h"
 
-/* Write the file-system-safe form of `name` (rules above) into buf of size n (always NUL-terminated when n > 0). */
+/* Write the file-system-safe form of `name` (rules above) into buf of size n (always NUL-terminated when n > 0;
+ * longer names are cut). Never fails. */
 void vae_export_safe_name(const char *name, char *buf, size_t n);
 
 /* Write every parameter of p to DIR/<safe name>.npy, creating DIR (one level) when missing; each file is written

@@ -14,7 +14,8 @@
 #include "tensor/rng.h"
 #include "tensor/tensor.h"
 
-/* Gain of Kaiming init for a leaky ReLU of negative slope a: sqrt(2 / (1 + a^2)) (a = 0: ReLU, sqrt(2)). */
+/* Gain of Kaiming init for a leaky ReLU of negative slope a: sqrt(2 / (1 + a^2)) (a = 0: ReLU, sqrt(2)). Never
+ * fails. */
 double vae_init_kaiming_gain(double a);
 
 /* U(lo, hi) elementwise. */

@@ -30,7 +30,7 @@ typedef struct vae_act {
     double alpha;
 } vae_act;
 
-/* The activation `kind` with its usual parameter (ELU alpha 1, leaky ReLU slope 0.01). */
+/* The activation `kind` with its usual parameter (ELU alpha 1, leaky ReLU slope 0.01). Never fails. */
 vae_act vae_act_default(vae_act_kind kind);
 /* Short stable name ("relu", "leaky_relu", ...); "unknown" for a bad kind. */
 const char *vae_act_name(vae_act_kind kind);

@@ -45,11 +45,11 @@ typedef struct vae_optim {
 } vae_optim;
 
 /* PyTorch's defaults for `kind` with learning rate lr: momentum 0, betas (0.9, 0.999), eps 1e-8 (Adagrad 1e-10),
- * weight decay 0 (AdamW 0.01). */
+ * weight decay 0 (AdamW 0.01). Never fails (the result is checked when used). */
 vae_optim_config vae_optim_defaults(vae_optim_kind kind, double lr);
 /* Short stable name ("sgd", "adam", "adamw", "adagrad", "none"); "unknown" for a bad kind. */
 const char *vae_optim_name(vae_optim_kind kind);
-/* Number of state slots the configuration uses (0..2). */
+/* Number of state slots the configuration uses (0..2); 0 for NULL or an unknown kind. */
 int vae_optim_slots(const vae_optim_config *cfg);
 /* VAE_OK when cfg is a valid configuration of a real optimizer, else VAE_ERR_ARG in err naming the field. */
 vae_status vae_optim_check(const vae_optim_config *cfg, vae_error *err);
