@@ -15,4 +15,12 @@
 #include "autograd/gradcheck.h"
 #include "tensor/cpu.h"
 #include "tensor/threadpool.h"
+#include "nn/params.h"
+#include "nn/init.h"
+#include "nn/linear.h"
+#include "nn/mlp.h"
+#include "nn/optim.h"
+#include "nn/schedule.h"
+#include "nn/checkpoint.h"
+#include "nn/export.h"
 #endif
