@@ -11,4 +11,5 @@
 #include "autograd/op_table.h"
 #include "autograd/ops.h"
 #include "autograd/gradcheck.h"
+#include "models/dist.h"
 #endif
