@@ -12,4 +12,6 @@
 #include "autograd/ops.h"
 #include "autograd/gradcheck.h"
 #include "models/dist.h"
+#include "models/dist_builtin.h"
+#include "models/dist.h"
 #endif
