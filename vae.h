@@ -13,5 +13,8 @@
 #include "autograd/gradcheck.h"
 #include "models/dist.h"
 #include "models/dist_builtin.h"
+#include "models/kl.h"
+#include "models/dist.h"
+#include "models/dist_builtin.h"
 #include "models/dist.h"
 #endif
