@@ -14,7 +14,5 @@
 #include "models/dist.h"
 #include "models/dist_builtin.h"
 #include "models/kl.h"
-#include "models/dist.h"
-#include "models/dist_builtin.h"
-#include "models/dist.h"
+#include "models/likelihood.h"
 #endif
