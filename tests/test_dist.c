@@ -179,6 +179,9 @@ static void test_cbernoulli_values(vae_ctx *c) {
         /* lambda = 1/2 exactly (logit 0): the uniform density, log p = 0 for every x, log C = log 2
          */
         double z3[3] = {0, 0, 0}, x3[3] = {0.0, 0.3, 1.0};
+        /* anomaly mode: every intermediate value and gradient, chosen branch or not, must be finite
+         */
+        vae_set_anomaly(c, 1);
         vae_tensor *l0 = leaf(c, vae_cast(c, TT(c, z3, 3), t));
         vae_dist *d0 = vae_cbernoulli_logits(c, l0);
         d0->event_ndim = 0;
@@ -192,6 +195,8 @@ static void test_cbernoulli_values(vae_ctx *c) {
         CHECK(vae_backward(c, vae_sum_all(c, lp0)) == VAE_OK);
         CHECK(all_finite(l0->grad));
         for (int i = 0; i < 3; i++) CHECK_NEAR(vae_get_flat(l0->grad, i), x3[i] - 0.5, 1e-7, 0);
+        CHECK_MSG(vae_ctx_status(c) == VAE_OK, "%s", vae_ctx_message(c));
+        vae_set_anomaly(c, 0);
     }
     /* continuity at lambda = 1/2 +- 1e-6 (logit +-4e-6, inside the series window) */
     vae_ctx_reset(c);
