@@ -23,4 +23,8 @@
 #include "nn/schedule.h"
 #include "nn/checkpoint.h"
 #include "nn/export.h"
+#include "models/dist.h"
+#include "models/dist_builtin.h"
+#include "models/kl.h"
+#include "models/likelihood.h"
 #endif
