@@ -8,6 +8,8 @@
  * any l. */
 static vae_tensor *bernoulli_log_prob(vae_ctx *ctx, const vae_dist *d, vae_tensor *x) {
     vae_tensor *l = d->param[0];
+    /* one event dim (the usual (..., D) pixels): the fused op does it in one pass, one tape node */
+    if (d->event_ndim == 1) return vae_bernoulli_logits_lp(ctx, l, x);
     return vae_dist_sum_event(ctx, d, vae_sub(ctx, vae_mul(ctx, x, l), vae_softplus(ctx, l)));
 }
 

@@ -1,0 +1,112 @@
+#include "vae_net.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "nn/init.h"
+
+void vae_net_cfg_default(vae_net_cfg *cfg) {
+    memset(cfg, 0, sizeof *cfg);
+    cfg->x_dim = 784;
+    cfg->z_dim = 20;
+    cfg->nhidden = 1;
+    cfg->hidden[0] = 400;
+    cfg->act = VAE_ACT_RELU;
+    cfg->act_alpha = 0.01;
+    snprintf(cfg->likelihood, sizeof cfg->likelihood, "bernoulli");
+    cfg->lik_opts[0] = 1.0;
+    cfg->dtype = VAE_F32;
+    cfg->init = VAE_INIT_PYTORCH;
+    cfg->init_sigma = 0.01;
+}
+
+static vae_status init_layers(const vae_net_cfg *cfg, const vae_mlp *m, vae_rng *rng, vae_error *err) {
+    if (cfg->init == VAE_INIT_PYTORCH) return vae_mlp_reset(m, rng, err);
+    for (int i = 0; i < m->nlayers; i++) {
+        const vae_linear *l = &m->layer[i];
+        vae_status s = cfg->init == VAE_INIT_XAVIER ? vae_init_xavier_uniform(l->w, 1.0, rng, err)
+                                                    : vae_init_normal(l->w, 0.0, cfg->init_sigma, rng, err);
+        if (!s) s = cfg->init == VAE_INIT_XAVIER ? vae_init_constant(l->b, 0.0, err)
+                                                 : vae_init_normal(l->b, 0.0, cfg->init_sigma, rng, err);
+        if (s) return s;
+    }
+    return VAE_OK;
+}
+
+vae_status vae_net_init(vae_net *net, const vae_net_cfg *cfg, vae_rng *rng, vae_error *err) {
+    memset(net, 0, sizeof *net);
+    if (cfg->x_dim < 1 || cfg->z_dim < 1 || cfg->nhidden < 0 || cfg->nhidden > VAE_NET_MAX_HIDDEN)
+        return vae_error_set(err, VAE_ERR_ARG, "vae_net: bad sizes (x_dim %lld, z_dim %lld, %d hidden layers)",
+                             (long long)cfg->x_dim, (long long)cfg->z_dim, cfg->nhidden);
+    for (int i = 0; i < cfg->nhidden; i++)
+        if (cfg->hidden[i] < 1)
+            return vae_error_set(err, VAE_ERR_ARG, "vae_net: hidden layer %d has size %lld", i,
+                                 (long long)cfg->hidden[i]);
+    const vae_likelihood *lik = vae_likelihood_find(cfg->likelihood);
+    if (!lik)
+        return vae_error_set(err, VAE_ERR_ARG, "vae_net: unknown likelihood '%s'", cfg->likelihood);
+    net->cfg = *cfg;
+    net->lik = lik;
+    net->params = vae_params_new(cfg->dtype);
+    if (!net->params) return vae_error_set(err, VAE_ERR_OOM, "vae_net: out of memory");
+    int64_t sizes[VAE_NET_MAX_HIDDEN + 2];
+    int n = cfg->nhidden + 2;
+    vae_activation act = {cfg->act, cfg->act_alpha};
+    /* encoder: D -> h1 -> ... -> hn -> 2Z (mu and log-variance side by side) */
+    sizes[0] = cfg->x_dim;
+    for (int i = 0; i < cfg->nhidden; i++) sizes[i + 1] = cfg->hidden[i];
+    sizes[n - 1] = 2 * cfg->z_dim;
+    if (vae_mlp_init(&net->enc, net->params, "enc", n, sizes, act, 0, err)) goto fail;
+    /* decoder: Z -> hn -> ... -> h1 -> D * params_per_dim */
+    sizes[0] = cfg->z_dim;
+    for (int i = 0; i < cfg->nhidden; i++) sizes[i + 1] = cfg->hidden[cfg->nhidden - 1 - i];
+    sizes[n - 1] = cfg->x_dim * lik->params_per_dim;
+    if (vae_mlp_init(&net->dec, net->params, "dec", n, sizes, act, 0, err)) goto fail;
+    if (init_layers(cfg, &net->enc, rng, err) || init_layers(cfg, &net->dec, rng, err)) goto fail;
+    return VAE_OK;
+fail:;
+    vae_status s = err && err->code ? err->code : VAE_ERR_OOM;
+    vae_net_free(net);
+    return s;
+}
+
+void vae_net_free(vae_net *net) {
+    if (!net) return;
+    vae_params_free(net->params);
+    memset(net, 0, sizeof *net);
+}
+
+void vae_net_init_output_bias(vae_net *net, const float *mean) {
+    if (!net->params || !mean || net->lik->params_per_dim != 1) return;
+    if (strcmp(net->lik->name, "bernoulli") && strcmp(net->lik->name, "cbernoulli")) return;
+    vae_init_bias_logit_mean(net->dec.layer[net->dec.nlayers - 1].b, mean, 1e-3, NULL);
+}
+
+vae_dist *vae_net_encode(vae_ctx *ctx, vae_net *net, vae_tensor *x, vae_tensor **mu_out, vae_tensor **lv_out) {
+    int64_t Z = net->cfg.z_dim;
+    vae_tensor *h = vae_mlp_forward(ctx, &net->enc, x); /* (B, 2Z) */
+    vae_tensor *mu = vae_slice(ctx, h, -1, 0, Z, 1), *lv = vae_slice(ctx, h, -1, Z, 2 * Z, 1);
+    if (!mu || !lv) return NULL;
+    if (mu_out) *mu_out = mu;
+    if (lv_out) *lv_out = lv;
+    return vae_normal_logvar(ctx, mu, lv);
+}
+
+vae_dist *vae_net_decode(vae_ctx *ctx, vae_net *net, vae_tensor *z) {
+    return vae_likelihood_make(ctx, net->lik, vae_mlp_forward(ctx, &net->dec, z), net->cfg.lik_opts);
+}
+
+vae_tensor *vae_net_decode_mean(vae_ctx *ctx, vae_net *net, vae_tensor *z) {
+    return vae_likelihood_mean(ctx, net->lik, vae_mlp_forward(ctx, &net->dec, z), net->cfg.lik_opts);
+}
+
+int64_t vae_net_group_numel(const vae_net *net, int decoder) {
+    int64_t n = 0;
+    int cnt = vae_params_count(net->params);
+    for (int i = 0; i < cnt; i++) {
+        vae_tensor *t = vae_params_get(net->params, i);
+        if ((strncmp(t->name, "dec.", 4) == 0) == (decoder != 0)) n += vae_numel(t);
+    }
+    return n;
+}
