@@ -64,6 +64,25 @@ void vae_k_scale(vae_tensor *dst, double s);
 /* 1 when every element is finite. */
 int vae_k_all_finite(const vae_tensor *x);
 
+/* Activations of the fused linear layer (autograd's vae_act uses the same values, checked there). */
+typedef enum vae_kact {
+    VAE_KACT_IDENTITY, VAE_KACT_RELU, VAE_KACT_TANH, VAE_KACT_SIGMOID, VAE_KACT_SOFTPLUS, VAE_KACT_ELU,
+    VAE_KACT_LEAKY_RELU, VAE_KACT_COUNT_
+} vae_kact;
+
+/* y (rows, n) contiguous: y = act(y + b) in place; b (n,) contiguous, or NULL for no bias. alpha: ELU / leaky
+ * slope. */
+void vae_k_bias_act(vae_tensor *y, const vae_tensor *b, vae_kact act, double alpha);
+/* g = gy * act'(pre), computed from the activation's OUTPUT y = act(pre); g, gy, y contiguous, one shape. */
+void vae_k_act_grad(vae_kact act, double alpha, const vae_tensor *y, const vae_tensor *gy, vae_tensor *g);
+/* Bernoulli log-likelihood from logits: out = sum over the last dim of x*l - softplus(l), with l and x broadcast
+ * to the shape (..., D) of which out (contiguous) is the leading part. */
+void vae_k_bernoulli_lp(const vae_tensor *l, const vae_tensor *x, vae_tensor *out);
+/* Its gradient with respect to the logits: g = gy[...] * (x - sigmoid(l)) over the broadcast shape (..., D); gy has
+ * out's shape; g is contiguous (..., D) and is written (accumulate = 0) or added to (accumulate = 1). */
+void vae_k_bernoulli_lp_grad(const vae_tensor *l, const vae_tensor *x, const vae_tensor *gy, vae_tensor *g,
+                             int accumulate);
+
 /* Batched matmul: C(..., M, N) = A(..., M, K) @ B(..., K, N) + beta * C. A and B are given with C's batch ndim:
  * their batch strides may be 0 (broadcast); C's batch strides may be 0 too when beta = 1 (accumulating the sum over
  * a broadcast batch into one matrix, in batch order). Any row/column strides (transposes are free). */
