@@ -52,7 +52,8 @@ void vae_k_where_grad(const vae_tensor *mask, int side, const vae_tensor *gy, va
 void vae_k_reduce(vae_reduce op, const vae_tensor *x, uint32_t axes, vae_tensor *y, void *aux);
 
 /* dst += src elementwise, over src's shape; dst is a view of src's shape whose strides may be 0 (then several src
- * elements add into one dst element: the un-broadcasting sum of backward). Serial, so the order is fixed. */
+ * elements add into one dst element: the un-broadcasting sum of backward). Threads split a stride-0 destination
+ * by columns only, so every element's summation order is the serial one (fixed, any thread count). */
 void vae_k_accum(vae_tensor *dst, const vae_tensor *src);
 /* dst = src over dst's shape (src broadcast to it), converting dtype when they differ. dst must not be a
  * broadcast view. */
