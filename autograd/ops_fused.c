@@ -127,10 +127,16 @@ void vae__bw_bernoulli_lp(vae_ctx *ctx, vae_node *n) {
     int64_t full[VAE_MAX_DIMS];
     vae_broadcast_shape(l->ndim, l->shape, x->ndim, x->shape, &nd, full);
     if (l->flags & VAE_TF_REQUIRES_GRAD) { /* dl = gy * (x - sigmoid(l)) */
-        vae_tensor *t = vae__out(ctx, l->dtype, nd, full);
-        if (!t) return;
-        vae_k_bernoulli_lp_grad(l, x, y->grad, t, 0);
-        vae__accum(ctx, l, t);
+        if (l->ndim == nd && memcmp(l->shape, full, sizeof(int64_t) * (size_t)nd) == 0) {
+            vae_tensor *gl = vae__grad(ctx, l); /* l not broadcast: add straight into its gradient */
+            if (!gl) return;
+            vae_k_bernoulli_lp_grad(l, x, y->grad, gl, 1);
+        } else {
+            vae_tensor *t = vae__out(ctx, l->dtype, nd, full);
+            if (!t) return;
+            vae_k_bernoulli_lp_grad(l, x, y->grad, t, 0);
+            vae__accum(ctx, l, t);
+        }
     }
     if (x->flags & VAE_TF_REQUIRES_GRAD) { /* dx = gy * l, gy broadcast along the summed last dim */
         vae_tensor gyb = *y->grad;
