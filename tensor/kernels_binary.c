@@ -96,7 +96,10 @@ typedef struct {
         T *o = (T *)c->out + off[3];                                                               \
         const int64_t s0 = it->inner[0], s1 = it->inner[1], s2 = it->inner[2], s3 = it->inner[3];  \
         if (s0 == 1 && s1 == 1 && s2 == 1 && s3 == 1)                                              \
-            for (int64_t i = 0; i < n; i++) o[i] = m[i] != 0 ? a[i] : b[i];                        \
+            for (int64_t i = 0; i < n; i++) { /* both loads unconditional: a select, vectorized */   \
+                const T av = a[i], bv = b[i];                                                      \
+                o[i] = m[i] != 0 ? av : bv;                                                        \
+            }                                                                                      \
         else                                                                                       \
             for (int64_t i = 0; i < n; i++) o[i * s3] = m[i * s0] != 0 ? a[i * s1] : b[i * s2];    \
     }                                                                                              \

@@ -75,7 +75,10 @@ ACT_BODIES(double)
     static void dpre_##T(T *g, const T *gy, const T *y, int64_t m, vae_kact a, T alpha) {          \
         if (a == VAE_KACT_IDENTITY) memcpy(g, gy, sizeof(T) * (size_t)m);                          \
         else if (a == VAE_KACT_RELU)                                                               \
-            for (int64_t i = 0; i < m; i++) g[i] = y[i] > 0 ? gy[i] : 0;                           \
+            for (int64_t i = 0; i < m; i++) { /* unconditional load: a select, vectorized */       \
+                const T gv = gy[i];                                                                \
+                g[i] = y[i] > 0 ? gv : 0;                                                          \
+            }                                                                                      \
         else if (a == VAE_KACT_TANH)                                                               \
             for (int64_t i = 0; i < m; i++) g[i] = gy[i] * (1 - y[i] * y[i]);                      \
         else                                                                                       \

@@ -136,7 +136,12 @@ typedef struct {
         case VAE_U_SIGMOID:                                                                        \
             for (int64_t i = 0; i < n; i++) g[i] += gy[i] * (y[i] * (1 - y[i]));                   \
             break;                                                                                 \
-        case VAE_U_RELU: for (int64_t i = 0; i < n; i++) g[i] += x[i] > 0 ? gy[i] : 0; break;      \
+        case VAE_U_RELU: /* unconditional load: a select, vectorized */                           \
+            for (int64_t i = 0; i < n; i++) {                                                      \
+                const T gv = gy[i];                                                                \
+                g[i] += x[i] > 0 ? gv : 0;                                                         \
+            }                                                                                      \
+            break;                                                                                 \
         case VAE_U_EXP: for (int64_t i = 0; i < n; i++) g[i] += gy[i] * y[i]; break;               \
         case VAE_U_SOFTPLUS:                                                                       \
             for (int64_t i = 0; i < n; i++) g[i] += gy[i] * sigmoid_##T(x[i]);                     \
