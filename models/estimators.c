@@ -1,7 +1,6 @@
 /* Estimator mechanics shared by the objectives: how z is drawn, how log q is evaluated, score-function
  * surrogates and their baselines. */
 #include <math.h>
-#include <stdlib.h>
 
 #include "objective.h"
 
@@ -52,12 +51,8 @@ vae_tensor *vae__vimco_signal(vae_ctx *ctx, vae_tensor *logw, vae_tensor *bound)
     if (!logw || !bound) return NULL;
     int64_t K = logw->shape[0], B = logw->shape[1];
     vae_tensor *s = vae_zeros(ctx, logw->dtype, 2, logw->shape);
-    double *lw = malloc(sizeof(double) * (size_t)K);
-    if (!s || !lw) {
-        free(lw);
-        if (s) vae_error_set(vae_ctx_error(ctx), VAE_ERR_OOM, "vimco: out of memory");
-        return NULL;
-    }
+    double *lw = vae_arena_alloc(vae_ctx_arena(ctx), sizeof(double) * (size_t)K, vae_ctx_error(ctx));
+    if (!s || !lw) return NULL;
     for (int64_t b = 0; b < B; b++) {
         double tot = 0;
         for (int64_t k = 0; k < K; k++) tot += lw[k] = vae_get_flat(logw, k * B + b);
@@ -73,7 +68,6 @@ vae_tensor *vae__vimco_signal(vae_ctx *ctx, vae_tensor *logw, vae_tensor *bound)
             vae_set_flat(s, k * B + b, L - Lk);
         }
     }
-    free(lw);
     return s;
 }
 
