@@ -1,0 +1,157 @@
+#include "eval.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+void vae_eval_cfg_default(vae_eval_cfg *cfg) {
+    cfg->is_samples = 5000;
+    cfg->batch = 100;
+    cfg->max_floats = 8 << 20;
+    cfg->au_threshold = 0.01;
+}
+
+/* x rows [i0, i0+m) as a tensor of the model's dtype in a freshly reset ctx */
+static vae_tensor *batch_tensor(vae_ctx *ctx, const vae_net *net, const float *x, int64_t i0, int64_t m) {
+    vae_ctx_reset(ctx);
+    int64_t D = net->cfg.x_dim;
+    vae_tensor *t = vae_wrap(ctx, VAE_F32, VAE_SHAPE(m, D), (void *)(x + i0 * D));
+    return vae_cast(ctx, t, net->cfg.dtype);
+}
+
+static vae_status fail(vae_ctx *ctx, vae_error *err) {
+    vae_status s = vae_ctx_status(ctx) ? vae_ctx_status(ctx) : VAE_ERR_NULL;
+    vae_error_set(err, s, "%s", vae_ctx_message(ctx));
+    return s;
+}
+
+static double logaddexp(double a, double b) {
+    if (a == -INFINITY) return b;
+    if (b == -INFINITY) return a;
+    double m = a > b ? a : b;
+    return m + log(exp(a - m) + exp(b - m));
+}
+
+vae_status vae_encode_all(vae_ctx *ctx, vae_net *net, const float *x, int64_t n, int64_t batch, float *mu,
+                          float *logvar, vae_error *err) {
+    int64_t Z = net->cfg.z_dim;
+    if (batch < 1) batch = 100;
+    int prev = vae_set_grad_enabled(ctx, 0);
+    for (int64_t i0 = 0; i0 < n; i0 += batch) {
+        int64_t m = n - i0 < batch ? n - i0 : batch;
+        vae_dist *q = vae_net_encode(ctx, net, batch_tensor(ctx, net, x, i0, m));
+        if (!q) {
+            vae_set_grad_enabled(ctx, prev);
+            return fail(ctx, err);
+        }
+        for (int64_t j = 0; j < m * Z; j++) {
+            if (mu) mu[i0 * Z + j] = (float)vae_get_flat(q->param[0], j);
+            if (logvar) logvar[i0 * Z + j] = (float)vae_get_flat(q->param[1], j);
+        }
+    }
+    vae_set_grad_enabled(ctx, prev);
+    return VAE_OK;
+}
+
+vae_status vae_evaluate(vae_ctx *ctx, vae_net *net, const float *x, int64_t n, const vae_eval_cfg *cfg,
+                        vae_eval_result *res, double *ex_elbo, double *ex_loglik, vae_error *err) {
+    memset(res, 0, sizeof *res);
+    if (n < 1 || !x) return vae_error_set(err, VAE_ERR_ARG, "evaluate: no examples");
+    int64_t Z = net->cfg.z_dim, D = net->cfg.x_dim;
+    int64_t batch = cfg->batch > 0 ? cfg->batch : 100, K = cfg->is_samples;
+    double *kl = calloc((size_t)Z, sizeof *kl), *au = calloc((size_t)Z, sizeof *au);
+    double *s1 = calloc((size_t)Z, sizeof *s1), *acc = malloc(sizeof(double) * (size_t)batch);
+    if (!kl || !au || !s1 || !acc) {
+        free(kl), free(au), free(s1), free(acc);
+        return vae_error_set(err, VAE_ERR_OOM, "evaluate: out of memory");
+    }
+    int prev = vae_set_grad_enabled(ctx, 0);
+    double sum_elbo = 0, sum_rec = 0, sum_kl = 0, sum_ll = 0;
+    vae_status st = VAE_OK;
+    int64_t lik_params = net->lik->params_per_dim;
+    for (int64_t i0 = 0; i0 < n && st == VAE_OK; i0 += batch) {
+        int64_t m = n - i0 < batch ? n - i0 : batch;
+        /* ELBO parts and latent statistics */
+        vae_tensor *xb = batch_tensor(ctx, net, x, i0, m);
+        vae_dist *q = vae_net_encode(ctx, net, xb);
+        vae_tensor *z = q ? vae_dist_sample(ctx, q, 0) : NULL;
+        vae_tensor *rec = vae_dist_log_prob(ctx, vae_net_decode(ctx, net, z), xb);
+        vae_tensor *klb = q ? vae_normal_kl_std(ctx, q->param[0], q->param[1]) : NULL;
+        if (!rec || !klb) {
+            st = fail(ctx, err);
+            break;
+        }
+        for (int64_t b = 0; b < m; b++) {
+            double r = vae_get_flat(rec, b), k = vae_get_flat(klb, b);
+            sum_rec += r;
+            sum_kl += k;
+            sum_elbo += r - k;
+            if (ex_elbo) ex_elbo[i0 + b] = r - k;
+            for (int64_t j = 0; j < Z; j++) {
+                double mu = vae_get_flat(q->param[0], b * Z + j), lv = vae_get_flat(q->param[1], b * Z + j);
+                kl[j] += 0.5 * (mu * mu + exp(lv) - 1 - lv);
+                s1[j] += mu;
+                au[j] += mu * mu;
+            }
+        }
+        if (K <= 0) continue;
+        /* IS estimate: chunks of particles, combined by logaddexp */
+        int64_t chunk = cfg->max_floats / (m * D * lik_params);
+        if (chunk < 1) chunk = 1;
+        if (chunk > K) chunk = K;
+        for (int64_t b = 0; b < m; b++) acc[b] = -INFINITY;
+        for (int64_t k0 = 0; k0 < K; k0 += chunk) {
+            int64_t c = K - k0 < chunk ? K - k0 : chunk;
+            xb = batch_tensor(ctx, net, x, i0, m);
+            q = vae_net_encode(ctx, net, xb);
+            z = q ? vae_dist_sample(ctx, q, c) : NULL; /* (c, m, Z) */
+            vae_tensor *lpx = vae_dist_log_prob(ctx, vae_net_decode(ctx, net, z), xb);
+            vae_tensor *lpz = vae_dist_log_prob(ctx, vae_std_normal(ctx, net->cfg.dtype, 1, &Z), z);
+            vae_tensor *lq = q ? vae_dist_log_prob(ctx, q, z) : NULL;
+            vae_tensor *lse = vae_logsumexp(ctx, vae_sub(ctx, vae_add(ctx, lpx, lpz), lq), 1, (int[]){0}, 0);
+            if (!lse) {
+                st = fail(ctx, err);
+                break;
+            }
+            for (int64_t b = 0; b < m; b++) acc[b] = logaddexp(acc[b], vae_get_flat(lse, b));
+        }
+        for (int64_t b = 0; st == VAE_OK && b < m; b++) {
+            double ll = acc[b] - log((double)K);
+            sum_ll += ll;
+            if (ex_loglik) ex_loglik[i0 + b] = ll;
+        }
+    }
+    vae_set_grad_enabled(ctx, prev);
+    vae_ctx_reset(ctx);
+    free(acc);
+    if (st != VAE_OK) {
+        free(kl), free(au), free(s1);
+        return st;
+    }
+    int active = 0;
+    for (int64_t j = 0; j < Z; j++) {
+        double mean = s1[j] / (double)n;
+        au[j] = au[j] / (double)n - mean * mean; /* population variance over x of E_q[z_j] */
+        if (au[j] < 0) au[j] = 0;
+        kl[j] /= (double)n;
+        active += au[j] > cfg->au_threshold;
+    }
+    free(s1);
+    res->n = n;
+    res->loglik = K > 0 ? sum_ll / (double)n : NAN;
+    res->elbo = sum_elbo / (double)n;
+    res->rec = sum_rec / (double)n;
+    res->kl = sum_kl / (double)n;
+    res->active_units = active;
+    res->z_dim = Z;
+    res->kl_per_dim = kl;
+    res->au_var = au;
+    return VAE_OK;
+}
+
+void vae_eval_result_free(vae_eval_result *res) {
+    if (!res) return;
+    free(res->kl_per_dim);
+    free(res->au_var);
+    memset(res, 0, sizeof *res);
+}
