@@ -44,18 +44,21 @@ void vae_ctx_seed(vae_ctx *ctx, uint64_t seed) {
 }
 
 int vae_set_grad_enabled(vae_ctx *ctx, int enabled) {
+    if (!ctx) return 0;
     int prev = ctx->grad_enabled;
     ctx->grad_enabled = enabled != 0;
     return prev;
 }
-int vae_grad_enabled(const vae_ctx *ctx) { return ctx->grad_enabled; }
+int vae_grad_enabled(const vae_ctx *ctx) { return ctx ? ctx->grad_enabled : 0; }
 int vae_set_anomaly(vae_ctx *ctx, int enabled) {
+    if (!ctx) return 0;
     int prev = ctx->anomaly;
     ctx->anomaly = enabled != 0;
     return prev;
 }
 
 vae_status vae_requires_grad(vae_ctx *ctx, vae_tensor *t, int on) {
+    if (!ctx) return VAE_ERR_NULL;
     if (!t) return vae_error_set(&ctx->err, VAE_ERR_ARG, "requires_grad: NULL tensor");
     if (t->node)
         return vae_error_set(&ctx->err, VAE_ERR_ARG,

@@ -76,7 +76,10 @@ vae_tensor *vae_rand(vae_ctx *ctx, vae_dtype dt, int ndim, const int64_t *shape)
     vae_tensor *t = vae__out(ctx, dt, ndim, shape);
     if (!t) return NULL;
     int64_t n = vae_numel(t);
-    for (int64_t i = 0; i < n; i++) vae_set_flat(t, i, vae_rng_uniform(&ctx->rng));
+    if (dt == VAE_F64)
+        for (int64_t i = 0; i < n; i++) ((double *)t->data)[i] = vae_rng_uniform(&ctx->rng);
+    else /* 24 bits, exact in float: a 53-bit double just under 1 would round to 1.0f, outside [0, 1) */
+        for (int64_t i = 0; i < n; i++) ((float *)t->data)[i] = (float)(vae_rng_u64(&ctx->rng) >> 40) * 0x1.0p-24f;
     return t;
 }
 

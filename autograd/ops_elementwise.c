@@ -62,7 +62,10 @@ vae_tensor *vae_pow_scalar(vae_ctx *c, vae_tensor *x, double p) {
     return unary(c, VAE_OP_POW_SCALAR, VAE_U_POW_SCALAR, x, p, 0);
 }
 vae_tensor *vae_clamp(vae_ctx *c, vae_tensor *x, double lo, double hi) {
-    if (c && !(lo <= hi)) return vae__fail(c, VAE_ERR_ARG, "clamp: lo %g > hi %g", lo, hi);
+    if (c && x && !(lo <= hi)) {
+        char b[160];
+        return vae__fail(c, VAE_ERR_ARG, "clamp: %s: lo %g > hi %g", vae__shape(b, sizeof b, x), lo, hi);
+    }
     return unary(c, VAE_OP_CLAMP, VAE_U_CLAMP, x, lo, hi);
 }
 

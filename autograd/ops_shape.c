@@ -76,8 +76,8 @@ vae_tensor *vae_slice(vae_ctx *ctx, vae_tensor *x, int axis, int64_t start, int6
     /* normalized start, so backward can replay with plain arguments */
     int64_t st = (v.offset - x->offset) / (x->stride[ax] ? x->stride[ax] : 1);
     if (x->stride[ax] == 0) st = start < 0 ? start + x->shape[ax] : start;
-    int64_t ip[4] = {ax, st, st + v.shape[ax] * step, step};
-    if (v.shape[ax] == 0) ip[2] = ip[1];
+    /* the tightest stop (last index + 1): st + shape * step could overflow for a huge step */
+    int64_t ip[4] = {ax, st, v.shape[ax] ? st + (v.shape[ax] - 1) * step + 1 : st, step};
     return emit_view(ctx, VAE_OP_SLICE, x, &v, ip, 4);
 }
 

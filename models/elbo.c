@@ -27,9 +27,9 @@ vae_status vae__elbo(vae_ctx *ctx, vae_net *net, vae_tensor *x, const vae_object
     double w = cfg->beta * ramp(st->step, cfg->warmup_steps); /* KL weight this step */
     int analytic = cfg->analytic_kl && est != VAE_EST_STL;     /* STL needs the Monte-Carlo form */
 
-    vae_dist *q = vae_net_encode(ctx, net, x);
+    vae_tensor *mu, *lv; /* (B, Z) */
+    vae_dist *q = vae_net_encode(ctx, net, x, &mu, &lv);
     if (!q) return vae_ctx_status(ctx);
-    vae_tensor *mu = q->param[0], *lv = q->param[1];
     vae_tensor *z = vae__draw_z(ctx, q, L, est);             /* (L, B, Z) */
     vae_dist *px = vae_net_decode(ctx, net, z);              /* over (L, B, D) */
     vae_tensor *logpx = vae_dist_log_prob(ctx, px, x);        /* (L, B) */

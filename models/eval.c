@@ -39,14 +39,15 @@ vae_status vae_encode_all(vae_ctx *ctx, vae_net *net, const float *x, int64_t n,
     int prev = vae_set_grad_enabled(ctx, 0);
     for (int64_t i0 = 0; i0 < n; i0 += batch) {
         int64_t m = n - i0 < batch ? n - i0 : batch;
-        vae_dist *q = vae_net_encode(ctx, net, batch_tensor(ctx, net, x, i0, m));
+        vae_tensor *qm, *qv;
+        vae_dist *q = vae_net_encode(ctx, net, batch_tensor(ctx, net, x, i0, m), &qm, &qv);
         if (!q) {
             vae_set_grad_enabled(ctx, prev);
             return fail(ctx, err);
         }
         for (int64_t j = 0; j < m * Z; j++) {
-            if (mu) mu[i0 * Z + j] = (float)vae_get_flat(q->param[0], j);
-            if (logvar) logvar[i0 * Z + j] = (float)vae_get_flat(q->param[1], j);
+            if (mu) mu[i0 * Z + j] = (float)vae_get_flat(qm, j);
+            if (logvar) logvar[i0 * Z + j] = (float)vae_get_flat(qv, j);
         }
     }
     vae_set_grad_enabled(ctx, prev);
@@ -73,10 +74,11 @@ vae_status vae_evaluate(vae_ctx *ctx, vae_net *net, const float *x, int64_t n, c
         int64_t m = n - i0 < batch ? n - i0 : batch;
         /* ELBO parts and latent statistics */
         vae_tensor *xb = batch_tensor(ctx, net, x, i0, m);
-        vae_dist *q = vae_net_encode(ctx, net, xb);
+        vae_tensor *qm = NULL, *qv = NULL;
+        vae_dist *q = vae_net_encode(ctx, net, xb, &qm, &qv);
         vae_tensor *z = q ? vae_dist_sample(ctx, q, 0) : NULL;
         vae_tensor *rec = vae_dist_log_prob(ctx, vae_net_decode(ctx, net, z), xb);
-        vae_tensor *klb = q ? vae_normal_kl_std(ctx, q->param[0], q->param[1]) : NULL;
+        vae_tensor *klb = q ? vae_normal_kl_std(ctx, qm, qv) : NULL;
         if (!rec || !klb) {
             st = fail(ctx, err);
             break;
@@ -88,7 +90,7 @@ vae_status vae_evaluate(vae_ctx *ctx, vae_net *net, const float *x, int64_t n, c
             sum_elbo += r - k;
             if (ex_elbo) ex_elbo[i0 + b] = r - k;
             for (int64_t j = 0; j < Z; j++) {
-                double mu = vae_get_flat(q->param[0], b * Z + j), lv = vae_get_flat(q->param[1], b * Z + j);
+                double mu = vae_get_flat(qm, b * Z + j), lv = vae_get_flat(qv, b * Z + j);
                 kl[j] += 0.5 * (mu * mu + exp(lv) - 1 - lv);
                 s1[j] += mu;
                 au[j] += mu * mu;
@@ -103,7 +105,7 @@ vae_status vae_evaluate(vae_ctx *ctx, vae_net *net, const float *x, int64_t n, c
         for (int64_t k0 = 0; k0 < K; k0 += chunk) {
             int64_t c = K - k0 < chunk ? K - k0 : chunk;
             xb = batch_tensor(ctx, net, x, i0, m);
-            q = vae_net_encode(ctx, net, xb);
+            q = vae_net_encode(ctx, net, xb, NULL, NULL);
             z = q ? vae_dist_sample(ctx, q, c) : NULL; /* (c, m, Z) */
             vae_tensor *lpx = vae_dist_log_prob(ctx, vae_net_decode(ctx, net, z), xb);
             vae_tensor *lpz = vae_dist_log_prob(ctx, vae_std_normal(ctx, net->cfg.dtype, 1, &Z), z);

@@ -19,7 +19,7 @@ vae_status vae__iwae(vae_ctx *ctx, vae_net *net, vae_tensor *x, const vae_object
                      const vae_objective_state *st, vae_objective_out *out, double *f_mean) {
     vae_estimator est = cfg->estimator;
     int64_t K = cfg->samples;
-    vae_dist *q = vae_net_encode(ctx, net, x);
+    vae_dist *q = vae_net_encode(ctx, net, x, NULL, NULL);
     if (!q) return vae_ctx_status(ctx);
     vae_tensor *z = vae__draw_z(ctx, q, K, est); /* (K, B, Z) */
     vae_tensor *scale = NULL;

@@ -43,7 +43,7 @@ vae_status vae_study_run(vae_ctx *ctx, vae_net *net, const float *x, int64_t B, 
                          int64_t draws, vae_study_row *row, double *mean, double *var, vae_error *err) {
     if (draws < 2) return vae_error_set(err, VAE_ERR_ARG, "study: need at least 2 draws (got %lld)", (long long)draws);
     if (vae_objective_check(cfg, err)) return err->code;
-    int64_t P = vae_params_numel(net->params), D = net->cfg.x_dim;
+    int64_t P = vae_params_flat_len(net->params), D = net->cfg.x_dim; /* padded flat layout */
     double *m = calloc((size_t)P, sizeof *m), *m2 = calloc((size_t)P, sizeof *m2);
     if (!m || !m2) {
         free(m), free(m2);

@@ -21,26 +21,17 @@ void vae_net_cfg_default(vae_net_cfg *cfg) {
     cfg->init_sigma = 0.01;
 }
 
-static vae_status add_layer(vae_net *net, const char *group, int i, int64_t in, int64_t out, vae_tensor **w,
-                            vae_tensor **b, vae_error *err) {
-    char name[64];
-    snprintf(name, sizeof name, "%s.%d.weight", group, i);
-    *w = vae_params_add(net->params, name, VAE_SHAPE(in, out), err);
-    snprintf(name, sizeof name, "%s.%d.bias", group, i);
-    *b = vae_params_add(net->params, name, VAE_SHAPE(out), err);
-    return (*w && *b) ? VAE_OK : (err && err->code ? err->code : VAE_ERR_OOM);
-}
-
-static vae_status init_layer(const vae_net_cfg *cfg, vae_tensor *w, vae_tensor *b, vae_rng *rng, vae_error *err) {
-    switch (cfg->init) {
-    case VAE_INIT_XAVIER:
-        if (vae_init_xavier_uniform(w, 1.0, rng, err)) return err->code;
-        return vae_init_constant(b, 0.0, err);
-    case VAE_INIT_NORMAL:
-        if (vae_init_normal(w, 0.0, cfg->init_sigma, rng, err)) return err->code;
-        return vae_init_normal(b, 0.0, cfg->init_sigma, rng, err);
-    default: return vae_init_linear_default(w, b, rng, err);
+static vae_status init_layers(const vae_net_cfg *cfg, const vae_mlp *m, vae_rng *rng, vae_error *err) {
+    if (cfg->init == VAE_INIT_PYTORCH) return vae_mlp_reset(m, rng, err);
+    for (int i = 0; i < m->nlayers; i++) {
+        const vae_linear *l = &m->layer[i];
+        vae_status s = cfg->init == VAE_INIT_XAVIER ? vae_init_xavier_uniform(l->w, 1.0, rng, err)
+                                                    : vae_init_normal(l->w, 0.0, cfg->init_sigma, rng, err);
+        if (!s) s = cfg->init == VAE_INIT_XAVIER ? vae_init_constant(l->b, 0.0, err)
+                                                 : vae_init_normal(l->b, 0.0, cfg->init_sigma, rng, err);
+        if (s) return s;
     }
+    return VAE_OK;
 }
 
 vae_status vae_net_init(vae_net *net, const vae_net_cfg *cfg, vae_rng *rng, vae_error *err) {
@@ -59,26 +50,20 @@ vae_status vae_net_init(vae_net *net, const vae_net_cfg *cfg, vae_rng *rng, vae_
     net->lik = lik;
     net->params = vae_params_new(cfg->dtype);
     if (!net->params) return vae_error_set(err, VAE_ERR_OOM, "vae_net: out of memory");
-    /* encoder: D -> h1 -> ... -> hn -> 2Z */
-    int64_t in = cfg->x_dim;
-    net->nenc = cfg->nhidden + 1;
-    for (int i = 0; i < net->nenc; i++) {
-        int64_t out = i < cfg->nhidden ? cfg->hidden[i] : 2 * cfg->z_dim;
-        if (add_layer(net, "enc", i, in, out, &net->enc_w[i], &net->enc_b[i], err)) goto fail;
-        in = out;
-    }
+    int64_t sizes[VAE_NET_MAX_HIDDEN + 2];
+    int n = cfg->nhidden + 2;
+    vae_activation act = {cfg->act, cfg->act_alpha};
+    /* encoder: D -> h1 -> ... -> hn -> 2Z (mu and log-variance side by side) */
+    sizes[0] = cfg->x_dim;
+    for (int i = 0; i < cfg->nhidden; i++) sizes[i + 1] = cfg->hidden[i];
+    sizes[n - 1] = 2 * cfg->z_dim;
+    if (vae_mlp_init(&net->enc, net->params, "enc", n, sizes, act, 0, err)) goto fail;
     /* decoder: Z -> hn -> ... -> h1 -> D * params_per_dim */
-    in = cfg->z_dim;
-    net->ndec = cfg->nhidden + 1;
-    for (int i = 0; i < net->ndec; i++) {
-        int64_t out = i < cfg->nhidden ? cfg->hidden[cfg->nhidden - 1 - i] : cfg->x_dim * lik->params_per_dim;
-        if (add_layer(net, "dec", i, in, out, &net->dec_w[i], &net->dec_b[i], err)) goto fail;
-        in = out;
-    }
-    for (int i = 0; i < net->nenc; i++)
-        if (init_layer(cfg, net->enc_w[i], net->enc_b[i], rng, err)) goto fail;
-    for (int i = 0; i < net->ndec; i++)
-        if (init_layer(cfg, net->dec_w[i], net->dec_b[i], rng, err)) goto fail;
+    sizes[0] = cfg->z_dim;
+    for (int i = 0; i < cfg->nhidden; i++) sizes[i + 1] = cfg->hidden[cfg->nhidden - 1 - i];
+    sizes[n - 1] = cfg->x_dim * lik->params_per_dim;
+    if (vae_mlp_init(&net->dec, net->params, "dec", n, sizes, act, 0, err)) goto fail;
+    if (init_layers(cfg, &net->enc, rng, err) || init_layers(cfg, &net->dec, rng, err)) goto fail;
     return VAE_OK;
 fail:;
     vae_status s = err && err->code ? err->code : VAE_ERR_OOM;
@@ -95,29 +80,25 @@ void vae_net_free(vae_net *net) {
 void vae_net_init_output_bias(vae_net *net, const float *mean) {
     if (!net->params || !mean || net->lik->params_per_dim != 1) return;
     if (strcmp(net->lik->name, "bernoulli") && strcmp(net->lik->name, "cbernoulli")) return;
-    vae_init_bias_logit_mean(net->dec_b[net->ndec - 1], mean, 1e-3, NULL);
+    vae_init_bias_logit_mean(net->dec.layer[net->dec.nlayers - 1].b, mean, 1e-3, NULL);
 }
 
-/* Hidden layers with the configured activation, the last layer linear. */
-static vae_tensor *mlp(vae_ctx *ctx, const vae_net *net, vae_tensor *const *w, vae_tensor *const *b, int n,
-                       vae_tensor *h) {
-    for (int i = 0; i < n; i++)
-        h = vae_linear_act(ctx, h, w[i], b[i], i + 1 < n ? net->cfg.act : VAE_ACT_IDENTITY, net->cfg.act_alpha);
-    return h;
-}
-
-vae_dist *vae_net_encode(vae_ctx *ctx, vae_net *net, vae_tensor *x) {
+vae_dist *vae_net_encode(vae_ctx *ctx, vae_net *net, vae_tensor *x, vae_tensor **mu_out, vae_tensor **lv_out) {
     int64_t Z = net->cfg.z_dim;
-    vae_tensor *h = mlp(ctx, net, net->enc_w, net->enc_b, net->nenc, x); /* (B, 2Z) */
+    vae_tensor *h = vae_mlp_forward(ctx, &net->enc, x); /* (B, 2Z) */
     vae_tensor *mu = vae_slice(ctx, h, -1, 0, Z, 1), *lv = vae_slice(ctx, h, -1, Z, 2 * Z, 1);
     if (!mu || !lv) return NULL;
+    if (mu_out) *mu_out = mu;
+    if (lv_out) *lv_out = lv;
     return vae_normal_logvar(ctx, mu, lv);
 }
 
 vae_dist *vae_net_decode(vae_ctx *ctx, vae_net *net, vae_tensor *z) {
-    vae_tensor *out = mlp(ctx, net, net->dec_w, net->dec_b, net->ndec, z);
-    if (!out) return NULL;
-    return net->lik->make(ctx, out, net->cfg.lik_opts);
+    return vae_likelihood_make(ctx, net->lik, vae_mlp_forward(ctx, &net->dec, z), net->cfg.lik_opts);
+}
+
+vae_tensor *vae_net_decode_mean(vae_ctx *ctx, vae_net *net, vae_tensor *z) {
+    return vae_likelihood_mean(ctx, net->lik, vae_mlp_forward(ctx, &net->dec, z), net->cfg.lik_opts);
 }
 
 int64_t vae_net_group_numel(const vae_net *net, int decoder) {

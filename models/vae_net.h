@@ -10,7 +10,9 @@
 
 #include "autograd/ops.h"
 #include "models/dist.h"
+#include "models/dist_builtin.h"
 #include "models/likelihood.h"
+#include "nn/mlp.h"
 #include "nn/params.h"
 
 #define VAE_NET_MAX_HIDDEN 8
@@ -35,9 +37,8 @@ typedef struct vae_net {
     vae_net_cfg cfg;
     vae_params *params;
     const vae_likelihood *lik;
-    int nenc, ndec;                        /* layer counts */
-    vae_tensor *enc_w[VAE_NET_MAX_HIDDEN + 1], *enc_b[VAE_NET_MAX_HIDDEN + 1];
-    vae_tensor *dec_w[VAE_NET_MAX_HIDDEN + 1], *dec_b[VAE_NET_MAX_HIDDEN + 1];
+    vae_mlp enc;                           /* D -> hidden... -> 2Z ("enc.<i>.weight/bias") */
+    vae_mlp dec;                           /* Z -> hidden reversed... -> D * params_per_dim ("dec.*") */
 } vae_net;
 
 /* Fill cfg with defaults: 784-400-(20) ReLU Bernoulli, f32, PyTorch init. */
@@ -51,10 +52,13 @@ void vae_net_free(vae_net *net);
  * mean is D pixel means. Does nothing for other likelihoods. */
 void vae_net_init_output_bias(vae_net *net, const float *mean);
 
-/* q(z|x) for x (B, D): a diagonal Normal with loc (B, Z) and log-variance (B, Z). NULL on failure (ctx error). */
-vae_dist *vae_net_encode(vae_ctx *ctx, vae_net *net, vae_tensor *x);
+/* q(z|x) for x (B, D): a diagonal Normal with loc (B, Z) and log-variance (B, Z), which are also stored in *mu and
+ * *logvar when those are non-NULL. NULL on failure (ctx error). */
+vae_dist *vae_net_encode(vae_ctx *ctx, vae_net *net, vae_tensor *x, vae_tensor **mu, vae_tensor **logvar);
 /* p(x|z) for z (..., Z): the likelihood over (..., D). NULL on failure. */
 vae_dist *vae_net_decode(vae_ctx *ctx, vae_net *net, vae_tensor *z);
+/* The likelihood's mean E[x|z] (..., D) for pictures (sigmoid of the logits for Bernoulli). NULL on failure. */
+vae_tensor *vae_net_decode_mean(vae_ctx *ctx, vae_net *net, vae_tensor *z);
 /* Number of encoder / decoder parameter elements. */
 int64_t vae_net_group_numel(const vae_net *net, int decoder);
 

@@ -1,17 +1,239 @@
-/* Placeholder reference GEMM (replaced by the packed SIMD implementation). */
+/* GEMM front end: argument edge cases, path selection, task grid, and the portable micro-kernels.
+ * The blocked driver is the template gemm_driver.h; the SIMD micro-kernels live in gemm_avx2.c and
+ * gemm_avx512.c. */
 #include "gemm.h"
 
-#define DEFINE_GEMM(name, T)                                                                       \
-    void name(int64_t M, int64_t N, int64_t K, T alpha, const T *A, int64_t rsa, int64_t csa,      \
-              const T *B, int64_t rsb, int64_t csb, T beta, T *C, int64_t rsc, int64_t csc) {      \
-        for (int64_t i = 0; i < M; i++)                                                            \
-            for (int64_t j = 0; j < N; j++) {                                                      \
-                T acc = 0;                                                                         \
-                for (int64_t k = 0; k < K; k++) acc += A[i * rsa + k * csa] * B[k * rsb + j * csb]; \
-                T *c = &C[i * rsc + j * csc];                                                      \
-                *c = beta == 0 ? alpha * acc : alpha * acc + beta * *c;                            \
-            }                                                                                      \
-    }
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
 
-DEFINE_GEMM(vae_sgemm, float)
-DEFINE_GEMM(vae_dgemm, double)
+#include "cpu.h"
+#include "gemm_kernels.h"
+#include "threadpool.h"
+
+/* ---- portable micro-kernels: plain C, full nr-wide rows so the inner loop has a constant trip
+ * count ---- */
+
+enum { PS_MR = 4, PS_NR = 8, PD_MR = 4, PD_NR = 4 };
+
+static void ukr_s_portable(int64_t kc, const float *a, const float *b, int64_t ldb, float *c,
+                           int64_t rsc, int64_t csc, int m, int n, float alpha, float beta) {
+    float acc[PS_MR][PS_NR] = {{0}};
+    for (int64_t k = 0; k < kc; k++, a += m, b += ldb)
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < PS_NR; j++) acc[i][j] += a[i] * b[j];
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < n; j++) {
+            float *cij = c + i * rsc + j * csc;
+            *cij = beta != 0 ? beta * *cij + alpha * acc[i][j] : alpha * acc[i][j];
+        }
+}
+
+static void ukr_d_portable(int64_t kc, const double *a, const double *b, int64_t ldb, double *c,
+                           int64_t rsc, int64_t csc, int m, int n, double alpha, double beta) {
+    double acc[PD_MR][PD_NR] = {{0}};
+    for (int64_t k = 0; k < kc; k++, a += m, b += ldb)
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < PD_NR; j++) acc[i][j] += a[i] * b[j];
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < n; j++) {
+            double *cij = c + i * rsc + j * csc;
+            *cij = beta != 0 ? beta * *cij + alpha * acc[i][j] : alpha * acc[i][j];
+        }
+}
+
+static const vae__sgemm_kernel sgemm_portable = {ukr_s_portable, NULL, PS_MR, PS_NR,
+                                                 PS_NR,          256,  512};
+static const vae__dgemm_kernel dgemm_portable = {ukr_d_portable, NULL, PD_MR, PD_NR,
+                                                 PD_NR,          256,  256};
+
+/* ---- task grid ---- */
+
+/* Part `idx` of `parts` near-equal pieces of [0, total), piece boundaries on multiples of `align`.
+ */
+static void vae__gemm_split(int64_t total, int64_t parts, int64_t idx, int64_t align, int64_t *lo,
+                            int64_t *hi) {
+    const int64_t units = (total + align - 1) / align;
+    int64_t a = units * idx / parts * align, b = units * (idx + 1) / parts * align;
+    *lo = a < total ? a : total;
+    *hi = b < total ? b : total;
+}
+
+/* Below this many flops a product runs on the calling thread: waking workers costs more than it
+ * saves. */
+#define GEMM_PARALLEL_FLOPS 2e6
+/* Cost of packing one element, in flops of micro-kernel time (a packed element is a load + a
+ * store). */
+#define GEMM_PACK_COST 16.0
+
+/* Pick the task grid tm x tn minimizing the modelled time of the busiest thread: compute plus the
+ * packing that each task repeats (its A rows once per nc block, its B columns once). The grid only
+ * decides which thread computes which part of C; every element's value is the same for every grid.
+ */
+static void vae__gemm_grid(int64_t M, int64_t N, int64_t K, int mr, int nr, int nr_pad, int nc,
+                           int64_t *tm, int64_t *tn) {
+    *tm = *tn = 1;
+    const int nt = vae_threads_get();
+    if (nt <= 1 || 2.0 * (double)M * (double)N * (double)K < GEMM_PARALLEL_FLOPS) return;
+    const int64_t mmax = (M + mr - 1) / mr, nunits = (N + nr_pad - 1) / nr_pad;
+    double best = -1;
+    for (int64_t tasks = nt; tasks <= 4 * (int64_t)nt; tasks += nt)
+        for (int64_t a = 1; a <= tasks; a++) {
+            if (tasks % a) continue;
+            const int64_t b = tasks / a;
+            if (a > mmax || b > nunits) continue;
+            const double mt = (double)((M + a - 1) / a);
+            const double ntile = (double)((nunits + b - 1) / b * nr_pad);
+            const double ntile_nr =
+                (double)(((int64_t)ntile + nr - 1) / nr * nr); /* work incl. edge panels */
+            const double nblocks = (double)(((int64_t)ntile + nc - 1) / nc);
+            const double task = 2.0 * mt * ntile_nr * (double)K +
+                                GEMM_PACK_COST * (double)K * (mt * nblocks + ntile);
+            const double t = (double)((tasks + nt - 1) / nt) * task;
+            if (best < 0 || t < best * 0.999) {
+                best = t;
+                *tm = a;
+                *tn = b;
+            }
+        }
+}
+
+/* Read B in place (no packing) when at most this many A micro-panels share it (see gemm_driver.h).
+ */
+#define GEMM_DIRECT_B_PANELS 16
+
+#define DRV_T      float
+#define DRV_KERNEL vae__sgemm_kernel
+#define DRV_(name) s_##name
+#include "gemm_driver.h"
+#undef DRV_T
+#undef DRV_KERNEL
+#undef DRV_
+
+#define DRV_T      double
+#define DRV_KERNEL vae__dgemm_kernel
+#define DRV_(name) d_##name
+#include "gemm_driver.h"
+#undef DRV_T
+#undef DRV_KERNEL
+#undef DRV_
+
+/* ---- path selection ---- */
+
+static atomic_int g_path = -1; /* resolved vae_gemm_path; -1 until first use */
+
+static int path_available(vae_gemm_path p) {
+    switch (p) {
+    case VAE_GEMM_PORTABLE:
+        return 1;
+#if defined(VAE_HAVE_AVX2)
+    case VAE_GEMM_AVX2:
+        return vae_cpu_has_avx2_fma();
+#endif
+#if defined(VAE_HAVE_AVX512)
+    case VAE_GEMM_AVX512:
+        return vae_cpu_has_avx512f();
+#endif
+    default:
+        return 0;
+    }
+}
+
+static vae_gemm_path best_path(void) {
+    if (path_available(VAE_GEMM_AVX512)) return VAE_GEMM_AVX512;
+    if (path_available(VAE_GEMM_AVX2)) return VAE_GEMM_AVX2;
+    return VAE_GEMM_PORTABLE;
+}
+
+const char *vae_gemm_path_name(vae_gemm_path p) {
+    static const char *names[VAE_GEMM_PATH_COUNT_] = {"auto", "portable", "avx2", "avx512"};
+    if ((int)p < 0 || p >= VAE_GEMM_PATH_COUNT_) return "unknown";
+    return names[p];
+}
+
+vae_gemm_path vae_gemm_get_path(void) {
+    int p = atomic_load_explicit(&g_path, memory_order_relaxed);
+    if (p >= 0) return (vae_gemm_path)p;
+    vae_gemm_path want = best_path();
+    const char *env = getenv("VAE_GEMM_PATH");
+    if (env)
+        for (int i = VAE_GEMM_PORTABLE; i < VAE_GEMM_PATH_COUNT_; i++)
+            if (strcmp(env, vae_gemm_path_name((vae_gemm_path)i)) == 0 &&
+                path_available((vae_gemm_path)i))
+                want = (vae_gemm_path)i;
+    int expected = -1; /* a concurrent vae_gemm_set_path wins over the env default */
+    atomic_compare_exchange_strong(&g_path, &expected, (int)want);
+    return (vae_gemm_path)atomic_load(&g_path);
+}
+
+vae_status vae_gemm_set_path(vae_gemm_path p) {
+    if ((int)p < 0 || p >= VAE_GEMM_PATH_COUNT_) return VAE_ERR_ARG;
+    if (p == VAE_GEMM_AUTO) p = best_path();
+    if (!path_available(p)) return VAE_ERR_UNSUPPORTED;
+    atomic_store(&g_path, (int)p);
+    return VAE_OK;
+}
+
+static const vae__sgemm_kernel *s_kernel(void) {
+    switch (vae_gemm_get_path()) {
+#if defined(VAE_HAVE_AVX512)
+    case VAE_GEMM_AVX512:
+        return &vae__sgemm_avx512;
+#endif
+#if defined(VAE_HAVE_AVX2)
+    case VAE_GEMM_AVX2:
+        return &vae__sgemm_avx2;
+#endif
+    default:
+        return &sgemm_portable;
+    }
+}
+
+static const vae__dgemm_kernel *d_kernel(void) {
+    switch (vae_gemm_get_path()) {
+#if defined(VAE_HAVE_AVX512)
+    case VAE_GEMM_AVX512:
+        return &vae__dgemm_avx512;
+#endif
+#if defined(VAE_HAVE_AVX2)
+    case VAE_GEMM_AVX2:
+        return &vae__dgemm_avx2;
+#endif
+    default:
+        return &dgemm_portable;
+    }
+}
+
+/* ---- public entry points ---- */
+
+void vae_sgemm(int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t rsa,
+               int64_t csa, const float *B, int64_t rsb, int64_t csb, float beta, float *C,
+               int64_t rsc, int64_t csc) {
+    if (M <= 0 || N <= 0 || !C) return;
+    if (K <= 0 || alpha == 0 || !A || !B) {
+        if (beta == 1) return;
+        for (int64_t i = 0; i < M; i++)
+            for (int64_t j = 0; j < N; j++) {
+                float *c = C + i * rsc + j * csc;
+                *c = beta == 0 ? 0.0f : beta * *c;
+            }
+        return;
+    }
+    s_run(s_kernel(), M, N, K, alpha, A, rsa, csa, B, rsb, csb, beta, C, rsc, csc);
+}
+
+void vae_dgemm(int64_t M, int64_t N, int64_t K, double alpha, const double *A, int64_t rsa,
+               int64_t csa, const double *B, int64_t rsb, int64_t csb, double beta, double *C,
+               int64_t rsc, int64_t csc) {
+    if (M <= 0 || N <= 0 || !C) return;
+    if (K <= 0 || alpha == 0 || !A || !B) {
+        if (beta == 1) return;
+        for (int64_t i = 0; i < M; i++)
+            for (int64_t j = 0; j < N; j++) {
+                double *c = C + i * rsc + j * csc;
+                *c = beta == 0 ? 0.0 : beta * *c;
+            }
+        return;
+    }
+    d_run(d_kernel(), M, N, K, alpha, A, rsa, csa, B, rsb, csb, beta, C, rsc, csc);
+}

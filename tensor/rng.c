@@ -34,7 +34,9 @@ uint64_t vae_rng_u64(vae_rng *r) {
 
 double vae_rng_uniform(vae_rng *r) { return (double)(vae_rng_u64(r) >> 11) * 0x1.0p-53; }
 
-double vae_rng_uniform_pos(vae_rng *r) { return ((double)(vae_rng_u64(r) >> 11) + 0.5) * 0x1.0p-53; }
+/* 52 bits, not 53: k + 0.5 is exact only for k < 2^52; with 53 bits the top value (2^53 - 0.5) rounds to 2^53,
+ * which returned exactly 1.0. Range [2^-53, 1 - 2^-53]. */
+double vae_rng_uniform_pos(vae_rng *r) { return ((double)(vae_rng_u64(r) >> 12) + 0.5) * 0x1.0p-52; }
 
 uint64_t vae_rng_below(vae_rng *r, uint64_t n) {
     if (n == 0) return 0;

@@ -48,7 +48,9 @@ int vae_shape_check(vae_error *err, const char *op, int ndim, const int64_t *sha
         vae_error_set(err, VAE_ERR_DTYPE, "%s: unknown dtype %d", op, (int)dt);
         return 0;
     }
-    int64_t n = 1;
+    /* `span` (the product with zero dims counted as 1) bounds the contiguous strides, which must be representable
+     * even when a zero dim makes the tensor empty: (0, 2^62, 2^62) would overflow them. */
+    int64_t n = 1, span = 1;
     const int64_t limit = INT64_MAX / 8;
     for (int i = 0; i < ndim; i++) {
         if (shape[i] < 0) {
@@ -57,13 +59,14 @@ int vae_shape_check(vae_error *err, const char *op, int ndim, const int64_t *sha
                           vae_shape_str(b, sizeof b, ndim, shape));
             return 0;
         }
-        if (shape[i] > 0 && n > limit / shape[i]) {
+        if (shape[i] > 0 && span > limit / shape[i]) {
             char b[160];
             vae_error_set(err, VAE_ERR_SHAPE, "%s: shape %s has too many elements", op,
                           vae_shape_str(b, sizeof b, ndim, shape));
             return 0;
         }
         n *= shape[i];
+        span *= shape[i] > 0 ? shape[i] : 1;
     }
     if ((uint64_t)n > SIZE_MAX / vae_dtype_size(dt)) {
         vae_error_set(err, VAE_ERR_SHAPE, "%s: %" PRId64 " elements do not fit in memory", op, n);

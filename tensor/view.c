@@ -136,7 +136,8 @@ vae_status vae_view_slice(const vae_tensor *x, int axis, int64_t start, int64_t 
         return vae_error_set(err, VAE_ERR_ARG, "slice: axis %d out of range for %s", axis,
                              vae_shape_str(b, sizeof b, x->ndim, x->shape));
     if (step < 1)
-        return vae_error_set(err, VAE_ERR_ARG, "slice: step %lld must be >= 1", (long long)step);
+        return vae_error_set(err, VAE_ERR_ARG, "slice: %s: step %lld must be >= 1",
+                             vae_shape_str(b, sizeof b, x->ndim, x->shape), (long long)step);
     int64_t n = x->shape[ax];
     if (start < 0) start += n;
     if (stop < 0) stop += n;
@@ -149,8 +150,10 @@ vae_status vae_view_slice(const vae_tensor *x, int axis, int64_t start, int64_t 
     v.ndim = x->ndim;
     memcpy(v.shape, x->shape, sizeof v.shape);
     memcpy(v.stride, x->stride, sizeof v.stride);
-    v.shape[ax] = (stop - start + step - 1) / step;
-    v.stride[ax] = x->stride[ax] * step;
+    /* (stop - start + step - 1) / step would overflow for a huge step; so would stride * step, which only
+     * matters when the slice has two or more elements (then step < n and the product stays in range) */
+    v.shape[ax] = stop > start ? (stop - start - 1) / step + 1 : 0;
+    v.stride[ax] = v.shape[ax] > 1 ? x->stride[ax] * step : x->stride[ax];
     v.offset = x->offset + start * x->stride[ax];
     *out = v;
     return VAE_OK;
@@ -159,9 +162,10 @@ vae_status vae_view_slice(const vae_tensor *x, int axis, int64_t start, int64_t 
 vae_status vae_view_expand(const vae_tensor *x, int ndim, const int64_t *shape, vae_tensor *out,
                            vae_error *err) {
     char b1[160], b2[160];
-    if (ndim < x->ndim || ndim > VAE_MAX_DIMS)
-        return vae_error_set(err, VAE_ERR_SHAPE, "expand: %s -> %d dims", 
+    if (ndim > VAE_MAX_DIMS)
+        return vae_error_set(err, VAE_ERR_SHAPE, "expand: %s -> %d dims",
                              vae_shape_str(b1, sizeof b1, x->ndim, x->shape), ndim);
+    if (ndim < x->ndim) goto bad; /* the message names both shapes */
     vae_tensor v;
     view_init(&v, x);
     v.ndim = ndim;

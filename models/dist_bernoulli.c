@@ -1,0 +1,59 @@
+/* Bernoulli from logits l (p = sigmoid(l)): param[0] = logits. */
+#include <math.h>
+
+#include "autograd/ops.h"
+#include "models/dist_builtin.h"
+
+/* log p(x) = x log p + (1 - x) log(1 - p) = x l - softplus(l), summed over the event: no log(0) for
+ * any l. */
+static vae_tensor *bernoulli_log_prob(vae_ctx *ctx, const vae_dist *d, vae_tensor *x) {
+    vae_tensor *l = d->param[0];
+    /* one event dim (the usual (..., D) pixels): the fused op does it in one pass, one tape node */
+    if (d->event_ndim == 1) return vae_bernoulli_logits_lp(ctx, l, x);
+    return vae_dist_sum_event(ctx, d, vae_sub(ctx, vae_mul(ctx, x, l), vae_softplus(ctx, l)));
+}
+
+/* x = [u < sigmoid(l)] with u ~ U[0,1) recorded as d->eps. */
+static vae_tensor *bernoulli_sample(vae_ctx *ctx, vae_dist *d, int64_t k) {
+    int64_t shape[VAE_MAX_DIMS];
+    int nd = vae_dist_sample_shape(ctx, d, k, shape);
+    if (nd < 0) return NULL;
+    vae_tensor *l = d->param[0];
+    vae_tensor *u = vae_rand(ctx, l->dtype, nd, shape);
+    vae_tensor *x = vae_zeros(ctx, l->dtype, nd, shape);
+    if (!u || !x) return NULL;
+    int64_t n = vae_numel(l);
+    for (int64_t i = 0, m = vae_numel(x); i < m; i++) {
+        double p =
+            1 / (1 + exp(-vae_get_flat(l, i % n))); /* particle i / n reads the same logits */
+        vae_set_flat(x, i, vae_get_flat(u, i) < p ? 1.0 : 0.0);
+    }
+    d->eps = u;
+    return x;
+}
+
+static vae_tensor *bernoulli_mean(vae_ctx *ctx, const vae_dist *d) {
+    return vae_sigmoid(ctx, d->param[0]);
+}
+
+/* H = -p log p - (1 - p) log(1 - p) = softplus(l) - l sigmoid(l), summed over the event. */
+static vae_tensor *bernoulli_entropy(vae_ctx *ctx, const vae_dist *d) {
+    vae_tensor *l = d->param[0];
+    vae_tensor *t = vae_sub(ctx, vae_softplus(ctx, l), vae_mul(ctx, l, vae_sigmoid(ctx, l)));
+    return vae_dist_sum_event(ctx, d, t);
+}
+
+const vae_dist_ops vae_bernoulli_ops = {
+    .name = "bernoulli",
+    .log_prob = bernoulli_log_prob,
+    .sample = bernoulli_sample,
+    .rsample = NULL, /* discrete: no reparameterization */
+    .mean = bernoulli_mean,
+    .entropy = bernoulli_entropy,
+    .detached = vae_dist_detach_params,
+};
+
+vae_dist *vae_bernoulli_logits(vae_ctx *ctx, vae_tensor *logits) {
+    if (!ctx || !logits) return NULL;
+    return vae_dist_new(ctx, &vae_bernoulli_ops, 1, &logits);
+}

@@ -1,0 +1,226 @@
+/* Parameter store: flat buffers that grow by doubling, stable per-parameter tensor structs re-pointed on growth. */
+#include "params.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define PARAMS_ALIGN_BYTES 64
+
+/* One parameter. Allocated on its own so that &value and &grad never move. */
+typedef struct param_entry {
+    vae_tensor value; /* views values[off .. off+numel) */
+    vae_tensor grad;  /* views grads[off .. off+numel) */
+    int64_t off;
+    char name[];      /* NUL-terminated, <= VAE_PARAMS_MAX_NAME bytes */
+} param_entry;
+
+struct vae_params {
+    vae_dtype dtype;
+    int count, entries_cap;
+    param_entry **entries;
+    int64_t len;      /* used elements (the end of the last parameter) */
+    int64_t cap;      /* allocated elements of every buffer; [len, cap) is always zero */
+    void *values;
+    void *grads;
+    int nslots;
+    void *slot[VAE_PARAMS_MAX_SLOTS];
+};
+
+static size_t dsize(const vae_params *p) { return vae_dtype_size(p->dtype); }
+
+static void *alloc_zero(int64_t n, size_t es) {
+    void *q = NULL;
+    size_t bytes = (size_t)n * es;
+    if (posix_memalign(&q, PARAMS_ALIGN_BYTES, bytes ? bytes : PARAMS_ALIGN_BYTES) != 0) return NULL;
+    memset(q, 0, bytes);
+    return q;
+}
+
+/* Point a parameter's tensors at its range of the current buffers. */
+static void repoint(vae_params *p, param_entry *e) {
+    size_t es = dsize(p);
+    e->value.data = (char *)p->values + (size_t)e->off * es;
+    e->grad.data = (char *)p->grads + (size_t)e->off * es;
+}
+
+vae_params *vae_params_new(vae_dtype dt) {
+    if (dt != VAE_F32 && dt != VAE_F64) return NULL;
+    vae_params *p = calloc(1, sizeof *p);
+    if (!p) return NULL;
+    p->dtype = dt;
+    return p;
+}
+
+void vae_params_free(vae_params *p) {
+    if (!p) return;
+    for (int i = 0; i < p->count; i++) free(p->entries[i]);
+    free(p->entries);
+    free(p->values);
+    free(p->grads);
+    for (int s = 0; s < p->nslots; s++) free(p->slot[s]);
+    free(p);
+}
+
+/* Move every buffer to capacity new_cap (all or nothing). */
+static int grow(vae_params *p, int64_t new_cap) {
+    size_t es = dsize(p);
+    void *nb[2 + VAE_PARAMS_MAX_SLOTS] = {0};
+    void *old[2 + VAE_PARAMS_MAX_SLOTS] = {p->values, p->grads};
+    for (int s = 0; s < p->nslots; s++) old[2 + s] = p->slot[s];
+    int n = 2 + p->nslots;
+    for (int k = 0; k < n; k++) {
+        nb[k] = alloc_zero(new_cap, es);
+        if (!nb[k]) {
+            for (int j = 0; j < k; j++) free(nb[j]);
+            return 0;
+        }
+        if (p->len) memcpy(nb[k], old[k], (size_t)p->len * es);
+    }
+    for (int k = 0; k < n; k++) free(old[k]);
+    p->values = nb[0];
+    p->grads = nb[1];
+    for (int s = 0; s < p->nslots; s++) p->slot[s] = nb[2 + s];
+    p->cap = new_cap;
+    for (int i = 0; i < p->count; i++) repoint(p, p->entries[i]);
+    return 1;
+}
+
+vae_tensor *vae_params_add(vae_params *p, const char *name, int ndim, const int64_t *shape, vae_error *err) {
+    if (!p) {
+        vae_error_set(err, VAE_ERR_NULL, "params_add: NULL store");
+        return NULL;
+    }
+    size_t nlen = name ? strlen(name) : 0;
+    if (!name || nlen == 0 || nlen > VAE_PARAMS_MAX_NAME) {
+        vae_error_set(err, VAE_ERR_ARG, "params_add: name must be 1..%d bytes", VAE_PARAMS_MAX_NAME);
+        return NULL;
+    }
+    if (vae_params_index(p, name) >= 0) {
+        vae_error_set(err, VAE_ERR_ARG, "params_add: duplicate parameter name '%s'", name);
+        return NULL;
+    }
+    int64_t numel;
+    if (!vae_shape_check(err, "params_add", ndim, shape, p->dtype, &numel)) return NULL;
+    int64_t align = PARAMS_ALIGN_BYTES / (int64_t)dsize(p);
+    int64_t off = (p->len + align - 1) / align * align;
+    if (numel > INT64_MAX / 4 - off || (uint64_t)(off + numel) > SIZE_MAX / 2 / dsize(p)) {
+        vae_error_set(err, VAE_ERR_SHAPE, "params_add: '%s' does not fit in memory", name);
+        return NULL;
+    }
+    int64_t end = off + numel;
+    if (p->count == p->entries_cap) {
+        int ncap = p->entries_cap ? 2 * p->entries_cap : 16;
+        param_entry **ne = realloc(p->entries, sizeof *ne * (size_t)ncap);
+        if (!ne) goto oom;
+        p->entries = ne;
+        p->entries_cap = ncap;
+    }
+    param_entry *e = calloc(1, sizeof *e + nlen + 1);
+    if (!e) goto oom;
+    if (end > p->cap || !p->values) {
+        int64_t ncap = p->cap ? p->cap : 1024;
+        while (ncap < end) ncap = ncap > INT64_MAX / 2 ? end : 2 * ncap;
+        if (!grow(p, ncap)) {
+            free(e);
+            goto oom;
+        }
+    }
+    memcpy(e->name, name, nlen + 1);
+    e->off = off;
+    vae_tensor *v = &e->value, *g = &e->grad;
+    v->dtype = g->dtype = p->dtype;
+    v->ndim = g->ndim = ndim;
+    for (int i = 0; i < ndim; i++) v->shape[i] = g->shape[i] = shape[i];
+    vae_contiguous_strides(ndim, shape, v->stride);
+    memcpy(g->stride, v->stride, sizeof g->stride);
+    v->root = v;
+    g->root = g;
+    v->flags = VAE_TF_PARAM | VAE_TF_REQUIRES_GRAD;
+    g->flags = VAE_TF_PARAM;
+    v->grad = g;
+    v->name = g->name = e->name;
+    repoint(p, e);
+    p->entries[p->count++] = e;
+    p->len = end;
+    return v;
+oom:
+    vae_error_set(err, VAE_ERR_OOM, "params_add: out of memory adding '%s'", name);
+    return NULL;
+}
+
+void vae_params_truncate(vae_params *p, int n) {
+    if (!p || n < 0 || n >= p->count) return;
+    int64_t new_len = n ? p->entries[n - 1]->off + vae_numel(&p->entries[n - 1]->value) : 0;
+    size_t es = dsize(p), bytes = (size_t)(p->len - new_len) * es;
+    /* keep the invariant that everything past len is zero in every buffer */
+    memset((char *)p->values + (size_t)new_len * es, 0, bytes);
+    memset((char *)p->grads + (size_t)new_len * es, 0, bytes);
+    for (int s = 0; s < p->nslots; s++) memset((char *)p->slot[s] + (size_t)new_len * es, 0, bytes);
+    for (int i = n; i < p->count; i++) free(p->entries[i]);
+    p->count = n;
+    p->len = new_len;
+}
+
+vae_dtype vae_params_dtype(const vae_params *p) { return p ? p->dtype : VAE_F32; }
+int vae_params_count(const vae_params *p) { return p ? p->count : 0; }
+int64_t vae_params_flat_len(const vae_params *p) { return p ? p->len : 0; }
+
+int64_t vae_params_numel(const vae_params *p) {
+    int64_t n = 0;
+    for (int i = 0; p && i < p->count; i++) n += vae_numel(&p->entries[i]->value);
+    return n;
+}
+
+vae_tensor *vae_params_get(const vae_params *p, int i) {
+    return (p && i >= 0 && i < p->count) ? &p->entries[i]->value : NULL;
+}
+
+int64_t vae_params_offset(const vae_params *p, int i) {
+    return (p && i >= 0 && i < p->count) ? p->entries[i]->off : -1;
+}
+
+int vae_params_index(const vae_params *p, const char *name) {
+    if (!p || !name) return -1;
+    for (int i = 0; i < p->count; i++)
+        if (strcmp(p->entries[i]->name, name) == 0) return i;
+    return -1;
+}
+
+vae_tensor *vae_params_find(const vae_params *p, const char *name) {
+    return vae_params_get(p, vae_params_index(p, name));
+}
+
+void *vae_params_values(const vae_params *p) { return p && p->len ? p->values : NULL; }
+void *vae_params_grads(const vae_params *p) { return p && p->len ? p->grads : NULL; }
+
+void vae_params_zero_grad(vae_params *p) {
+    if (p && p->len) memset(p->grads, 0, (size_t)p->len * dsize(p));
+}
+
+vae_status vae_params_ensure_slots(vae_params *p, int nslots, vae_error *err) {
+    if (!p) return vae_error_set(err, VAE_ERR_NULL, "params_ensure_slots: NULL store");
+    if (nslots < 0 || nslots > VAE_PARAMS_MAX_SLOTS)
+        return vae_error_set(err, VAE_ERR_ARG, "params_ensure_slots: %d slots is outside 0..%d", nslots,
+                             VAE_PARAMS_MAX_SLOTS);
+    void *nb[VAE_PARAMS_MAX_SLOTS] = {0};
+    for (int s = p->nslots; s < nslots; s++) {
+        nb[s] = alloc_zero(p->cap, dsize(p));
+        if (!nb[s]) {
+            for (int j = p->nslots; j < s; j++) free(nb[j]);
+            return vae_error_set(err, VAE_ERR_OOM, "params_ensure_slots: out of memory for %d slots", nslots);
+        }
+    }
+    for (int s = p->nslots; s < nslots; s++) p->slot[s] = nb[s];
+    if (nslots > p->nslots) p->nslots = nslots;
+    return VAE_OK;
+}
+
+int vae_params_slots(const vae_params *p) { return p ? p->nslots : 0; }
+
+void *vae_params_slot(const vae_params *p, int slot) {
+    return (p && p->len && slot >= 0 && slot < p->nslots) ? p->slot[slot] : NULL;
+}
+
+void vae_params_zero_slots(vae_params *p) {
+    for (int s = 0; p && p->len && s < p->nslots; s++) memset(p->slot[s], 0, (size_t)p->len * dsize(p));
+}

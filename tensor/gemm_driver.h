@@ -1,0 +1,160 @@
+/* gemm_driver.h - private template: the blocked, packed, threaded GEMM driver for one element type.
+ * Included by gemm.c once per type after defining DRV_T (element type), DRV_KERNEL (kernel
+ * descriptor type) and DRV_(name) (name mangling).
+ *
+ * C is cut into a grid of tm x tn rectangular tasks (one pool task each). Inside a task, BLIS loop
+ * order: for jc over N in nc blocks: for pc over K in chunks of <= kc:          (same chunks for
+ * every task and thread count: bit-identical sums) pack B(pc, jc) into nr-wide micro-panels  (kc x
+ * nc, stays in L2) for each A micro-panel of <= mr rows:      (rows split evenly, so M = 100 gives
+ * 9 panels of 11-12 rows) pack it (m x kc, stays in L1d), then run the micro-kernel against every B
+ * micro-panel. The first K chunk applies the caller's beta, later chunks add (beta = 1).
+ */
+
+typedef struct DRV_(ctx) {
+    const DRV_KERNEL *kd;
+    int64_t M, N, K, nk; /* nk: number of K chunks */
+    DRV_T alpha, beta;
+    const DRV_T *A, *B;
+    DRV_T *C;
+    int64_t rsa, csa, rsb, csb, rsc, csc;
+    int64_t tm, tn; /* task grid */
+} DRV_(ctx);
+
+/* dst[k*m + i] = A(i, k) for i < m, k < kc. */
+static void DRV_(pack_a)(int m, int64_t kc, const DRV_T *A, int64_t rsa, int64_t csa,
+                         DRV_T *restrict dst) {
+    if (rsa == 1) {
+        for (int64_t k = 0; k < kc; k++)
+            for (int i = 0; i < m; i++) dst[k * m + i] = A[k * csa + i];
+    } else if (csa == 1) {
+        for (int i = 0; i < m; i++)
+            for (int64_t k = 0; k < kc; k++) dst[k * m + i] = A[i * rsa + k];
+    } else {
+        for (int64_t k = 0; k < kc; k++)
+            for (int i = 0; i < m; i++) dst[k * m + i] = A[i * rsa + k * csa];
+    }
+}
+
+/* dst[k*npad + j] = B(k, j) for j < n, zero for n <= j < npad. */
+static void DRV_(pack_b)(int n, int npad, int64_t kc, const DRV_T *B, int64_t rsb, int64_t csb,
+                         DRV_T *restrict dst) {
+    if (csb == 1) {
+        for (int64_t k = 0; k < kc; k++) {
+            memcpy(dst + k * npad, B + k * rsb, (size_t)n * sizeof(DRV_T));
+            for (int j = n; j < npad; j++) dst[k * npad + j] = 0;
+        }
+        return;
+    }
+    if (rsb == 1) {
+        for (int j = 0; j < n; j++)
+            for (int64_t k = 0; k < kc; k++) dst[k * npad + j] = B[j * csb + k];
+    } else {
+        for (int64_t k = 0; k < kc; k++)
+            for (int j = 0; j < n; j++) dst[k * npad + j] = B[k * rsb + j * csb];
+    }
+    if (n < npad)
+        for (int64_t k = 0; k < kc; k++)
+            for (int j = n; j < npad; j++) dst[k * npad + j] = 0;
+}
+
+/* The unpacked fallback when scratch memory is not available: same contract, slow. */
+static void DRV_(naive)(const DRV_(ctx) * x, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
+    for (int64_t i = m0; i < m1; i++)
+        for (int64_t j = n0; j < n1; j++) {
+            DRV_T s = 0;
+            for (int64_t k = 0; k < x->K; k++)
+                s += x->A[i * x->rsa + k * x->csa] * x->B[k * x->rsb + j * x->csb];
+            DRV_T *c = x->C + i * x->rsc + j * x->csc;
+            *c = x->beta != 0 ? x->alpha * s + x->beta * *c : x->alpha * s;
+        }
+}
+
+static void DRV_(block)(const DRV_(ctx) * x, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
+    const DRV_KERNEL *kd = x->kd;
+    const int64_t kcmax = (x->K + x->nk - 1) / x->nk;
+    const int64_t ncmax = n1 - n0 < kd->nc ? n1 - n0 : kd->nc;
+    const int64_t bw = (ncmax + kd->nr_pad - 1) / kd->nr_pad * kd->nr_pad;
+    DRV_T *abuf = vae__thread_scratch(0, (size_t)(kd->mr * kcmax) * sizeof(DRV_T));
+    DRV_T *bbuf = vae__thread_scratch(1, (size_t)(kcmax * bw) * sizeof(DRV_T));
+    if (!abuf || !bbuf) {
+        DRV_(naive)(x, m0, m1, n0, n1);
+        return;
+    }
+    const int64_t mrows = m1 - m0, npanels = (mrows + kd->mr - 1) / kd->mr;
+    /* Few A panels share each B panel, so packing B would cost more than it saves: read full-width
+     * panels of a row-major B in place. Not for row strides that are multiples of 256 bytes: those
+     * rows all land in a few cache sets and evict each other. */
+    const int direct_b =
+        x->csb == 1 && npanels <= GEMM_DIRECT_B_PANELS && (x->rsb * (int64_t)sizeof(DRV_T)) % 256;
+    for (int64_t jc = n0; jc < n1; jc += kd->nc) {
+        const int64_t nc = n1 - jc < kd->nc ? n1 - jc : kd->nc;
+        for (int64_t pk = 0; pk < x->nk; pk++) {
+            const int64_t p0 = x->K * pk / x->nk, kc = x->K * (pk + 1) / x->nk - p0;
+            for (int64_t jr = 0; jr < nc; jr += kd->nr) {
+                const int n = (int)(nc - jr < kd->nr ? nc - jr : kd->nr);
+                const int npad = (n + kd->nr_pad - 1) / kd->nr_pad * kd->nr_pad;
+                if (direct_b && n == kd->nr) continue;
+                DRV_(pack_b)
+                (n, npad, kc, x->B + p0 * x->rsb + (jc + jr) * x->csb, x->rsb, x->csb,
+                 bbuf + kc * jr);
+            }
+            const DRV_T beta = pk == 0 ? x->beta : 1;
+            for (int64_t ip = 0; ip < npanels; ip++) {
+                const int64_t i0 = m0 + mrows * ip / npanels,
+                              m = m0 + mrows * (ip + 1) / npanels - i0;
+                const DRV_T *ap = x->A + i0 * x->rsa + p0 * x->csa;
+                if (x->csa == 1 && kd->pack_a_rows)
+                    kd->pack_a_rows((int)m, kc, ap, x->rsa, abuf);
+                else
+                    DRV_(pack_a)((int)m, kc, ap, x->rsa, x->csa, abuf);
+                for (int64_t jr = 0; jr < nc; jr += kd->nr) {
+                    const int n = (int)(nc - jr < kd->nr ? nc - jr : kd->nr);
+                    const int npad = (n + kd->nr_pad - 1) / kd->nr_pad * kd->nr_pad;
+                    const int direct = direct_b && n == kd->nr;
+                    const DRV_T *bp = direct ? x->B + p0 * x->rsb + jc + jr : bbuf + kc * jr;
+                    kd->ukr(kc, abuf, bp, direct ? x->rsb : npad,
+                            x->C + i0 * x->rsc + (jc + jr) * x->csc, x->rsc, x->csc, (int)m, n,
+                            x->alpha, beta);
+                }
+            }
+        }
+    }
+}
+
+static void DRV_(task)(void *vctx, int64_t t, int thread_id) {
+    (void)thread_id;
+    const DRV_(ctx) *x = vctx;
+    int64_t m0, m1, n0, n1;
+    vae__gemm_split(x->M, x->tm, t / x->tn, 1, &m0, &m1);
+    vae__gemm_split(x->N, x->tn, t % x->tn, x->kd->nr_pad, &n0, &n1);
+    if (m0 < m1 && n0 < n1) DRV_(block)(x, m0, m1, n0, n1);
+}
+
+static void DRV_(run)(const DRV_KERNEL *kd, int64_t M, int64_t N, int64_t K, DRV_T alpha,
+                      const DRV_T *A, int64_t rsa, int64_t csa, const DRV_T *B, int64_t rsb,
+                      int64_t csb, DRV_T beta, DRV_T *C, int64_t rsc, int64_t csc) {
+    DRV_(ctx)
+    x = {.kd = kd,
+         .M = M,
+         .N = N,
+         .K = K,
+         .nk = (K + kd->kc - 1) / kd->kc,
+         .alpha = alpha,
+         .beta = beta,
+         .A = A,
+         .B = B,
+         .C = C,
+         .rsa = rsa,
+         .csa = csa,
+         .rsb = rsb,
+         .csb = csb,
+         .rsc = rsc,
+         .csc = csc,
+         .tm = 1,
+         .tn = 1};
+    vae__gemm_grid(M, N, K, kd->mr, kd->nr, kd->nr_pad, kd->nc, &x.tm, &x.tn);
+    if (x.tm * x.tn == 1)
+        DRV_(block)(&x, 0, M, 0, N);
+    else
+        vae_parallel_for(x.tm * x.tn, DRV_(task), &x);
+}

@@ -1,0 +1,256 @@
+/* Worker pool and per-thread scratch (see threadpool.h).
+ *
+ * One job runs at a time. A job lives on the caller's stack and is published through g_job; a
+ * worker pins it (g_refs++, then re-reads g_job) before touching it, and the caller unpublishes it
+ * and waits for g_refs == 0 before returning, so a slow worker can never read a finished job. Idle
+ * workers spin briefly on the generation counter (GEMMs here take ~0.1 ms, a condvar wake-up costs
+ * tens of microseconds), then sleep on a condvar.
+ */
+#include "threadpool.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifndef VAE_DEFAULT_THREADS
+#define VAE_DEFAULT_THREADS 0
+#endif
+
+#if defined(__x86_64__) || defined(__i386__)
+#define cpu_relax() __builtin_ia32_pause()
+#else
+#define cpu_relax() ((void)0)
+#endif
+
+enum { SPIN_WAKE = 4000, SPIN_DONE = 20000 };
+
+typedef void (*task_fn)(void *ctx, int64_t task, int thread_id);
+
+typedef struct job {
+    task_fn fn;
+    void *ctx;
+    int64_t ntasks;
+    int nthreads;             /* threads with id < nthreads take part */
+    atomic_int_fast64_t next; /* next unclaimed task */
+    atomic_int_fast64_t done; /* finished tasks */
+    atomic_int caller_sleeping;
+} job;
+
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;     /* pool growth and sleeping */
+static pthread_mutex_t g_dispatch = PTHREAD_MUTEX_INITIALIZER; /* one job at a time */
+static pthread_cond_t g_wake = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t g_done = PTHREAD_COND_INITIALIZER;
+static pthread_t g_workers[VAE_THREADS_MAX];
+static atomic_int g_nworkers; /* workers created so far; ids 1..g_nworkers */
+static atomic_int g_sleepers; /* workers blocked on g_wake */
+static atomic_uint g_gen;     /* bumped once per published job */
+static _Atomic(job *) g_job;
+static atomic_int g_refs;        /* workers currently pinning g_job */
+static atomic_int g_threads_req; /* vae_threads_set value; 0 = default */
+static atomic_int g_threads_default;
+static _Thread_local int tl_in_task;
+
+static int parse_env_threads(void) {
+    const char *s = getenv("VAE_NUM_THREADS");
+    if (!s || !*s) return 0;
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (*end || v < 1 || v > VAE_THREADS_MAX) return 0;
+    return (int)v;
+}
+
+static int default_threads(void) {
+    int d = atomic_load_explicit(&g_threads_default, memory_order_relaxed);
+    if (d) return d;
+    d = parse_env_threads();
+    if (!d && VAE_DEFAULT_THREADS > 0) d = VAE_DEFAULT_THREADS;
+    if (!d) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        d = n < 1 ? 1 : n > VAE_THREADS_MAX ? VAE_THREADS_MAX : (int)n;
+    }
+    if (d > VAE_THREADS_MAX) d = VAE_THREADS_MAX;
+    atomic_store_explicit(&g_threads_default, d, memory_order_relaxed);
+    return d;
+}
+
+int vae_threads_get(void) {
+    int n = atomic_load_explicit(&g_threads_req, memory_order_relaxed);
+    return n ? n : default_threads();
+}
+
+vae_status vae_threads_set(int n) {
+    if (n < 0 || n > VAE_THREADS_MAX) return VAE_ERR_ARG;
+    atomic_store_explicit(&g_threads_req, n, memory_order_relaxed);
+    return VAE_OK;
+}
+
+static void run_tasks(job *j, int id) {
+    for (;;) {
+        int64_t t = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed);
+        if (t >= j->ntasks) return;
+        j->fn(j->ctx, t, id);
+        if (atomic_fetch_add(&j->done, 1) + 1 == j->ntasks && atomic_load(&j->caller_sleeping)) {
+            pthread_mutex_lock(&g_lock);
+            pthread_cond_signal(&g_done);
+            pthread_mutex_unlock(&g_lock);
+        }
+    }
+}
+
+static void *worker_main(void *arg) {
+    const int id = (int)(intptr_t)arg;
+    unsigned seen = 0;
+    tl_in_task = 1; /* anything a task calls runs serially on this thread */
+    for (;;) {
+        int spins = 0;
+        while (atomic_load(&g_gen) == seen && spins < SPIN_WAKE) {
+            cpu_relax();
+            spins++;
+        }
+        if (atomic_load(&g_gen) == seen) {
+            pthread_mutex_lock(&g_lock);
+            atomic_fetch_add(&g_sleepers, 1);
+            while (atomic_load(&g_gen) == seen) pthread_cond_wait(&g_wake, &g_lock);
+            atomic_fetch_sub(&g_sleepers, 1);
+            pthread_mutex_unlock(&g_lock);
+        }
+        seen = atomic_load(&g_gen);
+        job *j = atomic_load(&g_job);
+        if (!j) continue;
+        atomic_fetch_add(&g_refs, 1);
+        if (atomic_load(&g_job) == j && id < j->nthreads) run_tasks(j, id);
+        atomic_fetch_sub(&g_refs, 1);
+    }
+    return NULL;
+}
+
+/* Create workers up to `want` (ids 1..want); returns how many exist. Creation failure just leaves
+ * fewer. */
+static int grow_pool(int want) {
+    int have = atomic_load(&g_nworkers);
+    if (have >= want) return have;
+    pthread_mutex_lock(&g_lock);
+    have = atomic_load(&g_nworkers);
+    while (have < want) {
+        if (pthread_create(&g_workers[have], NULL, worker_main, (void *)(intptr_t)(have + 1)) != 0)
+            break;
+        have++;
+        atomic_store(&g_nworkers, have);
+    }
+    pthread_mutex_unlock(&g_lock);
+    return have;
+}
+
+static void run_serial(int64_t ntasks, task_fn fn, void *ctx) {
+    const int outer = tl_in_task;
+    tl_in_task = 1;
+    for (int64_t t = 0; t < ntasks; t++) fn(ctx, t, 0);
+    tl_in_task = outer;
+}
+
+void vae_parallel_for(int64_t ntasks, void (*fn)(void *ctx, int64_t task, int thread_id),
+                      void *ctx) {
+    if (ntasks <= 0 || !fn) return;
+    int nt = vae_threads_get();
+    if (nt > ntasks) nt = (int)ntasks;
+    if (nt <= 1 || tl_in_task || pthread_mutex_trylock(&g_dispatch) != 0) {
+        run_serial(ntasks, fn, ctx);
+        return;
+    }
+    const int have = grow_pool(nt - 1);
+    if (have < nt - 1) nt = have + 1;
+    if (nt <= 1) {
+        pthread_mutex_unlock(&g_dispatch);
+        run_serial(ntasks, fn, ctx);
+        return;
+    }
+    job j = {.fn = fn, .ctx = ctx, .ntasks = ntasks, .nthreads = nt};
+    atomic_init(&j.next, 0);
+    atomic_init(&j.done, 0);
+    atomic_init(&j.caller_sleeping, 0);
+    atomic_store(&g_job, &j);
+    atomic_fetch_add(&g_gen, 1);
+    if (atomic_load(&g_sleepers) > 0) {
+        pthread_mutex_lock(&g_lock);
+        pthread_cond_broadcast(&g_wake);
+        pthread_mutex_unlock(&g_lock);
+    }
+    tl_in_task = 1;
+    run_tasks(&j, 0);
+    tl_in_task = 0;
+    for (int spins = 0; atomic_load(&j.done) < ntasks && spins < SPIN_DONE; spins++) cpu_relax();
+    if (atomic_load(&j.done) < ntasks) {
+        pthread_mutex_lock(&g_lock);
+        atomic_store(&j.caller_sleeping, 1);
+        while (atomic_load(&j.done) < ntasks) pthread_cond_wait(&g_done, &g_lock);
+        pthread_mutex_unlock(&g_lock);
+    }
+    /* Unpublish, then wait out workers that pinned the job (they are leaving run_tasks: nothing is
+     * left). */
+    atomic_store(&g_job, NULL);
+    while (atomic_load(&g_refs) > 0) cpu_relax();
+    pthread_mutex_unlock(&g_dispatch);
+}
+
+/* ---- per-thread scratch ---- */
+
+typedef struct scratch {
+    void *buf[VAE__SCRATCH_SLOTS];
+    size_t cap[VAE__SCRATCH_SLOTS];
+    struct scratch *prev,
+        *next; /* list of live scratch sets: keeps them reachable for leak checkers */
+} scratch;
+
+static _Thread_local scratch *tl_scratch;
+static scratch *g_scratch_list;
+static pthread_key_t g_scratch_key;
+static pthread_once_t g_scratch_once = PTHREAD_ONCE_INIT;
+static int g_scratch_key_ok;
+
+static void scratch_free(void *p) {
+    scratch *s = p;
+    pthread_mutex_lock(&g_lock);
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        g_scratch_list = s->next;
+    if (s->next) s->next->prev = s->prev;
+    pthread_mutex_unlock(&g_lock);
+    for (int i = 0; i < VAE__SCRATCH_SLOTS; i++) free(s->buf[i]);
+    free(s);
+}
+
+static void scratch_key_init(void) {
+    g_scratch_key_ok = pthread_key_create(&g_scratch_key, scratch_free) == 0;
+}
+
+void *vae__thread_scratch(int slot, size_t bytes) {
+    if (slot < 0 || slot >= VAE__SCRATCH_SLOTS) return NULL;
+    scratch *s = tl_scratch;
+    if (!s) {
+        pthread_once(&g_scratch_once, scratch_key_init);
+        s = calloc(1, sizeof *s);
+        if (!s) return NULL;
+        pthread_mutex_lock(&g_lock);
+        s->next = g_scratch_list;
+        if (g_scratch_list) g_scratch_list->prev = s;
+        g_scratch_list = s;
+        pthread_mutex_unlock(&g_lock);
+        /* The destructor frees the set when a user thread exits; the list keeps it reachable until
+         * then. */
+        if (g_scratch_key_ok) pthread_setspecific(g_scratch_key, s);
+        tl_scratch = s;
+    }
+    if (bytes == 0) bytes = 1;
+    if (s->cap[slot] >= bytes) return s->buf[slot];
+    if (bytes > SIZE_MAX - 63) return NULL;
+    size_t cap = (bytes + 63) & ~(size_t)63;
+    void *p = NULL;
+    if (posix_memalign(&p, 64, cap) != 0) return NULL;
+    free(s->buf[slot]);
+    s->buf[slot] = p;
+    s->cap[slot] = cap;
+    return p;
+}

@@ -1,0 +1,46 @@
+/* threadpool.h - the process-wide worker pool and per-thread scratch memory.
+ *
+ * The pool is created on the first parallel call and reused. The thread count is, in order of
+ * precedence: vae_threads_set(n), the env variable VAE_NUM_THREADS, the Meson option
+ * `default_threads`, the number of online cores. Work is split into tasks that each write a
+ * disjoint output, so results never depend on which thread ran a task, nor on how many threads
+ * there are.
+ */
+#ifndef VAE_THREADPOOL_H
+#define VAE_THREADPOOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+#define VAE_THREADS_MAX 256
+
+/* Number of threads parallel calls use (>= 1), including the calling thread. Never fails. */
+int vae_threads_get(void);
+
+/* Use n threads (1 <= n <= VAE_THREADS_MAX); n == 0 restores the default. VAE_ERR_ARG (setting
+ * unchanged) for other values. Thread-safe; takes effect at the next parallel call. */
+vae_status vae_threads_set(int n);
+
+/* Run fn(ctx, task, thread_id) once for every task in [0, ntasks) and return when all are done. The
+ * calling thread takes part; tasks are claimed dynamically, so fn must write disjoint outputs per
+ * task. thread_id is in [0, vae_threads_get()) and unique among the threads of this one call (use
+ * it to index per-call partial buffers). Runs serially, in task order, when: ntasks <= 1, one
+ * thread is configured, the call is nested inside a task, another thread's parallel call is in
+ * flight, or worker threads could not be created. Never fails. */
+void vae_parallel_for(int64_t ntasks, void (*fn)(void *ctx, int64_t task, int thread_id),
+                      void *ctx);
+
+/* Private to the library. */
+
+/* Number of scratch slots per thread; a kernel that calls another one uses different slots. */
+#define VAE__SCRATCH_SLOTS 4
+
+/* A 64-byte aligned buffer of at least `bytes` bytes owned by the calling OS thread, slot `slot` in
+ * [0, VAE__SCRATCH_SLOTS). It is reallocated only when too small (contents are then lost), so the
+ * steady state does not allocate. Valid until the same thread asks for the same slot again. Returns
+ * NULL on OOM or a bad slot. */
+void *vae__thread_scratch(int slot, size_t bytes);
+
+#endif

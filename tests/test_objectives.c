@@ -1,0 +1,244 @@
+/* Objectives: forward identities that must hold exactly or in expectation, and gradchecks with the noise fixed. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "test.h"
+#include "vae.h"
+#include "models/eval.h"
+#include "models/objective.h"
+
+#define D 6
+#define B 4
+
+static double xdata[B * D] = {1, 0, 1, 1, 0, 0, 0, 1, 1, 0, 1, 0, 1, 1, 0, 0, 0, 1, 0, 0, 1, 1, 1, 1};
+
+static void small_net(vae_net *net, vae_dtype dt, const char *lik, uint64_t seed) {
+    vae_net_cfg nc;
+    vae_net_cfg_default(&nc);
+    nc.x_dim = D;
+    nc.z_dim = 2;
+    nc.hidden[0] = 5;
+    nc.act = VAE_ACT_TANH;
+    nc.dtype = dt;
+    snprintf(nc.likelihood, sizeof nc.likelihood, "%s", lik);
+    vae_rng rng;
+    vae_rng_seed(&rng, seed);
+    vae_error err = {0};
+    if (vae_net_init(net, &nc, &rng, &err)) fprintf(stderr, "net: %s\n", err.msg);
+}
+
+/* mean over `reps` independent draws of the batch-mean bound */
+static double mean_bound(vae_ctx *ctx, vae_net *net, const vae_objective_cfg *cfg, int reps, double *se) {
+    double s = 0, s2 = 0;
+    vae_objective_state st = {0};
+    *se = NAN;
+    for (int r = 0; r < reps; r++) {
+        vae_ctx_reset(ctx);
+        vae_tensor *x = vae_from_data(ctx, VAE_F64, VAE_SHAPE(B, D), VAE_F64, xdata);
+        vae_objective_out o;
+        if (vae_objective(ctx, net, x, cfg, &st, &o)) return NAN;
+        s += o.bound_mean;
+        s2 += o.bound_mean * o.bound_mean;
+    }
+    double m = s / reps;
+    *se = sqrt((s2 / reps - m * m) / reps);
+    return m;
+}
+
+/* Gradcheck of an objective w.r.t. every parameter, with the noise fixed by reseeding: the MLP layers are pointed
+ * at gradcheck's leaf tensors (enc.0.weight, enc.0.bias, ..., dec.*) for the evaluation, then restored. */
+typedef struct gc_user {
+    vae_net *net;
+    vae_objective_cfg cfg;
+} gc_user;
+
+static vae_tensor *objective_fn(vae_ctx *ctx, vae_tensor *const *in, int nin, void *u) {
+    gc_user *g = u;
+    vae_mlp *m[2] = {&g->net->enc, &g->net->dec};
+    vae_linear saved[2][VAE_MLP_MAX_LAYERS];
+    int k = 0;
+    for (int j = 0; j < 2; j++)
+        for (int i = 0; i < m[j]->nlayers; i++) {
+            saved[j][i] = m[j]->layer[i];
+            m[j]->layer[i].w = in[k++];
+            m[j]->layer[i].b = in[k++];
+        }
+    (void)nin;
+    vae_ctx_seed(ctx, 99);
+    vae_tensor *x = vae_from_data(ctx, VAE_F64, VAE_SHAPE(B, D), VAE_F64, xdata);
+    vae_objective_state st = {.step = 5};
+    vae_objective_out o;
+    vae_status s = vae_objective(ctx, g->net, x, &g->cfg, &st, &o);
+    for (int j = 0; j < 2; j++)
+        for (int i = 0; i < m[j]->nlayers; i++) m[j]->layer[i] = saved[j][i];
+    return s ? NULL : o.loss;
+}
+
+static void gradcheck_objective(vae_net *net, const vae_objective_cfg *cfg, const char *what) {
+    gc_user u = {net, *cfg};
+    int n = vae_params_count(net->params);
+    vae_gc_input in[32];
+    double *bufs[32];
+    for (int i = 0; i < n; i++) {
+        vae_tensor *p = vae_params_get(net->params, i);
+        memset(&in[i], 0, sizeof in[i]);
+        in[i].ndim = p->ndim;
+        memcpy(in[i].shape, p->shape, sizeof in[i].shape);
+        bufs[i] = malloc(sizeof(double) * (size_t)vae_numel(p));
+        vae_tensor_to_f64(p, bufs[i]);
+        in[i].data = bufs[i];
+        in[i].requires_grad = 1;
+    }
+    vae_error err = {0};
+    vae_gc_result res;
+    vae_status s = vae_gradcheck(objective_fn, &u, n, in, 1e-6, 1e-6, 1e-5, &res, &err);
+    CHECK_MSG(s == VAE_OK, "gradcheck %s: %s", what, err.msg);
+    CHECK(res.checked > 50);
+    printf("gradcheck %-22s max|err| %.2e over %lld parameters\n", what, res.max_abs_err, (long long)res.checked);
+    for (int i = 0; i < n; i++) free(bufs[i]);
+}
+
+int main(void) {
+    vae_ctx *ctx = vae_ctx_new(0);
+    vae_ctx_seed(ctx, 1);
+    vae_net net;
+    small_net(&net, VAE_F64, "bernoulli", 3);
+    vae_objective_cfg cfg;
+
+    /* 1. analytic-KL and MC-KL ELBOs agree in expectation */
+    vae_objective_cfg_default(&cfg);
+    double se_a, se_m;
+    double ea = mean_bound(ctx, &net, &cfg, 4000, &se_a);
+    cfg.analytic_kl = 0;
+    double em = mean_bound(ctx, &net, &cfg, 4000, &se_m);
+    CHECK_MSG(fabs(ea - em) < 4 * sqrt(se_a * se_a + se_m * se_m), "analytic %.4f+-%.4f vs MC %.4f+-%.4f", ea, se_a,
+              em, se_m);
+    CHECK(se_m > se_a); /* the MC KL adds noise */
+
+    /* 2. IWAE with K = 1 equals the MC-KL ELBO for the same noise */
+    {
+        vae_objective_cfg a, b;
+        vae_objective_cfg_default(&a);
+        a.analytic_kl = 0;
+        b = a;
+        b.kind = VAE_OBJ_IWAE;
+        vae_objective_state st = {0};
+        vae_objective_out oa, ob;
+        vae_ctx_reset(ctx);
+        vae_ctx_seed(ctx, 5);
+        vae_objective(ctx, &net, vae_from_data(ctx, VAE_F64, VAE_SHAPE(B, D), VAE_F64, xdata), &a, &st, &oa);
+        vae_ctx_seed(ctx, 5);
+        vae_objective(ctx, &net, vae_from_data(ctx, VAE_F64, VAE_SHAPE(B, D), VAE_F64, xdata), &b, &st, &ob);
+        CHECK(vae_ctx_status(ctx) == VAE_OK);
+        for (int i = 0; i < B; i++) CHECK_NEAR(vae_get_flat(oa.bound, i), vae_get_flat(ob.bound, i), 1e-12, 1e-12);
+    }
+
+    /* 3. the IWAE bound is non-decreasing in K on average, and the IS estimate of log p(x) is above the ELBO */
+    {
+        double prev = -INFINITY, prev_se = 0;
+        int64_t ks[4] = {1, 5, 20, 100};
+        for (int i = 0; i < 4; i++) {
+            vae_objective_cfg_default(&cfg);
+            cfg.kind = VAE_OBJ_IWAE;
+            cfg.samples = ks[i];
+            double se, m = mean_bound(ctx, &net, &cfg, 1000, &se);
+            CHECK_MSG(m > prev - 3 * sqrt(se * se + prev_se * prev_se), "K=%lld: %.4f < previous %.4f",
+                      (long long)ks[i], m, prev);
+            if (i == 3) CHECK(m > ea + 4 * se_a); /* strictly better than the ELBO by K = 100 */
+            prev = m;
+            prev_se = se;
+        }
+        float xf[B * D];
+        for (int i = 0; i < B * D; i++) xf[i] = (float)xdata[i];
+        vae_eval_cfg ec;
+        vae_eval_cfg_default(&ec);
+        ec.is_samples = 2000;
+        ec.max_floats = 3000; /* force several chunks */
+        vae_eval_result r;
+        vae_error err = {0};
+        CHECK_MSG(vae_evaluate(ctx, &net, xf, B, &ec, &r, NULL, NULL, &err) == VAE_OK, "%s", err.msg);
+        CHECK_MSG(r.loglik > ea, "IS log p(x) %.4f vs ELBO %.4f", r.loglik, ea);
+        CHECK_NEAR(r.loglik, prev, 0.05, 0); /* K=2000 IS close to the K=100 IWAE bound */
+        CHECK(r.active_units >= 0 && r.active_units <= 2);
+        CHECK_NEAR(r.kl_per_dim[0] + r.kl_per_dim[1], r.kl, 1e-9, 1e-9);
+        vae_eval_result_free(&r);
+    }
+
+    /* 4. beta-VAE terms: warm-up weight, free bits, capacity */
+    {
+        vae_objective_cfg_default(&cfg);
+        cfg.kind = VAE_OBJ_BETA_VAE;
+        cfg.beta = 4;
+        cfg.warmup_steps = 10;
+        vae_objective_state st = {.step = 5};
+        vae_objective_out o;
+        vae_ctx_reset(ctx);
+        vae_objective(ctx, &net, vae_from_data(ctx, VAE_F64, VAE_SHAPE(B, D), VAE_F64, xdata), &cfg, &st, &o);
+        CHECK_NEAR(o.kl_weight, 2.0, 1e-12, 0);
+        CHECK(st.step == 6);
+        cfg.warmup_steps = 0;
+        cfg.capacity_gamma = 100;
+        cfg.capacity_max = 25;
+        cfg.capacity_steps = 100;
+        st.step = 50;
+        vae_objective(ctx, &net, vae_from_data(ctx, VAE_F64, VAE_SHAPE(B, D), VAE_F64, xdata), &cfg, &st, &o);
+        CHECK_NEAR(o.capacity, 12.5, 1e-12, 0);
+        /* loss = -mean rec + gamma |mean KL - C| exactly */
+        double expect = -o.rec_mean + 100 * fabs(o.kl_mean - 12.5);
+        CHECK_NEAR(vae_item(o.loss), expect, 1e-9, 1e-9);
+        vae_error err = {0};
+        cfg.free_bits = 0.5;
+        CHECK(vae_objective_check(&cfg, &err) == VAE_ERR_ARG); /* not both */
+        vae_objective_cfg_default(&cfg);
+        cfg.estimator = VAE_EST_DREG;
+        CHECK(vae_objective_check(&cfg, &err) == VAE_ERR_ARG);
+        vae_objective_cfg_default(&cfg);
+        cfg.estimator = VAE_EST_SCORE;
+        cfg.baseline = VAE_BASELINE_VIMCO;
+        CHECK(vae_objective_check(&cfg, &err) == VAE_ERR_ARG); /* needs samples > 1 */
+        /* a batch of the wrong width is a shape error naming both */
+        vae_objective_cfg_default(&cfg);
+        vae_ctx_reset(ctx);
+        vae_tensor *bad = vae_zeros(ctx, VAE_F64, VAE_SHAPE(3, 5));
+        CHECK(vae_objective(ctx, &net, bad, &cfg, &st, &o) == VAE_ERR_SHAPE);
+        CHECK(strstr(vae_ctx_message(ctx), "(3,5)") != NULL);
+        vae_ctx_clear_error(ctx);
+    }
+    /* 5. gradcheck of every objective (pathwise estimator, fixed noise) w.r.t. all parameters */
+    {
+        vae_objective_cfg c;
+        vae_objective_cfg_default(&c);
+        c.samples = 2;
+        gradcheck_objective(&net, &c, "vae analytic KL, L=2");
+        c.analytic_kl = 0;
+        gradcheck_objective(&net, &c, "vae MC KL, L=2");
+        vae_objective_cfg_default(&c);
+        c.kind = VAE_OBJ_BETA_VAE;
+        c.beta = 4;
+        c.warmup_steps = 10;
+        c.data_size = 1000;
+        gradcheck_objective(&net, &c, "beta-vae warm-up, N/M");
+        c.free_bits = 0.3;
+        gradcheck_objective(&net, &c, "beta-vae free bits");
+        c.free_bits = 0;
+        c.capacity_gamma = 10;
+        c.capacity_max = 5;
+        c.capacity_steps = 100;
+        gradcheck_objective(&net, &c, "beta-vae capacity");
+        vae_objective_cfg_default(&c);
+        c.kind = VAE_OBJ_IWAE;
+        c.samples = 3;
+        gradcheck_objective(&net, &c, "iwae K=3");
+        vae_net gnet;
+        small_net(&gnet, VAE_F64, "gaussian-learned", 4);
+        vae_objective_cfg_default(&c);
+        gradcheck_objective(&gnet, &c, "vae gaussian-learned");
+        c.kind = VAE_OBJ_IWAE;
+        c.samples = 4;
+        gradcheck_objective(&gnet, &c, "iwae gaussian-learned");
+        vae_net_free(&gnet);
+    }
+    vae_net_free(&net);
+    vae_ctx_free(ctx);
+    return test_finish();
+}

@@ -1,0 +1,118 @@
+/* Thread pool: every task runs exactly once, nested calls run serially, thread-count settings are
+ * validated, and sgemm/dgemm results are bit-identical for 1..4 threads. */
+#include "test.h"
+#include "tensor/gemm.h"
+#include "tensor/rng.h"
+#include "tensor/threadpool.h"
+
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    atomic_int *hits;
+    atomic_int bad_tid;
+    int nested;
+} count_ctx;
+
+static void count_inner(void *vctx, int64_t t, int tid) {
+    count_ctx *x = vctx;
+    (void)tid;
+    atomic_fetch_add(&x->hits[t], 1);
+}
+
+static void count_task(void *vctx, int64_t t, int tid) {
+    count_ctx *x = vctx;
+    if (tid < 0 || tid >= vae_threads_get()) atomic_store(&x->bad_tid, 1);
+    atomic_fetch_add(&x->hits[t], 1);
+    if (x->nested && t == 0) {
+        /* A nested call runs serially on this thread and must not deadlock; it counts
+         * tasks 1..ntasks-1 again. */
+        atomic_int tmp[8];
+        for (int i = 0; i < 8; i++) atomic_init(&tmp[i], 0);
+        count_ctx inner = {.hits = tmp};
+        vae_parallel_for(8, count_inner, &inner);
+        int all = 1;
+        for (int i = 0; i < 8; i++) all &= atomic_load(&tmp[i]) == 1;
+        if (!all) atomic_store(&x->bad_tid, 1);
+    }
+}
+
+static int cover_once(int64_t n, int nested) {
+    atomic_int *hits = malloc(sizeof(atomic_int) * (size_t)(n ? n : 1));
+    if (!hits) return 0;
+    for (int64_t i = 0; i < n; i++) atomic_init(&hits[i], 0);
+    count_ctx x = {.hits = hits, .nested = nested};
+    atomic_init(&x.bad_tid, 0);
+    vae_parallel_for(n, count_task, &x);
+    int ok = !atomic_load(&x.bad_tid);
+    for (int64_t i = 0; i < n; i++) ok &= atomic_load(&hits[i]) == 1;
+    free(hits);
+    return ok;
+}
+
+int main(void) {
+    /* Settings. */
+    const int def = vae_threads_get();
+    CHECK(def >= 1 && def <= VAE_THREADS_MAX);
+    CHECK(vae_threads_set(-1) == VAE_ERR_ARG);
+    CHECK(vae_threads_set(VAE_THREADS_MAX + 1) == VAE_ERR_ARG);
+    CHECK(vae_threads_get() == def);
+    CHECK(vae_threads_set(3) == VAE_OK);
+    CHECK(vae_threads_get() == 3);
+    CHECK(vae_threads_set(0) == VAE_OK);
+    CHECK(vae_threads_get() == def);
+
+    /* Coverage for several thread counts and task counts, including more threads than tasks. */
+    for (int nt = 1; nt <= 4; nt++) {
+        CHECK(vae_threads_set(nt) == VAE_OK);
+        const int64_t counts[] = {0, 1, 2, 3, 7, 100, 10007};
+        for (int c = 0; c < 7; c++)
+            CHECK_MSG(cover_once(counts[c], 0), "threads=%d ntasks=%lld", nt, (long long)counts[c]);
+        CHECK_MSG(cover_once(64, 1), "nested, threads=%d", nt);
+        for (int rep = 0; rep < 200; rep++) /* many short jobs back to back: wake/finish races */
+            if (!cover_once(5, 0)) {
+                CHECK_MSG(0, "rapid jobs, threads=%d rep=%d", nt, rep);
+                break;
+            }
+    }
+    vae_parallel_for(5, NULL, NULL); /* NULL fn is ignored */
+
+    /* Bit-identical GEMM for 1..4 threads on a shape that splits into many tasks. */
+    const int64_t M = 500, N = 700, K = 600;
+    float *A = malloc(sizeof(float) * (size_t)(M * K)),
+          *B = malloc(sizeof(float) * (size_t)(K * N));
+    float *C[4];
+    double *dA = malloc(sizeof(double) * (size_t)(M * K)),
+           *dB = malloc(sizeof(double) * (size_t)(K * N));
+    double *dC[4];
+    vae_rng r;
+    vae_rng_seed(&r, 7);
+    for (int64_t i = 0; i < M * K; i++) dA[i] = A[i] = (float)vae_rng_normal(&r);
+    for (int64_t i = 0; i < K * N; i++) dB[i] = B[i] = (float)vae_rng_normal(&r);
+    for (int nt = 1; nt <= 4; nt++) {
+        CHECK(vae_threads_set(nt) == VAE_OK);
+        C[nt - 1] = malloc(sizeof(float) * (size_t)(M * N));
+        dC[nt - 1] = malloc(sizeof(double) * (size_t)(M * N));
+        /* A transposed (column-major) to exercise the strided packing too. */
+        vae_sgemm(M, N, K, 1.0f, A, 1, M, B, N, 1, 0.0f, C[nt - 1], N, 1);
+        vae_dgemm(M, N, K, 1.0, dA, 1, M, dB, N, 1, 0.0, dC[nt - 1], N, 1);
+    }
+    for (int nt = 2; nt <= 4; nt++) {
+        CHECK_MSG(memcmp(C[0], C[nt - 1], sizeof(float) * (size_t)(M * N)) == 0,
+                  "sgemm 1 vs %d threads", nt);
+        CHECK_MSG(memcmp(dC[0], dC[nt - 1], sizeof(double) * (size_t)(M * N)) == 0,
+                  "dgemm 1 vs %d threads", nt);
+    }
+    for (int i = 0; i < 4; i++) free(C[i]), free(dC[i]);
+    free(A), free(B), free(dA), free(dB);
+    CHECK(vae_threads_set(0) == VAE_OK);
+
+    /* Scratch: aligned, reused when large enough, bad slots refused. */
+    void *s1 = vae__thread_scratch(2, 100);
+    CHECK(s1 && ((uintptr_t)s1 & 63) == 0);
+    CHECK(vae__thread_scratch(2, 64) == s1);
+    CHECK(vae__thread_scratch(-1, 8) == NULL && vae__thread_scratch(VAE__SCRATCH_SLOTS, 8) == NULL);
+    return test_finish();
+}
