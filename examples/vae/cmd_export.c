@@ -6,11 +6,31 @@
 
 #include "cli.h"
 #include "json.h"
+#include "nn/export.h"
 #include "nn/params.h"
 #include "options.h"
 #include "tensor/npy.h"
 
 #define CMD "export"
+
+/* Write len bytes to path (via path.tmp and rename). */
+static int write_text(const char *path, const char *text, size_t len, char *msg, size_t n) {
+    char tmp[RUN_PATH_MAX + 8];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        snprintf(msg, n, "cannot write %s: %s", path, strerror(errno));
+        return -1;
+    }
+    int bad = fwrite(text, 1, len, f) != len;
+    bad |= fclose(f) != 0;
+    if (bad || rename(tmp, path) != 0) {
+        remove(tmp);
+        snprintf(msg, n, "cannot write %s", path);
+        return -1;
+    }
+    return 0;
+}
 
 int cmd_export(int argc, char **argv) {
     const char *run_dir = NULL, *ckpt = NULL, *to = NULL;
@@ -27,7 +47,7 @@ int cmd_export(int argc, char **argv) {
     if (!to) return cli_usage_error(CMD, "where to? give --to DIR"), CLI_EXIT_USAGE;
     run r;
     if ((rc = cli_open_run(CMD, run_dir, ckpt, &r))) return rc;
-    char msg[512], path[RUN_PATH_MAX];
+    char msg[512] = "", path[RUN_PATH_MAX];
     int exit_code = CLI_EXIT_ERROR;
     json man, j;
     json_init(&man);
@@ -39,21 +59,20 @@ int cmd_export(int argc, char **argv) {
         goto done;
     }
     vae_params *p = r.net.params;
-    vae_npy_dtype dt = vae_params_dtype(p) == VAE_F64 ? VAE_NPY_F8 : VAE_NPY_F4;
+    vae_error err = {0};
+    if (vae_params_export_npy(p, to, &err)) {
+        cli_error(CMD, "%s", err.msg);
+        goto done;
+    }
     json_begin(&man, NULL);
-    json_str(&man, "dtype", dt == VAE_NPY_F8 ? "float64" : "float32");
+    json_str(&man, "dtype", vae_params_dtype(p) == VAE_F64 ? "float64" : "float32");
     json_begin_array(&man, "parameters");
     int count = vae_params_count(p);
     for (int i = 0; i < count; i++) {
         vae_tensor *t = vae_params_get(p, i);
         char file[300];
-        snprintf(file, sizeof file, "%s.npy", t->name);
-        vae_error err = {0};
-        if (strchr(t->name, '/') || path_join(path, sizeof path, to, file, msg, sizeof msg) ||
-            vae_npy_write(path, dt, t->ndim, t->shape, vae_tensor_ptr(t), &err)) {
-            cli_error(CMD, "%s", err.msg[0] ? err.msg : "bad parameter name");
-            goto done;
-        }
+        vae_export_safe_name(t->name, file, sizeof file - 4);
+        strcat(file, ".npy");
         json_begin(&man, NULL);
         json_str(&man, "name", t->name);
         json_begin_array(&man, "shape");
@@ -64,18 +83,12 @@ int cmd_export(int argc, char **argv) {
     }
     json_end_array(&man);
     json_end(&man);
-    if (path_join(path, sizeof path, to, "manifest.json", msg, sizeof msg)) {
-        cli_error(CMD, "%s", msg);
-        goto done;
-    }
-    FILE *f = fopen(path, "w");
-    if (!f || json_print(&man, f) || fclose(f)) {
-        cli_error(CMD, "cannot write %s", path);
-        goto done;
-    }
-    if (run_config_to_text(&r.cfg, &text, &len) || path_join(path, sizeof path, to, "run.txt", msg, sizeof msg) ||
-        !(f = fopen(path, "w")) || fwrite(text, 1, len, f) != len || fclose(f)) {
-        cli_error(CMD, "cannot write %s", path);
+    const char *mt = json_text(&man);
+    if (run_config_to_text(&r.cfg, &text, &len) || !mt ||
+        path_join(path, sizeof path, to, "manifest.json", msg, sizeof msg) ||
+        write_text(path, mt, strlen(mt), msg, sizeof msg) ||
+        path_join(path, sizeof path, to, "run.txt", msg, sizeof msg) || write_text(path, text, len, msg, sizeof msg)) {
+        cli_error(CMD, "%s", msg[0] ? msg : "out of memory");
         goto done;
     }
     json_begin(&j, NULL);

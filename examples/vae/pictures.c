@@ -23,8 +23,7 @@ int pic_decode_means(vae_ctx *ctx, vae_net *net, const float *z, int64_t m, floa
         int64_t c = m - i0 < DECODE_CHUNK ? m - i0 : DECODE_CHUNK;
         vae_ctx_reset(ctx);
         vae_tensor *zt = vae_cast(ctx, vae_wrap(ctx, VAE_F32, VAE_SHAPE(c, Z), (void *)(z + i0 * Z)), net->cfg.dtype);
-        vae_dist *px = zt ? vae_net_decode(ctx, net, zt) : NULL;
-        vae_tensor *mean = px ? vae_dist_mean(ctx, px) : NULL;
+        vae_tensor *mean = zt ? vae_net_decode_mean(ctx, net, zt) : NULL;
         if (!mean || vae_numel(mean) != c * D) {
             snprintf(msg, n, "decoding: %s", vae_ctx_message(ctx)[0] ? vae_ctx_message(ctx) : "failed");
             rc = -1;
@@ -42,17 +41,22 @@ int pic_write_grid(const run_config *cfg, const char *path, const float *imgs, i
                    size_t msglen) {
     int h = cfg->h, w = cfg->w, c = cfg->c;
     int oc = c == 1 || c == 2 ? 1 : 3; /* gray (+alpha) -> gray, RGB(A) -> RGB */
-    int64_t px = (int64_t)h * w;
-    float *buf = malloc(sizeof(float) * (size_t)(px * oc) * (size_t)n);
+    int up = h < 64 && w < 64 ? 64 / (h > w ? h : w) : 1; /* small images are enlarged (nearest neighbour) */
+    if (up < 1) up = 1;
+    int H = h * up, W = w * up;
+    int64_t opx = (int64_t)H * W;
+    float *buf = malloc(sizeof(float) * (size_t)(opx * oc) * (size_t)n);
     if (!buf) {
         snprintf(msg, msglen, "out of memory for %s", path);
         return -1;
     }
     for (int64_t i = 0; i < n; i++)
-        for (int64_t p = 0; p < px; p++)
-            for (int k = 0; k < oc; k++) buf[(i * px + p) * oc + k] = imgs[(i * px + p) * c + k];
+        for (int64_t y = 0; y < H; y++)
+            for (int64_t x = 0; x < W; x++)
+                for (int k = 0; k < oc; k++)
+                    buf[((i * H + y) * W + x) * oc + k] = imgs[((i * h + y / up) * w + x / up) * c + k];
     vae_error err = {0};
-    int rc = vae_png_write_grid(path, buf, n, h, w, oc, ncols, 1, &err) ? -1 : 0;
+    int rc = vae_png_write_grid(path, buf, n, H, W, oc, ncols, up, &err) ? -1 : 0;
     if (rc) snprintf(msg, msglen, "%s", err.msg);
     free(buf);
     return rc;
