@@ -63,7 +63,7 @@ expect 2 "eval without a run" "$VAE" eval
 expect 2 "export without --to" "$VAE" export --run "$T/nowhere"
 expect 1 "eval of a missing run" "$VAE" eval --run "$T/nowhere"
 check "missing run message" grep -q "no such file" "$T/err"
-expect 1 "unknown data spec" "$VAE" train --data bogus:thing --out "$T/bogus" $TINY
+expect 2 "unknown data spec" "$VAE" train --data bogus:thing --out "$T/bogus" $TINY
 
 # ---- a tiny training run and its output directory ----
 R="$T/run"
@@ -173,7 +173,7 @@ expect 0 "sample from the CSV run" "$VAE" sample --run "$T/csv" --n 5
 check "CSV samples.npy shape" test "$("$CHECK" npy "$T/csv/samples.npy")" = "5,3"
 expect 0 "score the CSV run on its own file" "$VAE" score --run "$T/csv" --data "csv:$T/data.csv" --split train \
     --is-samples 5 --quiet
-expect 1 "--binarize on CSV" "$VAE" train --data "csv:$T/data.csv" --binarize threshold --out "$T/csv2" --quiet
+expect 2 "--binarize on CSV" "$VAE" train --data "csv:$T/data.csv" --binarize threshold --out "$T/csv2" --quiet
 
 check "MIG self-test" "$CHECK" mig >/dev/null
 

@@ -27,6 +27,9 @@ int cli_error(const char *cmd, const char *fmt, ...)
 #endif
     ;
 
+/* Report a run_data_load failure: "vae CMD: msg" and the --help hint for rc == -2; returns the exit status. */
+int cli_data_error(const char *cmd, int rc, const char *msg);
+
 /* Apply --threads (0 = the library default); prints a note when this build has no thread pool. */
 void cli_set_threads(int64_t n);
 

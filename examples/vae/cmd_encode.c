@@ -32,9 +32,10 @@ int cmd_encode(int argc, char **argv) {
     if ((rc = cli_open_run(CMD, run_dir, ckpt, &r))) return rc;
     char msg[512], path[RUN_PATH_MAX];
     run_data d;
-    if (run_data_load(&r.cfg, data, 0, &d, msg, sizeof msg)) {
+    int drc = run_data_load(&r.cfg, data, 0, &d, msg, sizeof msg);
+    if (drc) {
         run_close(&r);
-        return cli_error(CMD, "%s", msg);
+        return cli_data_error(CMD, drc, msg);
     }
     const char *dir = out ? out : r.dir;
     const vae_dataset *ds = cli_pick_split(CMD, &d, split);

@@ -121,16 +121,18 @@ int cmd_estimators(int argc, char **argv) {
             return cli_usage_error(CMD, "--likelihood: unknown \"%s\"", likelihood);
         r.cfg.nhidden = nh;
         snprintf(r.dir, sizeof r.dir, "runs/estimators");
-        if (run_data_load(&r.cfg, NULL, 1, &d, msg, sizeof msg) || run_build_net(&r.cfg, &r.net, msg, sizeof msg)) {
+        int drc = run_data_load(&r.cfg, NULL, 1, &d, msg, sizeof msg);
+        if (drc || run_build_net(&r.cfg, &r.net, msg, sizeof msg)) {
             run_data_free(&d);
             run_config_free(&r.cfg);
-            return cli_error(CMD, "%s", msg);
+            return cli_data_error(CMD, drc ? drc : -1, msg);
         }
     } else {
         if ((rc = cli_open_run(CMD, run_dir, ckpt, &r))) return rc;
-        if (run_data_load(&r.cfg, NULL, 0, &d, msg, sizeof msg)) {
+        int drc = run_data_load(&r.cfg, NULL, 0, &d, msg, sizeof msg);
+        if (drc) {
             run_close(&r);
-            return cli_error(CMD, "%s", msg);
+            return cli_data_error(CMD, drc, msg);
         }
     }
     const char *dir = out ? out : r.dir;

@@ -74,9 +74,10 @@ int cmd_eval(int argc, char **argv) {
     if ((rc = cli_open_run(CMD, run_dir, ckpt, &r))) return rc;
     char msg[512];
     run_data d;
-    if (run_data_load(&r.cfg, data, 0, &d, msg, sizeof msg)) {
+    int drc = run_data_load(&r.cfg, data, 0, &d, msg, sizeof msg);
+    if (drc) {
         run_close(&r);
-        return cli_error(CMD, "%s", msg);
+        return cli_data_error(CMD, drc, msg);
     }
     const vae_dataset *ds = cli_pick_split(CMD, &d, split);
     vae_ctx *ctx = vae_ctx_new(0);

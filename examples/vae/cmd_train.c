@@ -348,7 +348,7 @@ static cli_opt *train_table(train_opts *o, int *n) {
         {"weight-decay", "WD", CLI_OPT_REAL, &o->weight_decay, 0, 1e3, NULL, "weight decay (0; adamw 0.01)", 0},
         {"clip-norm", "N", CLI_OPT_REAL, &o->clip_norm, 0, 1e12, NULL, "clip the global gradient norm (0 = off)", 0},
         {"batch", "M", CLI_OPT_INT, &o->batch, 1, 1000000, NULL, "minibatch size (100)", 0},
-        {"epochs", "E", CLI_OPT_INT, &o->epochs, 1, 10000000, NULL, "passes over the training set (10)", 0},
+        {"epochs", "E", CLI_OPT_INT, &o->epochs, 1, 10000000, NULL, "passes over the training set (30)", 0},
         {"binarize", "HOW", CLI_OPT_CHOICE, &o->binarize, 0, 0, "auto|dynamic|threshold|none",
          "auto|dynamic|threshold|none (auto: dynamic for grey images with a Bernoulli decoder)", 0},
         {"valid-fraction", "F", CLI_OPT_REAL, &o->valid_fraction, 0, 0.5, NULL,
@@ -383,7 +383,8 @@ static int setup_fresh(trainer *t, const train_opts *o, cli_opt *tab, int ntab, 
     if (file_exists(t->ckpt))
         return cli_error(CMD, "%s already holds a run (%s); continue it with --resume or choose another --out",
                          t->dir, RUN_CHECKPOINT);
-    if (run_data_load(&t->cfg, NULL, 1, &t->data, msg, n)) return cli_error(CMD, "%s", msg);
+    int drc = run_data_load(&t->cfg, NULL, 1, &t->data, msg, n);
+    if (drc) return cli_data_error(CMD, drc, msg);
     if (run_config_check(&t->cfg, msg, n)) return cli_error(CMD, "%s", msg);
     if (run_build_net(&t->cfg, &t->net, msg, n)) return cli_error(CMD, "%s", msg);
     /* Burda et al.: start the output bias at the data's mean logit */
@@ -427,7 +428,8 @@ static int setup_resume(trainer *t, const train_opts *o, cli_opt *tab, int ntab,
                                    t->cfg.epochs_done);
         t->cfg.epochs = o->epochs;
     }
-    if (run_data_load(&t->cfg, NULL, 0, &t->data, msg, n)) return cli_error(CMD, "%s", msg);
+    int drc = run_data_load(&t->cfg, NULL, 0, &t->data, msg, n);
+    if (drc) return cli_data_error(CMD, drc, msg);
     if (run_build_net(&t->cfg, &t->net, msg, n)) return cli_error(CMD, "%s", msg);
     vae_optim_config oc = vae_optim_defaults((vae_optim_kind)optim_kind(t->cfg.optimizer), t->cfg.lr);
     oc.weight_decay = t->cfg.weight_decay;

@@ -37,6 +37,11 @@ int cli_error(const char *cmd, const char *fmt, ...) {
     return CLI_EXIT_ERROR;
 }
 
+int cli_data_error(const char *cmd, int rc, const char *msg) {
+    if (rc == -2) return cli_usage_error(cmd, "%s", msg);
+    return cli_error(cmd, "%s", msg);
+}
+
 void cli_set_threads(int64_t n) {
 #ifdef VAE_CLI_HAVE_THREADS
     vae_threads_set((int)n);

@@ -127,8 +127,6 @@ int cli_parse(const char *cmd, int argc, char **argv, cli_opt *opts, int nopts, 
         for (int k = 0; k < nopts; k++)
             if (strlen(opts[k].name) == len && strncmp(opts[k].name, name, len) == 0) o = &opts[k];
         if (!o) return cli_usage_error(cmd, "unknown option \"--%.*s\"", (int)(len < 64 ? len : 64), name);
-        if (o->seen && o->kind != CLI_OPT_FLAG)
-            return cli_usage_error(cmd, "--%s given more than once", o->name);
         const char *val;
         if (o->kind == CLI_OPT_FLAG) {
             if (eq) return cli_usage_error(cmd, "--%s takes no value", o->name);

@@ -1,7 +1,8 @@
 /* options.h - GNU-style long options for the `vae` subcommands, driven by a table.
  *
  * Each subcommand declares a table of cli_opt and calls cli_parse. Both `--opt value` and `--opt=value` are
- * accepted; `-h` and `--help` print the help built from the table. Values are checked here (integer syntax, range,
+ * accepted (the last of repeated options wins, as in GNU tools); `-h` and `--help` print the help built from the
+ * table. Values are checked here (integer syntax, range,
  * finite reals, one of the listed choices), so every bad value is reported as a usage error naming the option:
  *   vae train: --latent: "abc" is not an integer
  *   Try 'vae train --help' for more information.

@@ -82,7 +82,7 @@ static int fit_config(run_config *cfg, vae_dataset *train, char *msg, size_t n) 
     }
     if (strcmp(cfg->binarize, "none") != 0 && cfg->tabular) {
         snprintf(msg, n, "--binarize %s is for images in [0, 1], not tabular data", cfg->binarize);
-        return -1;
+        return -2;
     }
     return 0;
 }
@@ -94,7 +94,7 @@ int run_data_load(run_config *cfg, const char *spec, int fit, run_data *d, char 
     memset(&all, 0, sizeof all);
     memset(&test, 0, sizeof test);
     if (!spec) spec = cfg->data;
-    if (vae_dataset_load(spec, &all, &test, &err)) return lib_fail(&err, msg, n);
+    if (vae_dataset_load(spec, &all, &test, &err)) return lib_fail(&err, msg, n) - (err.code == VAE_ERR_ARG);
     d->test = test;
     if (cfg->n_train > 0 && cfg->n_train < all.n) {
         int64_t *idx = malloc(sizeof(int64_t) * (size_t)cfg->n_train);
@@ -125,9 +125,10 @@ int run_data_load(run_config *cfg, const char *spec, int fit, run_data *d, char 
     } else d->train = all;
 
     if (fit) {
-        if (fit_config(cfg, &d->train, msg, n)) {
+        int bad = fit_config(cfg, &d->train, msg, n);
+        if (bad) {
             run_data_free(d);
-            return -1;
+            return bad;
         }
         if (cfg->tabular) {
             if (vae_dataset_standardize(&d->train, &err)) goto fail;

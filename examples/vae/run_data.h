@@ -23,7 +23,8 @@ typedef struct run_data {
 
 /* Load `spec` (NULL: cfg->data) for cfg. With fit = 1 (a new training run) the feature count, image geometry,
  * likelihood "auto", binarize "auto", scaling and standardization are decided here and stored in cfg. Returns 0,
- * or -1 with a one-line reason in msg (d zeroed). */
+ * -2 when the spec or a pre-processing option is invalid (bad usage), or -1 on other failures (missing or damaged
+ * file, too little data, out of memory), with a one-line reason in msg (d zeroed). */
 int run_data_load(run_config *cfg, const char *spec, int fit, run_data *d, char *msg, size_t msglen);
 void run_data_free(run_data *d);
 
