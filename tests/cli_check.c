@@ -5,7 +5,10 @@
  *   cli_check keys FILE KEY...     the last line of FILE (a JSON object) has every KEY as a member
  *   cli_check num FILE LINE KEY    print member KEY of line LINE (1-based) of FILE as %.17g
  *   cli_check mig                  MIG self-test: 1 for a disentangled code, 0 for an entangled one
- * Exit 0 when the check passes, 1 otherwise (with a message on stderr).
+ *   cli_check config FILE          the run configuration in checkpoint FILE parses; 3000 mutations
+ * of it (byte flips, cuts, dropped and duplicated lines, huge numbers) are each accepted or
+ * rejected with a message, never crash (run under ASan/UBSan in CI) Exit 0 when the check passes, 1
+ * otherwise (with a message on stderr).
  */
 #include <ctype.h>
 #include <math.h>
@@ -16,6 +19,8 @@
 #include "examples/io/png.h"
 #include "examples/vae/json.h"
 #include "examples/vae/mig.h"
+#include "examples/vae/run_config.h"
+#include "nn/checkpoint.h"
 #include "tensor/npy.h"
 
 /* ---- a strict JSON recognizer (RFC 8259 grammar, no semantic checks) ---- */
@@ -34,7 +39,8 @@ static const char *string(const char *p) {
                 for (int i = 1; i <= 4; i++)
                     if (!isxdigit((unsigned char)p[i])) return NULL;
                 p += 4;
-            } else if (!strchr("\"\\/bfnrt", *p) || !*p) return NULL;
+            } else if (!strchr("\"\\/bfnrt", *p) || !*p)
+                return NULL;
         }
     }
     return p + 1;
@@ -42,8 +48,10 @@ static const char *string(const char *p) {
 static const char *number(const char *p) {
     if (*p == '-') p++;
     if (!isdigit((unsigned char)*p)) return NULL;
-    if (*p == '0') p++;
-    else while (isdigit((unsigned char)*p)) p++;
+    if (*p == '0')
+        p++;
+    else
+        while (isdigit((unsigned char)*p)) p++;
     if (*p == '.') {
         p++;
         if (!isdigit((unsigned char)*p)) return NULL;
@@ -80,13 +88,20 @@ static const char *value(const char *p, int depth) {
     if (depth > 64) return NULL;
     p = ws(p);
     switch (*p) {
-    case '{': return container(p, depth, '}', 1);
-    case '[': return container(p, depth, ']', 0);
-    case '"': return string(p);
-    case 't': return strncmp(p, "true", 4) ? NULL : p + 4;
-    case 'f': return strncmp(p, "false", 5) ? NULL : p + 5;
-    case 'n': return strncmp(p, "null", 4) ? NULL : p + 4;
-    default: return number(p);
+    case '{':
+        return container(p, depth, '}', 1);
+    case '[':
+        return container(p, depth, ']', 0);
+    case '"':
+        return string(p);
+    case 't':
+        return strncmp(p, "true", 4) ? NULL : p + 4;
+    case 'f':
+        return strncmp(p, "false", 5) ? NULL : p + 5;
+    case 'n':
+        return strncmp(p, "null", 4) ? NULL : p + 4;
+    default:
+        return number(p);
     }
 }
 static int is_json_object(const char *line) {
@@ -130,7 +145,8 @@ static char *nth_line(const char *path, int want) {
             free(keep);
             keep = line;
             if (want) break;
-        } else free(line);
+        } else
+            free(line);
     }
     fclose(f);
     return keep;
@@ -143,15 +159,89 @@ static int mig_selftest(void) {
     int64_t sizes[NF] = {4, 5};
     for (int i = 0; i < N; i++) {
         fac[i * NF] = i % 4, fac[i * NF + 1] = (i / 4) % 5;
-        mu[i * Z] = (float)fac[i * NF], mu[i * Z + 1] = (float)fac[i * NF + 1], mu[i * Z + 2] = 0.5f;
+        mu[i * Z] = (float)fac[i * NF], mu[i * Z + 1] = (float)fac[i * NF + 1],
+               mu[i * Z + 2] = 0.5f;
     }
     double m1, m2;
     if (mig_compute(mu, N, Z, fac, NF, sizes, 20, NULL, &m1)) return 1;
-    for (int i = 0; i < N; i++) mu[i * Z + 2] = mu[i * Z]; /* a second latent copies factor 0: its gap closes */
+    for (int i = 0; i < N; i++)
+        mu[i * Z + 2] = mu[i * Z]; /* a second latent copies factor 0: its gap closes */
     double per[NF];
     if (mig_compute(mu, N, Z, fac, NF, sizes, 20, per, &m2)) return 1;
-    printf("mig disentangled %.4f, duplicated %.4f (factor 0 %.4f, factor 1 %.4f)\n", m1, m2, per[0], per[1]);
+    printf("mig disentangled %.4f, duplicated %.4f (factor 0 %.4f, factor 1 %.4f)\n", m1, m2,
+           per[0], per[1]);
     return fabs(m1 - 1) < 1e-9 && fabs(per[0]) < 1e-9 && fabs(per[1] - 1) < 1e-9 ? 0 : 1;
+}
+
+static int config_fuzz(const char *path) {
+    void *meta = NULL;
+    size_t len = 0;
+    vae_error err = {0};
+    if (vae_checkpoint_read_info(path, NULL, &meta, &len, &err)) {
+        fprintf(stderr, "cli_check: %s\n", err.msg);
+        return 1;
+    }
+    run_config c;
+    char msg[320];
+    if (run_config_from_text(meta, len, &c, msg, sizeof msg)) {
+        fprintf(stderr, "cli_check: %s\n", msg);
+        free(meta);
+        return 1;
+    }
+    run_config_free(&c);
+    static const char *const junk[] = {"99999999999999999999",
+                                       "-1",
+                                       "nan",
+                                       "1e400",
+                                       "",
+                                       " ",
+                                       "\n",
+                                       ",",
+                                       "0x10",
+                                       "latent 0\n",
+                                       "hidden 1,2,3,4,5,6,7,8,9\n",
+                                       "col_mean 1\n",
+                                       "vae-run 2\n"};
+    vae_rng r;
+    vae_rng_seed(&r, 7);
+    char *buf = malloc(2 * len + 64);
+    int accepted = 0;
+    for (int it = 0; it < 3000 && buf; it++) {
+        size_t n = len;
+        memcpy(buf, meta, len);
+        int kind = (int)vae_rng_below(&r, 4);
+        if (kind == 0) { /* flip a few bytes */
+            for (int k = 0; k < 3; k++) buf[vae_rng_below(&r, n)] = (char)vae_rng_below(&r, 256);
+        } else if (kind == 1) { /* cut */
+            n = (size_t)vae_rng_below(&r, n + 1);
+        } else { /* splice junk over a random position */
+            const char *j = junk[vae_rng_below(&r, sizeof junk / sizeof *junk)];
+            size_t at = (size_t)vae_rng_below(&r, n), jl = strlen(j);
+            if (kind == 3) { /* duplicate a prefix instead */
+                size_t take = (size_t)vae_rng_below(&r, n < 64 ? n : 64);
+                memmove(buf + at + take, buf + at, n - at);
+                memcpy(buf + at, meta, take);
+                n += take;
+            } else {
+                memmove(buf + at + jl, buf + at, n - at);
+                memcpy(buf + at, j, jl);
+                n += jl;
+            }
+        }
+        msg[0] = '\0';
+        if (run_config_from_text(buf, n, &c, msg, sizeof msg) == 0) {
+            accepted++;
+            run_config_free(&c);
+        } else if (!msg[0]) {
+            fprintf(stderr, "cli_check: a rejected configuration has no message\n");
+            free(buf), free(meta);
+            return 1;
+        }
+    }
+    printf("config: %d of 3000 mutations accepted\n", accepted);
+    free(buf);
+    free(meta);
+    return 0;
 }
 
 int main(int argc, char **argv) {
@@ -226,6 +316,7 @@ int main(int argc, char **argv) {
         return 0;
     }
     if (strcmp(cmd, "mig") == 0) return mig_selftest();
+    if (strcmp(cmd, "config") == 0 && argc == 3) return config_fuzz(argv[2]);
     fprintf(stderr, "cli_check: bad arguments\n");
     return 1;
 }

@@ -175,6 +175,7 @@ expect 0 "score the CSV run on its own file" "$VAE" score --run "$T/csv" --data 
     --is-samples 5 --quiet
 expect 2 "--binarize on CSV" "$VAE" train --data "csv:$T/data.csv" --binarize threshold --out "$T/csv2" --quiet
 
+check "run configuration survives mutations" "$CHECK" config "$R/checkpoint.vae" >/dev/null
 check "MIG self-test" "$CHECK" mig >/dev/null
 
 echo "$passed passed, $failed failed"

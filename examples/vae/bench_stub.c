@@ -1,4 +1,5 @@
-/* Stand-in for examples/bench/kernels_bench.c until it is part of the tree: reports that it is missing. */
+/* Stand-in for examples/bench/kernels_bench.c until it is part of the tree: reports that it is
+ * missing. */
 #include "bench.h"
 
 int vae_bench_kernels(FILE *out, int smoke) {

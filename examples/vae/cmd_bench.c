@@ -9,15 +9,18 @@ int cmd_bench(int argc, char **argv) {
     int smoke = 0;
     int64_t threads = 0;
     cli_opt tab[] = {
-        {"smoke", NULL, CLI_OPT_FLAG, &smoke, 0, 0, NULL, "a few milliseconds per measurement (a quick check)", 0},
+        {"smoke", NULL, CLI_OPT_FLAG, &smoke, 0, 0, NULL,
+         "a few milliseconds per measurement (a quick check)", 0},
         {"threads", "N", CLI_OPT_INT, &threads, 0, 256, NULL, "worker threads (0 = all cores)", 0},
     };
-    int rc = cli_parse("bench", argc, argv, tab, (int)(sizeof tab / sizeof *tab), "[OPTIONS]",
-                       "Measure this machine's FP32 FMA peak and GEMM GFLOP/s for the reference workloads.");
+    int rc = cli_parse(
+        "bench", argc, argv, tab, (int)(sizeof tab / sizeof *tab), "[OPTIONS]",
+        "Measure this machine's FP32 FMA peak and GEMM GFLOP/s for the reference workloads.");
     if (rc == CLI_PARSE_HELP) return CLI_EXIT_OK;
     if (rc) return CLI_EXIT_USAGE;
     cli_set_threads(threads);
-    if (vae_bench_kernels(stdout, smoke) != 0) return cli_error("bench", "the benchmark could not run");
+    if (vae_bench_kernels(stdout, smoke) != 0)
+        return cli_error("bench", "the benchmark could not run");
     fflush(stdout);
     return CLI_EXIT_OK;
 }

@@ -1,5 +1,5 @@
-/* vae encode - latent means and log-variances of a data set: latents_mu.npy, latents_logvar.npy (+ labels.npy,
- * factors.npy when the data has them). */
+/* vae encode - latent means and log-variances of a data set: latents_mu.npy, latents_logvar.npy (+
+ * labels.npy, factors.npy when the data has them). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,15 +17,20 @@ int cmd_encode(int argc, char **argv) {
     int64_t nmax = 0;
     cli_opt tab[] = {
         {"run", "DIR", CLI_OPT_STR, &run_dir, 0, 0, NULL, "run directory written by vae train", 0},
-        {"checkpoint", "FILE", CLI_OPT_STR, &ckpt, 0, 0, NULL, "a checkpoint file instead of --run", 0},
-        {"data", "SPEC", CLI_OPT_STR, &data, 0, 0, NULL, "encode other data (same feature count; default: the run's)", 0},
-        {"split", "S", CLI_OPT_CHOICE, &split, 0, 0, "test|valid|train", "test|valid|train (test)", 0},
+        {"checkpoint", "FILE", CLI_OPT_STR, &ckpt, 0, 0, NULL, "a checkpoint file instead of --run",
+         0},
+        {"data", "SPEC", CLI_OPT_STR, &data, 0, 0, NULL,
+         "encode other data (same feature count; default: the run's)", 0},
+        {"split", "S", CLI_OPT_CHOICE, &split, 0, 0, "test|valid|train", "test|valid|train (test)",
+         0},
         {"n", "N", CLI_OPT_INT, &nmax, 0, 1e12, NULL, "only the first N examples (all)", 0},
         {"out", "DIR", CLI_OPT_STR, &out, 0, 0, NULL, "output directory (the run directory)", 0},
     };
-    int rc = cli_parse(CMD, argc, argv, tab, (int)(sizeof tab / sizeof *tab), "--run DIR [OPTIONS]",
-                       "Write the encoder's q(z|x) means and log-variances as .npy (float32, (n, Z)), with labels.npy\n"
-                       "and factors.npy (int64) when the data has them. In NumPy: np.load('latents_mu.npy').");
+    int rc = cli_parse(
+        CMD, argc, argv, tab, (int)(sizeof tab / sizeof *tab), "--run DIR [OPTIONS]",
+        "Write the encoder's q(z|x) means and log-variances as .npy (float32, (n, Z)), with "
+        "labels.npy\n"
+        "and factors.npy (int64) when the data has them. In NumPy: np.load('latents_mu.npy').");
     if (rc == CLI_PARSE_HELP) return CLI_EXIT_OK;
     if (rc) return CLI_EXIT_USAGE;
     run r;
@@ -41,7 +46,8 @@ int cmd_encode(int argc, char **argv) {
     const vae_dataset *ds = cli_pick_split(CMD, &d, split);
     int64_t Z = r.cfg.latent, n = ds ? ds->n : 0;
     if (nmax > 0 && nmax < n) n = nmax;
-    float *mu = ds ? malloc(sizeof(float) * (size_t)(n * Z)) : NULL, *lv = ds ? malloc(sizeof(float) * (size_t)(n * Z)) : NULL;
+    float *mu = ds ? malloc(sizeof(float) * (size_t)(n * Z)) : NULL,
+          *lv = ds ? malloc(sizeof(float) * (size_t)(n * Z)) : NULL;
     vae_ctx *ctx = vae_ctx_new(0);
     vae_error err = {0};
     int exit_code = CLI_EXIT_ERROR;

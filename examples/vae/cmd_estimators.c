@@ -1,5 +1,6 @@
-/* vae estimators - the gradient-estimator variance study (models/study.h): for a fixed model and batch, R gradient
- * draws per estimator and per K, SNR of the encoder and decoder gradients (Rainforth et al. 2018). */
+/* vae estimators - the gradient-estimator variance study (models/study.h): for a fixed model and
+ * batch, R gradient draws per estimator and per K, SNR of the encoder and decoder gradients
+ * (Rainforth et al. 2018). */
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -12,9 +13,9 @@
 #include "models/study.h"
 #include "options.h"
 
-#define CMD      "estimators"
-#define MAX_EST  16
-#define MAX_KS   16
+#define CMD     "estimators"
+#define MAX_EST 16
+#define MAX_KS  16
 
 typedef struct est_spec {
     char label[32];
@@ -63,44 +64,60 @@ static void group_json(json *j, const char *key, const vae_study_group *g) {
 }
 
 int cmd_estimators(int argc, char **argv) {
-    const char *run_dir = NULL, *ckpt = NULL, *data = NULL, *out = NULL, *ests = "reparam,score,score:ma,score:vimco,stl,dreg";
+    const char *run_dir = NULL, *ckpt = NULL, *data = NULL, *out = NULL,
+               *ests = "reparam,score,score:ma,score:vimco,stl,dreg";
     const char *ks_s = "1,5,10,50", *hidden = "256", *likelihood = "auto";
     int64_t draws = 100, batch = 20, latent = 10, seed = 1, threads = 0;
     int quiet = 0;
     cli_opt tab[] = {
         {"run", "DIR", CLI_OPT_STR, &run_dir, 0, 0, NULL, "study a trained run", 0},
-        {"checkpoint", "FILE", CLI_OPT_STR, &ckpt, 0, 0, NULL, "a checkpoint file instead of --run", 0},
-        {"data", "SPEC", CLI_OPT_STR, &data, 0, 0, NULL, "or study a freshly initialized model on this data", 0},
+        {"checkpoint", "FILE", CLI_OPT_STR, &ckpt, 0, 0, NULL, "a checkpoint file instead of --run",
+         0},
+        {"data", "SPEC", CLI_OPT_STR, &data, 0, 0, NULL,
+         "or study a freshly initialized model on this data", 0},
         {"estimators", "LIST", CLI_OPT_STR, &ests, 0, 0, NULL,
          "comma list of EST[:BASELINE] (reparam,score,score:ma,score:vimco,stl,dreg)", 0},
         {"ks", "LIST", CLI_OPT_STR, &ks_s, 0, 0, NULL, "IWAE particle counts K (1,5,10,50)", 0},
-        {"draws", "R", CLI_OPT_INT, &draws, 2, 1000000, NULL, "gradient draws per estimator and K (100)", 0},
+        {"draws", "R", CLI_OPT_INT, &draws, 2, 1000000, NULL,
+         "gradient draws per estimator and K (100)", 0},
         {"batch", "B", CLI_OPT_INT, &batch, 1, 100000, NULL, "examples in the fixed batch (20)", 0},
-        {"latent", "Z", CLI_OPT_INT, &latent, 1, 4096, NULL, "with --data: latent dimensions (10)", 0},
-        {"hidden", "H1[,H2..]", CLI_OPT_STR, &hidden, 0, 0, NULL, "with --data: hidden sizes (256)", 0},
-        {"likelihood", "NAME", CLI_OPT_STR, &likelihood, 0, 0, NULL, "with --data: likelihood (auto)", 0},
+        {"latent", "Z", CLI_OPT_INT, &latent, 1, 4096, NULL, "with --data: latent dimensions (10)",
+         0},
+        {"hidden", "H1[,H2..]", CLI_OPT_STR, &hidden, 0, 0, NULL, "with --data: hidden sizes (256)",
+         0},
+        {"likelihood", "NAME", CLI_OPT_STR, &likelihood, 0, 0, NULL,
+         "with --data: likelihood (auto)", 0},
         {"seed", "S", CLI_OPT_INT, &seed, 0, 9.2e18, NULL, "random seed (1)", 0},
-        {"out", "DIR", CLI_OPT_STR, &out, 0, 0, NULL, "output directory (the run's, or runs/estimators)", 0},
+        {"out", "DIR", CLI_OPT_STR, &out, 0, 0, NULL,
+         "output directory (the run's, or runs/estimators)", 0},
         {"threads", "N", CLI_OPT_INT, &threads, 0, 256, NULL, "worker threads (0 = all cores)", 0},
         {"quiet", NULL, CLI_OPT_FLAG, &quiet, 0, 0, NULL, "no progress on stderr", 0},
     };
     int ntab = (int)(sizeof tab / sizeof *tab);
-    int rc = cli_parse(CMD, argc, argv, tab, ntab, "(--run DIR | --data SPEC) [OPTIONS]",
-                       "For one fixed batch, draw R gradient estimates of the IWAE bound per estimator and K and\n"
-                       "report the encoder and decoder gradient SNR. Writes estimators.json and estimators_snr.png.");
+    int rc = cli_parse(
+        CMD, argc, argv, tab, ntab, "(--run DIR | --data SPEC) [OPTIONS]",
+        "For one fixed batch, draw R gradient estimates of the IWAE bound per estimator and K and\n"
+        "report the encoder and decoder gradient SNR. Writes estimators.json and "
+        "estimators_snr.png.");
     if (rc == CLI_PARSE_HELP) return CLI_EXIT_OK;
     if (rc) return CLI_EXIT_USAGE;
     est_spec es[MAX_EST];
     int64_t ks[MAX_KS];
-    int nes = parse_estimators(ests, es, MAX_EST), nks = cli_parse_int_list(ks_s, ks, MAX_KS, 1, 100000);
+    int nes = parse_estimators(ests, es, MAX_EST),
+        nks = cli_parse_int_list(ks_s, ks, MAX_KS, 1, 100000);
     if (nes <= 0)
-        return cli_usage_error(CMD, "--estimators: \"%s\" is not a list of reparam|score|stl|dreg[:none|ma|vimco]", ests);
+        return cli_usage_error(
+            CMD, "--estimators: \"%s\" is not a list of reparam|score|stl|dreg[:none|ma|vimco]",
+            ests);
     if (nks <= 0) return cli_usage_error(CMD, "--ks: \"%s\" is not a list of K in 1..100000", ks_s);
     for (int i = 0; i < nes; i++)
         if (es[i].bl != VAE_BASELINE_NONE && es[i].est != VAE_EST_SCORE)
-            return cli_usage_error(CMD, "--estimators: a baseline goes with score only (\"%s\")", es[i].label);
-    if ((run_dir || ckpt) && data) return cli_usage_error(CMD, "give --run/--checkpoint or --data, not both");
-    if (!run_dir && !ckpt && !data) return cli_usage_error(CMD, "which model? give --run DIR or --data SPEC");
+            return cli_usage_error(CMD, "--estimators: a baseline goes with score only (\"%s\")",
+                                   es[i].label);
+    if ((run_dir || ckpt) && data)
+        return cli_usage_error(CMD, "give --run/--checkpoint or --data, not both");
+    if (!run_dir && !ckpt && !data)
+        return cli_usage_error(CMD, "which model? give --run DIR or --data SPEC");
     cli_set_threads(threads);
     double t0 = clock_now();
     char msg[512], path[RUN_PATH_MAX];
@@ -115,8 +132,11 @@ int cmd_estimators(int argc, char **argv) {
         snprintf(r.cfg.binarize, sizeof r.cfg.binarize, "auto");
         r.cfg.seed = seed;
         r.cfg.latent = latent;
-        int nh = strcmp(hidden, "0") == 0 ? 0 : cli_parse_int_list(hidden, r.cfg.hidden, RUN_MAX_HIDDEN, 1, 65536);
-        if (nh < 0) return cli_usage_error(CMD, "--hidden: \"%s\" is not a list of layer sizes", hidden);
+        int nh = strcmp(hidden, "0") == 0
+                     ? 0
+                     : cli_parse_int_list(hidden, r.cfg.hidden, RUN_MAX_HIDDEN, 1, 65536);
+        if (nh < 0)
+            return cli_usage_error(CMD, "--hidden: \"%s\" is not a list of layer sizes", hidden);
         if (strcmp(likelihood, "auto") != 0 && !vae_likelihood_find(likelihood))
             return cli_usage_error(CMD, "--likelihood: unknown \"%s\"", likelihood);
         r.cfg.nhidden = nh;
@@ -211,7 +231,8 @@ int cmd_estimators(int argc, char **argv) {
     json_num(&j, "seconds", clock_now() - t0);
     json_end(&j);
     FILE *f = NULL;
-    if (path_join(path, sizeof path, dir, "estimators.json", msg, sizeof msg) || !(f = fopen(path, "w"))) {
+    if (path_join(path, sizeof path, dir, "estimators.json", msg, sizeof msg) ||
+        !(f = fopen(path, "w"))) {
         cli_error(CMD, "cannot write estimators.json in %s", dir);
         goto done;
     }

@@ -13,9 +13,9 @@
 #define CMD        "eval"
 #define EVAL_CHUNK 100
 
-int cli_evaluate(vae_ctx *ctx, vae_net *net, const float *x, int64_t n, int64_t is_samples, progress *p,
-                 cli_eval_sums *out, double *kl_per_dim, double *ex_elbo, double *ex_loglik, char *msg,
-                 size_t msglen) {
+int cli_evaluate(vae_ctx *ctx, vae_net *net, const float *x, int64_t n, int64_t is_samples,
+                 progress *p, cli_eval_sums *out, double *kl_per_dim, double *ex_elbo,
+                 double *ex_loglik, char *msg, size_t msglen) {
     int64_t Z = net->cfg.z_dim, D = net->cfg.x_dim;
     vae_eval_cfg ec;
     vae_eval_cfg_default(&ec);
@@ -53,19 +53,25 @@ int cmd_eval(int argc, char **argv) {
     int quiet = 0;
     cli_opt tab[] = {
         {"run", "DIR", CLI_OPT_STR, &run_dir, 0, 0, NULL, "run directory written by vae train", 0},
-        {"checkpoint", "FILE", CLI_OPT_STR, &ckpt, 0, 0, NULL, "a checkpoint file instead of --run", 0},
-        {"data", "SPEC", CLI_OPT_STR, &data, 0, 0, NULL, "evaluate on other data (same feature count; default: the run's)", 0},
-        {"split", "S", CLI_OPT_CHOICE, &split, 0, 0, "test|valid|train", "test|valid|train (test)", 0},
-        {"is-samples", "K", CLI_OPT_INT, &K, 0, 1000000, NULL, "importance samples for log p(x) (5000; 0 = skip)", 0},
-        {"n", "N", CLI_OPT_INT, &nmax, 0, 1e12, NULL, "evaluate only the first N examples (all)", 0},
+        {"checkpoint", "FILE", CLI_OPT_STR, &ckpt, 0, 0, NULL, "a checkpoint file instead of --run",
+         0},
+        {"data", "SPEC", CLI_OPT_STR, &data, 0, 0, NULL,
+         "evaluate on other data (same feature count; default: the run's)", 0},
+        {"split", "S", CLI_OPT_CHOICE, &split, 0, 0, "test|valid|train", "test|valid|train (test)",
+         0},
+        {"is-samples", "K", CLI_OPT_INT, &K, 0, 1000000, NULL,
+         "importance samples for log p(x) (5000; 0 = skip)", 0},
+        {"n", "N", CLI_OPT_INT, &nmax, 0, 1e12, NULL, "evaluate only the first N examples (all)",
+         0},
         {"seed", "S", CLI_OPT_INT, &seed, 0, 9.2e18, NULL, "random seed of the estimates (1)", 0},
         {"threads", "N", CLI_OPT_INT, &threads, 0, 256, NULL, "worker threads (0 = all cores)", 0},
         {"quiet", NULL, CLI_OPT_FLAG, &quiet, 0, 0, NULL, "no progress on stderr", 0},
     };
     int ntab = (int)(sizeof tab / sizeof *tab);
-    int rc = cli_parse(CMD, argc, argv, tab, ntab, "--run DIR [OPTIONS]",
-                       "Importance-sampled log-likelihood (Burda et al.), ELBO and its parts, KL per latent dim,\n"
-                       "active units, and on sprites the mutual information gap (Chen et al. 2018).");
+    int rc = cli_parse(
+        CMD, argc, argv, tab, ntab, "--run DIR [OPTIONS]",
+        "Importance-sampled log-likelihood (Burda et al.), ELBO and its parts, KL per latent dim,\n"
+        "active units, and on sprites the mutual information gap (Chen et al. 2018).");
     if (rc == CLI_PARSE_HELP) return CLI_EXIT_OK;
     if (rc) return CLI_EXIT_USAGE;
     double t0 = clock_now();
@@ -108,15 +114,16 @@ int cmd_eval(int argc, char **argv) {
     int active = 0;
     for (int64_t j = 0; j < Z; j++) {
         double s1 = 0, s2 = 0;
-        for (int64_t i = 0; i < n; i++) s1 += mu[i * Z + j], s2 += (double)mu[i * Z + j] * mu[i * Z + j];
+        for (int64_t i = 0; i < n; i++)
+            s1 += mu[i * Z + j], s2 += (double)mu[i * Z + j] * mu[i * Z + j];
         double var = s2 / (double)n - (s1 / (double)n) * (s1 / (double)n);
         active += var > 0.01;
     }
     double mig = NAN;
     if (ds->nfactors > 0 && ds->factors && Z >= 2) {
         per_factor = malloc(sizeof(double) * (size_t)ds->nfactors);
-        if (!per_factor || mig_compute(mu, n, Z, ds->factors, ds->nfactors, ds->factor_sizes, MIG_BINS, per_factor,
-                                       &mig)) {
+        if (!per_factor || mig_compute(mu, n, Z, ds->factors, ds->nfactors, ds->factor_sizes,
+                                       MIG_BINS, per_factor, &mig)) {
             cli_error(CMD, "MIG: bad factors or out of memory");
             goto done;
         }

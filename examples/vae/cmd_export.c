@@ -1,4 +1,5 @@
-/* vae export - the model's parameters as .npy files (one per tensor), with manifest.json and run.txt. */
+/* vae export - the model's parameters as .npy files (one per tensor), with manifest.json and
+ * run.txt. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,12 +37,14 @@ int cmd_export(int argc, char **argv) {
     const char *run_dir = NULL, *ckpt = NULL, *to = NULL;
     cli_opt tab[] = {
         {"run", "DIR", CLI_OPT_STR, &run_dir, 0, 0, NULL, "run directory written by vae train", 0},
-        {"checkpoint", "FILE", CLI_OPT_STR, &ckpt, 0, 0, NULL, "a checkpoint file instead of --run", 0},
+        {"checkpoint", "FILE", CLI_OPT_STR, &ckpt, 0, 0, NULL, "a checkpoint file instead of --run",
+         0},
         {"to", "DIR", CLI_OPT_STR, &to, 0, 0, NULL, "output directory (required)", 0},
     };
-    int rc = cli_parse(CMD, argc, argv, tab, (int)(sizeof tab / sizeof *tab), "--run DIR --to DIR",
-                       "Write every parameter as NAME.npy (e.g. enc.0.weight.npy, shape (in, out): y = x W + b),\n"
-                       "manifest.json (names, shapes, files) and run.txt (the training configuration).");
+    int rc = cli_parse(
+        CMD, argc, argv, tab, (int)(sizeof tab / sizeof *tab), "--run DIR --to DIR",
+        "Write every parameter as NAME.npy (e.g. enc.0.weight.npy, shape (in, out): y = x W + b),\n"
+        "manifest.json (names, shapes, files) and run.txt (the training configuration).");
     if (rc == CLI_PARSE_HELP) return CLI_EXIT_OK;
     if (rc) return CLI_EXIT_USAGE;
     if (!to) return cli_usage_error(CMD, "where to? give --to DIR"), CLI_EXIT_USAGE;
@@ -87,7 +90,8 @@ int cmd_export(int argc, char **argv) {
     if (run_config_to_text(&r.cfg, &text, &len) || !mt ||
         path_join(path, sizeof path, to, "manifest.json", msg, sizeof msg) ||
         write_text(path, mt, strlen(mt), msg, sizeof msg) ||
-        path_join(path, sizeof path, to, "run.txt", msg, sizeof msg) || write_text(path, text, len, msg, sizeof msg)) {
+        path_join(path, sizeof path, to, "run.txt", msg, sizeof msg) ||
+        write_text(path, text, len, msg, sizeof msg)) {
         cli_error(CMD, "%s", msg[0] ? msg : "out of memory");
         goto done;
     }

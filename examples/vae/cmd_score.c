@@ -1,4 +1,5 @@
-/* vae score - per-example ELBO and IS log-likelihood as CSV: the least likely examples are the anomalies. */
+/* vae score - per-example ELBO and IS log-likelihood as CSV: the least likely examples are the
+ * anomalies. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -18,18 +19,23 @@ int cmd_score(int argc, char **argv) {
     int quiet = 0;
     cli_opt tab[] = {
         {"run", "DIR", CLI_OPT_STR, &run_dir, 0, 0, NULL, "run directory written by vae train", 0},
-        {"checkpoint", "FILE", CLI_OPT_STR, &ckpt, 0, 0, NULL, "a checkpoint file instead of --run", 0},
-        {"data", "SPEC", CLI_OPT_STR, &data, 0, 0, NULL, "score other data (same feature count; default: the run's)", 0},
-        {"split", "S", CLI_OPT_CHOICE, &split, 0, 0, "test|valid|train", "test|valid|train (test)", 0},
+        {"checkpoint", "FILE", CLI_OPT_STR, &ckpt, 0, 0, NULL, "a checkpoint file instead of --run",
+         0},
+        {"data", "SPEC", CLI_OPT_STR, &data, 0, 0, NULL,
+         "score other data (same feature count; default: the run's)", 0},
+        {"split", "S", CLI_OPT_CHOICE, &split, 0, 0, "test|valid|train", "test|valid|train (test)",
+         0},
         {"n", "N", CLI_OPT_INT, &nmax, 0, 1e12, NULL, "only the first N examples (all)", 0},
-        {"is-samples", "K", CLI_OPT_INT, &K, 0, 1000000, NULL, "importance samples per example (1000; 0 = ELBO only)", 0},
+        {"is-samples", "K", CLI_OPT_INT, &K, 0, 1000000, NULL,
+         "importance samples per example (1000; 0 = ELBO only)", 0},
         {"seed", "S", CLI_OPT_INT, &seed, 0, 9.2e18, NULL, "random seed (1)", 0},
         {"out", "FILE", CLI_OPT_STR, &out, 0, 0, NULL, "CSV file (RUN/scores.csv)", 0},
         {"threads", "N", CLI_OPT_INT, &threads, 0, 256, NULL, "worker threads (0 = all cores)", 0},
         {"quiet", NULL, CLI_OPT_FLAG, &quiet, 0, 0, NULL, "no progress on stderr", 0},
     };
     int rc = cli_parse(CMD, argc, argv, tab, (int)(sizeof tab / sizeof *tab), "--run DIR [OPTIONS]",
-                       "Write one CSV row per example: index,elbo,loglik[,label]. Low log-likelihood = anomalous.");
+                       "Write one CSV row per example: index,elbo,loglik[,label]. Low "
+                       "log-likelihood = anomalous.");
     if (rc == CLI_PARSE_HELP) return CLI_EXIT_OK;
     if (rc) return CLI_EXIT_USAGE;
     cli_set_threads(threads);
@@ -45,7 +51,8 @@ int cmd_score(int argc, char **argv) {
     const vae_dataset *ds = cli_pick_split(CMD, &d, split);
     int64_t Z = r.cfg.latent, n = ds ? ds->n : 0;
     if (nmax > 0 && nmax < n) n = nmax;
-    double *elbo = malloc(sizeof(double) * (size_t)(n + 1)), *ll = malloc(sizeof(double) * (size_t)(n + 1));
+    double *elbo = malloc(sizeof(double) * (size_t)(n + 1)),
+           *ll = malloc(sizeof(double) * (size_t)(n + 1));
     double *kl = malloc(sizeof(double) * (size_t)Z);
     vae_ctx *ctx = vae_ctx_new(0);
     int exit_code = CLI_EXIT_ERROR;
@@ -54,7 +61,8 @@ int cmd_score(int argc, char **argv) {
         cli_error(CMD, "out of memory");
         goto done;
     }
-    if (out) snprintf(path, sizeof path, "%s", out);
+    if (out)
+        snprintf(path, sizeof path, "%s", out);
     else if (path_join(path, sizeof path, r.dir, "scores.csv", msg, sizeof msg)) {
         cli_error(CMD, "%s", msg);
         goto done;
@@ -92,9 +100,12 @@ int cmd_score(int argc, char **argv) {
     int nl = 0;
     for (int64_t i = 0; i < n; i++) {
         int pos;
-        if (nl < NLOWEST) pos = nl++;
-        else if (key[i] < key[low[NLOWEST - 1]]) pos = NLOWEST - 1;
-        else continue;
+        if (nl < NLOWEST)
+            pos = nl++;
+        else if (key[i] < key[low[NLOWEST - 1]])
+            pos = NLOWEST - 1;
+        else
+            continue;
         while (pos > 0 && key[i] < key[low[pos - 1]]) low[pos] = low[pos - 1], pos--;
         low[pos] = i;
     }

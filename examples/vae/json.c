@@ -5,14 +5,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-void json_init(json *j) { memset(j, 0, sizeof *j); }
+void json_init(json *j) {
+    memset(j, 0, sizeof *j);
+}
 
 void json_free(json *j) {
     free(j->buf);
     memset(j, 0, sizeof *j);
 }
 
-const char *json_text(const json *j) { return j->oom ? NULL : j->buf ? j->buf : ""; }
+const char *json_text(const json *j) {
+    return j->oom ? NULL : j->buf ? j->buf : "";
+}
 
 static void put(json *j, const char *s, size_t n) {
     if (j->oom) return;
@@ -32,7 +36,9 @@ static void put(json *j, const char *s, size_t n) {
     j->buf[j->len] = '\0';
 }
 
-static void puts_(json *j, const char *s) { put(j, s, strlen(s)); }
+static void puts_(json *j, const char *s) {
+    put(j, s, strlen(s));
+}
 
 static void quoted(json *j, const char *s) {
     put(j, "\"", 1);
@@ -41,12 +47,15 @@ static void quoted(json *j, const char *s) {
         if (*p == '"' || *p == '\\') {
             esc[0] = '\\', esc[1] = (char)*p;
             put(j, esc, 2);
-        } else if (*p == '\n') puts_(j, "\\n");
-        else if (*p == '\t') puts_(j, "\\t");
+        } else if (*p == '\n')
+            puts_(j, "\\n");
+        else if (*p == '\t')
+            puts_(j, "\\t");
         else if (*p < 0x20 || *p == 0x7f) {
             snprintf(esc, sizeof esc, "\\u%04x", *p);
             puts_(j, esc);
-        } else put(j, (const char *)p, 1);
+        } else
+            put(j, (const char *)p, 1);
     }
     put(j, "\"", 1);
 }
@@ -75,10 +84,18 @@ static void close_(json *j, const char *br) {
     puts_(j, br);
 }
 
-void json_begin(json *j, const char *key) { open_(j, key, "{"); }
-void json_end(json *j) { close_(j, "}"); }
-void json_begin_array(json *j, const char *key) { open_(j, key, "["); }
-void json_end_array(json *j) { close_(j, "]"); }
+void json_begin(json *j, const char *key) {
+    open_(j, key, "{");
+}
+void json_end(json *j) {
+    close_(j, "}");
+}
+void json_begin_array(json *j, const char *key) {
+    open_(j, key, "[");
+}
+void json_end_array(json *j) {
+    close_(j, "]");
+}
 
 void json_str(json *j, const char *key, const char *s) {
     member(j, key);
@@ -87,9 +104,12 @@ void json_str(json *j, const char *key, const char *s) {
 
 static void raw_num(json *j, double v) {
     char b[40];
-    if (!isfinite(v)) snprintf(b, sizeof b, "null");
-    else if (v == floor(v) && fabs(v) < 1e15) snprintf(b, sizeof b, "%.0f", v);
-    else snprintf(b, sizeof b, "%.9g", v);
+    if (!isfinite(v))
+        snprintf(b, sizeof b, "null");
+    else if (v == floor(v) && fabs(v) < 1e15)
+        snprintf(b, sizeof b, "%.0f", v);
+    else
+        snprintf(b, sizeof b, "%.9g", v);
     puts_(j, b);
 }
 

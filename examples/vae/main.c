@@ -16,7 +16,8 @@ typedef struct command {
 } command;
 
 static const command commands[] = {
-    {"train", cmd_train, "train a VAE, beta-VAE or IWAE; writes a checkpoint, log.jsonl and pictures"},
+    {"train", cmd_train,
+     "train a VAE, beta-VAE or IWAE; writes a checkpoint, log.jsonl and pictures"},
     {"eval", cmd_eval, "importance-sampled log-likelihood, ELBO, KL per dim, active units, MIG"},
     {"sample", cmd_sample, "draw from the prior: a PNG grid (or CSV) and samples.npy"},
     {"encode", cmd_encode, "latent means and log-variances of a data set as .npy"},
@@ -46,18 +47,26 @@ void cli_set_threads(int64_t n) {
 #ifdef VAE_CLI_HAVE_THREADS
     vae_threads_set((int)n);
 #else
-    if (n > 1) fprintf(stderr, "vae: note: this build has no thread pool; --threads %lld is ignored\n", (long long)n);
+    if (n > 1)
+        fprintf(stderr, "vae: note: this build has no thread pool; --threads %lld is ignored\n",
+                (long long)n);
 #endif
 }
 
 static void usage(FILE *f) {
-    fprintf(f, "Usage: vae COMMAND [OPTIONS]\n"
-               "Variational autoencoders in C: training, evaluation, pictures and estimator studies.\n\n"
-               "Commands:\n");
-    for (int i = 0; i < NCOMMANDS; i++) fprintf(f, "  %-11s %s\n", commands[i].name, commands[i].summary);
-    fprintf(f, "\nRun 'vae COMMAND --help' for a command's options. Start with 'vae train' (about a minute,\n"
-               "built-in sprites), then look at runs/sprites-vae/.\n"
-               "Each command prints one JSON line with its results on stdout; progress goes to stderr.\n");
+    fprintf(
+        f,
+        "Usage: vae COMMAND [OPTIONS]\n"
+        "Variational autoencoders in C: training, evaluation, pictures and estimator studies.\n\n"
+        "Commands:\n");
+    for (int i = 0; i < NCOMMANDS; i++)
+        fprintf(f, "  %-11s %s\n", commands[i].name, commands[i].summary);
+    fprintf(
+        f,
+        "\nRun 'vae COMMAND --help' for a command's options. Start with 'vae train' (about a "
+        "minute,\n"
+        "built-in sprites), then look at runs/sprites-vae/.\n"
+        "Each command prints one JSON line with its results on stdout; progress goes to stderr.\n");
 }
 
 int main(int argc, char **argv) {
@@ -65,7 +74,8 @@ int main(int argc, char **argv) {
         usage(stderr);
         return CLI_EXIT_USAGE;
     }
-    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
         usage(stdout);
         return CLI_EXIT_OK;
     }
@@ -75,13 +85,15 @@ int main(int argc, char **argv) {
     }
     for (int i = 0; i < NCOMMANDS; i++)
         if (strcmp(argv[1], commands[i].name) == 0) return commands[i].run(argc - 1, argv + 1);
-    fprintf(stderr, "vae: unknown command \"%s\"\nTry 'vae --help' for the list of commands.\n", argv[1]);
+    fprintf(stderr, "vae: unknown command \"%s\"\nTry 'vae --help' for the list of commands.\n",
+            argv[1]);
     return CLI_EXIT_USAGE;
 }
 
 int cli_open_run(const char *cmd, const char *run_dir, const char *checkpoint, run *r) {
     if (!run_dir == !checkpoint) {
-        cli_usage_error(cmd, run_dir ? "give --run or --checkpoint, not both" : "which model? give --run DIR or --checkpoint FILE");
+        cli_usage_error(cmd, run_dir ? "give --run or --checkpoint, not both"
+                                     : "which model? give --run DIR or --checkpoint FILE");
         return CLI_EXIT_USAGE;
     }
     char msg[512];

@@ -21,8 +21,8 @@ static double mutual_info(const int64_t *joint, int na, int64_t nb, int64_t n) {
     return mi > 0 ? mi : 0;
 }
 
-int mig_compute(const float *mu, int64_t n, int64_t Z, const int64_t *factors, int nf, const int64_t *sizes,
-                int bins, double *per_factor, double *mig) {
+int mig_compute(const float *mu, int64_t n, int64_t Z, const int64_t *factors, int nf,
+                const int64_t *sizes, int bins, double *per_factor, double *mig) {
     if (n < 1 || Z < 2 || nf < 1 || bins < 2 || !mu || !factors || !sizes) return -1;
     int64_t maxsize = 0;
     for (int k = 0; k < nf; k++) {
@@ -68,13 +68,16 @@ int mig_compute(const float *mu, int64_t n, int64_t Z, const int64_t *factors, i
         }
         for (int64_t j = 0; j < Z; j++) {
             for (int64_t t = 0; t < (int64_t)bins * S; t++) joint[t] = 0;
-            for (int64_t i = 0; i < n; i++) joint[(int64_t)bin[i * Z + j] * S + factors[i * nf + k]]++;
+            for (int64_t i = 0; i < n; i++)
+                joint[(int64_t)bin[i * Z + j] * S + factors[i * nf + k]]++;
             mi[j] = mutual_info(joint, bins, S, n);
         }
         double m1 = -1, m2 = -1;
         for (int64_t j = 0; j < Z; j++) {
-            if (mi[j] > m1) m2 = m1, m1 = mi[j];
-            else if (mi[j] > m2) m2 = mi[j];
+            if (mi[j] > m1)
+                m2 = m1, m1 = mi[j];
+            else if (mi[j] > m2)
+                m2 = mi[j];
         }
         double gap = (m1 - m2) / H;
         if (per_factor) per_factor[k] = gap;

@@ -66,17 +66,21 @@ static int set_value(const char *cmd, cli_opt *o, const char *val) {
     switch (o->kind) {
     case CLI_OPT_INT: {
         int64_t v;
-        if (!parse_int(val, &v)) return cli_usage_error(cmd, "--%s: \"%s\" is not an integer", o->name, val);
+        if (!parse_int(val, &v))
+            return cli_usage_error(cmd, "--%s: \"%s\" is not an integer", o->name, val);
         if ((double)v < o->min || (double)v > o->max)
-            return cli_usage_error(cmd, "--%s: %s is out of range (%.0f..%.0f)", o->name, val, o->min, o->max);
+            return cli_usage_error(cmd, "--%s: %s is out of range (%.0f..%.0f)", o->name, val,
+                                   o->min, o->max);
         *(int64_t *)o->dst = v;
         break;
     }
     case CLI_OPT_REAL: {
         double v;
-        if (!parse_real(val, &v)) return cli_usage_error(cmd, "--%s: \"%s\" is not a finite number", o->name, val);
+        if (!parse_real(val, &v))
+            return cli_usage_error(cmd, "--%s: \"%s\" is not a finite number", o->name, val);
         if (v < o->min || v > o->max)
-            return cli_usage_error(cmd, "--%s: %s is out of range (%g..%g)", o->name, val, o->min, o->max);
+            return cli_usage_error(cmd, "--%s: %s is out of range (%g..%g)", o->name, val, o->min,
+                                   o->max);
         *(double *)o->dst = v;
         break;
     }
@@ -89,22 +93,29 @@ static int set_value(const char *cmd, cli_opt *o, const char *val) {
         if (!*val) return cli_usage_error(cmd, "--%s: empty value", o->name);
         *(const char **)o->dst = val;
         break;
-    case CLI_OPT_FLAG: *(int *)o->dst = 1; break;
+    case CLI_OPT_FLAG:
+        *(int *)o->dst = 1;
+        break;
     }
     o->seen = 1;
     return CLI_PARSE_OK;
 }
 
-static void print_help(const char *cmd, const cli_opt *opts, int nopts, const char *usage, const char *about) {
+static void print_help(const char *cmd, const cli_opt *opts, int nopts, const char *usage,
+                       const char *about) {
     printf("Usage: vae %s %s\n", cmd, usage ? usage : "[OPTIONS]");
     if (about) printf("%s\n", about);
     printf("\nOptions:\n");
     for (int i = 0; i < nopts; i++) {
         char left[64];
-        const char *mv = opts[i].kind == CLI_OPT_FLAG ? NULL : opts[i].metavar ? opts[i].metavar : "VALUE";
+        const char *mv = opts[i].kind == CLI_OPT_FLAG ? NULL
+                         : opts[i].metavar            ? opts[i].metavar
+                                                      : "VALUE";
         snprintf(left, sizeof left, "--%s%s%s", opts[i].name, mv ? " " : "", mv ? mv : "");
-        if (strlen(left) <= 24) printf("  %-24s %s\n", left, opts[i].help);
-        else printf("  %s\n  %-24s %s\n", left, "", opts[i].help);
+        if (strlen(left) <= 24)
+            printf("  %-24s %s\n", left, opts[i].help);
+        else
+            printf("  %s\n  %-24s %s\n", left, "", opts[i].help);
         if (opts[i].kind == CLI_OPT_CHOICE && !strstr(opts[i].help, opts[i].choices))
             printf("  %-24s one of: %s\n", "", opts[i].choices);
     }
@@ -126,7 +137,9 @@ int cli_parse(const char *cmd, int argc, char **argv, cli_opt *opts, int nopts, 
         cli_opt *o = NULL;
         for (int k = 0; k < nopts; k++)
             if (strlen(opts[k].name) == len && strncmp(opts[k].name, name, len) == 0) o = &opts[k];
-        if (!o) return cli_usage_error(cmd, "unknown option \"--%.*s\"", (int)(len < 64 ? len : 64), name);
+        if (!o)
+            return cli_usage_error(cmd, "unknown option \"--%.*s\"", (int)(len < 64 ? len : 64),
+                                   name);
         const char *val;
         if (o->kind == CLI_OPT_FLAG) {
             if (eq) return cli_usage_error(cmd, "--%s takes no value", o->name);
@@ -134,7 +147,8 @@ int cli_parse(const char *cmd, int argc, char **argv, cli_opt *opts, int nopts, 
         } else if (eq) {
             val = eq + 1;
         } else {
-            if (i + 1 >= argc) return cli_usage_error(cmd, "--%s needs a value (%s)", o->name, o->metavar);
+            if (i + 1 >= argc)
+                return cli_usage_error(cmd, "--%s needs a value (%s)", o->name, o->metavar);
             val = argv[++i];
         }
         int r = set_value(cmd, o, val);

@@ -1,8 +1,9 @@
 /* progress.h - human-readable progress on stderr.
  *
- * On a terminal: one bar redrawn in place (at most 10 times a second) with epoch, step, ELBO, samples/s and ETA.
- * Otherwise (a log file, a pipe): a plain line every `every` steps, or every 10 s when every is 0. Epoch summaries
- * and notes are always whole lines. Nothing here goes to stdout, which carries only the final JSON.
+ * On a terminal: one bar redrawn in place (at most 10 times a second) with epoch, step, ELBO,
+ * samples/s and ETA. Otherwise (a log file, a pipe): a plain line every `every` steps, or every 10
+ * s when every is 0. Epoch summaries and notes are always whole lines. Nothing here goes to stdout,
+ * which carries only the final JSON.
  */
 #ifndef VAE_CLI_PROGRESS_H
 #define VAE_CLI_PROGRESS_H
@@ -23,9 +24,10 @@ typedef struct progress {
 double clock_now(void);
 
 void progress_init(progress *p, int64_t start_step, int64_t total_steps, int64_t every, int quiet);
-/* One training step done: global step `step` (1-based), epoch (1-based) of `epochs`, the batch's ELBO and the
- * current throughput. */
-void progress_step(progress *p, int64_t step, int64_t epoch, int64_t epochs, double elbo, double samples_per_s);
+/* One training step done: global step `step` (1-based), epoch (1-based) of `epochs`, the batch's
+ * ELBO and the current throughput. */
+void progress_step(progress *p, int64_t step, int64_t epoch, int64_t epochs, double elbo,
+                   double samples_per_s);
 /* A work item done in a non-training loop ("eval", done of total). */
 void progress_count(progress *p, const char *what, int64_t done, int64_t total);
 /* A whole line (clears the bar first). printf-style. */

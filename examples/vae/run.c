@@ -8,7 +8,8 @@
 
 #include "nn/checkpoint.h"
 
-int path_join(char *out, size_t outlen, const char *dir, const char *name, char *msg, size_t msglen) {
+int path_join(char *out, size_t outlen, const char *dir, const char *name, char *msg,
+              size_t msglen) {
     int k = snprintf(out, outlen, "%s/%s", dir, name);
     if (k < 0 || (size_t)k >= outlen) {
         snprintf(msg, msglen, "path too long: %.60s...", dir);
@@ -76,15 +77,18 @@ int run_open(const char *run_dir, const char *checkpoint, run *r, char *msg, siz
             return -1;
         }
         const char *slash = strrchr(checkpoint, '/');
-        if (slash) snprintf(r->dir, sizeof r->dir, "%.*s", (int)(slash - checkpoint), checkpoint);
-        else snprintf(r->dir, sizeof r->dir, ".");
+        if (slash)
+            snprintf(r->dir, sizeof r->dir, "%.*s", (int)(slash - checkpoint), checkpoint);
+        else
+            snprintf(r->dir, sizeof r->dir, ".");
         if (!r->dir[0]) snprintf(r->dir, sizeof r->dir, "/");
     }
     vae_error err = {0};
     void *meta = NULL;
     size_t meta_len = 0;
     if (!file_exists(r->ckpt)) {
-        snprintf(msg, msglen, "%s: no such file%s", r->ckpt, run_dir ? " (is --run the output directory of vae train?)" : "");
+        snprintf(msg, msglen, "%s: no such file%s", r->ckpt,
+                 run_dir ? " (is --run the output directory of vae train?)" : "");
         return -1;
     }
     if (vae_checkpoint_read_info(r->ckpt, NULL, &meta, &meta_len, &err)) {

@@ -11,8 +11,8 @@
 #include "models/likelihood.h"
 
 static const char *const act_names[] = {"relu", "tanh", "softplus", "sigmoid", "elu", "leaky-relu"};
-static const vae_act act_kinds[] = {VAE_ACT_RELU, VAE_ACT_TANH, VAE_ACT_SOFTPLUS, VAE_ACT_SIGMOID, VAE_ACT_ELU,
-                                    VAE_ACT_LEAKY_RELU};
+static const vae_act act_kinds[] = {VAE_ACT_RELU,    VAE_ACT_TANH, VAE_ACT_SOFTPLUS,
+                                    VAE_ACT_SIGMOID, VAE_ACT_ELU,  VAE_ACT_LEAKY_RELU};
 
 static int act_parse(const char *s) {
     for (int i = 0; i < (int)(sizeof act_names / sizeof *act_names); i++)
@@ -92,19 +92,21 @@ static int fail(char *msg, size_t n, const char *fmt, ...) {
     return -1;
 }
 
-#define RANGE_I(field, lo, hi)                                                                             \
-    if (c->field < (lo) || c->field > (hi))                                                                \
-        return fail(msg, n, #field ": %" PRId64 " is out of range %" PRId64 "..%" PRId64, (int64_t)c->field, \
-                    (int64_t)(lo), (int64_t)(hi));
-#define RANGE_D(field, lo, hi)                                                                             \
-    if (!(c->field >= (lo) && c->field <= (hi)))                                                           \
-        return fail(msg, n, #field ": %g is out of range %g..%g", c->field, (double)(lo), (double)(hi));
+#define RANGE_I(field, lo, hi)                                                                     \
+    if (c->field < (lo) || c->field > (hi))                                                        \
+        return fail(msg, n, #field ": %" PRId64 " is out of range %" PRId64 "..%" PRId64,          \
+                    (int64_t)c->field, (int64_t)(lo), (int64_t)(hi));
+#define RANGE_D(field, lo, hi)                                                                     \
+    if (!(c->field >= (lo) && c->field <= (hi)))                                                   \
+        return fail(msg, n, #field ": %g is out of range %g..%g", c->field, (double)(lo),          \
+                    (double)(hi));
 
 int run_config_check(const run_config *c, char *msg, size_t n) {
     if (!c->data[0]) return fail(msg, n, "data: empty spec");
     RANGE_I(n_train, 0, INT64_C(1) << 40)
     RANGE_D(valid_fraction, 0, 0.5)
-    if (one_of(c->binarize, binarize_names, 3) < 0) return fail(msg, n, "binarize: unknown \"%s\"", c->binarize);
+    if (one_of(c->binarize, binarize_names, 3) < 0)
+        return fail(msg, n, "binarize: unknown \"%s\"", c->binarize);
     RANGE_I(seed, 0, INT64_MAX)
     if (vae_objective_parse(c->model) < 0) return fail(msg, n, "model: unknown \"%s\"", c->model);
     if (!vae_likelihood_find(c->likelihood))
@@ -113,9 +115,12 @@ int run_config_check(const run_config *c, char *msg, size_t n) {
     RANGE_I(nhidden, 0, RUN_MAX_HIDDEN)
     for (int i = 0; i < c->nhidden; i++)
         if (c->hidden[i] < 1 || c->hidden[i] > 65536)
-            return fail(msg, n, "hidden: layer size %" PRId64 " is out of range 1..65536", c->hidden[i]);
-    if (act_parse(c->activation) < 0) return fail(msg, n, "activation: unknown \"%s\"", c->activation);
-    if (one_of(c->dtype, dtype_names, 2) < 0) return fail(msg, n, "dtype: unknown \"%s\"", c->dtype);
+            return fail(msg, n, "hidden: layer size %" PRId64 " is out of range 1..65536",
+                        c->hidden[i]);
+    if (act_parse(c->activation) < 0)
+        return fail(msg, n, "activation: unknown \"%s\"", c->activation);
+    if (one_of(c->dtype, dtype_names, 2) < 0)
+        return fail(msg, n, "dtype: unknown \"%s\"", c->dtype);
     RANGE_I(samples, 1, 100000)
     RANGE_D(beta, 0, 1e6)
     RANGE_I(kl_warmup, 0, INT64_C(1) << 40)
@@ -123,11 +128,15 @@ int run_config_check(const run_config *c, char *msg, size_t n) {
     RANGE_D(cap_gamma, 0, 1e6)
     RANGE_D(cap_max, 0, 1e6)
     RANGE_I(cap_steps, 0, INT64_C(1) << 40)
-    if (vae_estimator_parse(c->estimator) < 0) return fail(msg, n, "estimator: unknown \"%s\"", c->estimator);
-    if (vae_baseline_parse(c->baseline) < 0) return fail(msg, n, "baseline: unknown \"%s\"", c->baseline);
-    if (one_of(c->optimizer, optim_names, 4) < 0) return fail(msg, n, "optimizer: unknown \"%s\"", c->optimizer);
+    if (vae_estimator_parse(c->estimator) < 0)
+        return fail(msg, n, "estimator: unknown \"%s\"", c->estimator);
+    if (vae_baseline_parse(c->baseline) < 0)
+        return fail(msg, n, "baseline: unknown \"%s\"", c->baseline);
+    if (one_of(c->optimizer, optim_names, 4) < 0)
+        return fail(msg, n, "optimizer: unknown \"%s\"", c->optimizer);
     if (!(c->lr > 0 && c->lr <= 10)) return fail(msg, n, "lr: %g is out of range (0, 10]", c->lr);
-    if (one_of(c->schedule, sched_names, 4) < 0) return fail(msg, n, "schedule: unknown \"%s\"", c->schedule);
+    if (one_of(c->schedule, sched_names, 4) < 0)
+        return fail(msg, n, "schedule: unknown \"%s\"", c->schedule);
     RANGE_I(warmup, 0, INT64_C(1) << 40)
     RANGE_I(lr_decay_every, 0, INT64_C(1) << 40)
     RANGE_D(lr_gamma, 1e-6, 1)
@@ -139,11 +148,13 @@ int run_config_check(const run_config *c, char *msg, size_t n) {
     if (c->h < 0 || c->w < 0 || c->c < 0 || c->h > 65536 || c->w > 65536 || c->c > 4)
         return fail(msg, n, "geometry: %dx%dx%d is out of range", c->h, c->w, c->c);
     if (c->x_dim > 0 && c->h > 0 && (int64_t)c->h * c->w * c->c != c->x_dim)
-        return fail(msg, n, "geometry: %dx%dx%d does not make %" PRId64 " features", c->h, c->w, c->c, c->x_dim);
+        return fail(msg, n, "geometry: %dx%dx%d does not make %" PRId64 " features", c->h, c->w,
+                    c->c, c->x_dim);
     if (c->scaled && !(isfinite(c->scale_lo) && isfinite(c->scale_hi) && c->scale_hi > c->scale_lo))
         return fail(msg, n, "scale: bad range [%g, %g]", c->scale_lo, c->scale_hi);
     if (c->nstd && c->nstd != c->x_dim)
-        return fail(msg, n, "col_mean: %" PRId64 " columns for %" PRId64 " features", c->nstd, c->x_dim);
+        return fail(msg, n, "col_mean: %" PRId64 " columns for %" PRId64 " features", c->nstd,
+                    c->x_dim);
     for (int64_t j = 0; j < c->nstd; j++)
         if (!isfinite(c->col_mean[j]) || !(c->col_std[j] > 0) || !isfinite(c->col_std[j]))
             return fail(msg, n, "col_std: column %" PRId64 " has a bad standardization", j);
@@ -170,22 +181,68 @@ typedef struct key_def {
     size_t off, size;
 } key_def;
 
-#define KS(name) {#name, K_STR, offsetof(run_config, name), sizeof(((run_config *)0)->name)}
-#define KI(name) {#name, K_I64, offsetof(run_config, name), 0}
-#define KN(name) {#name, K_INT, offsetof(run_config, name), 0}
-#define KD(name) {#name, K_F64, offsetof(run_config, name), 0}
-#define KR(name) {#name, K_RNG, offsetof(run_config, name), 0}
+#define KS(name)                                                                                   \
+    { #name, K_STR, offsetof(run_config, name), sizeof(((run_config *)0)->name) }
+#define KI(name)                                                                                   \
+    { #name, K_I64, offsetof(run_config, name), 0 }
+#define KN(name)                                                                                   \
+    { #name, K_INT, offsetof(run_config, name), 0 }
+#define KD(name)                                                                                   \
+    { #name, K_F64, offsetof(run_config, name), 0 }
+#define KR(name)                                                                                   \
+    { #name, K_RNG, offsetof(run_config, name), 0 }
 
 static const key_def keys[] = {
-    KS(data),       KI(n_train),    KD(valid_fraction), KS(binarize),    KI(seed),           KS(model),
-    KS(likelihood), KI(latent),     KS(activation),     KS(dtype),       KI(samples),        KD(beta),
-    KI(kl_warmup),  KD(free_bits),  KD(cap_gamma),      KD(cap_max),     KI(cap_steps),      KN(mc_kl),
-    KS(estimator),  KS(baseline),   KS(optimizer),      KD(lr),          KS(schedule),       KI(warmup),
-    KI(lr_decay_every), KD(lr_gamma), KD(weight_decay), KD(clip_norm),   KI(batch),          KI(epochs),
-    KI(x_dim),      KN(h),          KN(w),              KN(c),           KN(tabular),        KN(scaled),
-    KD(scale_lo),   KD(scale_hi),   KI(epochs_done),    KI(batch_in_epoch), KI(step),        KR(rng_ctx),
-    KR(rng_data),   KI(obj_step),   KD(obj_baseline),   KN(obj_baseline_ready), KD(part_bound), KD(part_rec),
-    KD(part_kl),    KD(elapsed),
+    KS(data),
+    KI(n_train),
+    KD(valid_fraction),
+    KS(binarize),
+    KI(seed),
+    KS(model),
+    KS(likelihood),
+    KI(latent),
+    KS(activation),
+    KS(dtype),
+    KI(samples),
+    KD(beta),
+    KI(kl_warmup),
+    KD(free_bits),
+    KD(cap_gamma),
+    KD(cap_max),
+    KI(cap_steps),
+    KN(mc_kl),
+    KS(estimator),
+    KS(baseline),
+    KS(optimizer),
+    KD(lr),
+    KS(schedule),
+    KI(warmup),
+    KI(lr_decay_every),
+    KD(lr_gamma),
+    KD(weight_decay),
+    KD(clip_norm),
+    KI(batch),
+    KI(epochs),
+    KI(x_dim),
+    KN(h),
+    KN(w),
+    KN(c),
+    KN(tabular),
+    KN(scaled),
+    KD(scale_lo),
+    KD(scale_hi),
+    KI(epochs_done),
+    KI(batch_in_epoch),
+    KI(step),
+    KR(rng_ctx),
+    KR(rng_data),
+    KI(obj_step),
+    KD(obj_baseline),
+    KN(obj_baseline_ready),
+    KD(part_bound),
+    KD(part_rec),
+    KD(part_kl),
+    KD(elapsed),
 };
 #define NKEYS ((int)(sizeof keys / sizeof *keys))
 
@@ -233,14 +290,22 @@ int run_config_to_text(const run_config *c, char **text, size_t *len) {
     for (int i = 0; i < NKEYS; i++) {
         const char *p = (const char *)c + keys[i].off;
         switch (keys[i].type) {
-        case K_STR: sb_printf(&s, "%s %s\n", keys[i].key, p); break;
-        case K_I64: sb_printf(&s, "%s %" PRId64 "\n", keys[i].key, *(const int64_t *)(const void *)p); break;
-        case K_INT: sb_printf(&s, "%s %d\n", keys[i].key, *(const int *)(const void *)p); break;
-        case K_F64: sb_printf(&s, "%s %.17g\n", keys[i].key, *(const double *)(const void *)p); break;
+        case K_STR:
+            sb_printf(&s, "%s %s\n", keys[i].key, p);
+            break;
+        case K_I64:
+            sb_printf(&s, "%s %" PRId64 "\n", keys[i].key, *(const int64_t *)(const void *)p);
+            break;
+        case K_INT:
+            sb_printf(&s, "%s %d\n", keys[i].key, *(const int *)(const void *)p);
+            break;
+        case K_F64:
+            sb_printf(&s, "%s %.17g\n", keys[i].key, *(const double *)(const void *)p);
+            break;
         case K_RNG: {
             const vae_rng *r = (const vae_rng *)(const void *)p;
-            sb_printf(&s, "%s %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %.17g %d\n", keys[i].key, r->s[0],
-                      r->s[1], r->s[2], r->s[3], r->spare, r->has_spare);
+            sb_printf(&s, "%s %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %.17g %d\n",
+                      keys[i].key, r->s[0], r->s[1], r->s[2], r->s[3], r->spare, r->has_spare);
             break;
         }
         }
@@ -301,8 +366,8 @@ static double *parse_doubles(const char *s, int64_t want) {
     return v;
 }
 
-static int parse_line(run_config *c, const char *key, const char *val, char **mean_txt, char **std_txt, char *msg,
-                      size_t n) {
+static int parse_line(run_config *c, const char *key, const char *val, char **mean_txt,
+                      char **std_txt, char *msg, size_t n) {
     if (strcmp(key, "hidden") == 0) {
         if (strcmp(val, "0") == 0) {
             c->nhidden = 0;
@@ -343,7 +408,8 @@ static int parse_line(run_config *c, const char *key, const char *val, char **me
             memcpy(p, val, strlen(val) + 1);
             return 0;
         case K_I64:
-            if (!parse_i64(val, &iv)) return fail(msg, n, "%s: \"%.40s\" is not an integer", key, val);
+            if (!parse_i64(val, &iv))
+                return fail(msg, n, "%s: \"%.40s\" is not an integer", key, val);
             *(int64_t *)(void *)p = iv;
             return 0;
         case K_INT:
@@ -352,15 +418,18 @@ static int parse_line(run_config *c, const char *key, const char *val, char **me
             *(int *)(void *)p = (int)iv;
             return 0;
         case K_F64:
-            if (!parse_f64(val, &dv)) return fail(msg, n, "%s: \"%.40s\" is not a number", key, val);
+            if (!parse_f64(val, &dv))
+                return fail(msg, n, "%s: \"%.40s\" is not a number", key, val);
             *(double *)(void *)p = dv;
             return 0;
         case K_RNG: {
             vae_rng r;
             unsigned long long s[4];
             int hs, used = 0;
-            if (sscanf(val, "%llu %llu %llu %llu %lg %d%n", &s[0], &s[1], &s[2], &s[3], &r.spare, &hs, &used) != 6 ||
-                val[used] != '\0' || (hs != 0 && hs != 1) || !isfinite(r.spare) || !(s[0] | s[1] | s[2] | s[3]))
+            if (sscanf(val, "%llu %llu %llu %llu %lg %d%n", &s[0], &s[1], &s[2], &s[3], &r.spare,
+                       &hs, &used) != 6 ||
+                val[used] != '\0' || (hs != 0 && hs != 1) || !isfinite(r.spare) ||
+                !(s[0] | s[1] | s[2] | s[3]))
                 return fail(msg, n, "%s: bad generator state", key);
             for (int k = 0; k < 4; k++) r.s[k] = s[k];
             r.has_spare = hs;
@@ -374,7 +443,8 @@ static int parse_line(run_config *c, const char *key, const char *val, char **me
 
 int run_config_from_text(const char *text, size_t len, run_config *c, char *msg, size_t n) {
     run_config_default(c);
-    if (len == 0 || memchr(text, '\0', len)) return fail(msg, n, "run configuration: empty or not text");
+    if (len == 0 || memchr(text, '\0', len))
+        return fail(msg, n, "run configuration: empty or not text");
     char *buf = malloc(len + 1);
     if (!buf) return fail(msg, n, "out of memory");
     memcpy(buf, text, len);
@@ -393,7 +463,8 @@ int run_config_from_text(const char *text, size_t len, run_config *c, char *msg,
                 break;
             }
             if (v != RUN_CONFIG_VERSION) {
-                rc = fail(msg, n, "run configuration: version %d is not supported (this vae reads %d)", v,
+                rc = fail(msg, n,
+                          "run configuration: version %d is not supported (this vae reads %d)", v,
                           RUN_CONFIG_VERSION);
                 break;
             }
@@ -410,12 +481,14 @@ int run_config_from_text(const char *text, size_t len, run_config *c, char *msg,
     }
     if (rc == 0 && line == 0) rc = fail(msg, n, "run configuration: empty");
     if (rc == 0 && (mean_txt || std_txt)) {
-        if (!mean_txt || !std_txt) rc = fail(msg, n, "col_mean/col_std: only one of them is present");
+        if (!mean_txt || !std_txt)
+            rc = fail(msg, n, "col_mean/col_std: only one of them is present");
         else {
             c->col_mean = parse_doubles(mean_txt, c->x_dim);
             c->col_std = parse_doubles(std_txt, c->x_dim);
             c->nstd = c->x_dim;
-            if (!c->col_mean || !c->col_std) rc = fail(msg, n, "col_mean/col_std: not %lld numbers", (long long)c->x_dim);
+            if (!c->col_mean || !c->col_std)
+                rc = fail(msg, n, "col_mean/col_std: not %lld numbers", (long long)c->x_dim);
         }
     }
     free(mean_txt);
@@ -443,7 +516,8 @@ void run_config_net_cfg(const run_config *c, vae_net_cfg *net) {
 
 void run_config_objective(const run_config *c, int64_t data_size, vae_objective_cfg *o) {
     vae_objective_cfg_default(o);
-    int k = vae_objective_parse(c->model), e = vae_estimator_parse(c->estimator), b = vae_baseline_parse(c->baseline);
+    int k = vae_objective_parse(c->model), e = vae_estimator_parse(c->estimator),
+        b = vae_baseline_parse(c->baseline);
     o->kind = k >= 0 ? (vae_objective_kind)k : VAE_OBJ_VAE;
     o->estimator = e >= 0 ? (vae_estimator)e : VAE_EST_REPARAM;
     o->baseline = b >= 0 ? (vae_baseline)b : VAE_BASELINE_NONE;

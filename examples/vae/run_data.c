@@ -18,7 +18,8 @@ static int lib_fail(vae_error *err, char *msg, size_t n) {
     return -1;
 }
 
-/* Binarize every row once with a fixed seed (the valid and test sets of a dynamically binarized run). */
+/* Binarize every row once with a fixed seed (the valid and test sets of a dynamically binarized
+ * run). */
 static int binarize_fixed(vae_dataset *ds, uint64_t seed, vae_error *err) {
     if (ds->n == 0) return 0;
     int64_t *idx = malloc(sizeof(int64_t) * (size_t)ds->n);
@@ -36,7 +37,8 @@ static int binarize_fixed(vae_dataset *ds, uint64_t seed, vae_error *err) {
         free(ds->x);
         ds->x = dst;
         ds->binary = 1;
-    } else free(dst);
+    } else
+        free(dst);
     free(idx);
     return rc;
 }
@@ -63,7 +65,8 @@ static int fit_config(run_config *cfg, vae_dataset *train, char *msg, size_t n) 
     cfg->h = train->h, cfg->w = train->w, cfg->c = train->c;
     cfg->tabular = train->h == 0;
     if (!cfg->likelihood[0] || strcmp(cfg->likelihood, "auto") == 0)
-        snprintf(cfg->likelihood, sizeof cfg->likelihood, "%s", cfg->tabular ? "gaussian" : "bernoulli");
+        snprintf(cfg->likelihood, sizeof cfg->likelihood, "%s",
+                 cfg->tabular ? "gaussian" : "bernoulli");
     int bern = strcmp(cfg->likelihood, "bernoulli") == 0;
     double lo, hi;
     vae_dataset_range(train, &lo, &hi);
@@ -75,7 +78,8 @@ static int fit_config(run_config *cfg, vae_dataset *train, char *msg, size_t n) 
         cfg->scaled = 1, cfg->scale_lo = lo, cfg->scale_hi = hi;
     }
     if (strcmp(cfg->binarize, "auto") == 0) {
-        /* Sprites are binary shapes with anti-aliased edges: the grey edges are information, keep them. */
+        /* Sprites are binary shapes with anti-aliased edges: the grey edges are information, keep
+         * them. */
         int sprites = strncmp(cfg->data, "sprites", 7) == 0;
         snprintf(cfg->binarize, sizeof cfg->binarize, "%s",
                  bern && !cfg->tabular && !train->binary && !sprites ? "dynamic" : "none");
@@ -94,7 +98,8 @@ int run_data_load(run_config *cfg, const char *spec, int fit, run_data *d, char 
     memset(&all, 0, sizeof all);
     memset(&test, 0, sizeof test);
     if (!spec) spec = cfg->data;
-    if (vae_dataset_load(spec, &all, &test, &err)) return lib_fail(&err, msg, n) - (err.code == VAE_ERR_ARG);
+    if (vae_dataset_load(spec, &all, &test, &err))
+        return lib_fail(&err, msg, n) - (err.code == VAE_ERR_ARG);
     d->test = test;
     if (cfg->n_train > 0 && cfg->n_train < all.n) {
         int64_t *idx = malloc(sizeof(int64_t) * (size_t)cfg->n_train);
@@ -104,7 +109,8 @@ int run_data_load(run_config *cfg, const char *spec, int fit, run_data *d, char 
         if (idx) {
             for (int64_t i = 0; i < cfg->n_train; i++) idx[i] = i;
             rc = vae_dataset_subset(&all, idx, cfg->n_train, &sub, &err) ? -1 : 0;
-        } else vae_error_set(&err, VAE_ERR_OOM, "out of memory");
+        } else
+            vae_error_set(&err, VAE_ERR_OOM, "out of memory");
         free(idx);
         vae_dataset_free(&all);
         if (rc) goto fail;
@@ -112,17 +118,20 @@ int run_data_load(run_config *cfg, const char *spec, int fit, run_data *d, char 
     }
     if (cfg->valid_fraction > 0) {
         if (all.n < 4) {
-            vae_error_set(&err, VAE_ERR_ARG, "%s has %" PRId64 " examples: too few to split off a validation set",
+            vae_error_set(&err, VAE_ERR_ARG,
+                          "%s has %" PRId64 " examples: too few to split off a validation set",
                           all.name, all.n);
             vae_dataset_free(&all);
             goto fail;
         }
-        if (vae_dataset_split(&all, cfg->valid_fraction, (uint64_t)cfg->seed, &d->train, &d->valid, &err)) {
+        if (vae_dataset_split(&all, cfg->valid_fraction, (uint64_t)cfg->seed, &d->train, &d->valid,
+                              &err)) {
             vae_dataset_free(&all);
             goto fail;
         }
         vae_dataset_free(&all);
-    } else d->train = all;
+    } else
+        d->train = all;
 
     if (fit) {
         int bad = fit_config(cfg, &d->train, msg, n);
@@ -144,15 +153,16 @@ int run_data_load(run_config *cfg, const char *spec, int fit, run_data *d, char 
             memcpy(cfg->col_std, d->train.col_std, sizeof(double) * (size_t)cfg->nstd);
         }
     } else if (d->train.d != cfg->x_dim) {
-        snprintf(msg, n, "%s has %" PRId64 " features per example but the model expects %" PRId64, d->train.name,
-                 d->train.d, cfg->x_dim);
+        snprintf(msg, n, "%s has %" PRId64 " features per example but the model expects %" PRId64,
+                 d->train.name, d->train.d, cfg->x_dim);
         run_data_free(d);
         return -1;
     }
     d->dynamic = strcmp(cfg->binarize, "dynamic") == 0;
     /* in a fitted run the training set is already standardized by vae_dataset_standardize */
     if (!(fit && cfg->tabular) && preprocess(cfg, &d->train, 0, &err)) goto fail;
-    if (preprocess(cfg, &d->valid, d->dynamic, &err) || preprocess(cfg, &d->test, d->dynamic, &err)) goto fail;
+    if (preprocess(cfg, &d->valid, d->dynamic, &err) || preprocess(cfg, &d->test, d->dynamic, &err))
+        goto fail;
     return 0;
 fail:
     run_data_free(d);

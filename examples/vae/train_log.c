@@ -104,7 +104,8 @@ int train_log_trim(train_log *l, const char *path, int64_t epochs_done, char *ms
     return rc;
 }
 
-int train_log_append(train_log *l, const char *path, const train_epoch_row *r, char *msg, size_t n) {
+int train_log_append(train_log *l, const char *path, const train_epoch_row *r, char *msg,
+                     size_t n) {
     const vae_eval_result *ev = r->ev;
     json j;
     json_init(&j);
