@@ -27,4 +27,8 @@
 #include "models/dist_builtin.h"
 #include "models/kl.h"
 #include "models/likelihood.h"
+#include "models/vae_net.h"
+#include "models/objective.h"
+#include "models/eval.h"
+#include "models/study.h"
 #endif

@@ -52,7 +52,8 @@ void vae_k_where_grad(const vae_tensor *mask, int side, const vae_tensor *gy, va
 void vae_k_reduce(vae_reduce op, const vae_tensor *x, uint32_t axes, vae_tensor *y, void *aux);
 
 /* dst += src elementwise, over src's shape; dst is a view of src's shape whose strides may be 0 (then several src
- * elements add into one dst element: the un-broadcasting sum of backward). Serial, so the order is fixed. */
+ * elements add into one dst element: the un-broadcasting sum of backward). Threads split a stride-0 destination
+ * by columns only, so every element's summation order is the serial one (fixed, any thread count). */
 void vae_k_accum(vae_tensor *dst, const vae_tensor *src);
 /* dst = src over dst's shape (src broadcast to it), converting dtype when they differ. dst must not be a
  * broadcast view. */
@@ -63,6 +64,25 @@ void vae_k_fill(vae_tensor *dst, double v);
 void vae_k_scale(vae_tensor *dst, double s);
 /* 1 when every element is finite. */
 int vae_k_all_finite(const vae_tensor *x);
+
+/* Activations of the fused linear layer (autograd's vae_act uses the same values, checked there). */
+typedef enum vae_kact {
+    VAE_KACT_IDENTITY, VAE_KACT_RELU, VAE_KACT_TANH, VAE_KACT_SIGMOID, VAE_KACT_SOFTPLUS, VAE_KACT_ELU,
+    VAE_KACT_LEAKY_RELU, VAE_KACT_COUNT_
+} vae_kact;
+
+/* y (rows, n) contiguous: y = act(y + b) in place; b (n,) contiguous, or NULL for no bias. alpha: ELU / leaky
+ * slope. */
+void vae_k_bias_act(vae_tensor *y, const vae_tensor *b, vae_kact act, double alpha);
+/* g = gy * act'(pre), computed from the activation's OUTPUT y = act(pre); g, gy, y contiguous, one shape. */
+void vae_k_act_grad(vae_kact act, double alpha, const vae_tensor *y, const vae_tensor *gy, vae_tensor *g);
+/* Bernoulli log-likelihood from logits: out = sum over the last dim of x*l - softplus(l), with l and x broadcast
+ * to the shape (..., D) of which out (contiguous) is the leading part. */
+void vae_k_bernoulli_lp(const vae_tensor *l, const vae_tensor *x, vae_tensor *out);
+/* Its gradient with respect to the logits: g = gy[...] * (x - sigmoid(l)) over the broadcast shape (..., D); gy has
+ * out's shape; g is contiguous (..., D) and is written (accumulate = 0) or added to (accumulate = 1). */
+void vae_k_bernoulli_lp_grad(const vae_tensor *l, const vae_tensor *x, const vae_tensor *gy, vae_tensor *g,
+                             int accumulate);
 
 /* Batched matmul: C(..., M, N) = A(..., M, K) @ B(..., K, N) + beta * C. A and B are given with C's batch ndim:
  * their batch strides may be 0 (broadcast); C's batch strides may be 0 too when beta = 1 (accumulating the sum over

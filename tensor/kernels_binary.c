@@ -1,53 +1,55 @@
-/* Binary elementwise kernels with broadcasting, their derivatives, and where(). */
-#include <tgmath.h>
-
+/* Binary elementwise kernels with broadcasting, their derivatives, and where(). Inputs are read with y's shape
+ * through broadcast strides (0 where expanded); each kernel is a run function (iter.h) with a unit-stride loop
+ * for the contiguous case, threaded over element ranges by vae__iter_parallel (same bits for any thread count). */
 #include "iter.h"
 #include "kernels.h"
 #include "view.h"
 
-/* Read a and b with y's shape: broadcast strides, 0 where expanded. */
-static void bstrides(const vae_tensor *x, const vae_tensor *y, int64_t *st) {
-    vae_broadcast_strides(x, y->ndim, y->shape, st);
-}
+typedef struct {
+    int op, side;
+    const void *a, *b, *c, *d;
+    void *out;
+} bin_ctx;
 
 #define DEFINE_BINARY(T)                                                                           \
-    static void binary_##T(vae_binary op, const vae_tensor *a, const vae_tensor *b, vae_tensor *y) { \
-        int64_t sa[VAE_MAX_DIMS], sb[VAE_MAX_DIMS];                                                \
-        bstrides(a, y, sa);                                                                        \
-        bstrides(b, y, sb);                                                                        \
-        const int64_t *st[3] = {sa, sb, y->stride};                                                \
-        int64_t base[3] = {a->offset, b->offset, y->offset};                                       \
-        vae__iter it;                                                                              \
-        vae__iter_init(&it, y->ndim, y->shape, 3, st, base);                                       \
-        const T *ap = a->data, *bp = b->data;                                                      \
-        T *yp = y->data;                                                                           \
-        int64_t n = it.n, s0 = it.inner[0], s1 = it.inner[1];                                      \
-        for (int64_t r = 0; r < it.rows; r++, vae__iter_next(&it)) {                               \
-            const T *x0 = ap + it.off[0], *x1 = bp + it.off[1];                                    \
-            T *o = yp + it.off[2];                                                                 \
-            switch (op) {                                                                          \
-            case VAE_B_ADD:                                                                        \
-                for (int64_t i = 0; i < n; i++) o[i] = x0[i * s0] + x1[i * s1];                    \
-                break;                                                                             \
-            case VAE_B_SUB:                                                                        \
-                for (int64_t i = 0; i < n; i++) o[i] = x0[i * s0] - x1[i * s1];                    \
-                break;                                                                             \
-            case VAE_B_MUL:                                                                        \
-                for (int64_t i = 0; i < n; i++) o[i] = x0[i * s0] * x1[i * s1];                    \
-                break;                                                                             \
-            case VAE_B_DIV:                                                                        \
-                for (int64_t i = 0; i < n; i++) o[i] = x0[i * s0] / x1[i * s1];                    \
-                break;                                                                             \
-            case VAE_B_MAXIMUM:                                                                    \
-                for (int64_t i = 0; i < n; i++)                                                    \
-                    o[i] = x0[i * s0] >= x1[i * s1] ? x0[i * s0] : x1[i * s1];                     \
-                break;                                                                             \
-            case VAE_B_MINIMUM:                                                                    \
-                for (int64_t i = 0; i < n; i++)                                                    \
-                    o[i] = x0[i * s0] <= x1[i * s1] ? x0[i * s0] : x1[i * s1];                     \
-                break;                                                                             \
+    /* o = x0 op x1 on one run; unit-stride operands get loops without strides (vectorized) */     \
+    static void binary_run_##T(void *vc, const vae__iter *it, const int64_t *off, int64_t n) {     \
+        const bin_ctx *c = vc;                                                                     \
+        const T *x0 = (const T *)c->a + off[0], *x1 = (const T *)c->b + off[1];                    \
+        T *o = (T *)c->out + off[2];                                                               \
+        const int64_t s0 = it->inner[0], s1 = it->inner[1];                                        \
+        if (it->inner[2] == 1 && s0 == 1 && s1 == 1) {                                             \
+            switch (c->op) {                                                                       \
+            case VAE_B_ADD: for (int64_t i = 0; i < n; i++) o[i] = x0[i] + x1[i]; return;          \
+            case VAE_B_SUB: for (int64_t i = 0; i < n; i++) o[i] = x0[i] - x1[i]; return;          \
+            case VAE_B_MUL: for (int64_t i = 0; i < n; i++) o[i] = x0[i] * x1[i]; return;          \
+            case VAE_B_DIV: for (int64_t i = 0; i < n; i++) o[i] = x0[i] / x1[i]; return;          \
             default: break;                                                                        \
             }                                                                                      \
+        }                                                                                          \
+        const int64_t so = it->inner[2];                                                           \
+        switch (c->op) {                                                                           \
+        case VAE_B_ADD:                                                                            \
+            for (int64_t i = 0; i < n; i++) o[i * so] = x0[i * s0] + x1[i * s1];                   \
+            break;                                                                                 \
+        case VAE_B_SUB:                                                                            \
+            for (int64_t i = 0; i < n; i++) o[i * so] = x0[i * s0] - x1[i * s1];                   \
+            break;                                                                                 \
+        case VAE_B_MUL:                                                                            \
+            for (int64_t i = 0; i < n; i++) o[i * so] = x0[i * s0] * x1[i * s1];                   \
+            break;                                                                                 \
+        case VAE_B_DIV:                                                                            \
+            for (int64_t i = 0; i < n; i++) o[i * so] = x0[i * s0] / x1[i * s1];                   \
+            break;                                                                                 \
+        case VAE_B_MAXIMUM:                                                                        \
+            for (int64_t i = 0; i < n; i++)                                                        \
+                o[i * so] = x0[i * s0] >= x1[i * s1] ? x0[i * s0] : x1[i * s1];                    \
+            break;                                                                                 \
+        case VAE_B_MINIMUM:                                                                        \
+            for (int64_t i = 0; i < n; i++)                                                        \
+                o[i * so] = x0[i * s0] <= x1[i * s1] ? x0[i * s0] : x1[i * s1];                    \
+            break;                                                                                 \
+        default: break;                                                                            \
         }                                                                                          \
     }                                                                                              \
     /* d(a op b)/da, d(a op b)/db; ties of maximum/minimum send the gradient to a */                \
@@ -62,90 +64,98 @@ static void bstrides(const vae_tensor *x, const vae_tensor *y, int64_t *st) {
         default: return 0;                                                                         \
         }                                                                                          \
     }                                                                                              \
-    static void binary_grad_##T(vae_binary op, int side, const vae_tensor *a, const vae_tensor *b, \
-                                const vae_tensor *y, const vae_tensor *gy, vae_tensor *g) {        \
-        int64_t sa[VAE_MAX_DIMS], sb[VAE_MAX_DIMS];                                                \
-        bstrides(a, y, sa);                                                                        \
-        bstrides(b, y, sb);                                                                        \
-        const int64_t *st[4] = {sa, sb, gy->stride, g->stride};                                    \
-        int64_t base[4] = {a->offset, b->offset, gy->offset, g->offset};                           \
-        vae__iter it;                                                                              \
-        vae__iter_init(&it, y->ndim, y->shape, 4, st, base);                                       \
-        const T *ap = a->data, *bp = b->data, *gp = gy->data;                                      \
-        T *op_ = g->data;                                                                          \
-        int64_t n = it.n, s0 = it.inner[0], s1 = it.inner[1], s2 = it.inner[2], s3 = it.inner[3];  \
-        for (int64_t r = 0; r < it.rows; r++, vae__iter_next(&it)) {                               \
-            const T *x0 = ap + it.off[0], *x1 = bp + it.off[1], *gg = gp + it.off[2];              \
-            T *o = op_ + it.off[3];                                                                \
-            if (op == VAE_B_ADD || (op == VAE_B_SUB && !side)) {                                   \
-                for (int64_t i = 0; i < n; i++) o[i * s3] = gg[i * s2];                            \
-            } else if (op == VAE_B_MUL) {                                                          \
-                const T *other = side ? x0 : x1;                                                   \
-                int64_t so = side ? s0 : s1;                                                       \
+    static void binary_grad_run_##T(void *vc, const vae__iter *it, const int64_t *off, int64_t n) { \
+        const bin_ctx *c = vc;                                                                     \
+        const int op = c->op, side = c->side;                                                      \
+        const T *x0 = (const T *)c->a + off[0], *x1 = (const T *)c->b + off[1];                    \
+        const T *gg = (const T *)c->c + off[2];                                                    \
+        T *o = (T *)c->out + off[3];                                                               \
+        const int64_t s0 = it->inner[0], s1 = it->inner[1], s2 = it->inner[2], s3 = it->inner[3];  \
+        if (op == VAE_B_ADD || (op == VAE_B_SUB && !side)) {                                       \
+            for (int64_t i = 0; i < n; i++) o[i * s3] = gg[i * s2];                                \
+        } else if (op == VAE_B_MUL) {                                                              \
+            const T *other = side ? x0 : x1;                                                       \
+            const int64_t so = side ? s0 : s1;                                                     \
+            if (so == 1 && s2 == 1 && s3 == 1)                                                     \
+                for (int64_t i = 0; i < n; i++) o[i] = gg[i] * other[i];                           \
+            else                                                                                   \
                 for (int64_t i = 0; i < n; i++) o[i * s3] = gg[i * s2] * other[i * so];            \
-            } else {                                                                               \
-                for (int64_t i = 0; i < n; i++) {                                                  \
-                    T av = x0[i * s0], bv = x1[i * s1];                                            \
-                    T yv = op == VAE_B_DIV ? av / bv : 0;                                          \
-                    o[i * s3] = gg[i * s2] * der_##T(op, side, av, bv, yv);                        \
-                }                                                                                  \
+        } else {                                                                                   \
+            for (int64_t i = 0; i < n; i++) {                                                      \
+                T av = x0[i * s0], bv = x1[i * s1];                                                \
+                T yv = op == VAE_B_DIV ? av / bv : 0;                                              \
+                o[i * s3] = gg[i * s2] * der_##T((vae_binary)op, side, av, bv, yv);                \
             }                                                                                      \
         }                                                                                          \
     }                                                                                              \
-    static void where_##T(const vae_tensor *m, const vae_tensor *a, const vae_tensor *b,           \
-                          vae_tensor *y) {                                                         \
-        int64_t sm[VAE_MAX_DIMS], sa[VAE_MAX_DIMS], sb[VAE_MAX_DIMS];                              \
-        bstrides(m, y, sm);                                                                        \
-        bstrides(a, y, sa);                                                                        \
-        bstrides(b, y, sb);                                                                        \
-        const int64_t *st[4] = {sm, sa, sb, y->stride};                                            \
-        int64_t base[4] = {m->offset, a->offset, b->offset, y->offset};                            \
-        vae__iter it;                                                                              \
-        vae__iter_init(&it, y->ndim, y->shape, 4, st, base);                                       \
-        const T *mp = m->data, *ap = a->data, *bp = b->data;                                       \
-        T *yp = y->data;                                                                           \
-        for (int64_t r = 0; r < it.rows; r++, vae__iter_next(&it))                                 \
-            for (int64_t i = 0; i < it.n; i++)                                                     \
-                yp[it.off[3] + i * it.inner[3]] = mp[it.off[0] + i * it.inner[0]] != 0             \
-                                                      ? ap[it.off[1] + i * it.inner[1]]            \
-                                                      : bp[it.off[2] + i * it.inner[2]];           \
-    }                                                                                              \
-    static void where_grad_##T(const vae_tensor *m, int side, const vae_tensor *gy, vae_tensor *g) { \
-        int64_t sm[VAE_MAX_DIMS];                                                                  \
-        bstrides(m, gy, sm);                                                                       \
-        const int64_t *st[3] = {sm, gy->stride, g->stride};                                        \
-        int64_t base[3] = {m->offset, gy->offset, g->offset};                                      \
-        vae__iter it;                                                                              \
-        vae__iter_init(&it, gy->ndim, gy->shape, 3, st, base);                                     \
-        const T *mp = m->data, *gp = gy->data;                                                     \
-        T *op_ = g->data;                                                                          \
-        for (int64_t r = 0; r < it.rows; r++, vae__iter_next(&it))                                 \
-            for (int64_t i = 0; i < it.n; i++) {                                                   \
-                int take = (mp[it.off[0] + i * it.inner[0]] != 0) == !side;                        \
-                op_[it.off[2] + i * it.inner[2]] = take ? gp[it.off[1] + i * it.inner[1]] : 0;     \
+    /* y = m != 0 ? a : b */                                                                       \
+    static void where_run_##T(void *vc, const vae__iter *it, const int64_t *off, int64_t n) {      \
+        const bin_ctx *c = vc;                                                                     \
+        const T *m = (const T *)c->a + off[0], *a = (const T *)c->b + off[1];                      \
+        const T *b = (const T *)c->c + off[2];                                                     \
+        T *o = (T *)c->out + off[3];                                                               \
+        const int64_t s0 = it->inner[0], s1 = it->inner[1], s2 = it->inner[2], s3 = it->inner[3];  \
+        if (s0 == 1 && s1 == 1 && s2 == 1 && s3 == 1)                                              \
+            for (int64_t i = 0; i < n; i++) { /* both loads unconditional: a select, vectorized */   \
+                const T av = a[i], bv = b[i];                                                      \
+                o[i] = m[i] != 0 ? av : bv;                                                        \
             }                                                                                      \
+        else                                                                                       \
+            for (int64_t i = 0; i < n; i++) o[i * s3] = m[i * s0] != 0 ? a[i * s1] : b[i * s2];    \
+    }                                                                                              \
+    /* g = gy where branch `side` was taken, else 0 */                                             \
+    static void where_grad_run_##T(void *vc, const vae__iter *it, const int64_t *off, int64_t n) { \
+        const bin_ctx *c = vc;                                                                     \
+        const T *m = (const T *)c->a + off[0], *gy = (const T *)c->b + off[1];                     \
+        T *o = (T *)c->out + off[2];                                                               \
+        const int64_t s0 = it->inner[0], s1 = it->inner[1], s2 = it->inner[2];                     \
+        const int side = c->side;                                                                  \
+        for (int64_t i = 0; i < n; i++) o[i * s2] = ((m[i * s0] != 0) == !side) ? gy[i * s1] : 0;  \
     }
 
 DEFINE_BINARY(float)
 DEFINE_BINARY(double)
 
+/* Run `fn` over y's shape with nops operands (broadcast strides for the inputs, y's own strides for the last). */
+static void run_bcast(const vae_tensor *y, int nin, const vae_tensor *const *in, vae_tensor *out, double cost,
+                      vae__run_fn fn, bin_ctx *c) {
+    int64_t st[4][VAE_MAX_DIMS], base[4];
+    const int64_t *sp[4];
+    for (int k = 0; k < nin; k++) {
+        vae_broadcast_strides(in[k], y->ndim, y->shape, st[k]);
+        sp[k] = st[k];
+        base[k] = in[k]->offset;
+    }
+    sp[nin] = out->stride;
+    base[nin] = out->offset;
+    vae__iter it;
+    vae__iter_init(&it, y->ndim, y->shape, nin + 1, sp, base);
+    vae__iter_parallel(&it, cost, fn, c);
+}
+
 void vae_k_binary(vae_binary op, const vae_tensor *a, const vae_tensor *b, vae_tensor *y) {
-    if (y->dtype == VAE_F64) binary_double(op, a, b, y);
-    else binary_float(op, a, b, y);
+    bin_ctx c = {op, 0, a->data, b->data, NULL, NULL, y->data};
+    const vae_tensor *in[2] = {a, b};
+    run_bcast(y, 2, in, y, op == VAE_B_DIV ? 4 : 1, y->dtype == VAE_F64 ? binary_run_double : binary_run_float,
+              &c);
 }
 
 void vae_k_binary_grad(vae_binary op, int side, const vae_tensor *a, const vae_tensor *b,
                        const vae_tensor *y, const vae_tensor *gy, vae_tensor *g) {
-    if (y->dtype == VAE_F64) binary_grad_double(op, side, a, b, y, gy, g);
-    else binary_grad_float(op, side, a, b, y, gy, g);
+    bin_ctx c = {op, side, a->data, b->data, gy->data, NULL, g->data};
+    const vae_tensor *in[3] = {a, b, gy};
+    run_bcast(y, 3, in, g, op == VAE_B_DIV ? 4 : 1,
+              y->dtype == VAE_F64 ? binary_grad_run_double : binary_grad_run_float, &c);
 }
 
 void vae_k_where(const vae_tensor *mask, const vae_tensor *a, const vae_tensor *b, vae_tensor *y) {
-    if (y->dtype == VAE_F64) where_double(mask, a, b, y);
-    else where_float(mask, a, b, y);
+    bin_ctx c = {0, 0, mask->data, a->data, b->data, NULL, y->data};
+    const vae_tensor *in[3] = {mask, a, b};
+    run_bcast(y, 3, in, y, 1, y->dtype == VAE_F64 ? where_run_double : where_run_float, &c);
 }
 
 void vae_k_where_grad(const vae_tensor *mask, int side, const vae_tensor *gy, vae_tensor *g) {
-    if (gy->dtype == VAE_F64) where_grad_double(mask, side, gy, g);
-    else where_grad_float(mask, side, gy, g);
+    bin_ctx c = {0, side, mask->data, gy->data, NULL, NULL, g->data};
+    const vae_tensor *in[2] = {mask, gy};
+    run_bcast(gy, 2, in, g, 1, gy->dtype == VAE_F64 ? where_grad_run_double : where_grad_run_float, &c);
 }

@@ -1,0 +1,264 @@
+/* Fused kernels of the hot VAE paths: bias + activation of a linear layer and its derivative, and the Bernoulli
+ * log-likelihood from logits with its gradient. f32 uses the vectorizable vmath.h functions, f64 libm. Threads
+ * split rows (bias_act, the Bernoulli row sums: one output per row, summed by one thread in a fixed order) or
+ * element ranges (the gradients), so results are the same for any thread count. */
+#include <math.h>
+#include <string.h>
+
+#include "iter.h"
+#include "kernels.h"
+#include "threadpool.h"
+#include "view.h"
+#include "vmath.h"
+
+/* The activation's derivative from its OUTPUT y alone, so forward keeps no pre-activation copy:
+ * relu/leaky: sign of y = sign of pre; tanh 1-y^2; sigmoid y(1-y); elu (y>0 ? 1 : y+alpha);
+ * softplus: sigmoid(pre) = 1 - e^{-y} = -expm1(-y). */
+#define ACT_BODIES(T)                                                                              \
+    static inline T act_##T(vae_kact a, T v, T alpha) {                                            \
+        switch (a) {                                                                               \
+        case VAE_KACT_RELU: return v > 0 ? v : 0;                                                  \
+        case VAE_KACT_TANH: return tanh##T##_(v);                                                  \
+        case VAE_KACT_SIGMOID:                                                                     \
+            return v >= 0 ? 1 / (1 + exp##T##_(-v)) : exp##T##_(v) / (1 + exp##T##_(v));          \
+        case VAE_KACT_SOFTPLUS: return (v > 0 ? v : 0) + log1p##T##_(exp##T##_(-(v > 0 ? v : -v))); \
+        case VAE_KACT_ELU: return v > 0 ? v : alpha * expm1##T##_(v);                              \
+        case VAE_KACT_LEAKY_RELU: return v > 0 ? v : alpha * v;                                    \
+        default: return v;                                                                         \
+        }                                                                                          \
+    }                                                                                              \
+    static inline T dact_##T(vae_kact a, T y, T alpha) {                                           \
+        switch (a) {                                                                               \
+        case VAE_KACT_RELU: return y > 0 ? 1 : 0;                                                  \
+        case VAE_KACT_TANH: return 1 - y * y;                                                      \
+        case VAE_KACT_SIGMOID: return y * (1 - y);                                                 \
+        case VAE_KACT_SOFTPLUS: return -expm1##T##_(-y);                                           \
+        case VAE_KACT_ELU: return y > 0 ? 1 : y + alpha;                                           \
+        case VAE_KACT_LEAKY_RELU: return y > 0 ? 1 : alpha;                                        \
+        default: return 1;                                                                         \
+        }                                                                                          \
+    }
+
+#define tanhfloat_   vae_vtanhf
+#define expfloat_    vae_vexpf
+#define log1pfloat_  vae_vlog1pf
+#define expm1float_  vae_vexpm1f
+#define tanhdouble_  tanh
+#define expdouble_   exp
+#define log1pdouble_ log1p
+#define expm1double_ expm1
+ACT_BODIES(float)
+ACT_BODIES(double)
+
+/* y (rows, n) contiguous: y = act(y + b) in place, b (n,) contiguous or NULL. */
+#define BIAS_ACT(T)                                                                                \
+    static void bias_act_##T(T *y, const T *b, int64_t rows, int64_t n, vae_kact a, T alpha) {     \
+        for (int64_t r = 0; r < rows; r++) {                                                       \
+            T *o = y + r * n;                                                                      \
+            if (b)                                                                                 \
+                for (int64_t j = 0; j < n; j++) o[j] += b[j];                                      \
+            switch (a) { /* one loop per activation so each vectorizes */                          \
+            case VAE_KACT_IDENTITY: break;                                                         \
+            case VAE_KACT_RELU: for (int64_t j = 0; j < n; j++) o[j] = o[j] > 0 ? o[j] : 0; break; \
+            case VAE_KACT_TANH: for (int64_t j = 0; j < n; j++) o[j] = tanh##T##_(o[j]); break;    \
+            case VAE_KACT_SIGMOID:                                                                 \
+                for (int64_t j = 0; j < n; j++) o[j] = act_##T(VAE_KACT_SIGMOID, o[j], alpha);     \
+                break;                                                                             \
+            case VAE_KACT_SOFTPLUS:                                                                \
+                for (int64_t j = 0; j < n; j++) o[j] = act_##T(VAE_KACT_SOFTPLUS, o[j], alpha);    \
+                break;                                                                             \
+            default: for (int64_t j = 0; j < n; j++) o[j] = act_##T(a, o[j], alpha);               \
+            }                                                                                      \
+        }                                                                                          \
+    }                                                                                              \
+    /* g = gy * act'(y), all (m,) contiguous */                                                    \
+    static void dpre_##T(T *g, const T *gy, const T *y, int64_t m, vae_kact a, T alpha) {          \
+        if (a == VAE_KACT_IDENTITY) memcpy(g, gy, sizeof(T) * (size_t)m);                          \
+        else if (a == VAE_KACT_RELU)                                                               \
+            for (int64_t i = 0; i < m; i++) { /* unconditional load: a select, vectorized */       \
+                const T gv = gy[i];                                                                \
+                g[i] = y[i] > 0 ? gv : 0;                                                          \
+            }                                                                                      \
+        else if (a == VAE_KACT_TANH)                                                               \
+            for (int64_t i = 0; i < m; i++) g[i] = gy[i] * (1 - y[i] * y[i]);                      \
+        else                                                                                       \
+            for (int64_t i = 0; i < m; i++) g[i] = gy[i] * dact_##T(a, y[i], alpha);               \
+    }
+BIAS_ACT(float)
+BIAS_ACT(double)
+
+typedef struct {
+    void *y;
+    const void *b, *gy, *x;
+    int f64;
+    vae_kact act;
+    double alpha;
+    int64_t rows, n, ntasks;
+} fused_ctx;
+
+/* Rows [r0, r1) of y = act(y + b); row blocks, so each task writes whole rows. */
+static void bias_act_task(void *vc, int64_t task, int tid) {
+    const fused_ctx *c = vc;
+    int64_t r0, r1;
+    (void)tid;
+    vae__split(c->rows, c->ntasks, task, 1, &r0, &r1);
+    if (c->f64)
+        bias_act_double((double *)c->y + r0 * c->n, c->b, r1 - r0, c->n, c->act, c->alpha);
+    else
+        bias_act_float((float *)c->y + r0 * c->n, c->b, r1 - r0, c->n, c->act, (float)c->alpha);
+}
+
+static double act_cost(vae_kact a) { return a == VAE_KACT_IDENTITY || a == VAE_KACT_RELU ? 1 : 8; }
+
+void vae_k_bias_act(vae_tensor *y, const vae_tensor *b, vae_kact act, double alpha) {
+    int64_t n = y->ndim ? y->shape[y->ndim - 1] : 1, m = vae_numel(y), rows = n ? m / n : 0;
+    fused_ctx c = {vae_tensor_ptr(y), b ? vae_tensor_ptr(b) : NULL, NULL, NULL, y->dtype == VAE_F64,
+                   act, alpha, rows, n, 1};
+    c.ntasks = vae__par_tasks((double)m * act_cost(act));
+    if (c.ntasks > rows) c.ntasks = rows;
+    if (c.ntasks > 1) vae_parallel_for(c.ntasks, bias_act_task, &c);
+    else if (rows > 0) bias_act_task(&c, 0, 0);
+}
+
+static void act_grad_run(void *vc, const vae__iter *it, const int64_t *off, int64_t len) {
+    const fused_ctx *c = vc;
+    (void)it;
+    if (c->f64)
+        dpre_double((double *)c->y + off[0], (const double *)c->gy + off[0], (const double *)c->b + off[0], len,
+                    c->act, c->alpha);
+    else
+        dpre_float((float *)c->y + off[0], (const float *)c->gy + off[0], (const float *)c->b + off[0], len,
+                   c->act, (float)c->alpha);
+}
+
+void vae_k_act_grad(vae_kact act, double alpha, const vae_tensor *y, const vae_tensor *gy, vae_tensor *g) {
+    const int64_t m = vae_numel(y), one = 1, base = 0;
+    const int64_t *st[1] = {&one};
+    vae__iter it; /* all three contiguous with one shape: one flat run */
+    vae__iter_init(&it, 1, &m, 1, st, &base);
+    fused_ctx c = {vae_tensor_ptr(g), vae_tensor_ptr(y), vae_tensor_ptr(gy), NULL, y->dtype == VAE_F64,
+                   act, alpha, 0, 0, 1};
+    vae__iter_parallel(&it, act_cost(act) / 2, act_grad_run, &c);
+}
+
+/* The Bernoulli problem seen as (rows, D): l and x broadcast to the full shape (..., D). */
+typedef struct {
+    const vae_tensor *l, *x;
+    const void *gy; /* (rows,) contiguous: out's gradient (backward only) */
+    void *out;      /* forward: (rows,); backward: g (rows, D) contiguous */
+    int nd, accumulate;
+    int64_t full[VAE_MAX_DIMS], sl[VAE_MAX_DIMS], sx[VAE_MAX_DIMS], rows, D, ntasks;
+} bern_ctx;
+
+/* Element offsets of row r in l and x. */
+static void bern_row(const bern_ctx *c, int64_t r, int64_t *ol, int64_t *ox) {
+    *ol = c->l->offset;
+    *ox = c->x->offset;
+    for (int i = c->nd - 2; i >= 0; i--) {
+        const int64_t q = r % c->full[i];
+        r /= c->full[i];
+        *ol += q * c->sl[i];
+        *ox += q * c->sx[i];
+    }
+}
+
+enum { LANES = 16 };
+
+#define BERN(T)                                                                                    \
+    static inline T softplus_##T(T v) {                                                            \
+        return (v > 0 ? v : 0) + log1p##T##_(exp##T##_(-(v > 0 ? v : -v)));                        \
+    }                                                                                              \
+    /* Rows of out = sum_d x*l - softplus(l). A unit-stride row sums in LANES fixed interleaved    \
+     * partial sums (element d goes to lane d % LANES, lanes folded in a fixed tree), which gcc     \
+     * vectorizes without reassociating anything; a strided row sums left to right. Either way the \
+     * order depends only on D and the layout, never on the thread split (whole rows per task). */ \
+    static void bern_fwd_task_##T(void *vc, int64_t task, int tid) {                               \
+        const bern_ctx *c = vc;                                                                    \
+        int64_t r0, r1, D = c->D, s0 = c->sl[c->nd - 1], s1 = c->sx[c->nd - 1];                    \
+        (void)tid;                                                                                 \
+        vae__split(c->rows, c->ntasks, task, 1, &r0, &r1);                                         \
+        for (int64_t r = r0; r < r1; r++) {                                                        \
+            int64_t ol, ox;                                                                        \
+            bern_row(c, r, &ol, &ox);                                                              \
+            const T *a = (const T *)c->l->data + ol, *x = (const T *)c->x->data + ox;              \
+            T acc = 0;                                                                             \
+            if (s0 == 1 && s1 == 1) {                                                              \
+                T lane[LANES] = {0};                                                               \
+                int64_t d = 0;                                                                     \
+                for (; d + LANES <= D; d += LANES)                                                 \
+                    for (int k = 0; k < LANES; k++)                                                \
+                        lane[k] += x[d + k] * a[d + k] - softplus_##T(a[d + k]);                   \
+                for (; d < D; d++) acc += x[d] * a[d] - softplus_##T(a[d]);                        \
+                for (int w = LANES / 2; w > 0; w /= 2)                                             \
+                    for (int k = 0; k < w; k++) lane[k] += lane[k + w];                            \
+                acc = lane[0] + acc;                                                               \
+            } else {                                                                               \
+                for (int64_t d = 0; d < D; d++) acc += x[d * s1] * a[d * s0] - softplus_##T(a[d * s0]); \
+            }                                                                                      \
+            ((T *)c->out)[r] = acc;                                                                \
+        }                                                                                          \
+    }                                                                                              \
+    /* Rows of g (=, or += when accumulating) gy[r] * (x - sigmoid(l)); sigmoid(l) as in the       \
+     * unary kernel, from e = exp(-|l|) so nothing overflows. */                                   \
+    static void bern_bwd_task_##T(void *vc, int64_t task, int tid) {                               \
+        const bern_ctx *c = vc;                                                                    \
+        int64_t r0, r1, D = c->D, s0 = c->sl[c->nd - 1], s1 = c->sx[c->nd - 1];                    \
+        (void)tid;                                                                                 \
+        vae__split(c->rows, c->ntasks, task, 1, &r0, &r1);                                         \
+        for (int64_t r = r0; r < r1; r++) {                                                        \
+            int64_t ol, ox;                                                                        \
+            bern_row(c, r, &ol, &ox);                                                              \
+            const T *a = (const T *)c->l->data + ol, *x = (const T *)c->x->data + ox;              \
+            const T gr = ((const T *)c->gy)[r];                                                    \
+            T *g = (T *)c->out + r * D;                                                            \
+            if (s0 == 1 && s1 == 1 && c->accumulate)                                               \
+                for (int64_t d = 0; d < D; d++) g[d] += gr * (x[d] - sigmoid_##T(a[d]));           \
+            else if (s0 == 1 && s1 == 1)                                                           \
+                for (int64_t d = 0; d < D; d++) g[d] = gr * (x[d] - sigmoid_##T(a[d]));            \
+            else                                                                                   \
+                for (int64_t d = 0; d < D; d++) {                                                  \
+                    const T v = gr * (x[d * s1] - sigmoid_##T(a[d * s0]));                         \
+                    g[d] = c->accumulate ? g[d] + v : v;                                           \
+                }                                                                                  \
+        }                                                                                          \
+    }
+#define sigmoid_float vae_vsigmoidf
+static inline double sigmoid_double(double v) {
+    const double e = exp(-fabs(v)), s = 1 / (1 + e);
+    return v < 0 ? e * s : s;
+}
+BERN(float)
+BERN(double)
+
+static void bern_init(bern_ctx *c, const vae_tensor *l, const vae_tensor *x, const void *gy, void *out,
+                      int accumulate) {
+    c->l = l;
+    c->x = x;
+    c->gy = gy;
+    c->out = out;
+    c->accumulate = accumulate;
+    c->nd = 0;
+    vae_broadcast_shape(l->ndim, l->shape, x->ndim, x->shape, &c->nd, c->full);
+    vae_broadcast_strides(l, c->nd, c->full, c->sl);
+    vae_broadcast_strides(x, c->nd, c->full, c->sx);
+    c->D = c->full[c->nd - 1];
+    c->rows = 1;
+    for (int i = 0; i < c->nd - 1; i++) c->rows *= c->full[i];
+    c->ntasks = vae__par_tasks((double)c->rows * (double)c->D * 8);
+    if (c->ntasks > c->rows) c->ntasks = c->rows;
+}
+
+void vae_k_bernoulli_lp(const vae_tensor *l, const vae_tensor *x, vae_tensor *out) {
+    bern_ctx c;
+    bern_init(&c, l, x, NULL, vae_tensor_ptr(out), 0);
+    if (c.rows <= 0) return;
+    vae_parallel_for(c.ntasks, l->dtype == VAE_F64 ? bern_fwd_task_double : bern_fwd_task_float, &c);
+}
+
+void vae_k_bernoulli_lp_grad(const vae_tensor *l, const vae_tensor *x, const vae_tensor *gy, vae_tensor *g,
+                             int accumulate) {
+    bern_ctx c;
+    bern_init(&c, l, x, vae_tensor_ptr(gy), vae_tensor_ptr(g), accumulate);
+    if (c.rows <= 0 || c.D <= 0) return;
+    vae_parallel_for(c.ntasks, l->dtype == VAE_F64 ? bern_bwd_task_double : bern_bwd_task_float, &c);
+}
