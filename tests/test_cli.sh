@@ -161,6 +161,8 @@ check "estimators.json" "$CHECK" json "$T/est/estimators.json" >/dev/null
 check "estimators_snr.png decodes" "$CHECK" png "$T/est/estimators_snr.png"
 expect 0 "bench --smoke" "$VAE" bench --smoke
 check "bench prints JSON" "$CHECK" json "$T/out" >/dev/null
+expect 0 "bench --workloads --smoke" "$VAE" bench --workloads --smoke
+check "bench prints JSON" "$CHECK" json "$T/out" >/dev/null
 
 # ---- CSV data: Gaussian likelihood, CSV pictures in original units ----
 awk 'BEGIN { print "a,b,c"; for (i = 0; i < 300; i++) printf "%d,%.3f,%.3f\n", 100 + i % 7, i * 0.01, -(i % 11) * 2.5 }' \

@@ -11,5 +11,8 @@
 #include <stdio.h>
 
 int vae_bench_kernels(FILE *out, int smoke);
+/* Training samples/s on the reference workloads W1 and W2 (DESIGN section 9) on MNIST in mnist_dir (NULL:
+ * synthetic data of the same shape), one JSON line; same return convention. */
+int vae_bench_workloads(FILE *out, const char *mnist_dir, int smoke);
 
 #endif

@@ -8,3 +8,11 @@ int vae_bench_kernels(FILE *out, int smoke) {
     fprintf(stderr, "vae bench: the kernel benchmark (examples/bench) is not part of this build\n");
     return 1;
 }
+
+int vae_bench_workloads(FILE *out, const char *mnist_dir, int smoke) {
+    (void)out;
+    (void)mnist_dir;
+    (void)smoke;
+    fprintf(stderr, "vae bench: the workload benchmark (examples/bench) is not part of this build\n");
+    return 1;
+}
