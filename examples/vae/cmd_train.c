@@ -390,7 +390,7 @@ static cli_opt *train_table(train_opts *o, int *n) {
          "clip the global gradient norm (0 = off)", 0},
         {"batch", "M", CLI_OPT_INT, &o->batch, 1, 1000000, NULL, "minibatch size (100)", 0},
         {"epochs", "E", CLI_OPT_INT, &o->epochs, 1, 10000000, NULL,
-         "passes over the training set (30)", 0},
+         "passes over the training set (60)", 0},
         {"binarize", "HOW", CLI_OPT_CHOICE, &o->binarize, 0, 0, "auto|dynamic|threshold|none",
          "auto|dynamic|threshold|none (auto: dynamic for grey images with a Bernoulli decoder)", 0},
         {"valid-fraction", "F", CLI_OPT_REAL, &o->valid_fraction, 0, 0.5, NULL,

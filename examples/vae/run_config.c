@@ -53,7 +53,7 @@ void run_config_default(run_config *c) {
     snprintf(c->schedule, sizeof c->schedule, "constant");
     c->lr_gamma = 0.1;
     c->batch = 100;
-    c->epochs = 30;
+    c->epochs = 60;
 }
 
 void run_config_free(run_config *c) {
