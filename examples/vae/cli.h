@@ -1,0 +1,63 @@
+/* cli.h - the subcommands of `vae` and what they share.
+ *
+ * Exit status: 0 success, 1 an error (bad file, corrupt checkpoint, diverged training, ...), 2 bad
+ * usage, 130 training interrupted by Ctrl-C (after saving). Every subcommand prints exactly one
+ * JSON object on one line to stdout at the end; everything meant for people goes to stderr.
+ */
+#ifndef VAE_CLI_H
+#define VAE_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "autograd/context.h"
+#include "models/vae_net.h"
+#include "progress.h"
+#include "run.h"
+#include "run_data.h"
+
+#define VAE_CLI_VERSION "0.1.0"
+
+enum { CLI_EXIT_OK = 0, CLI_EXIT_ERROR = 1, CLI_EXIT_USAGE = 2, CLI_EXIT_INTERRUPTED = 130 };
+
+/* Print "vae CMD: <message>" to stderr; returns CLI_EXIT_ERROR. */
+int cli_error(const char *cmd, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* Report a run_data_load failure: "vae CMD: msg" and the --help hint for rc == -2; returns the exit
+ * status. */
+int cli_data_error(const char *cmd, int rc, const char *msg);
+
+/* Apply --threads (0 = the library default); prints a note when this build has no thread pool. */
+void cli_set_threads(int64_t n);
+
+/* Open the run named by --run DIR or --checkpoint FILE (exactly one). Returns 0, CLI_EXIT_USAGE
+ * (message printed) or CLI_EXIT_ERROR (message printed). */
+int cli_open_run(const char *cmd, const char *run_dir, const char *checkpoint, run *r);
+
+/* Evaluate x (n, D) in chunks of 100 examples with progress and a progress line: the means of
+ * vae_evaluate over all n (loglik NaN when is_samples == 0), kl_per_dim (caller's Z doubles),
+ * per-example ELBO and IS log-likelihood (may be NULL). 0, or -1 with msg. */
+typedef struct cli_eval_sums {
+    double loglik, elbo, rec, kl;
+} cli_eval_sums;
+int cli_evaluate(vae_ctx *ctx, vae_net *net, const float *x, int64_t n, int64_t is_samples,
+                 progress *p, cli_eval_sums *out, double *kl_per_dim, double *ex_elbo,
+                 double *ex_loglik, char *msg, size_t msglen);
+/* The split to use: `split` when given, else test, falling back to valid then train (with a note on
+ * stderr). NULL with a message printed (exit 1). */
+const vae_dataset *cli_pick_split(const char *cmd, const run_data *d, const char *split);
+
+int cmd_train(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_sample(int argc, char **argv);
+int cmd_encode(int argc, char **argv);
+int cmd_score(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_estimators(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+
+#endif

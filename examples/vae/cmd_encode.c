@@ -1,0 +1,106 @@
+/* vae encode - latent means and log-variances of a data set: latents_mu.npy, latents_logvar.npy (+
+ * labels.npy, factors.npy when the data has them). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "json.h"
+#include "models/eval.h"
+#include "options.h"
+#include "tensor/npy.h"
+
+#define CMD "encode"
+
+int cmd_encode(int argc, char **argv) {
+    const char *run_dir = NULL, *ckpt = NULL, *out = NULL, *data = NULL, *split = NULL;
+    int64_t nmax = 0;
+    cli_opt tab[] = {
+        {"run", "DIR", CLI_OPT_STR, &run_dir, 0, 0, NULL, "run directory written by vae train", 0},
+        {"checkpoint", "FILE", CLI_OPT_STR, &ckpt, 0, 0, NULL, "a checkpoint file instead of --run",
+         0},
+        {"data", "SPEC", CLI_OPT_STR, &data, 0, 0, NULL,
+         "encode other data (same feature count; default: the run's)", 0},
+        {"split", "S", CLI_OPT_CHOICE, &split, 0, 0, "test|valid|train", "test|valid|train (test)",
+         0},
+        {"n", "N", CLI_OPT_INT, &nmax, 0, 1e12, NULL, "only the first N examples (all)", 0},
+        {"out", "DIR", CLI_OPT_STR, &out, 0, 0, NULL, "output directory (the run directory)", 0},
+    };
+    int rc = cli_parse(
+        CMD, argc, argv, tab, (int)(sizeof tab / sizeof *tab), "--run DIR [OPTIONS]",
+        "Write the encoder's q(z|x) means and log-variances as .npy (float32, (n, Z)), with "
+        "labels.npy\n"
+        "and factors.npy (int64) when the data has them. In NumPy: np.load('latents_mu.npy').");
+    if (rc == CLI_PARSE_HELP) return CLI_EXIT_OK;
+    if (rc) return CLI_EXIT_USAGE;
+    run r;
+    if ((rc = cli_open_run(CMD, run_dir, ckpt, &r))) return rc;
+    char msg[512], path[RUN_PATH_MAX];
+    run_data d;
+    int drc = run_data_load(&r.cfg, data, 0, &d, msg, sizeof msg);
+    if (drc) {
+        run_close(&r);
+        return cli_data_error(CMD, drc, msg);
+    }
+    const char *dir = out ? out : r.dir;
+    const vae_dataset *ds = cli_pick_split(CMD, &d, split);
+    int64_t Z = r.cfg.latent, n = ds ? ds->n : 0;
+    if (nmax > 0 && nmax < n) n = nmax;
+    float *mu = ds ? malloc(sizeof(float) * (size_t)(n * Z)) : NULL,
+          *lv = ds ? malloc(sizeof(float) * (size_t)(n * Z)) : NULL;
+    vae_ctx *ctx = vae_ctx_new(0);
+    vae_error err = {0};
+    int exit_code = CLI_EXIT_ERROR;
+    json j;
+    json_init(&j);
+    if (!ds) goto done;
+    if (!mu || !lv || !ctx) {
+        cli_error(CMD, "out of memory");
+        goto done;
+    }
+    if (make_dirs(dir, msg, sizeof msg)) {
+        cli_error(CMD, "%s", msg);
+        goto done;
+    }
+    if (vae_encode_all(ctx, &r.net, ds->x, n, 500, mu, lv, &err)) {
+        cli_error(CMD, "%s", err.msg);
+        goto done;
+    }
+    json_begin(&j, NULL);
+    json_str(&j, "command", "encode");
+    json_str(&j, "checkpoint", r.ckpt);
+    json_str(&j, "split", ds == &d.test ? "test" : ds == &d.valid ? "valid" : "train");
+    json_int(&j, "n", n);
+    json_int(&j, "latent", Z);
+    json_begin_array(&j, "files");
+    struct {
+        const char *name;
+        vae_npy_dtype dt;
+        int64_t cols;
+        const void *data;
+    } files[] = {{"latents_mu.npy", VAE_NPY_F4, Z, mu},
+                 {"latents_logvar.npy", VAE_NPY_F4, Z, lv},
+                 {"labels.npy", VAE_NPY_I8, 0, ds->labels},
+                 {"factors.npy", VAE_NPY_I8, ds->nfactors, ds->factors}};
+    for (int f = 0; f < 4; f++) {
+        if (!files[f].data) continue;
+        int64_t shape[2] = {n, files[f].cols};
+        if (path_join(path, sizeof path, dir, files[f].name, msg, sizeof msg) ||
+            vae_npy_write(path, files[f].dt, files[f].cols ? 2 : 1, shape, files[f].data, &err)) {
+            cli_error(CMD, "%s", err.msg[0] ? err.msg : msg);
+            goto done;
+        }
+        json_str(&j, NULL, path);
+    }
+    json_end_array(&j);
+    json_end(&j);
+    json_print(&j, stdout);
+    exit_code = CLI_EXIT_OK;
+done:
+    json_free(&j);
+    free(mu), free(lv);
+    vae_ctx_free(ctx);
+    run_data_free(&d);
+    run_close(&r);
+    return exit_code;
+}

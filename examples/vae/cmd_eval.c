@@ -1,0 +1,164 @@
+/* vae eval - IS log-likelihood, ELBO and parts, KL per dim, active units, and MIG on sprites. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "json.h"
+#include "mig.h"
+#include "models/eval.h"
+#include "options.h"
+
+#define CMD        "eval"
+#define EVAL_CHUNK 100
+
+int cli_evaluate(vae_ctx *ctx, vae_net *net, const float *x, int64_t n, int64_t is_samples,
+                 progress *p, cli_eval_sums *out, double *kl_per_dim, double *ex_elbo,
+                 double *ex_loglik, char *msg, size_t msglen) {
+    int64_t Z = net->cfg.z_dim, D = net->cfg.x_dim;
+    vae_eval_cfg ec;
+    vae_eval_cfg_default(&ec);
+    ec.is_samples = is_samples;
+    memset(out, 0, sizeof *out);
+    for (int64_t j = 0; j < Z; j++) kl_per_dim[j] = 0;
+    for (int64_t i0 = 0; i0 < n; i0 += EVAL_CHUNK) {
+        int64_t m = n - i0 < EVAL_CHUNK ? n - i0 : EVAL_CHUNK;
+        vae_eval_result r;
+        vae_error err = {0};
+        if (vae_evaluate(ctx, net, x + i0 * D, m, &ec, &r, ex_elbo ? ex_elbo + i0 : NULL,
+                         ex_loglik ? ex_loglik + i0 : NULL, &err)) {
+            snprintf(msg, msglen, "%s", err.msg);
+            vae_ctx_clear_error(ctx);
+            return -1;
+        }
+        out->loglik += r.loglik * (double)m;
+        out->elbo += r.elbo * (double)m;
+        out->rec += r.rec * (double)m;
+        out->kl += r.kl * (double)m;
+        for (int64_t j = 0; j < Z; j++) kl_per_dim[j] += r.kl_per_dim[j] * (double)m;
+        vae_eval_result_free(&r);
+        if (p) progress_count(p, "evaluating", i0 + m, n);
+    }
+    out->loglik /= (double)n, out->elbo /= (double)n, out->rec /= (double)n, out->kl /= (double)n;
+    for (int64_t j = 0; j < Z; j++) kl_per_dim[j] /= (double)n;
+    if (is_samples <= 0) out->loglik = NAN;
+    if (p) progress_clear(p);
+    return 0;
+}
+
+int cmd_eval(int argc, char **argv) {
+    const char *run_dir = NULL, *ckpt = NULL, *data = NULL, *split = NULL;
+    int64_t K = 5000, nmax = 0, seed = 1, threads = 0;
+    int quiet = 0;
+    cli_opt tab[] = {
+        {"run", "DIR", CLI_OPT_STR, &run_dir, 0, 0, NULL, "run directory written by vae train", 0},
+        {"checkpoint", "FILE", CLI_OPT_STR, &ckpt, 0, 0, NULL, "a checkpoint file instead of --run",
+         0},
+        {"data", "SPEC", CLI_OPT_STR, &data, 0, 0, NULL,
+         "evaluate on other data (same feature count; default: the run's)", 0},
+        {"split", "S", CLI_OPT_CHOICE, &split, 0, 0, "test|valid|train", "test|valid|train (test)",
+         0},
+        {"is-samples", "K", CLI_OPT_INT, &K, 0, 1000000, NULL,
+         "importance samples for log p(x) (5000; 0 = skip)", 0},
+        {"n", "N", CLI_OPT_INT, &nmax, 0, 1e12, NULL, "evaluate only the first N examples (all)",
+         0},
+        {"seed", "S", CLI_OPT_INT, &seed, 0, 9.2e18, NULL, "random seed of the estimates (1)", 0},
+        {"threads", "N", CLI_OPT_INT, &threads, 0, 256, NULL, "worker threads (0 = all cores)", 0},
+        {"quiet", NULL, CLI_OPT_FLAG, &quiet, 0, 0, NULL, "no progress on stderr", 0},
+    };
+    int ntab = (int)(sizeof tab / sizeof *tab);
+    int rc = cli_parse(
+        CMD, argc, argv, tab, ntab, "--run DIR [OPTIONS]",
+        "Importance-sampled log-likelihood (Burda et al.), ELBO and its parts, KL per latent dim,\n"
+        "active units, and on sprites the mutual information gap (Chen et al. 2018).");
+    if (rc == CLI_PARSE_HELP) return CLI_EXIT_OK;
+    if (rc) return CLI_EXIT_USAGE;
+    double t0 = clock_now();
+    cli_set_threads(threads);
+    run r;
+    if ((rc = cli_open_run(CMD, run_dir, ckpt, &r))) return rc;
+    char msg[512];
+    run_data d;
+    int drc = run_data_load(&r.cfg, data, 0, &d, msg, sizeof msg);
+    if (drc) {
+        run_close(&r);
+        return cli_data_error(CMD, drc, msg);
+    }
+    const vae_dataset *ds = cli_pick_split(CMD, &d, split);
+    vae_ctx *ctx = vae_ctx_new(0);
+    int64_t Z = r.cfg.latent, n = ds ? ds->n : 0;
+    if (nmax > 0 && nmax < n) n = nmax;
+    double *kl = malloc(sizeof(double) * (size_t)Z), *per_factor = NULL;
+    float *mu = ds ? malloc(sizeof(float) * (size_t)(n * Z)) : NULL;
+    int exit_code = CLI_EXIT_ERROR;
+    if (!ds) goto done;
+    if (!ctx || !kl || !mu) {
+        cli_error(CMD, "out of memory");
+        goto done;
+    }
+    vae_ctx_seed(ctx, (uint64_t)seed);
+    progress p;
+    progress_init(&p, 0, n, 0, quiet);
+    cli_eval_sums s;
+    if (cli_evaluate(ctx, &r.net, ds->x, n, K, &p, &s, kl, NULL, NULL, msg, sizeof msg)) {
+        cli_error(CMD, "%s", msg);
+        goto done;
+    }
+    vae_error err = {0};
+    if (vae_encode_all(ctx, &r.net, ds->x, n, 500, mu, NULL, &err)) {
+        cli_error(CMD, "%s", err.msg);
+        goto done;
+    }
+    /* active units (Burda et al.): Var_x E_q[z_j | x] > 0.01 */
+    int active = 0;
+    for (int64_t j = 0; j < Z; j++) {
+        double s1 = 0, s2 = 0;
+        for (int64_t i = 0; i < n; i++)
+            s1 += mu[i * Z + j], s2 += (double)mu[i * Z + j] * mu[i * Z + j];
+        double var = s2 / (double)n - (s1 / (double)n) * (s1 / (double)n);
+        active += var > 0.01;
+    }
+    double mig = NAN;
+    if (ds->nfactors > 0 && ds->factors && Z >= 2) {
+        per_factor = malloc(sizeof(double) * (size_t)ds->nfactors);
+        if (!per_factor || mig_compute(mu, n, Z, ds->factors, ds->nfactors, ds->factor_sizes,
+                                       MIG_BINS, per_factor, &mig)) {
+            cli_error(CMD, "MIG: bad factors or out of memory");
+            goto done;
+        }
+    }
+    json j;
+    json_init(&j);
+    json_begin(&j, NULL);
+    json_str(&j, "command", "eval");
+    json_str(&j, "checkpoint", r.ckpt);
+    json_str(&j, "data", data ? data : r.cfg.data);
+    json_str(&j, "split", ds == &d.test ? "test" : ds == &d.valid ? "valid" : "train");
+    json_int(&j, "n", n);
+    json_int(&j, "is_samples", K);
+    json_num(&j, "loglik", s.loglik);
+    json_num(&j, "elbo", s.elbo);
+    json_num(&j, "rec", s.rec);
+    json_num(&j, "kl", s.kl);
+    json_num_array(&j, "kl_per_dim", kl, Z);
+    json_int(&j, "active_units", active);
+    json_int(&j, "latent", Z);
+    if (per_factor) {
+        json_num(&j, "mig", mig);
+        json_begin(&j, "mig_per_factor");
+        for (int k = 0; k < ds->nfactors; k++) json_num(&j, ds->factor_names[k], per_factor[k]);
+        json_end(&j);
+    }
+    json_num(&j, "seconds", clock_now() - t0);
+    json_end(&j);
+    json_print(&j, stdout);
+    json_free(&j);
+    exit_code = CLI_EXIT_OK;
+done:
+    free(kl), free(mu), free(per_factor);
+    vae_ctx_free(ctx);
+    run_data_free(&d);
+    run_close(&r);
+    return exit_code;
+}

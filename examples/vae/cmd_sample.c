@@ -1,0 +1,66 @@
+/* vae sample - decoder means of draws from the prior: samples.png (or samples.csv) and samples.npy.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "json.h"
+#include "options.h"
+#include "pictures.h"
+
+#define CMD "sample"
+
+int cmd_sample(int argc, char **argv) {
+    const char *run_dir = NULL, *ckpt = NULL, *out = NULL;
+    int64_t n = 64, seed = 1;
+    cli_opt tab[] = {
+        {"run", "DIR", CLI_OPT_STR, &run_dir, 0, 0, NULL, "run directory written by vae train", 0},
+        {"checkpoint", "FILE", CLI_OPT_STR, &ckpt, 0, 0, NULL, "a checkpoint file instead of --run",
+         0},
+        {"n", "N", CLI_OPT_INT, &n, 1, 10000, NULL, "number of samples (64)", 0},
+        {"seed", "S", CLI_OPT_INT, &seed, 0, 9.2e18, NULL, "random seed (1)", 0},
+        {"out", "DIR", CLI_OPT_STR, &out, 0, 0, NULL, "output directory (the run directory)", 0},
+    };
+    int rc = cli_parse(
+        CMD, argc, argv, tab, (int)(sizeof tab / sizeof *tab), "--run DIR [OPTIONS]",
+        "Draw z ~ N(0, I) and write the decoder means as a PNG grid (CSV for tabular data, in the\n"
+        "original units) and as samples.npy.");
+    if (rc == CLI_PARSE_HELP) return CLI_EXIT_OK;
+    if (rc) return CLI_EXIT_USAGE;
+    run r;
+    if ((rc = cli_open_run(CMD, run_dir, ckpt, &r))) return rc;
+    char msg[512];
+    const char *dir = out ? out : r.dir;
+    vae_ctx *ctx = vae_ctx_new(0);
+    vae_rng rng;
+    vae_rng_seed(&rng, (uint64_t)seed);
+    int exit_code = CLI_EXIT_ERROR;
+    if (!ctx)
+        cli_error(CMD, "out of memory");
+    else if (make_dirs(dir, msg, sizeof msg) ||
+             pic_samples(ctx, &r.net, &r.cfg, dir, (int)n, &rng, 1, msg, sizeof msg))
+        cli_error(CMD, "%s", msg);
+    else {
+        json j;
+        json_init(&j);
+        json_begin(&j, NULL);
+        json_str(&j, "command", "sample");
+        json_str(&j, "checkpoint", r.ckpt);
+        json_int(&j, "n", n);
+        json_begin_array(&j, "files");
+        char path[RUN_PATH_MAX];
+        if (!path_join(path, sizeof path, dir, r.cfg.tabular ? "samples.csv" : "samples.png", msg,
+                       sizeof msg))
+            json_str(&j, NULL, path);
+        if (!path_join(path, sizeof path, dir, "samples.npy", msg, sizeof msg))
+            json_str(&j, NULL, path);
+        json_end_array(&j);
+        json_end(&j);
+        json_print(&j, stdout);
+        json_free(&j);
+        exit_code = CLI_EXIT_OK;
+    }
+    vae_ctx_free(ctx);
+    run_close(&r);
+    return exit_code;
+}

@@ -1,0 +1,135 @@
+/* vae score - per-example ELBO and IS log-likelihood as CSV: the least likely examples are the
+ * anomalies. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "json.h"
+#include "options.h"
+
+#define CMD     "score"
+#define NLOWEST 10
+
+int cmd_score(int argc, char **argv) {
+    const char *run_dir = NULL, *ckpt = NULL, *out = NULL, *data = NULL, *split = NULL;
+    int64_t nmax = 0, K = 1000, seed = 1, threads = 0;
+    int quiet = 0;
+    cli_opt tab[] = {
+        {"run", "DIR", CLI_OPT_STR, &run_dir, 0, 0, NULL, "run directory written by vae train", 0},
+        {"checkpoint", "FILE", CLI_OPT_STR, &ckpt, 0, 0, NULL, "a checkpoint file instead of --run",
+         0},
+        {"data", "SPEC", CLI_OPT_STR, &data, 0, 0, NULL,
+         "score other data (same feature count; default: the run's)", 0},
+        {"split", "S", CLI_OPT_CHOICE, &split, 0, 0, "test|valid|train", "test|valid|train (test)",
+         0},
+        {"n", "N", CLI_OPT_INT, &nmax, 0, 1e12, NULL, "only the first N examples (all)", 0},
+        {"is-samples", "K", CLI_OPT_INT, &K, 0, 1000000, NULL,
+         "importance samples per example (1000; 0 = ELBO only)", 0},
+        {"seed", "S", CLI_OPT_INT, &seed, 0, 9.2e18, NULL, "random seed (1)", 0},
+        {"out", "FILE", CLI_OPT_STR, &out, 0, 0, NULL, "CSV file (RUN/scores.csv)", 0},
+        {"threads", "N", CLI_OPT_INT, &threads, 0, 256, NULL, "worker threads (0 = all cores)", 0},
+        {"quiet", NULL, CLI_OPT_FLAG, &quiet, 0, 0, NULL, "no progress on stderr", 0},
+    };
+    int rc = cli_parse(CMD, argc, argv, tab, (int)(sizeof tab / sizeof *tab), "--run DIR [OPTIONS]",
+                       "Write one CSV row per example: index,elbo,loglik[,label]. Low "
+                       "log-likelihood = anomalous.");
+    if (rc == CLI_PARSE_HELP) return CLI_EXIT_OK;
+    if (rc) return CLI_EXIT_USAGE;
+    cli_set_threads(threads);
+    run r;
+    if ((rc = cli_open_run(CMD, run_dir, ckpt, &r))) return rc;
+    char msg[512], path[RUN_PATH_MAX], tmp[RUN_PATH_MAX + 8];
+    run_data d;
+    int drc = run_data_load(&r.cfg, data, 0, &d, msg, sizeof msg);
+    if (drc) {
+        run_close(&r);
+        return cli_data_error(CMD, drc, msg);
+    }
+    const vae_dataset *ds = cli_pick_split(CMD, &d, split);
+    int64_t Z = r.cfg.latent, n = ds ? ds->n : 0;
+    if (nmax > 0 && nmax < n) n = nmax;
+    double *elbo = malloc(sizeof(double) * (size_t)(n + 1)),
+           *ll = malloc(sizeof(double) * (size_t)(n + 1));
+    double *kl = malloc(sizeof(double) * (size_t)Z);
+    vae_ctx *ctx = vae_ctx_new(0);
+    int exit_code = CLI_EXIT_ERROR;
+    if (!ds) goto done;
+    if (!elbo || !ll || !kl || !ctx) {
+        cli_error(CMD, "out of memory");
+        goto done;
+    }
+    if (out)
+        snprintf(path, sizeof path, "%s", out);
+    else if (path_join(path, sizeof path, r.dir, "scores.csv", msg, sizeof msg)) {
+        cli_error(CMD, "%s", msg);
+        goto done;
+    }
+    vae_ctx_seed(ctx, (uint64_t)seed);
+    progress p;
+    progress_init(&p, 0, n, 0, quiet);
+    cli_eval_sums s;
+    if (cli_evaluate(ctx, &r.net, ds->x, n, K, &p, &s, kl, elbo, ll, msg, sizeof msg)) {
+        cli_error(CMD, "%s", msg);
+        goto done;
+    }
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        cli_error(CMD, "cannot write %s: %s", path, strerror(errno));
+        goto done;
+    }
+    fprintf(f, "index,elbo,loglik%s\n", ds->labels ? ",label" : "");
+    for (int64_t i = 0; i < n; i++) {
+        fprintf(f, "%lld,%.6f,", (long long)i, elbo[i]);
+        if (K > 0) fprintf(f, "%.6f", ll[i]);
+        if (ds->labels) fprintf(f, ",%lld", (long long)ds->labels[i]);
+        fputc('\n', f);
+    }
+    int bad = ferror(f);
+    if (fclose(f) != 0 || bad || rename(tmp, path) != 0) {
+        remove(tmp);
+        cli_error(CMD, "cannot write %s", path);
+        goto done;
+    }
+    /* the NLOWEST least likely examples, by log p(x) (or the ELBO) */
+    const double *key = K > 0 ? ll : elbo;
+    int64_t low[NLOWEST];
+    int nl = 0;
+    for (int64_t i = 0; i < n; i++) {
+        int pos;
+        if (nl < NLOWEST)
+            pos = nl++;
+        else if (key[i] < key[low[NLOWEST - 1]])
+            pos = NLOWEST - 1;
+        else
+            continue;
+        while (pos > 0 && key[i] < key[low[pos - 1]]) low[pos] = low[pos - 1], pos--;
+        low[pos] = i;
+    }
+    json j;
+    json_init(&j);
+    json_begin(&j, NULL);
+    json_str(&j, "command", "score");
+    json_str(&j, "checkpoint", r.ckpt);
+    json_str(&j, "file", path);
+    json_int(&j, "n", n);
+    json_int(&j, "is_samples", K);
+    json_num(&j, "mean_elbo", s.elbo);
+    json_num(&j, "mean_loglik", s.loglik);
+    json_begin_array(&j, "lowest");
+    for (int k = 0; k < nl; k++) json_int(&j, NULL, low[k]);
+    json_end_array(&j);
+    json_end(&j);
+    json_print(&j, stdout);
+    json_free(&j);
+    exit_code = CLI_EXIT_OK;
+done:
+    free(elbo), free(ll), free(kl);
+    vae_ctx_free(ctx);
+    run_data_free(&d);
+    run_close(&r);
+    return exit_code;
+}

@@ -1,0 +1,685 @@
+/* vae train - fit a VAE / beta-VAE / IWAE and write a run directory (checkpoint.vae, log.jsonl,
+ * pictures). */
+#include <inttypes.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "autograd/ops.h"
+#include "cli.h"
+#include "json.h"
+#include "models/eval.h"
+#include "models/objective.h"
+#include "nn/checkpoint.h"
+#include "nn/optim.h"
+#include "nn/schedule.h"
+#include "options.h"
+#include "pictures.h"
+#include "progress.h"
+#include "run.h"
+#include "run_data.h"
+#include "train_log.h"
+
+#define CMD      "train"
+#define EVAL_MAX 2000 /* examples scored per epoch when there is no validation set */
+
+static volatile sig_atomic_t g_stop;
+static void on_sigint(int sig) {
+    (void)sig;
+    g_stop = 1;
+}
+
+static void install_sigint(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sa.sa_flags =
+        SA_RESETHAND; /* a second Ctrl-C kills at once (the checkpoint on disk stays whole) */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+}
+
+typedef struct train_opts {
+    const char *data, *model, *likelihood, *hidden, *activation, *estimator, *baseline, *optimizer,
+        *schedule;
+    const char *binarize, *dtype, *out, *capacity;
+    int64_t latent, samples, kl_warmup, warmup, batch, epochs, seed, threads, n_train, log_every,
+        max_steps;
+    int64_t pictures_every, lr_decay_every;
+    double beta, free_bits, lr, weight_decay, clip_norm, valid_fraction, lr_gamma;
+    int mc_kl, resume, quiet, no_pictures;
+} train_opts;
+
+/* runs/<data>-<model>: the spec's kind, plus the file's stem for file specs ("runs/csv-iris-vae").
+ */
+static void default_out(char *out, size_t n, const char *data, const char *model) {
+    char kind[64];
+    const char *colon = strchr(data, ':');
+    size_t k = colon ? (size_t)(colon - data) : strlen(data);
+    snprintf(kind, sizeof kind, "%.*s", (int)(k < 63 ? k : 63), data);
+    char stem[64] = "";
+    if (colon && (strcmp(kind, "npy") == 0 || strcmp(kind, "csv") == 0)) {
+        const char *base = strrchr(colon + 1, '/');
+        base = base ? base + 1 : colon + 1;
+        size_t sl = strcspn(base, ".");
+        snprintf(stem, sizeof stem, "-%.*s", (int)(sl < 60 ? sl : 60), base);
+    }
+    for (char *p = kind; *p; p++)
+        if (*p == '/' || *p == ' ') *p = '_';
+    snprintf(out, n, "runs/%s%s-%s", kind, stem, model);
+}
+
+/* The lr schedule of the run (steps for constant/step/cosine; Burda's is in epochs, see lr_at). */
+static vae_schedule make_schedule(const run_config *c, int64_t total_steps) {
+    vae_schedule s;
+    if (strcmp(c->schedule, "step") == 0) {
+        int64_t every =
+            c->lr_decay_every > 0 ? c->lr_decay_every : (total_steps / 3 > 0 ? total_steps / 3 : 1);
+        s = vae_schedule_step(c->lr, every, c->lr_gamma);
+    } else if (strcmp(c->schedule, "cosine") == 0) {
+        int64_t T = total_steps - c->warmup;
+        s = vae_schedule_cosine(c->lr, T > 0 ? T : 1, 0.0);
+    } else if (strcmp(c->schedule, "burda") == 0) {
+        s = vae_schedule_burda(c->lr);
+    } else
+        s = vae_schedule_constant(c->lr);
+    if (strcmp(c->schedule, "burda") != 0) s = vae_schedule_with_warmup(s, c->warmup);
+    return s;
+}
+
+static double lr_at(const run_config *c, const vae_schedule *s, int64_t step, int64_t epoch) {
+    if (strcmp(c->schedule, "burda") != 0) return vae_schedule_lr(s, step);
+    double lr = vae_schedule_lr(s, epoch);
+    if (c->warmup > 0 && step < c->warmup) lr *= (double)(step + 1) / (double)c->warmup;
+    return lr;
+}
+
+static int optim_kind(const char *name) {
+    return strcmp(name, "sgd") == 0       ? VAE_OPTIM_SGD
+           : strcmp(name, "adamw") == 0   ? VAE_OPTIM_ADAMW
+           : strcmp(name, "adagrad") == 0 ? VAE_OPTIM_ADAGRAD
+                                          : VAE_OPTIM_ADAM;
+}
+
+/* Fill a fresh run's configuration from the options; usage errors print and return 2. */
+static int config_from_opts(const train_opts *o, cli_opt *tab, int ntab, run_config *c) {
+    run_config_default(c);
+    snprintf(c->data, sizeof c->data, "%s", o->data);
+    snprintf(c->model, sizeof c->model, "%s", o->model);
+    snprintf(c->likelihood, sizeof c->likelihood, "%s", o->likelihood);
+    snprintf(c->activation, sizeof c->activation, "%s", o->activation);
+    snprintf(c->estimator, sizeof c->estimator, "%s", o->estimator);
+    snprintf(c->baseline, sizeof c->baseline, "%s", o->baseline);
+    snprintf(c->optimizer, sizeof c->optimizer, "%s", o->optimizer);
+    snprintf(c->schedule, sizeof c->schedule, "%s", o->schedule);
+    snprintf(c->binarize, sizeof c->binarize, "%s", o->binarize);
+    snprintf(c->dtype, sizeof c->dtype, "%s", o->dtype);
+    if (strlen(o->data) >= sizeof c->data) return cli_usage_error(CMD, "--data: spec too long");
+    if (strcmp(o->likelihood, "auto") != 0 && !vae_likelihood_find(o->likelihood)) {
+        const vae_likelihood *l[64];
+        int nl = vae_likelihood_list(l, 64);
+        char names[512] = "";
+        for (int i = 0; i < nl && i < 64; i++)
+            snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? ", " : "",
+                     l[i]->name);
+        return cli_usage_error(CMD, "--likelihood: unknown \"%s\" (registered: %s)", o->likelihood,
+                               names);
+    }
+    int nh = strcmp(o->hidden, "0") == 0
+                 ? 0
+                 : cli_parse_int_list(o->hidden, c->hidden, RUN_MAX_HIDDEN, 1, 65536);
+    if (nh < 0)
+        return cli_usage_error(
+            CMD,
+            "--hidden: \"%s\" is not a list of up to %d layer sizes in 1..65536 (e.g. 400,200)",
+            o->hidden, RUN_MAX_HIDDEN);
+    c->nhidden = nh;
+    c->latent = o->latent;
+    c->samples = o->samples;
+    c->beta = o->beta;
+    c->kl_warmup = o->kl_warmup;
+    c->free_bits = o->free_bits;
+    c->mc_kl = o->mc_kl;
+    if (o->capacity) {
+        double v[3];
+        if (cli_parse_real_list(o->capacity, v, 3) != 3 || v[0] <= 0 || v[1] < 0 || v[2] < 0 ||
+            v[2] != floor(v[2]))
+            return cli_usage_error(
+                CMD, "--capacity: \"%s\" is not GAMMA,CMAX,STEPS (e.g. 1000,25,100000)",
+                o->capacity);
+        c->cap_gamma = v[0], c->cap_max = v[1], c->cap_steps = (int64_t)v[2];
+    }
+    /* --beta with --model vae would be silently ignored by nobody: the objective uses beta for any
+     * kind */
+    c->lr = o->lr;
+    c->warmup = o->warmup;
+    c->lr_decay_every = o->lr_decay_every;
+    c->lr_gamma = o->lr_gamma;
+    c->weight_decay = o->weight_decay >= 0                          ? o->weight_decay
+                      : optim_kind(o->optimizer) == VAE_OPTIM_ADAMW ? 0.01
+                                                                    : 0.0;
+    c->clip_norm = o->clip_norm;
+    c->batch = o->batch;
+    c->epochs = o->epochs;
+    c->seed = o->seed;
+    c->n_train = o->n_train;
+    c->valid_fraction = o->valid_fraction;
+    if (strcmp(c->model, "iwae") != 0 && strcmp(c->estimator, "dreg") == 0)
+        return cli_usage_error(CMD, "--estimator dreg needs --model iwae");
+    if (cli_seen(tab, ntab, "beta") && strcmp(c->model, "vae") == 0)
+        snprintf(c->model, sizeof c->model, "beta-vae");
+    /* check everything but what the data decides */
+    run_config t;
+    if (run_config_copy(&t, c)) return cli_error(CMD, "out of memory");
+    if (strcmp(t.likelihood, "auto") == 0) snprintf(t.likelihood, sizeof t.likelihood, "bernoulli");
+    if (strcmp(t.binarize, "auto") == 0) snprintf(t.binarize, sizeof t.binarize, "none");
+    char msg[320];
+    int bad = run_config_check(&t, msg, sizeof msg);
+    run_config_free(&t);
+    if (bad) return cli_usage_error(CMD, "%s", msg);
+    return 0;
+}
+
+/* Everything the loop works on. */
+typedef struct trainer {
+    run_config cfg;
+    run_data data;
+    vae_net net;
+    vae_optim optim;
+    vae_objective_cfg ocfg;
+    vae_objective_state ost;
+    vae_schedule sched;
+    vae_batch_iter it;
+    vae_ctx *ctx, *ectx;
+    vae_rng rng_data;
+    float *xbuf;
+    char dir[RUN_PATH_MAX], ckpt[RUN_PATH_MAX], logpath[RUN_PATH_MAX];
+    train_log log;
+    vae_eval_result last_eval;
+    progress prog;
+    int64_t steps_per_epoch;
+} trainer;
+
+static void trainer_free(trainer *t) {
+    vae_batch_iter_free(&t->it);
+    vae_net_free(&t->net);
+    run_data_free(&t->data);
+    run_config_free(&t->cfg);
+    vae_ctx_free(t->ctx);
+    vae_ctx_free(t->ectx);
+    free(t->xbuf);
+    train_log_free(&t->log);
+    vae_eval_result_free(&t->last_eval);
+}
+
+static int save_checkpoint(trainer *t, char *msg, size_t n) {
+    t->cfg.step = t->optim.step;
+    t->cfg.rng_ctx = *vae_ctx_rng(t->ctx);
+    t->cfg.rng_data = t->rng_data;
+    t->cfg.obj_step = t->ost.step;
+    t->cfg.obj_baseline = isfinite(t->ost.baseline) ? t->ost.baseline : 0;
+    t->cfg.obj_baseline_ready = t->ost.baseline_ready;
+    char *text;
+    size_t len;
+    if (run_config_to_text(&t->cfg, &text, &len)) {
+        snprintf(msg, n, "out of memory");
+        return -1;
+    }
+    vae_error err = {0};
+    int rc = vae_checkpoint_save(t->ckpt, t->net.params, &t->optim, text, len, &err) ? -1 : 0;
+    if (rc) snprintf(msg, n, "saving the checkpoint: %s", err.msg);
+    free(text);
+    return rc;
+}
+
+/* Validation ELBO, KL per dim and active units on the valid set (or a slice of the training set).
+ */
+static int evaluate_epoch(trainer *t, char *msg, size_t n) {
+    const vae_dataset *ds = t->data.valid.n > 0 ? &t->data.valid : &t->data.train;
+    int64_t m = ds->n < EVAL_MAX || t->data.valid.n > 0 ? ds->n : EVAL_MAX;
+    vae_eval_cfg ec;
+    vae_eval_cfg_default(&ec);
+    ec.is_samples = 0;
+    ec.batch = 500;
+    vae_ctx_seed(t->ectx, (uint64_t)t->cfg.seed * 7919 + (uint64_t)t->cfg.epochs_done);
+    vae_error err = {0};
+    vae_eval_result_free(&t->last_eval);
+    if (vae_evaluate(t->ectx, &t->net, ds->x, m, &ec, &t->last_eval, NULL, NULL, &err)) {
+        snprintf(msg, n, "evaluation: %s", err.msg);
+        vae_ctx_clear_error(t->ectx);
+        return -1;
+    }
+    return 0;
+}
+
+static int write_pictures(trainer *t, char *msg, size_t n) {
+    const vae_dataset *ds = t->data.valid.n > 0 ? &t->data.valid : &t->data.train;
+    if (pic_all(t->ectx, &t->net, &t->cfg, ds, t->last_eval.kl_per_dim, t->dir, msg, n)) return -1;
+    return pic_learning_curve(t->dir, t->log.train_elbo, t->log.valid_elbo, t->log.n, msg, n);
+}
+
+/* One optimizer step on the next batch. Returns 1 on a step taken, 0 at the end of the epoch, -1 on
+ * error. */
+static int train_step(trainer *t, double *bound, double *rec, double *kl, int64_t *mb, char *msg,
+                      size_t n) {
+    const int64_t *idx;
+    int64_t m = vae_batch_iter_next(&t->it, &idx), D = t->cfg.x_dim;
+    if (m == 0) return 0;
+    vae_error err = {0};
+    vae_status s = t->data.dynamic ? vae_dataset_binarize_dynamic(&t->data.train, t->xbuf, idx, m,
+                                                                  &t->rng_data, &err)
+                                   : vae_dataset_gather(&t->data.train, idx, m, t->xbuf, &err);
+    if (s) {
+        snprintf(msg, n, "%s", err.msg);
+        return -1;
+    }
+    vae_ctx_reset(t->ctx);
+    vae_params_zero_grad(t->net.params);
+    vae_tensor *x =
+        vae_cast(t->ctx, vae_wrap(t->ctx, VAE_F32, VAE_SHAPE(m, D), t->xbuf), t->net.cfg.dtype);
+    vae_objective_out out;
+    s = vae_objective(t->ctx, &t->net, x, &t->ocfg, &t->ost, &out);
+    if (s == VAE_OK) s = vae_backward(t->ctx, out.loss);
+    if (s != VAE_OK) {
+        snprintf(msg, n, "step %" PRId64 ": %s", t->optim.step + 1, vae_ctx_message(t->ctx));
+        return -1;
+    }
+    double gnorm = t->cfg.clip_norm > 0 ? vae_clip_grad_norm(t->net.params, t->cfg.clip_norm)
+                                        : vae_grad_norm(t->net.params);
+    if (!isfinite(out.bound_mean) || !isfinite(gnorm)) {
+        snprintf(msg, n,
+                 "training diverged at step %" PRId64
+                 " (ELBO %g, gradient norm %g); the last checkpoint is kept. "
+                 "Try a smaller --lr or --clip-norm 100",
+                 t->optim.step + 1, out.bound_mean, gnorm);
+        return -1;
+    }
+    t->optim.cfg.lr = lr_at(&t->cfg, &t->sched, t->optim.step, t->cfg.epochs_done);
+    if (vae_optim_step(&t->optim, &err)) {
+        snprintf(msg, n, "optimizer: %s", err.msg);
+        return -1;
+    }
+    *bound = out.bound_mean, *rec = out.rec_mean, *kl = out.kl_mean, *mb = m;
+    return 1;
+}
+
+static void print_result(trainer *t, const char *status, double seconds) {
+    json j;
+    json_init(&j);
+    json_begin(&j, NULL);
+    json_str(&j, "command", "train");
+    json_str(&j, "status", status);
+    json_bool(&j, "interrupted", strcmp(status, "interrupted") == 0);
+    json_str(&j, "out", t->dir);
+    json_str(&j, "checkpoint", t->ckpt);
+    json_str(&j, "data", t->cfg.data);
+    json_str(&j, "model", t->cfg.model);
+    json_str(&j, "likelihood", t->cfg.likelihood);
+    json_int(&j, "latent", t->cfg.latent);
+    json_int(&j, "epochs", t->cfg.epochs_done);
+    json_int(&j, "step", t->optim.step);
+    int last = t->log.n - 1;
+    json_num(&j, "train_elbo", last >= 0 ? t->log.train_elbo[last] : NAN);
+    json_num(&j, "valid_elbo", last >= 0 ? t->log.valid_elbo[last] : NAN);
+    if (t->last_eval.kl_per_dim) {
+        json_num(&j, "kl", t->last_eval.kl);
+        json_int(&j, "active_units", t->last_eval.active_units);
+    }
+    json_num(&j, "seconds", seconds);
+    json_num(&j, "train_seconds", t->cfg.elapsed);
+    json_end(&j);
+    progress_clear(&t->prog);
+    json_print(&j, stdout);
+    json_free(&j);
+}
+
+static cli_opt *train_table(train_opts *o, int *n) {
+    static cli_opt tab[64];
+    cli_opt t[] = {
+        {"data", "SPEC", CLI_OPT_STR, &o->data, 0, 0, NULL,
+         "sprites[:S] (default), mnist:DIR, fashion-mnist[:DIR], binarized-mnist:DIR, npy:FILE, "
+         "csv:FILE",
+         0},
+        {"model", "KIND", CLI_OPT_CHOICE, &o->model, 0, 0, "vae|beta-vae|iwae",
+         "objective: vae|beta-vae|iwae (vae)", 0},
+        {"likelihood", "NAME", CLI_OPT_STR, &o->likelihood, 0, 0, NULL,
+         "p(x|z): bernoulli, gaussian, gaussian-learned, laplace, cbernoulli (auto: bernoulli for "
+         "images, "
+         "gaussian for CSV)",
+         0},
+        {"latent", "Z", CLI_OPT_INT, &o->latent, 1, 4096, NULL, "latent dimensions (10)", 0},
+        {"hidden", "H1[,H2..]", CLI_OPT_STR, &o->hidden, 0, 0, NULL,
+         "encoder hidden sizes, mirrored by the decoder (256)", 0},
+        {"activation", "ACT", CLI_OPT_CHOICE, &o->activation, 0, 0,
+         "relu|tanh|softplus|sigmoid|elu|leaky-relu",
+         "hidden activation: relu|tanh|softplus|sigmoid|elu|leaky-relu (relu)", 0},
+        {"samples", "K", CLI_OPT_INT, &o->samples, 1, 100000, NULL,
+         "samples per datum (vae) or particles K (iwae) (1)", 0},
+        {"k", "K", CLI_OPT_INT, &o->samples, 1, 100000, NULL, "same as --samples", 0},
+        {"beta", "B", CLI_OPT_REAL, &o->beta, 0, 1e6, NULL,
+         "KL weight; implies --model beta-vae (1)", 0},
+        {"kl-warmup", "STEPS", CLI_OPT_INT, &o->kl_warmup, 0, 1e12, NULL,
+         "linear KL warm-up from 0 over STEPS (0)", 0},
+        {"free-bits", "L", CLI_OPT_REAL, &o->free_bits, 0, 1e6, NULL,
+         "free bits: KL term sum_j max(L, KL_j) (0 = off)", 0},
+        {"capacity", "G,CMAX,STEPS", CLI_OPT_STR, &o->capacity, 0, 0, NULL,
+         "Burgess et al.: -rec + G |KL - C|, C rising to CMAX nats over STEPS", 0},
+        {"mc-kl", NULL, CLI_OPT_FLAG, &o->mc_kl, 0, 0, NULL,
+         "Monte-Carlo KL instead of the analytic KL", 0},
+        {"estimator", "EST", CLI_OPT_CHOICE, &o->estimator, 0, 0, "reparam|score|stl|dreg",
+         "encoder gradient: reparam|score|stl|dreg (reparam; dreg needs iwae)", 0},
+        {"baseline", "B", CLI_OPT_CHOICE, &o->baseline, 0, 0, "none|ma|vimco",
+         "score-function baseline: none|ma|vimco (none)", 0},
+        {"optimizer", "OPT", CLI_OPT_CHOICE, &o->optimizer, 0, 0, "adam|adamw|sgd|adagrad",
+         "adam|adamw|sgd|adagrad (adam)", 0},
+        {"lr", "LR", CLI_OPT_REAL, &o->lr, 1e-12, 10, NULL, "learning rate (0.001)", 0},
+        {"schedule", "S", CLI_OPT_CHOICE, &o->schedule, 0, 0, "constant|step|cosine|burda",
+         "learning-rate schedule: constant|step|cosine|burda (constant)", 0},
+        {"warmup", "STEPS", CLI_OPT_INT, &o->warmup, 0, 1e12, NULL,
+         "linear learning-rate warm-up (0)", 0},
+        {"lr-decay-every", "STEPS", CLI_OPT_INT, &o->lr_decay_every, 0, 1e12, NULL,
+         "step schedule: decay period (a third of the run)", 0},
+        {"lr-gamma", "G", CLI_OPT_REAL, &o->lr_gamma, 1e-6, 1, NULL,
+         "step schedule: decay factor (0.1)", 0},
+        {"weight-decay", "WD", CLI_OPT_REAL, &o->weight_decay, 0, 1e3, NULL,
+         "weight decay (0; adamw 0.01)", 0},
+        {"clip-norm", "N", CLI_OPT_REAL, &o->clip_norm, 0, 1e12, NULL,
+         "clip the global gradient norm (0 = off)", 0},
+        {"batch", "M", CLI_OPT_INT, &o->batch, 1, 1000000, NULL, "minibatch size (100)", 0},
+        {"epochs", "E", CLI_OPT_INT, &o->epochs, 1, 10000000, NULL,
+         "passes over the training set (60)", 0},
+        {"binarize", "HOW", CLI_OPT_CHOICE, &o->binarize, 0, 0, "auto|dynamic|threshold|none",
+         "auto|dynamic|threshold|none (auto: dynamic for grey images with a Bernoulli decoder)", 0},
+        {"valid-fraction", "F", CLI_OPT_REAL, &o->valid_fraction, 0, 0.5, NULL,
+         "training data held out for validation (0.1)", 0},
+        {"n-train", "N", CLI_OPT_INT, &o->n_train, 0, 1e12, NULL,
+         "use only the first N training examples (all)", 0},
+        {"seed", "S", CLI_OPT_INT, &o->seed, 0, 9.2e18, NULL,
+         "random seed: weights, split, batches, noise (1)", 0},
+        {"threads", "N", CLI_OPT_INT, &o->threads, 0, 256, NULL, "worker threads (0 = all cores)",
+         0},
+        {"dtype", "T", CLI_OPT_CHOICE, &o->dtype, 0, 0, "f32|f64", "f32|f64 (f32)", 0},
+        {"out", "DIR", CLI_OPT_STR, &o->out, 0, 0, NULL, "output directory (runs/<data>-<model>)",
+         0},
+        {"resume", NULL, CLI_OPT_FLAG, &o->resume, 0, 0, NULL,
+         "continue the run in --out from its checkpoint", 0},
+        {"max-steps", "N", CLI_OPT_INT, &o->max_steps, 0, 1e15, NULL,
+         "stop (with a checkpoint) once the run has taken N steps (0 = no limit)", 0},
+        {"log-every", "N", CLI_OPT_INT, &o->log_every, 0, 1e12, NULL,
+         "without a terminal: a progress line every N steps (0 = every 10 s)", 0},
+        {"pictures-every", "E", CLI_OPT_INT, &o->pictures_every, 0, 1e7, NULL,
+         "also write the pictures every E epochs (0 = at the end only)", 0},
+        {"no-pictures", NULL, CLI_OPT_FLAG, &o->no_pictures, 0, 0, NULL, "skip the pictures", 0},
+        {"quiet", NULL, CLI_OPT_FLAG, &o->quiet, 0, 0, NULL, "no progress on stderr", 0},
+    };
+    *n = (int)(sizeof t / sizeof *t);
+    memcpy(tab, t, sizeof t);
+    return tab;
+}
+
+/* Options that --resume may change; the rest of the configuration lives in the checkpoint. */
+static const char *const resumable[] = {"out",         "resume",  "epochs", "max-steps",
+                                        "log-every",   "threads", "quiet",  "pictures-every",
+                                        "no-pictures", NULL};
+
+static int setup_fresh(trainer *t, const train_opts *o, cli_opt *tab, int ntab, char *msg,
+                       size_t n) {
+    int rc = config_from_opts(o, tab, ntab, &t->cfg);
+    if (rc) return rc;
+    if (file_exists(t->ckpt))
+        return cli_error(
+            CMD, "%s already holds a run (%s); continue it with --resume or choose another --out",
+            t->dir, RUN_CHECKPOINT);
+    int drc = run_data_load(&t->cfg, NULL, 1, &t->data, msg, n);
+    if (drc) return cli_data_error(CMD, drc, msg);
+    if (run_config_check(&t->cfg, msg, n)) return cli_error(CMD, "%s", msg);
+    if (run_build_net(&t->cfg, &t->net, msg, n)) return cli_error(CMD, "%s", msg);
+    /* Burda et al.: start the output bias at the data's mean logit */
+    float *mean = calloc((size_t)t->cfg.x_dim, sizeof *mean);
+    if (!mean) return cli_error(CMD, "out of memory");
+    for (int64_t i = 0; i < t->data.train.n; i++)
+        for (int64_t j = 0; j < t->cfg.x_dim; j++) mean[j] += t->data.train.x[i * t->cfg.x_dim + j];
+    for (int64_t j = 0; j < t->cfg.x_dim; j++) mean[j] /= (float)t->data.train.n;
+    vae_net_init_output_bias(&t->net, mean);
+    free(mean);
+    vae_optim_config oc =
+        vae_optim_defaults((vae_optim_kind)optim_kind(t->cfg.optimizer), t->cfg.lr);
+    oc.weight_decay = t->cfg.weight_decay;
+    vae_error err = {0};
+    if (vae_optim_init(&t->optim, t->net.params, &oc, &err)) return cli_error(CMD, "%s", err.msg);
+    vae_ctx_seed(t->ctx, (uint64_t)t->cfg.seed);
+    vae_rng_seed(&t->rng_data, (uint64_t)t->cfg.seed ^ 0xda7aULL);
+    if (make_dirs(t->dir, msg, n)) return cli_error(CMD, "%s", msg);
+    if (train_log_reset(&t->log, t->logpath, msg, n)) return cli_error(CMD, "%s", msg);
+    return 0;
+}
+
+static int setup_resume(trainer *t, const train_opts *o, cli_opt *tab, int ntab, char *msg,
+                        size_t n) {
+    for (int i = 0; i < ntab; i++) {
+        if (!tab[i].seen) continue;
+        int ok = 0;
+        for (int k = 0; resumable[k]; k++) ok |= strcmp(tab[i].name, resumable[k]) == 0;
+        if (!ok)
+            return cli_usage_error(
+                CMD,
+                "--%s cannot change when resuming: the run's configuration is in its checkpoint",
+                tab[i].name);
+    }
+    if (!file_exists(t->ckpt))
+        return cli_error(CMD, "nothing to resume: %s does not exist", t->ckpt);
+    run r;
+    if (run_open(NULL, t->ckpt, &r, msg, n)) return cli_error(CMD, "%s", msg);
+    t->cfg = r.cfg; /* takes the arrays */
+    r.cfg.col_mean = r.cfg.col_std = NULL;
+    r.cfg.nstd = 0;
+    run_close(&r);
+    if (cli_seen(tab, ntab, "epochs")) {
+        if (o->epochs < t->cfg.epochs_done)
+            return cli_usage_error(
+                CMD, "--epochs %" PRId64 ": the run has already done %" PRId64 " epochs", o->epochs,
+                t->cfg.epochs_done);
+        t->cfg.epochs = o->epochs;
+    }
+    int drc = run_data_load(&t->cfg, NULL, 0, &t->data, msg, n);
+    if (drc) return cli_data_error(CMD, drc, msg);
+    if (run_build_net(&t->cfg, &t->net, msg, n)) return cli_error(CMD, "%s", msg);
+    vae_optim_config oc =
+        vae_optim_defaults((vae_optim_kind)optim_kind(t->cfg.optimizer), t->cfg.lr);
+    oc.weight_decay = t->cfg.weight_decay;
+    vae_error err = {0};
+    if (vae_optim_init(&t->optim, t->net.params, &oc, &err)) return cli_error(CMD, "%s", err.msg);
+    if (vae_checkpoint_load(t->ckpt, t->net.params, &t->optim, NULL, NULL, &err))
+        return cli_error(CMD, "%s", err.msg);
+    *vae_ctx_rng(t->ctx) = t->cfg.rng_ctx;
+    t->rng_data = t->cfg.rng_data;
+    t->ost.step = t->cfg.obj_step;
+    t->ost.baseline = t->cfg.obj_baseline;
+    t->ost.baseline_ready = t->cfg.obj_baseline_ready;
+    if (train_log_trim(&t->log, t->logpath, t->cfg.epochs_done, msg, n))
+        return cli_error(CMD, "%s", msg);
+    return 0;
+}
+
+int cmd_train(int argc, char **argv) {
+    run_config d;
+    run_config_default(&d);
+    train_opts o = {.data = "sprites",
+                    .model = "vae",
+                    .likelihood = "auto",
+                    .hidden = "256",
+                    .activation = "relu",
+                    .estimator = "reparam",
+                    .baseline = "none",
+                    .optimizer = "adam",
+                    .schedule = "constant",
+                    .binarize = "auto",
+                    .dtype = "f32",
+                    .latent = d.latent,
+                    .samples = 1,
+                    .batch = d.batch,
+                    .epochs = d.epochs,
+                    .seed = d.seed,
+                    .beta = 1.0,
+                    .lr = d.lr,
+                    .weight_decay = -1,
+                    .valid_fraction = d.valid_fraction,
+                    .lr_gamma = 0.1};
+    int ntab;
+    cli_opt *tab = train_table(&o, &ntab);
+    int rc = cli_parse(
+        CMD, argc, argv, tab, ntab, "[OPTIONS]",
+        "Train a VAE and write checkpoint.vae, log.jsonl and pictures into --out.\n"
+        "Ctrl-C stops at the next step, saves, and exits with status 130; --resume continues.");
+    if (rc == CLI_PARSE_HELP) return CLI_EXIT_OK;
+    if (rc) return CLI_EXIT_USAGE;
+
+    double t0 = clock_now();
+    trainer t;
+    memset(&t, 0, sizeof t);
+    char msg[512];
+    if (o.out)
+        snprintf(t.dir, sizeof t.dir, "%s", o.out);
+    else
+        default_out(t.dir, sizeof t.dir, o.data,
+                    cli_seen(tab, ntab, "beta") && !strcmp(o.model, "vae") ? "beta-vae" : o.model);
+    if (path_join(t.ckpt, sizeof t.ckpt, t.dir, RUN_CHECKPOINT, msg, sizeof msg) ||
+        path_join(t.logpath, sizeof t.logpath, t.dir, "log.jsonl", msg, sizeof msg))
+        return cli_usage_error(CMD, "--out: %s", msg);
+    cli_set_threads(o.threads);
+    t.ctx = vae_ctx_new(0);
+    t.ectx = vae_ctx_new(0);
+    if (!t.ctx || !t.ectx) {
+        trainer_free(&t);
+        return cli_error(CMD, "out of memory");
+    }
+    rc = o.resume ? setup_resume(&t, &o, tab, ntab, msg, sizeof msg)
+                  : setup_fresh(&t, &o, tab, ntab, msg, sizeof msg);
+    if (rc) {
+        trainer_free(&t);
+        return rc;
+    }
+    run_config *c = &t.cfg;
+    vae_error err = {0};
+    t.xbuf = malloc(vae__dataset_bytes(c->batch, c->x_dim));
+    if (!t.xbuf ||
+        vae_batch_iter_init(&t.it, t.data.train.n, c->batch, (uint64_t)c->seed, 0, &err)) {
+        trainer_free(&t);
+        return cli_error(CMD, "%s", err.msg[0] ? err.msg : "out of memory");
+    }
+    run_config_objective(c, 0, &t.ocfg);
+    t.steps_per_epoch = (t.data.train.n + c->batch - 1) / c->batch;
+    int64_t total = c->epochs * t.steps_per_epoch;
+    t.sched = make_schedule(c, total);
+    progress_init(&t.prog, t.optim.step, total, o.log_every, o.quiet);
+    if (!o.quiet)
+        progress_note(&t.prog,
+                      "vae train: %s, %" PRId64 " train / %" PRId64 " valid examples of %" PRId64
+                      " features; %s, %s likelihood, Z=%" PRId64 ", %" PRId64 " parameters -> %s",
+                      t.data.train.name, t.data.train.n, t.data.valid.n, c->x_dim, c->model,
+                      c->likelihood, c->latent, vae_params_numel(t.net.params), t.dir);
+    install_sigint();
+    const char *status = "done";
+    int exit_code = CLI_EXIT_OK;
+    while (c->epochs_done < c->epochs) {
+        int64_t e = c->epochs_done;
+        vae_batch_iter_set_epoch(&t.it, e);
+        for (int64_t k = 0; k < c->batch_in_epoch; k++) {
+            const int64_t *idx;
+            vae_batch_iter_next(&t.it, &idx);
+        }
+        double te = clock_now(), tstep = 0;
+        int64_t seen = c->batch_in_epoch * c->batch < t.data.train.n ? c->batch_in_epoch * c->batch
+                                                                     : t.data.train.n;
+        int64_t seen_now = 0;
+        int r = 1;
+        for (;;) {
+            if (g_stop) {
+                status = "interrupted";
+                break;
+            }
+            if (o.max_steps > 0 && t.optim.step >= o.max_steps) {
+                status = "max-steps";
+                break;
+            }
+            double bound, rec, kl, ts = clock_now();
+            int64_t m;
+            r = train_step(&t, &bound, &rec, &kl, &m, msg, sizeof msg);
+            if (r <= 0) break;
+            tstep += clock_now() - ts;
+            c->batch_in_epoch++;
+            c->part_bound += bound * (double)m, c->part_rec += rec * (double)m,
+                c->part_kl += kl * (double)m;
+            seen += m, seen_now += m;
+            progress_step(&t.prog, t.optim.step, e + 1, c->epochs, bound,
+                          tstep > 0 ? (double)seen_now / tstep : 0);
+        }
+        c->elapsed += clock_now() - te;
+        if (r < 0) {
+            trainer_free(&t);
+            progress_clear(&t.prog);
+            return cli_error(CMD, "%s", msg);
+        }
+        if (strcmp(status, "done") != 0) break;
+        /* the epoch is complete */
+        if (evaluate_epoch(&t, msg, sizeof msg)) {
+            trainer_free(&t);
+            return cli_error(CMD, "%s", msg);
+        }
+        train_epoch_row row = {.epoch = e + 1,
+                               .step = t.optim.step,
+                               .train_elbo = seen ? c->part_bound / (double)seen : NAN,
+                               .train_rec = seen ? c->part_rec / (double)seen : NAN,
+                               .train_kl = seen ? c->part_kl / (double)seen : NAN,
+                               .has_valid = t.data.valid.n > 0,
+                               .ev = &t.last_eval,
+                               .lr = t.optim.cfg.lr,
+                               .seconds = clock_now() - te,
+                               .samples_per_s = tstep > 0 ? (double)seen_now / tstep : 0};
+        c->epochs_done = e + 1;
+        c->batch_in_epoch = 0;
+        c->part_bound = c->part_rec = c->part_kl = 0;
+        if (train_log_append(&t.log, t.logpath, &row, msg, sizeof msg) ||
+            save_checkpoint(&t, msg, sizeof msg)) {
+            trainer_free(&t);
+            progress_clear(&t.prog);
+            return cli_error(CMD, "%s", msg);
+        }
+        progress_note(&t.prog,
+                      "epoch %" PRId64 "/%" PRId64
+                      "  train ELBO %.2f  valid ELBO %.2f  KL %.2f  AU %d/%" PRId64 "  %.1f s",
+                      e + 1, c->epochs, row.train_elbo, row.has_valid ? t.last_eval.elbo : NAN,
+                      t.last_eval.kl, t.last_eval.active_units, c->latent, row.seconds);
+        if (!o.no_pictures && o.pictures_every > 0 && (e + 1) % o.pictures_every == 0 &&
+            c->epochs_done < c->epochs && write_pictures(&t, msg, sizeof msg))
+            progress_note(&t.prog, "vae train: warning: pictures: %s", msg);
+    }
+    if (strcmp(status, "done") != 0) {
+        if (save_checkpoint(&t, msg, sizeof msg)) {
+            trainer_free(&t);
+            return cli_error(CMD, "%s", msg);
+        }
+        progress_note(&t.prog,
+                      "vae train: %s at step %" PRId64
+                      "; checkpoint saved; continue with: vae train --resume --out %s",
+                      strcmp(status, "interrupted") == 0 ? "interrupted" : "stopped", t.optim.step,
+                      t.dir);
+        if (strcmp(status, "interrupted") == 0) exit_code = CLI_EXIT_INTERRUPTED;
+    }
+    if (exit_code == CLI_EXIT_OK && !o.no_pictures) {
+        if (!t.last_eval.kl_per_dim && evaluate_epoch(&t, msg, sizeof msg)) {
+            trainer_free(&t);
+            return cli_error(CMD, "%s", msg);
+        }
+        if (write_pictures(&t, msg, sizeof msg)) {
+            trainer_free(&t);
+            return cli_error(CMD, "pictures: %s", msg);
+        }
+    }
+    print_result(&t, status, clock_now() - t0);
+    trainer_free(&t);
+    return exit_code;
+}

@@ -1,0 +1,116 @@
+/* vae - train, evaluate and study variational autoencoders from the command line. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "options.h"
+#ifdef VAE_CLI_HAVE_THREADS
+#include "tensor/threadpool.h"
+#endif
+
+typedef struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} command;
+
+static const command commands[] = {
+    {"train", cmd_train,
+     "train a VAE, beta-VAE or IWAE; writes a checkpoint, log.jsonl and pictures"},
+    {"eval", cmd_eval, "importance-sampled log-likelihood, ELBO, KL per dim, active units, MIG"},
+    {"sample", cmd_sample, "draw from the prior: a PNG grid (or CSV) and samples.npy"},
+    {"encode", cmd_encode, "latent means and log-variances of a data set as .npy"},
+    {"score", cmd_score, "per-example ELBO and log-likelihood as CSV (anomaly detection)"},
+    {"export", cmd_export, "the model's parameters as .npy files"},
+    {"estimators", cmd_estimators, "gradient-estimator variance study (SNR vs K)"},
+    {"bench", cmd_bench, "kernel benchmark: GEMM GFLOP/s against the machine's FMA peak"},
+};
+#define NCOMMANDS ((int)(sizeof commands / sizeof *commands))
+
+int cli_error(const char *cmd, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "vae %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return CLI_EXIT_ERROR;
+}
+
+int cli_data_error(const char *cmd, int rc, const char *msg) {
+    if (rc == -2) return cli_usage_error(cmd, "%s", msg);
+    return cli_error(cmd, "%s", msg);
+}
+
+void cli_set_threads(int64_t n) {
+#ifdef VAE_CLI_HAVE_THREADS
+    vae_threads_set((int)n);
+#else
+    if (n > 1)
+        fprintf(stderr, "vae: note: this build has no thread pool; --threads %lld is ignored\n",
+                (long long)n);
+#endif
+}
+
+static void usage(FILE *f) {
+    fprintf(
+        f,
+        "Usage: vae COMMAND [OPTIONS]\n"
+        "Variational autoencoders in C: training, evaluation, pictures and estimator studies.\n\n"
+        "Commands:\n");
+    for (int i = 0; i < NCOMMANDS; i++)
+        fprintf(f, "  %-11s %s\n", commands[i].name, commands[i].summary);
+    fprintf(
+        f,
+        "\nRun 'vae COMMAND --help' for a command's options. Start with 'vae train' (about a "
+        "minute,\n"
+        "built-in sprites), then look at runs/sprites-vae/.\n"
+        "Each command prints one JSON line with its results on stdout; progress goes to stderr.\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return CLI_EXIT_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+        printf("vae %s\n", VAE_CLI_VERSION);
+        return CLI_EXIT_OK;
+    }
+    for (int i = 0; i < NCOMMANDS; i++)
+        if (strcmp(argv[1], commands[i].name) == 0) return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "vae: unknown command \"%s\"\nTry 'vae --help' for the list of commands.\n",
+            argv[1]);
+    return CLI_EXIT_USAGE;
+}
+
+int cli_open_run(const char *cmd, const char *run_dir, const char *checkpoint, run *r) {
+    if (!run_dir == !checkpoint) {
+        cli_usage_error(cmd, run_dir ? "give --run or --checkpoint, not both"
+                                     : "which model? give --run DIR or --checkpoint FILE");
+        return CLI_EXIT_USAGE;
+    }
+    char msg[512];
+    if (run_open(run_dir, checkpoint, r, msg, sizeof msg)) return cli_error(cmd, "%s", msg);
+    return CLI_EXIT_OK;
+}
+
+const vae_dataset *cli_pick_split(const char *cmd, const run_data *d, const char *split) {
+    char msg[256];
+    if (split) {
+        const vae_dataset *ds = run_data_split(d, split, msg, sizeof msg);
+        if (!ds) cli_error(cmd, "%s", msg);
+        return ds;
+    }
+    if (d->test.n > 0) return &d->test;
+    const vae_dataset *ds = d->valid.n > 0 ? &d->valid : &d->train;
+    fprintf(stderr, "vae %s: note: the data has no test split; using the %s split\n", cmd,
+            ds == &d->valid ? "valid" : "train");
+    return ds;
+}

@@ -1,0 +1,125 @@
+#include "run.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "nn/checkpoint.h"
+
+int path_join(char *out, size_t outlen, const char *dir, const char *name, char *msg,
+              size_t msglen) {
+    int k = snprintf(out, outlen, "%s/%s", dir, name);
+    if (k < 0 || (size_t)k >= outlen) {
+        snprintf(msg, msglen, "path too long: %.60s...", dir);
+        return -1;
+    }
+    return 0;
+}
+
+int file_exists(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+int make_dirs(const char *path, char *msg, size_t msglen) {
+    char buf[RUN_PATH_MAX];
+    size_t len = strlen(path);
+    if (len == 0 || len >= sizeof buf) {
+        snprintf(msg, msglen, "bad directory name");
+        return -1;
+    }
+    memcpy(buf, path, len + 1);
+    for (size_t i = 1; i <= len; i++) {
+        if (buf[i] != '/' && buf[i] != '\0') continue;
+        char c = buf[i];
+        buf[i] = '\0';
+        if (mkdir(buf, 0777) != 0 && errno != EEXIST) {
+            snprintf(msg, msglen, "cannot create directory %s: %s", buf, strerror(errno));
+            return -1;
+        }
+        buf[i] = c;
+    }
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        snprintf(msg, msglen, "%s is not a directory", path);
+        return -1;
+    }
+    return 0;
+}
+
+int run_build_net(const run_config *cfg, vae_net *net, char *msg, size_t msglen) {
+    vae_net_cfg nc;
+    run_config_net_cfg(cfg, &nc);
+    vae_rng rng;
+    vae_rng_seed(&rng, (uint64_t)cfg->seed);
+    vae_error err = {0};
+    if (vae_net_init(net, &nc, &rng, &err)) {
+        snprintf(msg, msglen, "%s", err.msg);
+        return -1;
+    }
+    return 0;
+}
+
+int run_open(const char *run_dir, const char *checkpoint, run *r, char *msg, size_t msglen) {
+    memset(r, 0, sizeof *r);
+    run_config_default(&r->cfg);
+    if (run_dir) {
+        if (snprintf(r->dir, sizeof r->dir, "%s", run_dir) >= (int)sizeof r->dir ||
+            path_join(r->ckpt, sizeof r->ckpt, run_dir, RUN_CHECKPOINT, msg, msglen)) {
+            snprintf(msg, msglen, "path too long");
+            return -1;
+        }
+    } else {
+        if (snprintf(r->ckpt, sizeof r->ckpt, "%s", checkpoint) >= (int)sizeof r->ckpt) {
+            snprintf(msg, msglen, "path too long");
+            return -1;
+        }
+        const char *slash = strrchr(checkpoint, '/');
+        if (slash)
+            snprintf(r->dir, sizeof r->dir, "%.*s", (int)(slash - checkpoint), checkpoint);
+        else
+            snprintf(r->dir, sizeof r->dir, ".");
+        if (!r->dir[0]) snprintf(r->dir, sizeof r->dir, "/");
+    }
+    vae_error err = {0};
+    void *meta = NULL;
+    size_t meta_len = 0;
+    if (!file_exists(r->ckpt)) {
+        snprintf(msg, msglen, "%s: no such file%s", r->ckpt,
+                 run_dir ? " (is --run the output directory of vae train?)" : "");
+        return -1;
+    }
+    if (vae_checkpoint_read_info(r->ckpt, NULL, &meta, &meta_len, &err)) {
+        snprintf(msg, msglen, "%s", err.msg);
+        return -1;
+    }
+    char why[256];
+    int rc = run_config_from_text(meta, meta_len, &r->cfg, why, sizeof why);
+    free(meta);
+    if (rc) {
+        snprintf(msg, msglen, "%s: not a vae run checkpoint: %s", r->ckpt, why);
+        return -1;
+    }
+    if (r->cfg.x_dim < 1) {
+        snprintf(msg, msglen, "%s: the run configuration has no feature count", r->ckpt);
+        run_config_free(&r->cfg);
+        return -1;
+    }
+    if (run_build_net(&r->cfg, &r->net, msg, msglen)) {
+        run_config_free(&r->cfg);
+        return -1;
+    }
+    if (vae_checkpoint_load(r->ckpt, r->net.params, NULL, NULL, NULL, &err)) {
+        snprintf(msg, msglen, "%s", err.msg);
+        run_close(r);
+        return -1;
+    }
+    return 0;
+}
+
+void run_close(run *r) {
+    vae_net_free(&r->net);
+    run_config_free(&r->cfg);
+}

@@ -1,0 +1,43 @@
+/* run.h - a trained run: its directory, its checkpoint, the configuration stored in it and the
+ * model rebuilt from it.
+ *
+ * Output directory of `vae train` (see README-cli.md): checkpoint.vae, log.jsonl, pictures. Every
+ * other subcommand opens a run with --run DIR (DIR/checkpoint.vae) or --checkpoint FILE.
+ */
+#ifndef VAE_CLI_RUN_H
+#define VAE_CLI_RUN_H
+
+#include <stddef.h>
+
+#include "models/vae_net.h"
+#include "run_config.h"
+
+#define RUN_PATH_MAX   4096
+#define RUN_CHECKPOINT "checkpoint.vae"
+
+typedef struct run {
+    char dir[RUN_PATH_MAX];  /* the run directory ("." when opened by --checkpoint with no directory
+                                part) */
+    char ckpt[RUN_PATH_MAX]; /* the checkpoint file */
+    run_config cfg;
+    vae_net net;
+} run;
+
+/* Build "dir/name" into out; -1 (with a reason in msg) when it does not fit. */
+int path_join(char *out, size_t outlen, const char *dir, const char *name, char *msg,
+              size_t msglen);
+/* mkdir -p; 0 or -1 with the reason in msg. */
+int make_dirs(const char *path, char *msg, size_t msglen);
+int file_exists(const char *path);
+
+/* Build the model for cfg (weights initialized from cfg->seed). 0, or -1 with the reason in msg
+ * (net zeroed). */
+int run_build_net(const run_config *cfg, vae_net *net, char *msg, size_t msglen);
+
+/* Open a run: exactly one of run_dir / checkpoint is non-NULL. Reads and validates the checkpoint,
+ * parses its configuration, builds the model and loads the weights. 0, or -1 with a one-line reason
+ * in msg (r zeroed). */
+int run_open(const char *run_dir, const char *checkpoint, run *r, char *msg, size_t msglen);
+void run_close(run *r);
+
+#endif

@@ -1,0 +1,533 @@
+#include "run_config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "models/likelihood.h"
+
+static const char *const act_names[] = {"relu", "tanh", "softplus", "sigmoid", "elu", "leaky-relu"};
+static const vae_act act_kinds[] = {VAE_ACT_RELU,    VAE_ACT_TANH, VAE_ACT_SOFTPLUS,
+                                    VAE_ACT_SIGMOID, VAE_ACT_ELU,  VAE_ACT_LEAKY_RELU};
+
+static int act_parse(const char *s) {
+    for (int i = 0; i < (int)(sizeof act_names / sizeof *act_names); i++)
+        if (strcmp(s, act_names[i]) == 0) return i;
+    return -1;
+}
+
+static int one_of(const char *s, const char *const *list, int n) {
+    for (int i = 0; i < n; i++)
+        if (strcmp(s, list[i]) == 0) return i;
+    return -1;
+}
+
+static const char *const binarize_names[] = {"dynamic", "threshold", "none"};
+static const char *const dtype_names[] = {"f32", "f64"};
+static const char *const optim_names[] = {"adam", "adamw", "sgd", "adagrad"};
+static const char *const sched_names[] = {"constant", "step", "cosine", "burda"};
+
+void run_config_default(run_config *c) {
+    memset(c, 0, sizeof *c);
+    snprintf(c->data, sizeof c->data, "sprites");
+    c->valid_fraction = 0.1;
+    snprintf(c->binarize, sizeof c->binarize, "none");
+    c->seed = 1;
+    snprintf(c->model, sizeof c->model, "vae");
+    snprintf(c->likelihood, sizeof c->likelihood, "bernoulli");
+    c->latent = 10;
+    c->nhidden = 1;
+    c->hidden[0] = 256;
+    snprintf(c->activation, sizeof c->activation, "relu");
+    snprintf(c->dtype, sizeof c->dtype, "f32");
+    c->samples = 1;
+    c->beta = 1.0;
+    snprintf(c->estimator, sizeof c->estimator, "reparam");
+    snprintf(c->baseline, sizeof c->baseline, "none");
+    snprintf(c->optimizer, sizeof c->optimizer, "adam");
+    c->lr = 1e-3;
+    snprintf(c->schedule, sizeof c->schedule, "constant");
+    c->lr_gamma = 0.1;
+    c->batch = 100;
+    c->epochs = 60;
+}
+
+void run_config_free(run_config *c) {
+    free(c->col_mean);
+    free(c->col_std);
+    c->col_mean = c->col_std = NULL;
+    c->nstd = 0;
+}
+
+int run_config_copy(run_config *dst, const run_config *src) {
+    *dst = *src;
+    dst->col_mean = dst->col_std = NULL;
+    if (src->nstd > 0) {
+        dst->col_mean = malloc(sizeof(double) * (size_t)src->nstd);
+        dst->col_std = malloc(sizeof(double) * (size_t)src->nstd);
+        if (!dst->col_mean || !dst->col_std) {
+            run_config_free(dst);
+            return -1;
+        }
+        memcpy(dst->col_mean, src->col_mean, sizeof(double) * (size_t)src->nstd);
+        memcpy(dst->col_std, src->col_std, sizeof(double) * (size_t)src->nstd);
+    }
+    return 0;
+}
+
+static int fail(char *msg, size_t n, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+static int fail(char *msg, size_t n, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    if (msg && n) vsnprintf(msg, n, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+#define RANGE_I(field, lo, hi)                                                                     \
+    if (c->field < (lo) || c->field > (hi))                                                        \
+        return fail(msg, n, #field ": %" PRId64 " is out of range %" PRId64 "..%" PRId64,          \
+                    (int64_t)c->field, (int64_t)(lo), (int64_t)(hi));
+#define RANGE_D(field, lo, hi)                                                                     \
+    if (!(c->field >= (lo) && c->field <= (hi)))                                                   \
+        return fail(msg, n, #field ": %g is out of range %g..%g", c->field, (double)(lo),          \
+                    (double)(hi));
+
+int run_config_check(const run_config *c, char *msg, size_t n) {
+    if (!c->data[0]) return fail(msg, n, "data: empty spec");
+    RANGE_I(n_train, 0, INT64_C(1) << 40)
+    RANGE_D(valid_fraction, 0, 0.5)
+    if (one_of(c->binarize, binarize_names, 3) < 0)
+        return fail(msg, n, "binarize: unknown \"%s\"", c->binarize);
+    RANGE_I(seed, 0, INT64_MAX)
+    if (vae_objective_parse(c->model) < 0) return fail(msg, n, "model: unknown \"%s\"", c->model);
+    if (!vae_likelihood_find(c->likelihood))
+        return fail(msg, n, "likelihood: unknown \"%s\" (see 'vae train --help')", c->likelihood);
+    RANGE_I(latent, 1, 4096)
+    RANGE_I(nhidden, 0, RUN_MAX_HIDDEN)
+    for (int i = 0; i < c->nhidden; i++)
+        if (c->hidden[i] < 1 || c->hidden[i] > 65536)
+            return fail(msg, n, "hidden: layer size %" PRId64 " is out of range 1..65536",
+                        c->hidden[i]);
+    if (act_parse(c->activation) < 0)
+        return fail(msg, n, "activation: unknown \"%s\"", c->activation);
+    if (one_of(c->dtype, dtype_names, 2) < 0)
+        return fail(msg, n, "dtype: unknown \"%s\"", c->dtype);
+    RANGE_I(samples, 1, 100000)
+    RANGE_D(beta, 0, 1e6)
+    RANGE_I(kl_warmup, 0, INT64_C(1) << 40)
+    RANGE_D(free_bits, 0, 1e6)
+    RANGE_D(cap_gamma, 0, 1e6)
+    RANGE_D(cap_max, 0, 1e6)
+    RANGE_I(cap_steps, 0, INT64_C(1) << 40)
+    if (vae_estimator_parse(c->estimator) < 0)
+        return fail(msg, n, "estimator: unknown \"%s\"", c->estimator);
+    if (vae_baseline_parse(c->baseline) < 0)
+        return fail(msg, n, "baseline: unknown \"%s\"", c->baseline);
+    if (one_of(c->optimizer, optim_names, 4) < 0)
+        return fail(msg, n, "optimizer: unknown \"%s\"", c->optimizer);
+    if (!(c->lr > 0 && c->lr <= 10)) return fail(msg, n, "lr: %g is out of range (0, 10]", c->lr);
+    if (one_of(c->schedule, sched_names, 4) < 0)
+        return fail(msg, n, "schedule: unknown \"%s\"", c->schedule);
+    RANGE_I(warmup, 0, INT64_C(1) << 40)
+    RANGE_I(lr_decay_every, 0, INT64_C(1) << 40)
+    RANGE_D(lr_gamma, 1e-6, 1)
+    RANGE_D(weight_decay, 0, 1e3)
+    RANGE_D(clip_norm, 0, 1e12)
+    RANGE_I(batch, 1, 1000000)
+    RANGE_I(epochs, 1, 10000000)
+    RANGE_I(x_dim, 0, INT64_C(1) << 30)
+    if (c->h < 0 || c->w < 0 || c->c < 0 || c->h > 65536 || c->w > 65536 || c->c > 4)
+        return fail(msg, n, "geometry: %dx%dx%d is out of range", c->h, c->w, c->c);
+    if (c->x_dim > 0 && c->h > 0 && (int64_t)c->h * c->w * c->c != c->x_dim)
+        return fail(msg, n, "geometry: %dx%dx%d does not make %" PRId64 " features", c->h, c->w,
+                    c->c, c->x_dim);
+    if (c->scaled && !(isfinite(c->scale_lo) && isfinite(c->scale_hi) && c->scale_hi > c->scale_lo))
+        return fail(msg, n, "scale: bad range [%g, %g]", c->scale_lo, c->scale_hi);
+    if (c->nstd && c->nstd != c->x_dim)
+        return fail(msg, n, "col_mean: %" PRId64 " columns for %" PRId64 " features", c->nstd,
+                    c->x_dim);
+    for (int64_t j = 0; j < c->nstd; j++)
+        if (!isfinite(c->col_mean[j]) || !(c->col_std[j] > 0) || !isfinite(c->col_std[j]))
+            return fail(msg, n, "col_std: column %" PRId64 " has a bad standardization", j);
+    RANGE_I(epochs_done, 0, c->epochs)
+    RANGE_I(batch_in_epoch, 0, INT64_C(1) << 40)
+    RANGE_I(step, 0, INT64_C(1) << 50)
+    RANGE_I(obj_step, 0, INT64_C(1) << 50)
+    if (!isfinite(c->obj_baseline) || !isfinite(c->part_bound) || !isfinite(c->part_rec) ||
+        !isfinite(c->part_kl) || !(c->elapsed >= 0 && c->elapsed < 1e12))
+        return fail(msg, n, "state: a saved running value is not finite");
+    vae_objective_cfg oc;
+    run_config_objective(c, 0, &oc);
+    vae_error err = {0};
+    if (vae_objective_check(&oc, &err)) return fail(msg, n, "%s", err.msg);
+    return 0;
+}
+
+/* ---- text form ---- */
+
+typedef enum { K_STR, K_I64, K_INT, K_F64, K_RNG } key_type;
+typedef struct key_def {
+    const char *key;
+    key_type type;
+    size_t off, size;
+} key_def;
+
+#define KS(name)                                                                                   \
+    { #name, K_STR, offsetof(run_config, name), sizeof(((run_config *)0)->name) }
+#define KI(name)                                                                                   \
+    { #name, K_I64, offsetof(run_config, name), 0 }
+#define KN(name)                                                                                   \
+    { #name, K_INT, offsetof(run_config, name), 0 }
+#define KD(name)                                                                                   \
+    { #name, K_F64, offsetof(run_config, name), 0 }
+#define KR(name)                                                                                   \
+    { #name, K_RNG, offsetof(run_config, name), 0 }
+
+static const key_def keys[] = {
+    KS(data),
+    KI(n_train),
+    KD(valid_fraction),
+    KS(binarize),
+    KI(seed),
+    KS(model),
+    KS(likelihood),
+    KI(latent),
+    KS(activation),
+    KS(dtype),
+    KI(samples),
+    KD(beta),
+    KI(kl_warmup),
+    KD(free_bits),
+    KD(cap_gamma),
+    KD(cap_max),
+    KI(cap_steps),
+    KN(mc_kl),
+    KS(estimator),
+    KS(baseline),
+    KS(optimizer),
+    KD(lr),
+    KS(schedule),
+    KI(warmup),
+    KI(lr_decay_every),
+    KD(lr_gamma),
+    KD(weight_decay),
+    KD(clip_norm),
+    KI(batch),
+    KI(epochs),
+    KI(x_dim),
+    KN(h),
+    KN(w),
+    KN(c),
+    KN(tabular),
+    KN(scaled),
+    KD(scale_lo),
+    KD(scale_hi),
+    KI(epochs_done),
+    KI(batch_in_epoch),
+    KI(step),
+    KR(rng_ctx),
+    KR(rng_data),
+    KI(obj_step),
+    KD(obj_baseline),
+    KN(obj_baseline_ready),
+    KD(part_bound),
+    KD(part_rec),
+    KD(part_kl),
+    KD(elapsed),
+};
+#define NKEYS ((int)(sizeof keys / sizeof *keys))
+
+typedef struct sbuf {
+    char *b;
+    size_t len, cap;
+    int oom;
+} sbuf;
+
+static void sb_printf(sbuf *s, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+static void sb_printf(sbuf *s, const char *fmt, ...) {
+    if (s->oom) return;
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int k = vsnprintf(s->b ? s->b + s->len : NULL, s->b ? s->cap - s->len : 0, fmt, ap);
+        va_end(ap);
+        if (k < 0) {
+            s->oom = 1;
+            return;
+        }
+        if (s->b && s->len + (size_t)k < s->cap) {
+            s->len += (size_t)k;
+            return;
+        }
+        size_t cap = s->cap ? s->cap * 2 : 4096;
+        while (cap < s->len + (size_t)k + 1) cap *= 2;
+        char *nb = realloc(s->b, cap);
+        if (!nb) {
+            s->oom = 1;
+            return;
+        }
+        s->b = nb;
+        s->cap = cap;
+    }
+}
+
+int run_config_to_text(const run_config *c, char **text, size_t *len) {
+    sbuf s = {0};
+    sb_printf(&s, "vae-run %d\n", RUN_CONFIG_VERSION);
+    for (int i = 0; i < NKEYS; i++) {
+        const char *p = (const char *)c + keys[i].off;
+        switch (keys[i].type) {
+        case K_STR:
+            sb_printf(&s, "%s %s\n", keys[i].key, p);
+            break;
+        case K_I64:
+            sb_printf(&s, "%s %" PRId64 "\n", keys[i].key, *(const int64_t *)(const void *)p);
+            break;
+        case K_INT:
+            sb_printf(&s, "%s %d\n", keys[i].key, *(const int *)(const void *)p);
+            break;
+        case K_F64:
+            sb_printf(&s, "%s %.17g\n", keys[i].key, *(const double *)(const void *)p);
+            break;
+        case K_RNG: {
+            const vae_rng *r = (const vae_rng *)(const void *)p;
+            sb_printf(&s, "%s %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %.17g %d\n",
+                      keys[i].key, r->s[0], r->s[1], r->s[2], r->s[3], r->spare, r->has_spare);
+            break;
+        }
+        }
+    }
+    sb_printf(&s, "hidden ");
+    for (int i = 0; i < c->nhidden; i++) sb_printf(&s, "%s%" PRId64, i ? "," : "", c->hidden[i]);
+    if (c->nhidden == 0) sb_printf(&s, "0");
+    sb_printf(&s, "\n");
+    if (c->nstd > 0) {
+        for (int which = 0; which < 2; which++) {
+            const double *v = which ? c->col_std : c->col_mean;
+            sb_printf(&s, "%s ", which ? "col_std" : "col_mean");
+            for (int64_t j = 0; j < c->nstd; j++) sb_printf(&s, "%s%.17g", j ? "," : "", v[j]);
+            sb_printf(&s, "\n");
+        }
+    }
+    if (s.oom) {
+        free(s.b);
+        return -1;
+    }
+    *text = s.b;
+    *len = s.len;
+    return 0;
+}
+
+static int parse_i64(const char *s, int64_t *v) {
+    char *end;
+    errno = 0;
+    long long x = strtoll(s, &end, 10);
+    if (end == s || *end || errno) return 0;
+    *v = (int64_t)x;
+    return 1;
+}
+
+static int parse_f64(const char *s, double *v) {
+    char *end;
+    double x = strtod(s, &end);
+    if (end == s || *end) return 0;
+    *v = x;
+    return 1;
+}
+
+/* Comma-separated doubles into a new array of exactly `want` values. */
+static double *parse_doubles(const char *s, int64_t want) {
+    if (want < 1 || want > RUN_MAX_COLUMNS) return NULL;
+    double *v = malloc(sizeof(double) * (size_t)want);
+    if (!v) return NULL;
+    const char *p = s;
+    for (int64_t j = 0; j < want; j++) {
+        char *end;
+        v[j] = strtod(p, &end);
+        if (end == p || (j + 1 < want ? *end != ',' : *end != '\0')) {
+            free(v);
+            return NULL;
+        }
+        p = end + 1;
+    }
+    return v;
+}
+
+static int parse_line(run_config *c, const char *key, const char *val, char **mean_txt,
+                      char **std_txt, char *msg, size_t n) {
+    if (strcmp(key, "hidden") == 0) {
+        if (strcmp(val, "0") == 0) {
+            c->nhidden = 0;
+            return 0;
+        }
+        int k = 0;
+        const char *p = val;
+        while (*p) {
+            char *end;
+            errno = 0;
+            long long h = strtoll(p, &end, 10);
+            if (end == p || errno || k >= RUN_MAX_HIDDEN || (*end && *end != ',')) break;
+            c->hidden[k++] = h;
+            if (!*end) {
+                c->nhidden = k;
+                return 0;
+            }
+            p = end + 1;
+        }
+        return fail(msg, n, "hidden: bad list \"%.40s\"", val);
+    }
+    if (strcmp(key, "col_mean") == 0 || strcmp(key, "col_std") == 0) {
+        char **slot = key[4] == 'm' ? mean_txt : std_txt;
+        free(*slot);
+        *slot = malloc(strlen(val) + 1);
+        if (!*slot) return fail(msg, n, "out of memory");
+        memcpy(*slot, val, strlen(val) + 1);
+        return 0;
+    }
+    for (int i = 0; i < NKEYS; i++) {
+        if (strcmp(key, keys[i].key) != 0) continue;
+        char *p = (char *)c + keys[i].off;
+        int64_t iv;
+        double dv;
+        switch (keys[i].type) {
+        case K_STR:
+            if (strlen(val) >= keys[i].size) return fail(msg, n, "%s: value too long", key);
+            memcpy(p, val, strlen(val) + 1);
+            return 0;
+        case K_I64:
+            if (!parse_i64(val, &iv))
+                return fail(msg, n, "%s: \"%.40s\" is not an integer", key, val);
+            *(int64_t *)(void *)p = iv;
+            return 0;
+        case K_INT:
+            if (!parse_i64(val, &iv) || iv < -1000000 || iv > 1000000)
+                return fail(msg, n, "%s: \"%.40s\" is not a small integer", key, val);
+            *(int *)(void *)p = (int)iv;
+            return 0;
+        case K_F64:
+            if (!parse_f64(val, &dv))
+                return fail(msg, n, "%s: \"%.40s\" is not a number", key, val);
+            *(double *)(void *)p = dv;
+            return 0;
+        case K_RNG: {
+            vae_rng r;
+            unsigned long long s[4];
+            int hs, used = 0;
+            if (sscanf(val, "%llu %llu %llu %llu %lg %d%n", &s[0], &s[1], &s[2], &s[3], &r.spare,
+                       &hs, &used) != 6 ||
+                val[used] != '\0' || (hs != 0 && hs != 1) || !isfinite(r.spare) ||
+                !(s[0] | s[1] | s[2] | s[3]))
+                return fail(msg, n, "%s: bad generator state", key);
+            for (int k = 0; k < 4; k++) r.s[k] = s[k];
+            r.has_spare = hs;
+            *(vae_rng *)(void *)p = r;
+            return 0;
+        }
+        }
+    }
+    return 0; /* unknown key: a newer writer's; ignore */
+}
+
+int run_config_from_text(const char *text, size_t len, run_config *c, char *msg, size_t n) {
+    run_config_default(c);
+    if (len == 0 || memchr(text, '\0', len))
+        return fail(msg, n, "run configuration: empty or not text");
+    char *buf = malloc(len + 1);
+    if (!buf) return fail(msg, n, "out of memory");
+    memcpy(buf, text, len);
+    buf[len] = '\0';
+    char *mean_txt = NULL, *std_txt = NULL;
+    int rc = 0, line = 0;
+    char *save = NULL;
+    for (char *l = strtok_r(buf, "\n", &save); l && rc == 0; l = strtok_r(NULL, "\n", &save)) {
+        line++;
+        size_t ll = strlen(l);
+        if (ll && l[ll - 1] == '\r') l[--ll] = '\0';
+        if (line == 1) {
+            int v = 0, used = 0;
+            if (sscanf(l, "vae-run %d%n", &v, &used) != 1 || l[used] != '\0') {
+                rc = fail(msg, n, "run configuration: missing \"vae-run\" header");
+                break;
+            }
+            if (v != RUN_CONFIG_VERSION) {
+                rc = fail(msg, n,
+                          "run configuration: version %d is not supported (this vae reads %d)", v,
+                          RUN_CONFIG_VERSION);
+                break;
+            }
+            continue;
+        }
+        if (!*l || *l == '#') continue;
+        char *sp = strchr(l, ' ');
+        if (!sp) {
+            rc = fail(msg, n, "run configuration: line %d has no value", line);
+            break;
+        }
+        *sp = '\0';
+        rc = parse_line(c, l, sp + 1, &mean_txt, &std_txt, msg, n);
+    }
+    if (rc == 0 && line == 0) rc = fail(msg, n, "run configuration: empty");
+    if (rc == 0 && (mean_txt || std_txt)) {
+        if (!mean_txt || !std_txt)
+            rc = fail(msg, n, "col_mean/col_std: only one of them is present");
+        else {
+            c->col_mean = parse_doubles(mean_txt, c->x_dim);
+            c->col_std = parse_doubles(std_txt, c->x_dim);
+            c->nstd = c->x_dim;
+            if (!c->col_mean || !c->col_std)
+                rc = fail(msg, n, "col_mean/col_std: not %lld numbers", (long long)c->x_dim);
+        }
+    }
+    free(mean_txt);
+    free(std_txt);
+    free(buf);
+    if (rc == 0) rc = run_config_check(c, msg, n);
+    if (rc != 0) {
+        run_config_free(c);
+        run_config_default(c);
+    }
+    return rc;
+}
+
+void run_config_net_cfg(const run_config *c, vae_net_cfg *net) {
+    vae_net_cfg_default(net);
+    net->x_dim = c->x_dim;
+    net->z_dim = c->latent;
+    net->nhidden = c->nhidden;
+    for (int i = 0; i < c->nhidden && i < RUN_MAX_HIDDEN; i++) net->hidden[i] = c->hidden[i];
+    int a = act_parse(c->activation);
+    net->act = a >= 0 ? act_kinds[a] : VAE_ACT_RELU;
+    snprintf(net->likelihood, sizeof net->likelihood, "%s", c->likelihood);
+    net->dtype = strcmp(c->dtype, "f64") == 0 ? VAE_F64 : VAE_F32;
+}
+
+void run_config_objective(const run_config *c, int64_t data_size, vae_objective_cfg *o) {
+    vae_objective_cfg_default(o);
+    int k = vae_objective_parse(c->model), e = vae_estimator_parse(c->estimator),
+        b = vae_baseline_parse(c->baseline);
+    o->kind = k >= 0 ? (vae_objective_kind)k : VAE_OBJ_VAE;
+    o->estimator = e >= 0 ? (vae_estimator)e : VAE_EST_REPARAM;
+    o->baseline = b >= 0 ? (vae_baseline)b : VAE_BASELINE_NONE;
+    o->samples = c->samples;
+    o->analytic_kl = !c->mc_kl;
+    o->beta = c->beta;
+    o->warmup_steps = c->kl_warmup;
+    o->free_bits = c->free_bits;
+    o->capacity_gamma = c->cap_gamma;
+    o->capacity_max = c->cap_max;
+    o->capacity_steps = c->cap_steps;
+    o->data_size = (double)data_size;
+}

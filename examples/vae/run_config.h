@@ -1,0 +1,98 @@
+/* run_config.h - everything a training run was configured with, and where it stands, as text.
+ *
+ * The text goes into the checkpoint's metadata blob, so eval, sample, encode, score, export and
+ * estimators rebuild the model (and the data pre-processing: binarization, [0,1] scaling, CSV
+ * standardization) from the checkpoint alone, and `train --resume` continues where it stopped.
+ * Format: one "key value" per line, '#' comments, first line "vae-run 1". Unknown keys are ignored
+ * (so newer files stay readable); every known value is checked, and a missing or bad one is an
+ * error naming the key: the checkpoint may be hostile.
+ */
+#ifndef VAE_CLI_RUN_CONFIG_H
+#define VAE_CLI_RUN_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "models/objective.h"
+#include "models/vae_net.h"
+#include "tensor/rng.h"
+
+#define RUN_CONFIG_VERSION 1
+#define RUN_MAX_HIDDEN     VAE_NET_MAX_HIDDEN
+#define RUN_MAX_COLUMNS    (1 << 20) /* most CSV columns whose standardization the text may carry */
+
+typedef struct run_config {
+    /* data */
+    char data[512];        /* the --data spec */
+    int64_t n_train;       /* cap on training examples (0 = all) */
+    double valid_fraction; /* held out of the training set (0 = none) */
+    char binarize[16];     /* dynamic | threshold | none (resolved: never "auto" once stored) */
+    int64_t seed;
+    /* model */
+    char model[16]; /* vae | beta-vae | iwae */
+    char likelihood[32];
+    int64_t latent;
+    int nhidden;
+    int64_t hidden[RUN_MAX_HIDDEN];
+    char activation[16];
+    char dtype[8]; /* f32 | f64 */
+    /* objective */
+    int64_t samples;
+    double beta;
+    int64_t kl_warmup;
+    double free_bits;
+    double cap_gamma, cap_max;
+    int64_t cap_steps;
+    int mc_kl;
+    char estimator[16], baseline[16];
+    /* optimization */
+    char optimizer[16];
+    double lr;
+    char schedule[16]; /* constant | step | cosine | burda */
+    int64_t warmup;
+    int64_t
+        lr_decay_every; /* step schedule: decay every this many steps (0 = a third of the run) */
+    double lr_gamma;    /* step schedule factor */
+    double weight_decay, clip_norm;
+    int64_t batch, epochs;
+    /* data geometry and pre-processing, filled when the training data is first loaded */
+    int64_t x_dim;
+    int h, w, c;
+    int tabular; /* 1: CSV-like data (pictures become CSV files) */
+    int scaled;  /* 1: x was mapped from [scale_lo, scale_hi] to [0, 1] */
+    double scale_lo, scale_hi;
+    int64_t nstd;               /* columns of col_mean / col_std (0 = not standardized) */
+    double *col_mean, *col_std; /* owned */
+    /* where training stands (for --resume) */
+    int64_t epochs_done;    /* completed epochs */
+    int64_t batch_in_epoch; /* batches of epoch `epochs_done` already taken */
+    int64_t step;           /* optimizer steps so far */
+    vae_rng rng_ctx, rng_data;
+    int64_t obj_step;
+    double obj_baseline;
+    int obj_baseline_ready;
+    double part_bound, part_rec, part_kl; /* sums over the batches of the unfinished epoch */
+    double elapsed;                       /* training seconds so far */
+} run_config;
+
+/* The defaults of `vae train` (sprites, VAE, Bernoulli, Adam, ...). */
+void run_config_default(run_config *c);
+/* Release the standardization arrays; the struct stays usable. */
+void run_config_free(run_config *c);
+/* Deep copy (arrays included); returns 0, or -1 on OOM. */
+int run_config_copy(run_config *dst, const run_config *src);
+/* 0 when every field is in range and the combination is valid (objective_check included); else -1
+ * with the reason in msg ("latent: 0 is out of range 1..4096"). */
+int run_config_check(const run_config *c, char *msg, size_t msglen);
+/* The text form in a malloc'd NUL-terminated buffer (*len without the NUL); 0, or -1 on OOM. */
+int run_config_to_text(const run_config *c, char **text, size_t *len);
+/* Parse `len` bytes of text into c (defaults first, then the keys found), then run_config_check. On
+ * failure returns -1 with the reason in msg and leaves c holding defaults (nothing to free beyond
+ * run_config_free). */
+int run_config_from_text(const char *text, size_t len, run_config *c, char *msg, size_t msglen);
+
+/* The library configurations this run describes. */
+void run_config_net_cfg(const run_config *c, vae_net_cfg *net);
+void run_config_objective(const run_config *c, int64_t data_size, vae_objective_cfg *obj);
+
+#endif

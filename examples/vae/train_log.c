@@ -1,0 +1,148 @@
+#include "train_log.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "json.h"
+
+#define LOG_MAX_LINE (1 << 22)
+
+void train_log_free(train_log *l) {
+    free(l->train_elbo);
+    free(l->valid_elbo);
+    memset(l, 0, sizeof *l);
+}
+
+static int push(train_log *l, double tr, double va) {
+    if (l->n == l->cap) {
+        int cap = l->cap ? 2 * l->cap : 64;
+        double *a = realloc(l->train_elbo, sizeof(double) * (size_t)cap);
+        if (!a) return -1;
+        l->train_elbo = a;
+        double *b = realloc(l->valid_elbo, sizeof(double) * (size_t)cap);
+        if (!b) return -1;
+        l->valid_elbo = b;
+        l->cap = cap;
+    }
+    l->train_elbo[l->n] = tr;
+    l->valid_elbo[l->n] = va;
+    l->n++;
+    return 0;
+}
+
+/* Write `len` bytes to path via path.tmp + fsync + rename. */
+static int write_atomic(const char *path, const char *text, size_t len, char *msg, size_t n) {
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "wb");
+    if (!f) {
+        snprintf(msg, n, "cannot write %s: %s", tmp, strerror(errno));
+        return -1;
+    }
+    int bad = len && fwrite(text, 1, len, f) != len;
+    bad |= fflush(f) != 0 || fsync(fileno(f)) != 0;
+    bad |= fclose(f) != 0;
+    if (bad || rename(tmp, path) != 0) {
+        snprintf(msg, n, "cannot write %s: %s", path, strerror(errno));
+        remove(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+int train_log_reset(train_log *l, const char *path, char *msg, size_t n) {
+    train_log_free(l);
+    return write_atomic(path, "", 0, msg, n);
+}
+
+int train_log_trim(train_log *l, const char *path, int64_t epochs_done, char *msg, size_t n) {
+    train_log_free(l);
+    FILE *f = fopen(path, "rb");
+    if (!f) return write_atomic(path, "", 0, msg, n);
+    char *line = malloc(LOG_MAX_LINE);
+    size_t cap = 1 << 16, len = 0;
+    char *keep = malloc(cap);
+    int rc = 0;
+    if (!line || !keep) {
+        snprintf(msg, n, "out of memory");
+        rc = -1;
+    }
+    int64_t expect = 1;
+    while (rc == 0 && expect <= epochs_done && fgets(line, LOG_MAX_LINE, f)) {
+        double ep, tr, va = NAN;
+        size_t ll = strlen(line);
+        if (ll == 0 || line[ll - 1] != '\n') break; /* a torn last line */
+        if (!json_get_num(line, "epoch", &ep) || ep != (double)expect) break;
+        if (!json_get_num(line, "train_elbo", &tr)) tr = NAN;
+        if (!json_get_num(line, "valid_elbo", &va)) va = NAN;
+        if (len + ll + 1 > cap) {
+            while (len + ll + 1 > cap) cap *= 2;
+            char *k = realloc(keep, cap);
+            if (!k) {
+                snprintf(msg, n, "out of memory");
+                rc = -1;
+                break;
+            }
+            keep = k;
+        }
+        memcpy(keep + len, line, ll);
+        len += ll;
+        if (push(l, tr, va)) {
+            snprintf(msg, n, "out of memory");
+            rc = -1;
+        }
+        expect++;
+    }
+    fclose(f);
+    if (rc == 0) rc = write_atomic(path, keep, len, msg, n);
+    free(line);
+    free(keep);
+    return rc;
+}
+
+int train_log_append(train_log *l, const char *path, const train_epoch_row *r, char *msg,
+                     size_t n) {
+    const vae_eval_result *ev = r->ev;
+    json j;
+    json_init(&j);
+    json_begin(&j, NULL);
+    json_int(&j, "epoch", r->epoch);
+    json_int(&j, "step", r->step);
+    json_num(&j, "train_elbo", r->train_elbo);
+    json_num(&j, "train_rec", r->train_rec);
+    json_num(&j, "train_kl", r->train_kl);
+    json_num(&j, "valid_elbo", r->has_valid ? ev->elbo : NAN);
+    json_num(&j, "valid_rec", r->has_valid ? ev->rec : NAN);
+    json_num(&j, "valid_kl", r->has_valid ? ev->kl : NAN);
+    json_num_array(&j, "kl_per_dim", ev->kl_per_dim, ev->z_dim);
+    json_int(&j, "active_units", ev->active_units);
+    json_num(&j, "lr", r->lr);
+    json_num(&j, "seconds", r->seconds);
+    json_num(&j, "samples_per_s", r->samples_per_s);
+    json_end(&j);
+    const char *t = json_text(&j);
+    int rc = 0;
+    FILE *f = t ? fopen(path, "ab") : NULL;
+    if (!f) {
+        snprintf(msg, n, "cannot append to %s: %s", path, t ? strerror(errno) : "out of memory");
+        rc = -1;
+    } else {
+        int bad = fprintf(f, "%s\n", t) < 0;
+        bad |= fflush(f) != 0 || fsync(fileno(f)) != 0;
+        bad |= fclose(f) != 0;
+        if (bad) {
+            snprintf(msg, n, "cannot append to %s: %s", path, strerror(errno));
+            rc = -1;
+        }
+    }
+    json_free(&j);
+    if (rc == 0 && push(l, r->train_elbo, r->has_valid ? ev->elbo : NAN)) {
+        snprintf(msg, n, "out of memory");
+        rc = -1;
+    }
+    return rc;
+}

@@ -1,0 +1,41 @@
+/* train_log.h - log.jsonl, one JSON object per completed epoch, and the learning curve kept in
+ * memory.
+ *
+ * Line keys: epoch, step, train_elbo, train_rec, train_kl, valid_elbo, valid_rec, valid_kl (null
+ * without a validation set), kl_per_dim (array), active_units, lr, seconds, samples_per_s. On
+ * --resume the file is cut back to the epochs the checkpoint has completed (a crash between the log
+ * line and the checkpoint would otherwise leave a duplicate), rewritten atomically, and appended
+ * to.
+ */
+#ifndef VAE_CLI_TRAIN_LOG_H
+#define VAE_CLI_TRAIN_LOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "models/eval.h"
+
+typedef struct train_epoch_row {
+    int64_t epoch, step;
+    double train_elbo, train_rec, train_kl;
+    int has_valid;             /* ev is from the validation set (else from training examples) */
+    const vae_eval_result *ev; /* the epoch's evaluation: ELBO parts, KL per dim, active units */
+    double lr, seconds, samples_per_s;
+} train_epoch_row;
+
+typedef struct train_log {
+    int n, cap;
+    double *train_elbo, *valid_elbo; /* (n) per epoch; valid NaN when absent */
+} train_log;
+
+/* Start an empty log file at path (truncating). 0 or -1 with msg. */
+int train_log_reset(train_log *l, const char *path, char *msg, size_t n);
+/* Keep the lines of epochs 1..epochs_done (a missing file is an empty log), rewrite the file, load
+ * the curve. */
+int train_log_trim(train_log *l, const char *path, int64_t epochs_done, char *msg, size_t n);
+/* Append one epoch's line (flushed and synced) and extend the curve. */
+int train_log_append(train_log *l, const char *path, const train_epoch_row *row, char *msg,
+                     size_t n);
+void train_log_free(train_log *l);
+
+#endif

@@ -1,0 +1,322 @@
+/* cli_check - small checks for tests/test_cli.sh, so the shell test needs no Python:
+ *   cli_check png FILE...          every file decodes with the project's PNG reader
+ *   cli_check npy FILE             print the array's shape as "d0,d1,..."
+ *   cli_check json FILE            every line is one valid JSON object; print the line count
+ *   cli_check keys FILE KEY...     the last line of FILE (a JSON object) has every KEY as a member
+ *   cli_check num FILE LINE KEY    print member KEY of line LINE (1-based) of FILE as %.17g
+ *   cli_check mig                  MIG self-test: 1 for a disentangled code, 0 for an entangled one
+ *   cli_check config FILE          the run configuration in checkpoint FILE parses; 3000 mutations
+ * of it (byte flips, cuts, dropped and duplicated lines, huge numbers) are each accepted or
+ * rejected with a message, never crash (run under ASan/UBSan in CI) Exit 0 when the check passes, 1
+ * otherwise (with a message on stderr).
+ */
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "examples/io/png.h"
+#include "examples/vae/json.h"
+#include "examples/vae/mig.h"
+#include "examples/vae/run_config.h"
+#include "nn/checkpoint.h"
+#include "tensor/npy.h"
+
+/* ---- a strict JSON recognizer (RFC 8259 grammar, no semantic checks) ---- */
+static const char *ws(const char *p) {
+    while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n') p++;
+    return p;
+}
+static const char *value(const char *p, int depth);
+static const char *string(const char *p) {
+    if (*p != '"') return NULL;
+    for (p++; *p != '"'; p++) {
+        if ((unsigned char)*p < 0x20) return NULL;
+        if (*p == '\\') {
+            p++;
+            if (*p == 'u') {
+                for (int i = 1; i <= 4; i++)
+                    if (!isxdigit((unsigned char)p[i])) return NULL;
+                p += 4;
+            } else if (!strchr("\"\\/bfnrt", *p) || !*p)
+                return NULL;
+        }
+    }
+    return p + 1;
+}
+static const char *number(const char *p) {
+    if (*p == '-') p++;
+    if (!isdigit((unsigned char)*p)) return NULL;
+    if (*p == '0')
+        p++;
+    else
+        while (isdigit((unsigned char)*p)) p++;
+    if (*p == '.') {
+        p++;
+        if (!isdigit((unsigned char)*p)) return NULL;
+        while (isdigit((unsigned char)*p)) p++;
+    }
+    if (*p == 'e' || *p == 'E') {
+        p++;
+        if (*p == '+' || *p == '-') p++;
+        if (!isdigit((unsigned char)*p)) return NULL;
+        while (isdigit((unsigned char)*p)) p++;
+    }
+    return p;
+}
+static const char *container(const char *p, int depth, char close, int object) {
+    p = ws(p + 1);
+    if (*p == close) return p + 1;
+    for (;;) {
+        if (object) {
+            p = string(p);
+            if (!p) return NULL;
+            p = ws(p);
+            if (*p != ':') return NULL;
+            p = ws(p + 1);
+        }
+        p = value(p, depth + 1);
+        if (!p) return NULL;
+        p = ws(p);
+        if (*p == close) return p + 1;
+        if (*p != ',') return NULL;
+        p = ws(p + 1);
+    }
+}
+static const char *value(const char *p, int depth) {
+    if (depth > 64) return NULL;
+    p = ws(p);
+    switch (*p) {
+    case '{':
+        return container(p, depth, '}', 1);
+    case '[':
+        return container(p, depth, ']', 0);
+    case '"':
+        return string(p);
+    case 't':
+        return strncmp(p, "true", 4) ? NULL : p + 4;
+    case 'f':
+        return strncmp(p, "false", 5) ? NULL : p + 5;
+    case 'n':
+        return strncmp(p, "null", 4) ? NULL : p + 4;
+    default:
+        return number(p);
+    }
+}
+static int is_json_object(const char *line) {
+    const char *p = ws(line);
+    if (*p != '{') return 0;
+    p = value(p, 0);
+    return p && *ws(p) == '\0';
+}
+
+static char *read_line(FILE *f) {
+    size_t cap = 1024, len = 0;
+    char *b = malloc(cap);
+    int c;
+    if (!b) return NULL;
+    while ((c = fgetc(f)) != EOF && c != '\n') {
+        if (len + 2 > cap) {
+            char *nb = realloc(b, cap *= 2);
+            if (!nb) {
+                free(b);
+                return NULL;
+            }
+            b = nb;
+        }
+        b[len++] = (char)c;
+    }
+    if (c == EOF && len == 0) {
+        free(b);
+        return NULL;
+    }
+    b[len] = '\0';
+    return b;
+}
+
+/* Line `want` (1-based; 0 = last) of a file, malloc'd. */
+static char *nth_line(const char *path, int want) {
+    FILE *f = fopen(path, "r");
+    if (!f) return NULL;
+    char *line, *keep = NULL;
+    for (int i = 1; (line = read_line(f)); i++) {
+        if (want == 0 || i == want) {
+            free(keep);
+            keep = line;
+            if (want) break;
+        } else
+            free(line);
+    }
+    fclose(f);
+    return keep;
+}
+
+static int mig_selftest(void) {
+    enum { N = 2000, Z = 3, NF = 2 };
+    static float mu[N * Z];
+    static int64_t fac[N * NF];
+    int64_t sizes[NF] = {4, 5};
+    for (int i = 0; i < N; i++) {
+        fac[i * NF] = i % 4, fac[i * NF + 1] = (i / 4) % 5;
+        mu[i * Z] = (float)fac[i * NF], mu[i * Z + 1] = (float)fac[i * NF + 1],
+               mu[i * Z + 2] = 0.5f;
+    }
+    double m1, m2;
+    if (mig_compute(mu, N, Z, fac, NF, sizes, 20, NULL, &m1)) return 1;
+    for (int i = 0; i < N; i++)
+        mu[i * Z + 2] = mu[i * Z]; /* a second latent copies factor 0: its gap closes */
+    double per[NF];
+    if (mig_compute(mu, N, Z, fac, NF, sizes, 20, per, &m2)) return 1;
+    printf("mig disentangled %.4f, duplicated %.4f (factor 0 %.4f, factor 1 %.4f)\n", m1, m2,
+           per[0], per[1]);
+    return fabs(m1 - 1) < 1e-9 && fabs(per[0]) < 1e-9 && fabs(per[1] - 1) < 1e-9 ? 0 : 1;
+}
+
+static int config_fuzz(const char *path) {
+    void *meta = NULL;
+    size_t len = 0;
+    vae_error err = {0};
+    if (vae_checkpoint_read_info(path, NULL, &meta, &len, &err)) {
+        fprintf(stderr, "cli_check: %s\n", err.msg);
+        return 1;
+    }
+    run_config c;
+    char msg[320];
+    if (run_config_from_text(meta, len, &c, msg, sizeof msg)) {
+        fprintf(stderr, "cli_check: %s\n", msg);
+        free(meta);
+        return 1;
+    }
+    run_config_free(&c);
+    static const char *const junk[] = {"99999999999999999999",
+                                       "-1",
+                                       "nan",
+                                       "1e400",
+                                       "",
+                                       " ",
+                                       "\n",
+                                       ",",
+                                       "0x10",
+                                       "latent 0\n",
+                                       "hidden 1,2,3,4,5,6,7,8,9\n",
+                                       "col_mean 1\n",
+                                       "vae-run 2\n"};
+    vae_rng r;
+    vae_rng_seed(&r, 7);
+    char *buf = malloc(2 * len + 64);
+    int accepted = 0;
+    for (int it = 0; it < 3000 && buf; it++) {
+        size_t n = len;
+        memcpy(buf, meta, len);
+        int kind = (int)vae_rng_below(&r, 4);
+        if (kind == 0) { /* flip a few bytes */
+            for (int k = 0; k < 3; k++) buf[vae_rng_below(&r, n)] = (char)vae_rng_below(&r, 256);
+        } else if (kind == 1) { /* cut */
+            n = (size_t)vae_rng_below(&r, n + 1);
+        } else { /* splice junk over a random position */
+            const char *j = junk[vae_rng_below(&r, sizeof junk / sizeof *junk)];
+            size_t at = (size_t)vae_rng_below(&r, n), jl = strlen(j);
+            if (kind == 3) { /* duplicate a prefix instead */
+                size_t take = (size_t)vae_rng_below(&r, n < 64 ? n : 64);
+                memmove(buf + at + take, buf + at, n - at);
+                memcpy(buf + at, meta, take);
+                n += take;
+            } else {
+                memmove(buf + at + jl, buf + at, n - at);
+                memcpy(buf + at, j, jl);
+                n += jl;
+            }
+        }
+        msg[0] = '\0';
+        if (run_config_from_text(buf, n, &c, msg, sizeof msg) == 0) {
+            accepted++;
+            run_config_free(&c);
+        } else if (!msg[0]) {
+            fprintf(stderr, "cli_check: a rejected configuration has no message\n");
+            free(buf), free(meta);
+            return 1;
+        }
+    }
+    printf("config: %d of 3000 mutations accepted\n", accepted);
+    free(buf);
+    free(meta);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) return 1;
+    const char *cmd = argv[1];
+    vae_error err = {0};
+    if (strcmp(cmd, "png") == 0) {
+        for (int i = 2; i < argc; i++) {
+            vae_png_image img = {0};
+            if (vae_png_read(argv[i], &img, &err)) {
+                fprintf(stderr, "cli_check: %s\n", err.msg);
+                return 1;
+            }
+            vae_png_free(&img);
+        }
+        return argc > 2 ? 0 : 1;
+    }
+    if (strcmp(cmd, "npy") == 0 && argc == 3) {
+        vae_npy a = {0};
+        if (vae_npy_read(argv[2], &a, &err)) {
+            fprintf(stderr, "cli_check: %s\n", err.msg);
+            return 1;
+        }
+        for (int k = 0; k < a.ndim; k++) printf("%s%lld", k ? "," : "", (long long)a.shape[k]);
+        printf("\n");
+        vae_npy_free(&a);
+        return 0;
+    }
+    if (strcmp(cmd, "json") == 0 && argc == 3) {
+        FILE *f = fopen(argv[2], "r");
+        if (!f) return 1;
+        int n = 0, bad = 0;
+        char *line;
+        while ((line = read_line(f))) {
+            n++;
+            if (!is_json_object(line)) {
+                fprintf(stderr, "cli_check: %s:%d: not a JSON object\n", argv[2], n);
+                bad = 1;
+            }
+            free(line);
+        }
+        fclose(f);
+        printf("%d\n", n);
+        return bad || n == 0;
+    }
+    if (strcmp(cmd, "keys") == 0 && argc >= 3) {
+        char *line = nth_line(argv[2], 0);
+        if (!line || !is_json_object(line)) {
+            fprintf(stderr, "cli_check: %s: last line is not a JSON object\n", argv[2]);
+            free(line);
+            return 1;
+        }
+        int bad = 0;
+        for (int i = 3; i < argc; i++) {
+            char pat[128];
+            snprintf(pat, sizeof pat, "\"%s\":", argv[i]);
+            if (!strstr(line, pat)) {
+                fprintf(stderr, "cli_check: %s: no key \"%s\"\n", argv[2], argv[i]);
+                bad = 1;
+            }
+        }
+        free(line);
+        return bad;
+    }
+    if (strcmp(cmd, "num") == 0 && argc == 5) {
+        char *line = nth_line(argv[2], atoi(argv[3]));
+        double v;
+        int ok = line && json_get_num(line, argv[4], &v);
+        free(line);
+        if (!ok) return 1;
+        printf("%.17g\n", v);
+        return 0;
+    }
+    if (strcmp(cmd, "mig") == 0) return mig_selftest();
+    if (strcmp(cmd, "config") == 0 && argc == 3) return config_fuzz(argv[2]);
+    fprintf(stderr, "cli_check: bad arguments\n");
+    return 1;
+}

@@ -1,0 +1,184 @@
+#!/bin/sh
+# test_cli.sh VAE CLI_CHECK - end-to-end tests of the `vae` command on tiny runs (about 30 s).
+# Prints "N passed, M failed" and exits 1 on any failure.
+VAE=$1
+CHECK=$2
+if [ ! -x "$VAE" ] || [ ! -x "$CHECK" ]; then
+    echo "usage: test_cli.sh VAE CLI_CHECK"
+    exit 1
+fi
+T=$(mktemp -d "${TMPDIR:-/tmp}/vae_cli_test.XXXXXX") || exit 1
+trap 'rm -rf "$T"' EXIT
+passed=0
+failed=0
+ok() { passed=$((passed + 1)); }
+bad() {
+    failed=$((failed + 1))
+    echo "FAIL: $*"
+}
+check() { # check DESCRIPTION COMMAND...: the command must succeed
+    d=$1
+    shift
+    if "$@"; then ok; else bad "$d"; fi
+}
+# expect STATUS DESCRIPTION COMMAND...: run, keep stdout in $T/out and stderr in $T/err, compare the exit status
+expect() {
+    want=$1
+    d=$2
+    shift 2
+    "$@" >"$T/out" 2>"$T/err"
+    got=$?
+    if [ "$got" -eq "$want" ]; then ok; else
+        bad "$d: exit status $got, expected $want"
+        sed 's/^/    /' "$T/err" | tail -5
+    fi
+}
+lines() { wc -l <"$1" | tr -d ' '; }
+TINY="--hidden 32 --latent 2 --n-train 500 --batch 100 --quiet"
+
+# ---- help, version, usage errors (exit 2, one message naming the problem, a hint) ----
+expect 0 "vae --help" "$VAE" --help
+check "--help lists train" grep -q "train" "$T/out"
+expect 0 "vae --version" "$VAE" --version
+for c in train eval sample encode score export estimators bench; do
+    expect 0 "vae $c --help" "$VAE" $c --help
+    check "vae $c --help shows usage" grep -q "Usage: vae $c" "$T/out"
+done
+expect 2 "unknown command" "$VAE" frobnicate
+expect 2 "no command" "$VAE"
+expect 2 "bad integer" "$VAE" train --latent abc
+check "bad integer message names the option" grep -q -- "--latent" "$T/err"
+check "usage error gives a hint" grep -q -- "--help" "$T/err"
+check "usage error is short" test "$(lines "$T/err")" -le 2
+expect 2 "unknown option" "$VAE" train --frobnicate 3
+expect 2 "out of range" "$VAE" train --epochs 0
+expect 2 "bad choice" "$VAE" train --model gan
+expect 2 "missing value" "$VAE" train --epochs
+expect 2 "bad hidden list" "$VAE" train --hidden 400,,200
+expect 2 "bad likelihood" "$VAE" train --likelihood poisson
+expect 2 "bad combination" "$VAE" train --estimator dreg
+expect 2 "vimco needs samples" "$VAE" train --estimator score --baseline vimco
+expect 2 "non-finite real" "$VAE" train --lr nan
+expect 2 "eval without a run" "$VAE" eval
+expect 2 "export without --to" "$VAE" export --run "$T/nowhere"
+expect 1 "eval of a missing run" "$VAE" eval --run "$T/nowhere"
+check "missing run message" grep -q "no such file" "$T/err"
+expect 2 "unknown data spec" "$VAE" train --data bogus:thing --out "$T/bogus" $TINY
+
+# ---- a tiny training run and its output directory ----
+R="$T/run"
+expect 0 "train tiny" "$VAE" train $TINY --epochs 2 --out "$R"
+check "train prints one JSON line" test "$(lines "$T/out")" -eq 1
+check "train JSON keys" "$CHECK" keys "$T/out" command status interrupted out checkpoint epochs step train_elbo \
+    valid_elbo active_units seconds
+for f in checkpoint.vae log.jsonl samples.png reconstructions.png traversal.png manifold.png learning_curve.png \
+    learning_curve.svg; do
+    check "run has $f" test -s "$R/$f"
+done
+check "log.jsonl lines are JSON" "$CHECK" json "$R/log.jsonl" >/dev/null
+check "log.jsonl has 2 epochs" test "$(lines "$R/log.jsonl")" -eq 2
+check "log.jsonl keys" "$CHECK" keys "$R/log.jsonl" epoch step train_elbo train_rec train_kl valid_elbo valid_kl \
+    kl_per_dim active_units seconds samples_per_s
+check "PNGs decode" "$CHECK" png "$R/samples.png" "$R/reconstructions.png" "$R/traversal.png" "$R/manifold.png" \
+    "$R/learning_curve.png"
+check "svg is svg" grep -q "<svg" "$R/learning_curve.svg"
+expect 1 "train refuses to overwrite a run" "$VAE" train $TINY --epochs 1 --out "$R"
+check "overwrite message suggests --resume" grep -q -- "--resume" "$T/err"
+expect 2 "resume cannot change the model" "$VAE" train --resume --out "$R" --latent 5
+expect 1 "resume without a checkpoint" "$VAE" train --resume --out "$T/empty"
+
+# ---- stop at --max-steps, resume, and match an uninterrupted run exactly ----
+# 500 examples, 10% valid -> 450 train -> 5 steps per epoch; 3 epochs = 15 steps.
+expect 0 "uninterrupted reference" "$VAE" train $TINY --epochs 3 --out "$T/full" --no-pictures
+cp "$T/out" "$T/full.json"
+expect 0 "train stopped by --max-steps" "$VAE" train $TINY --epochs 3 --out "$T/part" --max-steps 7 --no-pictures
+check "max-steps JSON step 7" test "$("$CHECK" num "$T/out" 1 step)" = 7
+check "max-steps log has 1 epoch" test "$(lines "$T/part/log.jsonl")" -eq 1
+expect 0 "resume" "$VAE" train --resume --out "$T/part" --no-pictures --quiet
+check "resumed JSON step 15" test "$("$CHECK" num "$T/out" 1 step)" = 15
+check "resumed log has 3 epochs" test "$(lines "$T/part/log.jsonl")" -eq 3
+check "resumed log epoch 3 at step 15" test "$("$CHECK" num "$T/part/log.jsonl" 3 step)" = 15
+check "resumed run equals the uninterrupted one" test "$("$CHECK" num "$T/out" 1 valid_elbo)" = \
+    "$("$CHECK" num "$T/full.json" 1 valid_elbo)"
+expect 0 "resume with more epochs" "$VAE" train --resume --out "$T/part" --epochs 4 --no-pictures --quiet
+check "extended log has 4 epochs" test "$(lines "$T/part/log.jsonl")" -eq 4
+
+# ---- Ctrl-C: saves, prints interrupted JSON, exits 130; --resume continues ----
+S="$T/sig"
+"$VAE" train --hidden 32 --latent 2 --n-train 2000 --epochs 100000 --out "$S" --quiet --no-pictures \
+    >"$T/sig.out" 2>"$T/sig.err" &
+pid=$!
+i=0
+while [ ! -s "$S/log.jsonl" ] && [ $i -lt 600 ]; do
+    sleep 0.1
+    i=$((i + 1))
+done
+kill -INT $pid
+wait $pid
+st=$?
+check "SIGINT exit status 130 (got $st)" test $st -eq 130
+check "SIGINT JSON says interrupted" grep -q '"interrupted":true' "$T/sig.out"
+done_epochs=$("$CHECK" num "$T/sig.out" 1 epochs)
+expect 0 "resume after SIGINT" "$VAE" train --resume --out "$S" --epochs $((done_epochs + 1)) --no-pictures --quiet
+check "resume after SIGINT finishes the next epoch" test "$("$CHECK" num "$T/out" 1 epochs)" = $((done_epochs + 1))
+
+# ---- damaged checkpoints: exit 1 with one line, never a crash ----
+mkdir -p "$T/bad"
+cp "$R/log.jsonl" "$T/bad/"
+head -c 1000 "$R/checkpoint.vae" >"$T/bad/checkpoint.vae"
+expect 1 "truncated checkpoint" "$VAE" eval --run "$T/bad" --is-samples 0
+check "truncated checkpoint: one-line message" test "$(lines "$T/err")" -eq 1
+cp "$R/checkpoint.vae" "$T/bad/checkpoint.vae"
+size=$(wc -c <"$R/checkpoint.vae")
+printf 'XXXX' | dd of="$T/bad/checkpoint.vae" bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null
+expect 1 "corrupted checkpoint" "$VAE" sample --run "$T/bad"
+check "corrupted checkpoint: one-line message" test "$(lines "$T/err")" -eq 1
+: >"$T/bad/checkpoint.vae"
+expect 1 "empty checkpoint" "$VAE" encode --run "$T/bad"
+head -c 5000 /dev/urandom >"$T/bad/checkpoint.vae" 2>/dev/null || printf 'garbage' >"$T/bad/checkpoint.vae"
+expect 1 "garbage checkpoint" "$VAE" train --resume --out "$T/bad"
+
+# ---- the other subcommands on the tiny run ----
+expect 0 "eval" "$VAE" eval --run "$R" --is-samples 20 --n 200 --quiet
+check "eval JSON keys" "$CHECK" keys "$T/out" loglik elbo rec kl kl_per_dim active_units mig mig_per_factor
+expect 0 "eval on the valid split" "$VAE" eval --run "$R" --split valid --is-samples 0 --quiet
+expect 0 "sample" "$VAE" sample --run "$R" --n 16 --out "$T/smp"
+check "sample PNG decodes" "$CHECK" png "$T/smp/samples.png"
+check "samples.npy shape" test "$("$CHECK" npy "$T/smp/samples.npy")" = "16,32,32"
+expect 0 "encode" "$VAE" encode --run "$R" --n 50 --out "$T/enc"
+check "latents_mu.npy shape" test "$("$CHECK" npy "$T/enc/latents_mu.npy")" = "50,2"
+check "latents_logvar.npy shape" test "$("$CHECK" npy "$T/enc/latents_logvar.npy")" = "50,2"
+check "labels.npy shape" test "$("$CHECK" npy "$T/enc/labels.npy")" = "50"
+expect 0 "score" "$VAE" score --run "$R" --n 40 --is-samples 10 --out "$T/scores.csv" --quiet
+check "scores.csv rows" test "$(lines "$T/scores.csv")" -eq 41
+check "score JSON keys" "$CHECK" keys "$T/out" mean_elbo mean_loglik lowest
+expect 0 "export" "$VAE" export --run "$R" --to "$T/exp"
+check "exported weight shape" test "$("$CHECK" npy "$T/exp/enc.0.weight.npy")" = "1024,32"
+check "manifest is JSON" "$CHECK" json "$T/exp/manifest.json" >/dev/null
+expect 0 "estimators" "$VAE" estimators --run "$R" --estimators reparam,score:vimco,dreg --ks 1,3 --draws 4 \
+    --batch 5 --out "$T/est" --quiet
+check "estimators.json" "$CHECK" json "$T/est/estimators.json" >/dev/null
+check "estimators_snr.png decodes" "$CHECK" png "$T/est/estimators_snr.png"
+expect 0 "bench --smoke" "$VAE" bench --smoke
+check "bench prints JSON" "$CHECK" json "$T/out" >/dev/null
+expect 0 "bench --workloads --smoke" "$VAE" bench --workloads --smoke
+check "bench prints JSON" "$CHECK" json "$T/out" >/dev/null
+
+# ---- CSV data: Gaussian likelihood, CSV pictures in original units ----
+awk 'BEGIN { print "a,b,c"; for (i = 0; i < 300; i++) printf "%d,%.3f,%.3f\n", 100 + i % 7, i * 0.01, -(i % 11) * 2.5 }' \
+    >"$T/data.csv"
+expect 0 "train on CSV" "$VAE" train --data "csv:$T/data.csv" --epochs 2 --hidden 16 --latent 2 --out "$T/csv" --quiet
+check "CSV run uses the gaussian likelihood" grep -q '"likelihood":"gaussian"' "$T/out"
+check "CSV samples.csv" test "$(lines "$T/csv/samples.csv")" -eq 65
+check "CSV reconstructions.csv" test -s "$T/csv/reconstructions.csv"
+expect 0 "sample from the CSV run" "$VAE" sample --run "$T/csv" --n 5
+check "CSV samples.npy shape" test "$("$CHECK" npy "$T/csv/samples.npy")" = "5,3"
+expect 0 "score the CSV run on its own file" "$VAE" score --run "$T/csv" --data "csv:$T/data.csv" --split train \
+    --is-samples 5 --quiet
+expect 2 "--binarize on CSV" "$VAE" train --data "csv:$T/data.csv" --binarize threshold --out "$T/csv2" --quiet
+
+check "run configuration survives mutations" "$CHECK" config "$R/checkpoint.vae" >/dev/null
+check "MIG self-test" "$CHECK" mig >/dev/null
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
