@@ -97,7 +97,7 @@ vae_dist *vae_student_t(vae_ctx *ctx, vae_tensor *loc, vae_tensor *log_scale, do
 static vae_dist *make_student_t(vae_ctx *ctx, vae_tensor *decoder_out, const double *opts) {
     vae_tensor *p[2];
     if (vae_likelihood_split(ctx, "student-t", decoder_out, 2, p)) return NULL;
-    return vae_student_t(ctx, p[0], p[1], opts ? opts[0] : 4.0);
+    return vae_student_t(ctx, p[0], p[1], opts && opts[0] > 0 ? opts[0] : 4.0); /* 0 = default */
 }
 
 static const vae_likelihood student_t_likelihood = {

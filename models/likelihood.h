@@ -4,7 +4,7 @@
  * x (..., D): with two parameters per dim the output is split in halves along the last dim,
  * (first D | second D). Built in (name, params per dim: what the decoder outputs):
  *   "bernoulli"        1: logits                         (binary or binarized data)
- *   "gaussian"         1: mean; sigma = opts[0] (default 1)
+ *   "gaussian"         1: mean; sigma = opts[0] (0 or NULL: default 1)
  *   "gaussian-learned" 2: mean | log-variance
  *   "laplace"          2: loc | log-scale
  *   "cbernoulli"       1: logits of the continuous Bernoulli (data in [0,1])

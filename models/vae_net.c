@@ -15,7 +15,7 @@ void vae_net_cfg_default(vae_net_cfg *cfg) {
     cfg->act = VAE_ACT_RELU;
     cfg->act_alpha = 0.01;
     snprintf(cfg->likelihood, sizeof cfg->likelihood, "bernoulli");
-    cfg->lik_opts[0] = 1.0;
+    /* lik_opts all 0: each likelihood's own defaults */
     cfg->dtype = VAE_F32;
     cfg->init = VAE_INIT_PYTORCH;
     cfg->init_sigma = 0.01;

@@ -27,7 +27,7 @@ typedef struct vae_net_cfg {
     vae_act act;                          /* hidden activation */
     double act_alpha;                     /* for elu / leaky relu */
     char likelihood[32];                  /* registry name, e.g. "bernoulli" */
-    double lik_opts[4];                   /* likelihood options (e.g. fixed sigma) */
+    double lik_opts[4];                   /* likelihood options (e.g. fixed sigma); 0 = its default */
     vae_dtype dtype;
     vae_init_kind init;
     double init_sigma;                    /* VAE_INIT_NORMAL: N(0, sigma^2), Kingma & Welling used 0.01 */

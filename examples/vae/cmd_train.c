@@ -49,7 +49,7 @@ typedef struct train_opts {
     int64_t latent, samples, kl_warmup, warmup, batch, epochs, seed, threads, n_train, log_every,
         max_steps;
     int64_t pictures_every, lr_decay_every;
-    double beta, free_bits, lr, weight_decay, clip_norm, valid_fraction, lr_gamma;
+    double lik_param, beta, free_bits, lr, weight_decay, clip_norm, valid_fraction, lr_gamma;
     int mc_kl, resume, quiet, no_pictures;
 } train_opts;
 
@@ -140,6 +140,7 @@ static int config_from_opts(const train_opts *o, cli_opt *tab, int ntab, run_con
     c->latent = o->latent;
     c->samples = o->samples;
     c->beta = o->beta;
+    c->lik_param = o->lik_param;
     c->kl_warmup = o->kl_warmup;
     c->free_bits = o->free_bits;
     c->mc_kl = o->mc_kl;
@@ -346,10 +347,11 @@ static cli_opt *train_table(train_opts *o, int *n) {
         {"model", "KIND", CLI_OPT_CHOICE, &o->model, 0, 0, "vae|beta-vae|iwae",
          "objective: vae|beta-vae|iwae (vae)", 0},
         {"likelihood", "NAME", CLI_OPT_STR, &o->likelihood, 0, 0, NULL,
-         "p(x|z): bernoulli, gaussian, gaussian-learned, laplace, cbernoulli (auto: bernoulli for "
-         "images, "
-         "gaussian for CSV)",
+         "p(x|z): bernoulli, gaussian, gaussian-learned, laplace, cbernoulli, student-t (auto: "
+         "bernoulli for images, gaussian for CSV)",
          0},
+        {"lik-param", "X", CLI_OPT_REAL, &o->lik_param, 0, 1e6, NULL,
+         "the likelihood's option: gaussian sigma (1), student-t degrees of freedom (4); 0 = default", 0},
         {"latent", "Z", CLI_OPT_INT, &o->latent, 1, 4096, NULL, "latent dimensions (10)", 0},
         {"hidden", "H1[,H2..]", CLI_OPT_STR, &o->hidden, 0, 0, NULL,
          "encoder hidden sizes, mirrored by the decoder (256)", 0},

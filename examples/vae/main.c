@@ -5,9 +5,8 @@
 
 #include "cli.h"
 #include "options.h"
-#ifdef VAE_CLI_HAVE_THREADS
+#include "tensor/error.h"
 #include "tensor/threadpool.h"
-#endif
 
 typedef struct command {
     const char *name;
@@ -43,15 +42,7 @@ int cli_data_error(const char *cmd, int rc, const char *msg) {
     return cli_error(cmd, "%s", msg);
 }
 
-void cli_set_threads(int64_t n) {
-#ifdef VAE_CLI_HAVE_THREADS
-    vae_threads_set((int)n);
-#else
-    if (n > 1)
-        fprintf(stderr, "vae: note: this build has no thread pool; --threads %lld is ignored\n",
-                (long long)n);
-#endif
-}
+void cli_set_threads(int64_t n) { vae_threads_set((int)n); }
 
 static void usage(FILE *f) {
     fprintf(
@@ -69,7 +60,12 @@ static void usage(FILE *f) {
         "Each command prints one JSON line with its results on stdout; progress goes to stderr.\n");
 }
 
+/* The worked example of a user-defined likelihood (examples/likelihood_student_t.c), linked in and registered
+ * like a user's own would be: `--likelihood student-t`. */
+vae_status vae_likelihood_student_t_register(void);
+
 int main(int argc, char **argv) {
+    vae_likelihood_student_t_register();
     if (argc < 2) {
         usage(stderr);
         return CLI_EXIT_USAGE;

@@ -111,6 +111,7 @@ int run_config_check(const run_config *c, char *msg, size_t n) {
     if (vae_objective_parse(c->model) < 0) return fail(msg, n, "model: unknown \"%s\"", c->model);
     if (!vae_likelihood_find(c->likelihood))
         return fail(msg, n, "likelihood: unknown \"%s\" (see 'vae train --help')", c->likelihood);
+    RANGE_D(lik_param, 0, 1e6)
     RANGE_I(latent, 1, 4096)
     RANGE_I(nhidden, 0, RUN_MAX_HIDDEN)
     for (int i = 0; i < c->nhidden; i++)
@@ -200,6 +201,7 @@ static const key_def keys[] = {
     KI(seed),
     KS(model),
     KS(likelihood),
+    KD(lik_param),
     KI(latent),
     KS(activation),
     KS(dtype),
@@ -511,6 +513,7 @@ void run_config_net_cfg(const run_config *c, vae_net_cfg *net) {
     int a = act_parse(c->activation);
     net->act = a >= 0 ? act_kinds[a] : VAE_ACT_RELU;
     snprintf(net->likelihood, sizeof net->likelihood, "%s", c->likelihood);
+    net->lik_opts[0] = c->lik_param;
     net->dtype = strcmp(c->dtype, "f64") == 0 ? VAE_F64 : VAE_F32;
 }
 

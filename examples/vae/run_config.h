@@ -31,6 +31,7 @@ typedef struct run_config {
     /* model */
     char model[16]; /* vae | beta-vae | iwae */
     char likelihood[32];
+    double lik_param; /* the likelihood's option (gaussian: sigma; student-t: degrees of freedom); 0 = default */
     int64_t latent;
     int nhidden;
     int64_t hidden[RUN_MAX_HIDDEN];
