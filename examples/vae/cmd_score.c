@@ -1,6 +1,5 @@
 /* vae score - per-example ELBO and IS log-likelihood as CSV: the least likely examples are the
  * anomalies. */
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +8,7 @@
 #include "cli.h"
 #include "json.h"
 #include "options.h"
+#include "tensor/atomic_file.h"
 
 #define CMD     "score"
 #define NLOWEST 10
@@ -41,7 +41,7 @@ int cmd_score(int argc, char **argv) {
     cli_set_threads(threads);
     run r;
     if ((rc = cli_open_run(CMD, run_dir, ckpt, &r))) return rc;
-    char msg[512], path[RUN_PATH_MAX], tmp[RUN_PATH_MAX + 8];
+    char msg[512], path[RUN_PATH_MAX];
     run_data d;
     int drc = run_data_load(&r.cfg, data, 0, &d, msg, sizeof msg);
     if (drc) {
@@ -75,12 +75,13 @@ int cmd_score(int argc, char **argv) {
         cli_error(CMD, "%s", msg);
         goto done;
     }
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        cli_error(CMD, "cannot write %s: %s", path, strerror(errno));
+    vae_atomic_file af;
+    vae_error err = {0};
+    if (vae_atomic_open(&af, path, &err)) {
+        cli_error(CMD, "%s", err.msg);
         goto done;
     }
+    FILE *f = af.f;
     fprintf(f, "index,elbo,loglik%s\n", ds->labels ? ",label" : "");
     for (int64_t i = 0; i < n; i++) {
         fprintf(f, "%lld,%.6f,", (long long)i, elbo[i]);
@@ -88,10 +89,8 @@ int cmd_score(int argc, char **argv) {
         if (ds->labels) fprintf(f, ",%lld", (long long)ds->labels[i]);
         fputc('\n', f);
     }
-    int bad = ferror(f);
-    if (fclose(f) != 0 || bad || rename(tmp, path) != 0) {
-        remove(tmp);
-        cli_error(CMD, "cannot write %s", path);
+    if (vae_atomic_commit(&af, &err)) {
+        cli_error(CMD, "%s", err.msg);
         goto done;
     }
     /* the NLOWEST least likely examples, by log p(x) (or the ELBO) */
