@@ -16,9 +16,8 @@
 int cmd_export(int argc, char **argv) {
     const char *run_dir = NULL, *ckpt = NULL, *to = NULL;
     cli_opt tab[] = {
-        {"run", "DIR", CLI_OPT_STR, &run_dir, 0, 0, NULL, "run directory written by vae train", 0},
-        {"checkpoint", "FILE", CLI_OPT_STR, &ckpt, 0, 0, NULL, "a checkpoint file instead of --run",
-         0},
+        CLI_OPT_RUN(&run_dir),
+        CLI_OPT_CHECKPOINT(&ckpt),
         {"to", "DIR", CLI_OPT_STR, &to, 0, 0, NULL, "output directory (required)", 0},
     };
     int rc = cli_parse(

@@ -18,20 +18,18 @@ int cmd_score(int argc, char **argv) {
     int64_t nmax = 0, K = 1000, seed = 1, threads = 0;
     int quiet = 0;
     cli_opt tab[] = {
-        {"run", "DIR", CLI_OPT_STR, &run_dir, 0, 0, NULL, "run directory written by vae train", 0},
-        {"checkpoint", "FILE", CLI_OPT_STR, &ckpt, 0, 0, NULL, "a checkpoint file instead of --run",
-         0},
+        CLI_OPT_RUN(&run_dir),
+        CLI_OPT_CHECKPOINT(&ckpt),
         {"data", "SPEC", CLI_OPT_STR, &data, 0, 0, NULL,
          "score other data (same feature count; default: the run's)", 0},
-        {"split", "S", CLI_OPT_CHOICE, &split, 0, 0, "test|valid|train", "test|valid|train (test)",
-         0},
+        CLI_OPT_SPLIT(&split),
         {"n", "N", CLI_OPT_INT, &nmax, 0, 1e12, NULL, "only the first N examples (all)", 0},
         {"is-samples", "K", CLI_OPT_INT, &K, 0, 1000000, NULL,
          "importance samples per example (1000; 0 = ELBO only)", 0},
         {"seed", "S", CLI_OPT_INT, &seed, 0, 9.2e18, NULL, "random seed (1)", 0},
         {"out", "FILE", CLI_OPT_STR, &out, 0, 0, NULL, "CSV file (RUN/scores.csv)", 0},
-        {"threads", "N", CLI_OPT_INT, &threads, 0, 256, NULL, "worker threads (0 = all cores)", 0},
-        {"quiet", NULL, CLI_OPT_FLAG, &quiet, 0, 0, NULL, "no progress on stderr", 0},
+        CLI_OPT_THREADS(&threads),
+        CLI_OPT_QUIET(&quiet),
     };
     int rc = cli_parse(CMD, argc, argv, tab, (int)(sizeof tab / sizeof *tab), "--run DIR [OPTIONS]",
                        "Write one CSV row per example: index,elbo,loglik[,label]. Low "
@@ -40,23 +38,17 @@ int cmd_score(int argc, char **argv) {
     if (rc) return CLI_EXIT_USAGE;
     cli_set_threads(threads);
     run r;
-    if ((rc = cli_open_run(CMD, run_dir, ckpt, &r))) return rc;
-    char msg[512], path[RUN_PATH_MAX];
     run_data d;
-    int drc = run_data_load(&r.cfg, data, 0, &d, msg, sizeof msg);
-    if (drc) {
-        run_close(&r);
-        return cli_data_error(CMD, drc, msg);
-    }
-    const vae_dataset *ds = cli_pick_split(CMD, &d, split);
-    int64_t Z = r.cfg.latent, n = ds ? ds->n : 0;
+    const vae_dataset *ds;
+    if ((rc = cli_open_run_data(CMD, run_dir, ckpt, data, split, &r, &d, &ds))) return rc;
+    char msg[512], path[RUN_PATH_MAX];
+    int64_t Z = r.cfg.latent, n = ds->n;
     if (nmax > 0 && nmax < n) n = nmax;
     double *elbo = malloc(sizeof(double) * (size_t)(n + 1)),
            *ll = malloc(sizeof(double) * (size_t)(n + 1));
     double *kl = malloc(sizeof(double) * (size_t)Z);
     vae_ctx *ctx = vae_ctx_new(0);
     int exit_code = CLI_EXIT_ERROR;
-    if (!ds) goto done;
     if (!elbo || !ll || !kl || !ctx) {
         cli_error(CMD, "out of memory");
         goto done;
