@@ -8,6 +8,7 @@
 #include "tensor/view.h"
 #include "tensor/crc32.h"
 #include "tensor/npy.h"
+#include "tensor/atomic_file.h"
 #include "tensor/gemm.h"
 #include "autograd/context.h"
 #include "autograd/op_table.h"

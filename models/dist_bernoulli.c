@@ -13,8 +13,8 @@ static vae_tensor *bernoulli_log_prob(vae_ctx *ctx, const vae_dist *d, vae_tenso
     return vae_dist_sum_event(ctx, d, vae_sub(ctx, vae_mul(ctx, x, l), vae_softplus(ctx, l)));
 }
 
-/* x = [u < sigmoid(l)] with u ~ U[0,1) recorded as d->eps. */
-static vae_tensor *bernoulli_sample(vae_ctx *ctx, vae_dist *d, int64_t k) {
+vae_tensor *vae__logits_sample(vae_ctx *ctx, vae_dist *d, int64_t k,
+                               double (*icdf)(double logit, double u)) {
     int64_t shape[VAE_MAX_DIMS];
     int nd = vae_dist_sample_shape(ctx, d, k, shape);
     if (nd < 0) return NULL;
@@ -23,13 +23,20 @@ static vae_tensor *bernoulli_sample(vae_ctx *ctx, vae_dist *d, int64_t k) {
     vae_tensor *x = vae_zeros(ctx, l->dtype, nd, shape);
     if (!u || !x) return NULL;
     int64_t n = vae_numel(l);
-    for (int64_t i = 0, m = vae_numel(x); i < m; i++) {
-        double p =
-            1 / (1 + exp(-vae_get_flat(l, i % n))); /* particle i / n reads the same logits */
-        vae_set_flat(x, i, vae_get_flat(u, i) < p ? 1.0 : 0.0);
-    }
+    /* particle i / n reads the same logits */
+    for (int64_t i = 0, m = vae_numel(x); i < m; i++)
+        vae_set_flat(x, i, icdf(vae_get_flat(l, i % n), vae_get_flat(u, i)));
     d->eps = u;
     return x;
+}
+
+/* x = [u < sigmoid(l)]. */
+static double bernoulli_icdf(double l, double u) {
+    return u < 1 / (1 + exp(-l)) ? 1.0 : 0.0;
+}
+
+static vae_tensor *bernoulli_sample(vae_ctx *ctx, vae_dist *d, int64_t k) {
+    return vae__logits_sample(ctx, d, k, bernoulli_icdf);
 }
 
 static vae_tensor *bernoulli_mean(vae_ctx *ctx, const vae_dist *d) {

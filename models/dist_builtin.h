@@ -44,6 +44,10 @@ vae_dist *vae_bernoulli_logits(vae_ctx *ctx, vae_tensor *logits);
 /* Continuous Bernoulli on [0,1] with lambda = sigmoid(logits) (Loaiza-Ganem & Cunningham 2019);
  * sample only (by the inverse CDF). NULL on failure. */
 vae_dist *vae_cbernoulli_logits(vae_ctx *ctx, vae_tensor *logits);
+/* Shared by the two Bernoulli files (not API): k draws x_i = icdf(l_i, u_i) from the logits
+ * param[0], u ~ U[0,1) recorded as d->eps; NULL with the error in ctx. */
+vae_tensor *vae__logits_sample(vae_ctx *ctx, vae_dist *d, int64_t k,
+                               double (*icdf)(double logit, double u));
 /* log C(lambda) elementwise from logits (logits' shape), stable at and near lambda = 1/2; NULL on
  * failure. */
 vae_tensor *vae_cbernoulli_log_norm(vae_ctx *ctx, vae_tensor *logits);

@@ -104,27 +104,19 @@ static vae_tensor *cb_entropy(vae_ctx *ctx, const vae_dist *d) {
 /* Inverse CDF. F(x) = (lambda^x (1 - lambda)^(1 - x) + lambda - 1) / (2 lambda - 1) solves, in
  * logits, to x = log1p(u expm1(l)) / l; for l > 0 rewritten as 1 + log(u + (1 - u) e^-l) / l so e^l
  * cannot overflow. u ~ U[0,1) is recorded as d->eps. */
+static double cb_icdf(double l, double u) {
+    double x;
+    if (fabs(l) < 1e-12)
+        x = u; /* uniform at lambda = 1/2; the error of this shortcut is O(l) */
+    else if (l > 0)
+        x = 1 + log(u + (1 - u) * exp(-l)) / l;
+    else
+        x = log1p(u * expm1(l)) / l;
+    return x < 0 ? 0 : x > 1 ? 1 : x;
+}
+
 static vae_tensor *cb_sample(vae_ctx *ctx, vae_dist *d, int64_t k) {
-    int64_t shape[VAE_MAX_DIMS];
-    int nd = vae_dist_sample_shape(ctx, d, k, shape);
-    if (nd < 0) return NULL;
-    vae_tensor *l = d->param[0];
-    vae_tensor *u = vae_rand(ctx, l->dtype, nd, shape);
-    vae_tensor *x = vae_zeros(ctx, l->dtype, nd, shape);
-    if (!u || !x) return NULL;
-    int64_t n = vae_numel(l);
-    for (int64_t i = 0, m = vae_numel(x); i < m; i++) {
-        double li = vae_get_flat(l, i % n), ui = vae_get_flat(u, i), xi;
-        if (fabs(li) < 1e-12)
-            xi = ui; /* uniform at lambda = 1/2; the error of this shortcut is O(l) */
-        else if (li > 0)
-            xi = 1 + log(ui + (1 - ui) * exp(-li)) / li;
-        else
-            xi = log1p(ui * expm1(li)) / li;
-        vae_set_flat(x, i, xi < 0 ? 0 : xi > 1 ? 1 : xi);
-    }
-    d->eps = u;
-    return x;
+    return vae__logits_sample(ctx, d, k, cb_icdf);
 }
 
 const vae_dist_ops vae_cbernoulli_ops = {

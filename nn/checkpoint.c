@@ -2,13 +2,12 @@
 #include "checkpoint.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
+#include "tensor/atomic_file.h"
 #include "tensor/crc32.h"
 
 static const unsigned char MAGIC[8] = {'V', 'A', 'E', 'C', 'K', 'P', 'T', '\n'};
@@ -150,24 +149,6 @@ static void write_all(writer *w, const vae_params *p, const vae_optim *o, int ns
     w_u32(w, w->crc);
 }
 
-/* Make the rename durable; "when possible": some file systems refuse fsync on directories, which is harmless. */
-static void fsync_dir_of(const char *path) {
-    const char *slash = strrchr(path, '/');
-    char *dir = slash ? malloc((size_t)(slash - path) + 2) : NULL;
-    if (slash && !dir) return;
-    if (dir) {
-        size_t n = slash == path ? 1 : (size_t)(slash - path);
-        memcpy(dir, path, n);
-        dir[n] = 0;
-    }
-    int fd = open(dir ? dir : ".", O_RDONLY);
-    if (fd >= 0) {
-        (void)fsync(fd);
-        close(fd);
-    }
-    free(dir);
-}
-
 vae_status vae_checkpoint_save(const char *path, const vae_params *p, const vae_optim *o, const void *meta,
                                size_t meta_len, vae_error *err) {
     if (!path || !p || (meta_len && !meta)) return vae_error_set(err, VAE_ERR_NULL, "checkpoint_save: NULL argument");
@@ -176,43 +157,15 @@ vae_status vae_checkpoint_save(const char *path, const vae_params *p, const vae_
     int nslots = o ? vae_optim_slots(&o->cfg) : 0;
     uint64_t len = file_length(p, nslots, meta_len);
     if (!len) return vae_error_set(err, VAE_ERR_ARG, "checkpoint_save: the checkpoint would be too large");
-    static unsigned counter; /* distinguishes temp files of several saves in one process */
-    size_t tl = strlen(path) + 64;
-    char *tmp = malloc(tl);
-    if (!tmp) return vae_error_set(err, VAE_ERR_OOM, "checkpoint_save: out of memory");
-    int fd = -1;
-    for (int attempt = 0; attempt < 100 && fd < 0; attempt++) {
-        snprintf(tmp, tl, "%s.tmp-%ld-%u", path, (long)getpid(), counter++);
-        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-        if (fd < 0 && errno != EEXIST) break;
-    }
-    if (fd < 0) {
-        vae_status st = vae_error_set(err, VAE_ERR_IO, "checkpoint_save: cannot create a temporary file next to "
-                                      "'%s': %s", path, strerror(errno));
-        free(tmp);
-        return st;
-    }
-    writer w = {fdopen(fd, "wb"), 0, 1};
-    if (!w.f) {
-        close(fd);
-        w.ok = 0;
-    } else {
-        write_all(&w, p, o, nslots, meta, meta_len, len);
-    }
-    const char *what = "write";
-    int e = w.ok ? 0 : errno;
-    if (w.ok && fflush(w.f) != 0) w.ok = 0, e = errno, what = "flush";
-    if (w.ok && fsync(fileno(w.f)) != 0) w.ok = 0, e = errno, what = "fsync";
-    if (w.f && fclose(w.f) != 0 && w.ok) w.ok = 0, e = errno, what = "close";
-    if (w.ok && rename(tmp, path) != 0) w.ok = 0, e = errno, what = "rename onto";
-    if (!w.ok) {
-        unlink(tmp);
-        free(tmp);
-        return vae_error_set(err, VAE_ERR_IO, "checkpoint_save: cannot %s '%s': %s", what, path,
-                             e ? strerror(e) : "unknown error");
-    }
-    free(tmp);
-    fsync_dir_of(path);
+    vae_atomic_file af;
+    vae_error e = {0};
+    if (vae_atomic_open(&af, path, &e))
+        return vae_error_set(err, e.code, "checkpoint_save: %s", e.msg);
+    writer w = {af.f, 0, 1};
+    /* A failed write stays in af.f's error flag, which the commit reports. */
+    write_all(&w, p, o, nslots, meta, meta_len, len);
+    if (vae_atomic_commit(&af, &e))
+        return vae_error_set(err, e.code, "checkpoint_save: %s", e.msg);
     return VAE_OK;
 }
 

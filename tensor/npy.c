@@ -10,7 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
+
+#include "tensor/atomic_file.h"
 
 static const char npy_magic[6] = {'\x93', 'N', 'U', 'M', 'P', 'Y'};
 
@@ -121,45 +122,28 @@ vae_status vae_npy_write(const char *path, vae_npy_dtype dtype, int ndim, const 
     hdr[8] = (char)((total - 10) & 0xFF);
     hdr[9] = (char)((total - 10) >> 8);
 
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 5);
-    if (!tmp) return vae_error_set(err, VAE_ERR_OOM, "npy_write %s: out of memory", path);
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, ".tmp", 5);
-
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        vae_error_set(err, VAE_ERR_IO, "npy_write %s: cannot create %s: %s", path, tmp,
-                      strerror(errno));
-        free(tmp);
-        return VAE_ERR_IO;
-    }
-    int ok = fwrite(hdr, 1, total, f) == total;
-    if (ok && bytes > 0) {
+    vae_atomic_file af;
+    vae_error e = {0};
+    if (vae_atomic_open(&af, path, &e))
+        return vae_error_set(err, e.code, "npy_write: %s", e.msg);
+    /* A failed fwrite sets the stream's error flag, which vae_atomic_commit reports. */
+    fwrite(hdr, 1, total, af.f);
+    if (bytes > 0) {
         if (host_is_le() || isz == 1) {
-            ok = fwrite(data, 1, bytes, f) == bytes;
+            fwrite(data, 1, bytes, af.f);
         } else {
             uint8_t chunk[4096];
             const uint8_t *src = (const uint8_t *)data;
-            for (size_t off = 0; ok && off < bytes; off += sizeof chunk) {
+            for (size_t off = 0; off < bytes && !ferror(af.f); off += sizeof chunk) {
                 size_t k = bytes - off < sizeof chunk ? bytes - off : sizeof chunk;
                 memcpy(chunk, src + off, k);
                 swap_bytes(chunk, k / isz, isz);
-                ok = fwrite(chunk, 1, k, f) == k;
+                fwrite(chunk, 1, k, af.f);
             }
         }
     }
-    int saved = errno;
-    if (ok && fflush(f) != 0) ok = 0, saved = errno;
-    if (ok && fsync(fileno(f)) != 0) ok = 0, saved = errno;
-    if (fclose(f) != 0 && ok) ok = 0, saved = errno;
-    if (ok && rename(tmp, path) != 0) ok = 0, saved = errno;
-    if (!ok) {
-        remove(tmp);
-        vae_error_set(err, VAE_ERR_IO, "npy_write %s: write failed: %s", path, strerror(saved));
-    }
-    free(tmp);
-    return ok ? VAE_OK : VAE_ERR_IO;
+    if (vae_atomic_commit(&af, &e)) return vae_error_set(err, e.code, "npy_write: %s", e.msg);
+    return VAE_OK;
 }
 
 /* ----------------------------------------------------------------------------------------------------------

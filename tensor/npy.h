@@ -2,10 +2,9 @@
  *
  * Supported dtypes: '|u1' (uint8, also read as '<u1'), '<i8' (int64), '<f4' (float), '<f8'
  * (double). The writer emits version 1.0 with 'fortran_order': False and a header padded to a
- * multiple of 64 bytes, written to
- * "<path>.tmp", fsync'ed and renamed over <path>, so a failed write never leaves a broken file
- * behind. The reader treats its input as hostile: every field, size and product is checked, nothing
- * is trusted.
+ * multiple of 64 bytes, written atomically (tensor/atomic_file.h), so a failed or killed write
+ * never leaves a broken file behind. The reader treats its input as hostile: every field, size
+ * and product is checked, nothing is trusted.
  */
 #ifndef VAE_NPY_H
 #define VAE_NPY_H
@@ -44,10 +43,10 @@ size_t vae_npy_dtype_size(vae_npy_dtype dtype);
 /* NumPy descr string of `dtype` ("|u1", "<i8", "<f4", "<f8"); "?" for an invalid value. */
 const char *vae_npy_dtype_descr(vae_npy_dtype dtype);
 
-/* Write an array of `ndim` (0..8) dims `shape` from C-order `data` to `path` atomically (via
- * "<path>.tmp", fsync, rename). data may be NULL only when the array has no elements. On failure
- * returns VAE_ERR_ARG/NULL (bad arguments) or VAE_ERR_IO (message names the path), removes the
- * temporary file and leaves `path` untouched. */
+/* Write an array of `ndim` (0..8) dims `shape` from C-order `data` to `path` atomically (a
+ * temporary file beside it, fsync, rename: tensor/atomic_file.h). data may be NULL only when the
+ * array has no elements. On failure returns VAE_ERR_ARG/NULL (bad arguments) or VAE_ERR_IO
+ * (message names the path), removes the temporary file and leaves `path` untouched. */
 vae_status vae_npy_write(const char *path, vae_npy_dtype dtype, int ndim, const int64_t *shape,
                          const void *data, vae_error *err);
 

@@ -481,6 +481,20 @@ static vae_status load_idx_pair(const char *dir, const char *prefix, const char 
     return st;
 }
 
+/* Hand a loaded train (and test, when asked for) to the caller, or free both when st is a failure:
+ * the caller's outputs change only on success. */
+static vae_status give_pair(vae_status st, vae_dataset *tr, vae_dataset *te, vae_dataset *train,
+                            vae_dataset *test) {
+    if (st != VAE_OK) {
+        vae_dataset_free(tr);
+        vae_dataset_free(te);
+        return st;
+    }
+    *train = *tr;
+    if (test) *test = *te;
+    return VAE_OK;
+}
+
 static vae_status load_mnist_like(const char *dir, const char *what, vae_dataset *train,
                                   vae_dataset *test, vae_error *err) {
     vae_dataset tr = {0}, te = {0};
@@ -491,14 +505,7 @@ static vae_status load_mnist_like(const char *dir, const char *what, vae_dataset
                            "%s: train images have %lld pixels, test images %lld", what,
                            (long long)tr.d, (long long)te.d);
     }
-    if (st != VAE_OK) {
-        vae_dataset_free(&tr);
-        vae_dataset_free(&te);
-        return st;
-    }
-    *train = tr;
-    if (test) *test = te;
-    return VAE_OK;
+    return give_pair(st, &tr, &te, train, test);
 }
 
 static vae_status load_binarized(const char *dir, vae_dataset *train, vae_dataset *test,
@@ -695,12 +702,5 @@ vae_status vae_dataset_load(const char *spec, vae_dataset *train, vae_dataset *t
                              "dataset_load: unknown data set \"%.80s\"; valid forms: " SPEC_FORMS,
                              spec);
     }
-    if (st != VAE_OK) {
-        vae_dataset_free(&tr);
-        vae_dataset_free(&te);
-        return st;
-    }
-    *train = tr;
-    if (test) *test = te;
-    return VAE_OK;
+    return give_pair(st, &tr, &te, train, test);
 }

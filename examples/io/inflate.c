@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "tensor/crc32.h"
 
@@ -582,31 +581,4 @@ vae_status vae_read_file(const char *path, uint8_t **data, size_t *len, size_t m
     *data = buf;
     *len = n;
     return VAE_OK;
-}
-
-vae_status vae_write_file_atomic(const char *path, const void *data, size_t n, vae_error *err) {
-    if (!path || (!data && n)) return vae_error_set(err, VAE_ERR_NULL, "write_file: NULL argument");
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 5);
-    if (!tmp) return vae_error_set(err, VAE_ERR_OOM, "%s: out of memory", path);
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, ".tmp", 5);
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        vae_error_set(err, VAE_ERR_IO, "%s: cannot create %s: %s", path, tmp, strerror(errno));
-        free(tmp);
-        return VAE_ERR_IO;
-    }
-    int ok = n == 0 || fwrite(data, 1, n, f) == n;
-    int saved = errno;
-    if (ok && fflush(f) != 0) ok = 0, saved = errno;
-    if (ok && fsync(fileno(f)) != 0) ok = 0, saved = errno;
-    if (fclose(f) != 0 && ok) ok = 0, saved = errno;
-    if (ok && rename(tmp, path) != 0) ok = 0, saved = errno;
-    if (!ok) {
-        remove(tmp);
-        vae_error_set(err, VAE_ERR_IO, "%s: write failed: %s", path, strerror(saved));
-    }
-    free(tmp);
-    return ok ? VAE_OK : VAE_ERR_IO;
 }

@@ -1,5 +1,6 @@
 /* inflate.h - DEFLATE (RFC 1951), zlib (RFC 1950) and gzip (RFC 1952) decoding, a small zlib
- * encoder, and whole-file helpers (read with transparent gunzip, atomic write).
+ * encoder, and a whole-file reader with transparent gunzip (the atomic writer is in
+ * tensor/atomic_file.h).
  *
  * The decoders treat their input as hostile: every length, distance, code table and checksum is
  * checked, the output never grows past `max_out` bytes, and a bad stream gives an error naming what
@@ -48,10 +49,5 @@ vae_status vae_zlib_compress(const uint8_t *in, size_t n, uint8_t **out, size_t 
  * with a message naming the path; outputs unchanged. */
 vae_status vae_read_file(const char *path, uint8_t **data, size_t *len, size_t max_len,
                          vae_error *err);
-
-/* Write n bytes to `path` atomically: into "<path>.tmp", fsync, then rename over `path`. On failure
- * returns VAE_ERR_IO (message names the path) or VAE_ERR_NULL, removes the temporary file and
- * leaves `path` untouched. */
-vae_status vae_write_file_atomic(const char *path, const void *data, size_t n, vae_error *err);
 
 #endif

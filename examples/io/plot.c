@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "inflate.h"
 #include "png.h"
+#include "tensor/atomic_file.h"
 
 #define MAX_TICKS        24
 #define MAX_LEGEND_CHARS 40

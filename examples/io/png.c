@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "inflate.h"
+#include "tensor/atomic_file.h"
 #include "tensor/crc32.h"
 
 static const uint8_t png_sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};

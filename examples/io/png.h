@@ -3,7 +3,7 @@
  *
  * Pixels are row-major with interleaved channels: pixels[(y * width + x) * channels + k]. The
  * writer picks a filter per row (None, Sub or Up, whichever has the smallest sum of absolute
- * values), compresses with vae_zlib_compress and writes atomically ("<path>.tmp", fsync, rename).
+ * values), compresses with vae_zlib_compress and writes atomically (tensor/atomic_file.h).
  * The reader accepts non-interlaced 8-bit images of colour types 0, 2, 4, 6 with all five filter
  * types, checks every chunk CRC and the zlib Adler-32, and rejects anything else with an error; it
  * never trusts a size field.

@@ -34,9 +34,32 @@ int cli_data_error(const char *cmd, int rc, const char *msg);
 /* Apply --threads (0 = the library default); prints a note when this build has no thread pool. */
 void cli_set_threads(int64_t n);
 
+/* Option-table rows that mean the same in every subcommand that has them, so that their names and
+ * help read the same everywhere (cli_opt initializers; see options.h). Not clang-formatted: it
+ * would spread each initializer over several lines. */
+/* clang-format off */
+#define CLI_OPT_RUN(dst)                                                                           \
+    {"run", "DIR", CLI_OPT_STR, (dst), 0, 0, NULL, "run directory written by vae train", 0}
+#define CLI_OPT_CHECKPOINT(dst)                                                                    \
+    {"checkpoint", "FILE", CLI_OPT_STR, (dst), 0, 0, NULL, "a checkpoint file instead of --run", 0}
+#define CLI_OPT_SPLIT(dst)                                                                         \
+    {"split", "S", CLI_OPT_CHOICE, (dst), 0, 0, "test|valid|train", "test|valid|train (test)", 0}
+#define CLI_OPT_THREADS(dst)                                                                       \
+    {"threads", "N", CLI_OPT_INT, (dst), 0, 256, NULL, "worker threads (0 = all cores)", 0}
+#define CLI_OPT_QUIET(dst)                                                                         \
+    {"quiet", NULL, CLI_OPT_FLAG, (dst), 0, 0, NULL, "no progress on stderr", 0}
+/* clang-format on */
+
 /* Open the run named by --run DIR or --checkpoint FILE (exactly one). Returns 0, CLI_EXIT_USAGE
  * (message printed) or CLI_EXIT_ERROR (message printed). */
 int cli_open_run(const char *cmd, const char *run_dir, const char *checkpoint, run *r);
+
+/* cli_open_run, then the data: `data` (a SPEC; NULL = the run's own), prepared with the run's
+ * stored scaling, and its split `split` as cli_pick_split chooses it into *ds. Returns 0, or an
+ * exit status with the message printed and nothing left open (r and d need no freeing). */
+int cli_open_run_data(const char *cmd, const char *run_dir, const char *checkpoint,
+                      const char *data, const char *split, run *r, run_data *d,
+                      const vae_dataset **ds);
 
 /* Evaluate x (n, D) in chunks of 100 examples with progress and a progress line: the means of
  * vae_evaluate over all n (loglik NaN when is_samples == 0), kl_per_dim (caller's Z doubles),

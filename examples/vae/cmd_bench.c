@@ -16,7 +16,7 @@ int cmd_bench(int argc, char **argv) {
          "training samples/s on the reference workloads W1, W2 instead", 0},
         {"mnist", "DIR", CLI_OPT_STR, &mnist, 0, 0, NULL,
          "with --workloads: MNIST IDX folder (synthetic data)", 0},
-        {"threads", "N", CLI_OPT_INT, &threads, 0, 256, NULL, "worker threads (0 = all cores)", 0},
+        CLI_OPT_THREADS(&threads),
     };
     int rc = cli_parse(
         "bench", argc, argv, tab, (int)(sizeof tab / sizeof *tab), "[OPTIONS]",

@@ -16,13 +16,11 @@ int cmd_encode(int argc, char **argv) {
     const char *run_dir = NULL, *ckpt = NULL, *out = NULL, *data = NULL, *split = NULL;
     int64_t nmax = 0;
     cli_opt tab[] = {
-        {"run", "DIR", CLI_OPT_STR, &run_dir, 0, 0, NULL, "run directory written by vae train", 0},
-        {"checkpoint", "FILE", CLI_OPT_STR, &ckpt, 0, 0, NULL, "a checkpoint file instead of --run",
-         0},
+        CLI_OPT_RUN(&run_dir),
+        CLI_OPT_CHECKPOINT(&ckpt),
         {"data", "SPEC", CLI_OPT_STR, &data, 0, 0, NULL,
          "encode other data (same feature count; default: the run's)", 0},
-        {"split", "S", CLI_OPT_CHOICE, &split, 0, 0, "test|valid|train", "test|valid|train (test)",
-         0},
+        CLI_OPT_SPLIT(&split),
         {"n", "N", CLI_OPT_INT, &nmax, 0, 1e12, NULL, "only the first N examples (all)", 0},
         {"out", "DIR", CLI_OPT_STR, &out, 0, 0, NULL, "output directory (the run directory)", 0},
     };
@@ -34,26 +32,20 @@ int cmd_encode(int argc, char **argv) {
     if (rc == CLI_PARSE_HELP) return CLI_EXIT_OK;
     if (rc) return CLI_EXIT_USAGE;
     run r;
-    if ((rc = cli_open_run(CMD, run_dir, ckpt, &r))) return rc;
-    char msg[512], path[RUN_PATH_MAX];
     run_data d;
-    int drc = run_data_load(&r.cfg, data, 0, &d, msg, sizeof msg);
-    if (drc) {
-        run_close(&r);
-        return cli_data_error(CMD, drc, msg);
-    }
+    const vae_dataset *ds;
+    if ((rc = cli_open_run_data(CMD, run_dir, ckpt, data, split, &r, &d, &ds))) return rc;
+    char msg[512], path[RUN_PATH_MAX];
     const char *dir = out ? out : r.dir;
-    const vae_dataset *ds = cli_pick_split(CMD, &d, split);
-    int64_t Z = r.cfg.latent, n = ds ? ds->n : 0;
+    int64_t Z = r.cfg.latent, n = ds->n;
     if (nmax > 0 && nmax < n) n = nmax;
-    float *mu = ds ? malloc(sizeof(float) * (size_t)(n * Z)) : NULL,
-          *lv = ds ? malloc(sizeof(float) * (size_t)(n * Z)) : NULL;
+    float *mu = malloc(sizeof(float) * (size_t)(n * Z)),
+          *lv = malloc(sizeof(float) * (size_t)(n * Z));
     vae_ctx *ctx = vae_ctx_new(0);
     vae_error err = {0};
     int exit_code = CLI_EXIT_ERROR;
     json j;
     json_init(&j);
-    if (!ds) goto done;
     if (!mu || !lv || !ctx) {
         cli_error(CMD, "out of memory");
         goto done;

@@ -71,8 +71,7 @@ int cmd_estimators(int argc, char **argv) {
     int quiet = 0;
     cli_opt tab[] = {
         {"run", "DIR", CLI_OPT_STR, &run_dir, 0, 0, NULL, "study a trained run", 0},
-        {"checkpoint", "FILE", CLI_OPT_STR, &ckpt, 0, 0, NULL, "a checkpoint file instead of --run",
-         0},
+        CLI_OPT_CHECKPOINT(&ckpt),
         {"data", "SPEC", CLI_OPT_STR, &data, 0, 0, NULL,
          "or study a freshly initialized model on this data", 0},
         {"estimators", "LIST", CLI_OPT_STR, &ests, 0, 0, NULL,
@@ -90,8 +89,8 @@ int cmd_estimators(int argc, char **argv) {
         {"seed", "S", CLI_OPT_INT, &seed, 0, 9.2e18, NULL, "random seed (1)", 0},
         {"out", "DIR", CLI_OPT_STR, &out, 0, 0, NULL,
          "output directory (the run's, or runs/estimators)", 0},
-        {"threads", "N", CLI_OPT_INT, &threads, 0, 256, NULL, "worker threads (0 = all cores)", 0},
-        {"quiet", NULL, CLI_OPT_FLAG, &quiet, 0, 0, NULL, "no progress on stderr", 0},
+        CLI_OPT_THREADS(&threads),
+        CLI_OPT_QUIET(&quiet),
     };
     int ntab = (int)(sizeof tab / sizeof *tab);
     int rc = cli_parse(

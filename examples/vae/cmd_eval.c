@@ -52,20 +52,18 @@ int cmd_eval(int argc, char **argv) {
     int64_t K = 5000, nmax = 0, seed = 1, threads = 0;
     int quiet = 0;
     cli_opt tab[] = {
-        {"run", "DIR", CLI_OPT_STR, &run_dir, 0, 0, NULL, "run directory written by vae train", 0},
-        {"checkpoint", "FILE", CLI_OPT_STR, &ckpt, 0, 0, NULL, "a checkpoint file instead of --run",
-         0},
+        CLI_OPT_RUN(&run_dir),
+        CLI_OPT_CHECKPOINT(&ckpt),
         {"data", "SPEC", CLI_OPT_STR, &data, 0, 0, NULL,
          "evaluate on other data (same feature count; default: the run's)", 0},
-        {"split", "S", CLI_OPT_CHOICE, &split, 0, 0, "test|valid|train", "test|valid|train (test)",
-         0},
+        CLI_OPT_SPLIT(&split),
         {"is-samples", "K", CLI_OPT_INT, &K, 0, 1000000, NULL,
          "importance samples for log p(x) (5000; 0 = skip)", 0},
         {"n", "N", CLI_OPT_INT, &nmax, 0, 1e12, NULL, "evaluate only the first N examples (all)",
          0},
         {"seed", "S", CLI_OPT_INT, &seed, 0, 9.2e18, NULL, "random seed of the estimates (1)", 0},
-        {"threads", "N", CLI_OPT_INT, &threads, 0, 256, NULL, "worker threads (0 = all cores)", 0},
-        {"quiet", NULL, CLI_OPT_FLAG, &quiet, 0, 0, NULL, "no progress on stderr", 0},
+        CLI_OPT_THREADS(&threads),
+        CLI_OPT_QUIET(&quiet),
     };
     int ntab = (int)(sizeof tab / sizeof *tab);
     int rc = cli_parse(
@@ -77,22 +75,16 @@ int cmd_eval(int argc, char **argv) {
     double t0 = clock_now();
     cli_set_threads(threads);
     run r;
-    if ((rc = cli_open_run(CMD, run_dir, ckpt, &r))) return rc;
-    char msg[512];
     run_data d;
-    int drc = run_data_load(&r.cfg, data, 0, &d, msg, sizeof msg);
-    if (drc) {
-        run_close(&r);
-        return cli_data_error(CMD, drc, msg);
-    }
-    const vae_dataset *ds = cli_pick_split(CMD, &d, split);
+    const vae_dataset *ds;
+    if ((rc = cli_open_run_data(CMD, run_dir, ckpt, data, split, &r, &d, &ds))) return rc;
+    char msg[512];
     vae_ctx *ctx = vae_ctx_new(0);
-    int64_t Z = r.cfg.latent, n = ds ? ds->n : 0;
+    int64_t Z = r.cfg.latent, n = ds->n;
     if (nmax > 0 && nmax < n) n = nmax;
     double *kl = malloc(sizeof(double) * (size_t)Z), *per_factor = NULL;
-    float *mu = ds ? malloc(sizeof(float) * (size_t)(n * Z)) : NULL;
+    float *mu = malloc(sizeof(float) * (size_t)(n * Z));
     int exit_code = CLI_EXIT_ERROR;
-    if (!ds) goto done;
     if (!ctx || !kl || !mu) {
         cli_error(CMD, "out of memory");
         goto done;

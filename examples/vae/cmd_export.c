@@ -1,6 +1,5 @@
 /* vae export - the model's parameters as .npy files (one per tensor), with manifest.json and
  * run.txt. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,31 +13,11 @@
 
 #define CMD "export"
 
-/* Write len bytes to path (via path.tmp and rename). */
-static int write_text(const char *path, const char *text, size_t len, char *msg, size_t n) {
-    char tmp[RUN_PATH_MAX + 8];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        snprintf(msg, n, "cannot write %s: %s", path, strerror(errno));
-        return -1;
-    }
-    int bad = fwrite(text, 1, len, f) != len;
-    bad |= fclose(f) != 0;
-    if (bad || rename(tmp, path) != 0) {
-        remove(tmp);
-        snprintf(msg, n, "cannot write %s", path);
-        return -1;
-    }
-    return 0;
-}
-
 int cmd_export(int argc, char **argv) {
     const char *run_dir = NULL, *ckpt = NULL, *to = NULL;
     cli_opt tab[] = {
-        {"run", "DIR", CLI_OPT_STR, &run_dir, 0, 0, NULL, "run directory written by vae train", 0},
-        {"checkpoint", "FILE", CLI_OPT_STR, &ckpt, 0, 0, NULL, "a checkpoint file instead of --run",
-         0},
+        CLI_OPT_RUN(&run_dir),
+        CLI_OPT_CHECKPOINT(&ckpt),
         {"to", "DIR", CLI_OPT_STR, &to, 0, 0, NULL, "output directory (required)", 0},
     };
     int rc = cli_parse(
@@ -89,9 +68,9 @@ int cmd_export(int argc, char **argv) {
     const char *mt = json_text(&man);
     if (run_config_to_text(&r.cfg, &text, &len) || !mt ||
         path_join(path, sizeof path, to, "manifest.json", msg, sizeof msg) ||
-        write_text(path, mt, strlen(mt), msg, sizeof msg) ||
+        write_file(path, mt, strlen(mt), msg, sizeof msg) ||
         path_join(path, sizeof path, to, "run.txt", msg, sizeof msg) ||
-        write_text(path, text, len, msg, sizeof msg)) {
+        write_file(path, text, len, msg, sizeof msg)) {
         cli_error(CMD, "%s", msg[0] ? msg : "out of memory");
         goto done;
     }

@@ -14,9 +14,8 @@ int cmd_sample(int argc, char **argv) {
     const char *run_dir = NULL, *ckpt = NULL, *out = NULL;
     int64_t n = 64, seed = 1;
     cli_opt tab[] = {
-        {"run", "DIR", CLI_OPT_STR, &run_dir, 0, 0, NULL, "run directory written by vae train", 0},
-        {"checkpoint", "FILE", CLI_OPT_STR, &ckpt, 0, 0, NULL, "a checkpoint file instead of --run",
-         0},
+        CLI_OPT_RUN(&run_dir),
+        CLI_OPT_CHECKPOINT(&ckpt),
         {"n", "N", CLI_OPT_INT, &n, 1, 10000, NULL, "number of samples (64)", 0},
         {"seed", "S", CLI_OPT_INT, &seed, 0, 9.2e18, NULL, "random seed (1)", 0},
         {"out", "DIR", CLI_OPT_STR, &out, 0, 0, NULL, "output directory (the run directory)", 0},

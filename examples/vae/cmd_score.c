@@ -1,6 +1,5 @@
 /* vae score - per-example ELBO and IS log-likelihood as CSV: the least likely examples are the
  * anomalies. */
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +8,7 @@
 #include "cli.h"
 #include "json.h"
 #include "options.h"
+#include "tensor/atomic_file.h"
 
 #define CMD     "score"
 #define NLOWEST 10
@@ -18,20 +18,18 @@ int cmd_score(int argc, char **argv) {
     int64_t nmax = 0, K = 1000, seed = 1, threads = 0;
     int quiet = 0;
     cli_opt tab[] = {
-        {"run", "DIR", CLI_OPT_STR, &run_dir, 0, 0, NULL, "run directory written by vae train", 0},
-        {"checkpoint", "FILE", CLI_OPT_STR, &ckpt, 0, 0, NULL, "a checkpoint file instead of --run",
-         0},
+        CLI_OPT_RUN(&run_dir),
+        CLI_OPT_CHECKPOINT(&ckpt),
         {"data", "SPEC", CLI_OPT_STR, &data, 0, 0, NULL,
          "score other data (same feature count; default: the run's)", 0},
-        {"split", "S", CLI_OPT_CHOICE, &split, 0, 0, "test|valid|train", "test|valid|train (test)",
-         0},
+        CLI_OPT_SPLIT(&split),
         {"n", "N", CLI_OPT_INT, &nmax, 0, 1e12, NULL, "only the first N examples (all)", 0},
         {"is-samples", "K", CLI_OPT_INT, &K, 0, 1000000, NULL,
          "importance samples per example (1000; 0 = ELBO only)", 0},
         {"seed", "S", CLI_OPT_INT, &seed, 0, 9.2e18, NULL, "random seed (1)", 0},
         {"out", "FILE", CLI_OPT_STR, &out, 0, 0, NULL, "CSV file (RUN/scores.csv)", 0},
-        {"threads", "N", CLI_OPT_INT, &threads, 0, 256, NULL, "worker threads (0 = all cores)", 0},
-        {"quiet", NULL, CLI_OPT_FLAG, &quiet, 0, 0, NULL, "no progress on stderr", 0},
+        CLI_OPT_THREADS(&threads),
+        CLI_OPT_QUIET(&quiet),
     };
     int rc = cli_parse(CMD, argc, argv, tab, (int)(sizeof tab / sizeof *tab), "--run DIR [OPTIONS]",
                        "Write one CSV row per example: index,elbo,loglik[,label]. Low "
@@ -40,23 +38,17 @@ int cmd_score(int argc, char **argv) {
     if (rc) return CLI_EXIT_USAGE;
     cli_set_threads(threads);
     run r;
-    if ((rc = cli_open_run(CMD, run_dir, ckpt, &r))) return rc;
-    char msg[512], path[RUN_PATH_MAX], tmp[RUN_PATH_MAX + 8];
     run_data d;
-    int drc = run_data_load(&r.cfg, data, 0, &d, msg, sizeof msg);
-    if (drc) {
-        run_close(&r);
-        return cli_data_error(CMD, drc, msg);
-    }
-    const vae_dataset *ds = cli_pick_split(CMD, &d, split);
-    int64_t Z = r.cfg.latent, n = ds ? ds->n : 0;
+    const vae_dataset *ds;
+    if ((rc = cli_open_run_data(CMD, run_dir, ckpt, data, split, &r, &d, &ds))) return rc;
+    char msg[512], path[RUN_PATH_MAX];
+    int64_t Z = r.cfg.latent, n = ds->n;
     if (nmax > 0 && nmax < n) n = nmax;
     double *elbo = malloc(sizeof(double) * (size_t)(n + 1)),
            *ll = malloc(sizeof(double) * (size_t)(n + 1));
     double *kl = malloc(sizeof(double) * (size_t)Z);
     vae_ctx *ctx = vae_ctx_new(0);
     int exit_code = CLI_EXIT_ERROR;
-    if (!ds) goto done;
     if (!elbo || !ll || !kl || !ctx) {
         cli_error(CMD, "out of memory");
         goto done;
@@ -75,12 +67,13 @@ int cmd_score(int argc, char **argv) {
         cli_error(CMD, "%s", msg);
         goto done;
     }
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        cli_error(CMD, "cannot write %s: %s", path, strerror(errno));
+    vae_atomic_file af;
+    vae_error err = {0};
+    if (vae_atomic_open(&af, path, &err)) {
+        cli_error(CMD, "%s", err.msg);
         goto done;
     }
+    FILE *f = af.f;
     fprintf(f, "index,elbo,loglik%s\n", ds->labels ? ",label" : "");
     for (int64_t i = 0; i < n; i++) {
         fprintf(f, "%lld,%.6f,", (long long)i, elbo[i]);
@@ -88,10 +81,8 @@ int cmd_score(int argc, char **argv) {
         if (ds->labels) fprintf(f, ",%lld", (long long)ds->labels[i]);
         fputc('\n', f);
     }
-    int bad = ferror(f);
-    if (fclose(f) != 0 || bad || rename(tmp, path) != 0) {
-        remove(tmp);
-        cli_error(CMD, "cannot write %s", path);
+    if (vae_atomic_commit(&af, &err)) {
+        cli_error(CMD, "%s", err.msg);
         goto done;
     }
     /* the NLOWEST least likely examples, by log p(x) (or the ELBO) */

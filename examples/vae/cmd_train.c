@@ -401,8 +401,7 @@ static cli_opt *train_table(train_opts *o, int *n) {
          "use only the first N training examples (all)", 0},
         {"seed", "S", CLI_OPT_INT, &o->seed, 0, 9.2e18, NULL,
          "random seed: weights, split, batches, noise (1)", 0},
-        {"threads", "N", CLI_OPT_INT, &o->threads, 0, 256, NULL, "worker threads (0 = all cores)",
-         0},
+        CLI_OPT_THREADS(&o->threads),
         {"dtype", "T", CLI_OPT_CHOICE, &o->dtype, 0, 0, "f32|f64", "f32|f64 (f32)", 0},
         {"out", "DIR", CLI_OPT_STR, &o->out, 0, 0, NULL, "output directory (runs/<data>-<model>)",
          0},
@@ -415,7 +414,7 @@ static cli_opt *train_table(train_opts *o, int *n) {
         {"pictures-every", "E", CLI_OPT_INT, &o->pictures_every, 0, 1e7, NULL,
          "also write the pictures every E epochs (0 = at the end only)", 0},
         {"no-pictures", NULL, CLI_OPT_FLAG, &o->no_pictures, 0, 0, NULL, "skip the pictures", 0},
-        {"quiet", NULL, CLI_OPT_FLAG, &o->quiet, 0, 0, NULL, "no progress on stderr", 0},
+        CLI_OPT_QUIET(&o->quiet),
     };
     *n = (int)(sizeof t / sizeof *t);
     memcpy(tab, t, sizeof t);

@@ -97,6 +97,25 @@ int cli_open_run(const char *cmd, const char *run_dir, const char *checkpoint, r
     return CLI_EXIT_OK;
 }
 
+int cli_open_run_data(const char *cmd, const char *run_dir, const char *checkpoint,
+                      const char *data, const char *split, run *r, run_data *d,
+                      const vae_dataset **ds) {
+    int rc = cli_open_run(cmd, run_dir, checkpoint, r);
+    if (rc) return rc;
+    char msg[512];
+    rc = run_data_load(&r->cfg, data, 0, d, msg, sizeof msg);
+    if (rc) {
+        run_close(r);
+        return cli_data_error(cmd, rc, msg);
+    }
+    if (!(*ds = cli_pick_split(cmd, d, split))) {
+        run_data_free(d);
+        run_close(r);
+        return CLI_EXIT_ERROR;
+    }
+    return 0;
+}
+
 const vae_dataset *cli_pick_split(const char *cmd, const run_data *d, const char *split) {
     char msg[256];
     if (split) {

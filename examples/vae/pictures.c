@@ -11,6 +11,7 @@
 #include "models/eval.h"
 #include "run.h"
 #include "run_data.h"
+#include "tensor/atomic_file.h"
 #include "tensor/npy.h"
 
 #define DECODE_CHUNK 256
@@ -69,36 +70,27 @@ int pic_write_grid(const run_config *cfg, const char *path, const float *imgs, i
 
 int pic_write_csv(const run_config *cfg, const char *path, const float *rows, int64_t m, char *msg,
                   size_t msglen) {
-    char tmp[RUN_PATH_MAX + 8];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        snprintf(msg, msglen, "cannot write %s", path);
-        return -1;
-    }
     int64_t D = cfg->x_dim;
     float *row = malloc(sizeof(float) * (size_t)D);
     if (!row) {
-        fclose(f);
-        remove(tmp);
         snprintf(msg, msglen, "out of memory");
         return -1;
     }
-    for (int64_t j = 0; j < D; j++) fprintf(f, "%sx%lld", j ? "," : "", (long long)j);
-    fputc('\n', f);
-    for (int64_t i = 0; i < m; i++) {
-        run_data_unprocess_row(cfg, rows + i * D, row);
-        for (int64_t j = 0; j < D; j++) fprintf(f, "%s%.7g", j ? "," : "", row[j]);
-        fputc('\n', f);
+    vae_atomic_file af;
+    vae_error err = {0};
+    if (vae_atomic_open(&af, path, &err) == VAE_OK) {
+        for (int64_t j = 0; j < D; j++) fprintf(af.f, "%sx%lld", j ? "," : "", (long long)j);
+        fputc('\n', af.f);
+        for (int64_t i = 0; i < m; i++) {
+            run_data_unprocess_row(cfg, rows + i * D, row);
+            for (int64_t j = 0; j < D; j++) fprintf(af.f, "%s%.7g", j ? "," : "", row[j]);
+            fputc('\n', af.f);
+        }
+        vae_atomic_commit(&af, &err);
     }
     free(row);
-    int bad = ferror(f);
-    if (fclose(f) != 0 || bad || rename(tmp, path) != 0) {
-        remove(tmp);
-        snprintf(msg, msglen, "cannot write %s", path);
-        return -1;
-    }
-    return 0;
+    if (err.code) snprintf(msg, msglen, "%s", err.msg);
+    return err.code ? -1 : 0;
 }
 
 static int write_npy_rows(const run_config *cfg, const char *path, const float *rows, int64_t m,

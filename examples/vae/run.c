@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "nn/checkpoint.h"
+#include "tensor/atomic_file.h"
 
 int path_join(char *out, size_t outlen, const char *dir, const char *name, char *msg,
               size_t msglen) {
@@ -21,6 +22,13 @@ int path_join(char *out, size_t outlen, const char *dir, const char *name, char 
 int file_exists(const char *path) {
     struct stat st;
     return stat(path, &st) == 0;
+}
+
+int write_file(const char *path, const void *data, size_t len, char *msg, size_t msglen) {
+    vae_error err = {0};
+    if (vae_write_file_atomic(path, data, len, &err) == VAE_OK) return 0;
+    snprintf(msg, msglen, "%s", err.msg);
+    return -1;
 }
 
 int make_dirs(const char *path, char *msg, size_t msglen) {

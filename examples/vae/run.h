@@ -29,6 +29,9 @@ int path_join(char *out, size_t outlen, const char *dir, const char *name, char 
 /* mkdir -p; 0 or -1 with the reason in msg. */
 int make_dirs(const char *path, char *msg, size_t msglen);
 int file_exists(const char *path);
+/* Replace path with the len bytes at data, atomically (vae_write_file_atomic); 0, or -1 with the
+ * reason in msg and path untouched. */
+int write_file(const char *path, const void *data, size_t len, char *msg, size_t msglen);
 
 /* Build the model for cfg (weights initialized from cfg->seed). 0, or -1 with the reason in msg
  * (net zeroed). */

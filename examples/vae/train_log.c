@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "json.h"
+#include "run.h"
 
 #define LOG_MAX_LINE (1 << 22)
 
@@ -34,35 +35,15 @@ static int push(train_log *l, double tr, double va) {
     return 0;
 }
 
-/* Write `len` bytes to path via path.tmp + fsync + rename. */
-static int write_atomic(const char *path, const char *text, size_t len, char *msg, size_t n) {
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        snprintf(msg, n, "cannot write %s: %s", tmp, strerror(errno));
-        return -1;
-    }
-    int bad = len && fwrite(text, 1, len, f) != len;
-    bad |= fflush(f) != 0 || fsync(fileno(f)) != 0;
-    bad |= fclose(f) != 0;
-    if (bad || rename(tmp, path) != 0) {
-        snprintf(msg, n, "cannot write %s: %s", path, strerror(errno));
-        remove(tmp);
-        return -1;
-    }
-    return 0;
-}
-
 int train_log_reset(train_log *l, const char *path, char *msg, size_t n) {
     train_log_free(l);
-    return write_atomic(path, "", 0, msg, n);
+    return write_file(path, "", 0, msg, n);
 }
 
 int train_log_trim(train_log *l, const char *path, int64_t epochs_done, char *msg, size_t n) {
     train_log_free(l);
     FILE *f = fopen(path, "rb");
-    if (!f) return write_atomic(path, "", 0, msg, n);
+    if (!f) return write_file(path, "", 0, msg, n);
     char *line = malloc(LOG_MAX_LINE);
     size_t cap = 1 << 16, len = 0;
     char *keep = malloc(cap);
@@ -98,7 +79,7 @@ int train_log_trim(train_log *l, const char *path, int64_t epochs_done, char *ms
         expect++;
     }
     fclose(f);
-    if (rc == 0) rc = write_atomic(path, keep, len, msg, n);
+    if (rc == 0) rc = write_file(path, keep, len, msg, n);
     free(line);
     free(keep);
     return rc;
