@@ -66,9 +66,11 @@ vae_tensor *vae_linear_act(vae_ctx *ctx, vae_tensor *x, vae_tensor *W, vae_tenso
 
 void vae__bw_linear(vae_ctx *ctx, vae_node *n) {
     vae_tensor *x = n->in[0], *W = n->in[1], *b = n->in[2], *y = n->out;
-    vae_tensor *g = vae__out(ctx, y->dtype, y->ndim, y->shape); /* dL/dpre */
-    if (!g) return;
-    vae_k_act_grad((vae_kact)n->ip[0], n->p[0], y, y->grad, g);
+    vae_tensor *g = y->grad; /* dL/dpre; for the identity that is dL/dy itself, used without a copy */
+    if ((vae_kact)n->ip[0] != VAE_KACT_IDENTITY) {
+        if (!(g = vae__out(ctx, y->dtype, y->ndim, y->shape))) return;
+        vae_k_act_grad((vae_kact)n->ip[0], n->p[0], y, y->grad, g);
+    }
     vae_tensor g2 = as_rows(g), x2 = as_rows(x);
     if (b && (b->flags & VAE_TF_REQUIRES_GRAD)) vae__accum(ctx, b, &g2); /* column sums */
     if (W->flags & VAE_TF_REQUIRES_GRAD) { /* dW += x^T g: one GEMM over all rows */
