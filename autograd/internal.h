@@ -65,6 +65,9 @@ vae_node *vae__record(vae_ctx *ctx, int op, vae_tensor *out, int nin, vae_tensor
 vae_tensor *vae__done(vae_ctx *ctx, int op, vae_tensor *out);
 /* The gradient buffer of t (contiguous, t's shape), allocated zeroed on first use; NULL on OOM. */
 vae_tensor *vae__grad(vae_ctx *ctx, vae_tensor *t);
+/* Like vae__grad, but a gradient allocated now is NOT zeroed and *fresh is set to 1 (else 0): the caller must then
+ * write every element (instead of adding), which saves the memset and a pass of adds. NULL on OOM. */
+vae_tensor *vae__grad_fresh(vae_ctx *ctx, vae_tensor *t, int *fresh);
 /* x->grad += g summed over the dims where x was broadcast (x must broadcast to g's shape). No-op when x is NULL
  * or does not require grad. */
 void vae__accum(vae_ctx *ctx, vae_tensor *x, const vae_tensor *g);

@@ -66,9 +66,11 @@ vae_tensor *vae_linear_act(vae_ctx *ctx, vae_tensor *x, vae_tensor *W, vae_tenso
 
 void vae__bw_linear(vae_ctx *ctx, vae_node *n) {
     vae_tensor *x = n->in[0], *W = n->in[1], *b = n->in[2], *y = n->out;
-    vae_tensor *g = vae__out(ctx, y->dtype, y->ndim, y->shape); /* dL/dpre */
-    if (!g) return;
-    vae_k_act_grad((vae_kact)n->ip[0], n->p[0], y, y->grad, g);
+    vae_tensor *g = y->grad; /* dL/dpre; for the identity that is dL/dy itself, used without a copy */
+    if ((vae_kact)n->ip[0] != VAE_KACT_IDENTITY) {
+        if (!(g = vae__out(ctx, y->dtype, y->ndim, y->shape))) return;
+        vae_k_act_grad((vae_kact)n->ip[0], n->p[0], y, y->grad, g);
+    }
     vae_tensor g2 = as_rows(g), x2 = as_rows(x);
     if (b && (b->flags & VAE_TF_REQUIRES_GRAD)) vae__accum(ctx, b, &g2); /* column sums */
     if (W->flags & VAE_TF_REQUIRES_GRAD) { /* dW += x^T g: one GEMM over all rows */
@@ -81,15 +83,16 @@ void vae__bw_linear(vae_ctx *ctx, vae_node *n) {
         xt.stride[1] = x2.stride[0];
         vae_k_matmul(&xt, &g2, gW, 1.0);
     }
-    if (x->flags & VAE_TF_REQUIRES_GRAD) { /* dx += g W^T */
-        vae_tensor *gx = vae__grad(ctx, x);
+    if (x->flags & VAE_TF_REQUIRES_GRAD) { /* dx += g W^T, or dx = g W^T into a fresh gradient */
+        int fresh;
+        vae_tensor *gx = vae__grad_fresh(ctx, x, &fresh);
         if (!gx) return;
         vae_tensor gx2 = as_rows(gx), Wt = *W;
         Wt.shape[0] = W->shape[1];
         Wt.shape[1] = W->shape[0];
         Wt.stride[0] = W->stride[1];
         Wt.stride[1] = W->stride[0];
-        vae_k_matmul(&g2, &Wt, &gx2, 1.0);
+        vae_k_matmul(&g2, &Wt, &gx2, fresh ? 0.0 : 1.0);
     }
 }
 
@@ -128,9 +131,10 @@ void vae__bw_bernoulli_lp(vae_ctx *ctx, vae_node *n) {
     vae_broadcast_shape(l->ndim, l->shape, x->ndim, x->shape, &nd, full);
     if (l->flags & VAE_TF_REQUIRES_GRAD) { /* dl = gy * (x - sigmoid(l)) */
         if (l->ndim == nd && memcmp(l->shape, full, sizeof(int64_t) * (size_t)nd) == 0) {
-            vae_tensor *gl = vae__grad(ctx, l); /* l not broadcast: add straight into its gradient */
+            int fresh; /* l not broadcast: write or add straight into its gradient */
+            vae_tensor *gl = vae__grad_fresh(ctx, l, &fresh);
             if (!gl) return;
-            vae_k_bernoulli_lp_grad(l, x, y->grad, gl, 1);
+            vae_k_bernoulli_lp_grad(l, x, y->grad, gl, !fresh);
         } else {
             vae_tensor *t = vae__out(ctx, l->dtype, nd, full);
             if (!t) return;

@@ -47,6 +47,12 @@ vae_tensor *vae__grad(vae_ctx *ctx, vae_tensor *t) {
     return g;
 }
 
+vae_tensor *vae__grad_fresh(vae_ctx *ctx, vae_tensor *t, int *fresh) {
+    *fresh = t->grad == NULL;
+    if (*fresh) t->grad = vae__out(ctx, t->dtype, t->ndim, t->shape);
+    return t->grad;
+}
+
 void vae__accum(vae_ctx *ctx, vae_tensor *x, const vae_tensor *g) {
     if (!x || !(x->flags & VAE_TF_REQUIRES_GRAD)) return;
     vae_tensor *gx = vae__grad(ctx, x);

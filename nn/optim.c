@@ -4,7 +4,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "tensor/threadpool.h"
+#include "tensor/kernels.h"
 
 static const char *const optim_names[VAE_OPTIM_COUNT_] = {"none", "sgd", "adam", "adamw", "adagrad"};
 
@@ -111,38 +111,11 @@ typedef struct step_k {
 DEFINE_STEPS(float, f32)
 DEFINE_STEPS(double, f64)
 
-/* Adam/AdamW on f32 storage, the hot case: float arithmetic (vectorizes) over fixed chunks split across the thread
- * pool. Each element's update is independent, so the result does not depend on the thread count. */
-typedef struct adam32_job {
-    float *x, *m, *v;
-    const float *g;
-    int64_t n;
-    float b1, b2, wd, eps, step_size, inv_sqrt_bc2, decay;
-} adam32_job;
-
-#define ADAM_CHUNK 16384
-
-static void adam32_task(void *ctx, int64_t task, int thread_id) {
-    const adam32_job *j = ctx;
-    (void)thread_id;
-    int64_t i0 = task * ADAM_CHUNK, i1 = i0 + ADAM_CHUNK < j->n ? i0 + ADAM_CHUNK : j->n;
-    float *restrict x = j->x, *restrict m = j->m, *restrict v = j->v;
-    const float *restrict g = j->g;
-    const float b1 = j->b1, b2 = j->b2, c1 = 1 - j->b1, c2 = 1 - j->b2, wd = j->wd, eps = j->eps;
-    const float step = j->step_size, inv = j->inv_sqrt_bc2, decay = j->decay;
-    for (int64_t i = i0; i < i1; i++) {
-        float xi = x[i] * decay, gi = g[i] + wd * xi;
-        float mi = b1 * m[i] + c1 * gi, vi = b2 * v[i] + c2 * gi * gi;
-        m[i] = mi;
-        v[i] = vi;
-        x[i] = xi - step * mi / (sqrtf(vi) * inv + eps);
-    }
-}
-
+/* Adam/AdamW on f32 storage, the hot case: float arithmetic, vectorized per ISA (tensor/kernels_optim.c). */
 static void adam_f32_fast(float *x, const float *g, float *m, float *v, int64_t n, const step_k *k, double decay) {
-    adam32_job j = {x, m, v, g, n, (float)k->b1, (float)k->b2, (float)k->wd, (float)k->eps, (float)k->step_size,
-                    (float)(1.0 / k->sqrt_bc2), (float)decay};
-    vae_parallel_for((n + ADAM_CHUNK - 1) / ADAM_CHUNK, adam32_task, &j);
+    const vae_k_adam a = {(float)k->b1, (float)k->b2, (float)k->wd, (float)k->eps, (float)k->step_size,
+                          (float)(1.0 / k->sqrt_bc2), (float)decay};
+    vae_k_adam_f32(x, m, v, g, n, &a);
 }
 
 vae_status vae_optim_step(vae_optim *o, vae_error *err) {

@@ -84,6 +84,35 @@ void vae_k_bernoulli_lp(const vae_tensor *l, const vae_tensor *x, vae_tensor *ou
 void vae_k_bernoulli_lp_grad(const vae_tensor *l, const vae_tensor *x, const vae_tensor *gy, vae_tensor *g,
                              int accumulate);
 
+/* One Adam/AdamW step on n f32 elements of flat buffers, in float arithmetic, threaded over fixed chunks (same bits
+ * for any thread count): x' = x*decay, g' = g + wd*x', m = b1*m + (1-b1)*g', v = b2*v + (1-b2)*g'^2,
+ * x = x' - step_size * m / (sqrt(v) * inv_sqrt_bc2 + eps). */
+typedef struct vae_k_adam {
+    float b1, b2, wd, eps, step_size, inv_sqrt_bc2, decay;
+} vae_k_adam;
+void vae_k_adam_f32(float *x, float *m, float *v, const float *g, int64_t n, const vae_k_adam *a);
+
+/* Which compiled variant runs the f32-heavy kernels above (unary and its gradient, bias_act, act_grad, the
+ * Bernoulli pair, adam_f32): the same C source built for the baseline ISA, AVX2+FMA or AVX-512. Every variant gives
+ * the same bits (a NaN may differ in sign or payload: IEEE 754 leaves that open), so this only changes speed. The
+ * GEMM has its own switch (gemm.h). */
+typedef enum vae_simd_path {
+    VAE_SIMD_AUTO,     /* the widest this build and CPU support */
+    VAE_SIMD_PORTABLE, /* baseline ISA (SSE2 on x86-64), every platform */
+    VAE_SIMD_AVX2,     /* AVX2 + FMA3 (FMA unused: contraction is off) */
+    VAE_SIMD_AVX512,   /* AVX-512 F/VL/BW/DQ */
+    VAE_SIMD_PATH_COUNT_
+} vae_simd_path;
+
+/* Choose the variant for every later call (process-wide); VAE_SIMD_AUTO picks the widest available.
+ * VAE_ERR_UNSUPPORTED if this build or CPU lacks it, VAE_ERR_ARG outside the enum; unchanged on error. Without a
+ * call, the env variable VAE_SIMD=portable|avx2|avx512|auto is read at first use (unknown or unsupported: auto). */
+vae_status vae_simd_set_path(vae_simd_path p);
+/* The variant calls use now; never VAE_SIMD_AUTO. */
+vae_simd_path vae_simd_get_path(void);
+/* "auto", "portable", "avx2", "avx512"; "unknown" for other values. Never NULL. */
+const char *vae_simd_path_name(vae_simd_path p);
+
 /* Batched matmul: C(..., M, N) = A(..., M, K) @ B(..., K, N) + beta * C. A and B are given with C's batch ndim:
  * their batch strides may be 0 (broadcast); C's batch strides may be 0 too when beta = 1 (accumulating the sum over
  * a broadcast batch into one matrix, in batch order). Any row/column strides (transposes are free). */

@@ -1,10 +1,12 @@
 /* Fused kernels of the hot VAE paths: bias + activation of a linear layer and its derivative, and the Bernoulli
  * log-likelihood from logits with its gradient. f32 uses the vectorizable vmath.h functions, f64 libm. Threads
  * split rows (bias_act, the Bernoulli row sums: one output per row, summed by one thread in a fixed order) or
- * element ranges (the gradients), so results are the same for any thread count. */
+ * element ranges (the gradients), so results are the same for any thread count. Compiled once per ISA
+ * (ew_isa.h). */
 #include <math.h>
 #include <string.h>
 
+#include "ew_isa.h"
 #include "iter.h"
 #include "kernels.h"
 #include "threadpool.h"
@@ -110,7 +112,7 @@ static void bias_act_task(void *vc, int64_t task, int tid) {
 
 static double act_cost(vae_kact a) { return a == VAE_KACT_IDENTITY || a == VAE_KACT_RELU ? 1 : 8; }
 
-void vae_k_bias_act(vae_tensor *y, const vae_tensor *b, vae_kact act, double alpha) {
+void VAE__EW(vae_k_bias_act)(vae_tensor *y, const vae_tensor *b, vae_kact act, double alpha) {
     int64_t n = y->ndim ? y->shape[y->ndim - 1] : 1, m = vae_numel(y), rows = n ? m / n : 0;
     fused_ctx c = {vae_tensor_ptr(y), b ? vae_tensor_ptr(b) : NULL, NULL, NULL, y->dtype == VAE_F64,
                    act, alpha, rows, n, 1};
@@ -131,7 +133,8 @@ static void act_grad_run(void *vc, const vae__iter *it, const int64_t *off, int6
                    c->act, (float)c->alpha);
 }
 
-void vae_k_act_grad(vae_kact act, double alpha, const vae_tensor *y, const vae_tensor *gy, vae_tensor *g) {
+void VAE__EW(vae_k_act_grad)(vae_kact act, double alpha, const vae_tensor *y, const vae_tensor *gy,
+                             vae_tensor *g) {
     const int64_t m = vae_numel(y), one = 1, base = 0;
     const int64_t *st[1] = {&one};
     vae__iter it; /* all three contiguous with one shape: one flat run */
@@ -248,15 +251,15 @@ static void bern_init(bern_ctx *c, const vae_tensor *l, const vae_tensor *x, con
     if (c->ntasks > c->rows) c->ntasks = c->rows;
 }
 
-void vae_k_bernoulli_lp(const vae_tensor *l, const vae_tensor *x, vae_tensor *out) {
+void VAE__EW(vae_k_bernoulli_lp)(const vae_tensor *l, const vae_tensor *x, vae_tensor *out) {
     bern_ctx c;
     bern_init(&c, l, x, NULL, vae_tensor_ptr(out), 0);
     if (c.rows <= 0) return;
     vae_parallel_for(c.ntasks, l->dtype == VAE_F64 ? bern_fwd_task_double : bern_fwd_task_float, &c);
 }
 
-void vae_k_bernoulli_lp_grad(const vae_tensor *l, const vae_tensor *x, const vae_tensor *gy, vae_tensor *g,
-                             int accumulate) {
+void VAE__EW(vae_k_bernoulli_lp_grad)(const vae_tensor *l, const vae_tensor *x, const vae_tensor *gy,
+                                      vae_tensor *g, int accumulate) {
     bern_ctx c;
     bern_init(&c, l, x, vae_tensor_ptr(gy), vae_tensor_ptr(g), accumulate);
     if (c.rows <= 0 || c.D <= 0) return;

@@ -4,9 +4,11 @@
  * approximations of vmath.h (exp, expm1, log1p, tanh, sigmoid, softplus; <= 3 ulp), f64 uses libm. Each kernel
  * walks runs of the iterator (iter.h); a run whose operands are all unit-stride takes a loop per op with no strides
  * and no switch inside, which gcc vectorizes. Large tensors are split over threads by vae__iter_parallel; every
- * element is computed by the same code whatever the split, so results do not depend on the thread count. */
+ * element is computed by the same code whatever the split, so results do not depend on the thread count. Compiled
+ * once per ISA (ew_isa.h). */
 #include <math.h>
 
+#include "ew_isa.h"
 #include "iter.h"
 #include "kernels.h"
 #include "vmath.h"
@@ -166,7 +168,7 @@ typedef struct {
 DEFINE_UNARY(float)
 DEFINE_UNARY(double)
 
-void vae_k_unary(vae_unary op, double p0, double p1, const vae_tensor *x, vae_tensor *y) {
+void VAE__EW(vae_k_unary)(vae_unary op, double p0, double p1, const vae_tensor *x, vae_tensor *y) {
     unary_ctx c = {op, p0, p1, x->data, NULL, NULL, vae_tensor_ptr(y)};
     const int64_t *st[2] = {x->stride, y->stride};
     int64_t base[2] = {x->offset, 0};
@@ -175,8 +177,8 @@ void vae_k_unary(vae_unary op, double p0, double p1, const vae_tensor *x, vae_te
     vae__iter_parallel(&it, unary_cost(op), x->dtype == VAE_F64 ? unary_run_double : unary_run_float, &c);
 }
 
-void vae_k_unary_grad(vae_unary op, double p0, double p1, const vae_tensor *x, const vae_tensor *y,
-                      const vae_tensor *gy, vae_tensor *gx) {
+void VAE__EW(vae_k_unary_grad)(vae_unary op, double p0, double p1, const vae_tensor *x, const vae_tensor *y,
+                               const vae_tensor *gy, vae_tensor *gx) {
     unary_ctx c = {op, p0, p1, x->data, y->data, gy->data, gx->data};
     const int64_t *st[4] = {x->stride, y->stride, gy->stride, gx->stride};
     int64_t base[4] = {x->offset, y->offset, gy->offset, gx->offset};

@@ -19,8 +19,9 @@ void vae_rng_seed(vae_rng *r, uint64_t seed) {
     r->spare = 0.0;
 }
 
-uint64_t vae_rng_u64(vae_rng *r) {
-    uint64_t *s = r->s;
+/* xoshiro256** step. static so that loops in this file inline it (an exported function of a shared library may be
+ * interposed, so gcc calls it through the PLT). */
+static inline uint64_t next(uint64_t *s) {
     uint64_t result = rotl(s[1] * 5, 7) * 9;
     uint64_t t = s[1] << 17;
     s[2] ^= s[0];
@@ -32,11 +33,13 @@ uint64_t vae_rng_u64(vae_rng *r) {
     return result;
 }
 
-double vae_rng_uniform(vae_rng *r) { return (double)(vae_rng_u64(r) >> 11) * 0x1.0p-53; }
+uint64_t vae_rng_u64(vae_rng *r) { return next(r->s); }
+
+double vae_rng_uniform(vae_rng *r) { return (double)(next(r->s) >> 11) * 0x1.0p-53; }
 
 /* 52 bits, not 53: k + 0.5 is exact only for k < 2^52; with 53 bits the top value (2^53 - 0.5) rounds to 2^53,
  * which returned exactly 1.0. Range [2^-53, 1 - 2^-53]. */
-double vae_rng_uniform_pos(vae_rng *r) { return ((double)(vae_rng_u64(r) >> 12) + 0.5) * 0x1.0p-52; }
+double vae_rng_uniform_pos(vae_rng *r) { return ((double)(next(r->s) >> 12) + 0.5) * 0x1.0p-52; }
 
 uint64_t vae_rng_below(vae_rng *r, uint64_t n) {
     if (n == 0) return 0;
@@ -65,6 +68,13 @@ double vae_rng_normal(vae_rng *r) {
 }
 
 int vae_rng_bernoulli(vae_rng *r, double p) { return vae_rng_uniform(r) < p; }
+
+void vae_rng_bernoulli_f32(vae_rng *r, const float *p, float *out, int64_t n) {
+    uint64_t s[4]; /* a local copy of the state stays in registers */
+    memcpy(s, r->s, sizeof s);
+    for (int64_t i = 0; i < n; i++) out[i] = (double)(next(s) >> 11) * 0x1.0p-53 < (double)p[i] ? 1.0f : 0.0f;
+    memcpy(r->s, s, sizeof s);
+}
 
 /* The published xoshiro256 jump polynomial: equivalent to 2^128 calls of next(). */
 static void jump(vae_rng *r) {

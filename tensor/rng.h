@@ -28,6 +28,9 @@ uint64_t vae_rng_below(vae_rng *r, uint64_t n);
 double vae_rng_normal(vae_rng *r);
 /* 1 with probability p (p clamped to [0,1]), else 0. */
 int vae_rng_bernoulli(vae_rng *r, double p);
+/* out[i] = 1 with probability p[i], else 0, for i in [0, n): the same draws and results as
+ * out[i] = vae_rng_bernoulli(r, p[i]) in order, without a call per element (dynamic binarization). */
+void vae_rng_bernoulli_f32(vae_rng *r, const float *p, float *out, int64_t n);
 /* Make `child` an independent stream: copy `parent`, then advance the parent by 2^128 steps. */
 void vae_rng_split(vae_rng *parent, vae_rng *child);
 /* Fisher-Yates shuffle of idx[0..n). */

@@ -214,8 +214,26 @@ static void test_split_shuffle(void) {
     CHECK(one == 7);
 }
 
+/* The bulk Bernoulli draw equals vae_rng_bernoulli in order, and leaves the state where those calls would. */
+static void test_bernoulli_f32(void) {
+    enum { N = 1000 };
+    static float p[N], got[N];
+    for (int i = 0; i < N; i++) p[i] = (float)((i * 37) % 101) / 100.0f - 0.005f * (i % 3); /* < 0, 0..1, 1 */
+    vae_rng a, b;
+    vae_rng_seed(&a, 77);
+    b = a;
+    vae_rng_bernoulli_f32(&a, p, got, N);
+    int same = 1;
+    for (int i = 0; i < N; i++) same &= got[i] == (float)vae_rng_bernoulli(&b, p[i]);
+    CHECK(same);
+    CHECK(vae_rng_u64(&a) == vae_rng_u64(&b));
+    vae_rng_bernoulli_f32(&a, p, got, 0); /* n = 0: no draw */
+    CHECK(vae_rng_u64(&a) == vae_rng_u64(&b));
+}
+
 int main(void) {
     test_reference();
+    test_bernoulli_f32();
     test_uniform();
     test_normal_bernoulli();
     test_below();

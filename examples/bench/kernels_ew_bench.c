@@ -5,7 +5,8 @@
  *   W2: 784-200-200-(50) tanh, batch 20, IWAE K=50  -> tensors (50,20,784), (50,20,200)
  *
  * Per case: median ns per call over repeats (the machine is shared; the median ignores the noisy tail) and the
- * GB/s that time gives for the bytes the kernel must read and write once. f32, the workloads' dtype. */
+ * GB/s that time gives for the bytes the kernel must read and write once. f32, the workloads' dtype. VAE_SIMD picks
+ * the ISA variant of the f32 kernels (the JSON says which ran), so one binary compares them. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,8 +179,8 @@ int main(int argc, char **argv) {
         fprintf(stderr, "vae_bench_ew: out of memory\n");
         return 1;
     }
-    printf("{\"bench\":\"ew\",\"dtype\":\"f32\",\"threads\":[1,%d],\"smoke\":%s,\"cases\":[", nt,
-           smoke ? "true" : "false");
+    printf("{\"bench\":\"ew\",\"dtype\":\"f32\",\"simd\":\"%s\",\"threads\":[1,%d],\"smoke\":%s,\"cases\":[",
+           vae_simd_path_name(vae_simd_get_path()), nt, smoke ? "true" : "false");
     int first = 1;
     for (int k = 0; k < 2; k++)
         for (int c = 0; c < C_COUNT; c++) {

@@ -8,6 +8,7 @@
 #include "examples/io/idx.h"
 #include "models/objective.h"
 #include "nn/optim.h"
+#include "tensor/kernels.h"
 #include "tensor/threadpool.h"
 
 typedef struct workload {
@@ -137,8 +138,8 @@ int vae_bench_workloads(FILE *out, const char *mnist_dir, int smoke) {
             }
         }
     vae_threads_set(all);
-    fprintf(out, "{\"bench\":\"workloads\",\"data\":\"%s\",\"threads\":%d,\"smoke\":%s", synth ? "synthetic" : "mnist",
-            all, smoke ? "true" : "false");
+    fprintf(out, "{\"bench\":\"workloads\",\"data\":\"%s\",\"simd\":\"%s\",\"threads\":%d,\"smoke\":%s",
+            synth ? "synthetic" : "mnist", vae_simd_path_name(vae_simd_get_path()), all, smoke ? "true" : "false");
     for (int i = 0; i < 2; i++)
         fprintf(out, ",\"%s\":{\"model\":\"%s\",\"batch\":%lld,\"samples\":%lld,\"t1_samples_per_s\":%.0f,"
                      "\"t%d_samples_per_s\":%.0f}",

@@ -221,9 +221,7 @@ vae_status vae_dataset_binarize_dynamic(const vae_dataset *src, float *dst_batch
     if (st != VAE_OK) return st;
     size_t d = (size_t)src->d;
     for (int64_t i = 0; i < m; i++) {
-        const float *p = src->x + (size_t)idx[i] * d;
-        float *q = dst_batch + (size_t)i * d;
-        for (size_t j = 0; j < d; j++) q[j] = vae_rng_uniform(rng) < (double)p[j] ? 1.0f : 0.0f;
+        vae_rng_bernoulli_f32(rng, src->x + (size_t)idx[i] * d, dst_batch + (size_t)i * d, (int64_t)d);
     }
     return VAE_OK;
 }

@@ -1,0 +1,126 @@
+/* The public f32-heavy elementwise kernels: each calls the ISA variant (ew_isa.h) chosen once at
+ * first use. */
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu.h"
+#include "ew_isa.h"
+
+typedef struct ew_table {
+    void (*unary)(vae_unary, double, double, const vae_tensor *, vae_tensor *);
+    void (*unary_grad)(vae_unary, double, double, const vae_tensor *, const vae_tensor *,
+                       const vae_tensor *, vae_tensor *);
+    void (*bias_act)(vae_tensor *, const vae_tensor *, vae_kact, double);
+    void (*act_grad)(vae_kact, double, const vae_tensor *, const vae_tensor *, vae_tensor *);
+    void (*bern)(const vae_tensor *, const vae_tensor *, vae_tensor *);
+    void (*bern_grad)(const vae_tensor *, const vae_tensor *, const vae_tensor *, vae_tensor *,
+                      int);
+    void (*adam)(float *, float *, float *, const float *, int64_t, const vae_k_adam *);
+} ew_table;
+
+#define EW_TABLE(sfx)                                                                              \
+    {                                                                                              \
+        vae_k_unary_##sfx, vae_k_unary_grad_##sfx, vae_k_bias_act_##sfx, vae_k_act_grad_##sfx,     \
+            vae_k_bernoulli_lp_##sfx, vae_k_bernoulli_lp_grad_##sfx, vae_k_adam_f32_##sfx          \
+    }
+
+/* Indexed by vae_simd_path; a variant this build lacks falls back to portable (never chosen: not
+ * available). */
+static const ew_table tables[VAE_SIMD_PATH_COUNT_] = {
+    EW_TABLE(portable),
+    EW_TABLE(portable),
+#if defined(VAE_HAVE_AVX2)
+    EW_TABLE(avx2),
+#else
+    EW_TABLE(portable),
+#endif
+#if defined(VAE_HAVE_AVX512)
+    EW_TABLE(avx512),
+#else
+    EW_TABLE(portable),
+#endif
+};
+
+static int path_available(vae_simd_path p) {
+    switch (p) {
+    case VAE_SIMD_PORTABLE:
+        return 1;
+#if defined(VAE_HAVE_AVX2)
+    case VAE_SIMD_AVX2:
+        return vae_cpu_has_avx2_fma();
+#endif
+#if defined(VAE_HAVE_AVX512)
+    case VAE_SIMD_AVX512:
+        return vae_cpu_has_avx512f();
+#endif
+    default:
+        return 0;
+    }
+}
+
+static vae_simd_path best_path(void) {
+    if (path_available(VAE_SIMD_AVX512)) return VAE_SIMD_AVX512;
+    if (path_available(VAE_SIMD_AVX2)) return VAE_SIMD_AVX2;
+    return VAE_SIMD_PORTABLE;
+}
+
+static atomic_int g_path = -1; /* resolved vae_simd_path; -1 until first use */
+
+const char *vae_simd_path_name(vae_simd_path p) {
+    static const char *names[VAE_SIMD_PATH_COUNT_] = {"auto", "portable", "avx2", "avx512"};
+    if ((int)p < 0 || p >= VAE_SIMD_PATH_COUNT_) return "unknown";
+    return names[p];
+}
+
+vae_simd_path vae_simd_get_path(void) {
+    int p = atomic_load_explicit(&g_path, memory_order_relaxed);
+    if (p >= 0) return (vae_simd_path)p;
+    vae_simd_path want = best_path();
+    const char *env = getenv("VAE_SIMD");
+    if (env)
+        for (int i = VAE_SIMD_PORTABLE; i < VAE_SIMD_PATH_COUNT_; i++)
+            if (strcmp(env, vae_simd_path_name((vae_simd_path)i)) == 0 &&
+                path_available((vae_simd_path)i))
+                want = (vae_simd_path)i;
+    int expected = -1; /* a concurrent vae_simd_set_path wins over the env default */
+    atomic_compare_exchange_strong(&g_path, &expected, (int)want);
+    return (vae_simd_path)atomic_load(&g_path);
+}
+
+vae_status vae_simd_set_path(vae_simd_path p) {
+    if ((int)p < 0 || p >= VAE_SIMD_PATH_COUNT_) return VAE_ERR_ARG;
+    if (p == VAE_SIMD_AUTO) p = best_path();
+    if (!path_available(p)) return VAE_ERR_UNSUPPORTED;
+    atomic_store(&g_path, (int)p);
+    return VAE_OK;
+}
+
+static const ew_table *ew(void) {
+    return &tables[vae_simd_get_path()];
+}
+
+void vae_k_unary(vae_unary op, double p0, double p1, const vae_tensor *x, vae_tensor *y) {
+    ew()->unary(op, p0, p1, x, y);
+}
+void vae_k_unary_grad(vae_unary op, double p0, double p1, const vae_tensor *x, const vae_tensor *y,
+                      const vae_tensor *gy, vae_tensor *gx) {
+    ew()->unary_grad(op, p0, p1, x, y, gy, gx);
+}
+void vae_k_bias_act(vae_tensor *y, const vae_tensor *b, vae_kact act, double alpha) {
+    ew()->bias_act(y, b, act, alpha);
+}
+void vae_k_act_grad(vae_kact act, double alpha, const vae_tensor *y, const vae_tensor *gy,
+                    vae_tensor *g) {
+    ew()->act_grad(act, alpha, y, gy, g);
+}
+void vae_k_bernoulli_lp(const vae_tensor *l, const vae_tensor *x, vae_tensor *out) {
+    ew()->bern(l, x, out);
+}
+void vae_k_bernoulli_lp_grad(const vae_tensor *l, const vae_tensor *x, const vae_tensor *gy,
+                             vae_tensor *g, int accumulate) {
+    ew()->bern_grad(l, x, gy, g, accumulate);
+}
+void vae_k_adam_f32(float *x, float *m, float *v, const float *g, int64_t n, const vae_k_adam *a) {
+    ew()->adam(x, m, v, g, n, a);
+}
