@@ -9,6 +9,7 @@
 #include "threadpool.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,7 @@ static pthread_cond_t g_wake = PTHREAD_COND_INITIALIZER;
 static pthread_cond_t g_done = PTHREAD_COND_INITIALIZER;
 static pthread_t g_workers[VAE_THREADS_MAX];
 static atomic_int g_nworkers; /* workers created so far; ids 1..g_nworkers */
+static atomic_int g_started;  /* workers that have started and set up their scratch */
 static atomic_int g_sleepers; /* workers blocked on g_wake */
 static atomic_uint g_gen;     /* bumped once per published job */
 static _Atomic(job *) g_job;
@@ -51,6 +53,9 @@ static atomic_int g_refs;        /* workers currently pinning g_job */
 static atomic_int g_threads_req; /* vae_threads_set value; 0 = default */
 static atomic_int g_threads_default;
 static _Thread_local int tl_in_task;
+
+static void scratch_for_worker(void);
+static void scratch_level(void);
 
 static int parse_env_threads(void) {
     const char *s = getenv("VAE_NUM_THREADS");
@@ -103,6 +108,8 @@ static void *worker_main(void *arg) {
     const int id = (int)(intptr_t)arg;
     unsigned seen = 0;
     tl_in_task = 1; /* anything a task calls runs serially on this thread */
+    scratch_for_worker();
+    atomic_fetch_add(&g_started, 1);
     for (;;) {
         int spins = 0;
         while (atomic_load(&g_gen) == seen && spins < SPIN_WAKE) {
@@ -140,6 +147,9 @@ static int grow_pool(int want) {
         atomic_store(&g_nworkers, have);
     }
     pthread_mutex_unlock(&g_lock);
+    /* Wait until the new workers run: their start-up (scratch set) then happens here, when the pool grows, and
+     * never later inside a training step that happens to be their first chance to be scheduled. */
+    while (atomic_load(&g_started) < have) sched_yield();
     return have;
 }
 
@@ -191,16 +201,22 @@ void vae_parallel_for(int64_t ntasks, void (*fn)(void *ctx, int64_t task, int th
      * left). */
     atomic_store(&g_job, NULL);
     while (atomic_load(&g_refs) > 0) cpu_relax();
+    scratch_level(); /* workers are idle now and no job can start: safe to grow their scratch */
     pthread_mutex_unlock(&g_dispatch);
 }
 
-/* ---- per-thread scratch ---- */
+/* ---- per-thread scratch ----
+ *
+ * Each thread grows its own buffers on demand. With dynamic task claiming, a worker that happened to take no large
+ * task during the first steps would otherwise grow its buffer later, in the steady state; so the largest size ever
+ * asked for each slot (the high-water mark) is remembered, and at the end of a parallel job, while every worker is
+ * idle, the pool brings the workers' buffers and the caller's up to it. After warm-up no thread allocates again. */
 
 typedef struct scratch {
     void *buf[VAE__SCRATCH_SLOTS];
     size_t cap[VAE__SCRATCH_SLOTS];
-    struct scratch *prev,
-        *next; /* list of live scratch sets: keeps them reachable for leak checkers */
+    int worker;                   /* a pool worker's set (the pool may grow it while the worker is idle) */
+    struct scratch *prev, *next; /* list of live scratch sets: keeps them reachable for leak checkers */
 } scratch;
 
 static _Thread_local scratch *tl_scratch;
@@ -208,6 +224,9 @@ static scratch *g_scratch_list;
 static pthread_key_t g_scratch_key;
 static pthread_once_t g_scratch_once = PTHREAD_ONCE_INIT;
 static int g_scratch_key_ok;
+static atomic_size_t g_hwm[VAE__SCRATCH_SLOTS]; /* largest size asked for each slot */
+static atomic_uint g_hwm_gen;                    /* bumped when a mark rises */
+static unsigned g_hwm_leveled;                   /* g_hwm_gen at the last levelling (under g_dispatch) */
 
 static void scratch_free(void *p) {
     scratch *s = p;
@@ -226,31 +245,63 @@ static void scratch_key_init(void) {
     g_scratch_key_ok = pthread_key_create(&g_scratch_key, scratch_free) == 0;
 }
 
-void *vae__thread_scratch(int slot, size_t bytes) {
-    if (slot < 0 || slot >= VAE__SCRATCH_SLOTS) return NULL;
+/* This thread's set, created on first use; NULL when out of memory. */
+static scratch *scratch_set(void) {
     scratch *s = tl_scratch;
-    if (!s) {
-        pthread_once(&g_scratch_once, scratch_key_init);
-        s = calloc(1, sizeof *s);
-        if (!s) return NULL;
-        pthread_mutex_lock(&g_lock);
-        s->next = g_scratch_list;
-        if (g_scratch_list) g_scratch_list->prev = s;
-        g_scratch_list = s;
-        pthread_mutex_unlock(&g_lock);
-        /* The destructor frees the set when a user thread exits; the list keeps it reachable until
-         * then. */
-        if (g_scratch_key_ok) pthread_setspecific(g_scratch_key, s);
-        tl_scratch = s;
-    }
-    if (bytes == 0) bytes = 1;
-    if (s->cap[slot] >= bytes) return s->buf[slot];
-    if (bytes > SIZE_MAX - 63) return NULL;
+    if (s) return s;
+    pthread_once(&g_scratch_once, scratch_key_init);
+    s = calloc(1, sizeof *s);
+    if (!s) return NULL;
+    pthread_mutex_lock(&g_lock);
+    s->next = g_scratch_list;
+    if (g_scratch_list) g_scratch_list->prev = s;
+    g_scratch_list = s;
+    pthread_mutex_unlock(&g_lock);
+    /* The destructor frees the set when a user thread exits; the list keeps it reachable until then. */
+    if (g_scratch_key_ok) pthread_setspecific(g_scratch_key, s);
+    tl_scratch = s;
+    return s;
+}
+
+static void scratch_for_worker(void) {
+    scratch *s = scratch_set();
+    if (s) s->worker = 1;
+}
+
+/* Grow slot `slot` of s to at least `bytes` (64-byte aligned). 0 on success. */
+static int scratch_grow(scratch *s, int slot, size_t bytes) {
+    if (s->cap[slot] >= bytes) return 0;
+    if (bytes > SIZE_MAX - 63) return 1;
     size_t cap = (bytes + 63) & ~(size_t)63;
     void *p = NULL;
-    if (posix_memalign(&p, 64, cap) != 0) return NULL;
+    if (posix_memalign(&p, 64, cap) != 0) return 1;
     free(s->buf[slot]);
     s->buf[slot] = p;
     s->cap[slot] = cap;
-    return p;
+    return 0;
+}
+
+/* Called by the dispatching thread at the end of a job (holding g_dispatch, workers idle). */
+static void scratch_level(void) {
+    unsigned gen = atomic_load(&g_hwm_gen);
+    if (gen == g_hwm_leveled) return;
+    g_hwm_leveled = gen;
+    pthread_mutex_lock(&g_lock);
+    for (scratch *s = g_scratch_list; s; s = s->next)
+        if (s->worker || s == tl_scratch)
+            for (int i = 0; i < VAE__SCRATCH_SLOTS; i++) (void)scratch_grow(s, i, atomic_load(&g_hwm[i]));
+    pthread_mutex_unlock(&g_lock);
+}
+
+void *vae__thread_scratch(int slot, size_t bytes) {
+    if (slot < 0 || slot >= VAE__SCRATCH_SLOTS) return NULL;
+    scratch *s = scratch_set();
+    if (!s) return NULL;
+    if (bytes == 0) bytes = 1;
+    if (s->cap[slot] >= bytes) return s->buf[slot];
+    size_t m = atomic_load(&g_hwm[slot]);
+    while (m < bytes && !atomic_compare_exchange_weak(&g_hwm[slot], &m, bytes)) {
+    }
+    if (m < bytes) atomic_fetch_add(&g_hwm_gen, 1);
+    return scratch_grow(s, slot, bytes) ? NULL : s->buf[slot];
 }
