@@ -35,6 +35,7 @@ typedef struct layout {
     int logx, logy;
     tick xt[MAX_TICKS], yt[MAX_TICKS];
     int nxt, nyt;
+    int legend_out; /* the legend sits right of the plot rectangle: every inside corner would hide data */
 } layout;
 
 static uint32_t series_color(const vae_plot *p, int i) {
@@ -197,6 +198,7 @@ static void plot_layout(const vae_plot *p, int w, int h, layout *L) {
         make_ticks(L->xt, L->tx0, L->tx1, L->logx, clampi((L->x1 - L->x0) / (L->cw * 8), 2, 10));
 }
 
+
 /* Clip segment (ax,ay)-(bx,by) to [x0,x1]x[y0,y1]; 0 when nothing is left (Liang-Barsky). */
 static int clip_segment(double *ax, double *ay, double *bx, double *by, double x0, double y0,
                         double x1, double y1) {
@@ -285,8 +287,8 @@ static int text_len(const char *s, int cap) {
     return n < cap ? n : cap;
 }
 
-/* Legend geometry (top-right inside the plot): number of entries, box size. */
-static int legend_box(const vae_plot *p, const layout *L, int *bx0, int *by0, int *bx1, int *by1) {
+/* Legend size: number of entries, box width and height in pixels. */
+static int legend_size(const vae_plot *p, const layout *L, int *bw, int *bh) {
     int n = 0, maxc = 0;
     for (int i = 0; i < p->nseries; i++)
         if (p->series[i].name && p->series[i].name[0]) {
@@ -294,40 +296,73 @@ static int legend_box(const vae_plot *p, const layout *L, int *bx0, int *by0, in
             int k = text_len(p->series[i].name, MAX_LEGEND_CHARS);
             maxc = k > maxc ? k : maxc;
         }
-    if (!n) return 0;
-    int pad = 2 * L->s, bw = pad * 3 + 3 * L->cw + maxc * L->cw,
-        bh = pad * 2 + n * (L->ch + L->s) - L->s;
-    /* The corner whose box covers the fewest samples along the lines (ties: top-right, top-left,
-     * bottom-...). */
-    long best = -1;
-    for (int corner = 0; corner < 4; corner++) {
-        int x0 = corner % 2 == 0 ? L->x1 - pad - bw : L->x0 + pad,
-            y0 = corner < 2 ? L->y0 + pad : L->y1 - pad - bh;
-        long hits = 0;
-        for (int k = 0; k < p->nseries; k++) {
-            const vae_plot_series *s = &p->series[k];
-            double qx = NAN, qy = NAN;
-            for (int i = 0; i < s->n; i++) {
-                double tx = tr(series_x(s, i), L->logx), ty = tr(s->y[i], L->logy);
-                double nx = isnan(tx) ? NAN : px_x(L, tx), ny = isnan(ty) ? NAN : px_y(L, ty);
-                for (int j = 0; j <= 16 && !isnan(nx) && !isnan(ny); j++) {
-                    double u = j / 16.0, x = isnan(qx) ? nx : qx + u * (nx - qx),
-                           y = isnan(qy) ? ny : qy + u * (ny - qy);
-                    hits += x >= x0 && x <= x0 + bw && y >= y0 && y <= y0 + bh;
-                }
-                qx = nx;
-                qy = ny;
+    int pad = 2 * L->s;
+    *bw = pad * 3 + 3 * L->cw + maxc * L->cw;
+    *bh = pad * 2 + n * (L->ch + L->s) - L->s;
+    return n;
+}
+
+/* Samples along the drawn lines that fall inside the box (x0, y0, bw, bh). */
+static long legend_hits(const vae_plot *p, const layout *L, int x0, int y0, int bw, int bh) {
+    long hits = 0;
+    for (int k = 0; k < p->nseries; k++) {
+        const vae_plot_series *s = &p->series[k];
+        double qx = NAN, qy = NAN;
+        for (int i = 0; i < s->n; i++) {
+            double tx = tr(series_x(s, i), L->logx), ty = tr(s->y[i], L->logy);
+            double nx = isnan(tx) ? NAN : px_x(L, tx), ny = isnan(ty) ? NAN : px_y(L, ty);
+            for (int j = 0; j <= 16 && !isnan(nx) && !isnan(ny); j++) {
+                double u = j / 16.0, x = isnan(qx) ? nx : qx + u * (nx - qx),
+                       y = isnan(qy) ? ny : qy + u * (ny - qy);
+                hits += x >= x0 && x <= x0 + bw && y >= y0 && y <= y0 + bh;
             }
+            qx = nx;
+            qy = ny;
         }
-        if (best < 0 || hits < best) {
-            best = hits;
-            *bx0 = x0;
-            *by0 = y0;
+    }
+    return hits;
+}
+
+/* Legend geometry: inside the plot, in the corner whose box covers the fewest samples along the lines (ties:
+ * top-right, top-left, bottom-...); right of the plot when the layout put it outside. Returns the entry count. */
+static int legend_box(const vae_plot *p, const layout *L, int *bx0, int *by0, int *bx1, int *by1) {
+    int bw, bh, n = legend_size(p, L, &bw, &bh), pad = 2 * L->s;
+    if (!n) return 0;
+    if (L->legend_out) {
+        *bx0 = L->x1 + 1 + 2 * pad;
+        *by0 = L->y0;
+    } else {
+        long best = -1;
+        for (int corner = 0; corner < 4; corner++) {
+            int x0 = corner % 2 == 0 ? L->x1 - pad - bw : L->x0 + pad,
+                y0 = corner < 2 ? L->y0 + pad : L->y1 - pad - bh;
+            long hits = legend_hits(p, L, x0, y0, bw, bh);
+            if (best < 0 || hits < best) {
+                best = hits;
+                *bx0 = x0;
+                *by0 = y0;
+            }
         }
     }
     *bx1 = *bx0 + bw;
     *by1 = *by0 + bh;
     return n;
+}
+
+/* Every inside corner of the legend would hide data: give it a column right of the plot, if the image is wide
+ * enough to keep a plot area of at least half its width. */
+static void legend_layout(const vae_plot *p, layout *L) {
+    int bw, bh, pad = 2 * L->s;
+    if (!legend_size(p, L, &bw, &bh)) return;
+    for (int corner = 0; corner < 4; corner++) {
+        int x0 = corner % 2 == 0 ? L->x1 - pad - bw : L->x0 + pad, y0 = corner < 2 ? L->y0 + pad : L->y1 - pad - bh;
+        if (legend_hits(p, L, x0, y0, bw, bh) == 0) return;
+    }
+    int x1 = L->x1 - bw - 3 * pad + 3 * L->cw; /* the right margin the legend replaces */
+    if (x1 - L->x0 < L->w / 2) return;
+    L->x1 = x1;
+    L->legend_out = 1;
+    L->nxt = make_ticks(L->xt, L->tx0, L->tx1, L->logx, clampi((L->x1 - L->x0) / (L->cw * 8), 2, 10));
 }
 
 vae_status vae_plot_render(const vae_plot *p, int width, int height, uint8_t *rgb, vae_error *err) {
@@ -337,6 +372,7 @@ vae_status vae_plot_render(const vae_plot *p, int width, int height, uint8_t *rg
     layout *L = malloc(sizeof *L);
     if (!L) return vae_error_set(err, VAE_ERR_OOM, "plot: out of memory");
     plot_layout(p, width, height, L);
+    legend_layout(p, L);
     canvas c = {rgb, width, height, 0, 0, width - 1, height - 1};
     memset(rgb, 255, (size_t)width * (size_t)height * 3);
     int s = L->s, tickl = 3 * s, gap = 2 * s;
@@ -405,7 +441,7 @@ vae_status vae_plot_render(const vae_plot *p, int width, int height, uint8_t *rg
 
     int bx0, by0, bx1, by1;
     if (legend_box(p, L, &bx0, &by0, &bx1, &by1)) {
-        c.cx0 = L->x0, c.cy0 = L->y0, c.cx1 = L->x1, c.cy1 = L->y1;
+        if (!L->legend_out) c.cx0 = L->x0, c.cy0 = L->y0, c.cx1 = L->x1, c.cy1 = L->y1;
         fill_rect(&c, bx0, by0, bx1, by1, COL_LEGEND_BOX);
         fill_rect(&c, bx0 + 1, by0 + 1, bx1 - 1, by1 - 1, 0xFFFFFFu);
         int y = by0 + 2 * s, x = bx0 + 2 * s;
@@ -514,6 +550,7 @@ vae_status vae_plot_write_svg(const vae_plot *p, const char *path, int width, in
     layout *L = malloc(sizeof *L);
     if (!L) return vae_error_set(err, VAE_ERR_OOM, "plot %s: out of memory", path);
     plot_layout(p, width, height, L);
+    legend_layout(p, L);
     int s = L->s, fs = 10 * s, tickl = 3 * s, gap = 2 * s;
     sbuf b = {0};
     sb_printf(&b,

@@ -1,7 +1,7 @@
 /* run.h - a trained run: its directory, its checkpoint, the configuration stored in it and the
  * model rebuilt from it.
  *
- * Output directory of `vae train` (see README-cli.md): checkpoint.vae, log.jsonl, pictures. Every
+ * Output directory of `vae train` (see the README): checkpoint.vae, log.jsonl, pictures. Every
  * other subcommand opens a run with --run DIR (DIR/checkpoint.vae) or --checkpoint FILE.
  */
 #ifndef VAE_CLI_RUN_H
