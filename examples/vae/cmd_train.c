@@ -544,9 +544,18 @@ int cmd_train(int argc, char **argv) {
     char msg[512];
     if (o.out)
         snprintf(t.dir, sizeof t.dir, "%s", o.out);
-    else
+    else {
         default_out(t.dir, sizeof t.dir, o.data,
                     cli_seen(tab, ntab, "beta") && !strcmp(o.model, "vae") ? "beta-vae" : o.model);
+        /* a new run never lands on an old one: without --out, take the next free name (runs/sprites-vae-2, ...);
+         * an explicit --out that holds a run is refused below instead */
+        char base[sizeof t.dir], probe[sizeof t.dir + 32];
+        snprintf(base, sizeof base, "%s", t.dir);
+        for (int i = 2; !o.resume && i < 10000; i++) {
+            if (path_join(probe, sizeof probe, t.dir, RUN_CHECKPOINT, msg, sizeof msg) || !file_exists(probe)) break;
+            snprintf(t.dir, sizeof t.dir, "%.*s-%d", (int)(sizeof t.dir - 16), base, i);
+        }
+    }
     if (path_join(t.ckpt, sizeof t.ckpt, t.dir, RUN_CHECKPOINT, msg, sizeof msg) ||
         path_join(t.logpath, sizeof t.logpath, t.dir, "log.jsonl", msg, sizeof msg))
         return cli_usage_error(CMD, "--out: %s", msg);
