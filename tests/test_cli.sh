@@ -84,7 +84,8 @@ check "PNGs decode" "$CHECK" png "$R/samples.png" "$R/reconstructions.png" "$R/t
 check "svg is svg" grep -q "<svg" "$R/learning_curve.svg"
 expect 1 "train refuses to overwrite a run" "$VAE" train $TINY --epochs 1 --out "$R"
 # without --out, a second run takes the next free name instead of touching the first
-mkdir -p "$T/cwd" && (cd "$T/cwd" && "$VAE" train $TINY --epochs 1 >/dev/null 2>&1 && "$VAE" train $TINY --epochs 1 \
+VAE_ABS=$(cd "$(dirname "$VAE")" && pwd)/$(basename "$VAE")
+mkdir -p "$T/cwd" && (cd "$T/cwd" && "$VAE_ABS" train $TINY --epochs 1 >/dev/null 2>&1 && "$VAE_ABS" train $TINY --epochs 1 \
     >"$T/out2" 2>/dev/null)
 check "default --out: first run kept" test -f "$T/cwd/runs/sprites-vae/checkpoint.vae"
 check "default --out: second run beside it" test -f "$T/cwd/runs/sprites-vae-2/checkpoint.vae"
