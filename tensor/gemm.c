@@ -67,11 +67,11 @@ static void vae__gemm_split(int64_t total, int64_t parts, int64_t idx, int64_t a
 #define GEMM_PACK_COST 16.0
 
 /* Pick the task grid tm x tn minimizing the modelled time of the busiest thread: compute plus the
- * packing that each task repeats (its A rows once per nc block, its B columns once). The grid only
+ * packing that each task repeats (its A rows and its B columns, once each). The grid only
  * decides which thread computes which part of C; every element's value is the same for every grid.
  */
-static void vae__gemm_grid(int64_t M, int64_t N, int64_t K, int mr, int nr, int nr_pad, int nc,
-                           int64_t *tm, int64_t *tn) {
+static void vae__gemm_grid(int64_t M, int64_t N, int64_t K, int mr, int nr, int nr_pad, int64_t *tm,
+                           int64_t *tn) {
     *tm = *tn = 1;
     const int nt = vae_threads_get();
     if (nt <= 1 || 2.0 * (double)M * (double)N * (double)K < GEMM_PARALLEL_FLOPS) return;
@@ -86,9 +86,8 @@ static void vae__gemm_grid(int64_t M, int64_t N, int64_t K, int mr, int nr, int 
             const double ntile = (double)((nunits + b - 1) / b * nr_pad);
             const double ntile_nr =
                 (double)(((int64_t)ntile + nr - 1) / nr * nr); /* work incl. edge panels */
-            const double nblocks = (double)(((int64_t)ntile + nc - 1) / nc);
-            const double task = 2.0 * mt * ntile_nr * (double)K +
-                                GEMM_PACK_COST * (double)K * (mt * nblocks + ntile);
+            const double task =
+                2.0 * mt * ntile_nr * (double)K + GEMM_PACK_COST * (double)K * (mt + ntile);
             const double t = (double)((tasks + nt - 1) / nt) * task;
             if (best < 0 || t < best * 0.999) {
                 best = t;
@@ -101,6 +100,8 @@ static void vae__gemm_grid(int64_t M, int64_t N, int64_t K, int mr, int nr, int 
 /* Read B in place (no packing) when at most this many A micro-panels share it (see gemm_driver.h).
  */
 #define GEMM_DIRECT_B_PANELS 16
+/* Most bytes of packed A one task keeps per K chunk (an L3-sized block). */
+#define GEMM_A_BLOCK_BYTES ((int64_t)4 << 20)
 
 #define DRV_T      float
 #define DRV_KERNEL vae__sgemm_kernel

@@ -7,8 +7,8 @@
 #include <immintrin.h>
 
 /* Blocking for Zen 5 (L1d 48 KiB, L2 1 MiB): the A micro-panel (12 x kc) stays in L1d, the packed B
- * block (kc x nc) in L2 while A micro-panels sweep over it. f32: 24 KiB + 768 KiB, measured best on 1024^3
- * (kc 256..512, nc 256..768 tried); a long kc also halves the passes over C. */
+ * block (kc x nc) in L2 while A micro-panels sweep over it. f32: 24 KiB + 768 KiB, measured best on
+ * 1024^3 (kc 256..512, nc 256..768 tried); a long kc also halves the passes over C. */
 enum { S_KC = 512, S_NC = 384, D_KC = 192, D_NC = 384 };
 
 #define UKR_NAME             ukr_s512
@@ -24,6 +24,7 @@ enum { S_KC = 512, S_NC = 384, D_KC = 192, D_NC = 384 };
 #define UKR_MUL(a, b)        _mm512_mul_ps(a, b)
 #define UKR_SFMA(a, b, c)    __builtin_fmaf(a, b, c)
 #define UKR_MASKED           1
+#define UKR_PREFETCH_C(p)    _mm_prefetch((const char *)(p), _MM_HINT_T0)
 #define UKR_MASK_T           __mmask16
 #define UKR_MASK(rem)        ((__mmask16)((1u << (rem)) - 1u))
 #define UKR_MLOADU(m, p)     _mm512_maskz_loadu_ps(m, p)
@@ -41,6 +42,7 @@ enum { S_KC = 512, S_NC = 384, D_KC = 192, D_NC = 384 };
 #undef UKR_FMA
 #undef UKR_MUL
 #undef UKR_SFMA
+#undef UKR_PREFETCH_C
 #undef UKR_MASK_T
 #undef UKR_MASK
 #undef UKR_MLOADU

@@ -2,12 +2,14 @@
  * Included by gemm.c once per type after defining DRV_T (element type), DRV_KERNEL (kernel
  * descriptor type) and DRV_(name) (name mangling).
  *
- * C is cut into a grid of tm x tn rectangular tasks (one pool task each). Inside a task, BLIS loop
- * order: for jc over N in nc blocks: for pc over K in chunks of <= kc:          (same chunks for
- * every task and thread count: bit-identical sums) pack B(pc, jc) into nr-wide micro-panels  (kc x
- * nc, stays in L2) for each A micro-panel of <= mr rows:      (rows split evenly, so M = 100 gives
- * 9 panels of 11-12 rows) pack it (m x kc, stays in L1d), then run the micro-kernel against every B
- * micro-panel. The first K chunk applies the caller's beta, later chunks add (beta = 1).
+ * C is cut into a grid of tm x tn rectangular tasks (one pool task each). Inside a task: for each
+ * block of A micro-panels (<= GEMM_A_BLOCK_BYTES packed, usually all of the task's rows): for pc
+ * over K in chunks of <= kc (same chunks for every task and thread count: bit-identical sums):
+ * pack every A micro-panel of the block (m x kc each; rows split evenly, so M = 100 gives 9 panels
+ * of 11-12 rows), then for each of the task's near-equal N blocks of <= nc columns: pack B(pc, jc)
+ * into nr-wide micro-panels (kc x nc, stays in L2) and run each A micro-panel (stays in L1d while
+ * it sweeps) against every B micro-panel. A is packed once per K chunk whatever N is; B once per A
+ * block. The first K chunk applies the caller's beta, later chunks add (beta = 1).
  */
 
 typedef struct DRV_(ctx) {
@@ -72,49 +74,70 @@ static void DRV_(naive)(const DRV_(ctx) * x, int64_t m0, int64_t m1, int64_t n0,
 static void DRV_(block)(const DRV_(ctx) * x, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
     const DRV_KERNEL *kd = x->kd;
     const int64_t kcmax = (x->K + x->nk - 1) / x->nk;
+    /* N in nnb near-equal blocks of <= nc columns (boundaries on multiples of nr). */
+    const int64_t nnb = (n1 - n0 + kd->nc - 1) / kd->nc;
     const int64_t ncmax = n1 - n0 < kd->nc ? n1 - n0 : kd->nc;
     const int64_t bw = (ncmax + kd->nr_pad - 1) / kd->nr_pad * kd->nr_pad;
-    DRV_T *abuf = vae__thread_scratch(0, (size_t)(kd->mr * kcmax) * sizeof(DRV_T));
+    const int64_t mrows = m1 - m0, npanels = (mrows + kd->mr - 1) / kd->mr;
+    /* A micro-panels are packed once per K chunk for a whole block of them and reused by every nc
+     * block of N; the block is bounded by GEMM_A_BLOCK_BYTES, its panels split evenly. */
+    const int64_t pstride = kd->mr * kcmax; /* elements per packed A micro-panel */
+    int64_t mcp = GEMM_A_BLOCK_BYTES / ((int64_t)sizeof(DRV_T) * pstride);
+    if (mcp < 1) mcp = 1;
+    const int64_t nblk = (npanels + mcp - 1) / mcp;
+    mcp = (npanels + nblk - 1) / nblk;
+    DRV_T *abuf = vae__thread_scratch(0, (size_t)(mcp * pstride) * sizeof(DRV_T));
     DRV_T *bbuf = vae__thread_scratch(1, (size_t)(kcmax * bw) * sizeof(DRV_T));
     if (!abuf || !bbuf) {
         DRV_(naive)(x, m0, m1, n0, n1);
         return;
     }
-    const int64_t mrows = m1 - m0, npanels = (mrows + kd->mr - 1) / kd->mr;
     /* Few A panels share each B panel, so packing B would cost more than it saves: read full-width
      * panels of a row-major B in place. Not for row strides that are multiples of 256 bytes: those
      * rows all land in a few cache sets and evict each other. */
     const int direct_b =
         x->csb == 1 && npanels <= GEMM_DIRECT_B_PANELS && (x->rsb * (int64_t)sizeof(DRV_T)) % 256;
-    for (int64_t jc = n0; jc < n1; jc += kd->nc) {
-        const int64_t nc = n1 - jc < kd->nc ? n1 - jc : kd->nc;
+    for (int64_t b = 0; b < nblk; b++) {
+        const int64_t ip0 = npanels * b / nblk, ip1 = npanels * (b + 1) / nblk;
         for (int64_t pk = 0; pk < x->nk; pk++) {
             const int64_t p0 = x->K * pk / x->nk, kc = x->K * (pk + 1) / x->nk - p0;
-            for (int64_t jr = 0; jr < nc; jr += kd->nr) {
-                const int n = (int)(nc - jr < kd->nr ? nc - jr : kd->nr);
-                const int npad = (n + kd->nr_pad - 1) / kd->nr_pad * kd->nr_pad;
-                if (direct_b && n == kd->nr) continue;
-                DRV_(pack_b)
-                (n, npad, kc, x->B + p0 * x->rsb + (jc + jr) * x->csb, x->rsb, x->csb,
-                 bbuf + kc * jr);
-            }
-            const DRV_T beta = pk == 0 ? x->beta : 1;
-            for (int64_t ip = 0; ip < npanels; ip++) {
+            for (int64_t ip = ip0; ip < ip1; ip++) {
                 const int64_t i0 = m0 + mrows * ip / npanels,
                               m = m0 + mrows * (ip + 1) / npanels - i0;
                 const DRV_T *ap = x->A + i0 * x->rsa + p0 * x->csa;
+                DRV_T *dst = abuf + (ip - ip0) * pstride;
                 if (x->csa == 1 && kd->pack_a_rows)
-                    kd->pack_a_rows((int)m, kc, ap, x->rsa, abuf);
+                    kd->pack_a_rows((int)m, kc, ap, x->rsa, dst);
                 else
-                    DRV_(pack_a)((int)m, kc, ap, x->rsa, x->csa, abuf);
+                    DRV_(pack_a)((int)m, kc, ap, x->rsa, x->csa, dst);
+            }
+            const DRV_T beta = pk == 0 ? x->beta : 1;
+            for (int64_t q = 0; q < nnb; q++) {
+                int64_t jc, jend;
+                vae__gemm_split(n1 - n0, nnb, q, kd->nr, &jc, &jend);
+                const int64_t nc = jend - jc;
+                jc += n0;
                 for (int64_t jr = 0; jr < nc; jr += kd->nr) {
                     const int n = (int)(nc - jr < kd->nr ? nc - jr : kd->nr);
                     const int npad = (n + kd->nr_pad - 1) / kd->nr_pad * kd->nr_pad;
-                    const int direct = direct_b && n == kd->nr;
-                    const DRV_T *bp = direct ? x->B + p0 * x->rsb + jc + jr : bbuf + kc * jr;
-                    kd->ukr(kc, abuf, bp, direct ? x->rsb : npad,
-                            x->C + i0 * x->rsc + (jc + jr) * x->csc, x->rsc, x->csc, (int)m, n,
-                            x->alpha, beta);
+                    if (direct_b && n == kd->nr) continue;
+                    DRV_(pack_b)
+                    (n, npad, kc, x->B + p0 * x->rsb + (jc + jr) * x->csb, x->rsb, x->csb,
+                     bbuf + kc * jr);
+                }
+                for (int64_t ip = ip0; ip < ip1; ip++) {
+                    const int64_t i0 = m0 + mrows * ip / npanels,
+                                  m = m0 + mrows * (ip + 1) / npanels - i0;
+                    const DRV_T *ap = abuf + (ip - ip0) * pstride;
+                    for (int64_t jr = 0; jr < nc; jr += kd->nr) {
+                        const int n = (int)(nc - jr < kd->nr ? nc - jr : kd->nr);
+                        const int npad = (n + kd->nr_pad - 1) / kd->nr_pad * kd->nr_pad;
+                        const int direct = direct_b && n == kd->nr;
+                        const DRV_T *bp = direct ? x->B + p0 * x->rsb + jc + jr : bbuf + kc * jr;
+                        kd->ukr(kc, ap, bp, direct ? x->rsb : npad,
+                                x->C + i0 * x->rsc + (jc + jr) * x->csc, x->rsc, x->csc, (int)m, n,
+                                x->alpha, beta);
+                    }
                 }
             }
         }
@@ -152,7 +175,7 @@ static void DRV_(run)(const DRV_KERNEL *kd, int64_t M, int64_t N, int64_t K, DRV
          .csc = csc,
          .tm = 1,
          .tn = 1};
-    vae__gemm_grid(M, N, K, kd->mr, kd->nr, kd->nr_pad, kd->nc, &x.tm, &x.tn);
+    vae__gemm_grid(M, N, K, kd->mr, kd->nr, kd->nr_pad, &x.tm, &x.tn);
     if (x.tm * x.tn == 1)
         DRV_(block)(&x, 0, M, 0, N);
     else

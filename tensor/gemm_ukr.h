@@ -23,6 +23,15 @@ UKR_CAT(UKR_NAME, _body)(const int MR, const int NV, int64_t kc, const UKR_T *re
         acc[i][0] = UKR_ZERO();
         acc[i][1] = UKR_ZERO();
     }
+#if defined(UKR_PREFETCH_C)
+    /* Fetch the C tile now, ~kc iterations before the write-back needs it (it is usually in L3). */
+    if (csc == 1) {
+        _Pragma("GCC unroll 12") for (int i = 0; i < MR; i++) {
+            UKR_PREFETCH_C(c + i * rsc);
+            if (NV > 1) UKR_PREFETCH_C(c + i * rsc + UKR_W);
+        }
+    }
+#endif
     for (int64_t k = 0; k < kc; k++) {
         const UKR_V b0 = UKR_LOADU(b), b1 = NV > 1 ? UKR_LOADU(b + UKR_W) : b0;
         _Pragma("GCC unroll 12") for (int i = 0; i < MR; i++) {
