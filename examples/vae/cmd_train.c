@@ -50,7 +50,7 @@ typedef struct train_opts {
         max_steps;
     int64_t pictures_every, lr_decay_every;
     double lik_param, beta, free_bits, lr, weight_decay, clip_norm, valid_fraction, lr_gamma;
-    int mc_kl, resume, quiet, no_pictures;
+    int mc_kl, n_over_m, resume, quiet, no_pictures;
 } train_opts;
 
 /* runs/<data>-<model>: the spec's kind, plus the file's stem for file specs ("runs/csv-iris-vae").
@@ -144,6 +144,7 @@ static int config_from_opts(const train_opts *o, cli_opt *tab, int ntab, run_con
     c->kl_warmup = o->kl_warmup;
     c->free_bits = o->free_bits;
     c->mc_kl = o->mc_kl;
+    c->n_over_m = o->n_over_m;
     if (o->capacity) {
         double v[3];
         if (cli_parse_real_list(o->capacity, v, 3) != 3 || v[0] <= 0 || v[1] < 0 || v[2] < 0 ||
@@ -369,6 +370,8 @@ static cli_opt *train_table(train_opts *o, int *n) {
          "free bits: KL term sum_j max(L, KL_j) (0 = off)", 0},
         {"capacity", "G,CMAX,STEPS", CLI_OPT_STR, &o->capacity, 0, 0, NULL,
          "Burgess et al.: -rec + G |KL - C|, C rising to CMAX nats over STEPS", 0},
+        {"n-over-m", NULL, CLI_OPT_FLAG, &o->n_over_m, 0, 0, NULL,
+         "scale the loss to the data set, -(N/M) sum over the batch, as AEVB (default: batch mean)", 0},
         {"mc-kl", NULL, CLI_OPT_FLAG, &o->mc_kl, 0, 0, NULL,
          "Monte-Carlo KL instead of the analytic KL", 0},
         {"estimator", "EST", CLI_OPT_CHOICE, &o->estimator, 0, 0, "reparam|score|stl|dreg",
@@ -580,7 +583,7 @@ int cmd_train(int argc, char **argv) {
         trainer_free(&t);
         return cli_error(CMD, "%s", err.msg[0] ? err.msg : "out of memory");
     }
-    run_config_objective(c, 0, &t.ocfg);
+    run_config_objective(c, c->n_over_m ? t.data.train.n : 0, &t.ocfg);
     t.steps_per_epoch = (t.data.train.n + c->batch - 1) / c->batch;
     int64_t total = c->epochs * t.steps_per_epoch;
     t.sched = make_schedule(c, total);

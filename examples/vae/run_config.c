@@ -213,6 +213,7 @@ static const key_def keys[] = {
     KD(cap_max),
     KI(cap_steps),
     KN(mc_kl),
+    KN(n_over_m),
     KS(estimator),
     KS(baseline),
     KS(optimizer),

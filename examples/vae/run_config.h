@@ -45,6 +45,7 @@ typedef struct run_config {
     double cap_gamma, cap_max;
     int64_t cap_steps;
     int mc_kl;
+    int n_over_m; /* 1: loss = -(N/M) sum over the batch (AEVB's minibatch estimator of the data-set sum) */
     char estimator[16], baseline[16];
     /* optimization */
     char optimizer[16];
