@@ -31,14 +31,24 @@ void vae_ctx_reset(vae_ctx *ctx) {
     ctx->backward_done = 0;
 }
 
-vae_status vae_ctx_status(const vae_ctx *ctx) { return ctx ? ctx->err.code : VAE_ERR_NULL; }
-const char *vae_ctx_message(const vae_ctx *ctx) { return ctx ? ctx->err.msg : "NULL context"; }
+vae_status vae_ctx_status(const vae_ctx *ctx) {
+    return ctx ? ctx->err.code : VAE_ERR_NULL;
+}
+const char *vae_ctx_message(const vae_ctx *ctx) {
+    return ctx ? ctx->err.msg : "NULL context";
+}
 void vae_ctx_clear_error(vae_ctx *ctx) {
     if (ctx) vae_error_clear(&ctx->err);
 }
-vae_error *vae_ctx_error(vae_ctx *ctx) { return ctx ? &ctx->err : NULL; }
-vae_arena *vae_ctx_arena(vae_ctx *ctx) { return ctx ? ctx->arena : NULL; }
-vae_rng *vae_ctx_rng(vae_ctx *ctx) { return ctx ? &ctx->rng : NULL; }
+vae_error *vae_ctx_error(vae_ctx *ctx) {
+    return ctx ? &ctx->err : NULL;
+}
+vae_arena *vae_ctx_arena(vae_ctx *ctx) {
+    return ctx ? ctx->arena : NULL;
+}
+vae_rng *vae_ctx_rng(vae_ctx *ctx) {
+    return ctx ? &ctx->rng : NULL;
+}
 void vae_ctx_seed(vae_ctx *ctx, uint64_t seed) {
     if (ctx) vae_rng_seed(&ctx->rng, seed);
 }
@@ -49,7 +59,9 @@ int vae_set_grad_enabled(vae_ctx *ctx, int enabled) {
     ctx->grad_enabled = enabled != 0;
     return prev;
 }
-int vae_grad_enabled(const vae_ctx *ctx) { return ctx ? ctx->grad_enabled : 0; }
+int vae_grad_enabled(const vae_ctx *ctx) {
+    return ctx ? ctx->grad_enabled : 0;
+}
 int vae_set_anomaly(vae_ctx *ctx, int enabled) {
     if (!ctx) return 0;
     int prev = ctx->anomaly;
@@ -63,12 +75,16 @@ vae_status vae_requires_grad(vae_ctx *ctx, vae_tensor *t, int on) {
     if (t->node)
         return vae_error_set(&ctx->err, VAE_ERR_ARG,
                              "requires_grad: tensor is the output of an op, not a leaf");
-    if (on) t->flags |= VAE_TF_REQUIRES_GRAD;
-    else t->flags &= ~(uint32_t)VAE_TF_REQUIRES_GRAD;
+    if (on)
+        t->flags |= VAE_TF_REQUIRES_GRAD;
+    else
+        t->flags &= ~(uint32_t)VAE_TF_REQUIRES_GRAD;
     return VAE_OK;
 }
 
-int64_t vae_tape_length(const vae_ctx *ctx) { return ctx ? ctx->tape_len : 0; }
+int64_t vae_tape_length(const vae_ctx *ctx) {
+    return ctx ? ctx->tape_len : 0;
+}
 int vae_ctx_op_seen(const vae_ctx *ctx, int op) {
     if (!ctx || op < 0 || op >= VAE_OP_COUNT_) return 0;
     return (int)(ctx->ops_seen[op / 64] >> (op % 64) & 1u);
@@ -86,7 +102,8 @@ int vae__inputs_ok(vae_ctx *ctx, const char *op, int n, const vae_tensor *const 
     if (!ctx) return 0;
     for (int i = 0; i < n; i++)
         if (!in[i]) {
-            /* NULL usually means an earlier op failed: that error is already stored and explains it */
+            /* NULL usually means an earlier op failed: that error is already stored and explains it
+             */
             vae_error_set(&ctx->err, VAE_ERR_NULL, "%s: input %d is NULL", op, i);
             return 0;
         }

@@ -18,7 +18,7 @@ typedef struct gc_state {
     const vae_gc_input *in;
     double *buf[GC_MAX_IN]; /* each input's storage, in its stored (maybe transposed) layout */
     int64_t n[GC_MAX_IN];
-    double *w;              /* weights of the output components */
+    double *w; /* weights of the output components */
     int64_t nw;
     vae_tensor *leaf[GC_MAX_IN];
 } gc_state;
@@ -40,8 +40,10 @@ static vae_tensor *evaluate(vae_ctx *ctx, gc_state *s, int with_grad) {
         if (!t) return NULL;
         if (g->requires_grad) vae_requires_grad(ctx, t, 1);
         s->leaf[i] = t;
-        if (g->layout == VAE_GC_TRANSPOSED) t = vae_transpose(ctx, t, -1, -2);
-        else if (g->layout == VAE_GC_EXPANDED) t = vae_expand(ctx, t, g->expand_ndim, g->expand);
+        if (g->layout == VAE_GC_TRANSPOSED)
+            t = vae_transpose(ctx, t, -1, -2);
+        else if (g->layout == VAE_GC_EXPANDED)
+            t = vae_expand(ctx, t, g->expand_ndim, g->expand);
         pres[i] = t;
     }
     return s->f(ctx, pres, s->nin, s->user);
@@ -53,10 +55,11 @@ static double weighted(const gc_state *s, const vae_tensor *y) {
     return L;
 }
 
-vae_status vae_gradcheck(vae_gradcheck_fn f, void *user, int nin, const vae_gc_input *in, double eps,
-                         double atol, double rtol, vae_gc_result *res, vae_error *err) {
+vae_status vae_gradcheck(vae_gradcheck_fn f, void *user, int nin, const vae_gc_input *in,
+                         double eps, double atol, double rtol, vae_gc_result *res, vae_error *err) {
     if (!f || nin < 0 || nin > GC_MAX_IN || (nin && !in) || !(eps > 0))
-        return vae_error_set(err, VAE_ERR_ARG, "gradcheck: bad arguments (nin %d, eps %g)", nin, eps);
+        return vae_error_set(err, VAE_ERR_ARG, "gradcheck: bad arguments (nin %d, eps %g)", nin,
+                             eps);
     gc_state s;
     memset(&s, 0, sizeof s);
     s.f = f;
@@ -85,12 +88,14 @@ vae_status vae_gradcheck(vae_gradcheck_fn f, void *user, int nin, const vae_gc_i
             st = vae_error_set(err, VAE_ERR_OOM, "gradcheck: out of memory");
             goto done;
         }
-        if (in[i].layout == VAE_GC_TRANSPOSED) { /* store x^T so the presented view has x's values */
+        if (in[i].layout ==
+            VAE_GC_TRANSPOSED) { /* store x^T so the presented view has x's values */
             int nd = in[i].ndim;
             int64_t R = in[i].shape[nd - 2], C = in[i].shape[nd - 1], mat = R * C;
             for (int64_t b = 0; mat && b < n / mat; b++)
                 for (int64_t p = 0; p < R; p++)
-                    for (int64_t q = 0; q < C; q++) s.buf[i][b * mat + q * R + p] = in[i].data[b * mat + p * C + q];
+                    for (int64_t q = 0; q < C; q++)
+                        s.buf[i][b * mat + q * R + p] = in[i].data[b * mat + p * C + q];
         } else
             memcpy(s.buf[i], in[i].data, sizeof(double) * (size_t)n);
     }
@@ -120,7 +125,8 @@ vae_status vae_gradcheck(vae_gradcheck_fn f, void *user, int nin, const vae_gc_i
     for (int i = 0; i < nin; i++) any |= in[i].requires_grad;
     if (any && (y->flags & VAE_TF_REQUIRES_GRAD)) {
         if (vae_backward_seeded(ctx, y, seed) != VAE_OK) {
-            st = vae_error_set(err, vae_ctx_status(ctx), "gradcheck: backward failed: %s", vae_ctx_message(ctx));
+            st = vae_error_set(err, vae_ctx_status(ctx), "gradcheck: backward failed: %s",
+                               vae_ctx_message(ctx));
             goto done;
         }
         for (int i = 0; i < nin; i++)
@@ -155,9 +161,10 @@ vae_status vae_gradcheck(vae_gradcheck_fn f, void *user, int nin, const vae_gc_i
                 r.numeric = num;
             }
             if (bad && st == VAE_OK)
-                st = vae_error_set(err, VAE_ERR_MISMATCH,
-                                   "gradcheck: input %d element %lld: analytic %.10g vs numeric %.10g", i,
-                                   (long long)j, a, num);
+                st = vae_error_set(
+                    err, VAE_ERR_MISMATCH,
+                    "gradcheck: input %d element %lld: analytic %.10g vs numeric %.10g", i,
+                    (long long)j, a, num);
         }
     }
 done:

@@ -21,5 +21,9 @@ _Static_assert(sizeof op_arity / sizeof op_arity[0] == VAE_OP_COUNT_, "op arity 
 _Static_assert(sizeof vae__backward_table / sizeof vae__backward_table[0] == VAE_OP_COUNT_,
                "op backward table out of sync");
 
-const char *vae_op_name(int op) { return (op >= 0 && op < VAE_OP_COUNT_) ? op_names[op] : "?"; }
-int vae_op_arity(int op) { return (op >= 0 && op < VAE_OP_COUNT_) ? op_arity[op] : 0; }
+const char *vae_op_name(int op) {
+    return (op >= 0 && op < VAE_OP_COUNT_) ? op_names[op] : "?";
+}
+int vae_op_arity(int op) {
+    return (op >= 0 && op < VAE_OP_COUNT_) ? op_arity[op] : 0;
+}

@@ -1,4 +1,5 @@
-/* Leaf creation: constants, caller buffers and random draws. None of these is recorded on the tape. */
+/* Leaf creation: constants, caller buffers and random draws. None of these is recorded on the tape.
+ */
 #include <math.h>
 #include <string.h>
 
@@ -20,12 +21,15 @@ vae_tensor *vae_ones(vae_ctx *ctx, vae_dtype dt, int ndim, const int64_t *shape)
     return vae_full(ctx, dt, ndim, shape, 1.0);
 }
 
-vae_tensor *vae_scalar(vae_ctx *ctx, vae_dtype dt, double v) { return vae_full(ctx, dt, 0, NULL, v); }
+vae_tensor *vae_scalar(vae_ctx *ctx, vae_dtype dt, double v) {
+    return vae_full(ctx, dt, 0, NULL, v);
+}
 
 vae_tensor *vae_arange(vae_ctx *ctx, vae_dtype dt, double start, double stop, double step) {
     if (!ctx) return NULL;
     if (step == 0 || !isfinite(start) || !isfinite(stop) || !isfinite(step))
-        return vae__fail(ctx, VAE_ERR_ARG, "arange: start %g, stop %g, step %g: need finite values and step != 0",
+        return vae__fail(ctx, VAE_ERR_ARG,
+                         "arange: start %g, stop %g, step %g: need finite values and step != 0",
                          start, stop, step);
     double cnt = ceil((stop - start) / step);
     if (cnt < 0) cnt = 0;
@@ -37,8 +41,8 @@ vae_tensor *vae_arange(vae_ctx *ctx, vae_dtype dt, double start, double stop, do
     return t;
 }
 
-vae_tensor *vae_from_data(vae_ctx *ctx, vae_dtype dt, int ndim, const int64_t *shape, vae_dtype src_dt,
-                          const void *src) {
+vae_tensor *vae_from_data(vae_ctx *ctx, vae_dtype dt, int ndim, const int64_t *shape,
+                          vae_dtype src_dt, const void *src) {
     if (!ctx) return NULL;
     vae_tensor *t = vae__out(ctx, dt, ndim, shape);
     if (!t) return NULL;
@@ -78,8 +82,10 @@ vae_tensor *vae_rand(vae_ctx *ctx, vae_dtype dt, int ndim, const int64_t *shape)
     int64_t n = vae_numel(t);
     if (dt == VAE_F64)
         for (int64_t i = 0; i < n; i++) ((double *)t->data)[i] = vae_rng_uniform(&ctx->rng);
-    else /* 24 bits, exact in float: a 53-bit double just under 1 would round to 1.0f, outside [0, 1) */
-        for (int64_t i = 0; i < n; i++) ((float *)t->data)[i] = (float)(vae_rng_u64(&ctx->rng) >> 40) * 0x1.0p-24f;
+    else /* 24 bits, exact in float: a 53-bit double just under 1 would round to 1.0f, outside [0,
+            1) */
+        for (int64_t i = 0; i < n; i++)
+            ((float *)t->data)[i] = (float)(vae_rng_u64(&ctx->rng) >> 40) * 0x1.0p-24f;
     return t;
 }
 

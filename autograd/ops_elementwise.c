@@ -27,19 +27,39 @@ void vae__bw_unary(vae_ctx *ctx, vae_node *n) {
     if (gx) vae_k_unary_grad((vae_unary)n->ip[0], n->p[0], n->p[1], x, n->out, n->out->grad, gx);
 }
 
-vae_tensor *vae_neg(vae_ctx *c, vae_tensor *x) { return unary(c, VAE_OP_NEG, VAE_U_NEG, x, 0, 0); }
-vae_tensor *vae_exp(vae_ctx *c, vae_tensor *x) { return unary(c, VAE_OP_EXP, VAE_U_EXP, x, 0, 0); }
-vae_tensor *vae_log(vae_ctx *c, vae_tensor *x) { return unary(c, VAE_OP_LOG, VAE_U_LOG, x, 0, 0); }
-vae_tensor *vae_log1p(vae_ctx *c, vae_tensor *x) { return unary(c, VAE_OP_LOG1P, VAE_U_LOG1P, x, 0, 0); }
-vae_tensor *vae_expm1(vae_ctx *c, vae_tensor *x) { return unary(c, VAE_OP_EXPM1, VAE_U_EXPM1, x, 0, 0); }
-vae_tensor *vae_sqrt(vae_ctx *c, vae_tensor *x) { return unary(c, VAE_OP_SQRT, VAE_U_SQRT, x, 0, 0); }
-vae_tensor *vae_square(vae_ctx *c, vae_tensor *x) { return unary(c, VAE_OP_SQUARE, VAE_U_SQUARE, x, 0, 0); }
-vae_tensor *vae_abs(vae_ctx *c, vae_tensor *x) { return unary(c, VAE_OP_ABS, VAE_U_ABS, x, 0, 0); }
-vae_tensor *vae_tanh(vae_ctx *c, vae_tensor *x) { return unary(c, VAE_OP_TANH, VAE_U_TANH, x, 0, 0); }
+vae_tensor *vae_neg(vae_ctx *c, vae_tensor *x) {
+    return unary(c, VAE_OP_NEG, VAE_U_NEG, x, 0, 0);
+}
+vae_tensor *vae_exp(vae_ctx *c, vae_tensor *x) {
+    return unary(c, VAE_OP_EXP, VAE_U_EXP, x, 0, 0);
+}
+vae_tensor *vae_log(vae_ctx *c, vae_tensor *x) {
+    return unary(c, VAE_OP_LOG, VAE_U_LOG, x, 0, 0);
+}
+vae_tensor *vae_log1p(vae_ctx *c, vae_tensor *x) {
+    return unary(c, VAE_OP_LOG1P, VAE_U_LOG1P, x, 0, 0);
+}
+vae_tensor *vae_expm1(vae_ctx *c, vae_tensor *x) {
+    return unary(c, VAE_OP_EXPM1, VAE_U_EXPM1, x, 0, 0);
+}
+vae_tensor *vae_sqrt(vae_ctx *c, vae_tensor *x) {
+    return unary(c, VAE_OP_SQRT, VAE_U_SQRT, x, 0, 0);
+}
+vae_tensor *vae_square(vae_ctx *c, vae_tensor *x) {
+    return unary(c, VAE_OP_SQUARE, VAE_U_SQUARE, x, 0, 0);
+}
+vae_tensor *vae_abs(vae_ctx *c, vae_tensor *x) {
+    return unary(c, VAE_OP_ABS, VAE_U_ABS, x, 0, 0);
+}
+vae_tensor *vae_tanh(vae_ctx *c, vae_tensor *x) {
+    return unary(c, VAE_OP_TANH, VAE_U_TANH, x, 0, 0);
+}
 vae_tensor *vae_sigmoid(vae_ctx *c, vae_tensor *x) {
     return unary(c, VAE_OP_SIGMOID, VAE_U_SIGMOID, x, 0, 0);
 }
-vae_tensor *vae_relu(vae_ctx *c, vae_tensor *x) { return unary(c, VAE_OP_RELU, VAE_U_RELU, x, 0, 0); }
+vae_tensor *vae_relu(vae_ctx *c, vae_tensor *x) {
+    return unary(c, VAE_OP_RELU, VAE_U_RELU, x, 0, 0);
+}
 vae_tensor *vae_softplus(vae_ctx *c, vae_tensor *x) {
     return unary(c, VAE_OP_SOFTPLUS, VAE_U_SOFTPLUS, x, 0, 0);
 }
@@ -64,19 +84,20 @@ vae_tensor *vae_pow_scalar(vae_ctx *c, vae_tensor *x, double p) {
 vae_tensor *vae_clamp(vae_ctx *c, vae_tensor *x, double lo, double hi) {
     if (c && x && !(lo <= hi)) {
         char b[160];
-        return vae__fail(c, VAE_ERR_ARG, "clamp: %s: lo %g > hi %g", vae__shape(b, sizeof b, x), lo, hi);
+        return vae__fail(c, VAE_ERR_ARG, "clamp: %s: lo %g > hi %g", vae__shape(b, sizeof b, x), lo,
+                         hi);
     }
     return unary(c, VAE_OP_CLAMP, VAE_U_CLAMP, x, lo, hi);
 }
 
 /* ---- binary: node->ip[0] = vae_binary ---- */
 
-static int broadcast_or_fail(vae_ctx *ctx, const char *name, const vae_tensor *a, const vae_tensor *b,
-                             int *nd, int64_t *shape) {
+static int broadcast_or_fail(vae_ctx *ctx, const char *name, const vae_tensor *a,
+                             const vae_tensor *b, int *nd, int64_t *shape) {
     if (vae_broadcast_shape(a->ndim, a->shape, b->ndim, b->shape, nd, shape)) return 1;
     char b1[160], b2[160];
-    vae__fail(ctx, VAE_ERR_SHAPE, "%s: %s and %s do not broadcast", name, vae__shape(b1, sizeof b1, a),
-              vae__shape(b2, sizeof b2, b));
+    vae__fail(ctx, VAE_ERR_SHAPE, "%s: %s and %s do not broadcast", name,
+              vae__shape(b1, sizeof b1, a), vae__shape(b2, sizeof b2, b));
     return 0;
 }
 
@@ -104,7 +125,8 @@ void vae__bw_binary(vae_ctx *ctx, vae_node *n) {
     for (int side = 0; side < 2; side++) {
         vae_tensor *x = n->in[side];
         if (!(x->flags & VAE_TF_REQUIRES_GRAD)) continue;
-        /* add/sub with matching shapes need no temporary: accumulate gy (negated for sub's b) directly */
+        /* add/sub with matching shapes need no temporary: accumulate gy (negated for sub's b)
+         * directly */
         if (n->ip[0] == VAE_B_ADD || (n->ip[0] == VAE_B_SUB && side == 0)) {
             vae__accum(ctx, x, gy);
             continue;
@@ -116,10 +138,18 @@ void vae__bw_binary(vae_ctx *ctx, vae_node *n) {
     }
 }
 
-vae_tensor *vae_add(vae_ctx *c, vae_tensor *a, vae_tensor *b) { return binary(c, VAE_OP_ADD, VAE_B_ADD, a, b); }
-vae_tensor *vae_sub(vae_ctx *c, vae_tensor *a, vae_tensor *b) { return binary(c, VAE_OP_SUB, VAE_B_SUB, a, b); }
-vae_tensor *vae_mul(vae_ctx *c, vae_tensor *a, vae_tensor *b) { return binary(c, VAE_OP_MUL, VAE_B_MUL, a, b); }
-vae_tensor *vae_div(vae_ctx *c, vae_tensor *a, vae_tensor *b) { return binary(c, VAE_OP_DIV, VAE_B_DIV, a, b); }
+vae_tensor *vae_add(vae_ctx *c, vae_tensor *a, vae_tensor *b) {
+    return binary(c, VAE_OP_ADD, VAE_B_ADD, a, b);
+}
+vae_tensor *vae_sub(vae_ctx *c, vae_tensor *a, vae_tensor *b) {
+    return binary(c, VAE_OP_SUB, VAE_B_SUB, a, b);
+}
+vae_tensor *vae_mul(vae_ctx *c, vae_tensor *a, vae_tensor *b) {
+    return binary(c, VAE_OP_MUL, VAE_B_MUL, a, b);
+}
+vae_tensor *vae_div(vae_ctx *c, vae_tensor *a, vae_tensor *b) {
+    return binary(c, VAE_OP_DIV, VAE_B_DIV, a, b);
+}
 vae_tensor *vae_maximum(vae_ctx *c, vae_tensor *a, vae_tensor *b) {
     return binary(c, VAE_OP_MAXIMUM, VAE_B_MAXIMUM, a, b);
 }
@@ -132,7 +162,8 @@ vae_tensor *vae_minimum(vae_ctx *c, vae_tensor *a, vae_tensor *b) {
 vae_tensor *vae_where(vae_ctx *ctx, vae_tensor *mask, vae_tensor *a, vae_tensor *b) {
     vae_tensor *in[3] = {mask, a, b};
     if (!vae__inputs_ok(ctx, "where", 3, (const vae_tensor *const *)in)) return NULL;
-    if (!vae__same_dtype(ctx, "where", a, b) || !vae__same_dtype(ctx, "where", mask, a)) return NULL;
+    if (!vae__same_dtype(ctx, "where", a, b) || !vae__same_dtype(ctx, "where", mask, a))
+        return NULL;
     int nd, nd2;
     int64_t s1[VAE_MAX_DIMS], shape[VAE_MAX_DIMS];
     if (!broadcast_or_fail(ctx, "where", a, b, &nd, s1)) return NULL;

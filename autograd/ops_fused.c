@@ -1,5 +1,6 @@
-/* Fused ops for the hot paths of VAE training. Each computes in one pass what the composed form computes in
- * several (and keeps one node on the tape instead of several temporaries); each has a gradcheck row. */
+/* Fused ops for the hot paths of VAE training. Each computes in one pass what the composed form
+ * computes in several (and keeps one node on the tape instead of several temporaries); each has a
+ * gradcheck row. */
 #include <math.h>
 #include <string.h>
 
@@ -8,9 +9,12 @@
 
 /* ---- linear: y = act(x @ W + b); node->ip[0] = act, p[0] = alpha ---- */
 
-_Static_assert((int)VAE_ACT_IDENTITY == (int)VAE_KACT_IDENTITY && (int)VAE_ACT_RELU == (int)VAE_KACT_RELU &&
-                   (int)VAE_ACT_TANH == (int)VAE_KACT_TANH && (int)VAE_ACT_SIGMOID == (int)VAE_KACT_SIGMOID &&
-                   (int)VAE_ACT_SOFTPLUS == (int)VAE_KACT_SOFTPLUS && (int)VAE_ACT_ELU == (int)VAE_KACT_ELU &&
+_Static_assert((int)VAE_ACT_IDENTITY == (int)VAE_KACT_IDENTITY &&
+                   (int)VAE_ACT_RELU == (int)VAE_KACT_RELU &&
+                   (int)VAE_ACT_TANH == (int)VAE_KACT_TANH &&
+                   (int)VAE_ACT_SIGMOID == (int)VAE_KACT_SIGMOID &&
+                   (int)VAE_ACT_SOFTPLUS == (int)VAE_KACT_SOFTPLUS &&
+                   (int)VAE_ACT_ELU == (int)VAE_KACT_ELU &&
                    (int)VAE_ACT_LEAKY_RELU == (int)VAE_KACT_LEAKY_RELU &&
                    (int)VAE_ACT_COUNT_ == (int)VAE_KACT_COUNT_,
                "vae_act and the kernels' vae_kact must agree");
@@ -42,8 +46,10 @@ vae_tensor *vae_linear_act(vae_ctx *ctx, vae_tensor *x, vae_tensor *W, vae_tenso
     if (b && (b->ndim != 1 || b->shape[0] != W->shape[1]))
         return vae__fail(ctx, VAE_ERR_SHAPE, "linear: bias %s does not match W %s",
                          vae__shape(b1, sizeof b1, b), vae__shape(b2, sizeof b2, W));
-    if (!vae__same_dtype(ctx, "linear", x, W) || (b && !vae__same_dtype(ctx, "linear", W, b))) return NULL;
-    vae_tensor *xc = vae_contiguous(ctx, x); /* rows of x must fold into one GEMM; usually a no-op */
+    if (!vae__same_dtype(ctx, "linear", x, W) || (b && !vae__same_dtype(ctx, "linear", W, b)))
+        return NULL;
+    vae_tensor *xc =
+        vae_contiguous(ctx, x); /* rows of x must fold into one GEMM; usually a no-op */
     vae_tensor *bc = b ? vae_contiguous(ctx, b) : NULL;
     if (!xc || (b && !bc)) return NULL;
     int64_t shape[VAE_MAX_DIMS];
@@ -66,7 +72,8 @@ vae_tensor *vae_linear_act(vae_ctx *ctx, vae_tensor *x, vae_tensor *W, vae_tenso
 
 void vae__bw_linear(vae_ctx *ctx, vae_node *n) {
     vae_tensor *x = n->in[0], *W = n->in[1], *b = n->in[2], *y = n->out;
-    vae_tensor *g = y->grad; /* dL/dpre; for the identity that is dL/dy itself, used without a copy */
+    vae_tensor *g =
+        y->grad; /* dL/dpre; for the identity that is dL/dy itself, used without a copy */
     if ((vae_kact)n->ip[0] != VAE_KACT_IDENTITY) {
         if (!(g = vae__out(ctx, y->dtype, y->ndim, y->shape))) return;
         vae_k_act_grad((vae_kact)n->ip[0], n->p[0], y, y->grad, g);
@@ -99,10 +106,11 @@ void vae__bw_linear(vae_ctx *ctx, vae_node *n) {
 /* ---- Bernoulli log-likelihood from logits, summed over the last dim ---- */
 
 /* Broadcast shape of two tensors, and the output shape without its last dim. */
-static int lp_shapes(vae_ctx *ctx, const char *op, const vae_tensor *a, const vae_tensor *b, int *nd,
-                     int64_t *full) {
+static int lp_shapes(vae_ctx *ctx, const char *op, const vae_tensor *a, const vae_tensor *b,
+                     int *nd, int64_t *full) {
     char b1[160], b2[160];
-    if (a->ndim < 1 || b->ndim < 1 || !vae_broadcast_shape(a->ndim, a->shape, b->ndim, b->shape, nd, full)) {
+    if (a->ndim < 1 || b->ndim < 1 ||
+        !vae_broadcast_shape(a->ndim, a->shape, b->ndim, b->shape, nd, full)) {
         vae__fail(ctx, VAE_ERR_SHAPE, "%s: %s and %s do not broadcast (need (..., D) each)", op,
                   vae__shape(b1, sizeof b1, a), vae__shape(b2, sizeof b2, b));
         return 0;
@@ -120,7 +128,8 @@ vae_tensor *vae_bernoulli_logits_lp(vae_ctx *ctx, vae_tensor *logits, vae_tensor
     vae_tensor *y = vae__out(ctx, logits->dtype, nd - 1, full);
     if (!y) return NULL;
     vae_k_bernoulli_lp(logits, x, y);
-    if (vae__wants_grad(ctx, 2, in) && !vae__record(ctx, VAE_OP_BERNOULLI_LOGITS_LP, y, 2, in)) return NULL;
+    if (vae__wants_grad(ctx, 2, in) && !vae__record(ctx, VAE_OP_BERNOULLI_LOGITS_LP, y, 2, in))
+        return NULL;
     return vae__done(ctx, VAE_OP_BERNOULLI_LOGITS_LP, y);
 }
 
@@ -162,7 +171,8 @@ vae_tensor *vae_normal_kl_std(vae_ctx *ctx, vae_tensor *mu, vae_tensor *lv) {
     if (!vae__inputs_ok(ctx, "normal_kl_std", 2, (const vae_tensor *const *)in)) return NULL;
     char b1[160], b2[160];
     if (!vae_same_shape(mu, lv) || mu->ndim < 1)
-        return vae__fail(ctx, VAE_ERR_SHAPE, "normal_kl_std: mu %s and logvar %s must have one shape (..., Z)",
+        return vae__fail(ctx, VAE_ERR_SHAPE,
+                         "normal_kl_std: mu %s and logvar %s must have one shape (..., Z)",
                          vae__shape(b1, sizeof b1, mu), vae__shape(b2, sizeof b2, lv));
     if (!vae__same_dtype(ctx, "normal_kl_std", mu, lv)) return NULL;
     vae_tensor *y = vae__out(ctx, mu->dtype, mu->ndim - 1, mu->shape);
@@ -176,7 +186,8 @@ vae_tensor *vae_normal_kl_std(vae_ctx *ctx, vae_tensor *mu, vae_tensor *lv) {
         }
         vae_set_flat(y, r, 0.5 * acc);
     }
-    if (vae__wants_grad(ctx, 2, in) && !vae__record(ctx, VAE_OP_NORMAL_KL_STD, y, 2, in)) return NULL;
+    if (vae__wants_grad(ctx, 2, in) && !vae__record(ctx, VAE_OP_NORMAL_KL_STD, y, 2, in))
+        return NULL;
     return vae__done(ctx, VAE_OP_NORMAL_KL_STD, y);
 }
 

@@ -1,5 +1,6 @@
-/* Reductions: sum, mean, max, logsumexp over any set of axes, with keepdim. node->ip[0] = vae_reduce,
- * ip[1] = axes bit mask, ip[2] = keepdim; max saves its arg-max indices in node->saved. */
+/* Reductions: sum, mean, max, logsumexp over any set of axes, with keepdim. node->ip[0] =
+ * vae_reduce, ip[1] = axes bit mask, ip[2] = keepdim; max saves its arg-max indices in node->saved.
+ */
 #include <math.h>
 #include <string.h>
 
@@ -26,8 +27,8 @@ static vae_tensor *reduce(vae_ctx *ctx, vae_reduce k, vae_tensor *x, int naxes, 
     for (int i = 0; i < naxes; i++) {
         int a = vae_norm_axis(axes[i], x->ndim);
         if (a < 0 || (mask >> a & 1u))
-            return vae__fail(ctx, VAE_ERR_ARG, "%s: axis %d is out of range or repeated for %s", name,
-                             axes[i], vae__shape(b, sizeof b, x));
+            return vae__fail(ctx, VAE_ERR_ARG, "%s: axis %d is out of range or repeated for %s",
+                             name, axes[i], vae__shape(b, sizeof b, x));
         mask |= 1u << a;
     }
     int64_t shape[VAE_MAX_DIMS], count = 1;
@@ -35,14 +36,17 @@ static vae_tensor *reduce(vae_ctx *ctx, vae_reduce k, vae_tensor *x, int naxes, 
     for (int i = 0; i < x->ndim; i++)
         if (mask >> i & 1u) count *= x->shape[i];
     if (k == VAE_R_MAX && count == 0)
-        return vae__fail(ctx, VAE_ERR_SHAPE, "max: empty reduction over %s", vae__shape(b, sizeof b, x));
+        return vae__fail(ctx, VAE_ERR_SHAPE, "max: empty reduction over %s",
+                         vae__shape(b, sizeof b, x));
     vae_tensor *y = vae__out(ctx, x->dtype, x->ndim, shape);
     if (!y) return NULL;
     int64_t ny = vae_numel(y);
     void *aux = NULL;
-    if (k == VAE_R_MAX) aux = vae_arena_alloc(ctx->arena, sizeof(int64_t) * (size_t)(ny ? ny : 1), &ctx->err);
+    if (k == VAE_R_MAX)
+        aux = vae_arena_alloc(ctx->arena, sizeof(int64_t) * (size_t)(ny ? ny : 1), &ctx->err);
     if (k == VAE_R_LOGSUMEXP)
-        aux = vae_arena_alloc(ctx->arena, vae_dtype_size(x->dtype) * (size_t)(ny ? ny : 1), &ctx->err);
+        aux = vae_arena_alloc(ctx->arena, vae_dtype_size(x->dtype) * (size_t)(ny ? ny : 1),
+                              &ctx->err);
     if ((k == VAE_R_MAX || k == VAE_R_LOGSUMEXP) && !aux) return NULL;
     vae_k_reduce(k, x, mask, y, aux);
     if (!keepdim) { /* drop the size-1 reduced dims: still contiguous */
@@ -82,7 +86,9 @@ void vae__bw_reduce(vae_ctx *ctx, vae_node *n) {
     for (int i = 0; i < x->ndim; i++)
         if (mask >> i & 1u) gb.stride[i] = yb.stride[i] = 0;
     switch ((vae_reduce)n->ip[0]) {
-    case VAE_R_SUM: vae_k_accum(gx, &gb); break;
+    case VAE_R_SUM:
+        vae_k_accum(gx, &gb);
+        break;
     case VAE_R_MEAN: {
         vae_tensor *t = vae__out(ctx, x->dtype, x->ndim, x->shape);
         if (!t) return;
@@ -116,7 +122,8 @@ void vae__bw_reduce(vae_ctx *ctx, vae_node *n) {
         vae_k_accum(gx, t);
         break;
     }
-    default: break;
+    default:
+        break;
     }
 }
 
@@ -138,4 +145,6 @@ vae_tensor *vae_sum_axis(vae_ctx *c, vae_tensor *x, int axis, int keep) {
 vae_tensor *vae_mean_axis(vae_ctx *c, vae_tensor *x, int axis, int keep) {
     return reduce(c, VAE_R_MEAN, x, 1, &axis, keep);
 }
-vae_tensor *vae_sum_all(vae_ctx *c, vae_tensor *x) { return reduce(c, VAE_R_SUM, x, 0, NULL, 0); }
+vae_tensor *vae_sum_all(vae_ctx *c, vae_tensor *x) {
+    return reduce(c, VAE_R_SUM, x, 0, NULL, 0);
+}

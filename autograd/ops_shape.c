@@ -1,14 +1,15 @@
-/* Movement ops. A view's backward replays the same view on the input's (contiguous) gradient buffer and
- * accumulates the output gradient through it: permute <-> inverse permute, slice <-> scatter into the slice,
- * expand <-> sum over the expanded dims (stride 0), reshape/squeeze/unsqueeze <-> reshape. */
+/* Movement ops. A view's backward replays the same view on the input's (contiguous) gradient buffer
+ * and accumulates the output gradient through it: permute <-> inverse permute, slice <-> scatter
+ * into the slice, expand <-> sum over the expanded dims (stride 0), reshape/squeeze/unsqueeze <->
+ * reshape. */
 #include <string.h>
 
 #include "autograd/ops.h"
 #include "internal.h"
 
 /* Put a view (already validated) into the arena and record it. ip holds the op's arguments. */
-static vae_tensor *emit_view(vae_ctx *ctx, int op, vae_tensor *x, const vae_tensor *v, const int64_t *ip,
-                             int nip) {
+static vae_tensor *emit_view(vae_ctx *ctx, int op, vae_tensor *x, const vae_tensor *v,
+                             const int64_t *ip, int nip) {
     vae_tensor *y = vae_arena_alloc(ctx->arena, sizeof *y, &ctx->err);
     if (!y) return NULL;
     *y = *v;
@@ -68,7 +69,8 @@ vae_tensor *vae_transpose(vae_ctx *ctx, vae_tensor *x, int d0, int d1) {
     return vae_permute(ctx, x, perm);
 }
 
-vae_tensor *vae_slice(vae_ctx *ctx, vae_tensor *x, int axis, int64_t start, int64_t stop, int64_t step) {
+vae_tensor *vae_slice(vae_ctx *ctx, vae_tensor *x, int axis, int64_t start, int64_t stop,
+                      int64_t step) {
     if (!ok1(ctx, "slice", x)) return NULL;
     vae_tensor v;
     if (vae_view_slice(x, axis, start, stop, step, &v, &ctx->err) != VAE_OK) return NULL;
@@ -116,21 +118,33 @@ void vae__bw_view(vae_ctx *ctx, vae_node *n) {
     vae_status s = VAE_OK;
     const int64_t *ip = n->ip;
     switch (n->op) {
-    case VAE_OP_RESHAPE: s = vae_view_reshape(gx, (int)ip[0], ip + 1, &gv, NULL, &ctx->err); break;
+    case VAE_OP_RESHAPE:
+        s = vae_view_reshape(gx, (int)ip[0], ip + 1, &gv, NULL, &ctx->err);
+        break;
     case VAE_OP_PERMUTE: {
         int perm[VAE_MAX_DIMS];
         for (int i = 0; i < x->ndim; i++) perm[i] = (int)ip[i];
         s = vae_view_permute(gx, perm, &gv, &ctx->err);
         break;
     }
-    case VAE_OP_SLICE: s = vae_view_slice(gx, (int)ip[0], ip[1], ip[2], ip[3], &gv, &ctx->err); break;
-    case VAE_OP_EXPAND: s = vae_view_expand(gx, (int)ip[0], ip + 1, &gv, &ctx->err); break;
-    case VAE_OP_SQUEEZE: s = vae_view_squeeze(gx, (int)ip[0], &gv, &ctx->err); break;
-    case VAE_OP_UNSQUEEZE: s = vae_view_unsqueeze(gx, (int)ip[0], &gv, &ctx->err); break;
-    default: s = VAE_ERR_STATE;
+    case VAE_OP_SLICE:
+        s = vae_view_slice(gx, (int)ip[0], ip[1], ip[2], ip[3], &gv, &ctx->err);
+        break;
+    case VAE_OP_EXPAND:
+        s = vae_view_expand(gx, (int)ip[0], ip + 1, &gv, &ctx->err);
+        break;
+    case VAE_OP_SQUEEZE:
+        s = vae_view_squeeze(gx, (int)ip[0], &gv, &ctx->err);
+        break;
+    case VAE_OP_UNSQUEEZE:
+        s = vae_view_unsqueeze(gx, (int)ip[0], &gv, &ctx->err);
+        break;
+    default:
+        s = VAE_ERR_STATE;
     }
     if (s != VAE_OK) {
-        vae_error_set(&ctx->err, VAE_ERR_STATE, "backward of %s: gradient view failed", vae_op_name(n->op));
+        vae_error_set(&ctx->err, VAE_ERR_STATE, "backward of %s: gradient view failed",
+                      vae_op_name(n->op));
         return;
     }
     vae_k_accum(&gv, n->out->grad);
@@ -154,7 +168,8 @@ vae_tensor *vae_contiguous(vae_ctx *ctx, vae_tensor *x) {
 
 vae_tensor *vae_cast(vae_ctx *ctx, vae_tensor *x, vae_dtype dt) {
     if (!ok1(ctx, "cast", x)) return NULL;
-    if (dt != VAE_F32 && dt != VAE_F64) return vae__fail(ctx, VAE_ERR_DTYPE, "cast: unknown dtype %d", (int)dt);
+    if (dt != VAE_F32 && dt != VAE_F64)
+        return vae__fail(ctx, VAE_ERR_DTYPE, "cast: unknown dtype %d", (int)dt);
     if (x->dtype == dt) return x;
     return copy_op(ctx, VAE_OP_CAST, x, dt);
 }
@@ -188,7 +203,8 @@ vae_tensor *vae_detach(vae_ctx *ctx, vae_tensor *x) {
 
 vae_tensor *vae_concat(vae_ctx *ctx, int n, vae_tensor *const *xs, int axis) {
     if (!ctx) return NULL;
-    if (n < 1 || !xs) return vae__fail(ctx, VAE_ERR_ARG, "concat: need at least one tensor (got %d)", n);
+    if (n < 1 || !xs)
+        return vae__fail(ctx, VAE_ERR_ARG, "concat: need at least one tensor (got %d)", n);
     if (!vae__inputs_ok(ctx, "concat", n, (const vae_tensor *const *)xs)) return NULL;
     const vae_tensor *x0 = xs[0];
     int ax = vae_norm_axis(axis, x0->ndim);
@@ -246,15 +262,16 @@ void vae__bw_concat(vae_ctx *ctx, vae_node *n) {
 
 vae_tensor *vae_stack(vae_ctx *ctx, int n, vae_tensor *const *xs, int axis) {
     if (!ctx) return NULL;
-    if (n < 1 || !xs) return vae__fail(ctx, VAE_ERR_ARG, "stack: need at least one tensor (got %d)", n);
+    if (n < 1 || !xs)
+        return vae__fail(ctx, VAE_ERR_ARG, "stack: need at least one tensor (got %d)", n);
     if (!vae__inputs_ok(ctx, "stack", n, (const vae_tensor *const *)xs)) return NULL;
     vae_tensor **u = vae_arena_alloc(ctx->arena, sizeof *u * (size_t)n, &ctx->err);
     if (!u) return NULL;
     for (int i = 0; i < n; i++) {
         if (!vae_same_shape(xs[i], xs[0])) {
             char b1[160], b2[160];
-            return vae__fail(ctx, VAE_ERR_SHAPE, "stack: %s and %s differ", vae__shape(b1, sizeof b1, xs[0]),
-                             vae__shape(b2, sizeof b2, xs[i]));
+            return vae__fail(ctx, VAE_ERR_SHAPE, "stack: %s and %s differ",
+                             vae__shape(b1, sizeof b1, xs[0]), vae__shape(b2, sizeof b2, xs[i]));
         }
         u[i] = vae_unsqueeze(ctx, xs[i], axis);
         if (!u[i]) return NULL;

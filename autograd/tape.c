@@ -57,7 +57,8 @@ void vae__accum(vae_ctx *ctx, vae_tensor *x, const vae_tensor *g) {
     if (!x || !(x->flags & VAE_TF_REQUIRES_GRAD)) return;
     vae_tensor *gx = vae__grad(ctx, x);
     if (!gx) return;
-    /* View gx with g's shape: stride 0 along the dims where x was broadcast, so those terms sum up. */
+    /* View gx with g's shape: stride 0 along the dims where x was broadcast, so those terms sum up.
+     */
     vae_tensor v = *gx;
     v.ndim = g->ndim;
     memcpy(v.shape, g->shape, sizeof v.shape);
@@ -79,8 +80,10 @@ static vae_status backward_from(vae_ctx *ctx, vae_tensor *y, const vae_tensor *s
                              vae__shape(b, sizeof b, y));
     vae_tensor *g = vae__grad(ctx, y);
     if (!g) return ctx->err.code;
-    if (seed) vae_k_copy(g, seed);
-    else vae_k_fill(g, 1.0);
+    if (seed)
+        vae_k_copy(g, seed);
+    else
+        vae_k_fill(g, 1.0);
     ctx->backward_done = 1;
     for (vae_node *n = ctx->tape; n; n = n->prev) {
         if (!n->out->grad) continue; /* no gradient flows through this node */
@@ -91,10 +94,11 @@ static vae_status backward_from(vae_ctx *ctx, vae_tensor *y, const vae_tensor *s
             for (int i = 0; i < nin; i++) {
                 vae_tensor *x = n->ins ? n->ins[i] : n->in[i];
                 if (x && x->grad && !vae_k_all_finite(x->grad))
-                    return vae_error_set(&ctx->err, VAE_ERR_NAN,
-                                         "anomaly: backward of %s produced NaN/Inf in the gradient of "
-                                         "input %d %s",
-                                         vae_op_name(n->op), i, vae__shape(b, sizeof b, x));
+                    return vae_error_set(
+                        &ctx->err, VAE_ERR_NAN,
+                        "anomaly: backward of %s produced NaN/Inf in the gradient of "
+                        "input %d %s",
+                        vae_op_name(n->op), i, vae__shape(b, sizeof b, x));
             }
         }
     }

@@ -8,10 +8,13 @@
 #include "tensor/threadpool.h"
 
 static void usage(FILE *f) {
-    fprintf(f, "usage: vae_bench [--smoke] [--threads N] [--mnist DIR] [--kernels-only | --workloads-only]\n"
+    fprintf(f, "usage: vae_bench [--smoke] [--threads N] [--mnist DIR] [--kernels-only | "
+               "--workloads-only]\n"
                "  --smoke           a few ms per measurement (CI check, figures not meaningful)\n"
-               "  --threads N       thread count for the all-threads figures (default: VAE_NUM_THREADS or cores)\n"
-               "  --mnist DIR       train the workloads on MNIST from DIR (default: synthetic 784-pixel data)\n"
+               "  --threads N       thread count for the all-threads figures (default: "
+               "VAE_NUM_THREADS or cores)\n"
+               "  --mnist DIR       train the workloads on MNIST from DIR (default: synthetic "
+               "784-pixel data)\n"
                "  --kernels-only    only the GEMM figures\n"
                "  --workloads-only  only the W1/W2 training figures\n");
 }

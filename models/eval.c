@@ -12,7 +12,8 @@ void vae_eval_cfg_default(vae_eval_cfg *cfg) {
 }
 
 /* x rows [i0, i0+m) as a tensor of the model's dtype in a freshly reset ctx */
-static vae_tensor *batch_tensor(vae_ctx *ctx, const vae_net *net, const float *x, int64_t i0, int64_t m) {
+static vae_tensor *batch_tensor(vae_ctx *ctx, const vae_net *net, const float *x, int64_t i0,
+                                int64_t m) {
     vae_ctx_reset(ctx);
     int64_t D = net->cfg.x_dim;
     vae_tensor *t = vae_wrap(ctx, VAE_F32, VAE_SHAPE(m, D), (void *)(x + i0 * D));
@@ -32,8 +33,8 @@ static double logaddexp(double a, double b) {
     return m + log(exp(a - m) + exp(b - m));
 }
 
-vae_status vae_encode_all(vae_ctx *ctx, vae_net *net, const float *x, int64_t n, int64_t batch, float *mu,
-                          float *logvar, vae_error *err) {
+vae_status vae_encode_all(vae_ctx *ctx, vae_net *net, const float *x, int64_t n, int64_t batch,
+                          float *mu, float *logvar, vae_error *err) {
     int64_t Z = net->cfg.z_dim;
     if (batch < 1) batch = 100;
     int prev = vae_set_grad_enabled(ctx, 0);
@@ -54,8 +55,9 @@ vae_status vae_encode_all(vae_ctx *ctx, vae_net *net, const float *x, int64_t n,
     return VAE_OK;
 }
 
-vae_status vae_evaluate(vae_ctx *ctx, vae_net *net, const float *x, int64_t n, const vae_eval_cfg *cfg,
-                        vae_eval_result *res, double *ex_elbo, double *ex_loglik, vae_error *err) {
+vae_status vae_evaluate(vae_ctx *ctx, vae_net *net, const float *x, int64_t n,
+                        const vae_eval_cfg *cfg, vae_eval_result *res, double *ex_elbo,
+                        double *ex_loglik, vae_error *err) {
     memset(res, 0, sizeof *res);
     if (n < 1 || !x) return vae_error_set(err, VAE_ERR_ARG, "evaluate: no examples");
     int64_t Z = net->cfg.z_dim, D = net->cfg.x_dim;
@@ -110,7 +112,8 @@ vae_status vae_evaluate(vae_ctx *ctx, vae_net *net, const float *x, int64_t n, c
             vae_tensor *lpx = vae_dist_log_prob(ctx, vae_net_decode(ctx, net, z), xb);
             vae_tensor *lpz = vae_dist_log_prob(ctx, vae_std_normal(ctx, net->cfg.dtype, 1, &Z), z);
             vae_tensor *lq = q ? vae_dist_log_prob(ctx, q, z) : NULL;
-            vae_tensor *lse = vae_logsumexp(ctx, vae_sub(ctx, vae_add(ctx, lpx, lpz), lq), 1, (int[]){0}, 0);
+            vae_tensor *lse =
+                vae_logsumexp(ctx, vae_sub(ctx, vae_add(ctx, lpx, lpz), lq), 1, (int[]){0}, 0);
             if (!lse) {
                 st = fail(ctx, err);
                 break;

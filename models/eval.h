@@ -1,10 +1,10 @@
 /* eval.h - evaluation of a trained model on a data set.
  *
- *   log p(x) ~= log (1/K) sum_k p(x|z_k) p(z_k) / q(z_k|x),  z_k ~ q(z|x), K = 5000 (Burda et al. 2016),
- *   computed in chunks of particles whose logsumexps are combined, so memory stays bounded for any K.
- *   ELBO and its parts with the analytic KL; KL per latent dim; active units (Burda et al.: a dim is active when
- *   Var_x( E_q[z_j | x] ) > 0.01).
- * The evaluation uses `ctx` as scratch (it resets it between chunks) and draws from ctx's RNG.
+ *   log p(x) ~= log (1/K) sum_k p(x|z_k) p(z_k) / q(z_k|x),  z_k ~ q(z|x), K = 5000 (Burda et al.
+ * 2016), computed in chunks of particles whose logsumexps are combined, so memory stays bounded for
+ * any K. ELBO and its parts with the analytic KL; KL per latent dim; active units (Burda et al.: a
+ * dim is active when Var_x( E_q[z_j | x] ) > 0.01). The evaluation uses `ctx` as scratch (it resets
+ * it between chunks) and draws from ctx's RNG.
  */
 #ifndef VAE_EVAL_H
 #define VAE_EVAL_H
@@ -12,10 +12,10 @@
 #include "models/vae_net.h"
 
 typedef struct vae_eval_cfg {
-    int64_t is_samples;   /* K for the IS estimate; 0 skips it (default 5000) */
-    int64_t batch;        /* examples per step (default 100) */
-    int64_t max_floats;   /* cap on the decoder output of one chunk, in elements (default 8M) */
-    double au_threshold;  /* active-unit threshold (default 0.01) */
+    int64_t is_samples;  /* K for the IS estimate; 0 skips it (default 5000) */
+    int64_t batch;       /* examples per step (default 100) */
+    int64_t max_floats;  /* cap on the decoder output of one chunk, in elements (default 8M) */
+    double au_threshold; /* active-unit threshold (default 0.01) */
 } vae_eval_cfg;
 
 typedef struct vae_eval_result {
@@ -24,21 +24,22 @@ typedef struct vae_eval_result {
     double elbo, rec, kl; /* means: ELBO = rec - kl */
     int active_units;
     int64_t z_dim;
-    double *kl_per_dim;   /* (Z) mean KL of each latent dim */
-    double *au_var;       /* (Z) Var_x E_q[z_j|x] */
+    double *kl_per_dim; /* (Z) mean KL of each latent dim */
+    double *au_var;     /* (Z) Var_x E_q[z_j|x] */
 } vae_eval_result;
 
 void vae_eval_cfg_default(vae_eval_cfg *cfg);
-/* Evaluate on x (n, D) row-major f32 (caller buffer). Per-example outputs (each n entries, may be NULL):
- * ex_elbo (one-sample ELBO with analytic KL) and ex_loglik (IS estimate). On failure returns the code with a
- * message in err; res is then left zeroed (nothing to free). */
-vae_status vae_evaluate(vae_ctx *ctx, vae_net *net, const float *x, int64_t n, const vae_eval_cfg *cfg,
-                        vae_eval_result *res, double *ex_elbo, double *ex_loglik, vae_error *err);
+/* Evaluate on x (n, D) row-major f32 (caller buffer). Per-example outputs (each n entries, may be
+ * NULL): ex_elbo (one-sample ELBO with analytic KL) and ex_loglik (IS estimate). On failure returns
+ * the code with a message in err; res is then left zeroed (nothing to free). */
+vae_status vae_evaluate(vae_ctx *ctx, vae_net *net, const float *x, int64_t n,
+                        const vae_eval_cfg *cfg, vae_eval_result *res, double *ex_elbo,
+                        double *ex_loglik, vae_error *err);
 /* Free the arrays of a result; zeroed or NULL is harmless. */
 void vae_eval_result_free(vae_eval_result *res);
 
 /* Latent means and log-variances of x (n, D) into mu and logvar (n, Z each, may be NULL). */
-vae_status vae_encode_all(vae_ctx *ctx, vae_net *net, const float *x, int64_t n, int64_t batch, float *mu,
-                          float *logvar, vae_error *err);
+vae_status vae_encode_all(vae_ctx *ctx, vae_net *net, const float *x, int64_t n, int64_t batch,
+                          float *mu, float *logvar, vae_error *err);
 
 #endif

@@ -36,7 +36,8 @@ static vae_dist *make_bernoulli(vae_ctx *ctx, vae_tensor *out, const double *opt
 }
 
 static vae_dist *make_gaussian(vae_ctx *ctx, vae_tensor *out, const double *opts) {
-    return vae_gaussian_fixed(ctx, out, opts && opts[0] > 0 ? opts[0] : 1.0); /* sigma; 0 = default 1 */
+    return vae_gaussian_fixed(ctx, out,
+                              opts && opts[0] > 0 ? opts[0] : 1.0); /* sigma; 0 = default 1 */
 }
 
 static vae_dist *make_gaussian_learned(vae_ctx *ctx, vae_tensor *out, const double *opts) {

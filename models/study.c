@@ -7,14 +7,16 @@
 /* Welford's running mean and sum of squared deviations, per flat parameter element. */
 static void welford(double *m, double *m2, const void *g, vae_dtype dt, int64_t P, int64_t count) {
     for (int64_t i = 0; i < P; i++) {
-        double v = -(dt == VAE_F64 ? ((const double *)g)[i] : (double)((const float *)g)[i]); /* bound = -loss */
+        double v = -(dt == VAE_F64 ? ((const double *)g)[i]
+                                   : (double)((const float *)g)[i]); /* bound = -loss */
         double d = v - m[i];
         m[i] += d / (double)count;
         m2[i] += d * (v - m[i]);
     }
 }
 
-static void group_stats(const vae_net *net, const double *m, const double *var, int decoder, vae_study_group *g) {
+static void group_stats(const vae_net *net, const double *m, const double *var, int decoder,
+                        vae_study_group *g) {
     memset(g, 0, sizeof *g);
     double norm2 = 0, vsum = 0;
     int cnt = vae_params_count(net->params);
@@ -39,25 +41,31 @@ static void group_stats(const vae_net *net, const double *m, const double *var, 
     g->group_snr = vsum > 0 ? sqrt(norm2 / vsum) : 0;
 }
 
-vae_status vae_study_run(vae_ctx *ctx, vae_net *net, const float *x, int64_t B, const vae_objective_cfg *cfg,
-                         int64_t draws, vae_study_row *row, double *mean, double *var, vae_error *err) {
-    if (draws < 2) return vae_error_set(err, VAE_ERR_ARG, "study: need at least 2 draws (got %lld)", (long long)draws);
+vae_status vae_study_run(vae_ctx *ctx, vae_net *net, const float *x, int64_t B,
+                         const vae_objective_cfg *cfg, int64_t draws, vae_study_row *row,
+                         double *mean, double *var, vae_error *err) {
+    if (draws < 2)
+        return vae_error_set(err, VAE_ERR_ARG, "study: need at least 2 draws (got %lld)",
+                             (long long)draws);
     if (vae_objective_check(cfg, err)) return err->code;
     int64_t P = vae_params_flat_len(net->params), D = net->cfg.x_dim; /* padded flat layout */
     double *m = calloc((size_t)P, sizeof *m), *m2 = calloc((size_t)P, sizeof *m2);
     if (!m || !m2) {
         free(m), free(m2);
-        return vae_error_set(err, VAE_ERR_OOM, "study: out of memory for %lld parameters", (long long)P);
+        return vae_error_set(err, VAE_ERR_OOM, "study: out of memory for %lld parameters",
+                             (long long)P);
     }
     vae_objective_state st = {0};
     double bound_sum = 0;
     vae_status s = VAE_OK;
-    /* a moving-average baseline needs a few steps to settle before its estimates are representative */
+    /* a moving-average baseline needs a few steps to settle before its estimates are representative
+     */
     int64_t warm = cfg->baseline == VAE_BASELINE_MA ? 20 : 0;
     for (int64_t r = 0; r < warm + draws; r++) {
         vae_ctx_reset(ctx);
         vae_params_zero_grad(net->params);
-        vae_tensor *xb = vae_cast(ctx, vae_wrap(ctx, VAE_F32, VAE_SHAPE(B, D), (void *)x), net->cfg.dtype);
+        vae_tensor *xb =
+            vae_cast(ctx, vae_wrap(ctx, VAE_F32, VAE_SHAPE(B, D), (void *)x), net->cfg.dtype);
         vae_objective_out o;
         s = vae_objective(ctx, net, xb, cfg, &st, &o);
         if (s == VAE_OK) s = vae_backward(ctx, o.loss);
@@ -67,7 +75,8 @@ vae_status vae_study_run(vae_ctx *ctx, vae_net *net, const float *x, int64_t B, 
         }
         if (r < warm) continue;
         bound_sum += o.bound_mean;
-        welford(m, m2, vae_params_grads(net->params), vae_params_dtype(net->params), P, r - warm + 1);
+        welford(m, m2, vae_params_grads(net->params), vae_params_dtype(net->params), P,
+                r - warm + 1);
     }
     vae_ctx_reset(ctx);
     if (s == VAE_OK) {

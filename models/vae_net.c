@@ -21,14 +21,18 @@ void vae_net_cfg_default(vae_net_cfg *cfg) {
     cfg->init_sigma = 0.01;
 }
 
-static vae_status init_layers(const vae_net_cfg *cfg, const vae_mlp *m, vae_rng *rng, vae_error *err) {
+static vae_status init_layers(const vae_net_cfg *cfg, const vae_mlp *m, vae_rng *rng,
+                              vae_error *err) {
     if (cfg->init == VAE_INIT_PYTORCH) return vae_mlp_reset(m, rng, err);
     for (int i = 0; i < m->nlayers; i++) {
         const vae_linear *l = &m->layer[i];
-        vae_status s = cfg->init == VAE_INIT_XAVIER ? vae_init_xavier_uniform(l->w, 1.0, rng, err)
-                                                    : vae_init_normal(l->w, 0.0, cfg->init_sigma, rng, err);
-        if (!s) s = cfg->init == VAE_INIT_XAVIER ? vae_init_constant(l->b, 0.0, err)
-                                                 : vae_init_normal(l->b, 0.0, cfg->init_sigma, rng, err);
+        vae_status s = cfg->init == VAE_INIT_XAVIER
+                           ? vae_init_xavier_uniform(l->w, 1.0, rng, err)
+                           : vae_init_normal(l->w, 0.0, cfg->init_sigma, rng, err);
+        if (!s)
+            s = cfg->init == VAE_INIT_XAVIER
+                    ? vae_init_constant(l->b, 0.0, err)
+                    : vae_init_normal(l->b, 0.0, cfg->init_sigma, rng, err);
         if (s) return s;
     }
     return VAE_OK;
@@ -37,7 +41,8 @@ static vae_status init_layers(const vae_net_cfg *cfg, const vae_mlp *m, vae_rng 
 vae_status vae_net_init(vae_net *net, const vae_net_cfg *cfg, vae_rng *rng, vae_error *err) {
     memset(net, 0, sizeof *net);
     if (cfg->x_dim < 1 || cfg->z_dim < 1 || cfg->nhidden < 0 || cfg->nhidden > VAE_NET_MAX_HIDDEN)
-        return vae_error_set(err, VAE_ERR_ARG, "vae_net: bad sizes (x_dim %lld, z_dim %lld, %d hidden layers)",
+        return vae_error_set(err, VAE_ERR_ARG,
+                             "vae_net: bad sizes (x_dim %lld, z_dim %lld, %d hidden layers)",
                              (long long)cfg->x_dim, (long long)cfg->z_dim, cfg->nhidden);
     for (int i = 0; i < cfg->nhidden; i++)
         if (cfg->hidden[i] < 1)
@@ -83,7 +88,8 @@ void vae_net_init_output_bias(vae_net *net, const float *mean) {
     vae_init_bias_logit_mean(net->dec.layer[net->dec.nlayers - 1].b, mean, 1e-3, NULL);
 }
 
-vae_dist *vae_net_encode(vae_ctx *ctx, vae_net *net, vae_tensor *x, vae_tensor **mu_out, vae_tensor **lv_out) {
+vae_dist *vae_net_encode(vae_ctx *ctx, vae_net *net, vae_tensor *x, vae_tensor **mu_out,
+                         vae_tensor **lv_out) {
     int64_t Z = net->cfg.z_dim;
     vae_tensor *h = vae_mlp_forward(ctx, &net->enc, x); /* (B, 2Z) */
     vae_tensor *mu = vae_slice(ctx, h, -1, 0, Z, 1), *lv = vae_slice(ctx, h, -1, Z, 2 * Z, 1);
@@ -94,11 +100,13 @@ vae_dist *vae_net_encode(vae_ctx *ctx, vae_net *net, vae_tensor *x, vae_tensor *
 }
 
 vae_dist *vae_net_decode(vae_ctx *ctx, vae_net *net, vae_tensor *z) {
-    return vae_likelihood_make(ctx, net->lik, vae_mlp_forward(ctx, &net->dec, z), net->cfg.lik_opts);
+    return vae_likelihood_make(ctx, net->lik, vae_mlp_forward(ctx, &net->dec, z),
+                               net->cfg.lik_opts);
 }
 
 vae_tensor *vae_net_decode_mean(vae_ctx *ctx, vae_net *net, vae_tensor *z) {
-    return vae_likelihood_mean(ctx, net->lik, vae_mlp_forward(ctx, &net->dec, z), net->cfg.lik_opts);
+    return vae_likelihood_mean(ctx, net->lik, vae_mlp_forward(ctx, &net->dec, z),
+                               net->cfg.lik_opts);
 }
 
 int64_t vae_net_group_numel(const vae_net *net, int decoder) {

@@ -1,9 +1,10 @@
 /* vae_net.h - the encoder/decoder pair of a VAE.
  *
- *   encoder  q(z|x) = N(mu(x), diag exp(logvar(x))):  x (B, D) -> MLP -> (B, 2Z) -> mu = [:, :Z], logvar = [:, Z:]
- *   decoder  p(x|z) = likelihood(decoder(z)):         z (..., Z) -> MLP -> (..., D * params_per_dim)
- * The decoder mirrors the encoder's hidden sizes. Parameters live in one store; encoder parameters are named
- * "enc.*" and decoder parameters "dec.*" (the estimator study groups gradients by that prefix).
+ *   encoder  q(z|x) = N(mu(x), diag exp(logvar(x))):  x (B, D) -> MLP -> (B, 2Z) -> mu = [:, :Z],
+ * logvar = [:, Z:] decoder  p(x|z) = likelihood(decoder(z)):         z (..., Z) -> MLP -> (..., D *
+ * params_per_dim) The decoder mirrors the encoder's hidden sizes. Parameters live in one store;
+ * encoder parameters are named "enc.*" and decoder parameters "dec.*" (the estimator study groups
+ * gradients by that prefix).
  */
 #ifndef VAE_NET_H
 #define VAE_NET_H
@@ -20,44 +21,46 @@
 typedef enum vae_init_kind { VAE_INIT_PYTORCH, VAE_INIT_XAVIER, VAE_INIT_NORMAL } vae_init_kind;
 
 typedef struct vae_net_cfg {
-    int64_t x_dim;                        /* D */
-    int64_t z_dim;                        /* Z */
-    int nhidden;                          /* 0..VAE_NET_MAX_HIDDEN */
-    int64_t hidden[VAE_NET_MAX_HIDDEN];   /* encoder hidden sizes; the decoder uses them reversed */
-    vae_act act;                          /* hidden activation */
-    double act_alpha;                     /* for elu / leaky relu */
-    char likelihood[32];                  /* registry name, e.g. "bernoulli" */
-    double lik_opts[4];                   /* likelihood options (e.g. fixed sigma); 0 = its default */
+    int64_t x_dim;                      /* D */
+    int64_t z_dim;                      /* Z */
+    int nhidden;                        /* 0..VAE_NET_MAX_HIDDEN */
+    int64_t hidden[VAE_NET_MAX_HIDDEN]; /* encoder hidden sizes; the decoder uses them reversed */
+    vae_act act;                        /* hidden activation */
+    double act_alpha;                   /* for elu / leaky relu */
+    char likelihood[32];                /* registry name, e.g. "bernoulli" */
+    double lik_opts[4];                 /* likelihood options (e.g. fixed sigma); 0 = its default */
     vae_dtype dtype;
     vae_init_kind init;
-    double init_sigma;                    /* VAE_INIT_NORMAL: N(0, sigma^2), Kingma & Welling used 0.01 */
+    double init_sigma; /* VAE_INIT_NORMAL: N(0, sigma^2), Kingma & Welling used 0.01 */
 } vae_net_cfg;
 
 typedef struct vae_net {
     vae_net_cfg cfg;
     vae_params *params;
     const vae_likelihood *lik;
-    vae_mlp enc;                           /* D -> hidden... -> 2Z ("enc.<i>.weight/bias") */
-    vae_mlp dec;                           /* Z -> hidden reversed... -> D * params_per_dim ("dec.*") */
+    vae_mlp enc; /* D -> hidden... -> 2Z ("enc.<i>.weight/bias") */
+    vae_mlp dec; /* Z -> hidden reversed... -> D * params_per_dim ("dec.*") */
 } vae_net;
 
 /* Fill cfg with defaults: 784-400-(20) ReLU Bernoulli, f32, PyTorch init. */
 void vae_net_cfg_default(vae_net_cfg *cfg);
-/* Build the parameters and initialize them from rng. On failure (bad sizes, unknown likelihood, OOM) returns the
- * code with a message in err and leaves net zeroed. */
+/* Build the parameters and initialize them from rng. On failure (bad sizes, unknown likelihood,
+ * OOM) returns the code with a message in err and leaves net zeroed. */
 vae_status vae_net_init(vae_net *net, const vae_net_cfg *cfg, vae_rng *rng, vae_error *err);
 /* Free the parameters; a zeroed or NULL net is harmless. */
 void vae_net_free(vae_net *net);
-/* Set the decoder's output bias to the data's mean logit (Burda et al.), for Bernoulli-type likelihoods;
- * mean is D pixel means. Does nothing for other likelihoods. */
+/* Set the decoder's output bias to the data's mean logit (Burda et al.), for Bernoulli-type
+ * likelihoods; mean is D pixel means. Does nothing for other likelihoods. */
 void vae_net_init_output_bias(vae_net *net, const float *mean);
 
-/* q(z|x) for x (B, D): a diagonal Normal with loc (B, Z) and log-variance (B, Z), which are also stored in *mu and
- * *logvar when those are non-NULL. NULL on failure (ctx error). */
-vae_dist *vae_net_encode(vae_ctx *ctx, vae_net *net, vae_tensor *x, vae_tensor **mu, vae_tensor **logvar);
+/* q(z|x) for x (B, D): a diagonal Normal with loc (B, Z) and log-variance (B, Z), which are also
+ * stored in *mu and *logvar when those are non-NULL. NULL on failure (ctx error). */
+vae_dist *vae_net_encode(vae_ctx *ctx, vae_net *net, vae_tensor *x, vae_tensor **mu,
+                         vae_tensor **logvar);
 /* p(x|z) for z (..., Z): the likelihood over (..., D). NULL on failure. */
 vae_dist *vae_net_decode(vae_ctx *ctx, vae_net *net, vae_tensor *z);
-/* The likelihood's mean E[x|z] (..., D) for pictures (sigmoid of the logits for Bernoulli). NULL on failure. */
+/* The likelihood's mean E[x|z] (..., D) for pictures (sigmoid of the logits for Bernoulli). NULL on
+ * failure. */
 vae_tensor *vae_net_decode_mean(vae_ctx *ctx, vae_net *net, vae_tensor *z);
 /* Number of encoder / decoder parameter elements. */
 int64_t vae_net_group_numel(const vae_net *net, int decoder);

@@ -43,7 +43,8 @@ static double get_f64(const unsigned char *b) {
     return d;
 }
 
-/* Copy n elements of size es between host order and little-endian (the same operation both ways). */
+/* Copy n elements of size es between host order and little-endian (the same operation both ways).
+ */
 static void copy_le(void *dst, const void *src, int64_t n, size_t es) {
     if (host_le()) {
         memcpy(dst, src, (size_t)n * es);
@@ -55,7 +56,8 @@ static void copy_le(void *dst, const void *src, int64_t n, size_t es) {
         for (size_t k = 0; k < es; k++) d[(size_t)i * es + k] = s[(size_t)i * es + es - 1 - k];
 }
 
-/* ------------------------------------------------------------------------------------------------ writing */
+/* ------------------------------------------------------------------------------------------------
+ * writing */
 
 typedef struct writer {
     FILE *f;
@@ -89,8 +91,10 @@ static void w_data(writer *w, const void *src, int64_t n, size_t es) {
     int64_t per = (int64_t)(sizeof stage / es);
     for (int64_t i = 0; i < n; i += per) {
         int64_t k = n - i < per ? n - i : per;
-        if (src) copy_le(stage, (const char *)src + (size_t)i * es, k, es);
-        else memset(stage, 0, (size_t)k * es);
+        if (src)
+            copy_le(stage, (const char *)src + (size_t)i * es, k, es);
+        else
+            memset(stage, 0, (size_t)k * es);
         w_bytes(w, stage, (size_t)k * es);
     }
 }
@@ -109,8 +113,8 @@ static uint64_t file_length(const vae_params *p, int nslots, size_t meta_len) {
     return len;
 }
 
-static void write_all(writer *w, const vae_params *p, const vae_optim *o, int nslots, const void *meta,
-                      size_t meta_len, uint64_t len) {
+static void write_all(writer *w, const vae_params *p, const vae_optim *o, int nslots,
+                      const void *meta, size_t meta_len, uint64_t len) {
     unsigned char pre[PREAMBLE] = {0};
     memcpy(pre, MAGIC, 8);
     put_u32(pre + 8, VAE_CHECKPOINT_VERSION);
@@ -122,8 +126,8 @@ static void write_all(writer *w, const vae_params *p, const vae_optim *o, int ns
     w_u64(w, o ? (uint64_t)o->step : 0);
     w_u32(w, (uint32_t)c->kind);
     w_u32(w, (uint32_t)nslots);
-    const double hyper[NHYPER] = {c->lr, c->momentum, c->nesterov ? 1 : 0, c->beta1, c->beta2, c->eps,
-                                  c->weight_decay, 0};
+    const double hyper[NHYPER] = {c->lr,    c->momentum, c->nesterov ? 1 : 0, c->beta1,
+                                  c->beta2, c->eps,      c->weight_decay,     0};
     for (int i = 0; i < NHYPER; i++) w_f64(w, hyper[i]);
     vae_dtype dt = vae_params_dtype(p);
     size_t es = vae_dtype_size(dt);
@@ -142,21 +146,26 @@ static void write_all(writer *w, const vae_params *p, const vae_optim *o, int ns
         int64_t n = vae_numel(t), off = vae_params_offset(p, i);
         w_data(w, vae_tensor_ptr(t), n, es);
         for (int s = 0; s < nslots; s++) {
-            const char *slot = vae_params_slot(p, s); /* a slot the config needs but never used: zeros */
+            const char *slot =
+                vae_params_slot(p, s); /* a slot the config needs but never used: zeros */
             w_data(w, slot ? slot + (size_t)off * es : NULL, n, es);
         }
     }
     w_u32(w, w->crc);
 }
 
-vae_status vae_checkpoint_save(const char *path, const vae_params *p, const vae_optim *o, const void *meta,
-                               size_t meta_len, vae_error *err) {
-    if (!path || !p || (meta_len && !meta)) return vae_error_set(err, VAE_ERR_NULL, "checkpoint_save: NULL argument");
+vae_status vae_checkpoint_save(const char *path, const vae_params *p, const vae_optim *o,
+                               const void *meta, size_t meta_len, vae_error *err) {
+    if (!path || !p || (meta_len && !meta))
+        return vae_error_set(err, VAE_ERR_NULL, "checkpoint_save: NULL argument");
     if (o && o->params != p)
-        return vae_error_set(err, VAE_ERR_ARG, "checkpoint_save: the optimizer is not set up on this store");
+        return vae_error_set(err, VAE_ERR_ARG,
+                             "checkpoint_save: the optimizer is not set up on this store");
     int nslots = o ? vae_optim_slots(&o->cfg) : 0;
     uint64_t len = file_length(p, nslots, meta_len);
-    if (!len) return vae_error_set(err, VAE_ERR_ARG, "checkpoint_save: the checkpoint would be too large");
+    if (!len)
+        return vae_error_set(err, VAE_ERR_ARG,
+                             "checkpoint_save: the checkpoint would be too large");
     vae_atomic_file af;
     vae_error e = {0};
     if (vae_atomic_open(&af, path, &e))
@@ -164,12 +173,12 @@ vae_status vae_checkpoint_save(const char *path, const vae_params *p, const vae_
     writer w = {af.f, 0, 1};
     /* A failed write stays in af.f's error flag, which the commit reports. */
     write_all(&w, p, o, nslots, meta, meta_len, len);
-    if (vae_atomic_commit(&af, &e))
-        return vae_error_set(err, e.code, "checkpoint_save: %s", e.msg);
+    if (vae_atomic_commit(&af, &e)) return vae_error_set(err, e.code, "checkpoint_save: %s", e.msg);
     return VAE_OK;
 }
 
-/* ------------------------------------------------------------------------------------------------ reading */
+/* ------------------------------------------------------------------------------------------------
+ * reading */
 
 typedef struct record {
     const char *name; /* not NUL-terminated */
@@ -195,7 +204,9 @@ static void parsed_free(parsed *f) {
 
 static vae_status read_file(const char *path, parsed *f, vae_error *err) {
     FILE *fp = fopen(path, "rb");
-    if (!fp) return vae_error_set(err, VAE_ERR_IO, "checkpoint: cannot open '%s': %s", path, strerror(errno));
+    if (!fp)
+        return vae_error_set(err, VAE_ERR_IO, "checkpoint: cannot open '%s': %s", path,
+                             strerror(errno));
     struct stat sb;
     if (fstat(fileno(fp), &sb) != 0 || !S_ISREG(sb.st_mode)) {
         fclose(fp);
@@ -209,7 +220,8 @@ static vae_status read_file(const char *path, parsed *f, vae_error *err) {
     f->buf = malloc(f->len ? f->len : 1);
     if (!f->buf) {
         fclose(fp);
-        return vae_error_set(err, VAE_ERR_OOM, "checkpoint: out of memory reading %zu bytes", f->len);
+        return vae_error_set(err, VAE_ERR_OOM, "checkpoint: out of memory reading %zu bytes",
+                             f->len);
     }
     size_t got = fread(f->buf, 1, f->len, fp);
     int bad = ferror(fp);
@@ -240,33 +252,42 @@ static vae_status parse(const char *path, parsed *f, vae_error *err) {
     if (f->len >= 8 && memcmp(b, MAGIC, 8) != 0)
         FORMAT_FAIL("checkpoint: '%s' is not a checkpoint (bad magic)", path);
     if (f->len < PREAMBLE)
-        FORMAT_FAIL("checkpoint: '%s' is truncated: %zu bytes, the preamble alone is %d", path, f->len, PREAMBLE);
+        FORMAT_FAIL("checkpoint: '%s' is truncated: %zu bytes, the preamble alone is %d", path,
+                    f->len, PREAMBLE);
     if (vae_crc32(0, b, 24) != get_u32(b + 24))
-        return vae_error_set(err, VAE_ERR_CORRUPT, "checkpoint: '%s': preamble checksum mismatch", path);
+        return vae_error_set(err, VAE_ERR_CORRUPT, "checkpoint: '%s': preamble checksum mismatch",
+                             path);
     uint32_t version = get_u32(b + 8), flags = get_u32(b + 12);
     if (version != VAE_CHECKPOINT_VERSION || flags != 0)
-        return vae_error_set(err, VAE_ERR_VERSION, "checkpoint: '%s' has format version %u (flags %#x); this "
-                             "library reads version %d", path, version, flags, VAE_CHECKPOINT_VERSION);
+        return vae_error_set(err, VAE_ERR_VERSION,
+                             "checkpoint: '%s' has format version %u (flags %#x); this "
+                             "library reads version %d",
+                             path, version, flags, VAE_CHECKPOINT_VERSION);
     uint64_t declared = get_u64(b + 16);
     if (declared > f->len)
-        FORMAT_FAIL("checkpoint: '%s' is truncated: %zu of %llu bytes", path, f->len, (unsigned long long)declared);
+        FORMAT_FAIL("checkpoint: '%s' is truncated: %zu of %llu bytes", path, f->len,
+                    (unsigned long long)declared);
     if (declared < f->len)
         FORMAT_FAIL("checkpoint: '%s' has %llu trailing bytes after the checkpoint", path,
                     (unsigned long long)(f->len - declared));
-    if (f->len < HEADER_END + 4) FORMAT_FAIL("checkpoint: '%s': declared length %zu is too small", path, f->len);
+    if (f->len < HEADER_END + 4)
+        FORMAT_FAIL("checkpoint: '%s': declared length %zu is too small", path, f->len);
     if (vae_crc32(0, b, f->len - 4) != get_u32(b + f->len - 4))
-        return vae_error_set(err, VAE_ERR_CORRUPT, "checkpoint: '%s': checksum mismatch (the file is damaged)",
-                             path);
+        return vae_error_set(err, VAE_ERR_CORRUPT,
+                             "checkpoint: '%s': checksum mismatch (the file is damaged)", path);
 
-    /* From here the bytes are what the writer wrote; the checks below still guard against a hostile file. */
+    /* From here the bytes are what the writer wrote; the checks below still guard against a hostile
+     * file. */
     vae_checkpoint_info *in = &f->info;
     in->version = version;
     in->step = (int64_t)get_u64(b + 32);
-    uint32_t kind = get_u32(b + 40), nslots = get_u32(b + 44), dtype = get_u32(b + 112), n = get_u32(b + 116);
+    uint32_t kind = get_u32(b + 40), nslots = get_u32(b + 44), dtype = get_u32(b + 112),
+             n = get_u32(b + 116);
     uint64_t meta_len = get_u64(b + 120);
-    if (in->step < 0 || kind >= VAE_OPTIM_COUNT_ || nslots > VAE_PARAMS_MAX_SLOTS || dtype > VAE_F64)
-        FORMAT_FAIL("checkpoint: '%s': bad header (step %lld, optimizer %u, slots %u, dtype %u)", path,
-                    (long long)in->step, kind, nslots, dtype);
+    if (in->step < 0 || kind >= VAE_OPTIM_COUNT_ || nslots > VAE_PARAMS_MAX_SLOTS ||
+        dtype > VAE_F64)
+        FORMAT_FAIL("checkpoint: '%s': bad header (step %lld, optimizer %u, slots %u, dtype %u)",
+                    path, (long long)in->step, kind, nslots, dtype);
     vae_optim_config *c = &in->cfg;
     memset(c, 0, sizeof *c);
     c->kind = (vae_optim_kind)kind;
@@ -277,15 +298,19 @@ static vae_status parse(const char *path, parsed *f, vae_error *err) {
     c->beta2 = get_f64(b + 80);
     c->eps = get_f64(b + 88);
     c->weight_decay = get_f64(b + 96);
-    if (kind != VAE_OPTIM_NONE && (vae_optim_check(c, NULL) != VAE_OK || (int)nslots != vae_optim_slots(c)))
+    if (kind != VAE_OPTIM_NONE &&
+        (vae_optim_check(c, NULL) != VAE_OK || (int)nslots != vae_optim_slots(c)))
         FORMAT_FAIL("checkpoint: '%s': invalid %s configuration or %u state slots", path,
                     vae_optim_name(c->kind), nslots);
-    if (kind == VAE_OPTIM_NONE && nslots) FORMAT_FAIL("checkpoint: '%s': state slots without optimizer", path);
+    if (kind == VAE_OPTIM_NONE && nslots)
+        FORMAT_FAIL("checkpoint: '%s': state slots without optimizer", path);
     in->nslots = (int)nslots;
     in->dtype = (vae_dtype)dtype;
     cursor cur = {b + HEADER_END, b + f->len - 4};
     f->meta = take(&cur, meta_len);
-    if (!f->meta) FORMAT_FAIL("checkpoint: '%s': metadata length %llu is absurd", path, (unsigned long long)meta_len);
+    if (!f->meta)
+        FORMAT_FAIL("checkpoint: '%s': metadata length %llu is absurd", path,
+                    (unsigned long long)meta_len);
     in->meta_len = (size_t)meta_len;
     /* every record takes at least 13 bytes, which bounds the allocation below by the file size */
     if (n > (uint64_t)(cur.end - cur.p) / 13 || n > (uint32_t)INT32_MAX)
@@ -298,12 +323,13 @@ static vae_status parse(const char *path, parsed *f, vae_error *err) {
         record *r = &f->rec[i];
         const unsigned char *q = take(&cur, 4);
         r->nlen = q ? get_u32(q) : 0;
-        if (!q || r->nlen == 0 || r->nlen > VAE_PARAMS_MAX_NAME || !(r->name = (const char *)take(&cur, r->nlen)) ||
-            memchr(r->name, 0, r->nlen))
+        if (!q || r->nlen == 0 || r->nlen > VAE_PARAMS_MAX_NAME ||
+            !(r->name = (const char *)take(&cur, r->nlen)) || memchr(r->name, 0, r->nlen))
             FORMAT_FAIL("checkpoint: '%s': tensor %u has a bad name", path, i);
         q = take(&cur, 8);
         if (!q || get_u32(q) != dtype || get_u32(q + 4) > VAE_MAX_DIMS)
-            FORMAT_FAIL("checkpoint: '%s': tensor '%.*s' has a bad dtype or ndim", path, (int)r->nlen, r->name);
+            FORMAT_FAIL("checkpoint: '%s': tensor '%.*s' has a bad dtype or ndim", path,
+                        (int)r->nlen, r->name);
         r->ndim = (int)get_u32(q + 4);
         for (int d = 0; d < r->ndim; d++) {
             q = take(&cur, 8);
@@ -312,11 +338,12 @@ static vae_status parse(const char *path, parsed *f, vae_error *err) {
         if (!vae_shape_check(NULL, "checkpoint", r->ndim, r->shape, in->dtype, &r->numel) ||
             (uint64_t)r->numel > UINT64_MAX / es / (1 + nslots) ||
             !(r->data = take(&cur, (uint64_t)r->numel * es * (1 + nslots))))
-            FORMAT_FAIL("checkpoint: '%s': tensor '%.*s' has an absurd shape or runs past the end", path,
-                        (int)r->nlen, r->name);
+            FORMAT_FAIL("checkpoint: '%s': tensor '%.*s' has an absurd shape or runs past the end",
+                        path, (int)r->nlen, r->name);
     }
     if (cur.p != cur.end)
-        FORMAT_FAIL("checkpoint: '%s': %td unaccounted bytes before the trailer", path, cur.end - cur.p);
+        FORMAT_FAIL("checkpoint: '%s': %td unaccounted bytes before the trailer", path,
+                    cur.end - cur.p);
     return VAE_OK;
 }
 
@@ -329,9 +356,10 @@ static vae_status copy_meta(const parsed *f, void **meta, void **out, vae_error 
     return VAE_OK;
 }
 
-vae_status vae_checkpoint_read_info(const char *path, vae_checkpoint_info *info, void **meta, size_t *meta_len,
-                                    vae_error *err) {
-    if (!path || (meta && !meta_len)) return vae_error_set(err, VAE_ERR_NULL, "checkpoint_read_info: NULL argument");
+vae_status vae_checkpoint_read_info(const char *path, vae_checkpoint_info *info, void **meta,
+                                    size_t *meta_len, vae_error *err) {
+    if (!path || (meta && !meta_len))
+        return vae_error_set(err, VAE_ERR_NULL, "checkpoint_read_info: NULL argument");
     parsed f = {0};
     void *m = NULL;
     vae_status st = parse(path, &f, err);
@@ -344,16 +372,19 @@ vae_status vae_checkpoint_read_info(const char *path, vae_checkpoint_info *info,
     return st;
 }
 
-/* Every check against the store and optimizer; sets match[i] = the record of the store's parameter i. */
-static vae_status match_store(const char *path, const parsed *f, const vae_params *p, const vae_optim *o,
-                              int *match, vae_error *err) {
+/* Every check against the store and optimizer; sets match[i] = the record of the store's parameter
+ * i. */
+static vae_status match_store(const char *path, const parsed *f, const vae_params *p,
+                              const vae_optim *o, int *match, vae_error *err) {
     const vae_checkpoint_info *in = &f->info;
     char b1[160], b2[160];
     if (in->dtype != vae_params_dtype(p))
-        return vae_error_set(err, VAE_ERR_MISMATCH, "checkpoint: '%s' holds %s tensors, the store is %s", path,
+        return vae_error_set(err, VAE_ERR_MISMATCH,
+                             "checkpoint: '%s' holds %s tensors, the store is %s", path,
                              vae_dtype_name(in->dtype), vae_dtype_name(vae_params_dtype(p)));
     if (in->ntensors != vae_params_count(p))
-        return vae_error_set(err, VAE_ERR_MISMATCH, "checkpoint: '%s' holds %d tensors, the store has %d", path,
+        return vae_error_set(err, VAE_ERR_MISMATCH,
+                             "checkpoint: '%s' holds %d tensors, the store has %d", path,
                              in->ntensors, vae_params_count(p));
     for (int i = 0; i < in->ntensors; i++) {
         const vae_tensor *t = vae_params_get(p, i);
@@ -362,27 +393,34 @@ static vae_status match_store(const char *path, const parsed *f, const vae_param
         for (int k = 0; k < in->ntensors && j < 0; k++)
             if (f->rec[k].nlen == nl && memcmp(f->rec[k].name, t->name, nl) == 0) j = k;
         if (j < 0)
-            return vae_error_set(err, VAE_ERR_MISMATCH, "checkpoint: '%s' has no tensor '%s'", path, t->name);
+            return vae_error_set(err, VAE_ERR_MISMATCH, "checkpoint: '%s' has no tensor '%s'", path,
+                                 t->name);
         const record *r = &f->rec[j];
-        if (r->ndim != t->ndim || memcmp(r->shape, t->shape, sizeof(int64_t) * (size_t)t->ndim) != 0)
-            return vae_error_set(err, VAE_ERR_MISMATCH, "checkpoint: '%s': tensor '%s' is %s in the file, %s in "
-                                 "the model", path, t->name, vae_shape_str(b1, sizeof b1, r->ndim, r->shape),
+        if (r->ndim != t->ndim ||
+            memcmp(r->shape, t->shape, sizeof(int64_t) * (size_t)t->ndim) != 0)
+            return vae_error_set(err, VAE_ERR_MISMATCH,
+                                 "checkpoint: '%s': tensor '%s' is %s in the file, %s in "
+                                 "the model",
+                                 path, t->name, vae_shape_str(b1, sizeof b1, r->ndim, r->shape),
                                  vae_shape_str(b2, sizeof b2, t->ndim, t->shape));
         match[i] = j;
     }
     if (o) {
         if (o->params != p)
-            return vae_error_set(err, VAE_ERR_ARG, "checkpoint_load: the optimizer is not set up on this store");
+            return vae_error_set(err, VAE_ERR_ARG,
+                                 "checkpoint_load: the optimizer is not set up on this store");
         if (in->cfg.kind != o->cfg.kind)
-            return vae_error_set(err, VAE_ERR_MISMATCH, "checkpoint: '%s' holds %s state, the optimizer is %s",
-                                 path, vae_optim_name(in->cfg.kind), vae_optim_name(o->cfg.kind));
+            return vae_error_set(err, VAE_ERR_MISMATCH,
+                                 "checkpoint: '%s' holds %s state, the optimizer is %s", path,
+                                 vae_optim_name(in->cfg.kind), vae_optim_name(o->cfg.kind));
     }
     return VAE_OK;
 }
 
-vae_status vae_checkpoint_load(const char *path, vae_params *p, vae_optim *o, void **meta, size_t *meta_len,
-                               vae_error *err) {
-    if (!path || !p || (meta && !meta_len)) return vae_error_set(err, VAE_ERR_NULL, "checkpoint_load: NULL argument");
+vae_status vae_checkpoint_load(const char *path, vae_params *p, vae_optim *o, void **meta,
+                               size_t *meta_len, vae_error *err) {
+    if (!path || !p || (meta && !meta_len))
+        return vae_error_set(err, VAE_ERR_NULL, "checkpoint_load: NULL argument");
     parsed f = {0};
     void *m = NULL;
     int *match = NULL;
@@ -390,9 +428,11 @@ vae_status vae_checkpoint_load(const char *path, vae_params *p, vae_optim *o, vo
     if (!st && !(match = malloc(sizeof *match * (size_t)(f.info.ntensors + 1))))
         st = vae_error_set(err, VAE_ERR_OOM, "checkpoint: out of memory");
     if (!st) st = match_store(path, &f, p, o, match, err);
-    /* everything that can fail (slot allocation, the metadata copy) happens before the first byte is copied */
+    /* everything that can fail (slot allocation, the metadata copy) happens before the first byte
+     * is copied */
     if (!st) st = copy_meta(&f, meta, &m, err);
-    if (!st && o) st = vae_params_ensure_slots(p, f.info.nslots, err); /* all or nothing; zero slots only */
+    if (!st && o)
+        st = vae_params_ensure_slots(p, f.info.nslots, err); /* all or nothing; zero slots only */
     if (st) {
         free(m);
         free(match);
@@ -406,8 +446,8 @@ vae_status vae_checkpoint_load(const char *path, vae_params *p, vae_optim *o, vo
         int64_t off = vae_params_offset(p, i);
         copy_le(vae_tensor_ptr(t), r->data, r->numel, es);
         for (int s = 0; o && s < f.info.nslots; s++)
-            copy_le((char *)vae_params_slot(p, s) + (size_t)off * es, r->data + (size_t)(s + 1) * (size_t)r->numel * es,
-                    r->numel, es);
+            copy_le((char *)vae_params_slot(p, s) + (size_t)off * es,
+                    r->data + (size_t)(s + 1) * (size_t)r->numel * es, r->numel, es);
     }
     if (o) {
         o->cfg = f.info.cfg;

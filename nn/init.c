@@ -1,4 +1,5 @@
-/* Initializers: validate first, then fill in row-major order, so a failure never leaves a half-written tensor. */
+/* Initializers: validate first, then fill in row-major order, so a failure never leaves a
+ * half-written tensor. */
 #include "init.h"
 
 #include <math.h>
@@ -16,31 +17,34 @@ static vae_status check_writable(const char *op, const vae_tensor *t, vae_error 
 static void fill(vae_tensor *t, dist_kind k, double a, double b, vae_rng *rng) {
     int64_t n = vae_numel(t);
     for (int64_t i = 0; i < n; i++) {
-        double v = k == DIST_UNIFORM ? a + (b - a) * vae_rng_uniform(rng)
-                 : k == DIST_NORMAL  ? a + b * vae_rng_normal(rng)
-                                     : a;
+        double v = k == DIST_UNIFORM  ? a + (b - a) * vae_rng_uniform(rng)
+                   : k == DIST_NORMAL ? a + b * vae_rng_normal(rng)
+                                      : a;
         vae_set_flat(t, i, v);
     }
 }
 
-static vae_status fill_checked(const char *op, vae_tensor *t, dist_kind k, double a, double b, vae_rng *rng,
-                               vae_error *err) {
+static vae_status fill_checked(const char *op, vae_tensor *t, dist_kind k, double a, double b,
+                               vae_rng *rng, vae_error *err) {
     vae_status st = check_writable(op, t, err);
     if (st) return st;
     if (k != DIST_CONSTANT && !rng) return vae_error_set(err, VAE_ERR_NULL, "%s: NULL rng", op);
     if (!isfinite(a) || !isfinite(b) || (k == DIST_UNIFORM && a > b) || (k == DIST_NORMAL && b < 0))
-        return vae_error_set(err, VAE_ERR_ARG, "%s: bad distribution parameters (%g, %g)", op, a, b);
+        return vae_error_set(err, VAE_ERR_ARG, "%s: bad distribution parameters (%g, %g)", op, a,
+                             b);
     fill(t, k, a, b, rng);
     return VAE_OK;
 }
 
 /* fan_in = shape[0], fan_out = shape[1] of a 2-d (in, out) weight. */
-static vae_status fans(const char *op, const vae_tensor *w, double *fin, double *fout, vae_error *err) {
+static vae_status fans(const char *op, const vae_tensor *w, double *fin, double *fout,
+                       vae_error *err) {
     vae_status st = check_writable(op, w, err);
     if (st) return st;
     if (w->ndim != 2 || w->shape[0] <= 0 || w->shape[1] <= 0) {
         char b[160];
-        return vae_error_set(err, VAE_ERR_SHAPE, "%s: weight %s must be 2-d (in, out) with nonzero fans", op,
+        return vae_error_set(err, VAE_ERR_SHAPE,
+                             "%s: weight %s must be 2-d (in, out) with nonzero fans", op,
                              vae_shape_str(b, sizeof b, w->ndim, w->shape));
     }
     *fin = (double)w->shape[0];
@@ -48,7 +52,9 @@ static vae_status fans(const char *op, const vae_tensor *w, double *fin, double 
     return VAE_OK;
 }
 
-double vae_init_kaiming_gain(double a) { return sqrt(2.0 / (1.0 + a * a)); }
+double vae_init_kaiming_gain(double a) {
+    return sqrt(2.0 / (1.0 + a * a));
+}
 
 vae_status vae_init_uniform(vae_tensor *t, double lo, double hi, vae_rng *rng, vae_error *err) {
     return fill_checked("init_uniform", t, DIST_UNIFORM, lo, hi, rng, err);
@@ -74,7 +80,8 @@ vae_status vae_init_xavier_normal(vae_tensor *w, double gain, vae_rng *rng, vae_
     double fi = 0, fo = 0;
     vae_status st = fans("init_xavier_normal", w, &fi, &fo, err);
     if (st) return st;
-    return fill_checked("init_xavier_normal", w, DIST_NORMAL, 0, fabs(gain) * sqrt(2.0 / (fi + fo)), rng, err);
+    return fill_checked("init_xavier_normal", w, DIST_NORMAL, 0, fabs(gain) * sqrt(2.0 / (fi + fo)),
+                        rng, err);
 }
 
 vae_status vae_init_kaiming_uniform(vae_tensor *w, double a, vae_rng *rng, vae_error *err) {
@@ -89,7 +96,8 @@ vae_status vae_init_kaiming_normal(vae_tensor *w, double a, vae_rng *rng, vae_er
     double fi = 0, fo = 0;
     vae_status st = fans("init_kaiming_normal", w, &fi, &fo, err);
     if (st) return st;
-    return fill_checked("init_kaiming_normal", w, DIST_NORMAL, 0, vae_init_kaiming_gain(a) / sqrt(fi), rng, err);
+    return fill_checked("init_kaiming_normal", w, DIST_NORMAL, 0,
+                        vae_init_kaiming_gain(a) / sqrt(fi), rng, err);
 }
 
 vae_status vae_init_linear_default(vae_tensor *w, vae_tensor *b, vae_rng *rng, vae_error *err) {
@@ -101,7 +109,8 @@ vae_status vae_init_linear_default(vae_tensor *w, vae_tensor *b, vae_rng *rng, v
         if ((st = check_writable("init_linear_default", b, err))) return st;
         if (b->ndim != 1 || b->shape[0] != w->shape[1]) {
             char b1[160], b2[160];
-            return vae_error_set(err, VAE_ERR_SHAPE, "init_linear_default: bias %s does not fit weight %s",
+            return vae_error_set(err, VAE_ERR_SHAPE,
+                                 "init_linear_default: bias %s does not fit weight %s",
                                  vae_shape_str(b1, sizeof b1, b->ndim, b->shape),
                                  vae_shape_str(b2, sizeof b2, w->ndim, w->shape));
         }
@@ -113,12 +122,14 @@ vae_status vae_init_linear_default(vae_tensor *w, vae_tensor *b, vae_rng *rng, v
     return VAE_OK;
 }
 
-vae_status vae_init_bias_logit_mean(vae_tensor *bias, const float *data_mean, double eps, vae_error *err) {
+vae_status vae_init_bias_logit_mean(vae_tensor *bias, const float *data_mean, double eps,
+                                    vae_error *err) {
     vae_status st = check_writable("init_bias_logit_mean", bias, err);
     if (st) return st;
     if (!data_mean) return vae_error_set(err, VAE_ERR_NULL, "init_bias_logit_mean: NULL data_mean");
     if (!(eps > 0 && eps < 0.5))
-        return vae_error_set(err, VAE_ERR_ARG, "init_bias_logit_mean: eps %g is outside (0, 0.5)", eps);
+        return vae_error_set(err, VAE_ERR_ARG, "init_bias_logit_mean: eps %g is outside (0, 0.5)",
+                             eps);
     int64_t n = vae_numel(bias);
     for (int64_t i = 0; i < n; i++) {
         double p = data_mean[i];

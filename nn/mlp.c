@@ -3,14 +3,16 @@
 
 #include <stdio.h>
 
-vae_status vae_mlp_init(vae_mlp *m, vae_params *p, const char *name, int nsizes, const int64_t *sizes, vae_activation act,
-                        int act_last, vae_error *err) {
-    if (!m || !p || !name || !sizes) return vae_error_set(err, VAE_ERR_NULL, "mlp_init: NULL argument");
+vae_status vae_mlp_init(vae_mlp *m, vae_params *p, const char *name, int nsizes,
+                        const int64_t *sizes, vae_activation act, int act_last, vae_error *err) {
+    if (!m || !p || !name || !sizes)
+        return vae_error_set(err, VAE_ERR_NULL, "mlp_init: NULL argument");
     if (nsizes < 2 || nsizes > VAE_MLP_MAX_LAYERS + 1)
-        return vae_error_set(err, VAE_ERR_ARG, "mlp_init: '%s': %d sizes is outside 2..%d", name, nsizes,
-                             VAE_MLP_MAX_LAYERS + 1);
+        return vae_error_set(err, VAE_ERR_ARG, "mlp_init: '%s': %d sizes is outside 2..%d", name,
+                             nsizes, VAE_MLP_MAX_LAYERS + 1);
     if ((int)act.kind < 0 || act.kind >= VAE_ACT_COUNT_)
-        return vae_error_set(err, VAE_ERR_ARG, "mlp_init: '%s': unknown activation %d", name, (int)act.kind);
+        return vae_error_set(err, VAE_ERR_ARG, "mlp_init: '%s': unknown activation %d", name,
+                             (int)act.kind);
     vae_mlp tmp = {.nlayers = nsizes - 1, .act = act, .act_last = act_last != 0};
     int n0 = vae_params_count(p);
     vae_error e = {VAE_OK, ""};
@@ -32,7 +34,8 @@ vae_status vae_mlp_init(vae_mlp *m, vae_params *p, const char *name, int nsizes,
 
 vae_status vae_mlp_reset(const vae_mlp *m, vae_rng *rng, vae_error *err) {
     if (!m || !rng) return vae_error_set(err, VAE_ERR_NULL, "mlp_reset: NULL argument");
-    /* every layer was validated by vae_mlp_init, so the per-layer calls below cannot fail half-way */
+    /* every layer was validated by vae_mlp_init, so the per-layer calls below cannot fail half-way
+     */
     for (int i = 0; i < m->nlayers; i++) {
         vae_status st = vae_linear_reset(&m->layer[i], rng, err);
         if (st) return st;

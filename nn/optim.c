@@ -1,4 +1,5 @@
-/* Optimizer updates: one loop per step over the flat buffers, instantiated for f32 and f64 storage. */
+/* Optimizer updates: one loop per step over the flat buffers, instantiated for f32 and f64 storage.
+ */
 #include "optim.h"
 
 #include <math.h>
@@ -6,7 +7,8 @@
 
 #include "tensor/kernels.h"
 
-static const char *const optim_names[VAE_OPTIM_COUNT_] = {"none", "sgd", "adam", "adamw", "adagrad"};
+static const char *const optim_names[VAE_OPTIM_COUNT_] = {"none", "sgd", "adam", "adamw",
+                                                          "adagrad"};
 
 const char *vae_optim_name(vae_optim_kind kind) {
     return ((int)kind >= 0 && kind < VAE_OPTIM_COUNT_) ? optim_names[kind] : "unknown";
@@ -22,15 +24,21 @@ vae_optim_config vae_optim_defaults(vae_optim_kind kind, double lr) {
 int vae_optim_slots(const vae_optim_config *cfg) {
     if (!cfg) return 0;
     switch (cfg->kind) {
-    case VAE_OPTIM_SGD: return cfg->momentum != 0 ? 1 : 0;
+    case VAE_OPTIM_SGD:
+        return cfg->momentum != 0 ? 1 : 0;
     case VAE_OPTIM_ADAM:
-    case VAE_OPTIM_ADAMW: return 2;
-    case VAE_OPTIM_ADAGRAD: return 1;
-    default: return 0;
+    case VAE_OPTIM_ADAMW:
+        return 2;
+    case VAE_OPTIM_ADAGRAD:
+        return 1;
+    default:
+        return 0;
     }
 }
 
-static int in01(double x) { return x >= 0 && x < 1; }
+static int in01(double x) {
+    return x >= 0 && x < 1;
+}
 
 vae_status vae_optim_check(const vae_optim_config *c, vae_error *err) {
     if (!c) return vae_error_set(err, VAE_ERR_NULL, "optim: NULL config");
@@ -40,23 +48,27 @@ vae_status vae_optim_check(const vae_optim_config *c, vae_error *err) {
     if (!(c->lr >= 0 && isfinite(c->lr)))
         return vae_error_set(err, VAE_ERR_ARG, "optim %s: lr %g must be finite and >= 0", n, c->lr);
     if (!(c->weight_decay >= 0 && isfinite(c->weight_decay)))
-        return vae_error_set(err, VAE_ERR_ARG, "optim %s: weight_decay %g must be finite and >= 0", n,
-                             c->weight_decay);
+        return vae_error_set(err, VAE_ERR_ARG, "optim %s: weight_decay %g must be finite and >= 0",
+                             n, c->weight_decay);
     if (c->kind == VAE_OPTIM_SGD) {
         if (!in01(c->momentum))
-            return vae_error_set(err, VAE_ERR_ARG, "optim sgd: momentum %g is outside [0, 1)", c->momentum);
+            return vae_error_set(err, VAE_ERR_ARG, "optim sgd: momentum %g is outside [0, 1)",
+                                 c->momentum);
         if (c->nesterov && c->momentum == 0)
             return vae_error_set(err, VAE_ERR_ARG, "optim sgd: nesterov needs momentum > 0");
         return VAE_OK;
     }
     if (c->kind != VAE_OPTIM_ADAGRAD && (!in01(c->beta1) || !in01(c->beta2)))
-        return vae_error_set(err, VAE_ERR_ARG, "optim %s: betas (%g, %g) must be in [0, 1)", n, c->beta1, c->beta2);
+        return vae_error_set(err, VAE_ERR_ARG, "optim %s: betas (%g, %g) must be in [0, 1)", n,
+                             c->beta1, c->beta2);
     if (!(c->eps > 0 && isfinite(c->eps)))
-        return vae_error_set(err, VAE_ERR_ARG, "optim %s: eps %g must be finite and > 0", n, c->eps);
+        return vae_error_set(err, VAE_ERR_ARG, "optim %s: eps %g must be finite and > 0", n,
+                             c->eps);
     return VAE_OK;
 }
 
-vae_status vae_optim_init(vae_optim *o, vae_params *p, const vae_optim_config *cfg, vae_error *err) {
+vae_status vae_optim_init(vae_optim *o, vae_params *p, const vae_optim_config *cfg,
+                          vae_error *err) {
     if (!o || !p) return vae_error_set(err, VAE_ERR_NULL, "optim_init: NULL argument");
     vae_status st = vae_optim_check(cfg, err);
     if (st) return st;
@@ -75,51 +87,57 @@ typedef struct step_k {
     int nesterov;
 } step_k;
 
-/* One loop per optimizer and storage type T. x: values, g: gradients, s0/s1: state slots, n: flat length. */
-#define DEFINE_STEPS(T, SUF)                                                                                    \
-    static void sgd_##SUF(T *x, const T *g, T *buf, int64_t n, const step_k *k) {                               \
-        for (int64_t i = 0; i < n; i++) {                                                                       \
-            double gi = (double)g[i] + k->wd * (double)x[i];                                                    \
-            if (buf) {                                                                                          \
-                double b = k->mu * (double)buf[i] + gi;                                                         \
-                buf[i] = (T)b;                                                                                  \
-                gi = k->nesterov ? gi + k->mu * b : b;                                                          \
-            }                                                                                                   \
-            x[i] = (T)((double)x[i] - k->lr * gi);                                                              \
-        }                                                                                                       \
-    }                                                                                                           \
-    static inline void adam_##SUF(T *x, const T *g, T *m, T *v, int64_t n, const step_k *k, double decay) {     \
-        for (int64_t i = 0; i < n; i++) {                                                                       \
-            double xi = (double)x[i] * decay;                                                                   \
-            double gi = (double)g[i] + k->wd * xi;                                                              \
-            double mi = k->b1 * (double)m[i] + (1 - k->b1) * gi;                                                \
-            double vi = k->b2 * (double)v[i] + (1 - k->b2) * gi * gi;                                           \
-            m[i] = (T)mi;                                                                                       \
-            v[i] = (T)vi;                                                                                       \
-            x[i] = (T)(xi - k->step_size * mi / (sqrt(vi) / k->sqrt_bc2 + k->eps));                             \
-        }                                                                                                       \
-    }                                                                                                           \
-    static void adagrad_##SUF(T *x, const T *g, T *s, int64_t n, const step_k *k) {                             \
-        for (int64_t i = 0; i < n; i++) {                                                                       \
-            double gi = (double)g[i] + k->wd * (double)x[i];                                                    \
-            double si = (double)s[i] + gi * gi;                                                                 \
-            s[i] = (T)si;                                                                                       \
-            x[i] = (T)((double)x[i] - k->lr * gi / (sqrt(si) + k->eps));                                        \
-        }                                                                                                       \
+/* One loop per optimizer and storage type T. x: values, g: gradients, s0/s1: state slots, n: flat
+ * length. */
+#define DEFINE_STEPS(T, SUF)                                                                       \
+    static void sgd_##SUF(T *x, const T *g, T *buf, int64_t n, const step_k *k) {                  \
+        for (int64_t i = 0; i < n; i++) {                                                          \
+            double gi = (double)g[i] + k->wd * (double)x[i];                                       \
+            if (buf) {                                                                             \
+                double b = k->mu * (double)buf[i] + gi;                                            \
+                buf[i] = (T)b;                                                                     \
+                gi = k->nesterov ? gi + k->mu * b : b;                                             \
+            }                                                                                      \
+            x[i] = (T)((double)x[i] - k->lr * gi);                                                 \
+        }                                                                                          \
+    }                                                                                              \
+    static inline void adam_##SUF(T *x, const T *g, T *m, T *v, int64_t n, const step_k *k,        \
+                                  double decay) {                                                  \
+        for (int64_t i = 0; i < n; i++) {                                                          \
+            double xi = (double)x[i] * decay;                                                      \
+            double gi = (double)g[i] + k->wd * xi;                                                 \
+            double mi = k->b1 * (double)m[i] + (1 - k->b1) * gi;                                   \
+            double vi = k->b2 * (double)v[i] + (1 - k->b2) * gi * gi;                              \
+            m[i] = (T)mi;                                                                          \
+            v[i] = (T)vi;                                                                          \
+            x[i] = (T)(xi - k->step_size * mi / (sqrt(vi) / k->sqrt_bc2 + k->eps));                \
+        }                                                                                          \
+    }                                                                                              \
+    static void adagrad_##SUF(T *x, const T *g, T *s, int64_t n, const step_k *k) {                \
+        for (int64_t i = 0; i < n; i++) {                                                          \
+            double gi = (double)g[i] + k->wd * (double)x[i];                                       \
+            double si = (double)s[i] + gi * gi;                                                    \
+            s[i] = (T)si;                                                                          \
+            x[i] = (T)((double)x[i] - k->lr * gi / (sqrt(si) + k->eps));                           \
+        }                                                                                          \
     }
 
 DEFINE_STEPS(float, f32)
 DEFINE_STEPS(double, f64)
 
-/* Adam/AdamW on f32 storage, the hot case: float arithmetic, vectorized per ISA (tensor/kernels_optim.c). */
-static void adam_f32_fast(float *x, const float *g, float *m, float *v, int64_t n, const step_k *k, double decay) {
-    const vae_k_adam a = {(float)k->b1, (float)k->b2, (float)k->wd, (float)k->eps, (float)k->step_size,
-                          (float)(1.0 / k->sqrt_bc2), (float)decay};
+/* Adam/AdamW on f32 storage, the hot case: float arithmetic, vectorized per ISA
+ * (tensor/kernels_optim.c). */
+static void adam_f32_fast(float *x, const float *g, float *m, float *v, int64_t n, const step_k *k,
+                          double decay) {
+    const vae_k_adam a = {(float)k->b1,  (float)k->b2,        (float)k->wd,
+                          (float)k->eps, (float)k->step_size, (float)(1.0 / k->sqrt_bc2),
+                          (float)decay};
     vae_k_adam_f32(x, m, v, g, n, &a);
 }
 
 vae_status vae_optim_step(vae_optim *o, vae_error *err) {
-    if (!o || !o->params) return vae_error_set(err, VAE_ERR_NULL, "optim_step: NULL or uninitialized optimizer");
+    if (!o || !o->params)
+        return vae_error_set(err, VAE_ERR_NULL, "optim_step: NULL or uninitialized optimizer");
     const vae_optim_config *c = &o->cfg;
     vae_status st = vae_optim_check(c, err);
     if (st) return st;
@@ -127,8 +145,13 @@ vae_status vae_optim_step(vae_optim *o, vae_error *err) {
     /* cfg may have been edited (e.g. momentum switched on) since init: make sure its slots exist */
     if ((st = vae_params_ensure_slots(p, vae_optim_slots(c), err))) return st;
     int64_t t = o->step + 1, n = vae_params_flat_len(p);
-    step_k k = {.lr = c->lr, .wd = c->weight_decay, .mu = c->momentum, .b1 = c->beta1, .b2 = c->beta2,
-                .eps = c->eps, .nesterov = c->nesterov};
+    step_k k = {.lr = c->lr,
+                .wd = c->weight_decay,
+                .mu = c->momentum,
+                .b1 = c->beta1,
+                .b2 = c->beta2,
+                .eps = c->eps,
+                .nesterov = c->nesterov};
     double decay = 1.0;
     if (c->kind == VAE_OPTIM_ADAMW) {
         decay = 1.0 - c->lr * c->weight_decay;
@@ -144,19 +167,26 @@ vae_status vae_optim_step(vae_optim *o, vae_error *err) {
     if (n > 0) switch (c->kind) {
         case VAE_OPTIM_SGD:
             if (c->momentum == 0) s0 = NULL;
-            if (f64) sgd_f64(x, g, s0, n, &k);
-            else sgd_f32(x, g, s0, n, &k);
+            if (f64)
+                sgd_f64(x, g, s0, n, &k);
+            else
+                sgd_f32(x, g, s0, n, &k);
             break;
         case VAE_OPTIM_ADAM:
         case VAE_OPTIM_ADAMW:
-            if (f64) adam_f64(x, g, s0, s1, n, &k, decay);
-            else adam_f32_fast(x, g, s0, s1, n, &k, decay);
+            if (f64)
+                adam_f64(x, g, s0, s1, n, &k, decay);
+            else
+                adam_f32_fast(x, g, s0, s1, n, &k, decay);
             break;
         case VAE_OPTIM_ADAGRAD:
-            if (f64) adagrad_f64(x, g, s0, n, &k);
-            else adagrad_f32(x, g, s0, n, &k);
+            if (f64)
+                adagrad_f64(x, g, s0, n, &k);
+            else
+                adagrad_f32(x, g, s0, n, &k);
             break;
-        default: break;
+        default:
+            break;
         }
     o->step = t;
     return VAE_OK;

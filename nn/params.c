@@ -1,4 +1,5 @@
-/* Parameter store: flat buffers that grow by doubling, stable per-parameter tensor structs re-pointed on growth. */
+/* Parameter store: flat buffers that grow by doubling, stable per-parameter tensor structs
+ * re-pointed on growth. */
 #include "params.h"
 
 #include <stdlib.h>
@@ -11,27 +12,30 @@ typedef struct param_entry {
     vae_tensor value; /* views values[off .. off+numel) */
     vae_tensor grad;  /* views grads[off .. off+numel) */
     int64_t off;
-    char name[];      /* NUL-terminated, <= VAE_PARAMS_MAX_NAME bytes */
+    char name[]; /* NUL-terminated, <= VAE_PARAMS_MAX_NAME bytes */
 } param_entry;
 
 struct vae_params {
     vae_dtype dtype;
     int count, entries_cap;
     param_entry **entries;
-    int64_t len;      /* used elements (the end of the last parameter) */
-    int64_t cap;      /* allocated elements of every buffer; [len, cap) is always zero */
+    int64_t len; /* used elements (the end of the last parameter) */
+    int64_t cap; /* allocated elements of every buffer; [len, cap) is always zero */
     void *values;
     void *grads;
     int nslots;
     void *slot[VAE_PARAMS_MAX_SLOTS];
 };
 
-static size_t dsize(const vae_params *p) { return vae_dtype_size(p->dtype); }
+static size_t dsize(const vae_params *p) {
+    return vae_dtype_size(p->dtype);
+}
 
 static void *alloc_zero(int64_t n, size_t es) {
     void *q = NULL;
     size_t bytes = (size_t)n * es;
-    if (posix_memalign(&q, PARAMS_ALIGN_BYTES, bytes ? bytes : PARAMS_ALIGN_BYTES) != 0) return NULL;
+    if (posix_memalign(&q, PARAMS_ALIGN_BYTES, bytes ? bytes : PARAMS_ALIGN_BYTES) != 0)
+        return NULL;
     memset(q, 0, bytes);
     return q;
 }
@@ -85,14 +89,16 @@ static int grow(vae_params *p, int64_t new_cap) {
     return 1;
 }
 
-vae_tensor *vae_params_add(vae_params *p, const char *name, int ndim, const int64_t *shape, vae_error *err) {
+vae_tensor *vae_params_add(vae_params *p, const char *name, int ndim, const int64_t *shape,
+                           vae_error *err) {
     if (!p) {
         vae_error_set(err, VAE_ERR_NULL, "params_add: NULL store");
         return NULL;
     }
     size_t nlen = name ? strlen(name) : 0;
     if (!name || nlen == 0 || nlen > VAE_PARAMS_MAX_NAME) {
-        vae_error_set(err, VAE_ERR_ARG, "params_add: name must be 1..%d bytes", VAE_PARAMS_MAX_NAME);
+        vae_error_set(err, VAE_ERR_ARG, "params_add: name must be 1..%d bytes",
+                      VAE_PARAMS_MAX_NAME);
         return NULL;
     }
     if (vae_params_index(p, name) >= 0) {
@@ -161,9 +167,15 @@ void vae_params_truncate(vae_params *p, int n) {
     p->len = new_len;
 }
 
-vae_dtype vae_params_dtype(const vae_params *p) { return p ? p->dtype : VAE_F32; }
-int vae_params_count(const vae_params *p) { return p ? p->count : 0; }
-int64_t vae_params_flat_len(const vae_params *p) { return p ? p->len : 0; }
+vae_dtype vae_params_dtype(const vae_params *p) {
+    return p ? p->dtype : VAE_F32;
+}
+int vae_params_count(const vae_params *p) {
+    return p ? p->count : 0;
+}
+int64_t vae_params_flat_len(const vae_params *p) {
+    return p ? p->len : 0;
+}
 
 int64_t vae_params_numel(const vae_params *p) {
     int64_t n = 0;
@@ -190,8 +202,12 @@ vae_tensor *vae_params_find(const vae_params *p, const char *name) {
     return vae_params_get(p, vae_params_index(p, name));
 }
 
-void *vae_params_values(const vae_params *p) { return p && p->len ? p->values : NULL; }
-void *vae_params_grads(const vae_params *p) { return p && p->len ? p->grads : NULL; }
+void *vae_params_values(const vae_params *p) {
+    return p && p->len ? p->values : NULL;
+}
+void *vae_params_grads(const vae_params *p) {
+    return p && p->len ? p->grads : NULL;
+}
 
 void vae_params_zero_grad(vae_params *p) {
     if (p && p->len) memset(p->grads, 0, (size_t)p->len * dsize(p));
@@ -200,14 +216,15 @@ void vae_params_zero_grad(vae_params *p) {
 vae_status vae_params_ensure_slots(vae_params *p, int nslots, vae_error *err) {
     if (!p) return vae_error_set(err, VAE_ERR_NULL, "params_ensure_slots: NULL store");
     if (nslots < 0 || nslots > VAE_PARAMS_MAX_SLOTS)
-        return vae_error_set(err, VAE_ERR_ARG, "params_ensure_slots: %d slots is outside 0..%d", nslots,
-                             VAE_PARAMS_MAX_SLOTS);
+        return vae_error_set(err, VAE_ERR_ARG, "params_ensure_slots: %d slots is outside 0..%d",
+                             nslots, VAE_PARAMS_MAX_SLOTS);
     void *nb[VAE_PARAMS_MAX_SLOTS] = {0};
     for (int s = p->nslots; s < nslots; s++) {
         nb[s] = alloc_zero(p->cap, dsize(p));
         if (!nb[s]) {
             for (int j = p->nslots; j < s; j++) free(nb[j]);
-            return vae_error_set(err, VAE_ERR_OOM, "params_ensure_slots: out of memory for %d slots", nslots);
+            return vae_error_set(err, VAE_ERR_OOM,
+                                 "params_ensure_slots: out of memory for %d slots", nslots);
         }
     }
     for (int s = p->nslots; s < nslots; s++) p->slot[s] = nb[s];
@@ -215,12 +232,15 @@ vae_status vae_params_ensure_slots(vae_params *p, int nslots, vae_error *err) {
     return VAE_OK;
 }
 
-int vae_params_slots(const vae_params *p) { return p ? p->nslots : 0; }
+int vae_params_slots(const vae_params *p) {
+    return p ? p->nslots : 0;
+}
 
 void *vae_params_slot(const vae_params *p, int slot) {
     return (p && p->len && slot >= 0 && slot < p->nslots) ? p->slot[slot] : NULL;
 }
 
 void vae_params_zero_slots(vae_params *p) {
-    for (int s = 0; p && p->len && s < p->nslots; s++) memset(p->slot[s], 0, (size_t)p->len * dsize(p));
+    for (int s = 0; p && p->len && s < p->nslots; s++)
+        memset(p->slot[s], 0, (size_t)p->len * dsize(p));
 }

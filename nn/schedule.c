@@ -4,7 +4,7 @@
 #include <math.h>
 
 #define BURDA_STAGES 8
-#define PI 3.14159265358979323846
+#define PI           3.14159265358979323846
 
 vae_schedule vae_schedule_constant(double lr) {
     vae_schedule s = {.kind = VAE_SCHEDULE_CONSTANT, .lr = lr};
@@ -49,20 +49,26 @@ int vae_schedule_burda_stage(int64_t epoch) {
 
 static double base_lr(const vae_schedule *s, int64_t t) {
     switch (s->kind) {
-    case VAE_SCHEDULE_CONSTANT: return s->lr;
-    case VAE_SCHEDULE_STEP: return s->lr * pow(s->gamma, (double)(t / s->step_size));
+    case VAE_SCHEDULE_CONSTANT:
+        return s->lr;
+    case VAE_SCHEDULE_STEP:
+        return s->lr * pow(s->gamma, (double)(t / s->step_size));
     case VAE_SCHEDULE_COSINE: {
         double u = (double)(t < s->total ? t : s->total) / (double)s->total;
         return s->floor_lr + (s->lr - s->floor_lr) * 0.5 * (1.0 + cos(PI * u));
     }
-    case VAE_SCHEDULE_BURDA: return s->lr * pow(10.0, -vae_schedule_burda_stage(t) / 7.0);
-    default: return NAN;
+    case VAE_SCHEDULE_BURDA:
+        return s->lr * pow(10.0, -vae_schedule_burda_stage(t) / 7.0);
+    default:
+        return NAN;
     }
 }
 
 double vae_schedule_lr(const vae_schedule *s, int64_t t) {
-    if (!s || t < 0 || (int)s->kind < 0 || s->kind >= VAE_SCHEDULE_COUNT_ || s->warmup < 0) return NAN;
-    if ((s->kind == VAE_SCHEDULE_STEP && s->step_size <= 0) || (s->kind == VAE_SCHEDULE_COSINE && s->total <= 0))
+    if (!s || t < 0 || (int)s->kind < 0 || s->kind >= VAE_SCHEDULE_COUNT_ || s->warmup < 0)
+        return NAN;
+    if ((s->kind == VAE_SCHEDULE_STEP && s->step_size <= 0) ||
+        (s->kind == VAE_SCHEDULE_COSINE && s->total <= 0))
         return NAN;
     if (t < s->warmup) return base_lr(s, 0) * (double)(t + 1) / (double)s->warmup;
     return base_lr(s, t - s->warmup);

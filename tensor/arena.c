@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ARENA_ALIGN 64
+#define ARENA_ALIGN     64
 #define ARENA_MIN_BLOCK ((size_t)1 << 20)
 
 typedef struct block {
@@ -63,9 +63,10 @@ void *vae_arena_alloc(vae_arena *a, size_t bytes, vae_error *err) {
     }
     size_t need = (bytes + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN;
     if (a->cap && a->used + need > a->cap) {
-        vae_error_set(err, VAE_ERR_OOM,
-                      "arena_alloc: %zu more bytes would pass the arena cap of %zu bytes (%zu in use)",
-                      need, a->cap, a->used);
+        vae_error_set(
+            err, VAE_ERR_OOM,
+            "arena_alloc: %zu more bytes would pass the arena cap of %zu bytes (%zu in use)", need,
+            a->cap, a->used);
         return NULL;
     }
     /* Walk forward through kept blocks; a block too small for this request is skipped. */
@@ -81,7 +82,8 @@ void *vae_arena_alloc(vae_arena *a, size_t bytes, vae_error *err) {
             return NULL;
         }
         /* Append at the end of the chain so that kept blocks keep their order. */
-        if (!a->first) a->first = b;
+        if (!a->first)
+            a->first = b;
         else {
             block *t = a->cur ? a->cur : a->first;
             while (t->next) t = t->next;
@@ -114,8 +116,9 @@ void vae_arena_reset(vae_arena *a) {
         b->used = 0;
         nblocks++;
     }
-    /* Several blocks mean the last step outgrew the first: merge them into one so the next step fits without
-     * walking or mallocing. If that malloc fails, keep the old blocks (still correct, just fragmented). */
+    /* Several blocks mean the last step outgrew the first: merge them into one so the next step
+     * fits without walking or mallocing. If that malloc fails, keep the old blocks (still correct,
+     * just fragmented). */
     if (nblocks > 1) {
         block *merged = block_new(a, total);
         if (merged) {
@@ -131,10 +134,18 @@ void vae_arena_reset(vae_arena *a) {
     a->used = 0;
 }
 
-size_t vae_arena_used(const vae_arena *a) { return a ? a->used : 0; }
-size_t vae_arena_peak(const vae_arena *a) { return a ? a->peak : 0; }
-size_t vae_arena_cap(const vae_arena *a) { return a ? a->cap : 0; }
+size_t vae_arena_used(const vae_arena *a) {
+    return a ? a->used : 0;
+}
+size_t vae_arena_peak(const vae_arena *a) {
+    return a ? a->peak : 0;
+}
+size_t vae_arena_cap(const vae_arena *a) {
+    return a ? a->cap : 0;
+}
 void vae_arena_set_cap(vae_arena *a, size_t cap_bytes) {
     if (a) a->cap = cap_bytes;
 }
-size_t vae_arena_mallocs(const vae_arena *a) { return a ? a->mallocs : 0; }
+size_t vae_arena_mallocs(const vae_arena *a) {
+    return a ? a->mallocs : 0;
+}

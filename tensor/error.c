@@ -5,8 +5,8 @@
 
 const char *vae_status_name(vae_status s) {
     static const char *names[VAE_ERR_COUNT_] = {
-        "ok",      "shape",   "dtype",    "arg", "oom",   "null",        "io",
-        "format",  "corrupt", "version", "mismatch", "nan", "state", "unsupported",
+        "ok",     "shape",   "dtype",   "arg",      "oom", "null",  "io",
+        "format", "corrupt", "version", "mismatch", "nan", "state", "unsupported",
     };
     if ((int)s < 0 || s >= VAE_ERR_COUNT_) return "unknown";
     return names[s];

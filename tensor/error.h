@@ -1,8 +1,9 @@
 /* error.h - status codes and the sticky error record shared by every layer.
  *
- * The library never prints and never exits: a failing call stores a code and a one-line message naming the op and
- * the shapes involved, e.g. "matmul: (64,400) x (20,400): inner dims 400 != 20". The FIRST error sticks; later errors
- * are ignored until the record is cleared, so a whole expression can be checked once at the end.
+ * The library never prints and never exits: a failing call stores a code and a one-line message
+ * naming the op and the shapes involved, e.g. "matmul: (64,400) x (20,400): inner dims 400 != 20".
+ * The FIRST error sticks; later errors are ignored until the record is cleared, so a whole
+ * expression can be checked once at the end.
  */
 #ifndef VAE_ERROR_H
 #define VAE_ERROR_H
@@ -12,18 +13,18 @@
 
 typedef enum vae_status {
     VAE_OK = 0,
-    VAE_ERR_SHAPE,     /* shapes do not fit the op */
-    VAE_ERR_DTYPE,     /* dtypes do not fit the op */
-    VAE_ERR_ARG,       /* an argument is out of range (axis, count, option) */
-    VAE_ERR_OOM,       /* malloc failed or the arena's byte cap was reached */
-    VAE_ERR_NULL,      /* a NULL input (reported only when no earlier error explains it) */
-    VAE_ERR_IO,        /* open/read/write/rename failed */
-    VAE_ERR_FORMAT,    /* a file is malformed (bad magic, truncated, bad field) */
-    VAE_ERR_CORRUPT,   /* a checksum (CRC32, ISIZE) does not match */
-    VAE_ERR_VERSION,   /* a file's format version is not supported */
-    VAE_ERR_MISMATCH,  /* a file is valid but does not fit the target (names, shapes) */
-    VAE_ERR_NAN,       /* anomaly mode: an op produced NaN or Inf */
-    VAE_ERR_STATE,     /* the call is not valid in the current state (e.g. backward twice) */
+    VAE_ERR_SHAPE,       /* shapes do not fit the op */
+    VAE_ERR_DTYPE,       /* dtypes do not fit the op */
+    VAE_ERR_ARG,         /* an argument is out of range (axis, count, option) */
+    VAE_ERR_OOM,         /* malloc failed or the arena's byte cap was reached */
+    VAE_ERR_NULL,        /* a NULL input (reported only when no earlier error explains it) */
+    VAE_ERR_IO,          /* open/read/write/rename failed */
+    VAE_ERR_FORMAT,      /* a file is malformed (bad magic, truncated, bad field) */
+    VAE_ERR_CORRUPT,     /* a checksum (CRC32, ISIZE) does not match */
+    VAE_ERR_VERSION,     /* a file's format version is not supported */
+    VAE_ERR_MISMATCH,    /* a file is valid but does not fit the target (names, shapes) */
+    VAE_ERR_NAN,         /* anomaly mode: an op produced NaN or Inf */
+    VAE_ERR_STATE,       /* the call is not valid in the current state (e.g. backward twice) */
     VAE_ERR_UNSUPPORTED, /* valid request the library does not implement (e.g. no rsample) */
     VAE_ERR_COUNT_
 } vae_status;
@@ -38,7 +39,8 @@ typedef struct vae_error {
 /* Short stable name of a status ("shape", "oom", ...); never NULL. */
 const char *vae_status_name(vae_status s);
 
-/* Record an error unless one is already stored (first error sticks). Returns `code`. A NULL `err` is ignored. */
+/* Record an error unless one is already stored (first error sticks). Returns `code`. A NULL `err`
+ * is ignored. */
 vae_status vae_error_set(vae_error *err, vae_status code, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))

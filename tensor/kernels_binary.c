@@ -1,6 +1,7 @@
-/* Binary elementwise kernels with broadcasting, their derivatives, and where(). Inputs are read with y's shape
- * through broadcast strides (0 where expanded); each kernel is a run function (iter.h) with a unit-stride loop
- * for the contiguous case, threaded over element ranges by vae__iter_parallel (same bits for any thread count). */
+/* Binary elementwise kernels with broadcasting, their derivatives, and where(). Inputs are read
+ * with y's shape through broadcast strides (0 where expanded); each kernel is a run function
+ * (iter.h) with a unit-stride loop for the contiguous case, threaded over element ranges by
+ * vae__iter_parallel (same bits for any thread count). */
 #include "iter.h"
 #include "kernels.h"
 #include "view.h"
@@ -20,11 +21,20 @@ typedef struct {
         const int64_t s0 = it->inner[0], s1 = it->inner[1];                                        \
         if (it->inner[2] == 1 && s0 == 1 && s1 == 1) {                                             \
             switch (c->op) {                                                                       \
-            case VAE_B_ADD: for (int64_t i = 0; i < n; i++) o[i] = x0[i] + x1[i]; return;          \
-            case VAE_B_SUB: for (int64_t i = 0; i < n; i++) o[i] = x0[i] - x1[i]; return;          \
-            case VAE_B_MUL: for (int64_t i = 0; i < n; i++) o[i] = x0[i] * x1[i]; return;          \
-            case VAE_B_DIV: for (int64_t i = 0; i < n; i++) o[i] = x0[i] / x1[i]; return;          \
-            default: break;                                                                        \
+            case VAE_B_ADD:                                                                        \
+                for (int64_t i = 0; i < n; i++) o[i] = x0[i] + x1[i];                              \
+                return;                                                                            \
+            case VAE_B_SUB:                                                                        \
+                for (int64_t i = 0; i < n; i++) o[i] = x0[i] - x1[i];                              \
+                return;                                                                            \
+            case VAE_B_MUL:                                                                        \
+                for (int64_t i = 0; i < n; i++) o[i] = x0[i] * x1[i];                              \
+                return;                                                                            \
+            case VAE_B_DIV:                                                                        \
+                for (int64_t i = 0; i < n; i++) o[i] = x0[i] / x1[i];                              \
+                return;                                                                            \
+            default:                                                                               \
+                break;                                                                             \
             }                                                                                      \
         }                                                                                          \
         const int64_t so = it->inner[2];                                                           \
@@ -49,22 +59,31 @@ typedef struct {
             for (int64_t i = 0; i < n; i++)                                                        \
                 o[i * so] = x0[i * s0] <= x1[i * s1] ? x0[i * s0] : x1[i * s1];                    \
             break;                                                                                 \
-        default: break;                                                                            \
+        default:                                                                                   \
+            break;                                                                                 \
         }                                                                                          \
     }                                                                                              \
-    /* d(a op b)/da, d(a op b)/db; ties of maximum/minimum send the gradient to a */                \
+    /* d(a op b)/da, d(a op b)/db; ties of maximum/minimum send the gradient to a */               \
     static inline T der_##T(vae_binary op, int side, T a, T b, T y) {                              \
         switch (op) {                                                                              \
-        case VAE_B_ADD: return 1;                                                                  \
-        case VAE_B_SUB: return side ? -1 : 1;                                                      \
-        case VAE_B_MUL: return side ? a : b;                                                       \
-        case VAE_B_DIV: return side ? -y / b : 1 / b;                                              \
-        case VAE_B_MAXIMUM: return side ? (T)(a < b) : (T)(a >= b);                                \
-        case VAE_B_MINIMUM: return side ? (T)(a > b) : (T)(a <= b);                                \
-        default: return 0;                                                                         \
+        case VAE_B_ADD:                                                                            \
+            return 1;                                                                              \
+        case VAE_B_SUB:                                                                            \
+            return side ? -1 : 1;                                                                  \
+        case VAE_B_MUL:                                                                            \
+            return side ? a : b;                                                                   \
+        case VAE_B_DIV:                                                                            \
+            return side ? -y / b : 1 / b;                                                          \
+        case VAE_B_MAXIMUM:                                                                        \
+            return side ? (T)(a < b) : (T)(a >= b);                                                \
+        case VAE_B_MINIMUM:                                                                        \
+            return side ? (T)(a > b) : (T)(a <= b);                                                \
+        default:                                                                                   \
+            return 0;                                                                              \
         }                                                                                          \
     }                                                                                              \
-    static void binary_grad_run_##T(void *vc, const vae__iter *it, const int64_t *off, int64_t n) { \
+    static void binary_grad_run_##T(void *vc, const vae__iter *it, const int64_t *off,             \
+                                    int64_t n) {                                                   \
         const bin_ctx *c = vc;                                                                     \
         const int op = c->op, side = c->side;                                                      \
         const T *x0 = (const T *)c->a + off[0], *x1 = (const T *)c->b + off[1];                    \
@@ -96,7 +115,7 @@ typedef struct {
         T *o = (T *)c->out + off[3];                                                               \
         const int64_t s0 = it->inner[0], s1 = it->inner[1], s2 = it->inner[2], s3 = it->inner[3];  \
         if (s0 == 1 && s1 == 1 && s2 == 1 && s3 == 1)                                              \
-            for (int64_t i = 0; i < n; i++) { /* both loads unconditional: a select, vectorized */   \
+            for (int64_t i = 0; i < n; i++) { /* both loads unconditional: a select, vectorized */ \
                 const T av = a[i], bv = b[i];                                                      \
                 o[i] = m[i] != 0 ? av : bv;                                                        \
             }                                                                                      \
@@ -116,9 +135,10 @@ typedef struct {
 DEFINE_BINARY(float)
 DEFINE_BINARY(double)
 
-/* Run `fn` over y's shape with nops operands (broadcast strides for the inputs, y's own strides for the last). */
-static void run_bcast(const vae_tensor *y, int nin, const vae_tensor *const *in, vae_tensor *out, double cost,
-                      vae__run_fn fn, bin_ctx *c) {
+/* Run `fn` over y's shape with nops operands (broadcast strides for the inputs, y's own strides for
+ * the last). */
+static void run_bcast(const vae_tensor *y, int nin, const vae_tensor *const *in, vae_tensor *out,
+                      double cost, vae__run_fn fn, bin_ctx *c) {
     int64_t st[4][VAE_MAX_DIMS], base[4];
     const int64_t *sp[4];
     for (int k = 0; k < nin; k++) {
@@ -136,8 +156,8 @@ static void run_bcast(const vae_tensor *y, int nin, const vae_tensor *const *in,
 void vae_k_binary(vae_binary op, const vae_tensor *a, const vae_tensor *b, vae_tensor *y) {
     bin_ctx c = {op, 0, a->data, b->data, NULL, NULL, y->data};
     const vae_tensor *in[2] = {a, b};
-    run_bcast(y, 2, in, y, op == VAE_B_DIV ? 4 : 1, y->dtype == VAE_F64 ? binary_run_double : binary_run_float,
-              &c);
+    run_bcast(y, 2, in, y, op == VAE_B_DIV ? 4 : 1,
+              y->dtype == VAE_F64 ? binary_run_double : binary_run_float, &c);
 }
 
 void vae_k_binary_grad(vae_binary op, int side, const vae_tensor *a, const vae_tensor *b,
@@ -157,5 +177,6 @@ void vae_k_where(const vae_tensor *mask, const vae_tensor *a, const vae_tensor *
 void vae_k_where_grad(const vae_tensor *mask, int side, const vae_tensor *gy, vae_tensor *g) {
     bin_ctx c = {0, side, mask->data, gy->data, NULL, NULL, g->data};
     const vae_tensor *in[2] = {mask, gy};
-    run_bcast(gy, 2, in, g, 1, gy->dtype == VAE_F64 ? where_grad_run_double : where_grad_run_float, &c);
+    run_bcast(gy, 2, in, g, 1, gy->dtype == VAE_F64 ? where_grad_run_double : where_grad_run_float,
+              &c);
 }

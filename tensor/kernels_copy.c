@@ -1,6 +1,6 @@
-/* Data movement: strided copy with dtype conversion, accumulate (the un-broadcasting sum), fill, scale. Threaded
- * over element ranges (iter.h), except the accumulate into a stride-0 destination, which is split over columns so
- * that every output keeps its serial summation order. */
+/* Data movement: strided copy with dtype conversion, accumulate (the un-broadcasting sum), fill,
+ * scale. Threaded over element ranges (iter.h), except the accumulate into a stride-0 destination,
+ * which is split over columns so that every output keeps its serial summation order. */
 #include <math.h>
 
 #include "iter.h"
@@ -48,7 +48,8 @@ typedef struct {
                 for (int64_t i = c0; i < c1; i++) o[i * sd] += a[i * ss];                          \
         }                                                                                          \
     }                                                                                              \
-    /* The serial walk for a dst with stride 0 along the inner dim (a row folds into one element). */ \
+    /* The serial walk for a dst with stride 0 along the inner dim (a row folds into one element). \
+     */                                                                                            \
     static void accum_serial_##T(vae__iter *it, T *d, const T *s) {                                \
         const int64_t n = it->n, sd = it->inner[0], ss = it->inner[1];                             \
         for (int64_t r = 0; r < it->rows; r++, vae__iter_next(it)) {                               \
@@ -80,18 +81,22 @@ void vae_k_accum(vae_tensor *dst, const vae_tensor *src) {
         vae__iter_parallel(&it, 1, f64 ? accum_run_double : accum_run_float, &c);
         return;
     }
-    /* The un-broadcasting sum (e.g. a bias gradient: column sums of (rows, n)). Split over inner columns only, so
-     * each output keeps its serial summation order; a stride-0 inner dim (row folds into one element) stays
-     * serial. */
+    /* The un-broadcasting sum (e.g. a bias gradient: column sums of (rows, n)). Split over inner
+     * columns only, so each output keeps its serial summation order; a stride-0 inner dim (row
+     * folds into one element) stays serial. */
     c.ntasks = it.inner[0] != 0 ? vae__par_tasks((double)(it.rows * it.n)) : 1;
     if (c.ntasks > it.n / 16) c.ntasks = it.n / 16 > 1 ? it.n / 16 : 1;
-    if (c.ntasks > 1) vae_parallel_for(c.ntasks, f64 ? accum_cols_double : accum_cols_float, &c);
-    else if (f64) accum_serial_double(&it, dst->data, src->data);
-    else accum_serial_float(&it, dst->data, src->data);
+    if (c.ntasks > 1)
+        vae_parallel_for(c.ntasks, f64 ? accum_cols_double : accum_cols_float, &c);
+    else if (f64)
+        accum_serial_double(&it, dst->data, src->data);
+    else
+        accum_serial_float(&it, dst->data, src->data);
 }
 
 #define DEFINE_COPY(TD, TS)                                                                        \
-    static void copy_run_##TD##_##TS(void *vc, const vae__iter *it, const int64_t *off, int64_t n) { \
+    static void copy_run_##TD##_##TS(void *vc, const vae__iter *it, const int64_t *off,            \
+                                     int64_t n) {                                                  \
         const mv_ctx *c = vc;                                                                      \
         TD *o = (TD *)c->dst + off[0];                                                             \
         const TS *a = (const TS *)c->src + off[1];                                                 \
@@ -115,8 +120,9 @@ void vae_k_copy(vae_tensor *dst, const vae_tensor *src) {
     vae__iter it;
     vae__iter_init(&it, dst->ndim, dst->shape, 2, st, base);
     mv_ctx c = {&it, src->data, dst->data, 0, 1};
-    vae__run_fn fn = dst->dtype == VAE_F64 ? (src->dtype == VAE_F64 ? copy_run_double_double : copy_run_double_float)
-                                           : (src->dtype == VAE_F64 ? copy_run_float_double : copy_run_float_float);
+    vae__run_fn fn = dst->dtype == VAE_F64
+                         ? (src->dtype == VAE_F64 ? copy_run_double_double : copy_run_double_float)
+                         : (src->dtype == VAE_F64 ? copy_run_float_double : copy_run_float_float);
     vae__iter_parallel(&it, 1, fn, &c);
 }
 

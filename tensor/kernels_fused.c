@@ -1,8 +1,8 @@
-/* Fused kernels of the hot VAE paths: bias + activation of a linear layer and its derivative, and the Bernoulli
- * log-likelihood from logits with its gradient. f32 uses the vectorizable vmath.h functions, f64 libm. Threads
- * split rows (bias_act, the Bernoulli row sums: one output per row, summed by one thread in a fixed order) or
- * element ranges (the gradients), so results are the same for any thread count. Compiled once per ISA
- * (ew_isa.h). */
+/* Fused kernels of the hot VAE paths: bias + activation of a linear layer and its derivative, and
+ * the Bernoulli log-likelihood from logits with its gradient. f32 uses the vectorizable vmath.h
+ * functions, f64 libm. Threads split rows (bias_act, the Bernoulli row sums: one output per row,
+ * summed by one thread in a fixed order) or element ranges (the gradients), so results are the same
+ * for any thread count. Compiled once per ISA (ew_isa.h). */
 #include <math.h>
 #include <string.h>
 
@@ -19,25 +19,38 @@
 #define ACT_BODIES(T)                                                                              \
     static inline T act_##T(vae_kact a, T v, T alpha) {                                            \
         switch (a) {                                                                               \
-        case VAE_KACT_RELU: return v > 0 ? v : 0;                                                  \
-        case VAE_KACT_TANH: return tanh##T##_(v);                                                  \
+        case VAE_KACT_RELU:                                                                        \
+            return v > 0 ? v : 0;                                                                  \
+        case VAE_KACT_TANH:                                                                        \
+            return tanh##T##_(v);                                                                  \
         case VAE_KACT_SIGMOID:                                                                     \
-            return v >= 0 ? 1 / (1 + exp##T##_(-v)) : exp##T##_(v) / (1 + exp##T##_(v));          \
-        case VAE_KACT_SOFTPLUS: return (v > 0 ? v : 0) + log1p##T##_(exp##T##_(-(v > 0 ? v : -v))); \
-        case VAE_KACT_ELU: return v > 0 ? v : alpha * expm1##T##_(v);                              \
-        case VAE_KACT_LEAKY_RELU: return v > 0 ? v : alpha * v;                                    \
-        default: return v;                                                                         \
+            return v >= 0 ? 1 / (1 + exp##T##_(-v)) : exp##T##_(v) / (1 + exp##T##_(v));           \
+        case VAE_KACT_SOFTPLUS:                                                                    \
+            return (v > 0 ? v : 0) + log1p##T##_(exp##T##_(-(v > 0 ? v : -v)));                    \
+        case VAE_KACT_ELU:                                                                         \
+            return v > 0 ? v : alpha * expm1##T##_(v);                                             \
+        case VAE_KACT_LEAKY_RELU:                                                                  \
+            return v > 0 ? v : alpha * v;                                                          \
+        default:                                                                                   \
+            return v;                                                                              \
         }                                                                                          \
     }                                                                                              \
     static inline T dact_##T(vae_kact a, T y, T alpha) {                                           \
         switch (a) {                                                                               \
-        case VAE_KACT_RELU: return y > 0 ? 1 : 0;                                                  \
-        case VAE_KACT_TANH: return 1 - y * y;                                                      \
-        case VAE_KACT_SIGMOID: return y * (1 - y);                                                 \
-        case VAE_KACT_SOFTPLUS: return -expm1##T##_(-y);                                           \
-        case VAE_KACT_ELU: return y > 0 ? 1 : y + alpha;                                           \
-        case VAE_KACT_LEAKY_RELU: return y > 0 ? 1 : alpha;                                        \
-        default: return 1;                                                                         \
+        case VAE_KACT_RELU:                                                                        \
+            return y > 0 ? 1 : 0;                                                                  \
+        case VAE_KACT_TANH:                                                                        \
+            return 1 - y * y;                                                                      \
+        case VAE_KACT_SIGMOID:                                                                     \
+            return y * (1 - y);                                                                    \
+        case VAE_KACT_SOFTPLUS:                                                                    \
+            return -expm1##T##_(-y);                                                               \
+        case VAE_KACT_ELU:                                                                         \
+            return y > 0 ? 1 : y + alpha;                                                          \
+        case VAE_KACT_LEAKY_RELU:                                                                  \
+            return y > 0 ? 1 : alpha;                                                              \
+        default:                                                                                   \
+            return 1;                                                                              \
         }                                                                                          \
     }
 
@@ -60,22 +73,29 @@ ACT_BODIES(double)
             if (b)                                                                                 \
                 for (int64_t j = 0; j < n; j++) o[j] += b[j];                                      \
             switch (a) { /* one loop per activation so each vectorizes */                          \
-            case VAE_KACT_IDENTITY: break;                                                         \
-            case VAE_KACT_RELU: for (int64_t j = 0; j < n; j++) o[j] = o[j] > 0 ? o[j] : 0; break; \
-            case VAE_KACT_TANH: for (int64_t j = 0; j < n; j++) o[j] = tanh##T##_(o[j]); break;    \
+            case VAE_KACT_IDENTITY:                                                                \
+                break;                                                                             \
+            case VAE_KACT_RELU:                                                                    \
+                for (int64_t j = 0; j < n; j++) o[j] = o[j] > 0 ? o[j] : 0;                        \
+                break;                                                                             \
+            case VAE_KACT_TANH:                                                                    \
+                for (int64_t j = 0; j < n; j++) o[j] = tanh##T##_(o[j]);                           \
+                break;                                                                             \
             case VAE_KACT_SIGMOID:                                                                 \
                 for (int64_t j = 0; j < n; j++) o[j] = act_##T(VAE_KACT_SIGMOID, o[j], alpha);     \
                 break;                                                                             \
             case VAE_KACT_SOFTPLUS:                                                                \
                 for (int64_t j = 0; j < n; j++) o[j] = act_##T(VAE_KACT_SOFTPLUS, o[j], alpha);    \
                 break;                                                                             \
-            default: for (int64_t j = 0; j < n; j++) o[j] = act_##T(a, o[j], alpha);               \
+            default:                                                                               \
+                for (int64_t j = 0; j < n; j++) o[j] = act_##T(a, o[j], alpha);                    \
             }                                                                                      \
         }                                                                                          \
     }                                                                                              \
     /* g = gy * act'(y), all (m,) contiguous */                                                    \
     static void dpre_##T(T *g, const T *gy, const T *y, int64_t m, vae_kact a, T alpha) {          \
-        if (a == VAE_KACT_IDENTITY) memcpy(g, gy, sizeof(T) * (size_t)m);                          \
+        if (a == VAE_KACT_IDENTITY)                                                                \
+            memcpy(g, gy, sizeof(T) * (size_t)m);                                                  \
         else if (a == VAE_KACT_RELU)                                                               \
             for (int64_t i = 0; i < m; i++) { /* unconditional load: a select, vectorized */       \
                 const T gv = gy[i];                                                                \
@@ -110,27 +130,39 @@ static void bias_act_task(void *vc, int64_t task, int tid) {
         bias_act_float((float *)c->y + r0 * c->n, c->b, r1 - r0, c->n, c->act, (float)c->alpha);
 }
 
-static double act_cost(vae_kact a) { return a == VAE_KACT_IDENTITY || a == VAE_KACT_RELU ? 1 : 8; }
+static double act_cost(vae_kact a) {
+    return a == VAE_KACT_IDENTITY || a == VAE_KACT_RELU ? 1 : 8;
+}
 
 void VAE__EW(vae_k_bias_act)(vae_tensor *y, const vae_tensor *b, vae_kact act, double alpha) {
     int64_t n = y->ndim ? y->shape[y->ndim - 1] : 1, m = vae_numel(y), rows = n ? m / n : 0;
-    fused_ctx c = {vae_tensor_ptr(y), b ? vae_tensor_ptr(b) : NULL, NULL, NULL, y->dtype == VAE_F64,
-                   act, alpha, rows, n, 1};
+    fused_ctx c = {vae_tensor_ptr(y),
+                   b ? vae_tensor_ptr(b) : NULL,
+                   NULL,
+                   NULL,
+                   y->dtype == VAE_F64,
+                   act,
+                   alpha,
+                   rows,
+                   n,
+                   1};
     c.ntasks = vae__par_tasks((double)m * act_cost(act));
     if (c.ntasks > rows) c.ntasks = rows;
-    if (c.ntasks > 1) vae_parallel_for(c.ntasks, bias_act_task, &c);
-    else if (rows > 0) bias_act_task(&c, 0, 0);
+    if (c.ntasks > 1)
+        vae_parallel_for(c.ntasks, bias_act_task, &c);
+    else if (rows > 0)
+        bias_act_task(&c, 0, 0);
 }
 
 static void act_grad_run(void *vc, const vae__iter *it, const int64_t *off, int64_t len) {
     const fused_ctx *c = vc;
     (void)it;
     if (c->f64)
-        dpre_double((double *)c->y + off[0], (const double *)c->gy + off[0], (const double *)c->b + off[0], len,
-                    c->act, c->alpha);
+        dpre_double((double *)c->y + off[0], (const double *)c->gy + off[0],
+                    (const double *)c->b + off[0], len, c->act, c->alpha);
     else
-        dpre_float((float *)c->y + off[0], (const float *)c->gy + off[0], (const float *)c->b + off[0], len,
-                   c->act, (float)c->alpha);
+        dpre_float((float *)c->y + off[0], (const float *)c->gy + off[0],
+                   (const float *)c->b + off[0], len, c->act, (float)c->alpha);
 }
 
 void VAE__EW(vae_k_act_grad)(vae_kact act, double alpha, const vae_tensor *y, const vae_tensor *gy,
@@ -139,8 +171,16 @@ void VAE__EW(vae_k_act_grad)(vae_kact act, double alpha, const vae_tensor *y, co
     const int64_t *st[1] = {&one};
     vae__iter it; /* all three contiguous with one shape: one flat run */
     vae__iter_init(&it, 1, &m, 1, st, &base);
-    fused_ctx c = {vae_tensor_ptr(g), vae_tensor_ptr(y), vae_tensor_ptr(gy), NULL, y->dtype == VAE_F64,
-                   act, alpha, 0, 0, 1};
+    fused_ctx c = {vae_tensor_ptr(g),
+                   vae_tensor_ptr(y),
+                   vae_tensor_ptr(gy),
+                   NULL,
+                   y->dtype == VAE_F64,
+                   act,
+                   alpha,
+                   0,
+                   0,
+                   1};
     vae__iter_parallel(&it, act_cost(act) / 2, act_grad_run, &c);
 }
 
@@ -172,7 +212,7 @@ enum { LANES = 16 };
         return (v > 0 ? v : 0) + log1p##T##_(exp##T##_(-(v > 0 ? v : -v)));                        \
     }                                                                                              \
     /* Rows of out = sum_d x*l - softplus(l). A unit-stride row sums in LANES fixed interleaved    \
-     * partial sums (element d goes to lane d % LANES, lanes folded in a fixed tree), which gcc     \
+     * partial sums (element d goes to lane d % LANES, lanes folded in a fixed tree), which gcc    \
      * vectorizes without reassociating anything; a strided row sums left to right. Either way the \
      * order depends only on D and the layout, never on the thread split (whole rows per task). */ \
     static void bern_fwd_task_##T(void *vc, int64_t task, int tid) {                               \
@@ -196,7 +236,8 @@ enum { LANES = 16 };
                     for (int k = 0; k < w; k++) lane[k] += lane[k + w];                            \
                 acc = lane[0] + acc;                                                               \
             } else {                                                                               \
-                for (int64_t d = 0; d < D; d++) acc += x[d * s1] * a[d * s0] - softplus_##T(a[d * s0]); \
+                for (int64_t d = 0; d < D; d++)                                                    \
+                    acc += x[d * s1] * a[d * s0] - softplus_##T(a[d * s0]);                        \
             }                                                                                      \
             ((T *)c->out)[r] = acc;                                                                \
         }                                                                                          \
@@ -233,8 +274,8 @@ static inline double sigmoid_double(double v) {
 BERN(float)
 BERN(double)
 
-static void bern_init(bern_ctx *c, const vae_tensor *l, const vae_tensor *x, const void *gy, void *out,
-                      int accumulate) {
+static void bern_init(bern_ctx *c, const vae_tensor *l, const vae_tensor *x, const void *gy,
+                      void *out, int accumulate) {
     c->l = l;
     c->x = x;
     c->gy = gy;
@@ -255,13 +296,15 @@ void VAE__EW(vae_k_bernoulli_lp)(const vae_tensor *l, const vae_tensor *x, vae_t
     bern_ctx c;
     bern_init(&c, l, x, NULL, vae_tensor_ptr(out), 0);
     if (c.rows <= 0) return;
-    vae_parallel_for(c.ntasks, l->dtype == VAE_F64 ? bern_fwd_task_double : bern_fwd_task_float, &c);
+    vae_parallel_for(c.ntasks, l->dtype == VAE_F64 ? bern_fwd_task_double : bern_fwd_task_float,
+                     &c);
 }
 
-void VAE__EW(vae_k_bernoulli_lp_grad)(const vae_tensor *l, const vae_tensor *x, const vae_tensor *gy,
-                                      vae_tensor *g, int accumulate) {
+void VAE__EW(vae_k_bernoulli_lp_grad)(const vae_tensor *l, const vae_tensor *x,
+                                      const vae_tensor *gy, vae_tensor *g, int accumulate) {
     bern_ctx c;
     bern_init(&c, l, x, vae_tensor_ptr(gy), vae_tensor_ptr(g), accumulate);
     if (c.rows <= 0 || c.D <= 0) return;
-    vae_parallel_for(c.ntasks, l->dtype == VAE_F64 ? bern_bwd_task_double : bern_bwd_task_float, &c);
+    vae_parallel_for(c.ntasks, l->dtype == VAE_F64 ? bern_bwd_task_double : bern_bwd_task_float,
+                     &c);
 }

@@ -1,6 +1,6 @@
-/* Reductions over any set of axes. x is walked once in its logical row-major order while a view of y with stride 0
- * on the reduced axes says where each element goes, so the summation order per output is fixed (reduced index
- * ascending) whatever the layout or thread count. */
+/* Reductions over any set of axes. x is walked once in its logical row-major order while a view of
+ * y with stride 0 on the reduced axes says where each element goes, so the summation order per
+ * output is fixed (reduced index ascending) whatever the layout or thread count. */
 #include <tgmath.h>
 
 #include "iter.h"
@@ -12,7 +12,7 @@ static void out_strides(const vae_tensor *y, uint32_t axes, int64_t *st) {
 }
 
 #define DEFINE_REDUCE(T)                                                                           \
-    /* mode 0: y += x; 1: y = max(y, x) (+argmax, -1 for an all -inf group); 2: y += exp(x - m) */                        \
+    /* mode 0: y += x; 1: y = max(y, x) (+argmax, -1 for an all -inf group); 2: y += exp(x - m) */ \
     static void pass_##T(int mode, const vae_tensor *x, const int64_t *ys, T *y, const T *m,       \
                          int64_t *arg) {                                                           \
         const int64_t *st[2] = {x->stride, ys};                                                    \
@@ -80,6 +80,8 @@ DEFINE_REDUCE(float)
 DEFINE_REDUCE(double)
 
 void vae_k_reduce(vae_reduce op, const vae_tensor *x, uint32_t axes, vae_tensor *y, void *aux) {
-    if (x->dtype == VAE_F64) reduce_double(op, x, axes, y, aux);
-    else reduce_float(op, x, axes, y, aux);
+    if (x->dtype == VAE_F64)
+        reduce_double(op, x, axes, y, aux);
+    else
+        reduce_float(op, x, axes, y, aux);
 }

@@ -1,11 +1,12 @@
 /* Unary elementwise kernels and their derivatives.
  *
- * One macro body serves f32 and f64; the math functions are chosen per type below: f32 uses the vectorizable
- * approximations of vmath.h (exp, expm1, log1p, tanh, sigmoid, softplus; <= 3 ulp), f64 uses libm. Each kernel
- * walks runs of the iterator (iter.h); a run whose operands are all unit-stride takes a loop per op with no strides
- * and no switch inside, which gcc vectorizes. Large tensors are split over threads by vae__iter_parallel; every
- * element is computed by the same code whatever the split, so results do not depend on the thread count. Compiled
- * once per ISA (ew_isa.h). */
+ * One macro body serves f32 and f64; the math functions are chosen per type below: f32 uses the
+ * vectorizable approximations of vmath.h (exp, expm1, log1p, tanh, sigmoid, softplus; <= 3 ulp),
+ * f64 uses libm. Each kernel walks runs of the iterator (iter.h); a run whose operands are all
+ * unit-stride takes a loop per op with no strides and no switch inside, which gcc vectorizes. Large
+ * tensors are split over threads by vae__iter_parallel; every element is computed by the same code
+ * whatever the split, so results do not depend on the thread count. Compiled once per ISA
+ * (ew_isa.h). */
 #include <math.h>
 
 #include "ew_isa.h"
@@ -13,13 +14,16 @@
 #include "kernels.h"
 #include "vmath.h"
 
-/* Numerically stable f64 forms: softplus(x) = max(x,0) + log1p(exp(-|x|)); sigmoid without overflow. */
+/* Numerically stable f64 forms: softplus(x) = max(x,0) + log1p(exp(-|x|)); sigmoid without
+ * overflow. */
 static inline double sigmoid_double(double v) {
     if (v >= 0) return 1 / (1 + exp(-v));
     double e = exp(v);
     return e / (1 + e);
 }
-static inline double softplus_double(double v) { return (v > 0 ? v : 0) + log1p(exp(-fabs(v))); }
+static inline double softplus_double(double v) {
+    return (v > 0 ? v : 0) + log1p(exp(-fabs(v)));
+}
 
 #define exp_float      vae_vexpf
 #define expm1_float    vae_vexpm1f
@@ -43,9 +47,17 @@ static inline double softplus_double(double v) { return (v > 0 ? v : 0) + log1p(
 /* Work per element in units of an add, for the threading threshold. */
 static double unary_cost(vae_unary op) {
     switch (op) {
-    case VAE_U_NEG: case VAE_U_SQUARE: case VAE_U_ABS: case VAE_U_RELU: case VAE_U_LEAKY_RELU:
-    case VAE_U_ADD_SCALAR: case VAE_U_MUL_SCALAR: case VAE_U_CLAMP: return 1;
-    default: return 8;
+    case VAE_U_NEG:
+    case VAE_U_SQUARE:
+    case VAE_U_ABS:
+    case VAE_U_RELU:
+    case VAE_U_LEAKY_RELU:
+    case VAE_U_ADD_SCALAR:
+    case VAE_U_MUL_SCALAR:
+    case VAE_U_CLAMP:
+        return 1;
+    default:
+        return 8;
     }
 }
 
@@ -59,66 +71,125 @@ typedef struct {
 #define DEFINE_UNARY(T)                                                                            \
     static inline T fwd_##T(vae_unary op, T v, T p0, T p1) {                                       \
         switch (op) {                                                                              \
-        case VAE_U_NEG: return -v;                                                                 \
-        case VAE_U_EXP: return exp_##T(v);                                                         \
-        case VAE_U_LOG: return log_##T(v);                                                         \
-        case VAE_U_LOG1P: return log1p_##T(v);                                                     \
-        case VAE_U_EXPM1: return expm1_##T(v);                                                     \
-        case VAE_U_SQRT: return sqrt_##T(v);                                                       \
-        case VAE_U_SQUARE: return v * v;                                                           \
-        case VAE_U_ABS: return fabs_##T(v);                                                        \
-        case VAE_U_TANH: return tanh_##T(v);                                                       \
-        case VAE_U_SIGMOID: return sigmoid_##T(v);                                                 \
-        case VAE_U_RELU: return v > 0 ? v : 0;                                                     \
-        case VAE_U_SOFTPLUS: return softplus_##T(v);                                               \
-        case VAE_U_LOG_SIGMOID: return -softplus_##T(-v);                                          \
-        case VAE_U_ELU: return v > 0 ? v : p0 * expm1_##T(v);                                      \
-        case VAE_U_LEAKY_RELU: return v > 0 ? v : p0 * v;                                          \
-        case VAE_U_ADD_SCALAR: return v + p0;                                                      \
-        case VAE_U_MUL_SCALAR: return v * p0;                                                      \
-        case VAE_U_POW_SCALAR: return pow_##T(v, p0);                                              \
-        case VAE_U_CLAMP: return v < p0 ? p0 : (v > p1 ? p1 : v);                                  \
-        default: return 0;                                                                         \
+        case VAE_U_NEG:                                                                            \
+            return -v;                                                                             \
+        case VAE_U_EXP:                                                                            \
+            return exp_##T(v);                                                                     \
+        case VAE_U_LOG:                                                                            \
+            return log_##T(v);                                                                     \
+        case VAE_U_LOG1P:                                                                          \
+            return log1p_##T(v);                                                                   \
+        case VAE_U_EXPM1:                                                                          \
+            return expm1_##T(v);                                                                   \
+        case VAE_U_SQRT:                                                                           \
+            return sqrt_##T(v);                                                                    \
+        case VAE_U_SQUARE:                                                                         \
+            return v * v;                                                                          \
+        case VAE_U_ABS:                                                                            \
+            return fabs_##T(v);                                                                    \
+        case VAE_U_TANH:                                                                           \
+            return tanh_##T(v);                                                                    \
+        case VAE_U_SIGMOID:                                                                        \
+            return sigmoid_##T(v);                                                                 \
+        case VAE_U_RELU:                                                                           \
+            return v > 0 ? v : 0;                                                                  \
+        case VAE_U_SOFTPLUS:                                                                       \
+            return softplus_##T(v);                                                                \
+        case VAE_U_LOG_SIGMOID:                                                                    \
+            return -softplus_##T(-v);                                                              \
+        case VAE_U_ELU:                                                                            \
+            return v > 0 ? v : p0 * expm1_##T(v);                                                  \
+        case VAE_U_LEAKY_RELU:                                                                     \
+            return v > 0 ? v : p0 * v;                                                             \
+        case VAE_U_ADD_SCALAR:                                                                     \
+            return v + p0;                                                                         \
+        case VAE_U_MUL_SCALAR:                                                                     \
+            return v * p0;                                                                         \
+        case VAE_U_POW_SCALAR:                                                                     \
+            return pow_##T(v, p0);                                                                 \
+        case VAE_U_CLAMP:                                                                          \
+            return v < p0 ? p0 : (v > p1 ? p1 : v);                                                \
+        default:                                                                                   \
+            return 0;                                                                              \
         }                                                                                          \
     }                                                                                              \
     /* f'(x) given x and y = f(x) */                                                               \
     static inline T der_##T(vae_unary op, T v, T y, T p0, T p1) {                                  \
         switch (op) {                                                                              \
-        case VAE_U_NEG: return -1;                                                                 \
-        case VAE_U_EXP: return y;                                                                  \
-        case VAE_U_LOG: return 1 / v;                                                              \
-        case VAE_U_LOG1P: return 1 / (1 + v);                                                      \
-        case VAE_U_EXPM1: return y + 1;                                                            \
-        case VAE_U_SQRT: return (T)0.5 / y;                                                        \
-        case VAE_U_SQUARE: return 2 * v;                                                           \
-        case VAE_U_ABS: return v > 0 ? 1 : (v < 0 ? -1 : 0);                                       \
-        case VAE_U_TANH: return 1 - y * y;                                                         \
-        case VAE_U_SIGMOID: return y * (1 - y);                                                    \
-        case VAE_U_RELU: return v > 0 ? 1 : 0;                                                     \
-        case VAE_U_SOFTPLUS: return sigmoid_##T(v);                                                \
-        case VAE_U_LOG_SIGMOID: return sigmoid_##T(-v);                                            \
-        case VAE_U_ELU: return v > 0 ? 1 : y + p0;                                                 \
-        case VAE_U_LEAKY_RELU: return v > 0 ? 1 : p0;                                              \
-        case VAE_U_ADD_SCALAR: return 1;                                                           \
-        case VAE_U_MUL_SCALAR: return p0;                                                          \
-        case VAE_U_POW_SCALAR: return p0 == 0 ? 0 : p0 * pow_##T(v, p0 - 1);                       \
-        case VAE_U_CLAMP: return (v >= p0 && v <= p1) ? 1 : 0;                                     \
-        default: return 0;                                                                         \
+        case VAE_U_NEG:                                                                            \
+            return -1;                                                                             \
+        case VAE_U_EXP:                                                                            \
+            return y;                                                                              \
+        case VAE_U_LOG:                                                                            \
+            return 1 / v;                                                                          \
+        case VAE_U_LOG1P:                                                                          \
+            return 1 / (1 + v);                                                                    \
+        case VAE_U_EXPM1:                                                                          \
+            return y + 1;                                                                          \
+        case VAE_U_SQRT:                                                                           \
+            return (T)0.5 / y;                                                                     \
+        case VAE_U_SQUARE:                                                                         \
+            return 2 * v;                                                                          \
+        case VAE_U_ABS:                                                                            \
+            return v > 0 ? 1 : (v < 0 ? -1 : 0);                                                   \
+        case VAE_U_TANH:                                                                           \
+            return 1 - y * y;                                                                      \
+        case VAE_U_SIGMOID:                                                                        \
+            return y * (1 - y);                                                                    \
+        case VAE_U_RELU:                                                                           \
+            return v > 0 ? 1 : 0;                                                                  \
+        case VAE_U_SOFTPLUS:                                                                       \
+            return sigmoid_##T(v);                                                                 \
+        case VAE_U_LOG_SIGMOID:                                                                    \
+            return sigmoid_##T(-v);                                                                \
+        case VAE_U_ELU:                                                                            \
+            return v > 0 ? 1 : y + p0;                                                             \
+        case VAE_U_LEAKY_RELU:                                                                     \
+            return v > 0 ? 1 : p0;                                                                 \
+        case VAE_U_ADD_SCALAR:                                                                     \
+            return 1;                                                                              \
+        case VAE_U_MUL_SCALAR:                                                                     \
+            return p0;                                                                             \
+        case VAE_U_POW_SCALAR:                                                                     \
+            return p0 == 0 ? 0 : p0 * pow_##T(v, p0 - 1);                                          \
+        case VAE_U_CLAMP:                                                                          \
+            return (v >= p0 && v <= p1) ? 1 : 0;                                                   \
+        default:                                                                                   \
+            return 0;                                                                              \
         }                                                                                          \
     }                                                                                              \
     /* o[i] = f(a[i]), all unit stride: one loop per hot op so each vectorizes */                  \
     static void unary_contig_##T(vae_unary op, const T *a, T *o, int64_t n, T p0, T p1) {          \
         switch (op) {                                                                              \
-        case VAE_U_EXP: for (int64_t i = 0; i < n; i++) o[i] = exp_##T(a[i]); break;               \
-        case VAE_U_TANH: for (int64_t i = 0; i < n; i++) o[i] = tanh_##T(a[i]); break;             \
-        case VAE_U_SIGMOID: for (int64_t i = 0; i < n; i++) o[i] = sigmoid_##T(a[i]); break;       \
-        case VAE_U_SOFTPLUS: for (int64_t i = 0; i < n; i++) o[i] = softplus_##T(a[i]); break;     \
-        case VAE_U_RELU: for (int64_t i = 0; i < n; i++) o[i] = a[i] > 0 ? a[i] : 0; break;        \
-        case VAE_U_ADD_SCALAR: for (int64_t i = 0; i < n; i++) o[i] = a[i] + p0; break;            \
-        case VAE_U_MUL_SCALAR: for (int64_t i = 0; i < n; i++) o[i] = a[i] * p0; break;            \
-        case VAE_U_NEG: for (int64_t i = 0; i < n; i++) o[i] = -a[i]; break;                       \
-        case VAE_U_SQUARE: for (int64_t i = 0; i < n; i++) o[i] = a[i] * a[i]; break;              \
-        default: for (int64_t i = 0; i < n; i++) o[i] = fwd_##T(op, a[i], p0, p1);                 \
+        case VAE_U_EXP:                                                                            \
+            for (int64_t i = 0; i < n; i++) o[i] = exp_##T(a[i]);                                  \
+            break;                                                                                 \
+        case VAE_U_TANH:                                                                           \
+            for (int64_t i = 0; i < n; i++) o[i] = tanh_##T(a[i]);                                 \
+            break;                                                                                 \
+        case VAE_U_SIGMOID:                                                                        \
+            for (int64_t i = 0; i < n; i++) o[i] = sigmoid_##T(a[i]);                              \
+            break;                                                                                 \
+        case VAE_U_SOFTPLUS:                                                                       \
+            for (int64_t i = 0; i < n; i++) o[i] = softplus_##T(a[i]);                             \
+            break;                                                                                 \
+        case VAE_U_RELU:                                                                           \
+            for (int64_t i = 0; i < n; i++) o[i] = a[i] > 0 ? a[i] : 0;                            \
+            break;                                                                                 \
+        case VAE_U_ADD_SCALAR:                                                                     \
+            for (int64_t i = 0; i < n; i++) o[i] = a[i] + p0;                                      \
+            break;                                                                                 \
+        case VAE_U_MUL_SCALAR:                                                                     \
+            for (int64_t i = 0; i < n; i++) o[i] = a[i] * p0;                                      \
+            break;                                                                                 \
+        case VAE_U_NEG:                                                                            \
+            for (int64_t i = 0; i < n; i++) o[i] = -a[i];                                          \
+            break;                                                                                 \
+        case VAE_U_SQUARE:                                                                         \
+            for (int64_t i = 0; i < n; i++) o[i] = a[i] * a[i];                                    \
+            break;                                                                                 \
+        default:                                                                                   \
+            for (int64_t i = 0; i < n; i++) o[i] = fwd_##T(op, a[i], p0, p1);                      \
         }                                                                                          \
     }                                                                                              \
     static void unary_run_##T(void *vc, const vae__iter *it, const int64_t *off, int64_t n) {      \
@@ -126,25 +197,30 @@ typedef struct {
         const T *a = (const T *)c->x + off[0];                                                     \
         T *o = (T *)c->out + off[1], p0 = (T)c->p0, p1 = (T)c->p1;                                 \
         const int64_t sx = it->inner[0], so = it->inner[1];                                        \
-        if (sx == 1 && so == 1) unary_contig_##T(c->op, a, o, n, p0, p1);                          \
+        if (sx == 1 && so == 1)                                                                    \
+            unary_contig_##T(c->op, a, o, n, p0, p1);                                              \
         else                                                                                       \
             for (int64_t i = 0; i < n; i++) o[i * so] = fwd_##T(c->op, a[i * sx], p0, p1);         \
     }                                                                                              \
     /* g[i] += gy[i] * f'(x[i]), all unit stride */                                                \
-    static void unary_grad_contig_##T(vae_unary op, const T *x, const T *y, const T *gy, T *g,      \
+    static void unary_grad_contig_##T(vae_unary op, const T *x, const T *y, const T *gy, T *g,     \
                                       int64_t n, T p0, T p1) {                                     \
         switch (op) {                                                                              \
-        case VAE_U_TANH: for (int64_t i = 0; i < n; i++) g[i] += gy[i] * (1 - y[i] * y[i]); break; \
+        case VAE_U_TANH:                                                                           \
+            for (int64_t i = 0; i < n; i++) g[i] += gy[i] * (1 - y[i] * y[i]);                     \
+            break;                                                                                 \
         case VAE_U_SIGMOID:                                                                        \
             for (int64_t i = 0; i < n; i++) g[i] += gy[i] * (y[i] * (1 - y[i]));                   \
             break;                                                                                 \
-        case VAE_U_RELU: /* unconditional load: a select, vectorized */                           \
+        case VAE_U_RELU: /* unconditional load: a select, vectorized */                            \
             for (int64_t i = 0; i < n; i++) {                                                      \
                 const T gv = gy[i];                                                                \
                 g[i] += x[i] > 0 ? gv : 0;                                                         \
             }                                                                                      \
             break;                                                                                 \
-        case VAE_U_EXP: for (int64_t i = 0; i < n; i++) g[i] += gy[i] * y[i]; break;               \
+        case VAE_U_EXP:                                                                            \
+            for (int64_t i = 0; i < n; i++) g[i] += gy[i] * y[i];                                  \
+            break;                                                                                 \
         case VAE_U_SOFTPLUS:                                                                       \
             for (int64_t i = 0; i < n; i++) g[i] += gy[i] * sigmoid_##T(x[i]);                     \
             break;                                                                                 \
@@ -174,11 +250,12 @@ void VAE__EW(vae_k_unary)(vae_unary op, double p0, double p1, const vae_tensor *
     int64_t base[2] = {x->offset, 0};
     vae__iter it;
     vae__iter_init(&it, x->ndim, x->shape, 2, st, base);
-    vae__iter_parallel(&it, unary_cost(op), x->dtype == VAE_F64 ? unary_run_double : unary_run_float, &c);
+    vae__iter_parallel(&it, unary_cost(op),
+                       x->dtype == VAE_F64 ? unary_run_double : unary_run_float, &c);
 }
 
-void VAE__EW(vae_k_unary_grad)(vae_unary op, double p0, double p1, const vae_tensor *x, const vae_tensor *y,
-                               const vae_tensor *gy, vae_tensor *gx) {
+void VAE__EW(vae_k_unary_grad)(vae_unary op, double p0, double p1, const vae_tensor *x,
+                               const vae_tensor *y, const vae_tensor *gy, vae_tensor *gx) {
     unary_ctx c = {op, p0, p1, x->data, y->data, gy->data, gx->data};
     const int64_t *st[4] = {x->stride, y->stride, gy->stride, gx->stride};
     int64_t base[4] = {x->offset, y->offset, gy->offset, gx->offset};

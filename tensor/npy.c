@@ -124,8 +124,7 @@ vae_status vae_npy_write(const char *path, vae_npy_dtype dtype, int ndim, const 
 
     vae_atomic_file af;
     vae_error e = {0};
-    if (vae_atomic_open(&af, path, &e))
-        return vae_error_set(err, e.code, "npy_write: %s", e.msg);
+    if (vae_atomic_open(&af, path, &e)) return vae_error_set(err, e.code, "npy_write: %s", e.msg);
     /* A failed fwrite sets the stream's error flag, which vae_atomic_commit reports. */
     fwrite(hdr, 1, total, af.f);
     if (bytes > 0) {

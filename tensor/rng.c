@@ -3,7 +3,9 @@
 #include <math.h>
 #include <string.h>
 
-static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+static uint64_t rotl(uint64_t x, int k) {
+    return (x << k) | (x >> (64 - k));
+}
 
 static uint64_t splitmix64(uint64_t *x) {
     uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
@@ -19,8 +21,8 @@ void vae_rng_seed(vae_rng *r, uint64_t seed) {
     r->spare = 0.0;
 }
 
-/* xoshiro256** step. static so that loops in this file inline it (an exported function of a shared library may be
- * interposed, so gcc calls it through the PLT). */
+/* xoshiro256** step. static so that loops in this file inline it (an exported function of a shared
+ * library may be interposed, so gcc calls it through the PLT). */
 static inline uint64_t next(uint64_t *s) {
     uint64_t result = rotl(s[1] * 5, 7) * 9;
     uint64_t t = s[1] << 17;
@@ -33,13 +35,19 @@ static inline uint64_t next(uint64_t *s) {
     return result;
 }
 
-uint64_t vae_rng_u64(vae_rng *r) { return next(r->s); }
+uint64_t vae_rng_u64(vae_rng *r) {
+    return next(r->s);
+}
 
-double vae_rng_uniform(vae_rng *r) { return (double)(next(r->s) >> 11) * 0x1.0p-53; }
+double vae_rng_uniform(vae_rng *r) {
+    return (double)(next(r->s) >> 11) * 0x1.0p-53;
+}
 
-/* 52 bits, not 53: k + 0.5 is exact only for k < 2^52; with 53 bits the top value (2^53 - 0.5) rounds to 2^53,
- * which returned exactly 1.0. Range [2^-53, 1 - 2^-53]. */
-double vae_rng_uniform_pos(vae_rng *r) { return ((double)(next(r->s) >> 12) + 0.5) * 0x1.0p-52; }
+/* 52 bits, not 53: k + 0.5 is exact only for k < 2^52; with 53 bits the top value (2^53 - 0.5)
+ * rounds to 2^53, which returned exactly 1.0. Range [2^-53, 1 - 2^-53]. */
+double vae_rng_uniform_pos(vae_rng *r) {
+    return ((double)(next(r->s) >> 12) + 0.5) * 0x1.0p-52;
+}
 
 uint64_t vae_rng_below(vae_rng *r, uint64_t n) {
     if (n == 0) return 0;
@@ -67,12 +75,15 @@ double vae_rng_normal(vae_rng *r) {
     return u * m;
 }
 
-int vae_rng_bernoulli(vae_rng *r, double p) { return vae_rng_uniform(r) < p; }
+int vae_rng_bernoulli(vae_rng *r, double p) {
+    return vae_rng_uniform(r) < p;
+}
 
 void vae_rng_bernoulli_f32(vae_rng *r, const float *p, float *out, int64_t n) {
     uint64_t s[4]; /* a local copy of the state stays in registers */
     memcpy(s, r->s, sizeof s);
-    for (int64_t i = 0; i < n; i++) out[i] = (double)(next(s) >> 11) * 0x1.0p-53 < (double)p[i] ? 1.0f : 0.0f;
+    for (int64_t i = 0; i < n; i++)
+        out[i] = (double)(next(s) >> 11) * 0x1.0p-53 < (double)p[i] ? 1.0f : 0.0f;
     memcpy(r->s, s, sizeof s);
 }
 

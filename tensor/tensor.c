@@ -5,8 +5,12 @@
 #include <math.h>
 #include <string.h>
 
-size_t vae_dtype_size(vae_dtype dt) { return dt == VAE_F64 ? 8 : 4; }
-const char *vae_dtype_name(vae_dtype dt) { return dt == VAE_F64 ? "f64" : "f32"; }
+size_t vae_dtype_size(vae_dtype dt) {
+    return dt == VAE_F64 ? 8 : 4;
+}
+const char *vae_dtype_name(vae_dtype dt) {
+    return dt == VAE_F64 ? "f64" : "f32";
+}
 
 int64_t vae_numel(const vae_tensor *t) {
     int64_t n = 1;
@@ -48,8 +52,9 @@ int vae_shape_check(vae_error *err, const char *op, int ndim, const int64_t *sha
         vae_error_set(err, VAE_ERR_DTYPE, "%s: unknown dtype %d", op, (int)dt);
         return 0;
     }
-    /* `span` (the product with zero dims counted as 1) bounds the contiguous strides, which must be representable
-     * even when a zero dim makes the tensor empty: (0, 2^62, 2^62) would overflow them. */
+    /* `span` (the product with zero dims counted as 1) bounds the contiguous strides, which must be
+     * representable even when a zero dim makes the tensor empty: (0, 2^62, 2^62) would overflow
+     * them. */
     int64_t n = 1, span = 1;
     const int64_t limit = INT64_MAX / 8;
     for (int i = 0; i < ndim; i++) {
@@ -97,7 +102,8 @@ static vae_tensor *tensor_struct(vae_arena *a, vae_error *err, vae_dtype dt, int
     return t;
 }
 
-vae_tensor *vae_tensor_alloc(vae_arena *a, vae_error *err, vae_dtype dt, int ndim, const int64_t *shape) {
+vae_tensor *vae_tensor_alloc(vae_arena *a, vae_error *err, vae_dtype dt, int ndim,
+                             const int64_t *shape) {
     int64_t n;
     if (!vae_shape_check(err, "alloc", ndim, shape, dt, &n)) return NULL;
     vae_tensor *t = tensor_struct(a, err, dt, ndim, shape);
@@ -106,8 +112,8 @@ vae_tensor *vae_tensor_alloc(vae_arena *a, vae_error *err, vae_dtype dt, int ndi
     return t->data ? t : NULL;
 }
 
-vae_tensor *vae_tensor_wrap(vae_arena *a, vae_error *err, vae_dtype dt, int ndim, const int64_t *shape,
-                            void *data) {
+vae_tensor *vae_tensor_wrap(vae_arena *a, vae_error *err, vae_dtype dt, int ndim,
+                            const int64_t *shape, void *data) {
     int64_t n;
     if (!vae_shape_check(err, "wrap", ndim, shape, dt, &n)) return NULL;
     if (!data && n > 0) {
@@ -159,8 +165,10 @@ double vae_get_flat(const vae_tensor *t, int64_t i) {
 void vae_set_flat(vae_tensor *t, int64_t i, double v) {
     assert(i >= 0 && i < vae_numel(t));
     int64_t off = flat_to_offset(t, i);
-    if (t->dtype == VAE_F64) ((double *)t->data)[off] = v;
-    else ((float *)t->data)[off] = (float)v;
+    if (t->dtype == VAE_F64)
+        ((double *)t->data)[off] = v;
+    else
+        ((float *)t->data)[off] = (float)v;
 }
 
 double vae_get(const vae_tensor *t, const int64_t *idx) {
@@ -181,7 +189,8 @@ void vae_tensor_to_f64(const vae_tensor *t, double *dst) {
 
 static void print_rec(FILE *f, const vae_tensor *t, int d, int64_t off, int max_items) {
     if (d == t->ndim) {
-        double v = t->dtype == VAE_F64 ? ((const double *)t->data)[off] : ((const float *)t->data)[off];
+        double v =
+            t->dtype == VAE_F64 ? ((const double *)t->data)[off] : ((const float *)t->data)[off];
         fprintf(f, "%.6g", v);
         return;
     }
@@ -201,7 +210,8 @@ static void print_rec(FILE *f, const vae_tensor *t, int d, int64_t off, int max_
 void vae_tensor_fprint(FILE *f, const vae_tensor *t, int max_items) {
     if (!f || !t) return;
     char b[160];
-    fprintf(f, "tensor %s %s%s ", vae_dtype_name(t->dtype), vae_shape_str(b, sizeof b, t->ndim, t->shape),
+    fprintf(f, "tensor %s %s%s ", vae_dtype_name(t->dtype),
+            vae_shape_str(b, sizeof b, t->ndim, t->shape),
             vae_is_contiguous(t) ? "" : " (strided)");
     print_rec(f, t, 0, t->offset, max_items > 1 ? max_items : 6);
     fputc('\n', f);

@@ -147,8 +147,9 @@ static int grow_pool(int want) {
         atomic_store(&g_nworkers, have);
     }
     pthread_mutex_unlock(&g_lock);
-    /* Wait until the new workers run: their start-up (scratch set) then happens here, when the pool grows, and
-     * never later inside a training step that happens to be their first chance to be scheduled. */
+    /* Wait until the new workers run: their start-up (scratch set) then happens here, when the pool
+     * grows, and never later inside a training step that happens to be their first chance to be
+     * scheduled. */
     while (atomic_load(&g_started) < have) sched_yield();
     return have;
 }
@@ -207,16 +208,18 @@ void vae_parallel_for(int64_t ntasks, void (*fn)(void *ctx, int64_t task, int th
 
 /* ---- per-thread scratch ----
  *
- * Each thread grows its own buffers on demand. With dynamic task claiming, a worker that happened to take no large
- * task during the first steps would otherwise grow its buffer later, in the steady state; so the largest size ever
- * asked for each slot (the high-water mark) is remembered, and at the end of a parallel job, while every worker is
- * idle, the pool brings the workers' buffers and the caller's up to it. After warm-up no thread allocates again. */
+ * Each thread grows its own buffers on demand. With dynamic task claiming, a worker that happened
+ * to take no large task during the first steps would otherwise grow its buffer later, in the steady
+ * state; so the largest size ever asked for each slot (the high-water mark) is remembered, and at
+ * the end of a parallel job, while every worker is idle, the pool brings the workers' buffers and
+ * the caller's up to it. After warm-up no thread allocates again. */
 
 typedef struct scratch {
     void *buf[VAE__SCRATCH_SLOTS];
     size_t cap[VAE__SCRATCH_SLOTS];
-    int worker;                   /* a pool worker's set (the pool may grow it while the worker is idle) */
-    struct scratch *prev, *next; /* list of live scratch sets: keeps them reachable for leak checkers */
+    int worker; /* a pool worker's set (the pool may grow it while the worker is idle) */
+    struct scratch *prev,
+        *next; /* list of live scratch sets: keeps them reachable for leak checkers */
 } scratch;
 
 static _Thread_local scratch *tl_scratch;
@@ -225,8 +228,8 @@ static pthread_key_t g_scratch_key;
 static pthread_once_t g_scratch_once = PTHREAD_ONCE_INIT;
 static int g_scratch_key_ok;
 static atomic_size_t g_hwm[VAE__SCRATCH_SLOTS]; /* largest size asked for each slot */
-static atomic_uint g_hwm_gen;                    /* bumped when a mark rises */
-static unsigned g_hwm_leveled;                   /* g_hwm_gen at the last levelling (under g_dispatch) */
+static atomic_uint g_hwm_gen;                   /* bumped when a mark rises */
+static unsigned g_hwm_leveled; /* g_hwm_gen at the last levelling (under g_dispatch) */
 
 static void scratch_free(void *p) {
     scratch *s = p;
@@ -257,7 +260,8 @@ static scratch *scratch_set(void) {
     if (g_scratch_list) g_scratch_list->prev = s;
     g_scratch_list = s;
     pthread_mutex_unlock(&g_lock);
-    /* The destructor frees the set when a user thread exits; the list keeps it reachable until then. */
+    /* The destructor frees the set when a user thread exits; the list keeps it reachable until
+     * then. */
     if (g_scratch_key_ok) pthread_setspecific(g_scratch_key, s);
     tl_scratch = s;
     return s;
@@ -289,7 +293,8 @@ static void scratch_level(void) {
     pthread_mutex_lock(&g_lock);
     for (scratch *s = g_scratch_list; s; s = s->next)
         if (s->worker || s == tl_scratch)
-            for (int i = 0; i < VAE__SCRATCH_SLOTS; i++) (void)scratch_grow(s, i, atomic_load(&g_hwm[i]));
+            for (int i = 0; i < VAE__SCRATCH_SLOTS; i++)
+                (void)scratch_grow(s, i, atomic_load(&g_hwm[i]));
     pthread_mutex_unlock(&g_lock);
 }
 

@@ -1,15 +1,17 @@
 /* vmath.h - (private) f32 exp, expm1, log1p, tanh, sigmoid and softplus that gcc can vectorize.
  *
- * glibc's expf/tanhf/log1pf are scalar calls, so a loop over them runs one element at a time (tanhf: ~13 ns per
- * element here). These are branch-free (selects, integer bit tricks, no table lookups, no float-to-int
- * conversions), so loops over them vectorize at -O2/-O3 for whatever ISA the file is compiled for. They use no
- * fma(), and the project compiles with -std=c11 (no FP contraction), so a vector lane and the scalar tail give the
- * same bits: a kernel's result does not depend on where a thread's chunk starts.
+ * glibc's expf/tanhf/log1pf are scalar calls, so a loop over them runs one element at a time
+ * (tanhf: ~13 ns per element here). These are branch-free (selects, integer bit tricks, no table
+ * lookups, no float-to-int conversions), so loops over them vectorize at -O2/-O3 for whatever ISA
+ * the file is compiled for. They use no fma(), and the project compiles with -std=c11 (no FP
+ * contraction), so a vector lane and the scalar tail give the same bits: a kernel's result does not
+ * depend on where a thread's chunk starts.
  *
- * Accuracy against the correctly rounded result, measured by tests/test_vmath.c over a dense grid (max ulp):
- *   exp 1.2, expm1 1.4, log1p 0.7, tanh 2.5, sigmoid 2.7, softplus 1.6 (the test enforces 1.5, 2, 1, 3, 3, 2).
- * Special values: NaN in -> NaN out; exp/expm1 overflow to +inf and underflow gradually to subnormals / 0 / -1;
- * log1p(-1) = -inf, log1p(x < -1) = NaN, log1p(+inf) = +inf. f64 kernels keep libm.
+ * Accuracy against the correctly rounded result, measured by tests/test_vmath.c over a dense grid
+ * (max ulp): exp 1.2, expm1 1.4, log1p 0.7, tanh 2.5, sigmoid 2.7, softplus 1.6 (the test
+ * enforces 1.5, 2, 1, 3, 3, 2). Special values: NaN in -> NaN out; exp/expm1 overflow to +inf and
+ * underflow gradually to subnormals / 0 / -1; log1p(-1) = -inf, log1p(x < -1) = NaN, log1p(+inf) =
+ * +inf. f64 kernels keep libm.
  */
 #ifndef VAE_VMATH_H
 #define VAE_VMATH_H
@@ -28,16 +30,17 @@ static inline float vae__asfloat(uint32_t u) {
     return f;
 }
 
-/* 2^n for n in [-150, 128] as two normal factors: s1 * s2 (apply one after the other so that a product that ends
- * subnormal is rounded once, and 2^128 need not be representable). */
+/* 2^n for n in [-150, 128] as two normal factors: s1 * s2 (apply one after the other so that a
+ * product that ends subnormal is rounded once, and 2^128 need not be representable). */
 static inline void vae__pow2_split(int32_t n, float *s1, float *s2) {
     const int32_t n1 = n / 2, n2 = n - n1;
     *s1 = vae__asfloat((uint32_t)(n1 + 127) << 23);
     *s2 = vae__asfloat((uint32_t)(n2 + 127) << 23);
 }
 
-/* Round x / ln2 to an integer n (|x| < 2^22) and reduce: x = n ln2 + r, |r| <= ln2 / 2 (+ rounding). Adding
- * 1.5 * 2^23 rounds to an integer held in the low mantissa bits, read back as an integer without a conversion. */
+/* Round x / ln2 to an integer n (|x| < 2^22) and reduce: x = n ln2 + r, |r| <= ln2 / 2 (+
+ * rounding). Adding 1.5 * 2^23 rounds to an integer held in the low mantissa bits, read back as an
+ * integer without a conversion. */
 static inline float vae__reduce_ln2(float x, int32_t *n) {
     const float magic = 12582912.0f;
     const float t = x * 1.44269504088896341f + magic;
@@ -49,8 +52,9 @@ static inline float vae__reduce_ln2(float x, int32_t *n) {
 
 /* e^x. Taylor polynomial of degree 7 on |r| <= 0.35: truncation < 1e-8 relative. */
 static inline float vae_vexpf(float x) {
-    x = x < -104.0f ? -104.0f : x; /* e^-104 < half the smallest subnormal: the result rounds to 0 */
-    x = x > 89.0f ? 89.0f : x;     /* e^89 > FLT_MAX: +inf */
+    x = x < -104.0f ? -104.0f
+                    : x;       /* e^-104 < half the smallest subnormal: the result rounds to 0 */
+    x = x > 89.0f ? 89.0f : x; /* e^89 > FLT_MAX: +inf */
     int32_t n;
     const float r = vae__reduce_ln2(x, &n);
     float p = 1.0f / 5040;
@@ -66,8 +70,8 @@ static inline float vae_vexpf(float x) {
     return p * s1 * s2;
 }
 
-/* e^x - 1 = 2^n (expm1(r) + 1) - 1, with expm1(r) = r + r^2 (1/2 + r/6 + ...) (degree 8) so that small |x|
- * (n = 0, r = x exactly) keeps full relative accuracy. */
+/* e^x - 1 = 2^n (expm1(r) + 1) - 1, with expm1(r) = r + r^2 (1/2 + r/6 + ...) (degree 8) so that
+ * small |x| (n = 0, r = x exactly) keeps full relative accuracy. */
 static inline float vae_vexpm1f(float x) {
     x = x < -20.0f ? -20.0f : x; /* e^-20 - 1 rounds to -1 */
     x = x > 89.0f ? 89.0f : x;
@@ -83,7 +87,8 @@ static inline float vae_vexpm1f(float x) {
     const float q = r + r * r * p; /* expm1(r) */
     float s1, s2;
     vae__pow2_split(n, &s1, &s2);
-    /* n <= 24: 2^n - 1 is exact, add q 2^n to it; larger n: the -1 is below the result's rounding */
+    /* n <= 24: 2^n - 1 is exact, add q 2^n to it; larger n: the -1 is below the result's rounding
+     */
     const int32_t nc = n > 24 ? 24 : n;
     const float s = vae__asfloat((uint32_t)(nc + 127) << 23);
     const float small = q * s + (s - 1.0f);
@@ -91,9 +96,9 @@ static inline float vae_vexpm1f(float x) {
     return n > 24 ? big : small;
 }
 
-/* log(1 + x): u = 1 + x rounded, u = 2^k m with m in [sqrt(1/2), sqrt(2)), log m from f = m - 1 through
- * s = f / (2 + f) and a degree-8 odd series in s (the coefficients of the classic fdlibm/musl logf), plus the
- * first-order correction c / u for the rounding error c of 1 + x. */
+/* log(1 + x): u = 1 + x rounded, u = 2^k m with m in [sqrt(1/2), sqrt(2)), log m from f = m - 1
+ * through s = f / (2 + f) and a degree-8 odd series in s (the coefficients of the classic
+ * fdlibm/musl logf), plus the first-order correction c / u for the rounding error c of 1 + x. */
 static inline float vae_vlog1pf(float x) {
     const float u = 1.0f + x;
     const uint32_t iu = vae__asuint(u) + (0x3f800000u - 0x3f3504f3u);
@@ -105,7 +110,8 @@ static inline float vae_vlog1pf(float x) {
     const float t1 = w * (0xccce13.0p-25f + w * 0xf89e26.0p-26f);
     const float t2 = z * (0xaaaaaa.0p-24f + w * 0x91e9ee.0p-25f);
     const float hfsq = 0.5f * f * f, dk = (float)k;
-    float y = s * (hfsq + t1 + t2) + (dk * 9.0580006145e-06f + c) - hfsq + f + dk * 6.9313812256e-01f;
+    float y =
+        s * (hfsq + t1 + t2) + (dk * 9.0580006145e-06f + c) - hfsq + f + dk * 6.9313812256e-01f;
     y = x == -1.0f ? -__builtin_inff() : y;
     y = x < -1.0f ? __builtin_nanf("") : y;
     y = x == __builtin_inff() ? x : y;
@@ -117,8 +123,9 @@ static inline float vae__copysign(float v, float sign) {
     return vae__asfloat((vae__asuint(v) & 0x7fffffffu) | (vae__asuint(sign) & 0x80000000u));
 }
 
-/* tanh|x| = e / (e + 2) with e = expm1(2|x|) >= 0: this form does not amplify e's error (the factor is
- * 2 / (e + 2) <= 1). |x| is capped at 9.1, past which tanh rounds to 1 (and e would overflow). */
+/* tanh|x| = e / (e + 2) with e = expm1(2|x|) >= 0: this form does not amplify e's error (the factor
+ * is 2 / (e + 2) <= 1). |x| is capped at 9.1, past which tanh rounds to 1 (and e would overflow).
+ */
 static inline float vae_vtanhf(float x) {
     float a = vae__asfloat(vae__asuint(x) & 0x7fffffffu);
     a = a > 9.1f ? 9.1f : a;
@@ -126,7 +133,8 @@ static inline float vae_vtanhf(float x) {
     return vae__copysign(e / (e + 2.0f), x);
 }
 
-/* 1 / (1 + e^-x), from e = e^-|x| <= 1 so nothing overflows: x >= 0: 1 / (1 + e); x < 0: e / (1 + e). */
+/* 1 / (1 + e^-x), from e = e^-|x| <= 1 so nothing overflows: x >= 0: 1 / (1 + e); x < 0: e / (1 +
+ * e). */
 static inline float vae_vsigmoidf(float x) {
     const float e = vae_vexpf(-vae__asfloat(vae__asuint(x) & 0x7fffffffu));
     const float s = 1.0f / (1.0f + e);

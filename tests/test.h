@@ -1,5 +1,6 @@
 /* test.h - the tiny harness every test program uses.
- * Each CHECK counts one assertion; the program ends with the line "N passed, M failed" and exits 1 on failure. */
+ * Each CHECK counts one assertion; the program ends with the line "N passed, M failed" and exits 1
+ * on failure. */
 #ifndef VAE_TEST_H
 #define VAE_TEST_H
 
@@ -10,7 +11,8 @@ static int test_passed_, test_failed_;
 
 #define CHECK(cond)                                                                                \
     do {                                                                                           \
-        if (cond) test_passed_++;                                                                  \
+        if (cond)                                                                                  \
+            test_passed_++;                                                                        \
         else {                                                                                     \
             test_failed_++;                                                                        \
             fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);               \
@@ -19,7 +21,8 @@ static int test_passed_, test_failed_;
 
 #define CHECK_MSG(cond, ...)                                                                       \
     do {                                                                                           \
-        if (cond) test_passed_++;                                                                  \
+        if (cond)                                                                                  \
+            test_passed_++;                                                                        \
         else {                                                                                     \
             test_failed_++;                                                                        \
             fprintf(stderr, "%s:%d: CHECK failed: %s: ", __FILE__, __LINE__, #cond);               \
@@ -32,7 +35,8 @@ static int test_passed_, test_failed_;
 #define CHECK_NEAR(a, b, atol, rtol)                                                               \
     do {                                                                                           \
         double a_ = (double)(a), b_ = (double)(b);                                                 \
-        if (fabs(a_ - b_) <= (atol) + (rtol) * fabs(b_)) test_passed_++;                           \
+        if (fabs(a_ - b_) <= (atol) + (rtol)*fabs(b_))                                             \
+            test_passed_++;                                                                        \
         else {                                                                                     \
             test_failed_++;                                                                        \
             fprintf(stderr, "%s:%d: CHECK_NEAR failed: %s = %.10g, %s = %.10g\n", __FILE__,        \

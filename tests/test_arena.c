@@ -1,5 +1,6 @@
-/* The step arena: 64-byte alignment, reuse after reset, merging of blocks after a step that outgrew the first,
- * the byte cap, used/peak accounting, calloc, poisoning in debug builds, NULL handling. */
+/* The step arena: 64-byte alignment, reuse after reset, merging of blocks after a step that outgrew
+ * the first, the byte cap, used/peak accounting, calloc, poisoning in debug builds, NULL handling.
+ */
 #include <stdint.h>
 #include <string.h>
 
@@ -8,7 +9,9 @@
 
 #define MiB ((size_t)1 << 20)
 
-static int aligned(const void *p) { return ((uintptr_t)p & 63u) == 0; }
+static int aligned(const void *p) {
+    return ((uintptr_t)p & 63u) == 0;
+}
 
 static void test_alignment_and_reuse(void) {
     vae_arena *a = vae_arena_new(0);
@@ -20,20 +23,23 @@ static void test_alignment_and_reuse(void) {
     int ok = 1;
     for (int i = 0; i < 9; i++) {
         ptrs[i] = vae_arena_alloc(a, sizes[i], &e);
-        if (!ptrs[i] || !aligned(ptrs[i])) ok = 0;
-        else memset(ptrs[i], i, sizes[i]); /* writable over the whole request */
+        if (!ptrs[i] || !aligned(ptrs[i]))
+            ok = 0;
+        else
+            memset(ptrs[i], i, sizes[i]); /* writable over the whole request */
     }
     CHECK(ok && e.code == VAE_OK);
     /* distinct, non-overlapping blocks: each request keeps its own bytes */
     for (int i = 0; i < 9; i++)
-        for (size_t k = 0; ok && k < sizes[i]; k += 97) ok = ((unsigned char *)ptrs[i])[k] == (unsigned char)i;
+        for (size_t k = 0; ok && k < sizes[i]; k += 97)
+            ok = ((unsigned char *)ptrs[i])[k] == (unsigned char)i;
     CHECK(ok);
     /* used counts whole 64-byte units */
     size_t want = 0;
     for (int i = 0; i < 9; i++) want += (sizes[i] ? sizes[i] + 63 : 64) / 64 * 64;
     CHECK(vae_arena_used(a) == want && vae_arena_peak(a) == want);
-    /* reset: same memory handed out again, no malloc (the 2 MiB request made more than one block, so the first
-     * reset merges them; from the second reset on, nothing is allocated) */
+    /* reset: same memory handed out again, no malloc (the 2 MiB request made more than one block,
+     * so the first reset merges them; from the second reset on, nothing is allocated) */
     vae_arena_reset(a);
     CHECK(vae_arena_used(a) == 0 && vae_arena_peak(a) == want);
     size_t m = vae_arena_mallocs(a);
@@ -58,7 +64,7 @@ static void test_merge(void) {
     for (int i = 0; i < 3; i++) p[i] = vae_arena_alloc(a, part, &e);
     CHECK(p[0] && p[1] && p[2] && e.code == VAE_OK);
     size_t m1 = vae_arena_mallocs(a);
-    CHECK(m1 >= 4); /* at least two blocks (block struct + memory each) */
+    CHECK(m1 >= 4);             /* at least two blocks (block struct + memory each) */
     CHECK(p[1] != p[0] + part); /* the second part did not fit behind the first */
     vae_arena_reset(a);
     size_t m2 = vae_arena_mallocs(a);
@@ -66,13 +72,14 @@ static void test_merge(void) {
     for (int i = 0; i < 3; i++) p[i] = vae_arena_alloc(a, part, &e);
     CHECK(vae_arena_mallocs(a) == m2);
     CHECK(p[1] == p[0] + part && p[2] == p[1] + part); /* all in the merged block, back to back */
-    memset(p[0], 1, 3 * part);                          /* and the merged block really is that large */
+    memset(p[0], 1, 3 * part); /* and the merged block really is that large */
     /* further steps of the same size: no malloc, no merge */
     for (int s = 0; s < 3; s++) {
         vae_arena_reset(a);
         for (int i = 0; i < 3; i++) p[i] = vae_arena_alloc(a, part, &e);
     }
-    CHECK(vae_arena_mallocs(a) == m2 && vae_arena_used(a) == 3 * part && vae_arena_peak(a) == 3 * part);
+    CHECK(vae_arena_mallocs(a) == m2 && vae_arena_used(a) == 3 * part &&
+          vae_arena_peak(a) == 3 * part);
     /* a bigger step grows once more, then is steady again */
     vae_arena_reset(a);
     for (int i = 0; i < 6; i++) CHECK(vae_arena_alloc(a, part, &e) != NULL);
@@ -98,7 +105,8 @@ static void test_cap(void) {
     CHECK(vae_arena_alloc(a, 1, &e) == NULL && e.code == VAE_ERR_OOM);
     CHECK(strstr(e.msg, "cap") && strstr(e.msg, "1024"));
     CHECK(vae_arena_used(a) == 1024); /* the failed request took nothing */
-    /* the first error sticks in the record; the arena keeps working for requests that fit after a reset */
+    /* the first error sticks in the record; the arena keeps working for requests that fit after a
+     * reset */
     CHECK(vae_arena_alloc(a, 5000, &e) == NULL && strstr(e.msg, "64 more bytes"));
     vae_error_clear(&e);
     vae_arena_reset(a);
@@ -116,7 +124,8 @@ static void test_cap(void) {
     vae_error_clear(&e);
     CHECK(vae_arena_alloc(a, SIZE_MAX / 2 - 1000, &e) == NULL && e.code == VAE_ERR_OOM);
     vae_error_clear(&e);
-    CHECK(vae_arena_alloc(a, (size_t)1 << 60, &e) == NULL && e.code == VAE_ERR_OOM && strstr(e.msg, "bytes"));
+    CHECK(vae_arena_alloc(a, (size_t)1 << 60, &e) == NULL && e.code == VAE_ERR_OOM &&
+          strstr(e.msg, "bytes"));
     vae_error_clear(&e);
     CHECK(vae_arena_alloc(a, 64, &e) != NULL); /* still fine */
     vae_arena_free(a);

@@ -1,5 +1,6 @@
-/* Autograd semantics: accumulation over several uses, fresh gradients after a reset, the no-grad scope, seeded
- * backward, tape length, a 2-layer MLP against hand-derived gradients, and the arena's malloc-free steady state. */
+/* Autograd semantics: accumulation over several uses, fresh gradients after a reset, the no-grad
+ * scope, seeded backward, tape length, a 2-layer MLP against hand-derived gradients, and the
+ * arena's malloc-free steady state. */
 #include <math.h>
 #include <string.h>
 
@@ -28,9 +29,9 @@ static void test_accumulation(vae_ctx *c) {
     /* three separate branches into one leaf, one of them through a broadcast */
     w = vec(c, 2, (double[]){0.5, 2});
     vae_requires_grad(c, w, 1);
-    vae_tensor *b1 = vae_sum_all(c, vae_exp(c, w));                                   /* e^w */
+    vae_tensor *b1 = vae_sum_all(c, vae_exp(c, w));                                        /* e^w */
     vae_tensor *b2 = vae_sum_all(c, vae_mul(c, vae_ones(c, VAE_F64, VAE_SHAPE(3, 2)), w)); /* 3 */
-    vae_tensor *b3 = vae_sum_all(c, vae_log(c, w));                                   /* 1/w */
+    vae_tensor *b3 = vae_sum_all(c, vae_log(c, w));                                        /* 1/w */
     L = vae_add(c, vae_add(c, b1, b2), b3);
     CHECK(vae_backward(c, L) == VAE_OK);
     CHECK(grad_is(w, 2, (double[]){exp(0.5) + 3 + 2, exp(2.0) + 3 + 0.5}, 1e-14));
@@ -75,10 +76,12 @@ static void test_no_grad(vae_ctx *c) {
     CHECK(vae_grad_enabled(c) == 1);
     int64_t len = vae_tape_length(c);
     CHECK(vae_set_grad_enabled(c, 0) == 1 && vae_grad_enabled(c) == 0);
-    vae_tensor *y = vae_sum_all(c, vae_exp(c, vae_transpose(c, vae_reshape(c, w, VAE_SHAPE(1, 2)), 0, 1)));
+    vae_tensor *y =
+        vae_sum_all(c, vae_exp(c, vae_transpose(c, vae_reshape(c, w, VAE_SHAPE(1, 2)), 0, 1)));
     vae_tensor *z = vae_concat(c, 2, (vae_tensor *[]){w, w}, 0);
     CHECK(y && z && vae_tape_length(c) == len);
-    CHECK(!(y->flags & VAE_TF_REQUIRES_GRAD) && y->node == NULL && !(z->flags & VAE_TF_REQUIRES_GRAD));
+    CHECK(!(y->flags & VAE_TF_REQUIRES_GRAD) && y->node == NULL &&
+          !(z->flags & VAE_TF_REQUIRES_GRAD));
     CHECK(vae_set_grad_enabled(c, 1) == 0);
     /* a loss built in the scope has no path back: backward refuses, w gets nothing */
     CHECK(vae_backward(c, y) == VAE_ERR_STATE && w->grad == NULL);
@@ -118,15 +121,15 @@ static void test_tape_length(vae_ctx *c) {
     vae_tensor *kk = vae_add(c, vae_exp(c, k), k); /* nothing requires grad: not recorded */
     CHECK(kk && vae_tape_length(c) == 0);
     vae_requires_grad(c, x, 1);
-    vae_tensor *y = vae_exp(c, x);                        /* 1 */
-    y = vae_add(c, y, kk);                                /* 2 */
-    y = vae_reshape(c, y, VAE_SHAPE(2, 2));               /* 3: views are ops too */
-    y = vae_transpose(c, y, 0, 1);                        /* 4 */
+    vae_tensor *y = vae_exp(c, x);          /* 1 */
+    y = vae_add(c, y, kk);                  /* 2 */
+    y = vae_reshape(c, y, VAE_SHAPE(2, 2)); /* 3: views are ops too */
+    y = vae_transpose(c, y, 0, 1);          /* 4 */
     CHECK(vae_tape_length(c) == 4);
-    vae_tensor *d = vae_detach(c, y);                     /* not recorded */
+    vae_tensor *d = vae_detach(c, y);                           /* not recorded */
     vae_tensor *s = vae_stack(c, 2, (vae_tensor *[]){y, d}, 0); /* y's unsqueeze: 5, concat: 6 */
     CHECK(s && vae_tape_length(c) == 6);
-    vae_tensor *L = vae_sum_all(c, s);                    /* 7 */
+    vae_tensor *L = vae_sum_all(c, s); /* 7 */
     CHECK(vae_tape_length(c) == 7);
     CHECK(vae_ctx_op_seen(c, VAE_OP_CONCAT) && vae_ctx_op_seen(c, VAE_OP_UNSQUEEZE));
     CHECK(vae_backward(c, L) == VAE_OK && vae_tape_length(c) == 7); /* backward adds no nodes */
@@ -149,7 +152,8 @@ static void test_mlp(vae_ctx *c) {
         for (int i = 0; i < sizes[a]; i++) all[a][i] = 2 * vae_rng_uniform(&r) - 1;
     /* forward + backward by hand */
     double h[NB][NH], y[NB][NO], dy[NB][NO], dh[NB][NH], dz[NB][NH];
-    double gW1[NI][NH] = {{0}}, gb1[NH] = {0}, gW2[NH][NO] = {{0}}, gb2[NO] = {0}, gx[NB][NI] = {{0}}, L = 0;
+    double gW1[NI][NH] = {{0}}, gb1[NH] = {0}, gW2[NH][NO] = {{0}}, gb2[NO] = {0},
+           gx[NB][NI] = {{0}}, L = 0;
     for (int n = 0; n < NB; n++) {
         for (int j = 0; j < NH; j++) {
             double z = b1[j];
@@ -181,9 +185,12 @@ static void test_mlp(vae_ctx *c) {
         }
     }
     /* the same with the library */
-    vae_tensor *X = vae_wrap(c, VAE_F64, VAE_SHAPE(NB, NI), x), *T = vae_wrap(c, VAE_F64, VAE_SHAPE(NB, NO), t);
-    vae_tensor *P1 = vae_wrap(c, VAE_F64, VAE_SHAPE(NI, NH), W1), *B1 = vae_wrap(c, VAE_F64, VAE_SHAPE(NH), b1);
-    vae_tensor *P2 = vae_wrap(c, VAE_F64, VAE_SHAPE(NH, NO), W2), *B2 = vae_wrap(c, VAE_F64, VAE_SHAPE(NO), b2);
+    vae_tensor *X = vae_wrap(c, VAE_F64, VAE_SHAPE(NB, NI), x),
+               *T = vae_wrap(c, VAE_F64, VAE_SHAPE(NB, NO), t);
+    vae_tensor *P1 = vae_wrap(c, VAE_F64, VAE_SHAPE(NI, NH), W1),
+               *B1 = vae_wrap(c, VAE_F64, VAE_SHAPE(NH), b1);
+    vae_tensor *P2 = vae_wrap(c, VAE_F64, VAE_SHAPE(NH, NO), W2),
+               *B2 = vae_wrap(c, VAE_F64, VAE_SHAPE(NO), b2);
     vae_tensor *leaves[] = {X, P1, B1, P2, B2};
     for (int i = 0; i < 5; i++) vae_requires_grad(c, leaves[i], 1);
     vae_tensor *H = vae_tanh(c, vae_add(c, vae_matmul(c, X, P1), B1));
@@ -201,7 +208,8 @@ static void test_mlp(vae_ctx *c) {
     vae_ctx_reset(c);
 }
 
-/* ---- steady state: after warm-up, a step makes no malloc and uses the same number of bytes ---- */
+/* ---- steady state: after warm-up, a step makes no malloc and uses the same number of bytes ----
+ */
 
 static double sx[256 * 300], sw1[300 * 200], sw2[200 * 10];
 
@@ -212,7 +220,7 @@ static void one_step(vae_ctx *c) {
     vae_tensor *w2 = vae_wrap(c, VAE_F64, VAE_SHAPE(200, 10), sw2);
     vae_requires_grad(c, w1, 1);
     vae_requires_grad(c, w2, 1);
-    vae_tensor *h = vae_relu(c, vae_matmul(c, x, w1));             /* (256,200): 400 KB, and its grads */
+    vae_tensor *h = vae_relu(c, vae_matmul(c, x, w1)); /* (256,200): 400 KB, and its grads */
     vae_tensor *o = vae_logsumexp(c, vae_matmul(c, h, w2), 1, (int[]){1}, 0);
     vae_tensor *L = vae_mean(c, o, 0, NULL, 0);
     CHECK(vae_backward(c, L) == VAE_OK);
@@ -235,7 +243,8 @@ static void test_steady_state(void) {
     CHECK(u2 == u1);
     for (int s = 0; s < 3; s++) {
         one_step(c);
-        CHECK_MSG(vae_arena_mallocs(a) == m2, "step %d made %zu new mallocs", s + 3, vae_arena_mallocs(a) - m2);
+        CHECK_MSG(vae_arena_mallocs(a) == m2, "step %d made %zu new mallocs", s + 3,
+                  vae_arena_mallocs(a) - m2);
         CHECK(vae_arena_used(a) == u2);
     }
     CHECK(vae_arena_peak(a) == u2);
@@ -246,12 +255,13 @@ int main(void) {
     vae_ctx *c = vae_ctx_new(0);
     CHECK(c != NULL);
     if (!c) return test_finish();
-    void (*groups[])(vae_ctx *) = {test_accumulation, test_fresh_after_reset, test_no_grad, test_seeded,
-                                   test_tape_length,  test_mlp};
+    void (*groups[])(vae_ctx *) = {test_accumulation, test_fresh_after_reset, test_no_grad,
+                                   test_seeded,       test_tape_length,       test_mlp};
     for (size_t g = 0; g < sizeof groups / sizeof groups[0]; g++) {
         vae_ctx_reset(c);
         groups[g](c);
-        CHECK_MSG(vae_ctx_status(c) == VAE_OK, "group %zu left an error: %s", g, vae_ctx_message(c));
+        CHECK_MSG(vae_ctx_status(c) == VAE_OK, "group %zu left an error: %s", g,
+                  vae_ctx_message(c));
         vae_ctx_clear_error(c);
     }
     vae_ctx_free(c);

@@ -1,6 +1,7 @@
-/* Checkpoints: exact round trip; truncated, bit-flipped, wrong-magic, wrong-version, absurd, wrong-shape/name/
- * dtype/optimizer files each give their own error and leave the model byte-for-byte unchanged; atomic save under
- * failures and under SIGKILL at random moments; .npy export files parse. */
+/* Checkpoints: exact round trip; truncated, bit-flipped, wrong-magic, wrong-version, absurd,
+ * wrong-shape/name/ dtype/optimizer files each give their own error and leave the model
+ * byte-for-byte unchanged; atomic save under failures and under SIGKILL at random moments; .npy
+ * export files parse. */
 #include <dirent.h>
 #include <signal.h>
 #include <stdint.h>
@@ -26,15 +27,16 @@ static char *path_in(const char *name) {
     return b;
 }
 
-/* A model: MLP 20-16-4 plus a scalar "temp", with Adam state after a few steps of random gradients. */
+/* A model: MLP 20-16-4 plus a scalar "temp", with Adam state after a few steps of random gradients.
+ */
 typedef struct model {
     vae_params *p;
     vae_mlp m;
     vae_optim o;
 } model;
 
-static void model_make(model *md, vae_dtype dt, const int64_t *sizes, const char *extra, vae_optim_kind kind,
-                       int steps, uint64_t seed) {
+static void model_make(model *md, vae_dtype dt, const int64_t *sizes, const char *extra,
+                       vae_optim_kind kind, int steps, uint64_t seed) {
     vae_error err = {0};
     md->p = vae_params_new(dt);
     vae_mlp_init(&md->m, md->p, "enc", 3, sizes, vae_act_default(VAE_ACT_RELU), 0, &err);
@@ -68,16 +70,19 @@ static snapshot snap(const model *md) {
     int ns = vae_params_slots(md->p);
     const vae_optim_config *c = &md->o.cfg;
     /* the optimizer field by field (its struct has padding and a pointer to its own store) */
-    double o[9] = {(double)md->o.step, (double)c->kind, c->lr, c->momentum, c->nesterov, c->beta1, c->beta2,
-                   c->eps, c->weight_decay};
+    double o[9] = {(double)md->o.step, (double)c->kind, c->lr,  c->momentum,    c->nesterov,
+                   c->beta1,           c->beta2,        c->eps, c->weight_decay};
     snapshot s = {malloc(fb * (size_t)(1 + ns) + sizeof o), fb * (size_t)(1 + ns) + sizeof o};
     memcpy(s.bytes, vae_params_values(md->p), fb);
-    for (int k = 0; k < ns; k++) memcpy(s.bytes + fb * (size_t)(1 + k), vae_params_slot(md->p, k), fb);
+    for (int k = 0; k < ns; k++)
+        memcpy(s.bytes + fb * (size_t)(1 + k), vae_params_slot(md->p, k), fb);
     memcpy(s.bytes + fb * (size_t)(1 + ns), o, sizeof o);
     return s;
 }
 
-static int snap_equal(snapshot a, snapshot b) { return a.n == b.n && memcmp(a.bytes, b.bytes, a.n) == 0; }
+static int snap_equal(snapshot a, snapshot b) {
+    return a.n == b.n && memcmp(a.bytes, b.bytes, a.n) == 0;
+}
 
 static unsigned char *slurp(const char *path, size_t *n) {
     FILE *f = fopen(path, "rb");
@@ -101,7 +106,8 @@ static void put32(unsigned char *b, uint32_t v) {
     for (int i = 0; i < 4; i++) b[i] = (unsigned char)(v >> (8 * i));
 }
 
-/* Recompute the preamble CRC and the trailer CRC after an edit (a well-formed file with a bad field). */
+/* Recompute the preamble CRC and the trailer CRC after an edit (a well-formed file with a bad
+ * field). */
 static void fix_crcs(unsigned char *b, size_t n) {
     put32(b + 24, vae_crc32(0, b, 24));
     put32(b + n - 4, vae_crc32(0, b, n - 4));
@@ -115,7 +121,8 @@ static void expect_fail(model *md, const char *path, vae_status code, const char
     size_t meta_len = 12345;
     vae_status st = vae_checkpoint_load(path, md->p, &md->o, &meta, &meta_len, &err);
     snapshot after = snap(md);
-    CHECK_MSG(st == code, "%s: got %s (%s), want %s", what, vae_status_name(st), err.msg, vae_status_name(code));
+    CHECK_MSG(st == code, "%s: got %s (%s), want %s", what, vae_status_name(st), err.msg,
+              vae_status_name(code));
     CHECK_MSG(snap_equal(before, after), "%s: model changed", what);
     CHECK(meta == (void *)&err && meta_len == 12345 && err.msg[0] != 0);
     free(before.bytes);
@@ -132,7 +139,8 @@ static void test_round_trip(void) {
     CHECK(vae_checkpoint_save(path_in("a.ckpt"), a.p, &a.o, meta, sizeof meta, &err) == VAE_OK);
     void *m = NULL;
     size_t ml = 0;
-    CHECK_MSG(vae_checkpoint_load(path_in("a.ckpt"), b.p, &b.o, &m, &ml, &err) == VAE_OK, "%s", err.msg);
+    CHECK_MSG(vae_checkpoint_load(path_in("a.ckpt"), b.p, &b.o, &m, &ml, &err) == VAE_OK, "%s",
+              err.msg);
     snapshot sa = snap(&a), sb = snap(&b);
     CHECK(snap_equal(sa, sb)); /* values, m, v, step, config: bit-exact */
     CHECK(b.o.step == 5 && b.o.cfg.lr == 0.0025 && b.o.cfg.kind == VAE_OPTIM_ADAM);
@@ -144,7 +152,8 @@ static void test_round_trip(void) {
     vae_checkpoint_info info;
     m = NULL;
     CHECK(vae_checkpoint_read_info(path_in("a.ckpt"), &info, &m, &ml, &err) == VAE_OK);
-    CHECK(info.version == 1 && info.step == 5 && info.ntensors == 5 && info.nslots == 2 && info.dtype == VAE_F32);
+    CHECK(info.version == 1 && info.step == 5 && info.ntensors == 5 && info.nslots == 2 &&
+          info.dtype == VAE_F32);
     CHECK(info.meta_len == sizeof meta && memcmp(m, meta, ml) == 0);
     free(m);
 
@@ -153,7 +162,8 @@ static void test_round_trip(void) {
     model_make(&c, VAE_F32, SIZES, "temp", VAE_OPTIM_SGD, 0, 3);
     CHECK(vae_checkpoint_save(path_in("w.ckpt"), a.p, NULL, NULL, 0, &err) == VAE_OK);
     m = (void *)1;
-    CHECK(vae_checkpoint_load(path_in("w.ckpt"), c.p, NULL, &m, &ml, &err) == VAE_OK && m == NULL && ml == 0);
+    CHECK(vae_checkpoint_load(path_in("w.ckpt"), c.p, NULL, &m, &ml, &err) == VAE_OK && m == NULL &&
+          ml == 0);
     size_t fb = (size_t)vae_params_flat_len(a.p) * 4;
     CHECK(memcmp(vae_params_values(a.p), vae_params_values(c.p), fb) == 0);
     /* ...but asking for optimizer state from a weights-only file is a mismatch */
@@ -213,8 +223,10 @@ static void test_damaged(void) {
         snprintf(what, sizeof what, "truncated at %zu", cuts[i]);
         expect_fail(&b, bp, VAE_ERR_FORMAT, what);
     }
-    /* a flipped bit anywhere past the magic: version, length, header, metadata, a name, values, state, trailer */
-    const size_t flips[] = {9, 17, 26, 33, 41, 50, 113, 118, 129, 140, n / 3, n / 2, n - 100, n - 2};
+    /* a flipped bit anywhere past the magic: version, length, header, metadata, a name, values,
+     * state, trailer */
+    const size_t flips[] = {9,   17,  26,  33,    41,    50,      113,
+                            118, 129, 140, n / 3, n / 2, n - 100, n - 2};
     for (size_t i = 0; i < sizeof flips / sizeof flips[0]; i++) {
         memcpy(bad, good, n);
         bad[flips[i]] ^= (unsigned char)(1u << (i % 8));
@@ -249,7 +261,8 @@ static void test_damaged(void) {
     fix_crcs(bad, n);
     spit(bp, bad, n);
     expect_fail(&b, bp, VAE_ERR_FORMAT, "absurd tensor count");
-    /* first record starts at 128 + 4 (metadata): name length, "enc.0.weight" (12), dtype, ndim, dims */
+    /* first record starts at 128 + 4 (metadata): name length, "enc.0.weight" (12), dtype, ndim,
+     * dims */
     size_t r0 = 132;
     CHECK(memcmp(good + r0 + 4, "enc.0.weight", 12) == 0);
     memcpy(bad, good, n);
@@ -273,7 +286,8 @@ static void test_damaged(void) {
     spit(bp, bad, n);
     expect_fail(&b, bp, VAE_ERR_FORMAT, "bad optimizer kind");
     vae_checkpoint_info info = {0};
-    CHECK(vae_checkpoint_read_info(bp, &info, NULL, NULL, &err) == VAE_ERR_FORMAT && info.version == 0);
+    CHECK(vae_checkpoint_read_info(bp, &info, NULL, NULL, &err) == VAE_ERR_FORMAT &&
+          info.version == 0);
     free(good);
     free(bad);
     vae_params_free(a.p);
@@ -300,14 +314,16 @@ static void test_atomic(void) {
     vae_error err = {0};
     model a;
     model_make(&a, VAE_F32, SIZES, "temp", VAE_OPTIM_ADAM, 1, 21);
-    /* the target is a directory: the rename fails, the directory and its contents stay, no temp file remains */
+    /* the target is a directory: the rename fails, the directory and its contents stay, no temp
+     * file remains */
     mkdir(path_in("isdir"), 0755);
     spit(path_in("isdir/keep"), (const unsigned char *)"x", 1);
     CHECK(vae_checkpoint_save(path_in("isdir"), a.p, &a.o, NULL, 0, &err) == VAE_ERR_IO);
     struct stat sb;
     CHECK(stat(path_in("isdir/keep"), &sb) == 0 && count_tmp_files() == 0);
     vae_error_clear(&err);
-    CHECK(vae_checkpoint_save(path_in("no/such/dir/x.ckpt"), a.p, &a.o, NULL, 0, &err) == VAE_ERR_IO);
+    CHECK(vae_checkpoint_save(path_in("no/such/dir/x.ckpt"), a.p, &a.o, NULL, 0, &err) ==
+          VAE_ERR_IO);
     vae_error_clear(&err);
     /* a failed save leaves the previous checkpoint in place */
     CHECK(vae_checkpoint_save(path_in("keep.ckpt"), a.p, &a.o, NULL, 0, &err) == VAE_OK);
@@ -316,8 +332,8 @@ static void test_atomic(void) {
     CHECK(vae_checkpoint_read_info(path_in("keep.ckpt"), NULL, NULL, NULL, &err) == VAE_OK);
     vae_params_free(a.p);
 
-    /* SIGKILL a child at various moments while it saves a 32 MB checkpoint over an existing one: the target is
-     * always a complete, valid checkpoint (the old one or the new one) */
+    /* SIGKILL a child at various moments while it saves a 32 MB checkpoint over an existing one:
+     * the target is always a complete, valid checkpoint (the old one or the new one) */
     vae_params *big = vae_params_new(VAE_F32);
     vae_tensor *t = vae_params_add(big, "big", VAE_SHAPE(8 * 1024 * 1024), &err);
     CHECK(t != NULL);
@@ -372,13 +388,14 @@ static void check_npy(const char *path, const vae_tensor *t, const char *shape_s
     char *hdr = calloc(hl + 1, 1);
     memcpy(hdr, b + 10, hl);
     const char *descr = t->dtype == VAE_F64 ? "'descr': '<f8'" : "'descr': '<f4'";
-    CHECK_MSG(strstr(hdr, descr) && strstr(hdr, "'fortran_order': False") && strstr(hdr, shape_str), "header %s",
-              hdr);
+    CHECK_MSG(strstr(hdr, descr) && strstr(hdr, "'fortran_order': False") && strstr(hdr, shape_str),
+              "header %s", hdr);
     size_t bytes = (size_t)vae_numel(t) * vae_dtype_size(t->dtype);
     CHECK(n == data + bytes && memcmp(b + data, vae_tensor_ptr(t), bytes) == 0);
     vae_npy arr = {0};
     vae_error err = {0};
-    CHECK(vae_npy_read(path, &arr, &err) == VAE_OK && arr.ndim == t->ndim && arr.shape[0] == t->shape[0]);
+    CHECK(vae_npy_read(path, &arr, &err) == VAE_OK && arr.ndim == t->ndim &&
+          arr.shape[0] == t->shape[0]);
     vae_npy_free(&arr);
     free(hdr);
     free(b);
@@ -390,7 +407,8 @@ static void test_export(void) {
     vae_error err = {0};
     char *out = path_in("npy");
     CHECK_MSG(vae_params_export_npy(a.p, out, &err) == VAE_OK, "%s", err.msg);
-    check_npy(path_in("npy/enc.0.weight.npy"), vae_params_find(a.p, "enc.0.weight"), "'shape': (20, 16)");
+    check_npy(path_in("npy/enc.0.weight.npy"), vae_params_find(a.p, "enc.0.weight"),
+              "'shape': (20, 16)");
     check_npy(path_in("npy/enc.1.bias.npy"), vae_params_find(a.p, "enc.1.bias"), "'shape': (4,)");
     check_npy(path_in("npy/odd_name_x.npy"), vae_params_find(a.p, "odd/name x"), "'shape': (1,)");
     char safe[32];

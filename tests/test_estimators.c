@@ -1,5 +1,6 @@
-/* Gradient estimators, statistically (fixed seeds): every estimator of the same bound agrees in mean with the
- * pathwise one, per parameter within a few standard errors; the score function's variance is larger. */
+/* Gradient estimators, statistically (fixed seeds): every estimator of the same bound agrees in
+ * mean with the pathwise one, per parameter within a few standard errors; the score function's
+ * variance is larger. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -7,8 +8,8 @@
 #include "vae.h"
 #include "models/study.h"
 
-#define D 6
-#define B 3
+#define D     6
+#define B     3
 #define DRAWS 6000
 
 static const float xdata[B * D] = {1, 0, 1, 1, 0, 0, 0, 1, 1, 0, 1, 0, 1, 1, 0, 0, 0, 1};
@@ -23,16 +24,18 @@ static void run(vae_ctx *ctx, vae_net *net, const vae_objective_cfg *cfg, est_st
     e->mean = malloc(sizeof(double) * (size_t)P);
     e->var = malloc(sizeof(double) * (size_t)P);
     vae_error err = {0};
-    static uint64_t seed = 1234; /* independent noise for every estimator: the comparisons are unpaired */
+    static uint64_t seed =
+        1234; /* independent noise for every estimator: the comparisons are unpaired */
     vae_ctx_seed(ctx, seed++);
     vae_status s = vae_study_run(ctx, net, xdata, B, cfg, DRAWS, &e->row, e->mean, e->var, &err);
     CHECK_MSG(s == VAE_OK, "%s", err.msg);
 }
 
 /* Compare two estimators of the same gradient over one parameter group (decoder = 0/1):
- * every |z| = |m1 - m2| / sqrt(v1/R + v2/R) below 4.5 (about 1e-5 two-sided each, ~100 parameters), and the mean
- * of z^2 near 1 (no systematic bias hiding below the per-parameter threshold). */
-static void agree(const vae_net *net, const est_stats *a, const est_stats *b, int decoder, const char *what) {
+ * every |z| = |m1 - m2| / sqrt(v1/R + v2/R) below 4.5 (about 1e-5 two-sided each, ~100 parameters),
+ * and the mean of z^2 near 1 (no systematic bias hiding below the per-parameter threshold). */
+static void agree(const vae_net *net, const est_stats *a, const est_stats *b, int decoder,
+                  const char *what) {
     double maxz = 0, z2 = 0;
     int64_t n = 0;
     int cnt = vae_params_count(net->params);
@@ -50,7 +53,8 @@ static void agree(const vae_net *net, const est_stats *a, const est_stats *b, in
         }
     }
     z2 /= (double)(n ? n : 1);
-    CHECK_MSG(n > 0 && maxz < 4.5, "%s: max |z| %.2f over %lld parameters", what, maxz, (long long)n);
+    CHECK_MSG(n > 0 && maxz < 4.5, "%s: max |z| %.2f over %lld parameters", what, maxz,
+              (long long)n);
     CHECK_MSG(z2 < 1.6, "%s: mean z^2 %.2f", what, z2);
     printf("%-40s max|z| %.2f  mean z^2 %.2f  (%lld params)\n", what, maxz, z2, (long long)n);
 }
@@ -70,7 +74,8 @@ int main(void) {
     vae_error err = {0};
     CHECK(vae_net_init(&net, &nc, &rng, &err) == VAE_OK);
 
-    /* ELBO (Monte-Carlo KL form so STL and the score function target the same integrand), 2 samples */
+    /* ELBO (Monte-Carlo KL form so STL and the score function target the same integrand), 2 samples
+     */
     vae_objective_cfg c;
     vae_objective_cfg_default(&c);
     c.analytic_kl = 0;
@@ -93,7 +98,8 @@ int main(void) {
     CHECK_MSG(sf.row.enc.mean_var > 3 * rp.row.enc.mean_var, "score variance %.3g vs reparam %.3g",
               sf.row.enc.mean_var, rp.row.enc.mean_var);
     CHECK(sfv.row.enc.mean_var < sf.row.enc.mean_var); /* a baseline reduces the variance */
-    printf("encoder mean variance: reparam %.3g  stl %.3g  score %.3g  score+ma %.3g  score+vimco %.3g\n",
+    printf("encoder mean variance: reparam %.3g  stl %.3g  score %.3g  score+ma %.3g  score+vimco "
+           "%.3g\n",
            rp.row.enc.mean_var, stl.row.enc.mean_var, sf.row.enc.mean_var, sfma.row.enc.mean_var,
            sfv.row.enc.mean_var);
 

@@ -1,5 +1,6 @@
 /* Forward values of every op in autograd/ops.h against closed forms or naive loops, in f32 and f64.
- * Inputs are chosen exactly representable in f32 so both dtypes see the same arguments; the tolerance is per dtype. */
+ * Inputs are chosen exactly representable in f32 so both dtypes see the same arguments; the
+ * tolerance is per dtype. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,23 +8,30 @@
 #include "test.h"
 #include "vae.h"
 
-static double rtol_of(vae_dtype dt) { return dt == VAE_F32 ? 3e-6 : 1e-13; }
-static double atol_of(vae_dtype dt) { return dt == VAE_F32 ? 1e-6 : 1e-14; }
+static double rtol_of(vae_dtype dt) {
+    return dt == VAE_F32 ? 3e-6 : 1e-13;
+}
+static double atol_of(vae_dtype dt) {
+    return dt == VAE_F32 ? 1e-6 : 1e-14;
+}
 
-/* One check: t has n elements and each matches want[i] (NaN matches NaN, inf matches the same inf). */
-static void expect_vals(const vae_tensor *t, int64_t n, const double *want, double atol, double rtol,
-                        const char *what) {
+/* One check: t has n elements and each matches want[i] (NaN matches NaN, inf matches the same inf).
+ */
+static void expect_vals(const vae_tensor *t, int64_t n, const double *want, double atol,
+                        double rtol, const char *what) {
     if (!t) {
         CHECK_MSG(t != NULL, "%s: got NULL", what);
         return;
     }
     if (vae_numel(t) != n) {
-        CHECK_MSG(vae_numel(t) == n, "%s: numel %lld != %lld", what, (long long)vae_numel(t), (long long)n);
+        CHECK_MSG(vae_numel(t) == n, "%s: numel %lld != %lld", what, (long long)vae_numel(t),
+                  (long long)n);
         return;
     }
     for (int64_t i = 0; i < n; i++) {
         double g = vae_get_flat(t, i), w = want[i];
-        int ok = (isnan(w) && isnan(g)) || (isinf(w) && g == w) || fabs(g - w) <= atol + rtol * fabs(w);
+        int ok =
+            (isnan(w) && isnan(g)) || (isinf(w) && g == w) || fabs(g - w) <= atol + rtol * fabs(w);
         if (!ok) {
             CHECK_MSG(ok, "%s: element %lld is %.10g, want %.10g", what, (long long)i, g, w);
             return;
@@ -45,27 +53,67 @@ static vae_tensor *from(vae_ctx *c, vae_dtype dt, int nd, const int64_t *sh, con
 /* ---- unary ---- */
 
 typedef vae_tensor *(*unary_op)(vae_ctx *, vae_tensor *);
-static vae_tensor *op_elu(vae_ctx *c, vae_tensor *x) { return vae_elu(c, x, 0.5); }
-static vae_tensor *op_leaky(vae_ctx *c, vae_tensor *x) { return vae_leaky_relu(c, x, 0.125); }
-static vae_tensor *op_adds(vae_ctx *c, vae_tensor *x) { return vae_add_scalar(c, x, 1.5); }
-static vae_tensor *op_muls(vae_ctx *c, vae_tensor *x) { return vae_mul_scalar(c, x, -2.0); }
-static vae_tensor *op_pow25(vae_ctx *c, vae_tensor *x) { return vae_pow_scalar(c, x, 2.5); }
-static vae_tensor *op_pow2(vae_ctx *c, vae_tensor *x) { return vae_pow_scalar(c, x, 2.0); }
-static vae_tensor *op_clamp(vae_ctx *c, vae_tensor *x) { return vae_clamp(c, x, -0.5, 1.0); }
+static vae_tensor *op_elu(vae_ctx *c, vae_tensor *x) {
+    return vae_elu(c, x, 0.5);
+}
+static vae_tensor *op_leaky(vae_ctx *c, vae_tensor *x) {
+    return vae_leaky_relu(c, x, 0.125);
+}
+static vae_tensor *op_adds(vae_ctx *c, vae_tensor *x) {
+    return vae_add_scalar(c, x, 1.5);
+}
+static vae_tensor *op_muls(vae_ctx *c, vae_tensor *x) {
+    return vae_mul_scalar(c, x, -2.0);
+}
+static vae_tensor *op_pow25(vae_ctx *c, vae_tensor *x) {
+    return vae_pow_scalar(c, x, 2.5);
+}
+static vae_tensor *op_pow2(vae_ctx *c, vae_tensor *x) {
+    return vae_pow_scalar(c, x, 2.0);
+}
+static vae_tensor *op_clamp(vae_ctx *c, vae_tensor *x) {
+    return vae_clamp(c, x, -0.5, 1.0);
+}
 
-static double r_neg(double v) { return -v; }
-static double r_square(double v) { return v * v; }
-static double r_sigmoid(double v) { return 1 / (1 + exp(-v)); }
-static double r_relu(double v) { return v > 0 ? v : 0; }
-static double r_softplus(double v) { return log(1 + exp(v)); }
-static double r_log_sigmoid(double v) { return -log(1 + exp(-v)); }
-static double r_elu(double v) { return v > 0 ? v : 0.5 * (exp(v) - 1); }
-static double r_leaky(double v) { return v > 0 ? v : 0.125 * v; }
-static double r_adds(double v) { return v + 1.5; }
-static double r_muls(double v) { return v * -2.0; }
-static double r_pow25(double v) { return pow(v, 2.5); }
-static double r_pow2(double v) { return v * v; }
-static double r_clamp(double v) { return v < -0.5 ? -0.5 : (v > 1 ? 1 : v); }
+static double r_neg(double v) {
+    return -v;
+}
+static double r_square(double v) {
+    return v * v;
+}
+static double r_sigmoid(double v) {
+    return 1 / (1 + exp(-v));
+}
+static double r_relu(double v) {
+    return v > 0 ? v : 0;
+}
+static double r_softplus(double v) {
+    return log(1 + exp(v));
+}
+static double r_log_sigmoid(double v) {
+    return -log(1 + exp(-v));
+}
+static double r_elu(double v) {
+    return v > 0 ? v : 0.5 * (exp(v) - 1);
+}
+static double r_leaky(double v) {
+    return v > 0 ? v : 0.125 * v;
+}
+static double r_adds(double v) {
+    return v + 1.5;
+}
+static double r_muls(double v) {
+    return v * -2.0;
+}
+static double r_pow25(double v) {
+    return pow(v, 2.5);
+}
+static double r_pow2(double v) {
+    return v * v;
+}
+static double r_clamp(double v) {
+    return v < -0.5 ? -0.5 : (v > 1 ? 1 : v);
+}
 
 typedef struct urow {
     const char *name;
@@ -75,16 +123,25 @@ typedef struct urow {
 } urow;
 
 static const urow unary_rows[] = {
-    {"neg", vae_neg, r_neg, 0},           {"exp", vae_exp, exp, 0},
-    {"log", vae_log, log, 1},             {"log1p", vae_log1p, log1p, 0},
-    {"expm1", vae_expm1, expm1, 0},       {"sqrt", vae_sqrt, sqrt, 1},
-    {"square", vae_square, r_square, 0},  {"abs", vae_abs, fabs, 0},
-    {"tanh", vae_tanh, tanh, 0},          {"sigmoid", vae_sigmoid, r_sigmoid, 0},
-    {"relu", vae_relu, r_relu, 0},        {"softplus", vae_softplus, r_softplus, 0},
+    {"neg", vae_neg, r_neg, 0},
+    {"exp", vae_exp, exp, 0},
+    {"log", vae_log, log, 1},
+    {"log1p", vae_log1p, log1p, 0},
+    {"expm1", vae_expm1, expm1, 0},
+    {"sqrt", vae_sqrt, sqrt, 1},
+    {"square", vae_square, r_square, 0},
+    {"abs", vae_abs, fabs, 0},
+    {"tanh", vae_tanh, tanh, 0},
+    {"sigmoid", vae_sigmoid, r_sigmoid, 0},
+    {"relu", vae_relu, r_relu, 0},
+    {"softplus", vae_softplus, r_softplus, 0},
     {"log_sigmoid", vae_log_sigmoid, r_log_sigmoid, 0},
-    {"elu", op_elu, r_elu, 0},            {"leaky_relu", op_leaky, r_leaky, 0},
-    {"add_scalar", op_adds, r_adds, 0},   {"mul_scalar", op_muls, r_muls, 0},
-    {"pow_scalar 2.5", op_pow25, r_pow25, 1}, {"pow_scalar 2", op_pow2, r_pow2, 0},
+    {"elu", op_elu, r_elu, 0},
+    {"leaky_relu", op_leaky, r_leaky, 0},
+    {"add_scalar", op_adds, r_adds, 0},
+    {"mul_scalar", op_muls, r_muls, 0},
+    {"pow_scalar 2.5", op_pow25, r_pow25, 1},
+    {"pow_scalar 2", op_pow2, r_pow2, 0},
     {"clamp", op_clamp, r_clamp, 0},
 };
 
@@ -121,7 +178,8 @@ static void test_unary(vae_ctx *c, vae_dtype dt) {
     expect_vals(ysg, 4, sg, tiny_atol, rtol_of(dt), "sigmoid(+-100, +-50)");
     vae_tensor *L = vae_sum_all(c, vae_add(c, vae_add(c, ysp, yls), ysg));
     CHECK(vae_backward(c, L) == VAE_OK);
-    /* d/dx [softplus + log_sigmoid + sigmoid] = sigmoid(x) + sigmoid(-x) + sigmoid'(x) = 1 + s(1-s) */
+    /* d/dx [softplus + log_sigmoid + sigmoid] = sigmoid(x) + sigmoid(-x) + sigmoid'(x) = 1 + s(1-s)
+     */
     double gw[4];
     for (int i = 0; i < 4; i++) gw[i] = 1 + sg[i] * (1 - sg[i]);
     expect_vals(x->grad, 4, gw, atol_of(dt), rtol_of(dt), "gradient at +-100 is finite and exact");
@@ -178,7 +236,8 @@ static void test_binary(vae_ctx *c, vae_dtype dt) {
     vae_tensor *s = vae_scalar(c, dt, 2);
     double m[6] = {1, 2, 3, 4, 5, 6}, wt[6] = {3, 6, 4, 7, 5, 8}; /* m^T + 2 */
     vae_tensor *M = from(c, dt, VAE_SHAPE(2, 3), m);
-    expect_vals(vae_add(c, vae_transpose(c, M, 0, 1), s), 6, wt, atol_of(dt), rtol_of(dt), "M^T + scalar");
+    expect_vals(vae_add(c, vae_transpose(c, M, 0, 1), s), 6, wt, atol_of(dt), rtol_of(dt),
+                "M^T + scalar");
     /* maximum/minimum ties keep the value */
     double t1[2] = {1, 2}, t2[2] = {1, 3};
     vae_tensor *T1 = from(c, dt, VAE_SHAPE(2), t1), *T2 = from(c, dt, VAE_SHAPE(2), t2);
@@ -208,9 +267,12 @@ static void naive_reduce(const double *x, unsigned mask, int kind, double *out, 
                 int64_t ii = os[0] == 1 ? 0 : i, jj = os[1] == 1 ? 0 : j, kk = os[2] == 1 ? 0 : k;
                 int64_t o = (ii * os[1] + jj) * os[2] + kk;
                 double v = x[(i * 3 + j) * 4 + k];
-                if (kind == 2) out[o] = v > out[o] ? v : out[o];
-                else if (kind == 3) out[o] += exp(v);
-                else out[o] += v;
+                if (kind == 2)
+                    out[o] = v > out[o] ? v : out[o];
+                else if (kind == 3)
+                    out[o] += exp(v);
+                else
+                    out[o] += v;
             }
     for (int64_t o = 0; o < n; o++) {
         if (kind == 1) out[o] /= (double)cnt;
@@ -226,8 +288,13 @@ static void test_reduce(vae_ctx *c, vae_dtype dt) {
     typedef vae_tensor *(*red)(vae_ctx *, vae_tensor *, int, const int *, int);
     red fns[4] = {vae_sum, vae_mean, vae_max, vae_logsumexp};
     const char *names[4] = {"sum", "mean", "max", "logsumexp"};
-    struct { int n; int axes[3]; unsigned mask; } sets[] = {
-        {1, {1}, 2u}, {1, {-1}, 4u}, {2, {0, 2}, 5u}, {2, {-1, 0}, 5u}, {3, {0, 1, 2}, 7u}, {0, {0}, 7u},
+    struct {
+        int n;
+        int axes[3];
+        unsigned mask;
+    } sets[] = {
+        {1, {1}, 2u},     {1, {-1}, 4u},      {2, {0, 2}, 5u},
+        {2, {-1, 0}, 5u}, {3, {0, 1, 2}, 7u}, {0, {0}, 7u},
     };
     for (int k = 0; k < 4; k++)
         for (size_t s = 0; s < sizeof sets / sizeof sets[0]; s++)
@@ -237,12 +304,14 @@ static void test_reduce(vae_ctx *c, vae_dtype dt) {
                 naive_reduce(xv, sets[s].mask, k, want, &n);
                 vae_tensor *y = fns[k](c, x, sets[s].n, sets[s].axes, keep);
                 char what[96];
-                snprintf(what, sizeof what, "%s set %zu keepdim %d %s", names[k], s, keep, vae_dtype_name(dt));
+                snprintf(what, sizeof what, "%s set %zu keepdim %d %s", names[k], s, keep,
+                         vae_dtype_name(dt));
                 expect_vals(y, n, want, atol_of(dt) * 10, rtol_of(dt), what);
                 int nd = 0;
                 int64_t sh[3], full[3] = {2, 3, 4};
                 for (int d = 0; d < 3; d++)
-                    if (keep || !(sets[s].mask >> d & 1u)) sh[nd++] = (sets[s].mask >> d & 1u) ? 1 : full[d];
+                    if (keep || !(sets[s].mask >> d & 1u))
+                        sh[nd++] = (sets[s].mask >> d & 1u) ? 1 : full[d];
                 expect_shape(y, nd, sh, what);
             }
     /* the shorthands and a strided input */
@@ -252,11 +321,13 @@ static void test_reduce(vae_ctx *c, vae_dtype dt) {
     expect_vals(vae_mean_axis(c, x, 1, 0), n1, w1, atol_of(dt), rtol_of(dt), "mean_axis");
     naive_reduce(xv, 2u, 0, w1, &n1);
     expect_vals(vae_sum_axis(c, x, -2, 1), n1, w1, atol_of(dt), rtol_of(dt), "sum_axis -2");
-    vae_tensor *xp = vae_permute(c, x, (int[]){2, 0, 1}); /* (4,2,3): sum over its axis 2 = x's axis 1 */
+    vae_tensor *xp =
+        vae_permute(c, x, (int[]){2, 0, 1}); /* (4,2,3): sum over its axis 2 = x's axis 1 */
     double wp[8];
     for (int k = 0; k < 4; k++)
         for (int i = 0; i < 2; i++) wp[k * 2 + i] = w1[i * 4 + k];
-    expect_vals(vae_sum_axis(c, xp, 2, 0), 8, wp, atol_of(dt), rtol_of(dt), "sum over a permuted input");
+    expect_vals(vae_sum_axis(c, xp, 2, 0), 8, wp, atol_of(dt), rtol_of(dt),
+                "sum over a permuted input");
     double tot = 0;
     for (int i = 0; i < 24; i++) tot += xv[i];
     vae_tensor *all = vae_sum_all(c, x);
@@ -270,7 +341,8 @@ static void test_reduce(vae_ctx *c, vae_dtype dt) {
     vae_tensor *mx = vae_max(c, m, 1, (int[]){1}, 0);
     expect_vals(mx, 2, (double[]){3, 2}, 0, 0, "max with ties");
     CHECK(vae_backward(c, vae_sum_all(c, mx)) == VAE_OK);
-    expect_vals(m->grad, 6, (double[]){0, 1, 0, 1, 0, 0}, 0, 0, "max gradient to the first arg-max");
+    expect_vals(m->grad, 6, (double[]){0, 1, 0, 1, 0, 0}, 0, 0,
+                "max gradient to the first arg-max");
     vae_ctx_reset(c);
 
     /* logsumexp: huge values, an all -inf row (-inf, gradient 0) and a row with one -inf */
@@ -279,23 +351,28 @@ static void test_reduce(vae_ctx *c, vae_dtype dt) {
     vae_tensor *l = from(c, dt, VAE_SHAPE(2, 3), lv), *l2 = from(c, dt, VAE_SHAPE(1, 3), lv2);
     vae_requires_grad(c, l, 1);
     vae_requires_grad(c, l2, 1);
-    vae_tensor *ly = vae_logsumexp(c, l, 1, (int[]){1}, 0), *ly2 = vae_logsumexp(c, l2, 1, (int[]){-1}, 1);
+    vae_tensor *ly = vae_logsumexp(c, l, 1, (int[]){1}, 0),
+               *ly2 = vae_logsumexp(c, l2, 1, (int[]){-1}, 1);
     double big = 1000 + log(2 + exp(-1.0));
-    expect_vals(ly, 2, (double[]){big, -INFINITY}, 0, dt == VAE_F32 ? 1e-6 : 1e-14, "logsumexp huge / all -inf");
-    expect_vals(ly2, 1, (double[]){log(2.0)}, atol_of(dt), rtol_of(dt), "logsumexp with a -inf entry");
+    expect_vals(ly, 2, (double[]){big, -INFINITY}, 0, dt == VAE_F32 ? 1e-6 : 1e-14,
+                "logsumexp huge / all -inf");
+    expect_vals(ly2, 1, (double[]){log(2.0)}, atol_of(dt), rtol_of(dt),
+                "logsumexp with a -inf entry");
     /* the loss is finite only for finite rows: seed the -inf row's gradient with 1 explicitly */
     vae_tensor *both = vae_concat(c, 2, (vae_tensor *[]){ly, vae_reshape(c, ly2, VAE_SHAPE(1))}, 0);
     CHECK(vae_backward_seeded(c, both, vae_ones(c, dt, VAE_SHAPE(3))) == VAE_OK);
     double e1 = exp(-1.0), z = 2 + e1;
     expect_vals(l->grad, 6, (double[]){1 / z, 1 / z, e1 / z, 0, 0, 0}, atol_of(dt), rtol_of(dt),
                 "logsumexp gradient: softmax, 0 (finite) for the all -inf row");
-    expect_vals(l2->grad, 3, (double[]){0, 0.5, 0.5}, atol_of(dt), rtol_of(dt), "logsumexp grad with -inf");
+    expect_vals(l2->grad, 3, (double[]){0, 0.5, 0.5}, atol_of(dt), rtol_of(dt),
+                "logsumexp grad with -inf");
     vae_ctx_reset(c);
 }
 
 /* ---- matmul ---- */
 
-static void naive_mm(const vae_tensor *a, const vae_tensor *b, int64_t M, int64_t K, int64_t N, double *out) {
+static void naive_mm(const vae_tensor *a, const vae_tensor *b, int64_t M, int64_t K, int64_t N,
+                     double *out) {
     for (int64_t i = 0; i < M; i++)
         for (int64_t j = 0; j < N; j++) {
             double s = 0;
@@ -344,7 +421,8 @@ static void test_matmul(vae_ctx *c, vae_dtype dt) {
         expect_vals(vae_squeeze(c, vae_slice(c, y, 0, t, t + 1, 1), 0), 15, want, got_tol, got_tol,
                     "batched, shared B");
     }
-    /* broadcast leading dims on both sides: (2,1,3,4) x (3,4,2) -> (2,3,3,2), B transposed in storage */
+    /* broadcast leading dims on both sides: (2,1,3,4) x (3,4,2) -> (2,3,3,2), B transposed in
+     * storage */
     vae_tensor *A4 = from(c, dt, VAE_SHAPE(2, 1, 3, 4), av);
     vae_tensor *B3 = vae_transpose(c, from(c, dt, VAE_SHAPE(3, 2, 4), bv), 1, 2);
     y = vae_matmul(c, A4, B3);
@@ -356,7 +434,8 @@ static void test_matmul(vae_ctx *c, vae_dtype dt) {
                 for (int n = 0; n < 2; n++) {
                     double s = 0;
                     for (int k = 0; k < 4; k++)
-                        s += vae_get(A4, (int64_t[]){i, 0, m, k}) * vae_get(B3, (int64_t[]){j, k, n});
+                        s += vae_get(A4, (int64_t[]){i, 0, m, k}) *
+                             vae_get(B3, (int64_t[]){j, k, n});
                     double g = vae_get(y, (int64_t[]){i, j, m, n});
                     if (fabs(g - s) > got_tol * (1 + fabs(s))) ok = 0;
                 }
@@ -395,8 +474,10 @@ static void test_join(vae_ctx *c, vae_dtype dt) {
 
 static void test_create(vae_ctx *c, vae_dtype dt) {
     expect_vals(vae_arange(c, dt, 0, 5, 1), 5, (double[]){0, 1, 2, 3, 4}, 0, 0, "arange(0,5,1)");
-    expect_vals(vae_arange(c, dt, 1, 0, -0.25), 4, (double[]){1, 0.75, 0.5, 0.25}, 0, 0, "arange step -1/4");
-    expect_vals(vae_arange(c, dt, 0, 1, 0.375), 3, (double[]){0, 0.375, 0.75}, 0, 0, "arange(0,1,.375)");
+    expect_vals(vae_arange(c, dt, 1, 0, -0.25), 4, (double[]){1, 0.75, 0.5, 0.25}, 0, 0,
+                "arange step -1/4");
+    expect_vals(vae_arange(c, dt, 0, 1, 0.375), 3, (double[]){0, 0.375, 0.75}, 0, 0,
+                "arange(0,1,.375)");
     vae_tensor *e = vae_arange(c, dt, 3, 1, 1);
     CHECK(e && vae_numel(e) == 0);
     vae_tensor *f = vae_full(c, dt, VAE_SHAPE(2, 2), -1.5);
@@ -405,23 +486,27 @@ static void test_create(vae_ctx *c, vae_dtype dt) {
     expect_vals(vae_ones(c, dt, VAE_SHAPE(1, 2)), 2, (double[]){1, 1}, 0, 0, "ones");
     vae_tensor *s = vae_scalar(c, dt, 2.5);
     CHECK(s && s->ndim == 0 && vae_item(s) == 2.5 && s->dtype == dt);
-    CHECK(f && f->dtype == dt && vae_is_contiguous(f) && f->root == f && !(f->flags & VAE_TF_REQUIRES_GRAD));
+    CHECK(f && f->dtype == dt && vae_is_contiguous(f) && f->root == f &&
+          !(f->flags & VAE_TF_REQUIRES_GRAD));
     float src32[3] = {0.5f, -1.25f, 3.0f};
     double src64[3] = {0.1, 0.2, 0.3};
-    expect_vals(vae_from_data(c, dt, VAE_SHAPE(3), VAE_F32, src32), 3, (double[]){0.5, -1.25, 3}, 0, 0,
-                "from_data from f32");
+    expect_vals(vae_from_data(c, dt, VAE_SHAPE(3), VAE_F32, src32), 3, (double[]){0.5, -1.25, 3}, 0,
+                0, "from_data from f32");
     double want64[3] = {0.1, 0.2, 0.3};
     if (dt == VAE_F32)
         for (int i = 0; i < 3; i++) want64[i] = (float)want64[i];
-    expect_vals(vae_from_data(c, dt, VAE_SHAPE(3), VAE_F64, src64), 3, want64, 0, 0, "from_data from f64");
+    expect_vals(vae_from_data(c, dt, VAE_SHAPE(3), VAE_F64, src64), 3, want64, 0, 0,
+                "from_data from f64");
     /* wrap: the caller's buffer, not a copy */
     double buf64[4] = {1, 2, 3, 4};
     float buf32[4] = {1, 2, 3, 4};
     void *buf = dt == VAE_F64 ? (void *)buf64 : (void *)buf32;
     vae_tensor *w = vae_wrap(c, dt, VAE_SHAPE(2, 2), buf);
     CHECK(w && w->data == buf && (w->flags & VAE_TF_CALLER));
-    if (dt == VAE_F64) buf64[3] = 9;
-    else buf32[3] = 9;
+    if (dt == VAE_F64)
+        buf64[3] = 9;
+    else
+        buf32[3] = 9;
     CHECK(w && vae_get_flat(w, 3) == 9);
     /* cast both ways */
     double third = 1.0 / 3.0;
@@ -431,7 +516,8 @@ static void test_create(vae_ctx *c, vae_dtype dt) {
     CHECK(tc && tc->dtype == other && tc != t);
     CHECK(tc && vae_get_flat(tc, 1) == (double)(float)third);
     CHECK(vae_cast(c, t, dt) == t);
-    vae_tensor *back = vae_cast(c, vae_cast(c, vae_transpose(c, vae_ones(c, dt, VAE_SHAPE(2, 3)), 0, 1), other), dt);
+    vae_tensor *back = vae_cast(
+        c, vae_cast(c, vae_transpose(c, vae_ones(c, dt, VAE_SHAPE(2, 3)), 0, 1), other), dt);
     CHECK(back && back->dtype == dt && back->shape[0] == 3 && vae_get_flat(back, 5) == 1);
 }
 
@@ -461,7 +547,8 @@ static void test_random(vae_ctx *c, vae_dtype dt) {
     CHECK_NEAR(mz, 0, 4 / sqrt((double)n), 0);
     CHECK_NEAR(vz, 1, 4 * sqrt(2.0 / n), 0);
     CHECK_NEAR(mu, 0.5, 4 * sqrt(1.0 / 12 / n), 0);
-    CHECK_NEAR(vu, 1.0 / 12, 4 * sqrt(1.0 / 180 / n), 0); /* se of a sample variance: sqrt((mu4 - s^4)/n), 1/80 - 1/144 = 1/180 */
+    CHECK_NEAR(vu, 1.0 / 12, 4 * sqrt(1.0 / 180 / n),
+               0); /* se of a sample variance: sqrt((mu4 - s^4)/n), 1/80 - 1/144 = 1/180 */
     CHECK_NEAR(fb, 0.3, 4 * sqrt(0.3 * 0.7 / n), 0);
     CHECK(umin >= 0 && umax < 1 && binary);
     /* the same seed replays the same draws */
@@ -485,8 +572,8 @@ int main(void) {
         for (size_t g = 0; g < sizeof groups / sizeof groups[0]; g++) {
             vae_ctx_reset(c);
             groups[g](c, dt);
-            CHECK_MSG(vae_ctx_status(c) == VAE_OK, "group %zu %s left an error: %s", g, vae_dtype_name(dt),
-                      vae_ctx_message(c));
+            CHECK_MSG(vae_ctx_status(c) == VAE_OK, "group %zu %s left an error: %s", g,
+                      vae_dtype_name(dt), vae_ctx_message(c));
             vae_ctx_clear_error(c);
         }
     }

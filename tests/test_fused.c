@@ -24,9 +24,13 @@ int main(void) {
         vae_tensor *W = vae_randn(c, T, VAE_SHAPE(7, 4));
         vae_tensor *b = vae_randn(c, T, VAE_SHAPE(4));
         vae_tensor *pre = vae_add(c, vae_matmul(c, x, W), b);
-        vae_tensor *composed[VAE_ACT_COUNT_] = {
-            pre, vae_relu(c, pre), vae_tanh(c, pre), vae_sigmoid(c, pre), vae_softplus(c, pre),
-            vae_elu(c, pre, 0.5), vae_leaky_relu(c, pre, 0.5)};
+        vae_tensor *composed[VAE_ACT_COUNT_] = {pre,
+                                                vae_relu(c, pre),
+                                                vae_tanh(c, pre),
+                                                vae_sigmoid(c, pre),
+                                                vae_softplus(c, pre),
+                                                vae_elu(c, pre, 0.5),
+                                                vae_leaky_relu(c, pre, 0.5)};
         for (int a = 0; a < VAE_ACT_COUNT_; a++) {
             vae_tensor *f = vae_linear_act(c, x, W, b, (vae_act)a, 0.5);
             CHECK_MSG(max_diff(f, composed[a]) <= tol, "linear act %d dtype %d: %g", a, dt,
@@ -36,15 +40,20 @@ int main(void) {
         vae_tensor *xt = vae_transpose(c, vae_contiguous(c, vae_transpose(c, x, 1, 2)), 1, 2);
         CHECK(max_diff(vae_linear_act(c, xt, W, b, VAE_ACT_IDENTITY, 0), pre) <= tol);
 
-        vae_tensor *l = vae_mul_scalar(c, vae_randn(c, T, VAE_SHAPE(2, 3, 6)), 10.0); /* large logits too */
+        vae_tensor *l =
+            vae_mul_scalar(c, vae_randn(c, T, VAE_SHAPE(2, 3, 6)), 10.0); /* large logits too */
         vae_tensor *xb = vae_bernoulli(c, vae_full(c, T, VAE_SHAPE(3, 6), 0.4));
         vae_tensor *lp = vae_sum_axis(c, vae_sub(c, vae_mul(c, xb, l), vae_softplus(c, l)), -1, 0);
         CHECK(max_diff(vae_bernoulli_logits_lp(c, l, xb), lp) <= tol * 10);
 
         vae_tensor *mu = vae_randn(c, T, VAE_SHAPE(5, 3)), *lv = vae_randn(c, T, VAE_SHAPE(5, 3));
-        vae_tensor *kl = vae_mul_scalar(
-            c, vae_sum_axis(c, vae_sub(c, vae_add(c, vae_square(c, mu), vae_exp(c, lv)), vae_add_scalar(c, lv, 1.0)), -1, 0),
-            0.5);
+        vae_tensor *kl =
+            vae_mul_scalar(c,
+                           vae_sum_axis(c,
+                                        vae_sub(c, vae_add(c, vae_square(c, mu), vae_exp(c, lv)),
+                                                vae_add_scalar(c, lv, 1.0)),
+                                        -1, 0),
+                           0.5);
         CHECK(max_diff(vae_normal_kl_std(c, mu, lv), kl) <= tol);
         /* shape errors name both shapes */
         CHECK(vae_linear_act(c, x, b, NULL, VAE_ACT_RELU, 0) == NULL);

@@ -1,5 +1,5 @@
-/* Gradcheck of every differentiable op on contiguous, transposed and broadcast inputs, plus the meta-test: every
- * op in the op table must appear on the tape of at least one row here. */
+/* Gradcheck of every differentiable op on contiguous, transposed and broadcast inputs, plus the
+ * meta-test: every op in the op table must appear on the tape of at least one row here. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -78,9 +78,12 @@ typedef struct row {
     double eps;        /* finite-difference step; 0 = 1e-6 */
 } row;
 
-#define IN(nd, ...) {.ndim = nd, .shape = {__VA_ARGS__}, .requires_grad = 1}
-#define INT(nd, ...) {.ndim = nd, .shape = {__VA_ARGS__}, .requires_grad = 1, .layout = VAE_GC_TRANSPOSED}
-#define INC(nd, ...) {.ndim = nd, .shape = {__VA_ARGS__}, .requires_grad = 0}
+#define IN(nd, ...)                                                                                \
+    { .ndim = nd, .shape = {__VA_ARGS__}, .requires_grad = 1 }
+#define INT(nd, ...)                                                                               \
+    { .ndim = nd, .shape = {__VA_ARGS__}, .requires_grad = 1, .layout = VAE_GC_TRANSPOSED }
+#define INC(nd, ...)                                                                               \
+    { .ndim = nd, .shape = {__VA_ARGS__}, .requires_grad = 0 }
 
 static row rows[] = {
     {"neg", f_neg, 1, {IN(2, 3, 4)}, -2, 2, 1e-6, 1e-6, 0},
@@ -129,7 +132,8 @@ static row rows[] = {
     {"squeeze", f_squeeze, 2, {IN(2, 3, 1), IN(1, 3)}, -2, 2, 1e-6, 1e-6, 0},
     {"unsqueeze", f_unsqueeze, 2, {IN(1, 4), IN(2, 3, 4)}, -2, 2, 1e-6, 1e-6, 0},
     {"contiguous", f_contig, 2, {INT(2, 3, 4), IN(2, 3, 4)}, -2, 2, 1e-6, 1e-6, 0},
-    /* through f32: a bilinear function, so a large step is exact and keeps f32 rounding out of the difference */
+    /* through f32: a bilinear function, so a large step is exact and keeps f32 rounding out of the
+       difference */
     {"cast", f_cast, 2, {IN(2, 3, 4), IN(2, 3, 4)}, -2, 2, 1e-4, 1e-4, 0.05},
     {"concat", f_concat, 2, {IN(2, 3, 2), INT(2, 3, 4)}, -2, 2, 1e-6, 1e-6, 0},
     {"stack", f_stack, 2, {IN(2, 3, 4), INT(2, 3, 4)}, -2, 2, 1e-6, 1e-6, 0},
@@ -159,10 +163,12 @@ int main(void) {
         }
         vae_error err = {0};
         vae_gc_result res;
-        vae_status s = vae_gradcheck(R->f, NULL, R->nin, R->in, R->eps > 0 ? R->eps : 1e-6, R->atol, R->rtol, &res, &err);
+        vae_status s = vae_gradcheck(R->f, NULL, R->nin, R->in, R->eps > 0 ? R->eps : 1e-6, R->atol,
+                                     R->rtol, &res, &err);
         CHECK_MSG(s == VAE_OK, "row %s: %s", R->name, err.msg);
         CHECK_MSG(res.checked > 0, "row %s checked nothing", R->name);
-        printf("%-22s max|err| %.2e over %lld elements\n", R->name, res.max_abs_err, (long long)res.checked);
+        printf("%-22s max|err| %.2e over %lld elements\n", R->name, res.max_abs_err,
+               (long long)res.checked);
         seen[0] |= res.ops[0];
         seen[1] |= res.ops[1];
         for (int i = 0; i < R->nin; i++) free(bufs[i]);
@@ -178,31 +184,39 @@ int main(void) {
                               {.ndim = 1, .shape = {5}, .data = bv, .requires_grad = 1}};
         vae_error err = {0};
         vae_gc_result res;
-        CHECK_MSG(vae_gradcheck(f_linear, &act, 3, in, 1e-6, 1e-6, 1e-6, &res, &err) == VAE_OK, "linear act %d: %s",
-                  act, err.msg);
+        CHECK_MSG(vae_gradcheck(f_linear, &act, 3, in, 1e-6, 1e-6, 1e-6, &res, &err) == VAE_OK,
+                  "linear act %d: %s", act, err.msg);
         seen[0] |= res.ops[0];
         seen[1] |= res.ops[1];
     }
     /* The expanded layout: a (1,4) leaf presented as (3,4) to a unary op. */
     {
         double v[4] = {0.3, -0.2, 0.9, 1.4};
-        vae_gc_input in = {.ndim = 2, .shape = {1, 4}, .data = v, .requires_grad = 1,
-                           .layout = VAE_GC_EXPANDED, .expand_ndim = 2, .expand = {3, 4}};
+        vae_gc_input in = {.ndim = 2,
+                           .shape = {1, 4},
+                           .data = v,
+                           .requires_grad = 1,
+                           .layout = VAE_GC_EXPANDED,
+                           .expand_ndim = 2,
+                           .expand = {3, 4}};
         vae_error err = {0};
         vae_gc_result res;
-        CHECK_MSG(vae_gradcheck(f_tanh, NULL, 1, &in, 1e-6, 1e-6, 1e-6, &res, &err) == VAE_OK, "%s", err.msg);
+        CHECK_MSG(vae_gradcheck(f_tanh, NULL, 1, &in, 1e-6, 1e-6, 1e-6, &res, &err) == VAE_OK, "%s",
+                  err.msg);
         seen[0] |= res.ops[0];
         seen[1] |= res.ops[1];
     }
-    /* gradcheck itself must catch a wrong gradient: clamp's gradient is 0 outside [lo,hi], so checking it at a
-     * kink-free point with a deliberately wrong function pair is not possible; instead check that it reports the
-     * mismatch of max's gradient at an exact tie (numeric 0.5 each, analytic all to the first). */
+    /* gradcheck itself must catch a wrong gradient: clamp's gradient is 0 outside [lo,hi], so
+     * checking it at a kink-free point with a deliberately wrong function pair is not possible;
+     * instead check that it reports the mismatch of max's gradient at an exact tie (numeric 0.5
+     * each, analytic all to the first). */
     {
         double v[2] = {1.0, 1.0};
         vae_gc_input in = {.ndim = 2, .shape = {1, 2}, .data = v, .requires_grad = 1};
         vae_error err = {0};
         vae_gc_result res;
-        CHECK(vae_gradcheck(f_max1, NULL, 1, &in, 1e-6, 1e-6, 1e-6, &res, &err) == VAE_ERR_MISMATCH);
+        CHECK(vae_gradcheck(f_max1, NULL, 1, &in, 1e-6, 1e-6, 1e-6, &res, &err) ==
+              VAE_ERR_MISMATCH);
         CHECK(strstr(err.msg, "analytic") != NULL);
     }
     /* Meta-test: every op of the table was exercised by some row. */

@@ -1,6 +1,7 @@
-/* Threaded elementwise, accumulate, fused and Adam kernels give the same bits for 1, 2, 3 and 4 threads and for every
- * ISA variant this CPU runs (vae_simd_set_path): memcmp against the portable 1-thread result, below and above the
- * threading threshold, on contiguous, broadcast and transposed inputs, f32 and f64, plus special values. */
+/* Threaded elementwise, accumulate, fused and Adam kernels give the same bits for 1, 2, 3 and 4
+ * threads and for every ISA variant this CPU runs (vae_simd_set_path): memcmp against the portable
+ * 1-thread result, below and above the threading threshold, on contiguous, broadcast and transposed
+ * inputs, f32 and f64, plus special values. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,16 +17,19 @@ static vae_rng g_rng;
 
 static vae_tensor *rnd(vae_dtype dt, int nd, const int64_t *shape, double scale) {
     vae_tensor *t = vae_tensor_alloc(g_ar, NULL, dt, nd, shape);
-    for (int64_t i = 0; t && i < vae_numel(t); i++) vae_set_flat(t, i, scale * vae_rng_normal(&g_rng));
+    for (int64_t i = 0; t && i < vae_numel(t); i++)
+        vae_set_flat(t, i, scale * vae_rng_normal(&g_rng));
     return t;
 }
 
-static size_t nbytes(const vae_tensor *t) { return (size_t)vae_numel(t) * vae_dtype_size(t->dtype); }
+static size_t nbytes(const vae_tensor *t) {
+    return (size_t)vae_numel(t) * vae_dtype_size(t->dtype);
+}
 
-/* Set by check_special: a NaN result may be any NaN. IEEE 754 does not say which NaN an operation with two NaN
- * operands returns; x86 returns the first, and each ISA variant's code may order a commutative operation's operands
- * differently, so with NaN inputs only "NaN or not" is the same on every path. Every other result is compared bit
- * for bit. */
+/* Set by check_special: a NaN result may be any NaN. IEEE 754 does not say which NaN an operation
+ * with two NaN operands returns; x86 returns the first, and each ISA variant's code may order a
+ * commutative operation's operands differently, so with NaN inputs only "NaN or not" is the same on
+ * every path. Every other result is compared bit for bit. */
 static int g_any_nan;
 
 static int equal(const void *ref, const void *out, size_t n) {
@@ -36,8 +40,8 @@ static int equal(const void *ref, const void *out, size_t n) {
     return 1;
 }
 
-/* Run `body` with 1..4 threads and each available ISA path on a fresh copy of `init` in `out`; 1 when every result
- * equals the portable 1-thread one. */
+/* Run `body` with 1..4 threads and each available ISA path on a fresh copy of `init` in `out`; 1
+ * when every result equals the portable 1-thread one. */
 typedef void (*body_fn)(void *ctx, vae_tensor *out);
 static int same_bits(body_fn body, void *ctx, vae_tensor *out, const vae_tensor *init) {
     size_t n = nbytes(out);
@@ -49,8 +53,10 @@ static int same_bits(body_fn body, void *ctx, vae_tensor *out, const vae_tensor 
             vae_threads_set(nt);
             memcpy(out->data, init->data, n);
             body(ctx, out);
-            if (p == VAE_SIMD_PORTABLE && nt == 1) memcpy(ref, out->data, n);
-            else ok = equal(ref, out->data, n);
+            if (p == VAE_SIMD_PORTABLE && nt == 1)
+                memcpy(ref, out->data, n);
+            else
+                ok = equal(ref, out->data, n);
         }
     }
     vae_simd_set_path(VAE_SIMD_AUTO);
@@ -64,19 +70,46 @@ typedef struct {
     const vae_tensor *a, *b, *c;
 } call;
 
-enum { K_UNARY, K_UNARY_GRAD, K_BINARY, K_BINARY_GRAD, K_WHERE, K_COPY, K_FILL, K_ACCUM, K_BIAS_ACT, K_ACT_GRAD,
-       K_BERN, K_BERN_GRAD, K_ADAM };
+enum {
+    K_UNARY,
+    K_UNARY_GRAD,
+    K_BINARY,
+    K_BINARY_GRAD,
+    K_WHERE,
+    K_COPY,
+    K_FILL,
+    K_ACCUM,
+    K_BIAS_ACT,
+    K_ACT_GRAD,
+    K_BERN,
+    K_BERN_GRAD,
+    K_ADAM
+};
 
 static void run_call(void *vc, vae_tensor *out) {
     const call *c = vc;
     switch (c->kind) {
-    case K_UNARY: vae_k_unary((vae_unary)c->op, 0.3, 0.7, c->a, out); break;
-    case K_UNARY_GRAD: vae_k_unary_grad((vae_unary)c->op, 0.3, 0.7, c->a, c->b, c->c, out); break;
-    case K_BINARY: vae_k_binary((vae_binary)c->op, c->a, c->b, out); break;
-    case K_BINARY_GRAD: vae_k_binary_grad((vae_binary)c->op, 1, c->a, c->b, c->c, c->c, out); break;
-    case K_WHERE: vae_k_where(c->c, c->a, c->b, out); break;
-    case K_COPY: vae_k_copy(out, c->a); break;
-    case K_FILL: vae_k_fill(out, 0.25); break;
+    case K_UNARY:
+        vae_k_unary((vae_unary)c->op, 0.3, 0.7, c->a, out);
+        break;
+    case K_UNARY_GRAD:
+        vae_k_unary_grad((vae_unary)c->op, 0.3, 0.7, c->a, c->b, c->c, out);
+        break;
+    case K_BINARY:
+        vae_k_binary((vae_binary)c->op, c->a, c->b, out);
+        break;
+    case K_BINARY_GRAD:
+        vae_k_binary_grad((vae_binary)c->op, 1, c->a, c->b, c->c, c->c, out);
+        break;
+    case K_WHERE:
+        vae_k_where(c->c, c->a, c->b, out);
+        break;
+    case K_COPY:
+        vae_k_copy(out, c->a);
+        break;
+    case K_FILL:
+        vae_k_fill(out, 0.25);
+        break;
     case K_ACCUM: { /* out viewed with a's shape: stride 0 where out was broadcast */
         vae_tensor v = *out;
         v.ndim = c->a->ndim;
@@ -85,18 +118,28 @@ static void run_call(void *vc, vae_tensor *out) {
         vae_k_accum(&v, c->a);
         break;
     }
-    case K_BIAS_ACT: vae_k_bias_act(out, c->b, (vae_kact)c->op, 0.5); break;
-    case K_ACT_GRAD: vae_k_act_grad((vae_kact)c->op, 0.5, c->a, c->b, out); break;
-    case K_BERN: vae_k_bernoulli_lp(c->a, c->b, out); break;
-    case K_BERN_GRAD: vae_k_bernoulli_lp_grad(c->a, c->b, c->c, out, c->op); break;
-    case K_ADAM: { /* out holds x, m, v (n each; v made >= 0 by the caller's init), c->a the gradient */
+    case K_BIAS_ACT:
+        vae_k_bias_act(out, c->b, (vae_kact)c->op, 0.5);
+        break;
+    case K_ACT_GRAD:
+        vae_k_act_grad((vae_kact)c->op, 0.5, c->a, c->b, out);
+        break;
+    case K_BERN:
+        vae_k_bernoulli_lp(c->a, c->b, out);
+        break;
+    case K_BERN_GRAD:
+        vae_k_bernoulli_lp_grad(c->a, c->b, c->c, out, c->op);
+        break;
+    case K_ADAM: { /* out holds x, m, v (n each; v made >= 0 by the caller's init), c->a the
+                      gradient */
         const vae_k_adam h = {0.9f, 0.999f, 0.01f, 1e-8f, 1e-3f, 1.3f, 0.999f};
         const int64_t n = vae_numel(c->a);
         float *x = out->data;
         vae_k_adam_f32(x, x + n, x + 2 * n, c->a->data, n, &h);
         break;
     }
-    default: break;
+    default:
+        break;
     }
 }
 
@@ -112,11 +155,13 @@ static void check_size(vae_dtype dt, int64_t K, int64_t B, int64_t D) {
     vae_tensor *a = rnd(dt, 3, full, 3), *b = rnd(dt, 3, full, 1), *g = rnd(dt, 3, full, 1);
     vae_tensor *o = rnd(dt, 3, full, 1), *init = rnd(dt, 3, full, 1), *y = rnd(dt, 3, full, 0.5);
     vae_tensor *xr = rnd(dt, 2, row, 1), *mask = rnd(dt, 2, row, 1), *bv = rnd(dt, 1, bias, 0.1);
-    vae_tensor *out_lp = rnd(dt, 3, lp, 1), *init_lp = rnd(dt, 3, lp, 1), *gy_lp = rnd(dt, 3, lp, 1);
-    vae_tensor *db = rnd(dt, 1, bias, 1), *init_db = rnd(dt, 1, bias, 1), *xrt_src = rnd(dt, 3, tfull, 1);
+    vae_tensor *out_lp = rnd(dt, 3, lp, 1), *init_lp = rnd(dt, 3, lp, 1),
+               *gy_lp = rnd(dt, 3, lp, 1);
+    vae_tensor *db = rnd(dt, 1, bias, 1), *init_db = rnd(dt, 1, bias, 1),
+               *xrt_src = rnd(dt, 3, tfull, 1);
     vae_tensor *orow = rnd(dt, 2, row, 1), *init_row = rnd(dt, 2, row, 1);
-    if (!a || !b || !g || !o || !init || !y || !xr || !mask || !bv || !out_lp || !init_lp || !gy_lp || !db ||
-        !init_db || !xrt_src || !orow || !init_row) {
+    if (!a || !b || !g || !o || !init || !y || !xr || !mask || !bv || !out_lp || !init_lp ||
+        !gy_lp || !db || !init_db || !xrt_src || !orow || !init_row) {
         CHECK(0);
         return;
     }
@@ -130,9 +175,9 @@ static void check_size(vae_dtype dt, int64_t K, int64_t B, int64_t D) {
         CHECK_MSG(same_bits(run_call, &c_, out, init), "%s %s (%lld,%lld,%lld)", label, dn,        \
                   (long long)K, (long long)B, (long long)D);                                       \
     } while (0)
-    const vae_unary uops[] = {VAE_U_EXP,  VAE_U_TANH,  VAE_U_SIGMOID,    VAE_U_SOFTPLUS, VAE_U_RELU,
-                              VAE_U_ELU,  VAE_U_LOG1P, VAE_U_MUL_SCALAR, VAE_U_CLAMP,    VAE_U_EXPM1,
-                              VAE_U_LOG_SIGMOID, VAE_U_SQRT};
+    const vae_unary uops[] = {VAE_U_EXP,   VAE_U_TANH,  VAE_U_SIGMOID,     VAE_U_SOFTPLUS,
+                              VAE_U_RELU,  VAE_U_ELU,   VAE_U_LOG1P,       VAE_U_MUL_SCALAR,
+                              VAE_U_CLAMP, VAE_U_EXPM1, VAE_U_LOG_SIGMOID, VAE_U_SQRT};
     for (size_t i = 0; i < sizeof uops / sizeof uops[0]; i++) {
         SAME("unary", o, init, K_UNARY, uops[i], a, NULL, NULL);
         SAME("unary transposed", o, init, K_UNARY, uops[i], &at, NULL, NULL);
@@ -174,14 +219,17 @@ static void check_size(vae_dtype dt, int64_t K, int64_t B, int64_t D) {
 #undef SAME
 }
 
-/* f32 inputs spread over every exponent (bit patterns stepped by a prime: NaNs, infinities, subnormals, +-0) plus
- * the edges of vmath.h (-1 for log1p, the clamps of exp/expm1/tanh): each unary op, its gradient, each activation
- * and the Bernoulli pair give the same results on every ISA path (bits, but any NaN for a NaN: see g_any_nan). */
+/* f32 inputs spread over every exponent (bit patterns stepped by a prime: NaNs, infinities,
+ * subnormals, +-0) plus the edges of vmath.h (-1 for log1p, the clamps of exp/expm1/tanh): each
+ * unary op, its gradient, each activation and the Bernoulli pair give the same results on every ISA
+ * path (bits, but any NaN for a NaN: see g_any_nan). */
 static void check_special(void) {
-    static const float edge[] = {-1.0f, -1.0000001f, -0.99999994f, -104.0f, -103.99999f, 89.0f, 88.72f, -20.0f,
-                                 9.1f,  -9.1f,       24.0f * 0.6931472f,   1e-30f, -1e-30f, 0.0f, -0.0f};
+    static const float edge[] = {
+        -1.0f, -1.0000001f, -0.99999994f,       -104.0f, -103.99999f, 89.0f, 88.72f, -20.0f,
+        9.1f,  -9.1f,       24.0f * 0.6931472f, 1e-30f,  -1e-30f,     0.0f,  -0.0f};
     int64_t shape[2] = {64, 1031}; /* odd rows: vector bodies and scalar tails both see specials */
-    vae_tensor *a = rnd(VAE_F32, 2, shape, 1), *y = rnd(VAE_F32, 2, shape, 1), *o = rnd(VAE_F32, 2, shape, 1);
+    vae_tensor *a = rnd(VAE_F32, 2, shape, 1), *y = rnd(VAE_F32, 2, shape, 1),
+               *o = rnd(VAE_F32, 2, shape, 1);
     vae_tensor *init = rnd(VAE_F32, 2, shape, 1), *bias = rnd(VAE_F32, 1, shape + 1, 0.1);
     int64_t lps[2] = {64, 1};
     vae_tensor *lp = rnd(VAE_F32, 2, lps, 1), *lp0 = rnd(VAE_F32, 2, lps, 1);
@@ -215,7 +263,8 @@ static void check_special(void) {
 
 int main(void) {
     CHECK(vae_simd_set_path(VAE_SIMD_PATH_COUNT_) == VAE_ERR_ARG);
-    CHECK(vae_simd_set_path(VAE_SIMD_PORTABLE) == VAE_OK && vae_simd_get_path() == VAE_SIMD_PORTABLE);
+    CHECK(vae_simd_set_path(VAE_SIMD_PORTABLE) == VAE_OK &&
+          vae_simd_get_path() == VAE_SIMD_PORTABLE);
     CHECK(vae_simd_set_path(VAE_SIMD_AUTO) == VAE_OK && vae_simd_get_path() != VAE_SIMD_AUTO);
     CHECK(strcmp(vae_simd_path_name(VAE_SIMD_AVX512), "avx512") == 0);
     for (int p = VAE_SIMD_PORTABLE; p < VAE_SIMD_PATH_COUNT_; p++)
@@ -226,10 +275,11 @@ int main(void) {
     vae_rng_seed(&g_rng, 11);
     for (int dt = 0; dt < 2; dt++) {
         vae_dtype T = dt ? VAE_F64 : VAE_F32;
-        check_size(T, 2, 3, 5);      /* tiny: serial everywhere */
-        check_size(T, 3, 20, 100);   /* 6k elements: below the threshold for cheap ops, above for costly */
-        check_size(T, 50, 20, 199);  /* 199k: split, odd row length so chunk edges fall mid-row */
-        check_size(T, 7, 100, 784);  /* W1-like rows */
+        check_size(T, 2, 3, 5); /* tiny: serial everywhere */
+        check_size(T, 3, 20,
+                   100); /* 6k elements: below the threshold for cheap ops, above for costly */
+        check_size(T, 50, 20, 199); /* 199k: split, odd row length so chunk edges fall mid-row */
+        check_size(T, 7, 100, 784); /* W1-like rows */
         vae_arena_reset(g_ar);
     }
     check_special();

@@ -1,4 +1,5 @@
-/* Objectives: forward identities that must hold exactly or in expectation, and gradchecks with the noise fixed. */
+/* Objectives: forward identities that must hold exactly or in expectation, and gradchecks with the
+ * noise fixed. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,7 +11,8 @@
 #define D 6
 #define B 4
 
-static double xdata[B * D] = {1, 0, 1, 1, 0, 0, 0, 1, 1, 0, 1, 0, 1, 1, 0, 0, 0, 1, 0, 0, 1, 1, 1, 1};
+static double xdata[B * D] = {1, 0, 1, 1, 0, 0, 0, 1, 1, 0, 1, 0,
+                              1, 1, 0, 0, 0, 1, 0, 0, 1, 1, 1, 1};
 
 static void small_net(vae_net *net, vae_dtype dt, const char *lik, uint64_t seed) {
     vae_net_cfg nc;
@@ -28,7 +30,8 @@ static void small_net(vae_net *net, vae_dtype dt, const char *lik, uint64_t seed
 }
 
 /* mean over `reps` independent draws of the batch-mean bound */
-static double mean_bound(vae_ctx *ctx, vae_net *net, const vae_objective_cfg *cfg, int reps, double *se) {
+static double mean_bound(vae_ctx *ctx, vae_net *net, const vae_objective_cfg *cfg, int reps,
+                         double *se) {
     double s = 0, s2 = 0;
     vae_objective_state st = {0};
     *se = NAN;
@@ -45,8 +48,9 @@ static double mean_bound(vae_ctx *ctx, vae_net *net, const vae_objective_cfg *cf
     return m;
 }
 
-/* Gradcheck of an objective w.r.t. every parameter, with the noise fixed by reseeding: the MLP layers are pointed
- * at gradcheck's leaf tensors (enc.0.weight, enc.0.bias, ..., dec.*) for the evaluation, then restored. */
+/* Gradcheck of an objective w.r.t. every parameter, with the noise fixed by reseeding: the MLP
+ * layers are pointed at gradcheck's leaf tensors (enc.0.weight, enc.0.bias, ..., dec.*) for the
+ * evaluation, then restored. */
 typedef struct gc_user {
     vae_net *net;
     vae_objective_cfg cfg;
@@ -94,7 +98,8 @@ static void gradcheck_objective(vae_net *net, const vae_objective_cfg *cfg, cons
     vae_status s = vae_gradcheck(objective_fn, &u, n, in, 1e-6, 1e-6, 1e-5, &res, &err);
     CHECK_MSG(s == VAE_OK, "gradcheck %s: %s", what, err.msg);
     CHECK(res.checked > 50);
-    printf("gradcheck %-22s max|err| %.2e over %lld parameters\n", what, res.max_abs_err, (long long)res.checked);
+    printf("gradcheck %-22s max|err| %.2e over %lld parameters\n", what, res.max_abs_err,
+           (long long)res.checked);
     for (int i = 0; i < n; i++) free(bufs[i]);
 }
 
@@ -111,8 +116,8 @@ int main(void) {
     double ea = mean_bound(ctx, &net, &cfg, 4000, &se_a);
     cfg.analytic_kl = 0;
     double em = mean_bound(ctx, &net, &cfg, 4000, &se_m);
-    CHECK_MSG(fabs(ea - em) < 4 * sqrt(se_a * se_a + se_m * se_m), "analytic %.4f+-%.4f vs MC %.4f+-%.4f", ea, se_a,
-              em, se_m);
+    CHECK_MSG(fabs(ea - em) < 4 * sqrt(se_a * se_a + se_m * se_m),
+              "analytic %.4f+-%.4f vs MC %.4f+-%.4f", ea, se_a, em, se_m);
     CHECK(se_m > se_a); /* the MC KL adds noise */
 
     /* 2. IWAE with K = 1 equals the MC-KL ELBO for the same noise */
@@ -126,14 +131,18 @@ int main(void) {
         vae_objective_out oa, ob;
         vae_ctx_reset(ctx);
         vae_ctx_seed(ctx, 5);
-        vae_objective(ctx, &net, vae_from_data(ctx, VAE_F64, VAE_SHAPE(B, D), VAE_F64, xdata), &a, &st, &oa);
+        vae_objective(ctx, &net, vae_from_data(ctx, VAE_F64, VAE_SHAPE(B, D), VAE_F64, xdata), &a,
+                      &st, &oa);
         vae_ctx_seed(ctx, 5);
-        vae_objective(ctx, &net, vae_from_data(ctx, VAE_F64, VAE_SHAPE(B, D), VAE_F64, xdata), &b, &st, &ob);
+        vae_objective(ctx, &net, vae_from_data(ctx, VAE_F64, VAE_SHAPE(B, D), VAE_F64, xdata), &b,
+                      &st, &ob);
         CHECK(vae_ctx_status(ctx) == VAE_OK);
-        for (int i = 0; i < B; i++) CHECK_NEAR(vae_get_flat(oa.bound, i), vae_get_flat(ob.bound, i), 1e-12, 1e-12);
+        for (int i = 0; i < B; i++)
+            CHECK_NEAR(vae_get_flat(oa.bound, i), vae_get_flat(ob.bound, i), 1e-12, 1e-12);
     }
 
-    /* 3. the IWAE bound is non-decreasing in K on average, and the IS estimate of log p(x) is above the ELBO */
+    /* 3. the IWAE bound is non-decreasing in K on average, and the IS estimate of log p(x) is above
+     * the ELBO */
     {
         double prev = -INFINITY, prev_se = 0;
         int64_t ks[4] = {1, 5, 20, 100};
@@ -142,8 +151,8 @@ int main(void) {
             cfg.kind = VAE_OBJ_IWAE;
             cfg.samples = ks[i];
             double se, m = mean_bound(ctx, &net, &cfg, 1000, &se);
-            CHECK_MSG(m > prev - 3 * sqrt(se * se + prev_se * prev_se), "K=%lld: %.4f < previous %.4f",
-                      (long long)ks[i], m, prev);
+            CHECK_MSG(m > prev - 3 * sqrt(se * se + prev_se * prev_se),
+                      "K=%lld: %.4f < previous %.4f", (long long)ks[i], m, prev);
             if (i == 3) CHECK(m > ea + 4 * se_a); /* strictly better than the ELBO by K = 100 */
             prev = m;
             prev_se = se;
@@ -156,7 +165,8 @@ int main(void) {
         ec.max_floats = 3000; /* force several chunks */
         vae_eval_result r;
         vae_error err = {0};
-        CHECK_MSG(vae_evaluate(ctx, &net, xf, B, &ec, &r, NULL, NULL, &err) == VAE_OK, "%s", err.msg);
+        CHECK_MSG(vae_evaluate(ctx, &net, xf, B, &ec, &r, NULL, NULL, &err) == VAE_OK, "%s",
+                  err.msg);
         CHECK_MSG(r.loglik > ea, "IS log p(x) %.4f vs ELBO %.4f", r.loglik, ea);
         CHECK_NEAR(r.loglik, prev, 0.05, 0); /* K=2000 IS close to the K=100 IWAE bound */
         CHECK(r.active_units >= 0 && r.active_units <= 2);
@@ -173,7 +183,8 @@ int main(void) {
         vae_objective_state st = {.step = 5};
         vae_objective_out o;
         vae_ctx_reset(ctx);
-        vae_objective(ctx, &net, vae_from_data(ctx, VAE_F64, VAE_SHAPE(B, D), VAE_F64, xdata), &cfg, &st, &o);
+        vae_objective(ctx, &net, vae_from_data(ctx, VAE_F64, VAE_SHAPE(B, D), VAE_F64, xdata), &cfg,
+                      &st, &o);
         CHECK_NEAR(o.kl_weight, 2.0, 1e-12, 0);
         CHECK(st.step == 6);
         cfg.warmup_steps = 0;
@@ -181,7 +192,8 @@ int main(void) {
         cfg.capacity_max = 25;
         cfg.capacity_steps = 100;
         st.step = 50;
-        vae_objective(ctx, &net, vae_from_data(ctx, VAE_F64, VAE_SHAPE(B, D), VAE_F64, xdata), &cfg, &st, &o);
+        vae_objective(ctx, &net, vae_from_data(ctx, VAE_F64, VAE_SHAPE(B, D), VAE_F64, xdata), &cfg,
+                      &st, &o);
         CHECK_NEAR(o.capacity, 12.5, 1e-12, 0);
         /* loss = -mean rec + gamma |mean KL - C| exactly */
         double expect = -o.rec_mean + 100 * fabs(o.kl_mean - 12.5);

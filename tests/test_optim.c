@@ -1,12 +1,13 @@
-/* Optimizers on convex quadratics, Adam's first steps against reference values, weight decay, clipping, and the
- * learning-rate schedules at chosen steps (Burda's stage boundaries included). */
+/* Optimizers on convex quadratics, Adam's first steps against reference values, weight decay,
+ * clipping, and the learning-rate schedules at chosen steps (Burda's stage boundaries included). */
 #include <math.h>
 #include <string.h>
 
 #include "test.h"
 #include "vae.h"
 
-/* f(theta) = sum_i 0.5 * a_i * (theta_i - c_i)^2, minimum at c; gradient written straight into the flat buffer. */
+/* f(theta) = sum_i 0.5 * a_i * (theta_i - c_i)^2, minimum at c; gradient written straight into the
+ * flat buffer. */
 #define NQ 6
 static const double qa[NQ] = {1.0, 4.0, 0.5, 2.0, 1.5, 3.0};
 static const double qc[NQ] = {1.0, -2.0, 0.5, 3.0, -1.0, 0.25};
@@ -16,7 +17,8 @@ static void quad_grad(vae_params *p, const vae_tensor *t) {
     for (int i = 0; i < NQ; i++) vae_set_flat(t->grad, i, qa[i] * (vae_get_flat(t, i) - qc[i]));
 }
 
-/* Run `steps` updates from theta = 0 and return max_i |theta_i - target_i| (target = c unless given). */
+/* Run `steps` updates from theta = 0 and return max_i |theta_i - target_i| (target = c unless
+ * given). */
 static double run_quad(vae_dtype dt, const vae_optim_config *cfg, int steps, const double *target) {
     vae_error err = {0};
     vae_params *p = vae_params_new(dt);
@@ -31,7 +33,8 @@ static double run_quad(vae_dtype dt, const vae_optim_config *cfg, int steps, con
         vae_optim_step(&o, &err);
     }
     double d = 0;
-    for (int i = 0; i < NQ; i++) d = fmax(d, fabs(vae_get_flat(t, i) - (target ? target[i] : qc[i])));
+    for (int i = 0; i < NQ; i++)
+        d = fmax(d, fabs(vae_get_flat(t, i) - (target ? target[i] : qc[i])));
     CHECK(o.step == steps && err.code == VAE_OK);
     vae_params_free(p);
     return d;
@@ -70,9 +73,10 @@ static void test_convex(void) {
     CHECK_MSG(run_quad(VAE_F64, &c, 4000, shifted) < 1e-4, "adam + L2");
 }
 
-/* Adam on f = 0.5 * (1 * x^2 + 4 * y^2) from (1, -0.5), lr 0.1, default betas/eps. The first step is
- * theta - lr * g / (|g| + eps) = (1 - 0.1/(1+1e-8), -0.5 + 0.1*2/(2+1e-8)) = (0.900000001, -0.4000000005); the rest
- * were computed in IEEE double with the update of optim.h in the same operation order (Python floats). */
+/* Adam on f = 0.5 * (1 * x^2 + 4 * y^2) from (1, -0.5), lr 0.1, default betas/eps. The first step
+ * is theta - lr * g / (|g| + eps) = (1 - 0.1/(1+1e-8), -0.5 + 0.1*2/(2+1e-8)) = (0.900000001,
+ * -0.4000000005); the rest were computed in IEEE double with the update of optim.h in the same
+ * operation order (Python floats). */
 static void test_adam_exact(void) {
     static const double ref[3][3][2] = {
         {{0.900000001, -0.4000000005},
@@ -102,7 +106,8 @@ static void test_adam_exact(void) {
             vae_set_flat(t->grad, 1, 4.0 * vae_get_flat(t, 1));
             CHECK(vae_optim_step(&o, &err) == VAE_OK);
             CHECK_MSG(vae_get_flat(t, 0) == ref[v][s][0] && vae_get_flat(t, 1) == ref[v][s][1],
-                      "variant %d step %d: %.17g %.17g", v, s + 1, vae_get_flat(t, 0), vae_get_flat(t, 1));
+                      "variant %d step %d: %.17g %.17g", v, s + 1, vae_get_flat(t, 0),
+                      vae_get_flat(t, 1));
         }
         CHECK(o.step == 3);
         vae_params_free(p);
@@ -119,15 +124,18 @@ static void test_weight_decay_and_errors(void) {
     for (int k = 0; k < 3; k++) {
         for (int i = 0; i < 3; i++) vae_set_flat(t, i, x0[i]);
         vae_params_zero_grad(p);
-        vae_optim_config c = vae_optim_defaults(k == 0 ? VAE_OPTIM_SGD : k == 1 ? VAE_OPTIM_ADAM : VAE_OPTIM_ADAMW,
+        vae_optim_config c = vae_optim_defaults(k == 0   ? VAE_OPTIM_SGD
+                                                : k == 1 ? VAE_OPTIM_ADAM
+                                                         : VAE_OPTIM_ADAMW,
                                                 0.1);
         c.weight_decay = 0.2;
         CHECK(vae_optim_init(&o, p, &c, &err) == VAE_OK);
         CHECK(vae_optim_step(&o, &err) == VAE_OK);
         for (int i = 0; i < 3; i++) {
-            double want = k == 0 ? x0[i] - 0.1 * 0.2 * x0[i]                    /* SGD: g = wd * theta */
-                        : k == 1 ? x0[i] - 0.1 * (0.2 * x0[i]) / (fabs(0.2 * x0[i]) + 1e-8) /* Adam: lr * sign */
-                                 : x0[i] * (1 - 0.1 * 0.2);                        /* AdamW: pure shrink */
+            double want = k == 0   ? x0[i] - 0.1 * 0.2 * x0[i] /* SGD: g = wd * theta */
+                          : k == 1 ? x0[i] - 0.1 * (0.2 * x0[i]) /
+                                                 (fabs(0.2 * x0[i]) + 1e-8) /* Adam: lr * sign */
+                                   : x0[i] * (1 - 0.1 * 0.2);               /* AdamW: pure shrink */
             CHECK_NEAR(vae_get_flat(t, i), want, 1e-15, 1e-14);
         }
     }
@@ -197,9 +205,13 @@ static void test_adam_autograd(void) {
     for (int s = 0; s < 2000; s++) {
         vae_ctx_reset(ctx);
         vae_params_zero_grad(p);
-        vae_tensor *x = vae_wrap(ctx, VAE_F32, VAE_SHAPE(8, 3), xs), *y = vae_wrap(ctx, VAE_F32, VAE_SHAPE(8, 1), ys);
-        vae_tensor *L = vae_sum_all(ctx, vae_square(ctx, vae_sub(ctx, vae_linear_forward(ctx, &l, x,
-                                                                 vae_act_default(VAE_ACT_IDENTITY)), y)));
+        vae_tensor *x = vae_wrap(ctx, VAE_F32, VAE_SHAPE(8, 3), xs),
+                   *y = vae_wrap(ctx, VAE_F32, VAE_SHAPE(8, 1), ys);
+        vae_tensor *L = vae_sum_all(
+            ctx,
+            vae_square(
+                ctx, vae_sub(ctx, vae_linear_forward(ctx, &l, x, vae_act_default(VAE_ACT_IDENTITY)),
+                             y)));
         loss = vae_item(L);
         vae_backward(ctx, L);
         vae_optim_step(&o, &err);
@@ -228,7 +240,8 @@ static void test_schedules(void) {
     CHECK_NEAR(vae_schedule_lr(&s, 100), 0.1, 1e-15, 0);
     CHECK_NEAR(vae_schedule_lr(&s, 500), 0.1, 1e-15, 0);
     vae_schedule w = vae_schedule_with_warmup(vae_schedule_constant(1.0), 4);
-    CHECK(vae_schedule_lr(&w, 0) == 0.25 && vae_schedule_lr(&w, 1) == 0.5 && vae_schedule_lr(&w, 3) == 1.0);
+    CHECK(vae_schedule_lr(&w, 0) == 0.25 && vae_schedule_lr(&w, 1) == 0.5 &&
+          vae_schedule_lr(&w, 3) == 1.0);
     CHECK(vae_schedule_lr(&w, 4) == 1.0);
     w = vae_schedule_with_warmup(s, 10); /* cosine starts when the warm-up ends */
     CHECK_NEAR(vae_schedule_lr(&w, 4), 0.5, 1e-15, 0);

@@ -1,5 +1,6 @@
-/* Parameter store, initializers, Linear and MLP: layout in one flat buffer, growth, zero-grad, backward into the
- * flat gradient buffer, listing/lookup, init distributions, shapes, and gradchecks of Linear and 2-layer MLPs. */
+/* Parameter store, initializers, Linear and MLP: layout in one flat buffer, growth, zero-grad,
+ * backward into the flat gradient buffer, listing/lookup, init distributions, shapes, and
+ * gradchecks of Linear and 2-layer MLPs. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -29,14 +30,16 @@ static void test_layout(void) {
         CHECK(vae_is_contiguous(t) && t->dtype == VAE_F32);
         CHECK(off >= prev_end && off % 16 == 0); /* in order, no overlap, 64-byte aligned */
         CHECK((char *)vae_tensor_ptr(t) == vals + off * 4);
-        CHECK(t->grad && (char *)vae_tensor_ptr(t->grad) == grads + off * 4 && vae_same_shape(t, t->grad));
+        CHECK(t->grad && (char *)vae_tensor_ptr(t->grad) == grads + off * 4 &&
+              vae_same_shape(t, t->grad));
         prev_end = off + vae_numel(t);
         for (int64_t j = 0; j < vae_numel(t); j++) CHECK(vae_get_flat(t, j) == 0.0);
     }
     CHECK(prev_end == vae_params_flat_len(p));
     CHECK(strcmp(a->name, "a") == 0 && strcmp(c->name, "c.weight") == 0);
     CHECK(vae_params_find(p, "b") == b && vae_params_index(p, "c.weight") == 2);
-    CHECK(vae_params_find(p, "nope") == NULL && vae_params_index(p, NULL) == -1 && !vae_params_get(p, 3));
+    CHECK(vae_params_find(p, "nope") == NULL && vae_params_index(p, NULL) == -1 &&
+          !vae_params_get(p, 3));
 
     /* errors leave the store unchanged */
     CHECK(!vae_params_add(p, "a", VAE_SHAPE(1), &err) && err.code == VAE_ERR_ARG);
@@ -56,7 +59,8 @@ static void test_layout(void) {
     for (int64_t j = 0; j < vae_params_flat_len(p); j++) ((float *)vae_params_grads(p))[j] = 1.5f;
     vae_params_zero_grad(p);
     int nz = 0;
-    for (int64_t j = 0; j < vae_params_flat_len(p); j++) nz += ((float *)vae_params_grads(p))[j] != 0;
+    for (int64_t j = 0; j < vae_params_flat_len(p); j++)
+        nz += ((float *)vae_params_grads(p))[j] != 0;
     CHECK(nz == 0);
 
     /* growth keeps the tensor pointers and the values, and re-points data */
@@ -71,11 +75,13 @@ static void test_layout(void) {
     CHECK(big && vae_params_count(p) == 23);
     CHECK(vae_get_flat(a, 7) == 3.25 && vae_get_flat(c, 7) == -2.0 && vae_params_find(p, "a") == a);
     CHECK((char *)vae_tensor_ptr(a) == (char *)vae_params_values(p) + vae_params_offset(p, 0) * 4);
-    CHECK((char *)vae_tensor_ptr(c->grad) == (char *)vae_params_grads(p) + vae_params_offset(p, 2) * 4);
+    CHECK((char *)vae_tensor_ptr(c->grad) ==
+          (char *)vae_params_grads(p) + vae_params_offset(p, 2) * 4);
 
     /* state slots: created zeroed on demand, grow with the store */
     CHECK(vae_params_ensure_slots(p, 2, &err) == VAE_OK && vae_params_slots(p) == 2);
-    CHECK(vae_params_ensure_slots(p, VAE_PARAMS_MAX_SLOTS + 1, &err) == VAE_ERR_ARG && vae_params_slots(p) == 2);
+    CHECK(vae_params_ensure_slots(p, VAE_PARAMS_MAX_SLOTS + 1, &err) == VAE_ERR_ARG &&
+          vae_params_slots(p) == 2);
     vae_error_clear(&err);
     ((float *)vae_params_slot(p, 1))[5] = 4.0f;
     vae_tensor *late = vae_params_add(p, "late", VAE_SHAPE(5000), &err);
@@ -87,7 +93,8 @@ static void test_layout(void) {
     /* truncation rolls back and re-zeroes the tail */
     vae_set_flat(late, 0, 9.0);
     vae_params_truncate(p, 3);
-    CHECK(vae_params_count(p) == 3 && vae_params_flat_len(p) == prev_end && !vae_params_find(p, "late"));
+    CHECK(vae_params_count(p) == 3 && vae_params_flat_len(p) == prev_end &&
+          !vae_params_find(p, "late"));
     CHECK(vae_params_add(p, "again", VAE_SHAPE(5000), &err) != NULL);
     CHECK(vae_get_flat(vae_params_find(p, "again"), 0) == 0.0);
     vae_params_free(p);
@@ -101,7 +108,8 @@ static void test_backward_into_flat(void) {
     vae_params *p = vae_params_new(VAE_F64);
     vae_linear l;
     CHECK(vae_linear_init(&l, p, "lin", 3, 2, 1, &err) == VAE_OK);
-    CHECK(vae_params_count(p) == 2 && strcmp(l.w->name, "lin.weight") == 0 && strcmp(l.b->name, "lin.bias") == 0);
+    CHECK(vae_params_count(p) == 2 && strcmp(l.w->name, "lin.weight") == 0 &&
+          strcmp(l.b->name, "lin.bias") == 0);
     vae_rng rng;
     vae_rng_seed(&rng, 1);
     CHECK(vae_linear_reset(&l, &rng, &err) == VAE_OK);
@@ -121,22 +129,26 @@ static void test_backward_into_flat(void) {
             for (int j = 0; j < 2; j++) CHECK_NEAR(g[ow + i * 2 + j], rep * colsum, 1e-12, 0);
         }
         CHECK(g[ob] == 4.0 * rep && g[ob + 1] == 4.0 * rep);
-        CHECK(l.w->grad == vae_params_find(p, "lin.weight")->grad); /* autograd used the store's buffer */
+        CHECK(l.w->grad ==
+              vae_params_find(p, "lin.weight")->grad); /* autograd used the store's buffer */
     }
     vae_params_zero_grad(p);
     CHECK(((double *)vae_params_grads(p))[vae_params_offset(p, 1)] == 0);
 
     /* wrong input width and wrong dtype are reported in ctx */
     vae_ctx_reset(ctx);
-    CHECK(!vae_linear_forward(ctx, &l, vae_zeros(ctx, VAE_F64, VAE_SHAPE(4, 5)), vae_act_default(VAE_ACT_RELU)));
+    CHECK(!vae_linear_forward(ctx, &l, vae_zeros(ctx, VAE_F64, VAE_SHAPE(4, 5)),
+                              vae_act_default(VAE_ACT_RELU)));
     CHECK(vae_ctx_status(ctx) == VAE_ERR_SHAPE);
     vae_ctx_clear_error(ctx);
-    CHECK(!vae_linear_forward(ctx, &l, vae_zeros(ctx, VAE_F32, VAE_SHAPE(4, 3)), vae_act_default(VAE_ACT_RELU)));
+    CHECK(!vae_linear_forward(ctx, &l, vae_zeros(ctx, VAE_F32, VAE_SHAPE(4, 3)),
+                              vae_act_default(VAE_ACT_RELU)));
     CHECK(vae_ctx_status(ctx) == VAE_ERR_DTYPE);
     /* a name already taken rolls back */
     vae_linear l2 = {0};
     vae_error_clear(&err);
-    CHECK(vae_linear_init(&l2, p, "lin", 3, 2, 1, &err) == VAE_ERR_ARG && !l2.w && vae_params_count(p) == 2);
+    CHECK(vae_linear_init(&l2, p, "lin", 3, 2, 1, &err) == VAE_ERR_ARG && !l2.w &&
+          vae_params_count(p) == 2);
     vae_ctx_free(ctx);
     vae_params_free(p);
 }
@@ -254,7 +266,8 @@ static void test_mlp_shapes(void) {
     const int64_t shp[4][2] = {{5, 7}, {7, 0}, {7, 3}, {3, 0}};
     for (int i = 0; i < 4; i++) {
         vae_tensor *t = vae_params_get(p, i);
-        CHECK(strcmp(t->name, names[i]) == 0 && t->ndim == (i % 2 ? 1 : 2) && t->shape[0] == shp[i][0]);
+        CHECK(strcmp(t->name, names[i]) == 0 && t->ndim == (i % 2 ? 1 : 2) &&
+              t->shape[0] == shp[i][0]);
         if (t->ndim == 2) CHECK(t->shape[1] == shp[i][1]);
     }
     vae_rng rng;
@@ -262,7 +275,8 @@ static void test_mlp_shapes(void) {
     CHECK(vae_mlp_reset(&m, &rng, &err) == VAE_OK);
     vae_ctx *ctx = vae_ctx_new(0);
     vae_tensor *y2 = vae_mlp_forward(ctx, &m, vae_randn(ctx, VAE_F32, VAE_SHAPE(4, 5)));
-    vae_tensor *y3 = vae_mlp_forward(ctx, &m, vae_randn(ctx, VAE_F32, VAE_SHAPE(6, 4, 5))); /* (K, B, in) */
+    vae_tensor *y3 =
+        vae_mlp_forward(ctx, &m, vae_randn(ctx, VAE_F32, VAE_SHAPE(6, 4, 5))); /* (K, B, in) */
     vae_tensor *y1 = vae_mlp_forward(ctx, &m, vae_randn(ctx, VAE_F32, VAE_SHAPE(5)));
     CHECK(vae_ctx_status(ctx) == VAE_OK);
     CHECK(y2 && y2->ndim == 2 && y2->shape[0] == 4 && y2->shape[1] == 3);
@@ -272,26 +286,32 @@ static void test_mlp_shapes(void) {
     vae_ctx_reset(ctx);
     vae_tensor *xb = vae_randn(ctx, VAE_F32, VAE_SHAPE(4, 5));
     vae_tensor *yb = vae_mlp_forward(ctx, &m, xb);
-    vae_tensor *yk = vae_mlp_forward(ctx, &m, vae_expand(ctx, vae_unsqueeze(ctx, xb, 0), VAE_SHAPE(3, 4, 5)));
+    vae_tensor *yk =
+        vae_mlp_forward(ctx, &m, vae_expand(ctx, vae_unsqueeze(ctx, xb, 0), VAE_SHAPE(3, 4, 5)));
     double d = 0;
-    for (int64_t i = 0; yk && i < 36; i++) d = fmax(d, fabs(vae_get_flat(yk, i) - vae_get_flat(yb, i % 12)));
+    for (int64_t i = 0; yk && i < 36; i++)
+        d = fmax(d, fabs(vae_get_flat(yk, i) - vae_get_flat(yb, i % 12)));
     CHECK(yk && d < 1e-6);
     /* act_last: sigmoid output in (0, 1) */
     vae_mlp ms;
-    CHECK(vae_mlp_init(&ms, p, "dec", 3, sizes, vae_act_default(VAE_ACT_SIGMOID), 1, &err) == VAE_OK);
+    CHECK(vae_mlp_init(&ms, p, "dec", 3, sizes, vae_act_default(VAE_ACT_SIGMOID), 1, &err) ==
+          VAE_OK);
     vae_mlp_reset(&ms, &rng, &err);
     vae_ctx_reset(ctx);
-    moments mo = stats(vae_mlp_forward(ctx, &ms, vae_mul_scalar(ctx, vae_randn(ctx, VAE_F32, VAE_SHAPE(50, 5)), 10)));
+    moments mo = stats(vae_mlp_forward(
+        ctx, &ms, vae_mul_scalar(ctx, vae_randn(ctx, VAE_F32, VAE_SHAPE(50, 5)), 10)));
     CHECK(mo.min > 0 && mo.max < 1);
     /* failures roll back the store */
     int n0 = vae_params_count(p);
     const int64_t bad[] = {5, 0, 3};
-    CHECK(vae_mlp_init(&ms, p, "bad", 3, bad, vae_act_default(VAE_ACT_RELU), 0, &err) == VAE_ERR_ARG);
+    CHECK(vae_mlp_init(&ms, p, "bad", 3, bad, vae_act_default(VAE_ACT_RELU), 0, &err) ==
+          VAE_ERR_ARG);
     vae_error_clear(&err);
     const int64_t clash[] = {5, 4, 4, 3};
     vae_params_add(p, "x.2.bias", VAE_SHAPE(1), &err);
     n0 = vae_params_count(p);
-    CHECK(vae_mlp_init(&ms, p, "x", 4, clash, vae_act_default(VAE_ACT_RELU), 0, &err) == VAE_ERR_ARG);
+    CHECK(vae_mlp_init(&ms, p, "x", 4, clash, vae_act_default(VAE_ACT_RELU), 0, &err) ==
+          VAE_ERR_ARG);
     CHECK(vae_params_count(p) == n0 && !vae_params_find(p, "x.0.weight"));
     vae_error_clear(&err);
     CHECK(vae_act_from_name("leaky_relu") == VAE_ACT_LEAKY_RELU && vae_act_from_name("nope") == -1);
@@ -311,12 +331,14 @@ static vae_tensor *gc_linear(vae_ctx *c, vae_tensor *const *x, int n, void *u) {
 static vae_tensor *gc_mlp(vae_ctx *c, vae_tensor *const *x, int n, void *u) {
     (void)n;
     vae_mlp m = {.nlayers = 2, .act = *(const vae_activation *)u, .act_last = 1};
-    for (int i = 0; i < 2; i++) m.layer[i] = (vae_linear){x[1 + 2 * i]->shape[0], x[1 + 2 * i]->shape[1],
-                                                          x[1 + 2 * i], x[2 + 2 * i]};
+    for (int i = 0; i < 2; i++)
+        m.layer[i] = (vae_linear){x[1 + 2 * i]->shape[0], x[1 + 2 * i]->shape[1], x[1 + 2 * i],
+                                  x[2 + 2 * i]};
     return vae_mlp_forward(c, &m, x[0]);
 }
 
-static void fill_input(vae_gc_input *g, int ndim, const int64_t *shape, double *buf, vae_rng *r, double scale) {
+static void fill_input(vae_gc_input *g, int ndim, const int64_t *shape, double *buf, vae_rng *r,
+                       double scale) {
     memset(g, 0, sizeof *g);
     g->ndim = ndim;
     int64_t n = 1;

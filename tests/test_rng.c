@@ -1,5 +1,6 @@
-/* xoshiro256**: fixed outputs for seed 0, ranges of uniform / uniform_pos (including the extreme raw outputs),
- * moments of normal and bernoulli, unbiased vae_rng_below, independent split streams, shuffle. */
+/* xoshiro256**: fixed outputs for seed 0, ranges of uniform / uniform_pos (including the extreme
+ * raw outputs), moments of normal and bernoulli, unbiased vae_rng_below, independent split streams,
+ * shuffle. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,9 +14,12 @@ static uint64_t inv64(uint64_t a) {
     for (int i = 0; i < 6; i++) x *= 2 - a * x;
     return x;
 }
-static uint64_t rotr(uint64_t x, int k) { return (x >> k) | (x << (64 - k)); }
+static uint64_t rotr(uint64_t x, int k) {
+    return (x >> k) | (x << (64 - k));
+}
 
-/* A state whose next raw output is `want`: the output is rotl(s1 * 5, 7) * 9, so s1 = rotr(want / 9, 7) / 5. */
+/* A state whose next raw output is `want`: the output is rotl(s1 * 5, 7) * 9, so s1 = rotr(want /
+ * 9, 7) / 5. */
 static void force_next(vae_rng *r, uint64_t want) {
     r->s[1] = rotr(want * inv64(9), 7) * inv64(5);
     r->s[0] = r->s[2] = r->s[3] = 0x1234567u;
@@ -29,8 +33,8 @@ static void test_reference(void) {
     CHECK(r.s[0] == 0xe220a8397b1dcdafULL && r.s[1] == 0x6e789e6aa1b965f4ULL);
     CHECK(r.s[2] == 0x06c45d188009454fULL && r.s[3] == 0xf88bb8a8724c81ecULL);
     /* first xoshiro256** outputs, computed once from the reference algorithm */
-    static const uint64_t want[4] = {0x99ec5f36cb75f2b4ULL, 0xbf6e1f784956452aULL, 0x1a5f849d4933e6e0ULL,
-                                     0x6aa594f1262d2d2cULL};
+    static const uint64_t want[4] = {0x99ec5f36cb75f2b4ULL, 0xbf6e1f784956452aULL,
+                                     0x1a5f849d4933e6e0ULL, 0x6aa594f1262d2d2cULL};
     for (int i = 0; i < 4; i++) CHECK(vae_rng_u64(&r) == want[i]);
     /* reproducible; different seeds differ */
     vae_rng a, b, c;
@@ -87,8 +91,9 @@ static void test_uniform(void) {
         for (int dt = 0; dt < 2; dt++) {
             force_next(vae_ctx_rng(c), UINT64_MAX);
             vae_tensor *t = vae_rand(c, dt ? VAE_F64 : VAE_F32, VAE_SHAPE(1));
-            CHECK_MSG(t && vae_item(t) < 1 && vae_item(t) > 0.99, "rand %s of all-ones bits is %.17g",
-                      dt ? "f64" : "f32", t ? vae_item(t) : -1);
+            CHECK_MSG(t && vae_item(t) < 1 && vae_item(t) > 0.99,
+                      "rand %s of all-ones bits is %.17g", dt ? "f64" : "f32",
+                      t ? vae_item(t) : -1);
         }
         vae_ctx_free(c);
     }
@@ -128,8 +133,10 @@ static void test_below(void) {
     int cnt[K] = {0}, inrange = 1;
     for (int i = 0; i < N; i++) {
         uint64_t x = vae_rng_below(&r, K);
-        if (x >= K) inrange = 0;
-        else cnt[x]++;
+        if (x >= K)
+            inrange = 0;
+        else
+            cnt[x]++;
     }
     CHECK(inrange);
     double e = (double)N / K, se = sqrt(N * (1.0 / K) * (1 - 1.0 / K));
@@ -160,7 +167,8 @@ static void test_split_shuffle(void) {
     int eq = 1, d12 = 0, dp = 0;
     uint64_t a[1000], b[1000];
     for (int i = 0; i < 1000; i++) {
-        uint64_t r0 = vae_rng_u64(&ref), x1 = vae_rng_u64(&c1), x2 = vae_rng_u64(&c2), xp = vae_rng_u64(&p);
+        uint64_t r0 = vae_rng_u64(&ref), x1 = vae_rng_u64(&c1), x2 = vae_rng_u64(&c2),
+                 xp = vae_rng_u64(&p);
         eq &= r0 == x1;
         d12 += x1 != x2;
         dp += xp != x1 && xp != x2;
@@ -200,7 +208,8 @@ static void test_split_shuffle(void) {
     CHECK(perm);
     CHECK(fixed < 10); /* about 1 expected */
     CHECK(memcmp(idx, idx2, sizeof idx) == 0);
-    /* every position receives every value about equally often (first element over many shuffles of 4) */
+    /* every position receives every value about equally often (first element over many shuffles of
+     * 4) */
     int first[4] = {0};
     for (int t = 0; t < 40000; t++) {
         int64_t v[4] = {0, 1, 2, 3};
@@ -214,11 +223,13 @@ static void test_split_shuffle(void) {
     CHECK(one == 7);
 }
 
-/* The bulk Bernoulli draw equals vae_rng_bernoulli in order, and leaves the state where those calls would. */
+/* The bulk Bernoulli draw equals vae_rng_bernoulli in order, and leaves the state where those calls
+ * would. */
 static void test_bernoulli_f32(void) {
     enum { N = 1000 };
     static float p[N], got[N];
-    for (int i = 0; i < N; i++) p[i] = (float)((i * 37) % 101) / 100.0f - 0.005f * (i % 3); /* < 0, 0..1, 1 */
+    for (int i = 0; i < N; i++)
+        p[i] = (float)((i * 37) % 101) / 100.0f - 0.005f * (i % 3); /* < 0, 0..1, 1 */
     vae_rng a, b;
     vae_rng_seed(&a, 77);
     b = a;

@@ -1,7 +1,8 @@
-/* A training step in the steady state calls malloc zero times (DESIGN §4: the arena is reused, scratch is kept),
- * for every objective and estimator; and its gradients are bit-identical for 1, 2, 3 and 4 threads.
- * malloc/calloc/realloc are counted by interposing them in this executable (ELF symbol interposition also catches
- * the calls made inside libvae.so); under a sanitizer, which owns malloc, the counting part is skipped. */
+/* A training step in the steady state calls malloc zero times (DESIGN §4: the arena is reused,
+ * scratch is kept), for every objective and estimator; and its gradients are bit-identical for 1,
+ * 2, 3 and 4 threads. malloc/calloc/realloc are counted by interposing them in this executable (ELF
+ * symbol interposition also catches the calls made inside libvae.so); under a sanitizer, which owns
+ * malloc, the counting part is skipped. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,12 +40,13 @@ void *realloc(void *p, size_t n) {
 }
 #endif
 
-#define D 784
+#define D     784
 #define BATCH 20
 
 static float xb[BATCH * D];
 
-static int step(vae_ctx *ctx, vae_net *net, vae_optim *opt, const vae_objective_cfg *cfg, vae_objective_state *st) {
+static int step(vae_ctx *ctx, vae_net *net, vae_optim *opt, const vae_objective_cfg *cfg,
+                vae_objective_state *st) {
     vae_error err = {0};
     vae_ctx_reset(ctx);
     vae_params_zero_grad(net->params);
@@ -109,10 +111,12 @@ int main(void) {
             vae_ctx_seed(ctx, 9);
             vae_objective_state st = {0};
             CHECK(step(ctx, &net, NULL, &cfg, &st) == 0);
-            if (t == 1) memcpy(g1, vae_params_grads(net.params), sizeof(float) * (size_t)P);
+            if (t == 1)
+                memcpy(g1, vae_params_grads(net.params), sizeof(float) * (size_t)P);
             else
                 CHECK_MSG(memcmp(g1, vae_params_grads(net.params), sizeof(float) * (size_t)P) == 0,
-                          "%s K=%lld: gradients with %d threads differ from 1 thread", name, (long long)cfg.samples, t);
+                          "%s K=%lld: gradients with %d threads differ from 1 thread", name,
+                          (long long)cfg.samples, t);
         }
         vae_threads_set(0);
 
@@ -122,12 +126,13 @@ int main(void) {
         vae_error err = {0};
         CHECK(vae_optim_init(&opt, net.params, &oc, &err) == VAE_OK);
         vae_objective_state st = {0};
-        for (int i = 0; i < 3; i++) step(ctx, &net, &opt, &cfg, &st); /* warm-up: arena, scratch, pool */
+        for (int i = 0; i < 3; i++)
+            step(ctx, &net, &opt, &cfg, &st); /* warm-up: arena, scratch, pool */
         long before = n_alloc;
         for (int i = 0; i < 5; i++) CHECK(step(ctx, &net, &opt, &cfg, &st) == 0);
         if (COUNTING)
-            CHECK_MSG(n_alloc == before, "%s %s K=%lld: %ld mallocs in 5 steady-state steps", vae_objective_name(cfg.kind),
-                      name, (long long)cfg.samples, n_alloc - before);
+            CHECK_MSG(n_alloc == before, "%s %s K=%lld: %ld mallocs in 5 steady-state steps",
+                      vae_objective_name(cfg.kind), name, (long long)cfg.samples, n_alloc - before);
         free(g1);
         vae_ctx_free(ctx);
         vae_net_free(&net);

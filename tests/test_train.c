@@ -1,5 +1,6 @@
-/* End to end: a small VAE trained for a few seconds on the built-in sprites reaches a stated ELBO, and an IWAE
- * (K = 5) trained with the same number of updates on the same data reaches a better IS log-likelihood. */
+/* End to end: a small VAE trained for a few seconds on the built-in sprites reaches a stated ELBO,
+ * and an IWAE (K = 5) trained with the same number of updates on the same data reaches a better IS
+ * log-likelihood. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,7 +55,8 @@ static vae_eval_result run(vae_objective_kind kind, int64_t samples, vae_estimat
         vae_ctx_reset(ctx);
         vae_params_zero_grad(net.params);
         vae_objective_out o;
-        vae_status s = vae_objective(ctx, &net, vae_wrap(ctx, VAE_F32, VAE_SHAPE(m, train.d), xb), &cfg, &st, &o);
+        vae_status s = vae_objective(ctx, &net, vae_wrap(ctx, VAE_F32, VAE_SHAPE(m, train.d), xb),
+                                     &cfg, &st, &o);
         if (!s) s = vae_backward(ctx, o.loss);
         if (!s) s = vae_optim_step(&opt, &err);
         if (s) {
@@ -67,7 +69,8 @@ static vae_eval_result run(vae_objective_kind kind, int64_t samples, vae_estimat
     vae_eval_cfg_default(&ec);
     ec.is_samples = 500;
     vae_ctx_seed(ctx, 99); /* the same evaluation noise for both models */
-    CHECK_MSG(vae_evaluate(ctx, &net, xtest, NTEST, &ec, &r, NULL, NULL, &err) == VAE_OK, "eval: %s", err.msg);
+    CHECK_MSG(vae_evaluate(ctx, &net, xtest, NTEST, &ec, &r, NULL, NULL, &err) == VAE_OK,
+              "eval: %s", err.msg);
     vae_batch_iter_free(&it);
     free(xb);
     vae_ctx_free(ctx);
@@ -91,14 +94,16 @@ int main(void) {
 
     vae_eval_result v = run(VAE_OBJ_VAE, 1, VAE_EST_REPARAM);
     vae_eval_result w = run(VAE_OBJ_IWAE, 5, VAE_EST_REPARAM);
-    printf("VAE : test ELBO %.2f  IS log p(x) %.2f  KL %.2f  active units %d\n", v.elbo, v.loglik, v.kl,
-           v.active_units);
-    printf("IWAE: test ELBO %.2f  IS log p(x) %.2f  KL %.2f  active units %d\n", w.elbo, w.loglik, w.kl,
-           w.active_units);
-    /* untrained: about -256 log 2 = -177 nats; a trained model explains the sprites in a few tens of nats */
+    printf("VAE : test ELBO %.2f  IS log p(x) %.2f  KL %.2f  active units %d\n", v.elbo, v.loglik,
+           v.kl, v.active_units);
+    printf("IWAE: test ELBO %.2f  IS log p(x) %.2f  KL %.2f  active units %d\n", w.elbo, w.loglik,
+           w.kl, w.active_units);
+    /* untrained: about -256 log 2 = -177 nats; a trained model explains the sprites in a few tens
+     * of nats */
     CHECK_MSG(v.elbo > -30.0, "VAE test ELBO %.2f should pass -30", v.elbo);
     CHECK(v.loglik >= v.elbo);
-    CHECK_MSG(w.loglik > v.loglik, "IWAE IS log-likelihood %.3f should beat the VAE's %.3f", w.loglik, v.loglik);
+    CHECK_MSG(w.loglik > v.loglik, "IWAE IS log-likelihood %.3f should beat the VAE's %.3f",
+              w.loglik, v.loglik);
     CHECK(v.active_units >= 2);
     vae_eval_result_free(&v);
     vae_eval_result_free(&w);

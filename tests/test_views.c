@@ -1,5 +1,6 @@
-/* Views: aliasing of the root storage, writes through views, reshape view-vs-copy, slicing (negative indices,
- * steps), expand (stride 0, read-only), squeeze/unsqueeze, contiguous, detach, and the debug printer. */
+/* Views: aliasing of the root storage, writes through views, reshape view-vs-copy, slicing
+ * (negative indices, steps), expand (stride 0, read-only), squeeze/unsqueeze, contiguous, detach,
+ * and the debug printer. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,7 +41,8 @@ static void test_roots(vae_ctx *c) {
     vae_tensor *chain[] = {v1, v2, v3, v4, v5, v6, v7, v8};
     for (int i = 0; i < 8; i++) {
         CHECK_MSG(chain[i] && chain[i]->data == r->data, "view %d shares the root's data", i + 1);
-        CHECK_MSG(chain[i] && chain[i]->root == r, "view %d points at the root, not at its source", i + 1);
+        CHECK_MSG(chain[i] && chain[i]->root == r, "view %d points at the root, not at its source",
+                  i + 1);
     }
     /* detach of a root points at that root */
     vae_tensor *d = vae_detach(c, r);
@@ -50,7 +52,8 @@ static void test_roots(vae_ctx *c) {
     vae_error e = {0};
     CHECK(vae_view_transpose(v2, 0, 1, &a, &e) == VAE_OK && a.root == r && a.data == r->data);
     CHECK(vae_view_slice(&a, 1, 0, 2, 1, &b, &e) == VAE_OK && b.root == r);
-    vae_tensor *vo = vae_tensor_view_of(vae_ctx_arena(c), &e, &b, b.ndim, b.shape, b.stride, b.offset);
+    vae_tensor *vo =
+        vae_tensor_view_of(vae_ctx_arena(c), &e, &b, b.ndim, b.shape, b.stride, b.offset);
     CHECK(vo && vo->root == r && vo->data == r->data);
     CHECK(e.code == VAE_OK);
     /* a caller buffer's views keep the CALLER flag and the wrap as root */
@@ -119,9 +122,11 @@ static void test_reshape(vae_ctx *c) {
     /* the tensor/ layer reports "copy needed" without an error */
     vae_tensor out;
     vae_error e = {0};
-    CHECK(vae_view_reshape(p, VAE_SHAPE(2, 12), &out, NULL, &e) == VAE_ERR_UNSUPPORTED && e.code == VAE_OK);
+    CHECK(vae_view_reshape(p, VAE_SHAPE(2, 12), &out, NULL, &e) == VAE_ERR_UNSUPPORTED &&
+          e.code == VAE_OK);
     int64_t res[2];
-    CHECK(vae_view_reshape(x, VAE_SHAPE(-1, 8), &out, res, &e) == VAE_OK && res[0] == 3 && res[1] == 8);
+    CHECK(vae_view_reshape(x, VAE_SHAPE(-1, 8), &out, res, &e) == VAE_OK && res[0] == 3 &&
+          res[1] == 8);
     /* empty tensors reshape freely */
     vae_tensor *em = vae_reshape(c, vae_zeros(c, VAE_F32, VAE_SHAPE(0, 3)), VAE_SHAPE(3, 0, 5));
     CHECK(shape_is(em, VAE_SHAPE(3, 0, 5)));
@@ -169,13 +174,16 @@ static void test_expand_squeeze(vae_ctx *c) {
     vae_tensor *et = vae_transpose(c, e, 0, 2);
     CHECK(et && (et->flags & VAE_TF_READONLY));
     vae_tensor *ec = vae_contiguous(c, e);
-    CHECK(ec && ec != e && ec->data != x->data && !(ec->flags & VAE_TF_READONLY) && vae_is_contiguous(ec));
+    CHECK(ec && ec != e && ec->data != x->data && !(ec->flags & VAE_TF_READONLY) &&
+          vae_is_contiguous(ec));
     CHECK(ec && vae_get_flat(ec, 23) == 3 && vae_get_flat(ec, 4) == 2);
     /* squeeze / unsqueeze */
     vae_tensor *sq = vae_squeeze(c, x, -1);
     CHECK(shape_is(sq, VAE_SHAPE(3)) && sq->stride[0] == 1 && vals_are(sq, 3, (double[]){1, 2, 3}));
-    vae_tensor *u0 = vae_unsqueeze(c, sq, 0), *u1 = vae_unsqueeze(c, sq, -1), *um = vae_unsqueeze(c, x, 1);
-    CHECK(shape_is(u0, VAE_SHAPE(1, 3)) && shape_is(u1, VAE_SHAPE(3, 1)) && shape_is(um, VAE_SHAPE(3, 1, 1)));
+    vae_tensor *u0 = vae_unsqueeze(c, sq, 0), *u1 = vae_unsqueeze(c, sq, -1),
+               *um = vae_unsqueeze(c, x, 1);
+    CHECK(shape_is(u0, VAE_SHAPE(1, 3)) && shape_is(u1, VAE_SHAPE(3, 1)) &&
+          shape_is(um, VAE_SHAPE(3, 1, 1)));
     CHECK(u0 && !(u0->flags & VAE_TF_READONLY) && vae_is_contiguous(u0) && u0->data == x->data);
     vae_tensor *b = vae_unsqueeze(c, vae_unsqueeze(c, vae_scalar(c, VAE_F64, 7), 0), 0);
     CHECK(shape_is(b, VAE_SHAPE(1, 1)) && vae_item(b) == 7);
@@ -192,7 +200,8 @@ static void test_contiguous_detach(vae_ctx *c) {
     const double want[6] = {0, 3, 1, 4, 2, 5};
     CHECK(tc && memcmp(tc->data, want, sizeof want) == 0); /* raw storage is row-major */
     /* f32 storage, a sliced start offset */
-    vae_tensor *f = vae_slice(c, vae_reshape(c, vae_arange(c, VAE_F32, 0, 12, 1), VAE_SHAPE(3, 4)), 1, 1, 4, 2);
+    vae_tensor *f =
+        vae_slice(c, vae_reshape(c, vae_arange(c, VAE_F32, 0, 12, 1), VAE_SHAPE(3, 4)), 1, 1, 4, 2);
     vae_tensor *fc = vae_contiguous(c, f);
     const float wantf[6] = {1, 3, 5, 7, 9, 11};
     CHECK(fc && fc != f && memcmp(fc->data, wantf, sizeof wantf) == 0);
@@ -201,7 +210,8 @@ static void test_contiguous_detach(vae_ctx *c) {
     vae_tensor *w = vae_from_data(c, VAE_F64, VAE_SHAPE(3), VAE_F64, (double[]){1, 2, 3});
     vae_requires_grad(c, w, 1);
     vae_tensor *d = vae_detach(c, w);
-    CHECK(d && d->data == w->data && !(d->flags & VAE_TF_REQUIRES_GRAD) && d->grad == NULL && d->node == NULL);
+    CHECK(d && d->data == w->data && !(d->flags & VAE_TF_REQUIRES_GRAD) && d->grad == NULL &&
+          d->node == NULL);
     int64_t len = vae_tape_length(c);
     vae_tensor *y = vae_mul(c, w, d); /* d/dw (w * stop(w)) = stop(w) = w */
     vae_tensor *yd = vae_mul(c, d, d);
@@ -237,7 +247,8 @@ static void test_print(vae_ctx *c) {
     vae_tensor *x = vae_reshape(c, vae_arange(c, VAE_F32, 1, 7, 1), VAE_SHAPE(2, 3));
     check_print(x, 0, "tensor f32 (2,3) [[1, 2, 3], [4, 5, 6]]\n");
     vae_tensor *h = vae_mul_scalar(c, vae_transpose(c, vae_cast(c, x, VAE_F64), 0, 1), 0.5);
-    check_print(vae_transpose(c, h, 0, 1), 0, "tensor f64 (2,3) (strided) [[0.5, 1, 1.5], [2, 2.5, 3]]\n");
+    check_print(vae_transpose(c, h, 0, 1), 0,
+                "tensor f64 (2,3) (strided) [[0.5, 1, 1.5], [2, 2.5, 3]]\n");
     check_print(vae_arange(c, VAE_F64, 0, 10, 1), 4, "tensor f64 (10,) [0, 1, ..., 8, 9]\n");
     check_print(vae_scalar(c, VAE_F32, -2.25), 0, "tensor f32 () -2.25\n");
     check_print(vae_zeros(c, VAE_F32, VAE_SHAPE(0)), 0, "tensor f32 (0,) []\n");
@@ -256,12 +267,14 @@ int main(void) {
     vae_ctx *c = vae_ctx_new(0);
     CHECK(c != NULL);
     if (!c) return test_finish();
-    void (*groups[])(vae_ctx *) = {test_roots, test_writes,           test_reshape, test_slice,
-                                   test_expand_squeeze, test_contiguous_detach, test_print};
+    void (*groups[])(vae_ctx *) = {test_roots, test_writes,         test_reshape,
+                                   test_slice, test_expand_squeeze, test_contiguous_detach,
+                                   test_print};
     for (size_t g = 0; g < sizeof groups / sizeof groups[0]; g++) {
         vae_ctx_reset(c);
         groups[g](c);
-        CHECK_MSG(vae_ctx_status(c) == VAE_OK, "group %zu left an error: %s", g, vae_ctx_message(c));
+        CHECK_MSG(vae_ctx_status(c) == VAE_OK, "group %zu left an error: %s", g,
+                  vae_ctx_message(c));
         vae_ctx_clear_error(c);
     }
     vae_ctx_free(c);

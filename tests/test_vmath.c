@@ -1,6 +1,6 @@
-/* tensor/vmath.h: the vectorizable f32 exp, expm1, log1p, tanh, sigmoid and softplus against libm in double,
- * rounded: max error in ulps of the float result over a dense grid of each function's useful range, plus the
- * special values the header promises. */
+/* tensor/vmath.h: the vectorizable f32 exp, expm1, log1p, tanh, sigmoid and softplus against libm
+ * in double, rounded: max error in ulps of the float result over a dense grid of each function's
+ * useful range, plus the special values the header promises. */
 #include <float.h>
 #include <stdint.h>
 #include <string.h>
@@ -11,10 +11,15 @@
 typedef float (*approx_fn)(float);
 typedef double (*ref_fn)(double);
 
-static double ref_sigmoid(double x) { return x >= 0 ? 1 / (1 + exp(-x)) : exp(x) / (1 + exp(x)); }
-static double ref_softplus(double x) { return (x > 0 ? x : 0) + log1p(exp(-fabs(x))); }
+static double ref_sigmoid(double x) {
+    return x >= 0 ? 1 / (1 + exp(-x)) : exp(x) / (1 + exp(x));
+}
+static double ref_softplus(double x) {
+    return (x > 0 ? x : 0) + log1p(exp(-fabs(x)));
+}
 
-/* Error of a in ulps of the float nearest to the exact value r (ulps of the subnormal spacing below FLT_MIN). */
+/* Error of a in ulps of the float nearest to the exact value r (ulps of the subnormal spacing below
+ * FLT_MIN). */
 static double ulp_err(float a, double r) {
     if (isnan(r)) return isnan(a) ? 0 : INFINITY;
     float rf = (float)r;
@@ -25,8 +30,8 @@ static double ulp_err(float a, double r) {
     return fabs((double)a - r) / ulp;
 }
 
-/* Max ulp error over n points evenly spread in [lo, hi] plus every float of [lo2, hi2] around 0 (where the
- * relative accuracy of expm1/log1p/tanh is hardest). */
+/* Max ulp error over n points evenly spread in [lo, hi] plus every float of [lo2, hi2] around 0
+ * (where the relative accuracy of expm1/log1p/tanh is hardest). */
 static double max_err(approx_fn f, ref_fn g, double lo, double hi, float *worst) {
     const int64_t n = 2000000;
     double m = 0;
@@ -71,9 +76,11 @@ int main(void) {
     const float inf = INFINITY, nan = NAN;
     CHECK(isnan(vae_vexpf(nan)) && isnan(vae_vexpm1f(nan)) && isnan(vae_vlog1pf(nan)));
     CHECK(isnan(vae_vtanhf(nan)) && isnan(vae_vsigmoidf(nan)) && isnan(vae_vsoftplusf(nan)));
-    CHECK(vae_vexpf(inf) == inf && vae_vexpf(-inf) == 0 && vae_vexpf(100) == inf && vae_vexpf(0) == 1);
+    CHECK(vae_vexpf(inf) == inf && vae_vexpf(-inf) == 0 && vae_vexpf(100) == inf &&
+          vae_vexpf(0) == 1);
     CHECK(vae_vexpm1f(inf) == inf && vae_vexpm1f(-inf) == -1 && vae_vexpm1f(0) == 0);
-    CHECK(vae_vlog1pf(-1) == -inf && isnan(vae_vlog1pf(-2)) && vae_vlog1pf(inf) == inf && vae_vlog1pf(0) == 0);
+    CHECK(vae_vlog1pf(-1) == -inf && isnan(vae_vlog1pf(-2)) && vae_vlog1pf(inf) == inf &&
+          vae_vlog1pf(0) == 0);
     CHECK(vae_vtanhf(inf) == 1 && vae_vtanhf(-inf) == -1 && signbit(vae_vtanhf(-0.0f)));
     CHECK(vae_vsigmoidf(inf) == 1 && vae_vsigmoidf(-inf) == 0 && vae_vsigmoidf(0) == 0.5f);
     CHECK(vae_vsoftplusf(inf) == inf && vae_vsoftplusf(-inf) == 0);

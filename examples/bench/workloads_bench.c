@@ -39,7 +39,8 @@ static int cmp(const void *a, const void *b) {
 }
 
 /* Median samples/s over `reps` timed segments of `steps` training steps each. */
-static int measure(const workload *w, const vae_dataset *data, int smoke, double *sps, vae_error *err) {
+static int measure(const workload *w, const vae_dataset *data, int smoke, double *sps,
+                   vae_error *err) {
     vae_net_cfg nc;
     vae_net_cfg_default(&nc);
     nc.x_dim = data->d;
@@ -68,7 +69,8 @@ static int measure(const workload *w, const vae_dataset *data, int smoke, double
     for (int r = -1; r < reps; r++) { /* r = -1: warm-up (arena growth, pool start, caches) */
         double t0 = now();
         for (int s = 0; s < steps; s++) {
-            for (int64_t i = 0; i < w->batch; i++) idx[i] = (int64_t)vae_rng_below(&rng, (uint64_t)data->n);
+            for (int64_t i = 0; i < w->batch; i++)
+                idx[i] = (int64_t)vae_rng_below(&rng, (uint64_t)data->n);
             if (vae_dataset_binarize_dynamic(data, xb, idx, w->batch, &rng, err)) goto done;
             vae_ctx_reset(ctx);
             vae_params_zero_grad(net.params);
@@ -138,13 +140,17 @@ int vae_bench_workloads(FILE *out, const char *mnist_dir, int smoke) {
             }
         }
     vae_threads_set(all);
-    fprintf(out, "{\"bench\":\"workloads\",\"data\":\"%s\",\"simd\":\"%s\",\"threads\":%d,\"smoke\":%s",
-            synth ? "synthetic" : "mnist", vae_simd_path_name(vae_simd_get_path()), all, smoke ? "true" : "false");
+    fprintf(out,
+            "{\"bench\":\"workloads\",\"data\":\"%s\",\"simd\":\"%s\",\"threads\":%d,\"smoke\":%s",
+            synth ? "synthetic" : "mnist", vae_simd_path_name(vae_simd_get_path()), all,
+            smoke ? "true" : "false");
     for (int i = 0; i < 2; i++)
-        fprintf(out, ",\"%s\":{\"model\":\"%s\",\"batch\":%lld,\"samples\":%lld,\"t1_samples_per_s\":%.0f,"
-                     "\"t%d_samples_per_s\":%.0f}",
-                W[i].name, vae_objective_name(W[i].kind), (long long)W[i].batch, (long long)W[i].samples, r[i][0],
-                all, r[i][1]);
+        fprintf(
+            out,
+            ",\"%s\":{\"model\":\"%s\",\"batch\":%lld,\"samples\":%lld,\"t1_samples_per_s\":%.0f,"
+            "\"t%d_samples_per_s\":%.0f}",
+            W[i].name, vae_objective_name(W[i].kind), (long long)W[i].batch,
+            (long long)W[i].samples, r[i][0], all, r[i][1]);
     fprintf(out, "}\n");
     vae_dataset_free(&data);
     return 0;

@@ -221,7 +221,8 @@ vae_status vae_dataset_binarize_dynamic(const vae_dataset *src, float *dst_batch
     if (st != VAE_OK) return st;
     size_t d = (size_t)src->d;
     for (int64_t i = 0; i < m; i++) {
-        vae_rng_bernoulli_f32(rng, src->x + (size_t)idx[i] * d, dst_batch + (size_t)i * d, (int64_t)d);
+        vae_rng_bernoulli_f32(rng, src->x + (size_t)idx[i] * d, dst_batch + (size_t)i * d,
+                              (int64_t)d);
     }
     return VAE_OK;
 }

@@ -35,7 +35,8 @@ typedef struct layout {
     int logx, logy;
     tick xt[MAX_TICKS], yt[MAX_TICKS];
     int nxt, nyt;
-    int legend_out; /* the legend sits right of the plot rectangle: every inside corner would hide data */
+    int legend_out; /* the legend sits right of the plot rectangle: every inside corner would hide
+                       data */
 } layout;
 
 static uint32_t series_color(const vae_plot *p, int i) {
@@ -198,7 +199,6 @@ static void plot_layout(const vae_plot *p, int w, int h, layout *L) {
         make_ticks(L->xt, L->tx0, L->tx1, L->logx, clampi((L->x1 - L->x0) / (L->cw * 8), 2, 10));
 }
 
-
 /* Clip segment (ax,ay)-(bx,by) to [x0,x1]x[y0,y1]; 0 when nothing is left (Liang-Barsky). */
 static int clip_segment(double *ax, double *ay, double *bx, double *by, double x0, double y0,
                         double x1, double y1) {
@@ -323,8 +323,9 @@ static long legend_hits(const vae_plot *p, const layout *L, int x0, int y0, int 
     return hits;
 }
 
-/* Legend geometry: inside the plot, in the corner whose box covers the fewest samples along the lines (ties:
- * top-right, top-left, bottom-...); right of the plot when the layout put it outside. Returns the entry count. */
+/* Legend geometry: inside the plot, in the corner whose box covers the fewest samples along the
+ * lines (ties: top-right, top-left, bottom-...); right of the plot when the layout put it outside.
+ * Returns the entry count. */
 static int legend_box(const vae_plot *p, const layout *L, int *bx0, int *by0, int *bx1, int *by1) {
     int bw, bh, n = legend_size(p, L, &bw, &bh), pad = 2 * L->s;
     if (!n) return 0;
@@ -349,20 +350,22 @@ static int legend_box(const vae_plot *p, const layout *L, int *bx0, int *by0, in
     return n;
 }
 
-/* Every inside corner of the legend would hide data: give it a column right of the plot, if the image is wide
- * enough to keep a plot area of at least half its width. */
+/* Every inside corner of the legend would hide data: give it a column right of the plot, if the
+ * image is wide enough to keep a plot area of at least half its width. */
 static void legend_layout(const vae_plot *p, layout *L) {
     int bw, bh, pad = 2 * L->s;
     if (!legend_size(p, L, &bw, &bh)) return;
     for (int corner = 0; corner < 4; corner++) {
-        int x0 = corner % 2 == 0 ? L->x1 - pad - bw : L->x0 + pad, y0 = corner < 2 ? L->y0 + pad : L->y1 - pad - bh;
+        int x0 = corner % 2 == 0 ? L->x1 - pad - bw : L->x0 + pad,
+            y0 = corner < 2 ? L->y0 + pad : L->y1 - pad - bh;
         if (legend_hits(p, L, x0, y0, bw, bh) == 0) return;
     }
     int x1 = L->x1 - bw - 3 * pad + 3 * L->cw; /* the right margin the legend replaces */
     if (x1 - L->x0 < L->w / 2) return;
     L->x1 = x1;
     L->legend_out = 1;
-    L->nxt = make_ticks(L->xt, L->tx0, L->tx1, L->logx, clampi((L->x1 - L->x0) / (L->cw * 8), 2, 10));
+    L->nxt =
+        make_ticks(L->xt, L->tx0, L->tx1, L->logx, clampi((L->x1 - L->x0) / (L->cw * 8), 2, 10));
 }
 
 vae_status vae_plot_render(const vae_plot *p, int width, int height, uint8_t *rgb, vae_error *err) {

@@ -352,7 +352,9 @@ static cli_opt *train_table(train_opts *o, int *n) {
          "bernoulli for images, gaussian for CSV)",
          0},
         {"lik-param", "X", CLI_OPT_REAL, &o->lik_param, 0, 1e6, NULL,
-         "the likelihood's option: gaussian sigma (1), student-t degrees of freedom (4); 0 = default", 0},
+         "the likelihood's option: gaussian sigma (1), student-t degrees of freedom (4); 0 = "
+         "default",
+         0},
         {"latent", "Z", CLI_OPT_INT, &o->latent, 1, 4096, NULL, "latent dimensions (10)", 0},
         {"hidden", "H1[,H2..]", CLI_OPT_STR, &o->hidden, 0, 0, NULL,
          "encoder hidden sizes, mirrored by the decoder (256)", 0},
@@ -371,7 +373,8 @@ static cli_opt *train_table(train_opts *o, int *n) {
         {"capacity", "G,CMAX,STEPS", CLI_OPT_STR, &o->capacity, 0, 0, NULL,
          "Burgess et al.: -rec + G |KL - C|, C rising to CMAX nats over STEPS", 0},
         {"n-over-m", NULL, CLI_OPT_FLAG, &o->n_over_m, 0, 0, NULL,
-         "scale the loss to the data set, -(N/M) sum over the batch, as AEVB (default: batch mean)", 0},
+         "scale the loss to the data set, -(N/M) sum over the batch, as AEVB (default: batch mean)",
+         0},
         {"mc-kl", NULL, CLI_OPT_FLAG, &o->mc_kl, 0, 0, NULL,
          "Monte-Carlo KL instead of the analytic KL", 0},
         {"estimator", "EST", CLI_OPT_CHOICE, &o->estimator, 0, 0, "reparam|score|stl|dreg",
@@ -550,12 +553,14 @@ int cmd_train(int argc, char **argv) {
     else {
         default_out(t.dir, sizeof t.dir, o.data,
                     cli_seen(tab, ntab, "beta") && !strcmp(o.model, "vae") ? "beta-vae" : o.model);
-        /* a new run never lands on an old one: without --out, take the next free name (runs/sprites-vae-2, ...);
-         * an explicit --out that holds a run is refused below instead */
+        /* a new run never lands on an old one: without --out, take the next free name
+         * (runs/sprites-vae-2, ...); an explicit --out that holds a run is refused below instead */
         char base[sizeof t.dir], probe[sizeof t.dir + 32];
         snprintf(base, sizeof base, "%s", t.dir);
         for (int i = 2; !o.resume && i < 10000; i++) {
-            if (path_join(probe, sizeof probe, t.dir, RUN_CHECKPOINT, msg, sizeof msg) || !file_exists(probe)) break;
+            if (path_join(probe, sizeof probe, t.dir, RUN_CHECKPOINT, msg, sizeof msg) ||
+                !file_exists(probe))
+                break;
             snprintf(t.dir, sizeof t.dir, "%.*s-%d", (int)(sizeof t.dir - 16), base, i);
         }
     }
