@@ -11,17 +11,11 @@
  */
 #include <math.h>
 
+#include "models/kl.h"
 #include "objective.h"
 
 static double ramp(int64_t step, int64_t steps) {
     return steps > 0 && step < steps ? (double)step / (double)steps : 1.0;
-}
-
-/* 0.5 (mu^2 + e^lv - 1 - lv) per dim: (B, Z) */
-static vae_tensor *kl_per_dim(vae_ctx *ctx, vae_tensor *mu, vae_tensor *lv) {
-    vae_tensor *t = vae_sub(ctx, vae_add(ctx, vae_square(ctx, mu), vae_exp(ctx, lv)),
-                            vae_add_scalar(ctx, lv, 1.0));
-    return vae_mul_scalar(ctx, t, 0.5);
 }
 
 vae_status vae__elbo(vae_ctx *ctx, vae_net *net, vae_tensor *x, const vae_objective_cfg *cfg,
@@ -47,7 +41,7 @@ vae_status vae__elbo(vae_ctx *ctx, vae_net *net, vae_tensor *x, const vae_object
         kl_report = vae__mean_value(kl);
         bound = vae_sub(ctx, vae_mean_axis(ctx, logpx, 0, 0), kl);
         if (cfg->free_bits > 0) { /* sum_j max(lambda, mean_b KL_bj) */
-            vae_tensor *kd = vae_mean_axis(ctx, kl_per_dim(ctx, mu, lv), 0, 0); /* (Z) */
+            vae_tensor *kd = vae_mean_axis(ctx, vae_kl_normal_std_per_dim(ctx, q), 0, 0); /* (Z) */
             vae_tensor *lam =
                 vae_full(ctx, kd ? kd->dtype : net->cfg.dtype, VAE_SHAPE(1), cfg->free_bits);
             kl_term = vae_mul_scalar(ctx, vae_sum_all(ctx, vae_maximum(ctx, kd, lam)), w);
@@ -80,7 +74,7 @@ vae_status vae__elbo(vae_ctx *ctx, vae_net *net, vae_tensor *x, const vae_object
             1.0 / (double)L);
     } else
         S = vae_mean_axis(ctx, f, 0, 0);
-    vae_tensor *loss = vae__loss(ctx, S, cfg);
+    vae_tensor *loss = vae__loss(ctx, S);
     if (kl_term) loss = vae_add(ctx, loss, kl_term);
     if (!loss || !bound) return vae_ctx_status(ctx);
 

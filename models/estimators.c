@@ -77,7 +77,6 @@ vae_tensor *vae__vimco_signal(vae_ctx *ctx, vae_tensor *logw, vae_tensor *bound)
     return s;
 }
 
-vae_tensor *vae__loss(vae_ctx *ctx, vae_tensor *surrogate, const vae_objective_cfg *cfg) {
-    (void)cfg;
+vae_tensor *vae__loss(vae_ctx *ctx, vae_tensor *surrogate) {
     return vae_neg(ctx, vae_mean(ctx, surrogate, 0, NULL, 0));
 }

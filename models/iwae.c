@@ -69,7 +69,7 @@ vae_status vae__iwae(vae_ctx *ctx, vae_net *net, vae_tensor *x, const vae_object
         S = vae_add(ctx, vae__score_surrogate(ctx, signal, logq), bound);
     } else
         S = bound;
-    vae_tensor *loss = vae__loss(ctx, S, cfg);
+    vae_tensor *loss = vae__loss(ctx, S);
     if (!loss) return vae_ctx_status(ctx);
     out->loss = loss;
     out->bound = vae_detach(ctx, bound);

@@ -107,8 +107,8 @@ vae_tensor *vae__signal(vae_ctx *ctx, vae_tensor *f, vae_baseline bl,
                         const vae_objective_state *st);
 /* VIMCO signals for IWAE: L - L_{-k} per particle, logw (K, B) values. */
 vae_tensor *vae__vimco_signal(vae_ctx *ctx, vae_tensor *logw, vae_tensor *bound);
-/* Loss from per-datum surrogate values (B,): -mean, or -(N/B) sum with data_size N. */
-vae_tensor *vae__loss(vae_ctx *ctx, vae_tensor *surrogate, const vae_objective_cfg *cfg);
+/* Loss from per-datum surrogate values (B,): -mean over the batch (vae_objective applies the N/M scaling). */
+vae_tensor *vae__loss(vae_ctx *ctx, vae_tensor *surrogate);
 double vae__mean_value(const vae_tensor *t);
 
 vae_status vae__elbo(vae_ctx *ctx, vae_net *net, vae_tensor *x, const vae_objective_cfg *cfg,

@@ -108,13 +108,3 @@ vae_tensor *vae_net_decode_mean(vae_ctx *ctx, vae_net *net, vae_tensor *z) {
     return vae_likelihood_mean(ctx, net->lik, vae_mlp_forward(ctx, &net->dec, z),
                                net->cfg.lik_opts);
 }
-
-int64_t vae_net_group_numel(const vae_net *net, int decoder) {
-    int64_t n = 0;
-    int cnt = vae_params_count(net->params);
-    for (int i = 0; i < cnt; i++) {
-        vae_tensor *t = vae_params_get(net->params, i);
-        if ((strncmp(t->name, "dec.", 4) == 0) == (decoder != 0)) n += vae_numel(t);
-    }
-    return n;
-}

@@ -62,7 +62,5 @@ vae_dist *vae_net_decode(vae_ctx *ctx, vae_net *net, vae_tensor *z);
 /* The likelihood's mean E[x|z] (..., D) for pictures (sigmoid of the logits for Bernoulli). NULL on
  * failure. */
 vae_tensor *vae_net_decode_mean(vae_ctx *ctx, vae_net *net, vae_tensor *z);
-/* Number of encoder / decoder parameter elements. */
-int64_t vae_net_group_numel(const vae_net *net, int decoder);
 
 #endif

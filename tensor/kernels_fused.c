@@ -24,9 +24,9 @@
         case VAE_KACT_TANH:                                                                        \
             return tanh##T##_(v);                                                                  \
         case VAE_KACT_SIGMOID:                                                                     \
-            return v >= 0 ? 1 / (1 + exp##T##_(-v)) : exp##T##_(v) / (1 + exp##T##_(v));           \
+            return sigmoid_##T(v);                                                                 \
         case VAE_KACT_SOFTPLUS:                                                                    \
-            return (v > 0 ? v : 0) + log1p##T##_(exp##T##_(-(v > 0 ? v : -v)));                    \
+            return softplus_##T(v);                                                                \
         case VAE_KACT_ELU:                                                                         \
             return v > 0 ? v : alpha * expm1##T##_(v);                                             \
         case VAE_KACT_LEAKY_RELU:                                                                  \
@@ -54,14 +54,15 @@
         }                                                                                          \
     }
 
-#define tanhfloat_   vae_vtanhf
-#define expfloat_    vae_vexpf
-#define log1pfloat_  vae_vlog1pf
-#define expm1float_  vae_vexpm1f
-#define tanhdouble_  tanh
-#define expdouble_   exp
-#define log1pdouble_ log1p
-#define expm1double_ expm1
+/* one definition of each function for both files of kernels (tensor/vmath.h): f32 vectorizable, f64 libm */
+#define tanhfloat_      vae_vtanhf
+#define expm1float_     vae_vexpm1f
+#define tanhdouble_     tanh
+#define expm1double_    expm1
+#define sigmoid_float   vae_vsigmoidf
+#define sigmoid_double  vae_sigmoid_d
+#define softplus_float  vae_vsoftplusf
+#define softplus_double vae_softplus_d
 ACT_BODIES(float)
 ACT_BODIES(double)
 
@@ -208,9 +209,6 @@ static void bern_row(const bern_ctx *c, int64_t r, int64_t *ol, int64_t *ox) {
 enum { LANES = 16 };
 
 #define BERN(T)                                                                                    \
-    static inline T softplus_##T(T v) {                                                            \
-        return (v > 0 ? v : 0) + log1p##T##_(exp##T##_(-(v > 0 ? v : -v)));                        \
-    }                                                                                              \
     /* Rows of out = sum_d x*l - softplus(l). A unit-stride row sums in LANES fixed interleaved    \
      * partial sums (element d goes to lane d % LANES, lanes folded in a fixed tree), which gcc    \
      * vectorizes without reassociating anything; a strided row sums left to right. Either way the \
@@ -266,11 +264,6 @@ enum { LANES = 16 };
                 }                                                                                  \
         }                                                                                          \
     }
-#define sigmoid_float vae_vsigmoidf
-static inline double sigmoid_double(double v) {
-    const double e = exp(-fabs(v)), s = 1 / (1 + e);
-    return v < 0 ? e * s : s;
-}
 BERN(float)
 BERN(double)
 

@@ -14,16 +14,9 @@
 #include "kernels.h"
 #include "vmath.h"
 
-/* Numerically stable f64 forms: softplus(x) = max(x,0) + log1p(exp(-|x|)); sigmoid without
- * overflow. */
-static inline double sigmoid_double(double v) {
-    if (v >= 0) return 1 / (1 + exp(-v));
-    double e = exp(v);
-    return e / (1 + e);
-}
-static inline double softplus_double(double v) {
-    return (v > 0 ? v : 0) + log1p(exp(-fabs(v)));
-}
+/* Numerically stable forms, shared with kernels_fused.c (tensor/vmath.h). */
+#define sigmoid_double  vae_sigmoid_d
+#define softplus_double vae_softplus_d
 
 #define exp_float      vae_vexpf
 #define expm1_float    vae_vexpm1f

@@ -16,6 +16,7 @@
 #ifndef VAE_VMATH_H
 #define VAE_VMATH_H
 
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -146,5 +147,12 @@ static inline float vae_vsoftplusf(float x) {
     const float e = vae_vexpf(-vae__asfloat(vae__asuint(x) & 0x7fffffffu));
     return (x > 0 ? x : 0.0f) + vae_vlog1pf(e);
 }
+
+/* The f64 twins, on libm, in the same overflow-free forms (f64 kernels keep libm accuracy). */
+static inline double vae_sigmoid_d(double x) {
+    const double e = exp(-fabs(x)), s = 1 / (1 + e);
+    return x < 0 ? e * s : s;
+}
+static inline double vae_softplus_d(double x) { return (x > 0 ? x : 0.0) + log1p(exp(-fabs(x))); }
 
 #endif

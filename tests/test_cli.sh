@@ -58,6 +58,14 @@ expect 2 "bad hidden list" "$VAE" train --hidden 400,,200
 expect 2 "bad likelihood" "$VAE" train --likelihood poisson
 expect 2 "bad combination" "$VAE" train --estimator dreg
 expect 2 "vimco needs samples" "$VAE" train --estimator score --baseline vimco
+expect 2 "lik-param out of range" "$VAE" train --lik-param -1
+# the registered example likelihood, its option and the N/M scaling are stored in the run and read back by eval
+expect 0 "student-t run with --lik-param and --n-over-m" "$VAE" train $TINY --epochs 1 --likelihood student-t \
+    --lik-param 6 --n-over-m --out "$T/st"
+expect 0 "export of the student-t run" "$VAE" export --run "$T/st" --to "$T/st/w"
+check "run.txt keeps lik_param" grep -q "^lik_param 6" "$T/st/w/run.txt"
+check "run.txt keeps n_over_m" grep -q "^n_over_m 1" "$T/st/w/run.txt"
+expect 0 "eval of the student-t run" "$VAE" eval --run "$T/st" --is-samples 10 --quiet
 expect 2 "non-finite real" "$VAE" train --lr nan
 expect 2 "eval without a run" "$VAE" eval
 expect 2 "export without --to" "$VAE" export --run "$T/nowhere"
