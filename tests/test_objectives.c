@@ -208,6 +208,37 @@ int main(void) {
         cfg.estimator = VAE_EST_SCORE;
         cfg.baseline = VAE_BASELINE_VIMCO;
         CHECK(vae_objective_check(&cfg, &err) == VAE_ERR_ARG); /* needs samples > 1 */
+        /* the other refused combinations, each with a message naming what is wrong */
+        for (int k = 0; k < 7; k++) {
+            vae_objective_cfg_default(&cfg);
+            const char *word = "";
+            switch (k) {
+            case 0:
+                cfg.baseline = VAE_BASELINE_MA, word = "baseline";
+                break; /* needs score */
+            case 1:
+                cfg.samples = 0, word = "samples";
+                break;
+            case 2:
+                cfg.kind = VAE_OBJ_IWAE, cfg.free_bits = 0.5, word = "iwae";
+                break;
+            case 3:
+                cfg.free_bits = 0.5, cfg.analytic_kl = 0, word = "analytic";
+                break;
+            case 4:
+                cfg.estimator = VAE_EST_SCORE, cfg.baseline_decay = 1.0, word = "decay";
+                break;
+            case 5:
+                cfg.beta = -1, word = "beta";
+                break;
+            default:
+                cfg.warmup_steps = -3, word = "warm-up";
+                break;
+            }
+            vae_error_clear(&err);
+            CHECK_MSG(vae_objective_check(&cfg, &err) == VAE_ERR_ARG && strstr(err.msg, word),
+                      "case %d: %s", k, err.msg);
+        }
         /* a batch of the wrong width is a shape error naming both */
         vae_objective_cfg_default(&cfg);
         vae_ctx_reset(ctx);
