@@ -102,8 +102,7 @@ int vae__inputs_ok(vae_ctx *ctx, const char *op, int n, const vae_tensor *const 
     if (!ctx) return 0;
     for (int i = 0; i < n; i++)
         if (!in[i]) {
-            /* NULL usually means an earlier op failed: that error is already stored and explains it
-             */
+            /* NULL usually means an earlier op failed: that error is already stored and explains it */
             vae_error_set(&ctx->err, VAE_ERR_NULL, "%s: input %d is NULL", op, i);
             return 0;
         }

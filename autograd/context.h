@@ -1,9 +1,9 @@
 /* context.h - the autograd context: step arena + tape + sticky error + grad mode + RNG.
  *
- * One context per thread of work. A training step is: vae_ctx_reset, build the objective with the
- * ops in ops.h (each op runs eagerly and records itself on the tape when an input requires grad),
- * check vae_ctx_status once, vae_backward, optimizer step. Everything allocated during the step
- * lives in the context's arena and is invalid after the next reset.
+ * One context per thread of work. A training step is: vae_ctx_reset, build the objective with the ops in ops.h
+ * (each op runs eagerly and records itself on the tape when an input requires grad), check vae_ctx_status once,
+ * vae_backward, optimizer step. Everything allocated during the step lives in the context's arena and is invalid
+ * after the next reset.
  */
 #ifndef VAE_CONTEXT_H
 #define VAE_CONTEXT_H
@@ -18,13 +18,11 @@
 
 typedef struct vae_ctx vae_ctx;
 
-/* New context whose arena may hold at most arena_cap bytes (0 = no cap); RNG seeded with 0. NULL on
- * OOM. */
+/* New context whose arena may hold at most arena_cap bytes (0 = no cap); RNG seeded with 0. NULL on OOM. */
 vae_ctx *vae_ctx_new(size_t arena_cap);
 /* Free the context and its arena; NULL is harmless. */
 void vae_ctx_free(vae_ctx *ctx);
-/* Start a new step: forget the tape and every arena tensor (O(1), memory kept). The error and RNG
- * state stay. */
+/* Start a new step: forget the tape and every arena tensor (O(1), memory kept). The error and RNG state stay. */
 void vae_ctx_reset(vae_ctx *ctx);
 
 /* The first error since the last clear (VAE_OK if none), and its message ("" if none). */
@@ -43,28 +41,25 @@ void vae_ctx_seed(vae_ctx *ctx, uint64_t seed);
 /* Grad mode: when off, ops record nothing (a no-grad scope). Returns the previous setting. */
 int vae_set_grad_enabled(vae_ctx *ctx, int enabled);
 int vae_grad_enabled(const vae_ctx *ctx);
-/* Anomaly mode: when on, the first op whose output (forward) or input gradient (backward) holds
- * NaN/Inf fails with VAE_ERR_NAN naming that op. Returns the previous setting. */
+/* Anomaly mode: when on, the first op whose output (forward) or input gradient (backward) holds NaN/Inf fails
+ * with VAE_ERR_NAN naming that op. Returns the previous setting. */
 int vae_set_anomaly(vae_ctx *ctx, int enabled);
 
-/* Mark a leaf tensor (one not produced by a recorded op) as requiring grad, or not. VAE_ERR_ARG (in
- * ctx) for a NULL tensor or a non-leaf; then nothing changes. */
+/* Mark a leaf tensor (one not produced by a recorded op) as requiring grad, or not. VAE_ERR_ARG (in ctx) for a
+ * NULL tensor or a non-leaf; then nothing changes. */
 vae_status vae_requires_grad(vae_ctx *ctx, vae_tensor *t, int on);
 
-/* Backward from a single-element loss: dL/dt is accumulated (+=) into t->grad of every tensor that
- * requires grad (parameters' gradients go to their own buffers). Fails (code returned and stored,
- * gradients of parameters possibly partly accumulated only on OOM) when the context already holds
- * an error, loss is NULL or not a single element, nothing requires grad, or backward already ran
- * since the last reset (VAE_ERR_STATE). */
+/* Backward from a single-element loss: dL/dt is accumulated (+=) into t->grad of every tensor that requires grad
+ * (parameters' gradients go to their own buffers). Fails (code returned and stored, gradients of parameters
+ * possibly partly accumulated only on OOM) when the context already holds an error, loss is NULL or not a single
+ * element, nothing requires grad, or backward already ran since the last reset (VAE_ERR_STATE). */
 vae_status vae_backward(vae_ctx *ctx, vae_tensor *loss);
-/* Same, seeding dL/dy with the values of `seed` (y's shape, any dtype) instead of 1; y may be any
- * shape. */
+/* Same, seeding dL/dy with the values of `seed` (y's shape, any dtype) instead of 1; y may be any shape. */
 vae_status vae_backward_seeded(vae_ctx *ctx, vae_tensor *y, const vae_tensor *seed);
 
 /* Number of ops recorded on the tape since the last reset. */
 int64_t vae_tape_length(const vae_ctx *ctx);
-/* 1 when op `op` (a vae_op) has been recorded by this context since its creation (the gradcheck
- * meta-test). */
+/* 1 when op `op` (a vae_op) has been recorded by this context since its creation (the gradcheck meta-test). */
 int vae_ctx_op_seen(const vae_ctx *ctx, int op);
 
 #endif

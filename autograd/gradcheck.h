@@ -12,15 +12,13 @@
 #include "autograd/context.h"
 #include "tensor/tensor.h"
 
-/* Builds the output from the inputs (in order). May use ctx's RNG only if it reseeds it identically
- * each call. */
+/* Builds the output from the inputs (in order). May use ctx's RNG only if it reseeds it identically each call. */
 typedef vae_tensor *(*vae_gradcheck_fn)(vae_ctx *ctx, vae_tensor *const *in, int nin, void *user);
 
 typedef enum vae_gc_layout {
     VAE_GC_CONTIGUOUS = 0,
-    VAE_GC_TRANSPOSED, /* stored with the last two dims swapped and presented through a transpose
-                          view */
-    VAE_GC_EXPANDED,   /* presented as a broadcast (stride-0) view to `expand` */
+    VAE_GC_TRANSPOSED, /* stored with the last two dims swapped and presented through a transpose view */
+    VAE_GC_EXPANDED, /* presented as a broadcast (stride-0) view to `expand` */
 } vae_gc_layout;
 
 typedef struct vae_gc_input {
@@ -42,10 +40,10 @@ typedef struct vae_gc_result {
     uint64_t ops[2]; /* bit set of the vae_op values recorded while building the output */
 } vae_gc_result;
 
-/* Run the check with step eps (e.g. 1e-6) and tolerance |a - n| <= atol + rtol * |n| per element.
- * Returns VAE_OK when every element passes; VAE_ERR_MISMATCH when one does not (err names the
- * input, element and both values); the function's own error, or VAE_ERR_OOM / VAE_ERR_ARG,
- * otherwise. `res` (may be NULL) is filled in all cases where the function ran. */
+/* Run the check with step eps (e.g. 1e-6) and tolerance |a - n| <= atol + rtol * |n| per element. Returns VAE_OK
+ * when every element passes; VAE_ERR_MISMATCH when one does not (err names the input, element and both values);
+ * the function's own error, or VAE_ERR_OOM / VAE_ERR_ARG, otherwise. `res` (may be NULL) is filled in all cases
+ * where the function ran. */
 vae_status vae_gradcheck(vae_gradcheck_fn f, void *user, int nin, const vae_gc_input *in,
                          double eps, double atol, double rtol, vae_gc_result *res, vae_error *err);
 

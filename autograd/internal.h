@@ -1,15 +1,12 @@
-/* internal.h - (private to autograd/ and layers above that add ops) the context, tape nodes and op
- * helpers.
+/* internal.h - (private to autograd/ and layers above that add ops) the context, tape nodes and op helpers.
  *
  * An op builder follows one pattern:
- *   1. validate inputs (NULL in -> NULL out quietly; shape/dtype errors name the op and the
- * shapes),
+ *   1. validate inputs (NULL in -> NULL out quietly; shape/dtype errors name the op and the shapes),
  *   2. allocate the output in the arena (vae__out),
  *   3. run the kernel,
  *   4. vae__record(...) when an input requires grad (stores what backward needs in the node),
  *   5. return vae__done(ctx, node-or-op, out) (anomaly check).
- * Backward functions read node->out->grad and accumulate into inputs with vae__accum (which
- * un-broadcasts).
+ * Backward functions read node->out->grad and accumulate into inputs with vae__accum (which un-broadcasts).
  */
 #ifndef VAE_AUTOGRAD_INTERNAL_H
 #define VAE_AUTOGRAD_INTERNAL_H
@@ -53,8 +50,8 @@ vae_tensor *vae__fail(vae_ctx *ctx, vae_status code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)))
 #endif
     ;
-/* 1 when ctx is usable and all n inputs are non-NULL; a NULL input with no earlier error records
- * VAE_ERR_NULL naming `op`. */
+/* 1 when ctx is usable and all n inputs are non-NULL; a NULL input with no earlier error records VAE_ERR_NULL
+ * naming `op`. */
 int vae__inputs_ok(vae_ctx *ctx, const char *op, int n, const vae_tensor *const *in);
 /* 1 when a and b share a dtype, else records VAE_ERR_DTYPE naming op. */
 int vae__same_dtype(vae_ctx *ctx, const char *op, const vae_tensor *a, const vae_tensor *b);
@@ -68,12 +65,11 @@ vae_node *vae__record(vae_ctx *ctx, int op, vae_tensor *out, int nin, vae_tensor
 vae_tensor *vae__done(vae_ctx *ctx, int op, vae_tensor *out);
 /* The gradient buffer of t (contiguous, t's shape), allocated zeroed on first use; NULL on OOM. */
 vae_tensor *vae__grad(vae_ctx *ctx, vae_tensor *t);
-/* Like vae__grad, but a gradient allocated now is NOT zeroed and *fresh is set to 1 (else 0): the
- * caller must then write every element (instead of adding), which saves the memset and a pass of
- * adds. NULL on OOM. */
+/* Like vae__grad, but a gradient allocated now is NOT zeroed and *fresh is set to 1 (else 0): the caller must then
+ * write every element (instead of adding), which saves the memset and a pass of adds. NULL on OOM. */
 vae_tensor *vae__grad_fresh(vae_ctx *ctx, vae_tensor *t, int *fresh);
-/* x->grad += g summed over the dims where x was broadcast (x must broadcast to g's shape). No-op
- * when x is NULL or does not require grad. */
+/* x->grad += g summed over the dims where x was broadcast (x must broadcast to g's shape). No-op when x is NULL
+ * or does not require grad. */
 void vae__accum(vae_ctx *ctx, vae_tensor *x, const vae_tensor *g);
 /* Format a tensor's shape into buf (for messages). */
 const char *vae__shape(char *buf, int len, const vae_tensor *t);

@@ -1,7 +1,7 @@
 /* op_table.h - every differentiable op, once: X(ENUM, "name", arity, backward function).
  *
- * Adding an op = one line here, a kernel in tensor/, a builder + backward in autograd/ops_*.c, and
- * a gradcheck row in tests/test_gradcheck.c (the meta-test fails until that row exists).
+ * Adding an op = one line here, a kernel in tensor/, a builder + backward in autograd/ops_*.c, and a gradcheck
+ * row in tests/test_gradcheck.c (the meta-test fails until that row exists).
  */
 #ifndef VAE_OP_TABLE_H
 #define VAE_OP_TABLE_H

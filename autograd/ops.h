@@ -2,14 +2,14 @@
  *
  * Conventions for every builder here:
  *  - returns a new tensor in the context's arena (valid until vae_ctx_reset), or NULL on failure;
- *  - on failure the FIRST error sticks in the context (vae_ctx_status / vae_ctx_message) with a
- * message naming the op and the shapes, e.g. "matmul: (64,400) x (20,400): inner dims 400 != 20";
- *  - a NULL input gives NULL (and VAE_ERR_NULL only if no earlier error explains it), so an
- * objective can be built without checks and checked once at the end;
+ *  - on failure the FIRST error sticks in the context (vae_ctx_status / vae_ctx_message) with a message naming the
+ *    op and the shapes, e.g. "matmul: (64,400) x (20,400): inner dims 400 != 20";
+ *  - a NULL input gives NULL (and VAE_ERR_NULL only if no earlier error explains it), so an objective can be built
+ *    without checks and checked once at the end;
  *  - inputs of a binary op must share a dtype (f32 or f64); shapes broadcast NumPy-style;
  *  - when grad mode is on and an input requires grad, the op is recorded on the tape.
- * Views (reshape when possible, permute, transpose, slice, expand, squeeze, unsqueeze, detach)
- * share storage with their input; everything else allocates a fresh contiguous output.
+ * Views (reshape when possible, permute, transpose, slice, expand, squeeze, unsqueeze, detach) share storage with
+ * their input; everything else allocates a fresh contiguous output.
  */
 #ifndef VAE_OPS_H
 #define VAE_OPS_H
@@ -25,14 +25,12 @@ vae_tensor *vae_full(vae_ctx *ctx, vae_dtype dt, int ndim, const int64_t *shape,
 vae_tensor *vae_scalar(vae_ctx *ctx, vae_dtype dt, double v);
 /* 1-d tensor start, start+step, ... < stop (step != 0). */
 vae_tensor *vae_arange(vae_ctx *ctx, vae_dtype dt, double start, double stop, double step);
-/* Copy of a caller's row-major buffer whose element type is `src_dt` into a new tensor of dtype dt.
- */
+/* Copy of a caller's row-major buffer whose element type is `src_dt` into a new tensor of dtype dt. */
 vae_tensor *vae_from_data(vae_ctx *ctx, vae_dtype dt, int ndim, const int64_t *shape,
                           vae_dtype src_dt, const void *src);
 /* Tensor over a caller's row-major buffer (caller lifetime: never copied, never freed). */
 vae_tensor *vae_wrap(vae_ctx *ctx, vae_dtype dt, int ndim, const int64_t *shape, void *data);
-/* Samples from the context's RNG: N(0,1), U[0,1), and Bernoulli(p) elementwise with p's shape (no
- * gradient). */
+/* Samples from the context's RNG: N(0,1), U[0,1), and Bernoulli(p) elementwise with p's shape (no gradient). */
 vae_tensor *vae_randn(vae_ctx *ctx, vae_dtype dt, int ndim, const int64_t *shape);
 vae_tensor *vae_rand(vae_ctx *ctx, vae_dtype dt, int ndim, const int64_t *shape);
 vae_tensor *vae_bernoulli(vae_ctx *ctx, const vae_tensor *p);
@@ -75,12 +73,10 @@ vae_tensor *vae_minimum(vae_ctx *ctx, vae_tensor *a, vae_tensor *b);
 /* mask != 0 ? a : b, all three broadcast; the gradient goes to the chosen branch (none to mask). */
 vae_tensor *vae_where(vae_ctx *ctx, vae_tensor *mask, vae_tensor *a, vae_tensor *b);
 
-/* ---- reductions: `axes` lists naxes axes (negative allowed); naxes = 0 reduces over all axes ----
- */
+/* ---- reductions: `axes` lists naxes axes (negative allowed); naxes = 0 reduces over all axes ---- */
 vae_tensor *vae_sum(vae_ctx *ctx, vae_tensor *x, int naxes, const int *axes, int keepdim);
 vae_tensor *vae_mean(vae_ctx *ctx, vae_tensor *x, int naxes, const int *axes, int keepdim);
-/* Max; the gradient goes to the first arg-max of each group. VAE_ERR_SHAPE when a group is empty.
- */
+/* Max; the gradient goes to the first arg-max of each group. VAE_ERR_SHAPE when a group is empty. */
 vae_tensor *vae_max(vae_ctx *ctx, vae_tensor *x, int naxes, const int *axes, int keepdim);
 /* log sum exp, stable; a group that is all -inf gives -inf with a zero (finite) gradient. */
 vae_tensor *vae_logsumexp(vae_ctx *ctx, vae_tensor *x, int naxes, const int *axes, int keepdim);
@@ -91,8 +87,7 @@ vae_tensor *vae_mean_axis(vae_ctx *ctx, vae_tensor *x, int axis, int keepdim);
 vae_tensor *vae_sum_all(vae_ctx *ctx, vae_tensor *x);
 
 /* ---- linear algebra ---- */
-/* (..., M, K) @ (..., K, N) -> (..., M, N); both operands at least 2-d; leading (batch) dims
- * broadcast. */
+/* (..., M, K) @ (..., K, N) -> (..., M, N); both operands at least 2-d; leading (batch) dims broadcast. */
 vae_tensor *vae_matmul(vae_ctx *ctx, vae_tensor *a, vae_tensor *b);
 
 /* ---- fused ops (one tape node each; same values as their composed forms) ---- */
@@ -107,14 +102,12 @@ typedef enum vae_act {
     VAE_ACT_LEAKY_RELU,
     VAE_ACT_COUNT_
 } vae_act;
-/* act(x @ W + b): x (..., in), W (in, out), b (out,) or NULL -> (..., out). Leading dims of x
- * (batch, particles) are folded into one GEMM. VAE_ERR_ARG for alpha <= 0 with ELU/leaky ReLU or an
- * unknown activation. */
+/* act(x @ W + b): x (..., in), W (in, out), b (out,) or NULL -> (..., out). Leading dims of x (batch, particles)
+ * are folded into one GEMM. VAE_ERR_ARG for alpha <= 0 with ELU/leaky ReLU or an unknown activation. */
 vae_tensor *vae_linear_act(vae_ctx *ctx, vae_tensor *x, vae_tensor *W, vae_tensor *b, vae_act act,
                            double alpha);
 /* Bernoulli log-likelihood from logits, summed over the last dim: sum_d x_d l_d - softplus(l_d).
- * logits (..., D) and x (..., D) broadcast; the result has the broadcast shape without its last
- * dim. */
+ * logits (..., D) and x (..., D) broadcast; the result has the broadcast shape without its last dim. */
 vae_tensor *vae_bernoulli_logits_lp(vae_ctx *ctx, vae_tensor *logits, vae_tensor *x);
 /* KL(N(mu, exp(logvar)) || N(0, I)) summed over the last dim: 0.5 sum (mu^2 + exp(lv) - 1 - lv).
  * mu and logvar have the same shape (..., Z); the result is (...). */
@@ -140,8 +133,7 @@ vae_tensor *vae_cast(vae_ctx *ctx, vae_tensor *x, vae_dtype dt);
 vae_tensor *vae_concat(vae_ctx *ctx, int n, vae_tensor *const *xs, int axis);
 /* Join n same-shape tensors along a new axis. */
 vae_tensor *vae_stack(vae_ctx *ctx, int n, vae_tensor *const *xs, int axis);
-/* Same values, no gradient path (stop-gradient): a view that is never recorded and never requires
- * grad. */
+/* Same values, no gradient path (stop-gradient): a view that is never recorded and never requires grad. */
 vae_tensor *vae_detach(vae_ctx *ctx, vae_tensor *x);
 
 #endif

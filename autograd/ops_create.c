@@ -1,5 +1,4 @@
-/* Leaf creation: constants, caller buffers and random draws. None of these is recorded on the tape.
- */
+/* Leaf creation: constants, caller buffers and random draws. None of these is recorded on the tape. */
 #include <math.h>
 #include <string.h>
 
@@ -82,8 +81,7 @@ vae_tensor *vae_rand(vae_ctx *ctx, vae_dtype dt, int ndim, const int64_t *shape)
     int64_t n = vae_numel(t);
     if (dt == VAE_F64)
         for (int64_t i = 0; i < n; i++) ((double *)t->data)[i] = vae_rng_uniform(&ctx->rng);
-    else /* 24 bits, exact in float: a 53-bit double just under 1 would round to 1.0f, outside [0,
-            1) */
+    else /* 24 bits, exact in float: a 53-bit double just under 1 would round to 1.0f, outside [0, 1) */
         for (int64_t i = 0; i < n; i++)
             ((float *)t->data)[i] = (float)(vae_rng_u64(&ctx->rng) >> 40) * 0x1.0p-24f;
     return t;

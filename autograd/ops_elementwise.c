@@ -125,8 +125,7 @@ void vae__bw_binary(vae_ctx *ctx, vae_node *n) {
     for (int side = 0; side < 2; side++) {
         vae_tensor *x = n->in[side];
         if (!(x->flags & VAE_TF_REQUIRES_GRAD)) continue;
-        /* add/sub with matching shapes need no temporary: accumulate gy (negated for sub's b)
-         * directly */
+        /* add/sub with matching shapes need no temporary: accumulate gy (negated for sub's b) directly */
         if (n->ip[0] == VAE_B_ADD || (n->ip[0] == VAE_B_SUB && side == 0)) {
             vae__accum(ctx, x, gy);
             continue;

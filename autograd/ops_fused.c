@@ -1,6 +1,5 @@
-/* Fused ops for the hot paths of VAE training. Each computes in one pass what the composed form
- * computes in several (and keeps one node on the tape instead of several temporaries); each has a
- * gradcheck row. */
+/* Fused ops for the hot paths of VAE training. Each computes in one pass what the composed form computes in
+ * several (and keeps one node on the tape instead of several temporaries); each has a gradcheck row. */
 #include <math.h>
 #include <string.h>
 

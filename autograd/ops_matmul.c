@@ -1,13 +1,13 @@
-/* matmul: (..., M, K) @ (..., K, N) with broadcast batch dims. Backward: dA += dC @ B^T, dB += A^T
- * @ dC, both as strided views (no transposed copies); a broadcast operand's gradient sums over the
- * batch inside the gemm kernel. */
+/* matmul: (..., M, K) @ (..., K, N) with broadcast batch dims. Backward: dA += dC @ B^T, dB += A^T @ dC, both
+ * as strided views (no transposed copies); a broadcast operand's gradient sums over the batch inside the gemm
+ * kernel. */
 #include <string.h>
 
 #include "autograd/ops.h"
 #include "internal.h"
 
-/* View t as C's batch dims (broadcast, stride 0 where t is broadcast) + t's own last two dims,
- * optionally with the last two swapped (transposed). */
+/* View t as C's batch dims (broadcast, stride 0 where t is broadcast) + t's own last two dims, optionally with
+ * the last two swapped (transposed). */
 static vae_tensor batch_view(const vae_tensor *t, int nd, const int64_t *cshape, int transpose) {
     vae_tensor v = *t;
     int nb = nd - 2, tb = t->ndim - 2;

@@ -1,6 +1,5 @@
-/* Reductions: sum, mean, max, logsumexp over any set of axes, with keepdim. node->ip[0] =
- * vae_reduce, ip[1] = axes bit mask, ip[2] = keepdim; max saves its arg-max indices in node->saved.
- */
+/* Reductions: sum, mean, max, logsumexp over any set of axes, with keepdim. node->ip[0] = vae_reduce,
+ * ip[1] = axes bit mask, ip[2] = keepdim; max saves its arg-max indices in node->saved. */
 #include <math.h>
 #include <string.h>
 

@@ -1,7 +1,6 @@
-/* Movement ops. A view's backward replays the same view on the input's (contiguous) gradient buffer
- * and accumulates the output gradient through it: permute <-> inverse permute, slice <-> scatter
- * into the slice, expand <-> sum over the expanded dims (stride 0), reshape/squeeze/unsqueeze <->
- * reshape. */
+/* Movement ops. A view's backward replays the same view on the input's (contiguous) gradient buffer and
+ * accumulates the output gradient through it: permute <-> inverse permute, slice <-> scatter into the slice,
+ * expand <-> sum over the expanded dims (stride 0), reshape/squeeze/unsqueeze <-> reshape. */
 #include <string.h>
 
 #include "autograd/ops.h"

@@ -57,8 +57,7 @@ void vae__accum(vae_ctx *ctx, vae_tensor *x, const vae_tensor *g) {
     if (!x || !(x->flags & VAE_TF_REQUIRES_GRAD)) return;
     vae_tensor *gx = vae__grad(ctx, x);
     if (!gx) return;
-    /* View gx with g's shape: stride 0 along the dims where x was broadcast, so those terms sum up.
-     */
+    /* View gx with g's shape: stride 0 along the dims where x was broadcast, so those terms sum up. */
     vae_tensor v = *gx;
     v.ndim = g->ndim;
     memcpy(v.shape, g->shape, sizeof v.shape);

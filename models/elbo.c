@@ -1,12 +1,11 @@
-/* The VAE and beta-VAE objectives (Kingma & Welling 2014; Higgins et al. 2017; Burgess et al.
- * 2018).
+/* The VAE and beta-VAE objectives (Kingma & Welling 2014; Higgins et al. 2017; Burgess et al. 2018).
  *
  *   ELBO(x)   = E_q(z|x)[ log p(x|z) ] - KL( q(z|x) || p(z) ),   p(z) = N(0, I)
  *   SGVB B:     (1/L) sum_l log p(x|z_l) - KL_analytic                         (analytic_kl = 1)
  *   SGVB A:     (1/L) sum_l [ log p(x|z_l) + log p(z_l) - log q(z_l|x) ]        (analytic_kl = 0)
- *   beta-VAE:   E_q[log p(x|z)] - beta_t KL,  beta_t = beta * min(1, step / warmup)   (linear KL
- * warm-up) free bits:  E_q[log p(x|z)] - beta_t sum_j max(lambda, KL_j),  KL_j = batch mean KL of
- * latent dim j capacity:   E_q[log p(x|z)] - gamma |KL - C_t|,  C_t = C_max * min(1, step / steps)
+ *   beta-VAE:   E_q[log p(x|z)] - beta_t KL,  beta_t = beta * min(1, step / warmup)   (linear KL warm-up)
+ *   free bits:  E_q[log p(x|z)] - beta_t sum_j max(lambda, KL_j),  KL_j = batch mean KL of latent dim j
+ *   capacity:   E_q[log p(x|z)] - gamma |KL - C_t|,  C_t = C_max * min(1, step / steps)
  * Shapes: x (B, D), z (L, B, Z), log p(x|z) (L, B), bound (B).
  */
 #include <math.h>

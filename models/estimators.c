@@ -1,5 +1,5 @@
-/* Estimator mechanics shared by the objectives: how z is drawn, how log q is evaluated,
- * score-function surrogates and their baselines. */
+/* Estimator mechanics shared by the objectives: how z is drawn, how log q is evaluated, score-function
+ * surrogates and their baselines. */
 #include <math.h>
 
 #include "objective.h"
@@ -24,8 +24,7 @@ double vae__mean_value(const vae_tensor *t) {
     return n ? s / (double)n : 0.0;
 }
 
-/* sum_k sg(signal_k) * log q(z_k|x): its gradient is sum_k signal_k grad log q(z_k|x) (REINFORCE)
- */
+/* sum_k sg(signal_k) * log q(z_k|x): its gradient is sum_k signal_k grad log q(z_k|x) (REINFORCE) */
 vae_tensor *vae__score_surrogate(vae_ctx *ctx, vae_tensor *signal, vae_tensor *logq) {
     return vae_sum_axis(ctx, vae_mul(ctx, vae_detach(ctx, signal), logq), 0, 0);
 }
@@ -50,8 +49,8 @@ vae_tensor *vae__signal(vae_ctx *ctx, vae_tensor *f, vae_baseline bl,
     return s;
 }
 
-/* VIMCO (Mnih & Rezende 2016): L = log (1/K) sum_j w_j; L_{-k} replaces log w_k by the mean of the
- * others; the learning signal of particle k is L - L_{-k}. logw (K, B), bound (B). */
+/* VIMCO (Mnih & Rezende 2016): L = log (1/K) sum_j w_j; L_{-k} replaces log w_k by the mean of the others;
+ * the learning signal of particle k is L - L_{-k}. logw (K, B), bound (B). */
 vae_tensor *vae__vimco_signal(vae_ctx *ctx, vae_tensor *logw, vae_tensor *bound) {
     if (!logw || !bound) return NULL;
     int64_t K = logw->shape[0], B = logw->shape[1];

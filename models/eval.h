@@ -1,10 +1,10 @@
 /* eval.h - evaluation of a trained model on a data set.
  *
- *   log p(x) ~= log (1/K) sum_k p(x|z_k) p(z_k) / q(z_k|x),  z_k ~ q(z|x), K = 5000 (Burda et al.
- * 2016), computed in chunks of particles whose logsumexps are combined, so memory stays bounded for
- * any K. ELBO and its parts with the analytic KL; KL per latent dim; active units (Burda et al.: a
- * dim is active when Var_x( E_q[z_j | x] ) > 0.01). The evaluation uses `ctx` as scratch (it resets
- * it between chunks) and draws from ctx's RNG.
+ *   log p(x) ~= log (1/K) sum_k p(x|z_k) p(z_k) / q(z_k|x),  z_k ~ q(z|x), K = 5000 (Burda et al. 2016),
+ *   computed in chunks of particles whose logsumexps are combined, so memory stays bounded for any K.
+ *   ELBO and its parts with the analytic KL; KL per latent dim; active units (Burda et al.: a dim is active when
+ *   Var_x( E_q[z_j | x] ) > 0.01).
+ * The evaluation uses `ctx` as scratch (it resets it between chunks) and draws from ctx's RNG.
  */
 #ifndef VAE_EVAL_H
 #define VAE_EVAL_H
@@ -29,9 +29,9 @@ typedef struct vae_eval_result {
 } vae_eval_result;
 
 void vae_eval_cfg_default(vae_eval_cfg *cfg);
-/* Evaluate on x (n, D) row-major f32 (caller buffer). Per-example outputs (each n entries, may be
- * NULL): ex_elbo (one-sample ELBO with analytic KL) and ex_loglik (IS estimate). On failure returns
- * the code with a message in err; res is then left zeroed (nothing to free). */
+/* Evaluate on x (n, D) row-major f32 (caller buffer). Per-example outputs (each n entries, may be NULL):
+ * ex_elbo (one-sample ELBO with analytic KL) and ex_loglik (IS estimate). On failure returns the code with a
+ * message in err; res is then left zeroed (nothing to free). */
 vae_status vae_evaluate(vae_ctx *ctx, vae_net *net, const float *x, int64_t n,
                         const vae_eval_cfg *cfg, vae_eval_result *res, double *ex_elbo,
                         double *ex_loglik, vae_error *err);

@@ -5,10 +5,10 @@
  * Gradients for the encoder:
  *   reparam  d/dphi of the bound through z_k = mu + sigma * eps_k
  *   stl      the same with log q evaluated at detached parameters
- *   dreg     sum_k wt_k^2 d log w_k / d z_k  d z_k / d phi,  wt = softmax_k(log w) (Tucker et al.
- * 2018) score    sum_k sg(signal_k) grad log q(z_k|x) + grad L_K, signal = L_K - b (none, ma) or
- * VIMCO's L - L_{-k} The decoder always gets sum_k wt_k grad_theta log w_k. Shapes: x (B, D), z (K,
- * B, Z), log w (K, B), bound (B).
+ *   dreg     sum_k wt_k^2 d log w_k / d z_k  d z_k / d phi,  wt = softmax_k(log w) (Tucker et al. 2018)
+ *   score    sum_k sg(signal_k) grad log q(z_k|x) + grad L_K, signal = L_K - b (none, ma) or VIMCO's L - L_{-k}
+ * The decoder always gets sum_k wt_k grad_theta log w_k.
+ * Shapes: x (B, D), z (K, B, Z), log w (K, B), bound (B).
  */
 #include <math.h>
 #include <string.h>
@@ -24,10 +24,9 @@ vae_status vae__iwae(vae_ctx *ctx, vae_net *net, vae_tensor *x, const vae_object
     vae_tensor *z = vae__draw_z(ctx, q, K, est); /* (K, B, Z) */
     vae_tensor *scale = NULL;
     if (est == VAE_EST_DREG && z) {
-        /* z' = sg(z) + s * (z - sg(z)) equals z in value, and passes s * dL/dz' back to z. s (K, B,
-         * 1) is filled with the normalized weights after the forward pass (they depend on z),
-         * before backward reads it: that turns the path gradient sum_k wt_k dlogw_k into DReG's
-         * sum_k wt_k^2 dlogw_k. */
+        /* z' = sg(z) + s * (z - sg(z)) equals z in value, and passes s * dL/dz' back to z. s (K, B, 1) is filled
+         * with the normalized weights after the forward pass (they depend on z), before backward reads it: that
+         * turns the path gradient sum_k wt_k dlogw_k into DReG's sum_k wt_k^2 dlogw_k. */
         int64_t sshape[3] = {K, z->shape[1], 1};
         scale = vae_ones(ctx, z->dtype, 3, sshape);
         vae_tensor *zs = vae_detach(ctx, z);
@@ -45,8 +44,7 @@ vae_status vae__iwae(vae_ctx *ctx, vae_net *net, vae_tensor *x, const vae_object
 
     vae_tensor *S;
     if (est == VAE_EST_DREG) {
-        /* wt = softmax over k of log w, as constants; S = sum_k wt_k log w_k gives the decoder's
-         * IWAE gradient */
+        /* wt = softmax over k of log w, as constants; S = sum_k wt_k log w_k gives the decoder's IWAE gradient */
         int64_t B = logw->shape[1];
         vae_tensor *wt = vae_zeros(ctx, logw->dtype, 2, logw->shape);
         if (!wt) return vae_ctx_status(ctx);

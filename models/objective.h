@@ -1,16 +1,15 @@
 /* objective.h - the VAE, beta-VAE and IWAE objectives and their gradient estimators.
  *
- * One call builds, for a batch x (B, D), a scalar surrogate `loss` whose gradient (vae_backward) is
- * the chosen estimator of the gradient of the negative bound, plus the bound's values for
- * reporting. The formulas are in elbo.c (VAE, beta-VAE) and iwae.c (IWAE); estimator mechanics in
- * estimators.c.
+ * One call builds, for a batch x (B, D), a scalar surrogate `loss` whose gradient (vae_backward) is the chosen
+ * estimator of the gradient of the negative bound, plus the bound's values for reporting. The formulas are in
+ * elbo.c (VAE, beta-VAE) and iwae.c (IWAE); estimator mechanics in estimators.c.
  *
  * Estimators (for the encoder; the decoder always gets its exact pathwise gradient):
  *   REPARAM  pathwise: z = mu + sigma * eps
  *   SCORE    REINFORCE: z sampled without a path; surrogate sg(f - b) * log q(z|x) + f, baseline b:
- *            NONE, MA (moving average of f), VIMCO (leave-one-out over the samples; needs samples >
- * 1) STL      sticking the landing (Roeder et al. 2017): log q evaluated with detached variational
- * parameters DREG     doubly reparameterized (Tucker et al. 2018), IWAE only
+ *            NONE, MA (moving average of f), VIMCO (leave-one-out over the samples; needs samples > 1)
+ *   STL      sticking the landing (Roeder et al. 2017): log q evaluated with detached variational parameters
+ *   DREG     doubly reparameterized (Tucker et al. 2018), IWAE only
  */
 #ifndef VAE_OBJECTIVE_H
 #define VAE_OBJECTIVE_H
@@ -45,8 +44,8 @@ typedef struct vae_objective_cfg {
     int64_t samples;       /* L samples per datum (VAE, beta-VAE) or K particles (IWAE); >= 1 */
     int analytic_kl;       /* VAE/beta-VAE: 1 = analytic KL (SGVB B), 0 = Monte-Carlo KL (SGVB A) */
     double beta;           /* beta-VAE weight on the KL (1 = VAE) */
-    int64_t warmup_steps;  /* linear KL warm-up: the KL weight rises from 0 to beta over this many
-                              steps */
+    int64_t
+        warmup_steps; /* linear KL warm-up: the KL weight rises from 0 to beta over this many steps */
     double
         free_bits; /* lambda > 0: KL term sum_j max(lambda, KL_j) (KL_j = batch-mean KL of dim j) */
     double capacity_gamma;  /* gamma > 0: Burgess et al. loss -rec + gamma |KL - C| */
@@ -75,16 +74,16 @@ typedef struct vae_objective_out {
 
 /* Defaults: VAE, reparameterized, analytic KL, 1 sample, beta 1, decay 0.9. */
 void vae_objective_cfg_default(vae_objective_cfg *cfg);
-/* Check a configuration (combinations included: DReG needs IWAE, VIMCO needs samples > 1, free bits
- * and capacity need the analytic KL, ...). Returns VAE_OK or VAE_ERR_ARG with the reason in err. */
+/* Check a configuration (combinations included: DReG needs IWAE, VIMCO needs samples > 1, free bits and capacity
+ * need the analytic KL, ...). Returns VAE_OK or VAE_ERR_ARG with the reason in err. */
 vae_status vae_objective_check(const vae_objective_cfg *cfg, vae_error *err);
-/* Build the objective for x (B, D) in ctx. On success fills out and advances st->step and the MA
- * baseline. On failure returns the code (the message is in ctx and err) and leaves st unchanged. */
+/* Build the objective for x (B, D) in ctx. On success fills out and advances st->step and the MA baseline.
+ * On failure returns the code (the message is in ctx and err) and leaves st unchanged. */
 vae_status vae_objective(vae_ctx *ctx, vae_net *net, vae_tensor *x, const vae_objective_cfg *cfg,
                          vae_objective_state *st, vae_objective_out *out);
 
-/* Names for options and reports ("vae", "beta-vae", "iwae"; "reparam", "score", "stl", "dreg";
- * "none", "ma", "vimco"), and the reverse lookups (-1 when unknown). */
+/* Names for options and reports ("vae", "beta-vae", "iwae"; "reparam", "score", "stl", "dreg"; "none", "ma",
+ * "vimco"), and the reverse lookups (-1 when unknown). */
 const char *vae_objective_name(vae_objective_kind k);
 const char *vae_estimator_name(vae_estimator e);
 const char *vae_baseline_name(vae_baseline b);
@@ -93,16 +92,14 @@ int vae_estimator_parse(const char *s);
 int vae_baseline_parse(const char *s);
 
 /* ---- shared by elbo.c and iwae.c (estimators.c) ---- */
-/* z (k, B, Z) from q by the estimator: rsample for pathwise estimators, a detached sample for
- * SCORE. */
+/* z (k, B, Z) from q by the estimator: rsample for pathwise estimators, a detached sample for SCORE. */
 vae_tensor *vae__draw_z(vae_ctx *ctx, vae_dist *q, int64_t k, vae_estimator est);
 /* log q(z|x) as the estimator needs it: with detached parameters for STL and DReG. */
 vae_tensor *vae__log_q(vae_ctx *ctx, vae_dist *q, vae_tensor *z, vae_estimator est);
-/* Score-function surrogate sum of sg(signal) * logq + f, everything (k, B): returns (B,) summed
- * over k. */
+/* Score-function surrogate sum of sg(signal) * logq + f, everything (k, B): returns (B,) summed over k. */
 vae_tensor *vae__score_surrogate(vae_ctx *ctx, vae_tensor *signal, vae_tensor *logq);
-/* Learning signals (k, B) = f - b for baseline kind bl (f values (k, B)); MA uses st->baseline. A
- * constant tensor (no gradient). */
+/* Learning signals (k, B) = f - b for baseline kind bl (f values (k, B)); MA uses st->baseline. A constant
+ * tensor (no gradient). */
 vae_tensor *vae__signal(vae_ctx *ctx, vae_tensor *f, vae_baseline bl,
                         const vae_objective_state *st);
 /* VIMCO signals for IWAE: L - L_{-k} per particle, logw (K, B) values. */

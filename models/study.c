@@ -58,8 +58,7 @@ vae_status vae_study_run(vae_ctx *ctx, vae_net *net, const float *x, int64_t B,
     vae_objective_state st = {0};
     double bound_sum = 0;
     vae_status s = VAE_OK;
-    /* a moving-average baseline needs a few steps to settle before its estimates are representative
-     */
+    /* a moving-average baseline needs a few steps to settle before its estimates are representative */
     int64_t warm = cfg->baseline == VAE_BASELINE_MA ? 20 : 0;
     for (int64_t r = 0; r < warm + draws; r++) {
         vae_ctx_reset(ctx);

@@ -1,10 +1,9 @@
 /* vae_net.h - the encoder/decoder pair of a VAE.
  *
- *   encoder  q(z|x) = N(mu(x), diag exp(logvar(x))):  x (B, D) -> MLP -> (B, 2Z) -> mu = [:, :Z],
- * logvar = [:, Z:] decoder  p(x|z) = likelihood(decoder(z)):         z (..., Z) -> MLP -> (..., D *
- * params_per_dim) The decoder mirrors the encoder's hidden sizes. Parameters live in one store;
- * encoder parameters are named "enc.*" and decoder parameters "dec.*" (the estimator study groups
- * gradients by that prefix).
+ *   encoder  q(z|x) = N(mu(x), diag exp(logvar(x))):  x (B, D) -> MLP -> (B, 2Z) -> mu = [:, :Z], logvar = [:, Z:]
+ *   decoder  p(x|z) = likelihood(decoder(z)):         z (..., Z) -> MLP -> (..., D * params_per_dim)
+ * The decoder mirrors the encoder's hidden sizes. Parameters live in one store; encoder parameters are named
+ * "enc.*" and decoder parameters "dec.*" (the estimator study groups gradients by that prefix).
  */
 #ifndef VAE_NET_H
 #define VAE_NET_H
@@ -44,23 +43,22 @@ typedef struct vae_net {
 
 /* Fill cfg with defaults: 784-400-(20) ReLU Bernoulli, f32, PyTorch init. */
 void vae_net_cfg_default(vae_net_cfg *cfg);
-/* Build the parameters and initialize them from rng. On failure (bad sizes, unknown likelihood,
- * OOM) returns the code with a message in err and leaves net zeroed. */
+/* Build the parameters and initialize them from rng. On failure (bad sizes, unknown likelihood, OOM) returns the
+ * code with a message in err and leaves net zeroed. */
 vae_status vae_net_init(vae_net *net, const vae_net_cfg *cfg, vae_rng *rng, vae_error *err);
 /* Free the parameters; a zeroed or NULL net is harmless. */
 void vae_net_free(vae_net *net);
-/* Set the decoder's output bias to the data's mean logit (Burda et al.), for Bernoulli-type
- * likelihoods; mean is D pixel means. Does nothing for other likelihoods. */
+/* Set the decoder's output bias to the data's mean logit (Burda et al.), for Bernoulli-type likelihoods;
+ * mean is D pixel means. Does nothing for other likelihoods. */
 void vae_net_init_output_bias(vae_net *net, const float *mean);
 
-/* q(z|x) for x (B, D): a diagonal Normal with loc (B, Z) and log-variance (B, Z), which are also
- * stored in *mu and *logvar when those are non-NULL. NULL on failure (ctx error). */
+/* q(z|x) for x (B, D): a diagonal Normal with loc (B, Z) and log-variance (B, Z), which are also stored in *mu and
+ * *logvar when those are non-NULL. NULL on failure (ctx error). */
 vae_dist *vae_net_encode(vae_ctx *ctx, vae_net *net, vae_tensor *x, vae_tensor **mu,
                          vae_tensor **logvar);
 /* p(x|z) for z (..., Z): the likelihood over (..., D). NULL on failure. */
 vae_dist *vae_net_decode(vae_ctx *ctx, vae_net *net, vae_tensor *z);
-/* The likelihood's mean E[x|z] (..., D) for pictures (sigmoid of the logits for Bernoulli). NULL on
- * failure. */
+/* The likelihood's mean E[x|z] (..., D) for pictures (sigmoid of the logits for Bernoulli). NULL on failure. */
 vae_tensor *vae_net_decode_mean(vae_ctx *ctx, vae_net *net, vae_tensor *z);
 
 #endif

@@ -43,8 +43,7 @@ static double get_f64(const unsigned char *b) {
     return d;
 }
 
-/* Copy n elements of size es between host order and little-endian (the same operation both ways).
- */
+/* Copy n elements of size es between host order and little-endian (the same operation both ways). */
 static void copy_le(void *dst, const void *src, int64_t n, size_t es) {
     if (host_le()) {
         memcpy(dst, src, (size_t)n * es);
@@ -56,8 +55,7 @@ static void copy_le(void *dst, const void *src, int64_t n, size_t es) {
         for (size_t k = 0; k < es; k++) d[(size_t)i * es + k] = s[(size_t)i * es + es - 1 - k];
 }
 
-/* ------------------------------------------------------------------------------------------------
- * writing */
+/* ------------------------------------------------------------------------------------------------ writing */
 
 typedef struct writer {
     FILE *f;
@@ -177,8 +175,7 @@ vae_status vae_checkpoint_save(const char *path, const vae_params *p, const vae_
     return VAE_OK;
 }
 
-/* ------------------------------------------------------------------------------------------------
- * reading */
+/* ------------------------------------------------------------------------------------------------ reading */
 
 typedef struct record {
     const char *name; /* not NUL-terminated */
@@ -276,8 +273,7 @@ static vae_status parse(const char *path, parsed *f, vae_error *err) {
         return vae_error_set(err, VAE_ERR_CORRUPT,
                              "checkpoint: '%s': checksum mismatch (the file is damaged)", path);
 
-    /* From here the bytes are what the writer wrote; the checks below still guard against a hostile
-     * file. */
+    /* From here the bytes are what the writer wrote; the checks below still guard against a hostile file. */
     vae_checkpoint_info *in = &f->info;
     in->version = version;
     in->step = (int64_t)get_u64(b + 32);
@@ -372,8 +368,7 @@ vae_status vae_checkpoint_read_info(const char *path, vae_checkpoint_info *info,
     return st;
 }
 
-/* Every check against the store and optimizer; sets match[i] = the record of the store's parameter
- * i. */
+/* Every check against the store and optimizer; sets match[i] = the record of the store's parameter i. */
 static vae_status match_store(const char *path, const parsed *f, const vae_params *p,
                               const vae_optim *o, int *match, vae_error *err) {
     const vae_checkpoint_info *in = &f->info;
@@ -428,8 +423,7 @@ vae_status vae_checkpoint_load(const char *path, vae_params *p, vae_optim *o, vo
     if (!st && !(match = malloc(sizeof *match * (size_t)(f.info.ntensors + 1))))
         st = vae_error_set(err, VAE_ERR_OOM, "checkpoint: out of memory");
     if (!st) st = match_store(path, &f, p, o, match, err);
-    /* everything that can fail (slot allocation, the metadata copy) happens before the first byte
-     * is copied */
+    /* everything that can fail (slot allocation, the metadata copy) happens before the first byte is copied */
     if (!st) st = copy_meta(&f, meta, &m, err);
     if (!st && o)
         st = vae_params_ensure_slots(p, f.info.nslots, err); /* all or nothing; zero slots only */

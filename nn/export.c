@@ -50,8 +50,7 @@ vae_status vae_params_export_npy(const vae_params *p, const char *dir, vae_error
     for (int i = 0; i < n && !st; i++) {
         const vae_tensor *t = vae_params_get(p, i);
         snprintf(path, plen, "%s/%s.npy", dir, safe[i]);
-        /* parameters are contiguous views of the value buffer: their memory is already in C order
-         */
+        /* parameters are contiguous views of the value buffer: their memory is already in C order */
         st = vae_npy_write(path, dt, t->ndim, t->shape, vae_tensor_ptr(t), err);
     }
 done:

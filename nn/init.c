@@ -1,5 +1,4 @@
-/* Initializers: validate first, then fill in row-major order, so a failure never leaves a
- * half-written tensor. */
+/* Initializers: validate first, then fill in row-major order, so a failure never leaves a half-written tensor. */
 #include "init.h"
 
 #include <math.h>

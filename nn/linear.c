@@ -87,9 +87,8 @@ vae_status vae_linear_reset(const vae_linear *l, vae_rng *rng, vae_error *err) {
     return vae_init_linear_default(l->w, l->b, rng, err);
 }
 
-/* The one place a layer's forward is computed: swapping in a fused bias+activation op is a one-line
- * edit here. x (..., in) @ W (in, out) -> (..., out), + b (out,) broadcast over the leading dims,
- * then act. */
+/* The one place a layer's forward is computed: swapping in a fused bias+activation op is a one-line edit here.
+ * x (..., in) @ W (in, out) -> (..., out), + b (out,) broadcast over the leading dims, then act. */
 vae_tensor *vae_linear_forward(vae_ctx *ctx, const vae_linear *l, vae_tensor *x,
                                vae_activation act) {
     if (!ctx) return NULL;

@@ -34,8 +34,7 @@ vae_status vae_mlp_init(vae_mlp *m, vae_params *p, const char *name, int nsizes,
 
 vae_status vae_mlp_reset(const vae_mlp *m, vae_rng *rng, vae_error *err) {
     if (!m || !rng) return vae_error_set(err, VAE_ERR_NULL, "mlp_reset: NULL argument");
-    /* every layer was validated by vae_mlp_init, so the per-layer calls below cannot fail half-way
-     */
+    /* every layer was validated by vae_mlp_init, so the per-layer calls below cannot fail half-way */
     for (int i = 0; i < m->nlayers; i++) {
         vae_status st = vae_linear_reset(&m->layer[i], rng, err);
         if (st) return st;

@@ -1,5 +1,4 @@
-/* Optimizer updates: one loop per step over the flat buffers, instantiated for f32 and f64 storage.
- */
+/* Optimizer updates: one loop per step over the flat buffers, instantiated for f32 and f64 storage. */
 #include "optim.h"
 
 #include <math.h>
@@ -87,8 +86,7 @@ typedef struct step_k {
     int nesterov;
 } step_k;
 
-/* One loop per optimizer and storage type T. x: values, g: gradients, s0/s1: state slots, n: flat
- * length. */
+/* One loop per optimizer and storage type T. x: values, g: gradients, s0/s1: state slots, n: flat length. */
 #define DEFINE_STEPS(T, SUF)                                                                       \
     static void sgd_##SUF(T *x, const T *g, T *buf, int64_t n, const step_k *k) {                  \
         for (int64_t i = 0; i < n; i++) {                                                          \
@@ -125,8 +123,7 @@ typedef struct step_k {
 DEFINE_STEPS(float, f32)
 DEFINE_STEPS(double, f64)
 
-/* Adam/AdamW on f32 storage, the hot case: float arithmetic, vectorized per ISA
- * (tensor/kernels_optim.c). */
+/* Adam/AdamW on f32 storage, the hot case: float arithmetic, vectorized per ISA (tensor/kernels_optim.c). */
 static void adam_f32_fast(float *x, const float *g, float *m, float *v, int64_t n, const step_k *k,
                           double decay) {
     const vae_k_adam a = {(float)k->b1,  (float)k->b2,        (float)k->wd,

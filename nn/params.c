@@ -1,5 +1,4 @@
-/* Parameter store: flat buffers that grow by doubling, stable per-parameter tensor structs
- * re-pointed on growth. */
+/* Parameter store: flat buffers that grow by doubling, stable per-parameter tensor structs re-pointed on growth. */
 #include "params.h"
 
 #include <stdlib.h>

@@ -1,14 +1,14 @@
-/* schedule.h - learning-rate schedules: lr as a pure function of a step (or epoch) count t = 0, 1,
- * 2, ...
+/* schedule.h - learning-rate schedules: lr as a pure function of a step (or epoch) count t = 0, 1, 2, ...
  *
- * The unit of t is the caller's choice (steps or epochs), except for Burda's schedule, which is
- * defined in epochs (passes over the data). A typical loop: `opt.cfg.lr = vae_schedule_lr(&sched,
- * t)` before each update. constant  lr step      lr * gamma^floor(t / step_size) cosine    floor +
- * (lr - floor) * (1 + cos(pi * min(t, T) / T)) / 2   (reaches `floor` at t = T and stays) burda lr
- * * 10^(-i/7) during stage i = 0..7, stage i lasting 3^i epochs (Burda et al. 2016, IWAE); stage i
- * starts at epoch (3^i - 1) / 2; after the 3280 epochs of the schedule stage 7's rate stays. Linear
- * warm-up composes with any of them: with warmup = W > 0, lr(t) = base(0) * (t + 1) / W for t < W,
- * then base(t - W), i.e. the base schedule starts when the warm-up ends.
+ * The unit of t is the caller's choice (steps or epochs), except for Burda's schedule, which is defined in epochs
+ * (passes over the data). A typical loop: `opt.cfg.lr = vae_schedule_lr(&sched, t)` before each update.
+ *   constant  lr
+ *   step      lr * gamma^floor(t / step_size)
+ *   cosine    floor + (lr - floor) * (1 + cos(pi * min(t, T) / T)) / 2   (reaches `floor` at t = T and stays)
+ *   burda     lr * 10^(-i/7) during stage i = 0..7, stage i lasting 3^i epochs (Burda et al. 2016, IWAE);
+ *             stage i starts at epoch (3^i - 1) / 2; after the 3280 epochs of the schedule stage 7's rate stays.
+ * Linear warm-up composes with any of them: with warmup = W > 0, lr(t) = base(0) * (t + 1) / W for t < W, then
+ * base(t - W), i.e. the base schedule starts when the warm-up ends.
  */
 #ifndef VAE_SCHEDULE_H
 #define VAE_SCHEDULE_H
@@ -41,8 +41,7 @@ vae_schedule vae_schedule_burda(double lr);
 /* s with a linear warm-up of `warmup` units in front. Never fails. */
 vae_schedule vae_schedule_with_warmup(vae_schedule s, int64_t warmup);
 
-/* Learning rate at t; NaN when s is NULL or invalid (bad kind, step_size or total <= 0, warmup < 0)
- * or t < 0. */
+/* Learning rate at t; NaN when s is NULL or invalid (bad kind, step_size or total <= 0, warmup < 0) or t < 0. */
 double vae_schedule_lr(const vae_schedule *s, int64_t t);
 /* Burda's stage i (0..7) at epoch `epoch` (7 past the end); -1 for a negative epoch. */
 int vae_schedule_burda_stage(int64_t epoch);

@@ -116,9 +116,8 @@ void vae_arena_reset(vae_arena *a) {
         b->used = 0;
         nblocks++;
     }
-    /* Several blocks mean the last step outgrew the first: merge them into one so the next step
-     * fits without walking or mallocing. If that malloc fails, keep the old blocks (still correct,
-     * just fragmented). */
+    /* Several blocks mean the last step outgrew the first: merge them into one so the next step fits without
+     * walking or mallocing. If that malloc fails, keep the old blocks (still correct, just fragmented). */
     if (nblocks > 1) {
         block *merged = block_new(a, total);
         if (merged) {

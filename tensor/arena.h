@@ -1,11 +1,10 @@
 /* arena.h - the step-lifetime bump allocator.
  *
- * Activations, the tape and activation gradients of one training step live here. Reset is O(1) and
- * keeps the blocks, so after the first steps a training loop does no malloc at all (after a reset
- * that found several blocks, they are merged into one block big enough for the whole previous
- * step). An optional byte cap turns runaway memory use into a clean VAE_ERR_OOM instead of a crash.
- * Build with -Ddebug_poison=true to fill reset memory with 0xA5 bytes so that use-after-reset reads
- * garbage that tests notice.
+ * Activations, the tape and activation gradients of one training step live here. Reset is O(1) and keeps the
+ * blocks, so after the first steps a training loop does no malloc at all (after a reset that found several blocks,
+ * they are merged into one block big enough for the whole previous step). An optional byte cap turns runaway
+ * memory use into a clean VAE_ERR_OOM instead of a crash. Build with -Ddebug_poison=true to fill reset memory
+ * with 0xA5 bytes so that use-after-reset reads garbage that tests notice.
  */
 #ifndef VAE_ARENA_H
 #define VAE_ARENA_H
@@ -20,8 +19,8 @@ typedef struct vae_arena vae_arena;
 vae_arena *vae_arena_new(size_t cap_bytes);
 /* Free the arena and all its blocks; NULL is harmless. */
 void vae_arena_free(vae_arena *a);
-/* 64-byte aligned memory valid until the next reset. NULL (VAE_ERR_OOM in err, naming `bytes`) when
- * the cap would be exceeded or malloc fails. */
+/* 64-byte aligned memory valid until the next reset. NULL (VAE_ERR_OOM in err, naming `bytes`) when the cap would
+ * be exceeded or malloc fails. */
 void *vae_arena_alloc(vae_arena *a, size_t bytes, vae_error *err);
 /* Same, zero-filled. */
 void *vae_arena_calloc(vae_arena *a, size_t bytes, vae_error *err);
@@ -33,8 +32,7 @@ size_t vae_arena_peak(const vae_arena *a);
 size_t vae_arena_cap(const vae_arena *a);
 /* Change the cap (0 = none). Never fails; allocations already made stay valid. */
 void vae_arena_set_cap(vae_arena *a, size_t cap_bytes);
-/* Number of malloc calls the arena has made (tests use it to show the steady state allocates
- * nothing). */
+/* Number of malloc calls the arena has made (tests use it to show the steady state allocates nothing). */
 size_t vae_arena_mallocs(const vae_arena *a);
 
 #endif

@@ -1,9 +1,8 @@
 /* error.h - status codes and the sticky error record shared by every layer.
  *
- * The library never prints and never exits: a failing call stores a code and a one-line message
- * naming the op and the shapes involved, e.g. "matmul: (64,400) x (20,400): inner dims 400 != 20".
- * The FIRST error sticks; later errors are ignored until the record is cleared, so a whole
- * expression can be checked once at the end.
+ * The library never prints and never exits: a failing call stores a code and a one-line message naming the op and
+ * the shapes involved, e.g. "matmul: (64,400) x (20,400): inner dims 400 != 20". The FIRST error sticks; later errors
+ * are ignored until the record is cleared, so a whole expression can be checked once at the end.
  */
 #ifndef VAE_ERROR_H
 #define VAE_ERROR_H
@@ -39,8 +38,7 @@ typedef struct vae_error {
 /* Short stable name of a status ("shape", "oom", ...); never NULL. */
 const char *vae_status_name(vae_status s);
 
-/* Record an error unless one is already stored (first error sticks). Returns `code`. A NULL `err`
- * is ignored. */
+/* Record an error unless one is already stored (first error sticks). Returns `code`. A NULL `err` is ignored. */
 vae_status vae_error_set(vae_error *err, vae_status code, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))

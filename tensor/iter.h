@@ -1,10 +1,9 @@
 /* iter.h - (private) the one strided N-d iterator behind every elementwise kernel.
  *
- * Up to 4 operands share one logical shape; each has its own element strides (0 = broadcast). Dims
- * that are contiguous for every operand are merged and size-1 dims dropped, so a fully contiguous
- * problem becomes one row of numel elements (the fast path). Kernels then loop over rows: the inner
- * dimension has length `n` and per- operand strides `inner[k]`; `off[k]` is each operand's element
- * offset at the start of the current row.
+ * Up to 4 operands share one logical shape; each has its own element strides (0 = broadcast). Dims that are
+ * contiguous for every operand are merged and size-1 dims dropped, so a fully contiguous problem becomes one row
+ * of numel elements (the fast path). Kernels then loop over rows: the inner dimension has length `n` and per-
+ * operand strides `inner[k]`; `off[k]` is each operand's element offset at the start of the current row.
  */
 #ifndef VAE_ITER_H
 #define VAE_ITER_H
@@ -89,12 +88,12 @@ static inline void vae__iter_next(vae__iter *it) {
     }
 }
 
-/* A run: `len` consecutive elements of one row; off[k] is operand k's element offset of the run's
- * first element and it->inner[k] its stride within the run. */
+/* A run: `len` consecutive elements of one row; off[k] is operand k's element offset of the run's first element
+ * and it->inner[k] its stride within the run. */
 typedef void (*vae__run_fn)(void *ctx, const vae__iter *it, const int64_t *off, int64_t len);
 
-/* Call fn, in order, on the runs that cover the flat (row-major) elements [lo, hi) of the iteration
- * space. `it` is not modified (a copy walks). */
+/* Call fn, in order, on the runs that cover the flat (row-major) elements [lo, hi) of the iteration space. `it` is
+ * not modified (a copy walks). */
 static inline void vae__iter_runs(const vae__iter *it0, int64_t lo, int64_t hi, vae__run_fn fn,
                                   void *ctx) {
     if (lo >= hi) return;
@@ -111,24 +110,21 @@ static inline void vae__iter_runs(const vae__iter *it0, int64_t lo, int64_t hi, 
     }
 }
 
-/* Below this much work (elements x the per-element cost of the kernel, in units of one add), a
- * kernel runs on the calling thread: waking a worker costs about as much as streaming 32k floats.
- */
+/* Below this much work (elements x the per-element cost of the kernel, in units of one add), a kernel runs on
+ * the calling thread: waking a worker costs about as much as streaming 32k floats. */
 #define VAE__PAR_WORK 32768
 
-/* Number of tasks to split `work` units into (1 = run serially): at most 4 per thread, so a thread
- * slowed down by a noisy neighbour leaves its share to the others, and at least VAE__PAR_WORK / 2
- * units each. */
+/* Number of tasks to split `work` units into (1 = run serially): at most 4 per thread, so a thread slowed down
+ * by a noisy neighbour leaves its share to the others, and at least VAE__PAR_WORK / 2 units each. */
 int64_t vae__par_tasks(double work);
 
-/* Elementwise driver: fn over every element of the iteration space, split over threads in flat
- * element ranges (boundaries on multiples of 64 elements) when rows x n x cost >= VAE__PAR_WORK.
- * Every element is computed by the same code whatever the split, so the result is the same for any
- * thread count; fn must write only the elements of its run. */
+/* Elementwise driver: fn over every element of the iteration space, split over threads in flat element ranges
+ * (boundaries on multiples of 64 elements) when rows x n x cost >= VAE__PAR_WORK. Every element is computed by
+ * the same code whatever the split, so the result is the same for any thread count; fn must write only the
+ * elements of its run. */
 void vae__iter_parallel(const vae__iter *it, double cost, vae__run_fn fn, void *ctx);
 
-/* Split [0, total) into `parts` near-equal pieces with boundaries on multiples of `align`; piece
- * `idx`. */
+/* Split [0, total) into `parts` near-equal pieces with boundaries on multiples of `align`; piece `idx`. */
 static inline void vae__split(int64_t total, int64_t parts, int64_t idx, int64_t align, int64_t *lo,
                               int64_t *hi) {
     const int64_t units = (total + align - 1) / align;

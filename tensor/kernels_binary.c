@@ -1,7 +1,6 @@
-/* Binary elementwise kernels with broadcasting, their derivatives, and where(). Inputs are read
- * with y's shape through broadcast strides (0 where expanded); each kernel is a run function
- * (iter.h) with a unit-stride loop for the contiguous case, threaded over element ranges by
- * vae__iter_parallel (same bits for any thread count). */
+/* Binary elementwise kernels with broadcasting, their derivatives, and where(). Inputs are read with y's shape
+ * through broadcast strides (0 where expanded); each kernel is a run function (iter.h) with a unit-stride loop
+ * for the contiguous case, threaded over element ranges by vae__iter_parallel (same bits for any thread count). */
 #include "iter.h"
 #include "kernels.h"
 #include "view.h"
@@ -135,8 +134,7 @@ typedef struct {
 DEFINE_BINARY(float)
 DEFINE_BINARY(double)
 
-/* Run `fn` over y's shape with nops operands (broadcast strides for the inputs, y's own strides for
- * the last). */
+/* Run `fn` over y's shape with nops operands (broadcast strides for the inputs, y's own strides for the last). */
 static void run_bcast(const vae_tensor *y, int nin, const vae_tensor *const *in, vae_tensor *out,
                       double cost, vae__run_fn fn, bin_ctx *c) {
     int64_t st[4][VAE_MAX_DIMS], base[4];

@@ -1,6 +1,6 @@
-/* Data movement: strided copy with dtype conversion, accumulate (the un-broadcasting sum), fill,
- * scale. Threaded over element ranges (iter.h), except the accumulate into a stride-0 destination,
- * which is split over columns so that every output keeps its serial summation order. */
+/* Data movement: strided copy with dtype conversion, accumulate (the un-broadcasting sum), fill, scale. Threaded
+ * over element ranges (iter.h), except the accumulate into a stride-0 destination, which is split over columns so
+ * that every output keeps its serial summation order. */
 #include <math.h>
 
 #include "iter.h"
@@ -16,53 +16,53 @@ typedef struct {
     int64_t ntasks;
 } mv_ctx;
 
-#define DEFINE_ACCUM(T)                                                                            \
-    /* dst += src on a run whose dst elements are distinct (no stride-0 destination) */            \
-    static void accum_run_##T(void *vc, const vae__iter *it, const int64_t *off, int64_t n) {      \
-        const mv_ctx *c = vc;                                                                      \
-        T *o = (T *)c->dst + off[0];                                                               \
-        const T *a = (const T *)c->src + off[1];                                                   \
-        const int64_t sd = it->inner[0], ss = it->inner[1];                                        \
-        if (sd == 1 && ss == 1)                                                                    \
-            for (int64_t i = 0; i < n; i++) o[i] += a[i];                                          \
-        else                                                                                       \
-            for (int64_t i = 0; i < n; i++) o[i * sd] += a[i * ss];                                \
-    }                                                                                              \
+#define DEFINE_ACCUM(T)                                                                              \
+    /* dst += src on a run whose dst elements are distinct (no stride-0 destination) */              \
+    static void accum_run_##T(void *vc, const vae__iter *it, const int64_t *off, int64_t n) {        \
+        const mv_ctx *c = vc;                                                                        \
+        T *o = (T *)c->dst + off[0];                                                                 \
+        const T *a = (const T *)c->src + off[1];                                                     \
+        const int64_t sd = it->inner[0], ss = it->inner[1];                                          \
+        if (sd == 1 && ss == 1)                                                                      \
+            for (int64_t i = 0; i < n; i++) o[i] += a[i];                                            \
+        else                                                                                         \
+            for (int64_t i = 0; i < n; i++) o[i * sd] += a[i * ss];                                  \
+    }                                                                                                \
     /* Columns [c0, c1) of the inner dim, over every row in order: each dst element receives its   \
-     * terms in row order, as in the serial walk, whichever task owns the column. */               \
-    static void accum_cols_##T(void *vc, int64_t task, int tid) {                                  \
-        const mv_ctx *c = vc;                                                                      \
-        vae__iter it = *c->it;                                                                     \
-        int64_t c0, c1;                                                                            \
-        (void)tid;                                                                                 \
-        vae__split(it.n, c->ntasks, task, 16, &c0, &c1);                                           \
-        T *d = c->dst;                                                                             \
-        const T *s = c->src;                                                                       \
-        const int64_t sd = it.inner[0], ss = it.inner[1];                                          \
-        for (int64_t r = 0; r < it.rows; r++, vae__iter_next(&it)) {                               \
-            T *o = d + it.off[0];                                                                  \
-            const T *a = s + it.off[1];                                                            \
-            if (sd == 1 && ss == 1)                                                                \
-                for (int64_t i = c0; i < c1; i++) o[i] += a[i];                                    \
-            else                                                                                   \
-                for (int64_t i = c0; i < c1; i++) o[i * sd] += a[i * ss];                          \
-        }                                                                                          \
-    }                                                                                              \
+     * terms in row order, as in the serial walk, whichever task owns the column. */ \
+    static void accum_cols_##T(void *vc, int64_t task, int tid) {                                    \
+        const mv_ctx *c = vc;                                                                        \
+        vae__iter it = *c->it;                                                                       \
+        int64_t c0, c1;                                                                              \
+        (void)tid;                                                                                   \
+        vae__split(it.n, c->ntasks, task, 16, &c0, &c1);                                             \
+        T *d = c->dst;                                                                               \
+        const T *s = c->src;                                                                         \
+        const int64_t sd = it.inner[0], ss = it.inner[1];                                            \
+        for (int64_t r = 0; r < it.rows; r++, vae__iter_next(&it)) {                                 \
+            T *o = d + it.off[0];                                                                    \
+            const T *a = s + it.off[1];                                                              \
+            if (sd == 1 && ss == 1)                                                                  \
+                for (int64_t i = c0; i < c1; i++) o[i] += a[i];                                      \
+            else                                                                                     \
+                for (int64_t i = c0; i < c1; i++) o[i * sd] += a[i * ss];                            \
+        }                                                                                            \
+    }                                                                                                \
     /* The serial walk for a dst with stride 0 along the inner dim (a row folds into one element). \
-     */                                                                                            \
-    static void accum_serial_##T(vae__iter *it, T *d, const T *s) {                                \
-        const int64_t n = it->n, sd = it->inner[0], ss = it->inner[1];                             \
-        for (int64_t r = 0; r < it->rows; r++, vae__iter_next(it)) {                               \
-            T *o = d + it->off[0];                                                                 \
-            const T *a = s + it->off[1];                                                           \
-            if (sd == 0) { /* a whole row folds into one element: sum it first */                  \
-                T acc = 0;                                                                         \
-                for (int64_t i = 0; i < n; i++) acc += a[i * ss];                                  \
-                o[0] += acc;                                                                       \
-            } else {                                                                               \
-                for (int64_t i = 0; i < n; i++) o[i * sd] += a[i * ss];                            \
-            }                                                                                      \
-        }                                                                                          \
+     */ \
+    static void accum_serial_##T(vae__iter *it, T *d, const T *s) {                                  \
+        const int64_t n = it->n, sd = it->inner[0], ss = it->inner[1];                               \
+        for (int64_t r = 0; r < it->rows; r++, vae__iter_next(it)) {                                 \
+            T *o = d + it->off[0];                                                                   \
+            const T *a = s + it->off[1];                                                             \
+            if (sd == 0) { /* a whole row folds into one element: sum it first */                    \
+                T acc = 0;                                                                           \
+                for (int64_t i = 0; i < n; i++) acc += a[i * ss];                                    \
+                o[0] += acc;                                                                         \
+            } else {                                                                                 \
+                for (int64_t i = 0; i < n; i++) o[i * sd] += a[i * ss];                              \
+            }                                                                                        \
+        }                                                                                            \
     }
 
 DEFINE_ACCUM(float)
@@ -81,9 +81,9 @@ void vae_k_accum(vae_tensor *dst, const vae_tensor *src) {
         vae__iter_parallel(&it, 1, f64 ? accum_run_double : accum_run_float, &c);
         return;
     }
-    /* The un-broadcasting sum (e.g. a bias gradient: column sums of (rows, n)). Split over inner
-     * columns only, so each output keeps its serial summation order; a stride-0 inner dim (row
-     * folds into one element) stays serial. */
+    /* The un-broadcasting sum (e.g. a bias gradient: column sums of (rows, n)). Split over inner columns only, so
+     * each output keeps its serial summation order; a stride-0 inner dim (row folds into one element) stays
+     * serial. */
     c.ntasks = it.inner[0] != 0 ? vae__par_tasks((double)(it.rows * it.n)) : 1;
     if (c.ntasks > it.n / 16) c.ntasks = it.n / 16 > 1 ? it.n / 16 : 1;
     if (c.ntasks > 1)

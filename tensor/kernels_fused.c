@@ -1,8 +1,8 @@
-/* Fused kernels of the hot VAE paths: bias + activation of a linear layer and its derivative, and
- * the Bernoulli log-likelihood from logits with its gradient. f32 uses the vectorizable vmath.h
- * functions, f64 libm. Threads split rows (bias_act, the Bernoulli row sums: one output per row,
- * summed by one thread in a fixed order) or element ranges (the gradients), so results are the same
- * for any thread count. Compiled once per ISA (ew_isa.h). */
+/* Fused kernels of the hot VAE paths: bias + activation of a linear layer and its derivative, and the Bernoulli
+ * log-likelihood from logits with its gradient. f32 uses the vectorizable vmath.h functions, f64 libm. Threads
+ * split rows (bias_act, the Bernoulli row sums: one output per row, summed by one thread in a fixed order) or
+ * element ranges (the gradients), so results are the same for any thread count. Compiled once per ISA
+ * (ew_isa.h). */
 #include <math.h>
 #include <string.h>
 
@@ -208,61 +208,61 @@ static void bern_row(const bern_ctx *c, int64_t r, int64_t *ol, int64_t *ox) {
 
 enum { LANES = 16 };
 
-#define BERN(T)                                                                                    \
+#define BERN(T)                                                                                      \
     /* Rows of out = sum_d x*l - softplus(l). A unit-stride row sums in LANES fixed interleaved    \
-     * partial sums (element d goes to lane d % LANES, lanes folded in a fixed tree), which gcc    \
+     * partial sums (element d goes to lane d % LANES, lanes folded in a fixed tree), which gcc     \
      * vectorizes without reassociating anything; a strided row sums left to right. Either way the \
      * order depends only on D and the layout, never on the thread split (whole rows per task). */ \
-    static void bern_fwd_task_##T(void *vc, int64_t task, int tid) {                               \
-        const bern_ctx *c = vc;                                                                    \
-        int64_t r0, r1, D = c->D, s0 = c->sl[c->nd - 1], s1 = c->sx[c->nd - 1];                    \
-        (void)tid;                                                                                 \
-        vae__split(c->rows, c->ntasks, task, 1, &r0, &r1);                                         \
-        for (int64_t r = r0; r < r1; r++) {                                                        \
-            int64_t ol, ox;                                                                        \
-            bern_row(c, r, &ol, &ox);                                                              \
-            const T *a = (const T *)c->l->data + ol, *x = (const T *)c->x->data + ox;              \
-            T acc = 0;                                                                             \
-            if (s0 == 1 && s1 == 1) {                                                              \
-                T lane[LANES] = {0};                                                               \
-                int64_t d = 0;                                                                     \
-                for (; d + LANES <= D; d += LANES)                                                 \
-                    for (int k = 0; k < LANES; k++)                                                \
-                        lane[k] += x[d + k] * a[d + k] - softplus_##T(a[d + k]);                   \
-                for (; d < D; d++) acc += x[d] * a[d] - softplus_##T(a[d]);                        \
-                for (int w = LANES / 2; w > 0; w /= 2)                                             \
-                    for (int k = 0; k < w; k++) lane[k] += lane[k + w];                            \
-                acc = lane[0] + acc;                                                               \
-            } else {                                                                               \
-                for (int64_t d = 0; d < D; d++)                                                    \
-                    acc += x[d * s1] * a[d * s0] - softplus_##T(a[d * s0]);                        \
-            }                                                                                      \
-            ((T *)c->out)[r] = acc;                                                                \
-        }                                                                                          \
-    }                                                                                              \
+    static void bern_fwd_task_##T(void *vc, int64_t task, int tid) {                                 \
+        const bern_ctx *c = vc;                                                                      \
+        int64_t r0, r1, D = c->D, s0 = c->sl[c->nd - 1], s1 = c->sx[c->nd - 1];                      \
+        (void)tid;                                                                                   \
+        vae__split(c->rows, c->ntasks, task, 1, &r0, &r1);                                           \
+        for (int64_t r = r0; r < r1; r++) {                                                          \
+            int64_t ol, ox;                                                                          \
+            bern_row(c, r, &ol, &ox);                                                                \
+            const T *a = (const T *)c->l->data + ol, *x = (const T *)c->x->data + ox;                \
+            T acc = 0;                                                                               \
+            if (s0 == 1 && s1 == 1) {                                                                \
+                T lane[LANES] = {0};                                                                 \
+                int64_t d = 0;                                                                       \
+                for (; d + LANES <= D; d += LANES)                                                   \
+                    for (int k = 0; k < LANES; k++)                                                  \
+                        lane[k] += x[d + k] * a[d + k] - softplus_##T(a[d + k]);                     \
+                for (; d < D; d++) acc += x[d] * a[d] - softplus_##T(a[d]);                          \
+                for (int w = LANES / 2; w > 0; w /= 2)                                               \
+                    for (int k = 0; k < w; k++) lane[k] += lane[k + w];                              \
+                acc = lane[0] + acc;                                                                 \
+            } else {                                                                                 \
+                for (int64_t d = 0; d < D; d++)                                                      \
+                    acc += x[d * s1] * a[d * s0] - softplus_##T(a[d * s0]);                          \
+            }                                                                                        \
+            ((T *)c->out)[r] = acc;                                                                  \
+        }                                                                                            \
+    }                                                                                                \
     /* Rows of g (=, or += when accumulating) gy[r] * (x - sigmoid(l)); sigmoid(l) as in the       \
-     * unary kernel, from e = exp(-|l|) so nothing overflows. */                                   \
-    static void bern_bwd_task_##T(void *vc, int64_t task, int tid) {                               \
-        const bern_ctx *c = vc;                                                                    \
-        int64_t r0, r1, D = c->D, s0 = c->sl[c->nd - 1], s1 = c->sx[c->nd - 1];                    \
-        (void)tid;                                                                                 \
-        vae__split(c->rows, c->ntasks, task, 1, &r0, &r1);                                         \
-        for (int64_t r = r0; r < r1; r++) {                                                        \
-            int64_t ol, ox;                                                                        \
-            bern_row(c, r, &ol, &ox);                                                              \
-            const T *a = (const T *)c->l->data + ol, *x = (const T *)c->x->data + ox;              \
-            const T gr = ((const T *)c->gy)[r];                                                    \
-            T *g = (T *)c->out + r * D;                                                            \
-            if (s0 == 1 && s1 == 1 && c->accumulate)                                               \
-                for (int64_t d = 0; d < D; d++) g[d] += gr * (x[d] - sigmoid_##T(a[d]));           \
-            else if (s0 == 1 && s1 == 1)                                                           \
-                for (int64_t d = 0; d < D; d++) g[d] = gr * (x[d] - sigmoid_##T(a[d]));            \
-            else                                                                                   \
-                for (int64_t d = 0; d < D; d++) {                                                  \
-                    const T v = gr * (x[d * s1] - sigmoid_##T(a[d * s0]));                         \
-                    g[d] = c->accumulate ? g[d] + v : v;                                           \
-                }                                                                                  \
-        }                                                                                          \
+     * unary kernel, from e = exp(-|l|) so nothing overflows. */ \
+    static void bern_bwd_task_##T(void *vc, int64_t task, int tid) {                                 \
+        const bern_ctx *c = vc;                                                                      \
+        int64_t r0, r1, D = c->D, s0 = c->sl[c->nd - 1], s1 = c->sx[c->nd - 1];                      \
+        (void)tid;                                                                                   \
+        vae__split(c->rows, c->ntasks, task, 1, &r0, &r1);                                           \
+        for (int64_t r = r0; r < r1; r++) {                                                          \
+            int64_t ol, ox;                                                                          \
+            bern_row(c, r, &ol, &ox);                                                                \
+            const T *a = (const T *)c->l->data + ol, *x = (const T *)c->x->data + ox;                \
+            const T gr = ((const T *)c->gy)[r];                                                      \
+            T *g = (T *)c->out + r * D;                                                              \
+            if (s0 == 1 && s1 == 1 && c->accumulate)                                                 \
+                for (int64_t d = 0; d < D; d++) g[d] += gr * (x[d] - sigmoid_##T(a[d]));             \
+            else if (s0 == 1 && s1 == 1)                                                             \
+                for (int64_t d = 0; d < D; d++) g[d] = gr * (x[d] - sigmoid_##T(a[d]));              \
+            else                                                                                     \
+                for (int64_t d = 0; d < D; d++) {                                                    \
+                    const T v = gr * (x[d * s1] - sigmoid_##T(a[d * s0]));                           \
+                    g[d] = c->accumulate ? g[d] + v : v;                                             \
+                }                                                                                    \
+        }                                                                                            \
     }
 BERN(float)
 BERN(double)

@@ -1,11 +1,10 @@
-/* Batched matmul over gemm. Batch dims that can be folded into a matrix dim become one big gemm
- * (IWAE's (K,B,Z) activations against shared (Z,H) weights, and the summed weight gradient), which
- * is much faster than many small ones; otherwise one gemm per batch index, in batch order. */
+/* Batched matmul over gemm. Batch dims that can be folded into a matrix dim become one big gemm (IWAE's (K,B,Z)
+ * activations against shared (Z,H) weights, and the summed weight gradient), which is much faster than many small
+ * ones; otherwise one gemm per batch index, in batch order. */
 #include "gemm.h"
 #include "kernels.h"
 
-/* Batch dims 0..nb-1 fold into a matrix dim (size `len`, stride `st`) when they chain contiguously
- * onto it. */
+/* Batch dims 0..nb-1 fold into a matrix dim (size `len`, stride `st`) when they chain contiguously onto it. */
 static int folds(const vae_tensor *t, int nb, int64_t len, int64_t st) {
     int64_t expect = st * len;
     for (int d = nb - 1; d >= 0; d--) {
@@ -53,8 +52,8 @@ void vae_k_matmul(const vae_tensor *A, const vae_tensor *B, vae_tensor *C, doubl
         gemm(C, M * nbatch, N, K, a0, rsa, csa, b0, rsb, csb, beta, c0, rsc, csc);
         return;
     }
-    /* Accumulating into one C: fold the batch into K when A's batch chains onto its columns and B's
-     * onto its rows (the weight gradient sum_b x_b^T g_b). */
+    /* Accumulating into one C: fold the batch into K when A's batch chains onto its columns and B's onto its
+     * rows (the weight gradient sum_b x_b^T g_b). */
     if (batch_zero(C, nb) && beta == 1.0 && folds(A, nb, K, csa) && folds(B, nb, K, rsb)) {
         gemm(C, M, N, K * nbatch, a0, rsa, csa, b0, rsb, csb, 1.0, c0, rsc, csc);
         return;

@@ -1,6 +1,6 @@
-/* Reductions over any set of axes. x is walked once in its logical row-major order while a view of
- * y with stride 0 on the reduced axes says where each element goes, so the summation order per
- * output is fixed (reduced index ascending) whatever the layout or thread count. */
+/* Reductions over any set of axes. x is walked once in its logical row-major order while a view of y with stride 0
+ * on the reduced axes says where each element goes, so the summation order per output is fixed (reduced index
+ * ascending) whatever the layout or thread count. */
 #include <tgmath.h>
 
 #include "iter.h"

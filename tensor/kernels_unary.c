@@ -1,12 +1,11 @@
 /* Unary elementwise kernels and their derivatives.
  *
- * One macro body serves f32 and f64; the math functions are chosen per type below: f32 uses the
- * vectorizable approximations of vmath.h (exp, expm1, log1p, tanh, sigmoid, softplus; <= 3 ulp),
- * f64 uses libm. Each kernel walks runs of the iterator (iter.h); a run whose operands are all
- * unit-stride takes a loop per op with no strides and no switch inside, which gcc vectorizes. Large
- * tensors are split over threads by vae__iter_parallel; every element is computed by the same code
- * whatever the split, so results do not depend on the thread count. Compiled once per ISA
- * (ew_isa.h). */
+ * One macro body serves f32 and f64; the math functions are chosen per type below: f32 uses the vectorizable
+ * approximations of vmath.h (exp, expm1, log1p, tanh, sigmoid, softplus; <= 3 ulp), f64 uses libm. Each kernel
+ * walks runs of the iterator (iter.h); a run whose operands are all unit-stride takes a loop per op with no strides
+ * and no switch inside, which gcc vectorizes. Large tensors are split over threads by vae__iter_parallel; every
+ * element is computed by the same code whatever the split, so results do not depend on the thread count. Compiled
+ * once per ISA (ew_isa.h). */
 #include <math.h>
 
 #include "ew_isa.h"

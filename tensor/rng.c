@@ -21,8 +21,8 @@ void vae_rng_seed(vae_rng *r, uint64_t seed) {
     r->spare = 0.0;
 }
 
-/* xoshiro256** step. static so that loops in this file inline it (an exported function of a shared
- * library may be interposed, so gcc calls it through the PLT). */
+/* xoshiro256** step. static so that loops in this file inline it (an exported function of a shared library may be
+ * interposed, so gcc calls it through the PLT). */
 static inline uint64_t next(uint64_t *s) {
     uint64_t result = rotl(s[1] * 5, 7) * 9;
     uint64_t t = s[1] << 17;
@@ -43,8 +43,8 @@ double vae_rng_uniform(vae_rng *r) {
     return (double)(next(r->s) >> 11) * 0x1.0p-53;
 }
 
-/* 52 bits, not 53: k + 0.5 is exact only for k < 2^52; with 53 bits the top value (2^53 - 0.5)
- * rounds to 2^53, which returned exactly 1.0. Range [2^-53, 1 - 2^-53]. */
+/* 52 bits, not 53: k + 0.5 is exact only for k < 2^52; with 53 bits the top value (2^53 - 0.5) rounds to 2^53,
+ * which returned exactly 1.0. Range [2^-53, 1 - 2^-53]. */
 double vae_rng_uniform_pos(vae_rng *r) {
     return ((double)(next(r->s) >> 12) + 0.5) * 0x1.0p-52;
 }

@@ -1,7 +1,7 @@
 /* rng.h - xoshiro256** random numbers with explicit state (no globals).
  *
- * Reproducible from a seed on every platform. Independent streams come from vae_rng_split (a 2^128
- * jump), so per-thread or per-purpose streams never overlap.
+ * Reproducible from a seed on every platform. Independent streams come from vae_rng_split (a 2^128 jump),
+ * so per-thread or per-purpose streams never overlap.
  */
 #ifndef VAE_RNG_H
 #define VAE_RNG_H
@@ -29,8 +29,7 @@ double vae_rng_normal(vae_rng *r);
 /* 1 with probability p (p clamped to [0,1]), else 0. */
 int vae_rng_bernoulli(vae_rng *r, double p);
 /* out[i] = 1 with probability p[i], else 0, for i in [0, n): the same draws and results as
- * out[i] = vae_rng_bernoulli(r, p[i]) in order, without a call per element (dynamic binarization).
- */
+ * out[i] = vae_rng_bernoulli(r, p[i]) in order, without a call per element (dynamic binarization). */
 void vae_rng_bernoulli_f32(vae_rng *r, const float *p, float *out, int64_t n);
 /* Make `child` an independent stream: copy `parent`, then advance the parent by 2^128 steps. */
 void vae_rng_split(vae_rng *parent, vae_rng *child);

@@ -52,9 +52,8 @@ int vae_shape_check(vae_error *err, const char *op, int ndim, const int64_t *sha
         vae_error_set(err, VAE_ERR_DTYPE, "%s: unknown dtype %d", op, (int)dt);
         return 0;
     }
-    /* `span` (the product with zero dims counted as 1) bounds the contiguous strides, which must be
-     * representable even when a zero dim makes the tensor empty: (0, 2^62, 2^62) would overflow
-     * them. */
+    /* `span` (the product with zero dims counted as 1) bounds the contiguous strides, which must be representable
+     * even when a zero dim makes the tensor empty: (0, 2^62, 2^62) would overflow them. */
     int64_t n = 1, span = 1;
     const int64_t limit = INT64_MAX / 8;
     for (int i = 0; i < ndim; i++) {

@@ -1,11 +1,11 @@
 /* tensor.h - the strided tensor, its creation, element access and debug printing.
  *
- * A tensor is an open struct (NumPy/PyTorch layout): dtype, ndim <= 8, shape, ELEMENT strides (0 =
- * broadcast), an element offset, and a pointer to the root storage. Views never copy and never
- * chain: a view of a view points at the same root. Last dimension innermost.
+ * A tensor is an open struct (NumPy/PyTorch layout): dtype, ndim <= 8, shape, ELEMENT strides (0 = broadcast),
+ * an element offset, and a pointer to the root storage. Views never copy and never chain: a view of a view points at
+ * the same root. Last dimension innermost.
  *
- * Lifetime rule: a tensor allocated in an arena is valid until that arena is reset or freed.
- * Wrapped caller buffers (vae_tensor_wrap) are never freed by the library.
+ * Lifetime rule: a tensor allocated in an arena is valid until that arena is reset or freed. Wrapped caller buffers
+ * (vae_tensor_wrap) are never freed by the library.
  */
 #ifndef VAE_TENSOR_H
 #define VAE_TENSOR_H
@@ -44,8 +44,7 @@ typedef struct vae_tensor {
     const char *name;        /* optional, for messages (parameters have names) */
 } vae_tensor;
 
-/* Builds the (ndim, shape) argument pair from a literal list: vae_zeros(ctx, VAE_F32, VAE_SHAPE(3,
- * 4)). */
+/* Builds the (ndim, shape) argument pair from a literal list: vae_zeros(ctx, VAE_F32, VAE_SHAPE(3, 4)). */
 #define VAE_SHAPE(...)                                                                             \
     (int)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)), (const int64_t[]) {                 \
         __VA_ARGS__                                                                                \
@@ -64,42 +63,37 @@ int vae_same_shape(const vae_tensor *a, const vae_tensor *b);
 /* Pointer to the element at logical index (0,...,0). */
 void *vae_tensor_ptr(const vae_tensor *t);
 
-/* Validates ndim/shape (0 <= ndim <= 8, dims >= 0, element count and byte size without overflow);
- * on failure sets err (op name `op`) and returns 0, else returns 1 and stores the element count in
- * *numel. */
+/* Validates ndim/shape (0 <= ndim <= 8, dims >= 0, element count and byte size without overflow); on failure sets
+ * err (op name `op`) and returns 0, else returns 1 and stores the element count in *numel. */
 int vae_shape_check(vae_error *err, const char *op, int ndim, const int64_t *shape, vae_dtype dt,
                     int64_t *numel);
 
 /* Fills `strides` with the row-major contiguous strides of `shape`. */
 void vae_contiguous_strides(int ndim, const int64_t *shape, int64_t *strides);
 
-/* New contiguous tensor in arena `a`, contents uninitialized. NULL (error in err) on a bad shape or
- * OOM. */
+/* New contiguous tensor in arena `a`, contents uninitialized. NULL (error in err) on a bad shape or OOM. */
 vae_tensor *vae_tensor_alloc(vae_arena *a, vae_error *err, vae_dtype dt, int ndim,
                              const int64_t *shape);
-/* New tensor struct describing a caller's contiguous buffer (not copied, never freed). NULL on bad
- * shape/OOM. */
+/* New tensor struct describing a caller's contiguous buffer (not copied, never freed). NULL on bad shape/OOM. */
 vae_tensor *vae_tensor_wrap(vae_arena *a, vae_error *err, vae_dtype dt, int ndim,
                             const int64_t *shape, void *data);
 /* New tensor struct sharing x's storage with the given geometry (a view); NULL on OOM. */
 vae_tensor *vae_tensor_view_of(vae_arena *a, vae_error *err, const vae_tensor *x, int ndim,
                                const int64_t *shape, const int64_t *stride, int64_t offset);
 
-/* Element at a flat row-major logical index, as double (no bounds check beyond an internal assert).
- */
+/* Element at a flat row-major logical index, as double (no bounds check beyond an internal assert). */
 double vae_get_flat(const vae_tensor *t, int64_t i);
 /* Store v (converted to the dtype) at a flat row-major logical index. */
 void vae_set_flat(vae_tensor *t, int64_t i, double v);
 /* Element at a multi-index (ndim entries). */
 double vae_get(const vae_tensor *t, const int64_t *idx);
-/* The single element of a tensor with numel 1, as double; NaN when t is NULL or not a single
- * element. */
+/* The single element of a tensor with numel 1, as double; NaN when t is NULL or not a single element. */
 double vae_item(const vae_tensor *t);
 /* Copy all elements, in row-major logical order, into dst as double (dst has numel entries). */
 void vae_tensor_to_f64(const vae_tensor *t, double *dst);
 
-/* Write a readable description ("tensor f32 (2,3) [[1, 2, 3], [4, 5, 6]]") to f, eliding after
- * `max_items` elements per dimension (0 = 6). Does nothing when f or t is NULL. */
+/* Write a readable description ("tensor f32 (2,3) [[1, 2, 3], [4, 5, 6]]") to f, eliding after `max_items`
+ * elements per dimension (0 = 6). Does nothing when f or t is NULL. */
 void vae_tensor_fprint(FILE *f, const vae_tensor *t, int max_items);
 
 #endif

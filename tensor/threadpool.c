@@ -147,9 +147,8 @@ static int grow_pool(int want) {
         atomic_store(&g_nworkers, have);
     }
     pthread_mutex_unlock(&g_lock);
-    /* Wait until the new workers run: their start-up (scratch set) then happens here, when the pool
-     * grows, and never later inside a training step that happens to be their first chance to be
-     * scheduled. */
+    /* Wait until the new workers run: their start-up (scratch set) then happens here, when the pool grows, and
+     * never later inside a training step that happens to be their first chance to be scheduled. */
     while (atomic_load(&g_started) < have) sched_yield();
     return have;
 }
@@ -208,11 +207,10 @@ void vae_parallel_for(int64_t ntasks, void (*fn)(void *ctx, int64_t task, int th
 
 /* ---- per-thread scratch ----
  *
- * Each thread grows its own buffers on demand. With dynamic task claiming, a worker that happened
- * to take no large task during the first steps would otherwise grow its buffer later, in the steady
- * state; so the largest size ever asked for each slot (the high-water mark) is remembered, and at
- * the end of a parallel job, while every worker is idle, the pool brings the workers' buffers and
- * the caller's up to it. After warm-up no thread allocates again. */
+ * Each thread grows its own buffers on demand. With dynamic task claiming, a worker that happened to take no large
+ * task during the first steps would otherwise grow its buffer later, in the steady state; so the largest size ever
+ * asked for each slot (the high-water mark) is remembered, and at the end of a parallel job, while every worker is
+ * idle, the pool brings the workers' buffers and the caller's up to it. After warm-up no thread allocates again. */
 
 typedef struct scratch {
     void *buf[VAE__SCRATCH_SLOTS];
@@ -260,8 +258,7 @@ static scratch *scratch_set(void) {
     if (g_scratch_list) g_scratch_list->prev = s;
     g_scratch_list = s;
     pthread_mutex_unlock(&g_lock);
-    /* The destructor frees the set when a user thread exits; the list keeps it reachable until
-     * then. */
+    /* The destructor frees the set when a user thread exits; the list keeps it reachable until then. */
     if (g_scratch_key_ok) pthread_setspecific(g_scratch_key, s);
     tl_scratch = s;
     return s;

@@ -56,9 +56,8 @@ vae_status vae_view_reshape(const vae_tensor *x, int ndim, const int64_t *shape,
                              vae_shape_str(b2, sizeof b2, ndim, sh), (long long)n,
                              (long long)known);
     if (resolved) memcpy(resolved, sh, sizeof(int64_t) * (size_t)ndim);
-    /* Match groups of old dims to groups of new dims with equal products; a group is viewable when
-     * its old dims are mutually contiguous (stride[i] == stride[i+1]*shape[i+1]). Size-1 dims are
-     * skipped. */
+    /* Match groups of old dims to groups of new dims with equal products; a group is viewable when its old dims
+     * are mutually contiguous (stride[i] == stride[i+1]*shape[i+1]). Size-1 dims are skipped. */
     int64_t st[VAE_MAX_DIMS];
     int i = 0, j = 0;
     while (i < x->ndim && x->shape[i] == 1) i++;
@@ -97,8 +96,7 @@ vae_status vae_view_reshape(const vae_tensor *x, int ndim, const int64_t *shape,
         v.shape[k] = sh[k];
         v.stride[k] = sh[k] == 1 ? 0 : st[k];
     }
-    /* size-1 dims get a harmless stride; keep them 0 only when that does not mark the view
-     * read-only */
+    /* size-1 dims get a harmless stride; keep them 0 only when that does not mark the view read-only */
     *out = v;
     return VAE_OK;
 }
@@ -162,9 +160,8 @@ vae_status vae_view_slice(const vae_tensor *x, int axis, int64_t start, int64_t 
     v.ndim = x->ndim;
     memcpy(v.shape, x->shape, sizeof v.shape);
     memcpy(v.stride, x->stride, sizeof v.stride);
-    /* (stop - start + step - 1) / step would overflow for a huge step; so would stride * step,
-     * which only matters when the slice has two or more elements (then step < n and the product
-     * stays in range) */
+    /* (stop - start + step - 1) / step would overflow for a huge step; so would stride * step, which only
+     * matters when the slice has two or more elements (then step < n and the product stays in range) */
     v.shape[ax] = stop > start ? (stop - start - 1) / step + 1 : 0;
     v.stride[ax] = v.shape[ax] > 1 ? x->stride[ax] * step : x->stride[ax];
     v.offset = x->offset + start * x->stride[ax];

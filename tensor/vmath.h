@@ -1,17 +1,15 @@
 /* vmath.h - (private) f32 exp, expm1, log1p, tanh, sigmoid and softplus that gcc can vectorize.
  *
- * glibc's expf/tanhf/log1pf are scalar calls, so a loop over them runs one element at a time
- * (tanhf: ~13 ns per element here). These are branch-free (selects, integer bit tricks, no table
- * lookups, no float-to-int conversions), so loops over them vectorize at -O2/-O3 for whatever ISA
- * the file is compiled for. They use no fma(), and the project compiles with -std=c11 (no FP
- * contraction), so a vector lane and the scalar tail give the same bits: a kernel's result does not
- * depend on where a thread's chunk starts.
+ * glibc's expf/tanhf/log1pf are scalar calls, so a loop over them runs one element at a time (tanhf: ~13 ns per
+ * element here). These are branch-free (selects, integer bit tricks, no table lookups, no float-to-int
+ * conversions), so loops over them vectorize at -O2/-O3 for whatever ISA the file is compiled for. They use no
+ * fma(), and the project compiles with -std=c11 (no FP contraction), so a vector lane and the scalar tail give the
+ * same bits: a kernel's result does not depend on where a thread's chunk starts.
  *
- * Accuracy against the correctly rounded result, measured by tests/test_vmath.c over a dense grid
- * (max ulp): exp 1.2, expm1 1.4, log1p 0.7, tanh 2.5, sigmoid 2.7, softplus 1.6 (the test
- * enforces 1.5, 2, 1, 3, 3, 2). Special values: NaN in -> NaN out; exp/expm1 overflow to +inf and
- * underflow gradually to subnormals / 0 / -1; log1p(-1) = -inf, log1p(x < -1) = NaN, log1p(+inf) =
- * +inf. f64 kernels keep libm.
+ * Accuracy against the correctly rounded result, measured by tests/test_vmath.c over a dense grid (max ulp):
+ *   exp 1.2, expm1 1.4, log1p 0.7, tanh 2.5, sigmoid 2.7, softplus 1.6 (the test enforces 1.5, 2, 1, 3, 3, 2).
+ * Special values: NaN in -> NaN out; exp/expm1 overflow to +inf and underflow gradually to subnormals / 0 / -1;
+ * log1p(-1) = -inf, log1p(x < -1) = NaN, log1p(+inf) = +inf. f64 kernels keep libm.
  */
 #ifndef VAE_VMATH_H
 #define VAE_VMATH_H
@@ -31,17 +29,16 @@ static inline float vae__asfloat(uint32_t u) {
     return f;
 }
 
-/* 2^n for n in [-150, 128] as two normal factors: s1 * s2 (apply one after the other so that a
- * product that ends subnormal is rounded once, and 2^128 need not be representable). */
+/* 2^n for n in [-150, 128] as two normal factors: s1 * s2 (apply one after the other so that a product that ends
+ * subnormal is rounded once, and 2^128 need not be representable). */
 static inline void vae__pow2_split(int32_t n, float *s1, float *s2) {
     const int32_t n1 = n / 2, n2 = n - n1;
     *s1 = vae__asfloat((uint32_t)(n1 + 127) << 23);
     *s2 = vae__asfloat((uint32_t)(n2 + 127) << 23);
 }
 
-/* Round x / ln2 to an integer n (|x| < 2^22) and reduce: x = n ln2 + r, |r| <= ln2 / 2 (+
- * rounding). Adding 1.5 * 2^23 rounds to an integer held in the low mantissa bits, read back as an
- * integer without a conversion. */
+/* Round x / ln2 to an integer n (|x| < 2^22) and reduce: x = n ln2 + r, |r| <= ln2 / 2 (+ rounding). Adding
+ * 1.5 * 2^23 rounds to an integer held in the low mantissa bits, read back as an integer without a conversion. */
 static inline float vae__reduce_ln2(float x, int32_t *n) {
     const float magic = 12582912.0f;
     const float t = x * 1.44269504088896341f + magic;
@@ -71,8 +68,8 @@ static inline float vae_vexpf(float x) {
     return p * s1 * s2;
 }
 
-/* e^x - 1 = 2^n (expm1(r) + 1) - 1, with expm1(r) = r + r^2 (1/2 + r/6 + ...) (degree 8) so that
- * small |x| (n = 0, r = x exactly) keeps full relative accuracy. */
+/* e^x - 1 = 2^n (expm1(r) + 1) - 1, with expm1(r) = r + r^2 (1/2 + r/6 + ...) (degree 8) so that small |x|
+ * (n = 0, r = x exactly) keeps full relative accuracy. */
 static inline float vae_vexpm1f(float x) {
     x = x < -20.0f ? -20.0f : x; /* e^-20 - 1 rounds to -1 */
     x = x > 89.0f ? 89.0f : x;
@@ -88,8 +85,7 @@ static inline float vae_vexpm1f(float x) {
     const float q = r + r * r * p; /* expm1(r) */
     float s1, s2;
     vae__pow2_split(n, &s1, &s2);
-    /* n <= 24: 2^n - 1 is exact, add q 2^n to it; larger n: the -1 is below the result's rounding
-     */
+    /* n <= 24: 2^n - 1 is exact, add q 2^n to it; larger n: the -1 is below the result's rounding */
     const int32_t nc = n > 24 ? 24 : n;
     const float s = vae__asfloat((uint32_t)(nc + 127) << 23);
     const float small = q * s + (s - 1.0f);
@@ -97,9 +93,9 @@ static inline float vae_vexpm1f(float x) {
     return n > 24 ? big : small;
 }
 
-/* log(1 + x): u = 1 + x rounded, u = 2^k m with m in [sqrt(1/2), sqrt(2)), log m from f = m - 1
- * through s = f / (2 + f) and a degree-8 odd series in s (the coefficients of the classic
- * fdlibm/musl logf), plus the first-order correction c / u for the rounding error c of 1 + x. */
+/* log(1 + x): u = 1 + x rounded, u = 2^k m with m in [sqrt(1/2), sqrt(2)), log m from f = m - 1 through
+ * s = f / (2 + f) and a degree-8 odd series in s (the coefficients of the classic fdlibm/musl logf), plus the
+ * first-order correction c / u for the rounding error c of 1 + x. */
 static inline float vae_vlog1pf(float x) {
     const float u = 1.0f + x;
     const uint32_t iu = vae__asuint(u) + (0x3f800000u - 0x3f3504f3u);
@@ -124,9 +120,8 @@ static inline float vae__copysign(float v, float sign) {
     return vae__asfloat((vae__asuint(v) & 0x7fffffffu) | (vae__asuint(sign) & 0x80000000u));
 }
 
-/* tanh|x| = e / (e + 2) with e = expm1(2|x|) >= 0: this form does not amplify e's error (the factor
- * is 2 / (e + 2) <= 1). |x| is capped at 9.1, past which tanh rounds to 1 (and e would overflow).
- */
+/* tanh|x| = e / (e + 2) with e = expm1(2|x|) >= 0: this form does not amplify e's error (the factor is
+ * 2 / (e + 2) <= 1). |x| is capped at 9.1, past which tanh rounds to 1 (and e would overflow). */
 static inline float vae_vtanhf(float x) {
     float a = vae__asfloat(vae__asuint(x) & 0x7fffffffu);
     a = a > 9.1f ? 9.1f : a;
@@ -134,8 +129,7 @@ static inline float vae_vtanhf(float x) {
     return vae__copysign(e / (e + 2.0f), x);
 }
 
-/* 1 / (1 + e^-x), from e = e^-|x| <= 1 so nothing overflows: x >= 0: 1 / (1 + e); x < 0: e / (1 +
- * e). */
+/* 1 / (1 + e^-x), from e = e^-|x| <= 1 so nothing overflows: x >= 0: 1 / (1 + e); x < 0: e / (1 + e). */
 static inline float vae_vsigmoidf(float x) {
     const float e = vae_vexpf(-vae__asfloat(vae__asuint(x) & 0x7fffffffu));
     const float s = 1.0f / (1.0f + e);
@@ -153,6 +147,8 @@ static inline double vae_sigmoid_d(double x) {
     const double e = exp(-fabs(x)), s = 1 / (1 + e);
     return x < 0 ? e * s : s;
 }
-static inline double vae_softplus_d(double x) { return (x > 0 ? x : 0.0) + log1p(exp(-fabs(x))); }
+static inline double vae_softplus_d(double x) {
+    return (x > 0 ? x : 0.0) + log1p(exp(-fabs(x)));
+}
 
 #endif

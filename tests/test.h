@@ -1,6 +1,5 @@
 /* test.h - the tiny harness every test program uses.
- * Each CHECK counts one assertion; the program ends with the line "N passed, M failed" and exits 1
- * on failure. */
+ * Each CHECK counts one assertion; the program ends with the line "N passed, M failed" and exits 1 on failure. */
 #ifndef VAE_TEST_H
 #define VAE_TEST_H
 

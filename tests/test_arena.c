@@ -1,6 +1,5 @@
-/* The step arena: 64-byte alignment, reuse after reset, merging of blocks after a step that outgrew
- * the first, the byte cap, used/peak accounting, calloc, poisoning in debug builds, NULL handling.
- */
+/* The step arena: 64-byte alignment, reuse after reset, merging of blocks after a step that outgrew the first,
+ * the byte cap, used/peak accounting, calloc, poisoning in debug builds, NULL handling. */
 #include <stdint.h>
 #include <string.h>
 
@@ -38,8 +37,8 @@ static void test_alignment_and_reuse(void) {
     size_t want = 0;
     for (int i = 0; i < 9; i++) want += (sizes[i] ? sizes[i] + 63 : 64) / 64 * 64;
     CHECK(vae_arena_used(a) == want && vae_arena_peak(a) == want);
-    /* reset: same memory handed out again, no malloc (the 2 MiB request made more than one block,
-     * so the first reset merges them; from the second reset on, nothing is allocated) */
+    /* reset: same memory handed out again, no malloc (the 2 MiB request made more than one block, so the first
+     * reset merges them; from the second reset on, nothing is allocated) */
     vae_arena_reset(a);
     CHECK(vae_arena_used(a) == 0 && vae_arena_peak(a) == want);
     size_t m = vae_arena_mallocs(a);
@@ -105,8 +104,7 @@ static void test_cap(void) {
     CHECK(vae_arena_alloc(a, 1, &e) == NULL && e.code == VAE_ERR_OOM);
     CHECK(strstr(e.msg, "cap") && strstr(e.msg, "1024"));
     CHECK(vae_arena_used(a) == 1024); /* the failed request took nothing */
-    /* the first error sticks in the record; the arena keeps working for requests that fit after a
-     * reset */
+    /* the first error sticks in the record; the arena keeps working for requests that fit after a reset */
     CHECK(vae_arena_alloc(a, 5000, &e) == NULL && strstr(e.msg, "64 more bytes"));
     vae_error_clear(&e);
     vae_arena_reset(a);

@@ -1,6 +1,5 @@
-/* Autograd semantics: accumulation over several uses, fresh gradients after a reset, the no-grad
- * scope, seeded backward, tape length, a 2-layer MLP against hand-derived gradients, and the
- * arena's malloc-free steady state. */
+/* Autograd semantics: accumulation over several uses, fresh gradients after a reset, the no-grad scope, seeded
+ * backward, tape length, a 2-layer MLP against hand-derived gradients, and the arena's malloc-free steady state. */
 #include <math.h>
 #include <string.h>
 
@@ -208,8 +207,7 @@ static void test_mlp(vae_ctx *c) {
     vae_ctx_reset(c);
 }
 
-/* ---- steady state: after warm-up, a step makes no malloc and uses the same number of bytes ----
- */
+/* ---- steady state: after warm-up, a step makes no malloc and uses the same number of bytes ---- */
 
 static double sx[256 * 300], sw1[300 * 200], sw2[200 * 10];
 

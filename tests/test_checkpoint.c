@@ -1,7 +1,6 @@
-/* Checkpoints: exact round trip; truncated, bit-flipped, wrong-magic, wrong-version, absurd,
- * wrong-shape/name/ dtype/optimizer files each give their own error and leave the model
- * byte-for-byte unchanged; atomic save under failures and under SIGKILL at random moments; .npy
- * export files parse. */
+/* Checkpoints: exact round trip; truncated, bit-flipped, wrong-magic, wrong-version, absurd, wrong-shape/name/
+ * dtype/optimizer files each give their own error and leave the model byte-for-byte unchanged; atomic save under
+ * failures and under SIGKILL at random moments; .npy export files parse. */
 #include <dirent.h>
 #include <signal.h>
 #include <stdint.h>
@@ -27,8 +26,7 @@ static char *path_in(const char *name) {
     return b;
 }
 
-/* A model: MLP 20-16-4 plus a scalar "temp", with Adam state after a few steps of random gradients.
- */
+/* A model: MLP 20-16-4 plus a scalar "temp", with Adam state after a few steps of random gradients. */
 typedef struct model {
     vae_params *p;
     vae_mlp m;
@@ -106,8 +104,7 @@ static void put32(unsigned char *b, uint32_t v) {
     for (int i = 0; i < 4; i++) b[i] = (unsigned char)(v >> (8 * i));
 }
 
-/* Recompute the preamble CRC and the trailer CRC after an edit (a well-formed file with a bad
- * field). */
+/* Recompute the preamble CRC and the trailer CRC after an edit (a well-formed file with a bad field). */
 static void fix_crcs(unsigned char *b, size_t n) {
     put32(b + 24, vae_crc32(0, b, 24));
     put32(b + n - 4, vae_crc32(0, b, n - 4));
@@ -223,8 +220,7 @@ static void test_damaged(void) {
         snprintf(what, sizeof what, "truncated at %zu", cuts[i]);
         expect_fail(&b, bp, VAE_ERR_FORMAT, what);
     }
-    /* a flipped bit anywhere past the magic: version, length, header, metadata, a name, values,
-     * state, trailer */
+    /* a flipped bit anywhere past the magic: version, length, header, metadata, a name, values, state, trailer */
     const size_t flips[] = {9,   17,  26,  33,    41,    50,      113,
                             118, 129, 140, n / 3, n / 2, n - 100, n - 2};
     for (size_t i = 0; i < sizeof flips / sizeof flips[0]; i++) {
@@ -261,8 +257,7 @@ static void test_damaged(void) {
     fix_crcs(bad, n);
     spit(bp, bad, n);
     expect_fail(&b, bp, VAE_ERR_FORMAT, "absurd tensor count");
-    /* first record starts at 128 + 4 (metadata): name length, "enc.0.weight" (12), dtype, ndim,
-     * dims */
+    /* first record starts at 128 + 4 (metadata): name length, "enc.0.weight" (12), dtype, ndim, dims */
     size_t r0 = 132;
     CHECK(memcmp(good + r0 + 4, "enc.0.weight", 12) == 0);
     memcpy(bad, good, n);
@@ -314,8 +309,7 @@ static void test_atomic(void) {
     vae_error err = {0};
     model a;
     model_make(&a, VAE_F32, SIZES, "temp", VAE_OPTIM_ADAM, 1, 21);
-    /* the target is a directory: the rename fails, the directory and its contents stay, no temp
-     * file remains */
+    /* the target is a directory: the rename fails, the directory and its contents stay, no temp file remains */
     mkdir(path_in("isdir"), 0755);
     spit(path_in("isdir/keep"), (const unsigned char *)"x", 1);
     CHECK(vae_checkpoint_save(path_in("isdir"), a.p, &a.o, NULL, 0, &err) == VAE_ERR_IO);
@@ -332,8 +326,8 @@ static void test_atomic(void) {
     CHECK(vae_checkpoint_read_info(path_in("keep.ckpt"), NULL, NULL, NULL, &err) == VAE_OK);
     vae_params_free(a.p);
 
-    /* SIGKILL a child at various moments while it saves a 32 MB checkpoint over an existing one:
-     * the target is always a complete, valid checkpoint (the old one or the new one) */
+    /* SIGKILL a child at various moments while it saves a 32 MB checkpoint over an existing one: the target is
+     * always a complete, valid checkpoint (the old one or the new one) */
     vae_params *big = vae_params_new(VAE_F32);
     vae_tensor *t = vae_params_add(big, "big", VAE_SHAPE(8 * 1024 * 1024), &err);
     CHECK(t != NULL);

@@ -1,15 +1,13 @@
-/* Error paths: every bad shape / argument / dtype gives its code and a message naming the op and
- * the shapes; the first error sticks; NULL flows quietly through a chain; backward's state errors;
- * the arena cap; anomaly mode; bad and huge shapes. Nothing here may crash, print from the library,
- * or leak. */
+/* Error paths: every bad shape / argument / dtype gives its code and a message naming the op and the shapes; the
+ * first error sticks; NULL flows quietly through a chain; backward's state errors; the arena cap; anomaly mode;
+ * bad and huge shapes. Nothing here may crash, print from the library, or leak. */
 #include <stdint.h>
 #include <string.h>
 
 #include "test.h"
 #include "vae.h"
 
-/* y must be NULL with `code` stored and a message holding each non-NULL substring; then the error
- * is cleared. */
+/* y must be NULL with `code` stored and a message holding each non-NULL substring; then the error is cleared. */
 static void expect_fail_(vae_ctx *c, const vae_tensor *y, vae_status code, const char *s1,
                          const char *s2, const char *s3, int line) {
     const char *msg = vae_ctx_message(c);
@@ -238,8 +236,7 @@ static void test_cap(void) {
     vae_tensor *big = vae_zeros(c, VAE_F64, VAE_SHAPE(100, 100)); /* 80 KB > 64 KB */
     CHECK(big == NULL && vae_ctx_status(c) == VAE_ERR_OOM);
     CHECK(strstr(vae_ctx_message(c), "cap") && strstr(vae_ctx_message(c), "65536"));
-    /* filling the cap in the middle of a graph: every op after returns NULL, backward reports the
-     * OOM */
+    /* filling the cap in the middle of a graph: every op after returns NULL, backward reports the OOM */
     vae_ctx_clear_error(c);
     vae_tensor *w = vae_ones(c, VAE_F64, VAE_SHAPE(64, 64)); /* 32 KB */
     vae_requires_grad(c, w, 1);
@@ -327,8 +324,7 @@ static void test_bad_shapes(vae_ctx *c) {
     EXPECT_FAIL(c, vae_zeros(c, VAE_F64, VAE_SHAPE(INT64_C(1) << 28, INT64_C(1) << 28)),
                 VAE_ERR_OOM, "bytes", NULL, NULL);
     EXPECT_FAIL(c, vae_arange(c, VAE_F64, 0, 1e14, 1), VAE_ERR_OOM, NULL, NULL, NULL);
-    /* broadcast results from small read-only inputs: one too large to count, one too large to
-     * allocate */
+    /* broadcast results from small read-only inputs: one too large to count, one too large to allocate */
     vae_tensor *one = vae_ones(c, VAE_F32, VAE_SHAPE(1, 1));
     vae_tensor *col31 = vae_expand(c, one, VAE_SHAPE(INT64_C(1) << 31, 1));
     vae_tensor *row31 = vae_expand(c, one, VAE_SHAPE(1, INT64_C(1) << 31));

@@ -1,6 +1,5 @@
-/* Gradient estimators, statistically (fixed seeds): every estimator of the same bound agrees in
- * mean with the pathwise one, per parameter within a few standard errors; the score function's
- * variance is larger. */
+/* Gradient estimators, statistically (fixed seeds): every estimator of the same bound agrees in mean with the
+ * pathwise one, per parameter within a few standard errors; the score function's variance is larger. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,8 +31,8 @@ static void run(vae_ctx *ctx, vae_net *net, const vae_objective_cfg *cfg, est_st
 }
 
 /* Compare two estimators of the same gradient over one parameter group (decoder = 0/1):
- * every |z| = |m1 - m2| / sqrt(v1/R + v2/R) below 4.5 (about 1e-5 two-sided each, ~100 parameters),
- * and the mean of z^2 near 1 (no systematic bias hiding below the per-parameter threshold). */
+ * every |z| = |m1 - m2| / sqrt(v1/R + v2/R) below 4.5 (about 1e-5 two-sided each, ~100 parameters), and the mean
+ * of z^2 near 1 (no systematic bias hiding below the per-parameter threshold). */
 static void agree(const vae_net *net, const est_stats *a, const est_stats *b, int decoder,
                   const char *what) {
     double maxz = 0, z2 = 0;
@@ -74,8 +73,7 @@ int main(void) {
     vae_error err = {0};
     CHECK(vae_net_init(&net, &nc, &rng, &err) == VAE_OK);
 
-    /* ELBO (Monte-Carlo KL form so STL and the score function target the same integrand), 2 samples
-     */
+    /* ELBO (Monte-Carlo KL form so STL and the score function target the same integrand), 2 samples */
     vae_objective_cfg c;
     vae_objective_cfg_default(&c);
     c.analytic_kl = 0;

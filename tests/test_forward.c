@@ -1,6 +1,5 @@
 /* Forward values of every op in autograd/ops.h against closed forms or naive loops, in f32 and f64.
- * Inputs are chosen exactly representable in f32 so both dtypes see the same arguments; the
- * tolerance is per dtype. */
+ * Inputs are chosen exactly representable in f32 so both dtypes see the same arguments; the tolerance is per dtype. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,8 +14,7 @@ static double atol_of(vae_dtype dt) {
     return dt == VAE_F32 ? 1e-6 : 1e-14;
 }
 
-/* One check: t has n elements and each matches want[i] (NaN matches NaN, inf matches the same inf).
- */
+/* One check: t has n elements and each matches want[i] (NaN matches NaN, inf matches the same inf). */
 static void expect_vals(const vae_tensor *t, int64_t n, const double *want, double atol,
                         double rtol, const char *what) {
     if (!t) {
@@ -178,8 +176,7 @@ static void test_unary(vae_ctx *c, vae_dtype dt) {
     expect_vals(ysg, 4, sg, tiny_atol, rtol_of(dt), "sigmoid(+-100, +-50)");
     vae_tensor *L = vae_sum_all(c, vae_add(c, vae_add(c, ysp, yls), ysg));
     CHECK(vae_backward(c, L) == VAE_OK);
-    /* d/dx [softplus + log_sigmoid + sigmoid] = sigmoid(x) + sigmoid(-x) + sigmoid'(x) = 1 + s(1-s)
-     */
+    /* d/dx [softplus + log_sigmoid + sigmoid] = sigmoid(x) + sigmoid(-x) + sigmoid'(x) = 1 + s(1-s) */
     double gw[4];
     for (int i = 0; i < 4; i++) gw[i] = 1 + sg[i] * (1 - sg[i]);
     expect_vals(x->grad, 4, gw, atol_of(dt), rtol_of(dt), "gradient at +-100 is finite and exact");
@@ -421,8 +418,7 @@ static void test_matmul(vae_ctx *c, vae_dtype dt) {
         expect_vals(vae_squeeze(c, vae_slice(c, y, 0, t, t + 1, 1), 0), 15, want, got_tol, got_tol,
                     "batched, shared B");
     }
-    /* broadcast leading dims on both sides: (2,1,3,4) x (3,4,2) -> (2,3,3,2), B transposed in
-     * storage */
+    /* broadcast leading dims on both sides: (2,1,3,4) x (3,4,2) -> (2,3,3,2), B transposed in storage */
     vae_tensor *A4 = from(c, dt, VAE_SHAPE(2, 1, 3, 4), av);
     vae_tensor *B3 = vae_transpose(c, from(c, dt, VAE_SHAPE(3, 2, 4), bv), 1, 2);
     y = vae_matmul(c, A4, B3);

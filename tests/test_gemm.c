@@ -43,8 +43,7 @@ static int run_case(int dbl, int64_t M, int64_t N, int64_t K, int ta, int tb, in
     double *a = malloc(sizeof(double) * (size_t)la.len),
            *b = malloc(sizeof(double) * (size_t)lb.len);
     double *c0 = malloc(sizeof(double) * (size_t)lc.len);
-    /* calloc: with a zero-length layout nothing is written, and gcc -O2 -fsanitize warns on
-     * malloc'd memory */
+    /* calloc: with a zero-length layout nothing is written, and gcc -O2 -fsanitize warns on malloc'd memory */
     void *A = calloc((size_t)la.len + 1, 8), *B = calloc((size_t)lb.len + 1, 8),
          *C = calloc((size_t)lc.len + 1, 8);
     int ok = a && b && c0 && A && B && C;

@@ -1,5 +1,5 @@
-/* Gradcheck of every differentiable op on contiguous, transposed and broadcast inputs, plus the
- * meta-test: every op in the op table must appear on the tape of at least one row here. */
+/* Gradcheck of every differentiable op on contiguous, transposed and broadcast inputs, plus the meta-test: every
+ * op in the op table must appear on the tape of at least one row here. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -132,8 +132,7 @@ static row rows[] = {
     {"squeeze", f_squeeze, 2, {IN(2, 3, 1), IN(1, 3)}, -2, 2, 1e-6, 1e-6, 0},
     {"unsqueeze", f_unsqueeze, 2, {IN(1, 4), IN(2, 3, 4)}, -2, 2, 1e-6, 1e-6, 0},
     {"contiguous", f_contig, 2, {INT(2, 3, 4), IN(2, 3, 4)}, -2, 2, 1e-6, 1e-6, 0},
-    /* through f32: a bilinear function, so a large step is exact and keeps f32 rounding out of the
-       difference */
+    /* through f32: a bilinear function, so a large step is exact and keeps f32 rounding out of the difference */
     {"cast", f_cast, 2, {IN(2, 3, 4), IN(2, 3, 4)}, -2, 2, 1e-4, 1e-4, 0.05},
     {"concat", f_concat, 2, {IN(2, 3, 2), INT(2, 3, 4)}, -2, 2, 1e-6, 1e-6, 0},
     {"stack", f_stack, 2, {IN(2, 3, 4), INT(2, 3, 4)}, -2, 2, 1e-6, 1e-6, 0},
@@ -206,10 +205,9 @@ int main(void) {
         seen[0] |= res.ops[0];
         seen[1] |= res.ops[1];
     }
-    /* gradcheck itself must catch a wrong gradient: clamp's gradient is 0 outside [lo,hi], so
-     * checking it at a kink-free point with a deliberately wrong function pair is not possible;
-     * instead check that it reports the mismatch of max's gradient at an exact tie (numeric 0.5
-     * each, analytic all to the first). */
+    /* gradcheck itself must catch a wrong gradient: clamp's gradient is 0 outside [lo,hi], so checking it at a
+     * kink-free point with a deliberately wrong function pair is not possible; instead check that it reports the
+     * mismatch of max's gradient at an exact tie (numeric 0.5 each, analytic all to the first). */
     {
         double v[2] = {1.0, 1.0};
         vae_gc_input in = {.ndim = 2, .shape = {1, 2}, .data = v, .requires_grad = 1};

@@ -1,7 +1,6 @@
-/* Threaded elementwise, accumulate, fused and Adam kernels give the same bits for 1, 2, 3 and 4
- * threads and for every ISA variant this CPU runs (vae_simd_set_path): memcmp against the portable
- * 1-thread result, below and above the threading threshold, on contiguous, broadcast and transposed
- * inputs, f32 and f64, plus special values. */
+/* Threaded elementwise, accumulate, fused and Adam kernels give the same bits for 1, 2, 3 and 4 threads and for every
+ * ISA variant this CPU runs (vae_simd_set_path): memcmp against the portable 1-thread result, below and above the
+ * threading threshold, on contiguous, broadcast and transposed inputs, f32 and f64, plus special values. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,10 +25,10 @@ static size_t nbytes(const vae_tensor *t) {
     return (size_t)vae_numel(t) * vae_dtype_size(t->dtype);
 }
 
-/* Set by check_special: a NaN result may be any NaN. IEEE 754 does not say which NaN an operation
- * with two NaN operands returns; x86 returns the first, and each ISA variant's code may order a
- * commutative operation's operands differently, so with NaN inputs only "NaN or not" is the same on
- * every path. Every other result is compared bit for bit. */
+/* Set by check_special: a NaN result may be any NaN. IEEE 754 does not say which NaN an operation with two NaN
+ * operands returns; x86 returns the first, and each ISA variant's code may order a commutative operation's operands
+ * differently, so with NaN inputs only "NaN or not" is the same on every path. Every other result is compared bit
+ * for bit. */
 static int g_any_nan;
 
 static int equal(const void *ref, const void *out, size_t n) {
@@ -40,8 +39,8 @@ static int equal(const void *ref, const void *out, size_t n) {
     return 1;
 }
 
-/* Run `body` with 1..4 threads and each available ISA path on a fresh copy of `init` in `out`; 1
- * when every result equals the portable 1-thread one. */
+/* Run `body` with 1..4 threads and each available ISA path on a fresh copy of `init` in `out`; 1 when every result
+ * equals the portable 1-thread one. */
 typedef void (*body_fn)(void *ctx, vae_tensor *out);
 static int same_bits(body_fn body, void *ctx, vae_tensor *out, const vae_tensor *init) {
     size_t n = nbytes(out);
@@ -130,8 +129,7 @@ static void run_call(void *vc, vae_tensor *out) {
     case K_BERN_GRAD:
         vae_k_bernoulli_lp_grad(c->a, c->b, c->c, out, c->op);
         break;
-    case K_ADAM: { /* out holds x, m, v (n each; v made >= 0 by the caller's init), c->a the
-                      gradient */
+    case K_ADAM: { /* out holds x, m, v (n each; v made >= 0 by the caller's init), c->a the gradient */
         const vae_k_adam h = {0.9f, 0.999f, 0.01f, 1e-8f, 1e-3f, 1.3f, 0.999f};
         const int64_t n = vae_numel(c->a);
         float *x = out->data;
@@ -219,10 +217,9 @@ static void check_size(vae_dtype dt, int64_t K, int64_t B, int64_t D) {
 #undef SAME
 }
 
-/* f32 inputs spread over every exponent (bit patterns stepped by a prime: NaNs, infinities,
- * subnormals, +-0) plus the edges of vmath.h (-1 for log1p, the clamps of exp/expm1/tanh): each
- * unary op, its gradient, each activation and the Bernoulli pair give the same results on every ISA
- * path (bits, but any NaN for a NaN: see g_any_nan). */
+/* f32 inputs spread over every exponent (bit patterns stepped by a prime: NaNs, infinities, subnormals, +-0) plus
+ * the edges of vmath.h (-1 for log1p, the clamps of exp/expm1/tanh): each unary op, its gradient, each activation
+ * and the Bernoulli pair give the same results on every ISA path (bits, but any NaN for a NaN: see g_any_nan). */
 static void check_special(void) {
     static const float edge[] = {
         -1.0f, -1.0000001f, -0.99999994f,       -104.0f, -103.99999f, 89.0f, 88.72f, -20.0f,

@@ -1,5 +1,4 @@
-/* Objectives: forward identities that must hold exactly or in expectation, and gradchecks with the
- * noise fixed. */
+/* Objectives: forward identities that must hold exactly or in expectation, and gradchecks with the noise fixed. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,9 +47,8 @@ static double mean_bound(vae_ctx *ctx, vae_net *net, const vae_objective_cfg *cf
     return m;
 }
 
-/* Gradcheck of an objective w.r.t. every parameter, with the noise fixed by reseeding: the MLP
- * layers are pointed at gradcheck's leaf tensors (enc.0.weight, enc.0.bias, ..., dec.*) for the
- * evaluation, then restored. */
+/* Gradcheck of an objective w.r.t. every parameter, with the noise fixed by reseeding: the MLP layers are pointed
+ * at gradcheck's leaf tensors (enc.0.weight, enc.0.bias, ..., dec.*) for the evaluation, then restored. */
 typedef struct gc_user {
     vae_net *net;
     vae_objective_cfg cfg;
@@ -141,8 +139,7 @@ int main(void) {
             CHECK_NEAR(vae_get_flat(oa.bound, i), vae_get_flat(ob.bound, i), 1e-12, 1e-12);
     }
 
-    /* 3. the IWAE bound is non-decreasing in K on average, and the IS estimate of log p(x) is above
-     * the ELBO */
+    /* 3. the IWAE bound is non-decreasing in K on average, and the IS estimate of log p(x) is above the ELBO */
     {
         double prev = -INFINITY, prev_se = 0;
         int64_t ks[4] = {1, 5, 20, 100};

@@ -1,13 +1,12 @@
-/* Optimizers on convex quadratics, Adam's first steps against reference values, weight decay,
- * clipping, and the learning-rate schedules at chosen steps (Burda's stage boundaries included). */
+/* Optimizers on convex quadratics, Adam's first steps against reference values, weight decay, clipping, and the
+ * learning-rate schedules at chosen steps (Burda's stage boundaries included). */
 #include <math.h>
 #include <string.h>
 
 #include "test.h"
 #include "vae.h"
 
-/* f(theta) = sum_i 0.5 * a_i * (theta_i - c_i)^2, minimum at c; gradient written straight into the
- * flat buffer. */
+/* f(theta) = sum_i 0.5 * a_i * (theta_i - c_i)^2, minimum at c; gradient written straight into the flat buffer. */
 #define NQ 6
 static const double qa[NQ] = {1.0, 4.0, 0.5, 2.0, 1.5, 3.0};
 static const double qc[NQ] = {1.0, -2.0, 0.5, 3.0, -1.0, 0.25};
@@ -17,8 +16,7 @@ static void quad_grad(vae_params *p, const vae_tensor *t) {
     for (int i = 0; i < NQ; i++) vae_set_flat(t->grad, i, qa[i] * (vae_get_flat(t, i) - qc[i]));
 }
 
-/* Run `steps` updates from theta = 0 and return max_i |theta_i - target_i| (target = c unless
- * given). */
+/* Run `steps` updates from theta = 0 and return max_i |theta_i - target_i| (target = c unless given). */
 static double run_quad(vae_dtype dt, const vae_optim_config *cfg, int steps, const double *target) {
     vae_error err = {0};
     vae_params *p = vae_params_new(dt);
@@ -73,10 +71,9 @@ static void test_convex(void) {
     CHECK_MSG(run_quad(VAE_F64, &c, 4000, shifted) < 1e-4, "adam + L2");
 }
 
-/* Adam on f = 0.5 * (1 * x^2 + 4 * y^2) from (1, -0.5), lr 0.1, default betas/eps. The first step
- * is theta - lr * g / (|g| + eps) = (1 - 0.1/(1+1e-8), -0.5 + 0.1*2/(2+1e-8)) = (0.900000001,
- * -0.4000000005); the rest were computed in IEEE double with the update of optim.h in the same
- * operation order (Python floats). */
+/* Adam on f = 0.5 * (1 * x^2 + 4 * y^2) from (1, -0.5), lr 0.1, default betas/eps. The first step is
+ * theta - lr * g / (|g| + eps) = (1 - 0.1/(1+1e-8), -0.5 + 0.1*2/(2+1e-8)) = (0.900000001, -0.4000000005); the rest
+ * were computed in IEEE double with the update of optim.h in the same operation order (Python floats). */
 static void test_adam_exact(void) {
     static const double ref[3][3][2] = {
         {{0.900000001, -0.4000000005},

@@ -1,6 +1,5 @@
-/* Parameter store, initializers, Linear and MLP: layout in one flat buffer, growth, zero-grad,
- * backward into the flat gradient buffer, listing/lookup, init distributions, shapes, and
- * gradchecks of Linear and 2-layer MLPs. */
+/* Parameter store, initializers, Linear and MLP: layout in one flat buffer, growth, zero-grad, backward into the
+ * flat gradient buffer, listing/lookup, init distributions, shapes, and gradchecks of Linear and 2-layer MLPs. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>

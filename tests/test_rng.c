@@ -1,6 +1,5 @@
-/* xoshiro256**: fixed outputs for seed 0, ranges of uniform / uniform_pos (including the extreme
- * raw outputs), moments of normal and bernoulli, unbiased vae_rng_below, independent split streams,
- * shuffle. */
+/* xoshiro256**: fixed outputs for seed 0, ranges of uniform / uniform_pos (including the extreme raw outputs),
+ * moments of normal and bernoulli, unbiased vae_rng_below, independent split streams, shuffle. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,8 +17,7 @@ static uint64_t rotr(uint64_t x, int k) {
     return (x >> k) | (x << (64 - k));
 }
 
-/* A state whose next raw output is `want`: the output is rotl(s1 * 5, 7) * 9, so s1 = rotr(want /
- * 9, 7) / 5. */
+/* A state whose next raw output is `want`: the output is rotl(s1 * 5, 7) * 9, so s1 = rotr(want / 9, 7) / 5. */
 static void force_next(vae_rng *r, uint64_t want) {
     r->s[1] = rotr(want * inv64(9), 7) * inv64(5);
     r->s[0] = r->s[2] = r->s[3] = 0x1234567u;
@@ -208,8 +206,7 @@ static void test_split_shuffle(void) {
     CHECK(perm);
     CHECK(fixed < 10); /* about 1 expected */
     CHECK(memcmp(idx, idx2, sizeof idx) == 0);
-    /* every position receives every value about equally often (first element over many shuffles of
-     * 4) */
+    /* every position receives every value about equally often (first element over many shuffles of 4) */
     int first[4] = {0};
     for (int t = 0; t < 40000; t++) {
         int64_t v[4] = {0, 1, 2, 3};
@@ -223,8 +220,7 @@ static void test_split_shuffle(void) {
     CHECK(one == 7);
 }
 
-/* The bulk Bernoulli draw equals vae_rng_bernoulli in order, and leaves the state where those calls
- * would. */
+/* The bulk Bernoulli draw equals vae_rng_bernoulli in order, and leaves the state where those calls would. */
 static void test_bernoulli_f32(void) {
     enum { N = 1000 };
     static float p[N], got[N];

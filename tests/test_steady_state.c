@@ -1,8 +1,7 @@
-/* A training step in the steady state calls malloc zero times (DESIGN §4: the arena is reused,
- * scratch is kept), for every objective and estimator; and its gradients are bit-identical for 1,
- * 2, 3 and 4 threads. malloc/calloc/realloc are counted by interposing them in this executable (ELF
- * symbol interposition also catches the calls made inside libvae.so); under a sanitizer, which owns
- * malloc, the counting part is skipped. */
+/* A training step in the steady state calls malloc zero times (DESIGN §4: the arena is reused, scratch is kept),
+ * for every objective and estimator; and its gradients are bit-identical for 1, 2, 3 and 4 threads.
+ * malloc/calloc/realloc are counted by interposing them in this executable (ELF symbol interposition also catches
+ * the calls made inside libvae.so); under a sanitizer, which owns malloc, the counting part is skipped. */
 #include <stdlib.h>
 #include <string.h>
 

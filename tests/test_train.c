@@ -1,6 +1,5 @@
-/* End to end: a small VAE trained for a few seconds on the built-in sprites reaches a stated ELBO,
- * and an IWAE (K = 5) trained with the same number of updates on the same data reaches a better IS
- * log-likelihood. */
+/* End to end: a small VAE trained for a few seconds on the built-in sprites reaches a stated ELBO, and an IWAE
+ * (K = 5) trained with the same number of updates on the same data reaches a better IS log-likelihood. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -98,8 +97,7 @@ int main(void) {
            v.kl, v.active_units);
     printf("IWAE: test ELBO %.2f  IS log p(x) %.2f  KL %.2f  active units %d\n", w.elbo, w.loglik,
            w.kl, w.active_units);
-    /* untrained: about -256 log 2 = -177 nats; a trained model explains the sprites in a few tens
-     * of nats */
+    /* untrained: about -256 log 2 = -177 nats; a trained model explains the sprites in a few tens of nats */
     CHECK_MSG(v.elbo > -30.0, "VAE test ELBO %.2f should pass -30", v.elbo);
     CHECK(v.loglik >= v.elbo);
     CHECK_MSG(w.loglik > v.loglik, "IWAE IS log-likelihood %.3f should beat the VAE's %.3f",

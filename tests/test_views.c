@@ -1,6 +1,5 @@
-/* Views: aliasing of the root storage, writes through views, reshape view-vs-copy, slicing
- * (negative indices, steps), expand (stride 0, read-only), squeeze/unsqueeze, contiguous, detach,
- * and the debug printer. */
+/* Views: aliasing of the root storage, writes through views, reshape view-vs-copy, slicing (negative indices,
+ * steps), expand (stride 0, read-only), squeeze/unsqueeze, contiguous, detach, and the debug printer. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

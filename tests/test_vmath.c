@@ -1,6 +1,6 @@
-/* tensor/vmath.h: the vectorizable f32 exp, expm1, log1p, tanh, sigmoid and softplus against libm
- * in double, rounded: max error in ulps of the float result over a dense grid of each function's
- * useful range, plus the special values the header promises. */
+/* tensor/vmath.h: the vectorizable f32 exp, expm1, log1p, tanh, sigmoid and softplus against libm in double,
+ * rounded: max error in ulps of the float result over a dense grid of each function's useful range, plus the
+ * special values the header promises. */
 #include <float.h>
 #include <stdint.h>
 #include <string.h>
@@ -18,8 +18,7 @@ static double ref_softplus(double x) {
     return (x > 0 ? x : 0) + log1p(exp(-fabs(x)));
 }
 
-/* Error of a in ulps of the float nearest to the exact value r (ulps of the subnormal spacing below
- * FLT_MIN). */
+/* Error of a in ulps of the float nearest to the exact value r (ulps of the subnormal spacing below FLT_MIN). */
 static double ulp_err(float a, double r) {
     if (isnan(r)) return isnan(a) ? 0 : INFINITY;
     float rf = (float)r;
@@ -30,8 +29,8 @@ static double ulp_err(float a, double r) {
     return fabs((double)a - r) / ulp;
 }
 
-/* Max ulp error over n points evenly spread in [lo, hi] plus every float of [lo2, hi2] around 0
- * (where the relative accuracy of expm1/log1p/tanh is hardest). */
+/* Max ulp error over n points evenly spread in [lo, hi] plus every float of [lo2, hi2] around 0 (where the
+ * relative accuracy of expm1/log1p/tanh is hardest). */
 static double max_err(approx_fn f, ref_fn g, double lo, double hi, float *worst) {
     const int64_t n = 2000000;
     double m = 0;

@@ -1,13 +1,12 @@
-/* vae_bench_ew: elementwise, reduction, accumulate and fused kernels at the reference workloads'
- * sizes, timed with 1 thread and with N threads (default 2), one JSON line on stdout.
+/* vae_bench_ew: elementwise, reduction, accumulate and fused kernels at the reference workloads' sizes, timed with
+ * 1 thread and with N threads (default 2), one JSON line on stdout.
  *
  *   W1: 784-400-(20) ReLU MLP, batch 100            -> tensors (100,784), (100,400)
  *   W2: 784-200-200-(50) tanh, batch 20, IWAE K=50  -> tensors (50,20,784), (50,20,200)
  *
- * Per case: median ns per call over repeats (the machine is shared; the median ignores the noisy
- * tail) and the GB/s that time gives for the bytes the kernel must read and write once. f32, the
- * workloads' dtype. VAE_SIMD picks the ISA variant of the f32 kernels (the JSON says which ran), so
- * one binary compares them. */
+ * Per case: median ns per call over repeats (the machine is shared; the median ignores the noisy tail) and the
+ * GB/s that time gives for the bytes the kernel must read and write once. f32, the workloads' dtype. VAE_SIMD picks
+ * the ISA variant of the f32 kernels (the JSON says which ran), so one binary compares them. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,8 +28,8 @@ static int cmp_double(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-/* Tensors of one workload: a, b, c are (rows, D) inputs, o/g outputs; bias (D,); xb 0/1 data of
- * shape (tail, D) broadcast over the leading K axis for W2 (not broadcast for W1). */
+/* Tensors of one workload: a, b, c are (rows, D) inputs, o/g outputs; bias (D,); xb 0/1 data of shape (tail, D)
+ * broadcast over the leading K axis for W2 (not broadcast for W1). */
 typedef struct {
     const char *name;
     int ndim;
@@ -153,8 +152,7 @@ static double run_case(case_id c, work *w, void *scratch) {
     case C_ACCUM:
         vae_k_accum(w->g, w->a);
         return 3 * E;
-    case C_ACCUM_BIAS: /* dbias += column sums of the hidden gradient: dst broadcast with stride 0
-                        */
+    case C_ACCUM_BIAS: /* dbias += column sums of the hidden gradient: dst broadcast with stride 0 */
         bv = *w->dbias;
         vae_broadcast_strides(w->dbias, w->ndim, w->hshape, bv.stride);
         bv.ndim = w->ndim;
@@ -221,8 +219,8 @@ static int work_init(work *w, vae_arena *ar, vae_rng *r) {
     return 1;
 }
 
-/* Median ns per call with nt threads. The bias_act case works in place, so it is re-run on the same
- * buffer: values stay bounded (relu/tanh of bounded values plus a small bias). */
+/* Median ns per call with nt threads. The bias_act case works in place, so it is re-run on the same buffer:
+ * values stay bounded (relu/tanh of bounded values plus a small bias). */
 static double measure(case_id c, work *w, void *scratch, int nt, int smoke, double *bytes) {
     enum { MAXREP = 2001 };
     static double t[MAXREP];

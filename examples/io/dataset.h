@@ -6,15 +6,16 @@
  * or exits.
  *
  * Specs understood by vae_dataset_load (the `--data` argument of the CLI):
- *   sprites[:S]                 built-in procedural sprites (sprites.h), S x S pixels (default
- * 32, 8..128): 20000 train + 2000 test distinct factor tuples, seed 1. mnist:DIR
- * DIR/{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]; pixels / 255, labels. fashion-mnist[:DIR]
- * same file names; DIR defaults to /usr/share/datasets/fashion-mnist (Debian package
- * dataset-fashion-mnist). binarized-mnist:DIR DIR/binarized_mnist_{train,valid,test}.amat[.gz];
- * train = train rows followed by valid rows (50000 + 10000; valid is optional), test = test rows;
- * binary = 1. npy:FILE uint8 (scaled / 255) or float32/float64 array: (n,h,w) or (n,h,w,c) images,
- * (n,d) tabular. Single file: everything goes to `train`, `test` is left empty. csv:FILE
- * real-valued measurements (csv.h); single file as above; not standardized.
+ *   sprites[:S]             built-in procedural sprites (sprites.h), S x S pixels (default 32, 8..128):
+ *                           20000 train + 2000 test distinct factor tuples, seed 1.
+ *   mnist:DIR               DIR/{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]; pixels / 255, labels.
+ *   fashion-mnist[:DIR]     same file names; DIR defaults to /usr/share/datasets/fashion-mnist
+ *                           (Debian package dataset-fashion-mnist).
+ *   binarized-mnist:DIR     DIR/binarized_mnist_{train,valid,test}.amat[.gz]; train = train rows followed by
+ *                           valid rows (50000 + 10000; valid is optional), test = test rows; binary = 1.
+ *   npy:FILE                uint8 (scaled / 255) or float32/float64 array: (n,h,w) or (n,h,w,c) images,
+ *                           (n,d) tabular. Single file: everything goes to `train`, `test` is left empty.
+ *   csv:FILE                real-valued measurements (csv.h); single file as above; not standardized.
  */
 #ifndef VAE_IO_DATASET_H
 #define VAE_IO_DATASET_H

@@ -35,8 +35,7 @@ typedef struct layout {
     int logx, logy;
     tick xt[MAX_TICKS], yt[MAX_TICKS];
     int nxt, nyt;
-    int legend_out; /* the legend sits right of the plot rectangle: every inside corner would hide
-                       data */
+    int legend_out; /* the legend sits right of the plot rectangle: every inside corner would hide data */
 } layout;
 
 static uint32_t series_color(const vae_plot *p, int i) {
@@ -323,9 +322,8 @@ static long legend_hits(const vae_plot *p, const layout *L, int x0, int y0, int 
     return hits;
 }
 
-/* Legend geometry: inside the plot, in the corner whose box covers the fewest samples along the
- * lines (ties: top-right, top-left, bottom-...); right of the plot when the layout put it outside.
- * Returns the entry count. */
+/* Legend geometry: inside the plot, in the corner whose box covers the fewest samples along the lines (ties:
+ * top-right, top-left, bottom-...); right of the plot when the layout put it outside. Returns the entry count. */
 static int legend_box(const vae_plot *p, const layout *L, int *bx0, int *by0, int *bx1, int *by1) {
     int bw, bh, n = legend_size(p, L, &bw, &bh), pad = 2 * L->s;
     if (!n) return 0;
@@ -350,8 +348,8 @@ static int legend_box(const vae_plot *p, const layout *L, int *bx0, int *by0, in
     return n;
 }
 
-/* Every inside corner of the legend would hide data: give it a column right of the plot, if the
- * image is wide enough to keep a plot area of at least half its width. */
+/* Every inside corner of the legend would hide data: give it a column right of the plot, if the image is wide
+ * enough to keep a plot area of at least half its width. */
 static void legend_layout(const vae_plot *p, layout *L) {
     int bw, bh, pad = 2 * L->s;
     if (!legend_size(p, L, &bw, &bh)) return;

@@ -553,8 +553,8 @@ int cmd_train(int argc, char **argv) {
     else {
         default_out(t.dir, sizeof t.dir, o.data,
                     cli_seen(tab, ntab, "beta") && !strcmp(o.model, "vae") ? "beta-vae" : o.model);
-        /* a new run never lands on an old one: without --out, take the next free name
-         * (runs/sprites-vae-2, ...); an explicit --out that holds a run is refused below instead */
+        /* a new run never lands on an old one: without --out, take the next free name (runs/sprites-vae-2, ...);
+         * an explicit --out that holds a run is refused below instead */
         char base[sizeof t.dir], probe[sizeof t.dir + 32];
         snprintf(base, sizeof base, "%s", t.dir);
         for (int i = 2; !o.resume && i < 10000; i++) {

@@ -62,8 +62,8 @@ static void usage(FILE *f) {
         "Each command prints one JSON line with its results on stdout; progress goes to stderr.\n");
 }
 
-/* The worked example of a user-defined likelihood (examples/likelihood_student_t.c), linked in and
- * registered like a user's own would be: `--likelihood student-t`. */
+/* The worked example of a user-defined likelihood (examples/likelihood_student_t.c), linked in and registered
+ * like a user's own would be: `--likelihood student-t`. */
 vae_status vae_likelihood_student_t_register(void);
 
 int main(int argc, char **argv) {

@@ -31,8 +31,8 @@ typedef struct run_config {
     /* model */
     char model[16]; /* vae | beta-vae | iwae */
     char likelihood[32];
-    double lik_param; /* the likelihood's option (gaussian: sigma; student-t: degrees of freedom); 0
-                         = default */
+    double
+        lik_param; /* the likelihood's option (gaussian: sigma; student-t: degrees of freedom); 0 = default */
     int64_t latent;
     int nhidden;
     int64_t hidden[RUN_MAX_HIDDEN];
@@ -46,8 +46,7 @@ typedef struct run_config {
     double cap_gamma, cap_max;
     int64_t cap_steps;
     int mc_kl;
-    int n_over_m; /* 1: loss = -(N/M) sum over the batch (AEVB's minibatch estimator of the data-set
-                     sum) */
+    int n_over_m; /* 1: loss = -(N/M) sum over the batch (AEVB's minibatch estimator of the data-set sum) */
     char estimator[16], baseline[16];
     /* optimization */
     char optimizer[16];
