@@ -10,6 +10,17 @@
 #include <stdarg.h>
 #include <stdint.h>
 
+/* VAE_API marks a public function: the library is built with hidden visibility, so only names declared with it
+ * are exported from the shared object (`nm -D libvae.so` lists exactly the public API). Names shared between
+ * the library's own files carry the `vae__` prefix, live in non-installed headers and are not exported. */
+#if defined(_WIN32)
+#define VAE_API __declspec(dllexport)
+#elif defined(__GNUC__)
+#define VAE_API __attribute__((visibility("default")))
+#else
+#define VAE_API
+#endif
+
 typedef enum vae_status {
     VAE_OK = 0,
     VAE_ERR_SHAPE,       /* shapes do not fit the op */
