@@ -2,7 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include "vae.h"
-#include "examples/io/dataset.h"
+#include "nn/dataset.h"
 
 int main(int argc, char **argv) {
     int steps = argc > 1 ? atoi(argv[1]) : 2000;

@@ -16,9 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "examples/io/png.h"
+#include "tensor/io/png.h"
 #include "examples/vae/json.h"
-#include "examples/vae/mig.h"
+#include "models/mig.h"
 #include "examples/vae/run_config.h"
 #include "nn/checkpoint.h"
 #include "tensor/npy.h"

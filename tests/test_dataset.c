@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "examples/io/dataset.h"
-#include "examples/io/sprites.h"
+#include "nn/dataset.h"
+#include "nn/sprites.h"
 #include "test.h"
 
 static void test_sprites_determinism(void) {

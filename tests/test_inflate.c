@@ -2,7 +2,7 @@
  * zlib and gzip modules, the shared MNIST files, and damaged streams that must each fail cleanly.
  */
 #include "test.h"
-#include "examples/io/inflate.h"
+#include "tensor/io/inflate.h"
 #include "tensor/crc32.h"
 
 #include <stdint.h>

@@ -4,10 +4,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "examples/io/amat.h"
-#include "examples/io/csv.h"
-#include "examples/io/dataset.h"
-#include "examples/io/idx.h"
+#include "tensor/io/amat.h"
+#include "tensor/io/csv.h"
+#include "nn/dataset.h"
+#include "tensor/io/idx.h"
 #include "tensor/npy.h"
 #include "test.h"
 

@@ -1,9 +1,9 @@
 /* PNG writer/reader round trips (gray, RGB, grid), damaged files rejected cleanly, and the plot
  * renderer. */
 #include "test.h"
-#include "examples/io/inflate.h"
-#include "examples/io/plot.h"
-#include "examples/io/png.h"
+#include "tensor/io/inflate.h"
+#include "examples/vae/plot.h"
+#include "tensor/io/png.h"
 #include "tensor/crc32.h"
 
 #include <stdint.h>

@@ -5,7 +5,7 @@
 
 #include "test.h"
 #include "vae.h"
-#include "examples/io/dataset.h"
+#include "nn/dataset.h"
 #include "models/eval.h"
 #include "models/objective.h"
 

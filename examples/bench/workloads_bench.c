@@ -4,8 +4,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "examples/io/dataset.h"
-#include "examples/io/idx.h"
+#include "nn/dataset.h"
+#include "tensor/io/idx.h"
 #include "models/objective.h"
 #include "nn/optim.h"
 #include "tensor/kernels.h"

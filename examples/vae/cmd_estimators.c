@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "examples/io/plot.h"
+#include "plot.h"
 #include "json.h"
 #include "models/study.h"
 #include "options.h"

@@ -6,7 +6,7 @@
 
 #include "cli.h"
 #include "json.h"
-#include "mig.h"
+#include "models/mig.h"
 #include "models/eval.h"
 #include "options.h"
 

@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "autograd/ops.h"
-#include "examples/io/plot.h"
-#include "examples/io/png.h"
+#include "plot.h"
+#include "tensor/io/png.h"
 #include "models/eval.h"
 #include "run.h"
 #include "run_data.h"

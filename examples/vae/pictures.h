@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 #include "autograd/context.h"
-#include "examples/io/dataset.h"
+#include "nn/dataset.h"
 #include "models/vae_net.h"
 #include "run_config.h"
 

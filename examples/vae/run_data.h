@@ -16,7 +16,7 @@
 
 #include <stddef.h>
 
-#include "examples/io/dataset.h"
+#include "nn/dataset.h"
 #include "run_config.h"
 
 typedef struct run_data {

@@ -8,8 +8,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "examples/io/inflate.h"
-#include "examples/io/png.h"
+#include "tensor/io/inflate.h"
+#include "tensor/io/png.h"
 #include "tensor/npy.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

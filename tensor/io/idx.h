@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "examples/io/dataset.h"
+#include "nn/dataset.h"
 #include "tensor/error.h"
 
 #define VAE_IDX_MAGIC_U8_1D 0x00000801u /* labels */

@@ -1,13 +1,13 @@
 /* png.c - PNG encoder/decoder (ISO/IEC 15948): signature, IHDR, IDAT..., IEND, each chunk with a
  * CRC-32 over its type and data; image data is a zlib stream of rows, each prefixed by its filter
  * type. */
-#include "png.h"
+#include "tensor/io/png.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "inflate.h"
+#include "tensor/io/inflate.h"
 #include "tensor/atomic_file.h"
 #include "tensor/crc32.h"
 

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "examples/io/dataset.h"
+#include "nn/dataset.h"
 #include "tensor/error.h"
 
 typedef struct vae_csv {

@@ -1,9 +1,9 @@
-#include "examples/io/amat.h"
+#include "tensor/io/amat.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "examples/io/inflate.h"
+#include "tensor/io/inflate.h"
 
 static int is_blank(char ch) {
     return ch == ' ' || ch == '\t' || ch == '\r';

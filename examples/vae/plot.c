@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "png.h"
+#include "tensor/io/png.h"
 #include "tensor/atomic_file.h"
 
 #define MAX_TICKS        24

@@ -1,4 +1,4 @@
-#include "mig.h"
+#include "models/mig.h"
 
 #include <math.h>
 #include <stdlib.h>

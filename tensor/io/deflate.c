@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "inflate.h"
+#include "tensor/io/inflate.h"
 #include "tensor/crc32.h"
 
 #define WBITS     15

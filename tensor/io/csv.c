@@ -1,11 +1,11 @@
-#include "examples/io/csv.h"
+#include "tensor/io/csv.h"
 
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "examples/io/inflate.h"
+#include "tensor/io/inflate.h"
 
 #define CSV_CELL_MAX 128 /* longest cell text parsed as a number */
 

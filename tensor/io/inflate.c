@@ -1,7 +1,7 @@
 /* inflate.c - DEFLATE decoder (RFC 1951) with the zlib (RFC 1950) and gzip (RFC 1952) wrappers, and
  * whole-file helpers. Huffman codes are decoded with a 10-bit lookup table; longer codes fall back
  * to a canonical walk. */
-#include "inflate.h"
+#include "tensor/io/inflate.h"
 
 #include <errno.h>
 #include <stdio.h>

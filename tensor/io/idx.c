@@ -1,9 +1,9 @@
-#include "examples/io/idx.h"
+#include "tensor/io/idx.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "examples/io/inflate.h"
+#include "tensor/io/inflate.h"
 
 static uint32_t be32(const uint8_t *p) {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];

@@ -17,7 +17,7 @@
 
 #include <stdint.h>
 
-#include "examples/io/dataset.h"
+#include "nn/dataset.h"
 #include "tensor/error.h"
 
 /* Factor order in factor tuples and in vae_dataset.factors rows. */

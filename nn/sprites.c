@@ -1,4 +1,4 @@
-#include "examples/io/sprites.h"
+#include "nn/sprites.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "examples/io/dataset.h"
+#include "nn/dataset.h"
 #include "tensor/error.h"
 
 /* Parse `len` bytes of .amat text into a new data set of (rows, cols) 0/1 floats with binary = 1

@@ -1,14 +1,14 @@
-#include "examples/io/dataset.h"
+#include "nn/dataset.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "examples/io/amat.h"
-#include "examples/io/csv.h"
-#include "examples/io/idx.h"
-#include "examples/io/sprites.h"
+#include "tensor/io/amat.h"
+#include "tensor/io/csv.h"
+#include "tensor/io/idx.h"
+#include "nn/sprites.h"
 #include "tensor/npy.h"
 
 #define FASHION_MNIST_DIR "/usr/share/datasets/fashion-mnist"
