@@ -1,6 +1,7 @@
 #include "models/mig.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 /* I(a; b) in nats from a joint count table (na, nb) over n samples. */
@@ -21,23 +22,40 @@ static double mutual_info(const int64_t *joint, int na, int64_t nb, int64_t n) {
     return mi > 0 ? mi : 0;
 }
 
-int mig_compute(const float *mu, int64_t n, int64_t Z, const int64_t *factors, int nf,
-                const int64_t *sizes, int bins, double *per_factor, double *mig) {
-    if (n < 1 || Z < 2 || nf < 1 || bins < 2 || !mu || !factors || !sizes) return -1;
+vae_status vae_mig(const float *mu, int64_t n, int64_t Z, const int64_t *factors, int nf,
+                   const int64_t *sizes, int bins, double *per_factor, double *mig,
+                   vae_error *err) {
+    if (!mu || !factors || !sizes || !mig)
+        return vae_error_set(err, VAE_ERR_NULL, "mig: NULL argument");
+    if (n < 1 || Z < 2 || nf < 1 || bins < 2)
+        return vae_error_set(err, VAE_ERR_ARG,
+                             "mig: needs n >= 1, Z >= 2, nf >= 1 and bins >= 2; got n = %lld, "
+                             "Z = %lld, nf = %d, bins = %d",
+                             (long long)n, (long long)Z, nf, bins);
+    if (n > INT64_MAX / Z || n > INT64_MAX / nf || (uint64_t)(n * Z) > SIZE_MAX / sizeof(int))
+        return vae_error_set(err, VAE_ERR_ARG, "mig: %lld x %lld latents is too large",
+                             (long long)n, (long long)Z);
     int64_t maxsize = 0;
     for (int k = 0; k < nf; k++) {
-        if (sizes[k] < 1 || sizes[k] > 1000000) return -1;
+        if (sizes[k] < 1 || sizes[k] > 1000000)
+            return vae_error_set(err, VAE_ERR_ARG, "mig: factor %d has %lld levels (1..1000000)", k,
+                                 (long long)sizes[k]);
         if (sizes[k] > maxsize) maxsize = sizes[k];
     }
     for (int64_t i = 0; i < n * nf; i++)
-        if (factors[i] < 0 || factors[i] >= sizes[i % nf]) return -1;
+        if (factors[i] < 0 || factors[i] >= sizes[i % nf])
+            return vae_error_set(err, VAE_ERR_ARG,
+                                 "mig: example %lld: factor %d level %lld outside [0, %lld)",
+                                 (long long)(i / nf), (int)(i % nf), (long long)factors[i],
+                                 (long long)sizes[i % nf]);
     int *bin = malloc(sizeof(int) * (size_t)(n * Z));
     int64_t *joint = malloc(sizeof(int64_t) * (size_t)bins * (size_t)maxsize);
     int64_t *marg = malloc(sizeof(int64_t) * (size_t)maxsize);
     double *mi = malloc(sizeof(double) * (size_t)Z);
     if (!bin || !joint || !marg || !mi) {
         free(bin), free(joint), free(marg), free(mi);
-        return -1;
+        return vae_error_set(err, VAE_ERR_OOM, "mig: out of memory for %lld x %lld latents",
+                             (long long)n, (long long)Z);
     }
     /* discretize each latent over its observed range */
     for (int64_t j = 0; j < Z; j++) {
@@ -86,5 +104,5 @@ int mig_compute(const float *mu, int64_t n, int64_t Z, const int64_t *factors, i
     }
     free(bin), free(joint), free(marg), free(mi);
     *mig = used ? sum / used : NAN;
-    return 0;
+    return VAE_OK;
 }

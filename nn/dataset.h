@@ -3,31 +3,39 @@
  * A data set is n examples of d float32 features, row-major x[n*d]. Images carry their geometry
  * (h*w*c == d); tabular data has h = w = c = 0. Every function leaves its outputs unchanged when it
  * fails and stores the reason in the caller's `vae_error` (first error sticks). Nothing here prints
- * or exits.
+ * or exits. The file formats themselves are in tensor/io/ (idx.h, amat.h, csv.h) and tensor/npy.h;
+ * this header turns them into data sets.
  *
- * Specs understood by vae_dataset_load (the `--data` argument of the CLI):
- *   sprites[:S]             built-in procedural sprites (sprites.h), S x S pixels (default 32, 8..128):
- *                           20000 train + 2000 test distinct factor tuples, seed 1.
- *   mnist:DIR               DIR/{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]; pixels / 255, labels.
- *   fashion-mnist[:DIR]     same file names; DIR defaults to /usr/share/datasets/fashion-mnist
- *                           (Debian package dataset-fashion-mnist).
- *   binarized-mnist:DIR     DIR/binarized_mnist_{train,valid,test}.amat[.gz]; train = train rows followed by
- *                           valid rows (50000 + 10000; valid is optional), test = test rows; binary = 1.
- *   npy:FILE                uint8 (scaled / 255) or float32/float64 array: (n,h,w) or (n,h,w,c) images,
- *                           (n,d) tabular. Single file: everything goes to `train`, `test` is left empty.
- *   csv:FILE                real-valued measurements (csv.h); single file as above; not standardized.
+ * Specs understood by vae_dataset_load and vae_dataset_load_splits (the `--data` argument of the CLI):
+ *
+ *   spec                  files                                         train / valid / test
+ *   --------------------  --------------------------------------------  --------------------------
+ *   sprites[:S]           none: procedural sprites (nn/sprites.h),        20000 / - / 2000 distinct
+ *                         S x S pixels (default 32, 8..128), seed 1       factor tuples; labels = shape
+ *   mnist:DIR             DIR/{train,t10k}-{images-idx3,labels-idx1}-     60000 / - / 10000;
+ *                         ubyte[.gz]; pixels / 255                        labels 0..9
+ *   fashion-mnist[:DIR]   same file names; DIR defaults to                60000 / - / 10000;
+ *                         /usr/share/datasets/fashion-mnist (Debian       labels 0..9
+ *                         package dataset-fashion-mnist)
+ *   binarized-mnist:DIR   DIR/binarized_mnist_{train,valid,test}.amat     50000 / 10000 / 10000, the
+ *                         [.gz] (Larochelle & Murray 2011); binary = 1    standard split; no labels
+ *   npy:FILE              uint8 (scaled / 255) or float32/float64 array:  all / - / -
+ *                         (n,h,w) or (n,h,w,c) images, (n,d) tabular
+ *   csv:FILE              real-valued measurements (tensor/io/csv.h);     all / - / -
+ *                         not standardized
+ *
+ * "-" is an empty split (n == 0). Only binarized-mnist has a validation split of its own (the valid
+ * file is optional: without it valid is empty); for the others a caller splits one off the training
+ * set with vae_dataset_split.
  */
-#ifndef VAE_IO_DATASET_H
-#define VAE_IO_DATASET_H
+#ifndef VAE_NN_DATASET_H
+#define VAE_NN_DATASET_H
 
 #include <stddef.h>
 #include <stdint.h>
 
 #include "tensor/error.h"
 #include "tensor/rng.h"
-
-/* Largest file (after gunzip) any data loader accepts. */
-#define VAE_DATASET_MAX_FILE ((size_t)1 << 30)
 
 /* Defaults of the `sprites` spec. */
 #define VAE_DATASET_SPRITES_TRAIN 20000
@@ -51,77 +59,114 @@ typedef struct vae_dataset {
 } vae_dataset;
 
 /* Release everything a data set owns and zero it. NULL or a zeroed set is harmless. */
-void vae_dataset_free(vae_dataset *ds);
+VAE_API void vae_dataset_free(vae_dataset *ds);
 
 /* Make `ds` a zeroed-content set of n x d features (x allocated, all 0; no labels/factors). On
  * failure (n < 1, d < 1, overflow: VAE_ERR_ARG; no memory: VAE_ERR_OOM) `ds` is unchanged. */
-vae_status vae_dataset_alloc(vae_dataset *ds, int64_t n, int64_t d, vae_error *err);
+VAE_API vae_status vae_dataset_alloc(vae_dataset *ds, int64_t n, int64_t d, vae_error *err);
 
-/* Load the data set named by `spec` (see the list above; NULL or "" means "sprites") into `train`
- * and `test`. `test` may be NULL; single-file specs leave it zeroed (n == 0). On failure both are
- * unchanged and err holds the reason: unknown spec -> VAE_ERR_ARG listing the valid forms; missing
- * file -> VAE_ERR_IO; damaged file -> VAE_ERR_FORMAT / VAE_ERR_CORRUPT / VAE_ERR_MISMATCH /
- * VAE_ERR_UNSUPPORTED from the loader. */
-vae_status vae_dataset_load(const char *spec, vae_dataset *train, vae_dataset *test,
-                            vae_error *err);
+/* Load the data set named by `spec` (see the table above; NULL or "" means "sprites") into `train`
+ * and `test`: vae_dataset_load_splits without the validation split (for binarized-mnist, train is
+ * the 50000 standard training rows; the valid rows are not read). `test` may be NULL. Fails as
+ * vae_dataset_load_splits does; both outputs are then unchanged. */
+VAE_API vae_status vae_dataset_load(const char *spec, vae_dataset *train, vae_dataset *test,
+                                    vae_error *err);
+
+/* Load the data set named by `spec` into its standard splits (see the table above). `valid` and
+ * `test` may be NULL (not read); a split the data set does not have is left zeroed (n == 0). On
+ * failure every output is unchanged and err holds the reason: unknown spec -> VAE_ERR_ARG listing
+ * the valid forms; missing file -> VAE_ERR_IO; damaged file -> VAE_ERR_FORMAT / VAE_ERR_CORRUPT /
+ * VAE_ERR_MISMATCH / VAE_ERR_UNSUPPORTED from the loader. */
+VAE_API vae_status vae_dataset_load_splits(const char *spec, vae_dataset *train, vae_dataset *valid,
+                                           vae_dataset *test, vae_error *err);
+
+/* Load an IDX image file (n, h, w) and, unless `labels_path` is NULL, its IDX label file into a data
+ * set: x = pixels / 255 as (n, h*w), h, w, c = 1, labels. Fails as vae_idx_read does, with
+ * VAE_ERR_MISMATCH when the counts differ and VAE_ERR_FORMAT when h or w exceeds 65535; `out` is
+ * then unchanged. */
+VAE_API vae_status vae_dataset_load_idx(const char *images_path, const char *labels_path,
+                                        vae_dataset *out, vae_error *err);
+
+/* Load a binarized-MNIST .amat file (plain or gzip) with `cols` columns (0: from the first line)
+ * into a data set of 0/1 floats with binary = 1, and 28x28x1 geometry when there are 784 columns.
+ * Fails as vae_amat_read does; `out` is then unchanged. */
+VAE_API vae_status vae_dataset_load_amat(const char *path, int64_t cols, vae_dataset *out,
+                                         vae_error *err);
+
+/* Load a CSV file (plain or gzip) into a tabular data set (rows, cols) of float32 (h = w = c = 0,
+ * not standardized). Fails as vae_csv_read does, and with VAE_ERR_FORMAT when a value does not fit
+ * in float32; `out` is then unchanged. */
+VAE_API vae_status vae_dataset_load_csv(const char *path, vae_dataset *out, vae_error *err);
 
 /* Load a .npy file as the `npy:FILE` spec does: uint8 scaled / 255, float32/float64 kept (must be
  * finite); (n,h,w) and (n,h,w,c) with c <= 4 are images, (n,d) is tabular. Fails as vae_npy_read
  * does, and with VAE_ERR_UNSUPPORTED (other dtypes), VAE_ERR_SHAPE (other ranks, a zero dim),
  * VAE_ERR_FORMAT (NaN/inf or a float64 value outside float32 range); `out` is then unchanged. */
-vae_status vae_dataset_load_npy(const char *path, vae_dataset *out, vae_error *err);
+VAE_API vae_status vae_dataset_load_npy(const char *path, vae_dataset *out, vae_error *err);
+
+/* Bytes of an (n, d) float32 buffer (a minibatch or a whole data set), or 0 when n < 1, d < 1 or
+ * the size overflows int64_t/size_t (check it before malloc). Never fails otherwise. */
+VAE_API size_t vae_dataset_batch_bytes(int64_t n, int64_t d);
 
 /* Copy examples idx[0..m) of `src` (rows, labels, factors, geometry, standardization, name) into a
  * new set `out`. Fails with VAE_ERR_ARG on m < 1 or an index outside [0, n), VAE_ERR_OOM; `out` is
  * then unchanged. */
-vae_status vae_dataset_subset(const vae_dataset *src, const int64_t *idx, int64_t m,
-                              vae_dataset *out, vae_error *err);
+VAE_API vae_status vae_dataset_subset(const vae_dataset *src, const int64_t *idx, int64_t m,
+                                      vae_dataset *out, vae_error *err);
+
+/* Keep the examples of `src` whose label is one of labels[0..nlabels) (in their original order,
+ * with everything vae_dataset_subset copies) as a new set `out`. Fails with VAE_ERR_ARG when `src`
+ * has no labels, nlabels < 1, or no example has one of the labels (the message names the set and
+ * the labels it has), VAE_ERR_NULL on NULL, VAE_ERR_OOM; `out` is then unchanged. */
+VAE_API vae_status vae_dataset_filter_labels(const vae_dataset *src, const int64_t *labels,
+                                             int nlabels, vae_dataset *out, vae_error *err);
 
 /* Smallest and largest value of x (0, 0 for an empty set). */
-void vae_dataset_range(const vae_dataset *ds, double *lo, double *hi);
+VAE_API void vae_dataset_range(const vae_dataset *ds, double *lo, double *hi);
 
 /* Map [lo, hi] linearly onto [0, 1] in place, clamping values outside (use the training set's range
  * for the test set). Fails with VAE_ERR_ARG when lo, hi are not finite or hi <= lo; x is then
  * unchanged. */
-vae_status vae_dataset_scale01(vae_dataset *ds, double lo, double hi, vae_error *err);
+VAE_API vae_status vae_dataset_scale01(vae_dataset *ds, double lo, double hi, vae_error *err);
 
 /* Replace every value by 1 if it is > t, else 0, and set binary = 1. Never fails; NULL is ignored.
  */
-void vae_dataset_threshold(vae_dataset *ds, float t);
+VAE_API void vae_dataset_threshold(vae_dataset *ds, float t);
 
 /* Dynamic binarization of a minibatch: dst_batch[i*d + j] = Bernoulli(src->x[idx[i]*d + j]) with a
  * fresh draw on every call (values are used as probabilities, clamped to [0, 1]). dst_batch is (m,
  * d). Fails with VAE_ERR_ARG on an index outside [0, n) or m < 0 (dst_batch then untouched, rng not
  * advanced), VAE_ERR_NULL on NULL. */
-vae_status vae_dataset_binarize_dynamic(const vae_dataset *src, float *dst_batch,
-                                        const int64_t *idx, int64_t m, vae_rng *rng,
-                                        vae_error *err);
+VAE_API vae_status vae_dataset_binarize_dynamic(const vae_dataset *src, float *dst_batch,
+                                                const int64_t *idx, int64_t m, vae_rng *rng,
+                                                vae_error *err);
 
 /* Copy rows idx[0..m) of x into dst (m, d). Fails like vae_dataset_binarize_dynamic; dst is then
  * untouched. */
-vae_status vae_dataset_gather(const vae_dataset *ds, const int64_t *idx, int64_t m, float *dst,
-                              vae_error *err);
+VAE_API vae_status vae_dataset_gather(const vae_dataset *ds, const int64_t *idx, int64_t m,
+                                      float *dst, vae_error *err);
 
 /* Standardize every column to mean 0 and std 1 (population std; a column with std 0 gets std 1),
  * storing the statistics in col_mean/col_std. Fails with VAE_ERR_STATE if already standardized,
  * VAE_ERR_OOM; x is then unchanged. */
-vae_status vae_dataset_standardize(vae_dataset *ds, vae_error *err);
+VAE_API vae_status vae_dataset_standardize(vae_dataset *ds, vae_error *err);
 
 /* Standardize `ds` with the statistics of `ref` (e.g. the test set with the training set's). Fails
  * with VAE_ERR_ARG if ref has no statistics, VAE_ERR_SHAPE if d differs, VAE_ERR_STATE if ds is
  * already standardized, VAE_ERR_OOM; ds is then unchanged. */
-vae_status vae_dataset_standardize_like(vae_dataset *ds, const vae_dataset *ref, vae_error *err);
+VAE_API vae_status vae_dataset_standardize_like(vae_dataset *ds, const vae_dataset *ref,
+                                                vae_error *err);
 
 /* out[j] = in[j] * col_std[j] + col_mean[j] for one row of d values (a plain copy when ds is not
  * standardized). in == out is allowed. Never fails. */
-void vae_dataset_unstandardize_row(const vae_dataset *ds, const float *in, float *out);
+VAE_API void vae_dataset_unstandardize_row(const vae_dataset *ds, const float *in, float *out);
 
 /* Split `src` at random (seeded) into `train` and `valid`: `valid_amount` in (0, 1) is a fraction
  * of n (rounded to nearest), an integer >= 1 is a count. Each side keeps the original order of its
  * examples. Fails with VAE_ERR_ARG when the amount is not finite, negative, a non-integer >= 1, or
  * leaves either side empty, and with VAE_ERR_OOM; both outputs are then unchanged. */
-vae_status vae_dataset_split(const vae_dataset *src, double valid_amount, uint64_t seed,
-                             vae_dataset *train, vae_dataset *valid, vae_error *err);
+VAE_API vae_status vae_dataset_split(const vae_dataset *src, double valid_amount, uint64_t seed,
+                                     vae_dataset *train, vae_dataset *valid, vae_error *err);
 
 /* Seeded shuffling minibatch iterator over n examples. Epoch e visits a permutation that depends
  * only on (seed, e), so training can resume at any epoch with vae_batch_iter_set_epoch. */
@@ -136,27 +181,18 @@ typedef struct vae_batch_iter {
 
 /* Start an iterator at epoch 0. Fails with VAE_ERR_ARG on n < 1 or batch < 1, VAE_ERR_OOM; `it` is
  * then unchanged. */
-vae_status vae_batch_iter_init(vae_batch_iter *it, int64_t n, int64_t batch, uint64_t seed,
-                               int drop_last, vae_error *err);
+VAE_API vae_status vae_batch_iter_init(vae_batch_iter *it, int64_t n, int64_t batch, uint64_t seed,
+                                       int drop_last, vae_error *err);
 
 /* Point *idx at the next minibatch's indices and return its size; return 0 (and *idx = NULL) at the
  * end of an epoch, after which the next call starts the following epoch with a fresh permutation.
  */
-int64_t vae_batch_iter_next(vae_batch_iter *it, const int64_t **idx);
+VAE_API int64_t vae_batch_iter_next(vae_batch_iter *it, const int64_t **idx);
 
 /* Restart at the beginning of epoch `epoch` (>= 0; negative is treated as 0). */
-void vae_batch_iter_set_epoch(vae_batch_iter *it, int64_t epoch);
+VAE_API void vae_batch_iter_set_epoch(vae_batch_iter *it, int64_t epoch);
 
 /* Release the permutation and zero the iterator. NULL is harmless. */
-void vae_batch_iter_free(vae_batch_iter *it);
-
-/* Shared by the loaders in examples/io (not for callers). */
-/* Give ds (no factor names yet) k owned factor names and sizes and set nfactors = k; VAE_ERR_OOM
- * leaves ds unchanged. */
-vae_status vae__dataset_set_factor_meta(vae_dataset *ds, int k, const char *const *names,
-                                        const int64_t *sizes, vae_error *err);
-/* n * d as int64 and as a byte count of floats; 0 when n < 1, d < 1 or it overflows int64/size_t.
- */
-size_t vae__dataset_bytes(int64_t n, int64_t d);
+VAE_API void vae_batch_iter_free(vae_batch_iter *it);
 
 #endif

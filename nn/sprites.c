@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn/dataset_internal.h"
+
 const int64_t vae_sprites_factor_sizes[VAE_SPRITES_NFACTORS] = {3, 6, 40, 32, 32};
 const char *const vae_sprites_factor_names[VAE_SPRITES_NFACTORS] = {"shape", "scale", "orientation",
                                                                     "pos_x", "pos_y"};

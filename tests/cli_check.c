@@ -163,11 +163,11 @@ static int mig_selftest(void) {
                mu[i * Z + 2] = 0.5f;
     }
     double m1, m2;
-    if (mig_compute(mu, N, Z, fac, NF, sizes, 20, NULL, &m1)) return 1;
+    if (vae_mig(mu, N, Z, fac, NF, sizes, 20, NULL, &m1, NULL)) return 1;
     for (int i = 0; i < N; i++)
         mu[i * Z + 2] = mu[i * Z]; /* a second latent copies factor 0: its gap closes */
     double per[NF];
-    if (mig_compute(mu, N, Z, fac, NF, sizes, 20, per, &m2)) return 1;
+    if (vae_mig(mu, N, Z, fac, NF, sizes, 20, per, &m2, NULL)) return 1;
     printf("mig disentangled %.4f, duplicated %.4f (factor 0 %.4f, factor 1 %.4f)\n", m1, m2,
            per[0], per[1]);
     return fabs(m1 - 1) < 1e-9 && fabs(per[0]) < 1e-9 && fabs(per[1] - 1) < 1e-9 ? 0 : 1;

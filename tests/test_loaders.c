@@ -115,7 +115,7 @@ static void test_binarized(void) {
     }
     vae_error err = {0};
     vae_dataset te = {0};
-    CHECK_MSG(vae_amat_read(p, 784, &te, &err) == VAE_OK, "%s", err.msg);
+    CHECK_MSG(vae_dataset_load_amat(p, 784, &te, &err) == VAE_OK, "%s", err.msg);
     if (!te.x) return;
     CHECK(te.n == 10000 && te.d == 784 && te.binary == 1 && te.h == 28 && te.w == 28);
     int binary = 1;
@@ -130,15 +130,21 @@ static void test_binarized(void) {
     CHECK(ones0 == 147 && ones1 == 116); /* counted with python3 gzip from the same file */
     vae_dataset_free(&te);
 
-    /* the spec: train = train + valid rows */
+    /* the spec: the standard 50000 / 10000 / 10000 split, valid rows from their own file */
     char spec[600];
     snprintf(spec, sizeof spec, "binarized-mnist:%s", dir);
-    vae_dataset tr = {0};
-    CHECK_MSG(vae_dataset_load(spec, &tr, &te, &err) == VAE_OK, "%s", err.msg);
-    CHECK(tr.n == 60000 && te.n == 10000 && tr.binary && te.binary && tr.labels == NULL);
-    CHECK(strcmp(tr.name, "binarized-mnist") == 0);
+    vae_dataset tr = {0}, va = {0};
+    CHECK_MSG(vae_dataset_load_splits(spec, &tr, &va, &te, &err) == VAE_OK, "%s", err.msg);
+    CHECK(tr.n == 50000 && va.n == 10000 && te.n == 10000 && tr.binary && va.binary && te.binary &&
+          tr.labels == NULL && va.d == 784 && va.h == 28);
+    CHECK(strcmp(tr.name, "binarized-mnist") == 0 && strcmp(va.name, "binarized-mnist") == 0);
     vae_dataset_free(&tr);
+    vae_dataset_free(&va);
     vae_dataset_free(&te);
+    /* without a valid output, train is still the 50000 training rows */
+    CHECK_MSG(vae_dataset_load(spec, &tr, NULL, &err) == VAE_OK, "%s", err.msg);
+    CHECK(tr.n == 50000);
+    vae_dataset_free(&tr);
 }
 
 static void test_frey(void) {
@@ -214,7 +220,7 @@ static void test_idx_damage(void) {
     lab[lh + 2] = 9;
     const char *labels3 = write_tmp("labels3.idx", lab, lh + 3);
     vae_dataset ds = {0};
-    CHECK(vae_idx_load(good, labels3, &ds, &err) == VAE_OK && ds.n == 3 && ds.d == 20 &&
+    CHECK(vae_dataset_load_idx(good, labels3, &ds, &err) == VAE_OK && ds.n == 3 && ds.d == 20 &&
           ds.h == 4 && ds.w == 5 && ds.labels[2] == 9 && ds.x[1] == 4.0f / 255.0f);
     vae_dataset_free(&ds);
     CHECK(err.code == VAE_OK);
@@ -262,7 +268,8 @@ static void test_idx_damage(void) {
     lh = idx_header(lab, 0x08, 1, l4);
     const char *labels4 = write_tmp("labels4.idx", lab, lh + 4);
     ds.n = 1234;
-    EXPECT_FAIL(vae_idx_load(good, labels4, &ds, &e_), VAE_ERR_MISMATCH, "4 labels", ds.n == 1234);
+    EXPECT_FAIL(vae_dataset_load_idx(good, labels4, &ds, &e_), VAE_ERR_MISMATCH, "4 labels",
+                ds.n == 1234);
     /* truncated gzip: the reader reports it, no crash */
     char gz[600];
     shared_path(gz, sizeof gz, "mnist/t10k-labels-idx1-ubyte.gz");
@@ -283,33 +290,39 @@ static void test_idx_damage(void) {
 
 static void test_amat_damage(void) {
     vae_error err = {0};
-    vae_dataset ds = {0};
+    vae_amat ds = {0};
     const char *ok = "0 1 1\r\n1 0 0\n\n0 0 1\n";
     CHECK(vae_amat_parse(ok, strlen(ok), "ok", 0, &ds, &err) == VAE_OK);
-    CHECK(ds.n == 3 && ds.d == 3 && ds.binary && ds.x[1] == 1 && ds.x[3] == 1 && ds.x[8] == 1 &&
-          ds.h == 0);
-    vae_dataset_free(&ds);
+    CHECK(ds.rows == 3 && ds.cols == 3 && ds.data[1] == 1 && ds.data[3] == 1 && ds.data[8] == 1 &&
+          ds.data[0] == 0);
+    vae_amat_free(&ds);
     CHECK(err.code == VAE_OK);
-    ds.n = 555;
+    /* the data-set view of the same file: 0/1 floats, binary, no image geometry for 3 columns */
+    vae_dataset dd = {0};
+    CHECK(vae_dataset_load_amat(write_tmp("ok.amat", ok, strlen(ok)), 0, &dd, &err) == VAE_OK);
+    CHECK(dd.n == 3 && dd.d == 3 && dd.binary && dd.x[1] == 1 && dd.x[3] == 1 && dd.x[8] == 1 &&
+          dd.h == 0);
+    vae_dataset_free(&dd);
+    ds.rows = 555;
     const char *cols = "0 1 1\n1 0\n0 0 1\n";
     EXPECT_FAIL(vae_amat_parse(cols, strlen(cols), "cols.amat", 0, &ds, &e_), VAE_ERR_FORMAT,
-                "cols.amat:2: 2 columns, expected 3", ds.n == 555);
+                "cols.amat:2: 2 columns, expected 3", ds.rows == 555);
     EXPECT_FAIL(vae_amat_parse(ok, strlen(ok), "want784.amat", 784, &ds, &e_), VAE_ERR_FORMAT,
-                "want784.amat:1: 3 columns, expected 784", ds.n == 555);
+                "want784.amat:1: 3 columns, expected 784", ds.rows == 555);
     const char *tok = "0 1 1\n1 0 1\n0 2 1\n";
     EXPECT_FAIL(vae_amat_parse(tok, strlen(tok), "tok.amat", 3, &ds, &e_), VAE_ERR_FORMAT,
-                "tok.amat:3: column 2: \"2\" is not 0 or 1", ds.n == 555);
+                "tok.amat:3: column 2: \"2\" is not 0 or 1", ds.rows == 555);
     const char *tok2 = "0 1 0.5\n";
     EXPECT_FAIL(vae_amat_parse(tok2, strlen(tok2), "half", 3, &ds, &e_), VAE_ERR_FORMAT, "\"0.5\"",
-                ds.n == 555);
+                ds.rows == 555);
     EXPECT_FAIL(vae_amat_parse("", 0, "empty", 0, &ds, &e_), VAE_ERR_FORMAT, "no data rows",
-                ds.n == 555);
+                ds.rows == 555);
     EXPECT_FAIL(vae_amat_parse("0 1\0 1\n", 7, "nul", 0, &ds, &e_), VAE_ERR_FORMAT, "NUL",
-                ds.n == 555);
+                ds.rows == 555);
     const char *p = write_tmp("bad.amat", tok, strlen(tok));
-    EXPECT_FAIL(vae_amat_read(p, 3, &ds, &e_), VAE_ERR_FORMAT, "bad.amat:3:", ds.n == 555);
+    EXPECT_FAIL(vae_amat_read(p, 3, &ds, &e_), VAE_ERR_FORMAT, "bad.amat:3:", ds.rows == 555);
     EXPECT_FAIL(vae_amat_read(tmp_path("none.amat"), 3, &ds, &e_), VAE_ERR_IO, "none.amat",
-                ds.n == 555);
+                ds.rows == 555);
 }
 
 static void test_csv(void) {
@@ -369,7 +382,7 @@ static void test_csv(void) {
     vae_dataset_free(&tr);
     const char *f32 = write_tmp("f32.csv", "1,1e300\n", 8);
     tr.n = 31;
-    EXPECT_FAIL(vae_csv_load(f32, &tr, &e_), VAE_ERR_FORMAT, "float32", tr.n == 31);
+    EXPECT_FAIL(vae_dataset_load_csv(f32, &tr, &e_), VAE_ERR_FORMAT, "float32", tr.n == 31);
     snprintf(spec, sizeof spec, "csv:%s", tmp_path("nope.csv"));
     EXPECT_FAIL(vae_dataset_load(spec, &tr, &te, &e_), VAE_ERR_IO, "nope.csv", tr.n == 31);
 }

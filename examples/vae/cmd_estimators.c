@@ -156,7 +156,7 @@ int cmd_estimators(int argc, char **argv) {
     }
     const char *dir = out ? out : r.dir;
     int64_t D = r.cfg.x_dim, B = batch < d.train.n ? batch : d.train.n;
-    float *x = malloc(vae__dataset_bytes(B, D));
+    float *x = malloc(vae_dataset_batch_bytes(B, D));
     int64_t *idx = malloc(sizeof(int64_t) * (size_t)B);
     int nrows = nes * nks;
     vae_study_row *rows = calloc((size_t)nrows, sizeof *rows);

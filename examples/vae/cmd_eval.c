@@ -114,9 +114,11 @@ int cmd_eval(int argc, char **argv) {
     double mig = NAN;
     if (ds->nfactors > 0 && ds->factors && Z >= 2) {
         per_factor = malloc(sizeof(double) * (size_t)ds->nfactors);
-        if (!per_factor || mig_compute(mu, n, Z, ds->factors, ds->nfactors, ds->factor_sizes,
-                                       MIG_BINS, per_factor, &mig)) {
-            cli_error(CMD, "MIG: bad factors or out of memory");
+        vae_error merr = {0};
+        if (!per_factor) vae_error_set(&merr, VAE_ERR_OOM, "mig: out of memory");
+        if (!per_factor || vae_mig(mu, n, Z, ds->factors, ds->nfactors, ds->factor_sizes,
+                                   VAE_MIG_BINS, per_factor, &mig, &merr)) {
+            cli_error(CMD, "MIG: %s", merr.msg);
             goto done;
         }
     }

@@ -582,7 +582,7 @@ int cmd_train(int argc, char **argv) {
     }
     run_config *c = &t.cfg;
     vae_error err = {0};
-    t.xbuf = malloc(vae__dataset_bytes(c->batch, c->x_dim));
+    t.xbuf = malloc(vae_dataset_batch_bytes(c->batch, c->x_dim));
     if (!t.xbuf ||
         vae_batch_iter_init(&t.it, t.data.train.n, c->batch, (uint64_t)c->seed, 0, &err)) {
         trainer_free(&t);

@@ -23,7 +23,7 @@ static int lib_fail(vae_error *err, char *msg, size_t n) {
 static int binarize_fixed(vae_dataset *ds, uint64_t seed, vae_error *err) {
     if (ds->n == 0) return 0;
     int64_t *idx = malloc(sizeof(int64_t) * (size_t)ds->n);
-    float *dst = malloc(vae__dataset_bytes(ds->n, ds->d));
+    float *dst = malloc(vae_dataset_batch_bytes(ds->n, ds->d));
     if (!idx || !dst) {
         free(idx), free(dst);
         vae_error_set(err, VAE_ERR_OOM, "out of memory binarizing %s", ds->name);

@@ -11,7 +11,7 @@ static int is_blank(char ch) {
 
 /* One line [p, e): count its tokens, and when `row` is non-NULL store them. Returns the token
  * count, or -1 after setting err for a bad token. */
-static int64_t amat_line(const char *p, const char *e, float *row, int64_t cols, const char *name,
+static int64_t amat_line(const char *p, const char *e, uint8_t *row, int64_t cols, const char *name,
                          int64_t lineno, vae_error *err) {
     int64_t k = 0;
     while (p < e) {
@@ -27,14 +27,14 @@ static int64_t amat_line(const char *p, const char *e, float *row, int64_t cols,
                           (long long)lineno, (long long)(k + 1), show, t, tl > 20 ? "..." : "");
             return -1;
         }
-        if (row && k < cols) row[k] = *t == '1' ? 1.0f : 0.0f;
+        if (row && k < cols) row[k] = *t == '1';
         k++;
     }
     return k;
 }
 
 vae_status vae_amat_parse(const char *text, size_t len, const char *name, int64_t cols,
-                          vae_dataset *out, vae_error *err) {
+                          vae_amat *out, vae_error *err) {
     if (!text || !out) return vae_error_set(err, VAE_ERR_NULL, "amat: NULL argument");
     if (!name) name = "<memory>";
     if (cols < 0)
@@ -63,9 +63,11 @@ vae_status vae_amat_parse(const char *text, size_t len, const char *name, int64_
         p = e < end ? e + 1 : end;
     }
     if (rows == 0) return vae_error_set(err, VAE_ERR_FORMAT, "amat: %s: no data rows", name);
-    vae_dataset ds = {0};
-    vae_status st = vae_dataset_alloc(&ds, rows, cols, err);
-    if (st != VAE_OK) return st;
+    /* rows * cols <= len: every cell took at least one byte of the text */
+    uint8_t *data = malloc((size_t)(rows * cols));
+    if (!data)
+        return vae_error_set(err, VAE_ERR_OOM, "amat: %s: cannot allocate %lld x %lld cells", name,
+                             (long long)rows, (long long)cols);
     /* Pass 2: fill. */
     int64_t r = 0;
     lineno = 0;
@@ -73,25 +75,28 @@ vae_status vae_amat_parse(const char *text, size_t len, const char *name, int64_
         const char *e = memchr(p, '\n', (size_t)(end - p));
         if (!e) e = end;
         lineno++;
-        if (amat_line(p, e, ds.x + r * cols, cols, name, lineno, err) > 0) r++;
+        if (amat_line(p, e, data + r * cols, cols, name, lineno, err) > 0) r++;
         p = e < end ? e + 1 : end;
     }
-    ds.binary = 1;
-    if (cols == 784) {
-        ds.h = ds.w = 28;
-        ds.c = 1;
-    }
-    *out = ds;
+    out->rows = rows;
+    out->cols = cols;
+    out->data = data;
     return VAE_OK;
 }
 
-vae_status vae_amat_read(const char *path, int64_t cols, vae_dataset *out, vae_error *err) {
+vae_status vae_amat_read(const char *path, int64_t cols, vae_amat *out, vae_error *err) {
     if (!path || !out) return vae_error_set(err, VAE_ERR_NULL, "amat: NULL argument");
     uint8_t *buf = NULL;
     size_t len = 0;
-    vae_status st = vae_read_file(path, &buf, &len, VAE_DATASET_MAX_FILE, err);
+    vae_status st = vae_read_file(path, &buf, &len, 0 /* 1 GiB */, err);
     if (st != VAE_OK) return st;
     st = vae_amat_parse((const char *)buf, len, path, cols, out, err);
     free(buf);
     return st;
+}
+
+void vae_amat_free(vae_amat *a) {
+    if (!a) return;
+    free(a->data);
+    memset(a, 0, sizeof *a);
 }

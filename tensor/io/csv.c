@@ -104,8 +104,7 @@ vae_status vae_csv_parse(const char *text, size_t len, const char *name, vae_csv
     if (rows == 0)
         return vae_error_set(err, VAE_ERR_FORMAT, "csv: %s:%lld: header row but no data rows", name,
                              (long long)first_line);
-    size_t bytes = vae__dataset_bytes(rows, cols);
-    if (bytes == 0 || bytes / sizeof(float) > SIZE_MAX / sizeof(double))
+    if (cols < 1 || rows > INT64_MAX / cols || (uint64_t)(rows * cols) > SIZE_MAX / sizeof(double))
         return vae_error_set(err, VAE_ERR_FORMAT, "csv: %s: %lld x %lld cells is too large", name,
                              (long long)rows, (long long)cols);
     double *data = malloc((size_t)(rows * cols) * sizeof *data);
@@ -206,7 +205,7 @@ vae_status vae_csv_read(const char *path, vae_csv *out, vae_error *err) {
     if (!path || !out) return vae_error_set(err, VAE_ERR_NULL, "csv: NULL argument");
     uint8_t *buf = NULL;
     size_t len = 0;
-    vae_status st = vae_read_file(path, &buf, &len, VAE_DATASET_MAX_FILE, err);
+    vae_status st = vae_read_file(path, &buf, &len, 0 /* 1 GiB */, err);
     if (st != VAE_OK) return st;
     st = vae_csv_parse((const char *)buf, len, path, out, err);
     free(buf);
@@ -218,33 +217,4 @@ void vae_csv_free(vae_csv *c) {
     free(c->data);
     free_header(c->header, c->cols);
     memset(c, 0, sizeof *c);
-}
-
-vae_status vae_csv_load(const char *path, vae_dataset *out, vae_error *err) {
-    if (!path || !out) return vae_error_set(err, VAE_ERR_NULL, "csv: NULL argument");
-    vae_csv c = {0};
-    vae_status st = vae_csv_read(path, &c, err);
-    if (st != VAE_OK) return st;
-    vae_dataset ds = {0};
-    st = vae_dataset_alloc(&ds, c.rows, c.cols, err);
-    if (st == VAE_OK) {
-        for (int64_t i = 0; i < c.rows * c.cols; i++) {
-            double v = c.data[i];
-            if (fabs(v) > 3.4028234663852886e38) {
-                st =
-                    vae_error_set(err, VAE_ERR_FORMAT,
-                                  "csv: %s: row %lld column %lld: %g does not fit in float32", path,
-                                  (long long)(i / c.cols + 1), (long long)(i % c.cols + 1), v);
-                break;
-            }
-            ds.x[i] = (float)v;
-        }
-    }
-    if (st == VAE_OK) {
-        *out = ds;
-        memset(&ds, 0, sizeof ds);
-    }
-    vae_dataset_free(&ds);
-    vae_csv_free(&c);
-    return st;
 }

@@ -6,13 +6,12 @@
  * number in C-locale strtod syntax; every row must have the same number of cells. Errors name the
  * file, line and column: `csv: data.csv:17:3: "abc" is not a number`.
  */
-#ifndef VAE_IO_CSV_H
-#define VAE_IO_CSV_H
+#ifndef VAE_TENSOR_IO_CSV_H
+#define VAE_TENSOR_IO_CSV_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "nn/dataset.h"
 #include "tensor/error.h"
 
 typedef struct vae_csv {
@@ -25,19 +24,14 @@ typedef struct vae_csv {
  * "NAME:LINE:COL": a cell that is not a number, an empty cell, NaN or infinity (or a value out of
  * double range), a row with a different cell count (ragged), a NUL byte, no data rows (empty file
  * or header only); VAE_ERR_OOM. `out` is unchanged on failure. */
-vae_status vae_csv_parse(const char *text, size_t len, const char *name, vae_csv *out,
-                         vae_error *err);
+VAE_API vae_status vae_csv_parse(const char *text, size_t len, const char *name, vae_csv *out,
+                                 vae_error *err);
 
 /* Read a CSV file (gunzipped when it starts with 1f 8b) and parse it as vae_csv_parse does; a
  * missing file gives VAE_ERR_IO. `out` is unchanged on failure. */
-vae_status vae_csv_read(const char *path, vae_csv *out, vae_error *err);
+VAE_API vae_status vae_csv_read(const char *path, vae_csv *out, vae_error *err);
 
 /* Release data and header and zero the struct. NULL is harmless. */
-void vae_csv_free(vae_csv *c);
-
-/* Read a CSV file into a tabular data set (rows, cols) of float32 (h = w = c = 0, not
- * standardized). Fails as vae_csv_read does, and with VAE_ERR_FORMAT when a value does not fit in
- * float32; `out` is then unchanged. */
-vae_status vae_csv_load(const char *path, vae_dataset *out, vae_error *err);
+VAE_API void vae_csv_free(vae_csv *c);
 
 #endif

@@ -98,7 +98,7 @@ vae_status vae_idx_read(const char *path, int want_ndim, vae_idx *out, vae_error
     if (!path || !out) return vae_error_set(err, VAE_ERR_NULL, "idx: NULL argument");
     uint8_t *buf = NULL;
     size_t len = 0;
-    vae_status st = vae_read_file(path, &buf, &len, VAE_DATASET_MAX_FILE, err);
+    vae_status st = vae_read_file(path, &buf, &len, 0 /* 1 GiB */, err);
     if (st != VAE_OK) return st;
     st = vae_idx_parse(buf, len, path, want_ndim, out, err);
     free(buf);
@@ -109,50 +109,4 @@ void vae_idx_free(vae_idx *x) {
     if (!x) return;
     free(x->data);
     memset(x, 0, sizeof *x);
-}
-
-vae_status vae_idx_load(const char *images_path, const char *labels_path, vae_dataset *out,
-                        vae_error *err) {
-    if (!images_path || !out) return vae_error_set(err, VAE_ERR_NULL, "idx: NULL argument");
-    vae_idx im = {0}, lb = {0};
-    vae_dataset ds = {0};
-    vae_status st = vae_idx_read(images_path, 3, &im, err);
-    if (st != VAE_OK) return st;
-    if (labels_path) {
-        st = vae_idx_read(labels_path, 1, &lb, err);
-        if (st != VAE_OK) goto done;
-        if (lb.shape[0] != im.shape[0]) {
-            st = vae_error_set(err, VAE_ERR_MISMATCH,
-                               "idx: %s has %lld labels but %s has %lld images", labels_path,
-                               (long long)lb.shape[0], images_path, (long long)im.shape[0]);
-            goto done;
-        }
-    }
-    if (im.shape[1] > 65535 || im.shape[2] > 65535) {
-        st = vae_error_set(err, VAE_ERR_FORMAT, "idx: %s: image size %lldx%lld is too large",
-                           images_path, (long long)im.shape[1], (long long)im.shape[2]);
-        goto done;
-    }
-    st = vae_dataset_alloc(&ds, im.shape[0], im.shape[1] * im.shape[2], err);
-    if (st != VAE_OK) goto done;
-    if (labels_path) {
-        ds.labels = malloc((size_t)lb.numel * sizeof *ds.labels);
-        if (!ds.labels) {
-            st = vae_error_set(err, VAE_ERR_OOM, "idx: cannot allocate %lld labels",
-                               (long long)lb.numel);
-            goto done;
-        }
-        for (int64_t i = 0; i < lb.numel; i++) ds.labels[i] = lb.data[i];
-    }
-    for (int64_t i = 0; i < im.numel; i++) ds.x[i] = (float)im.data[i] / 255.0f;
-    ds.h = (int)im.shape[1];
-    ds.w = (int)im.shape[2];
-    ds.c = 1;
-    *out = ds;
-    memset(&ds, 0, sizeof ds);
-done:
-    vae_dataset_free(&ds);
-    vae_idx_free(&im);
-    vae_idx_free(&lb);
-    return st;
 }

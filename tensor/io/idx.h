@@ -3,15 +3,15 @@
  * Layout: magic 00 00 TYPE NDIM (big-endian), NDIM big-endian uint32 dims, then the data in C
  * order. Only TYPE 0x08 (uint8) is supported: images are magic 0x00000803 (n, h, w), labels
  * 0x00000801 (n). The file is treated as hostile: magic, type, dims, byte counts (with overflow
- * checks) and trailing bytes are all checked.
+ * checks) and trailing bytes are all checked. nn/dataset.h turns an image and a label file into a data
+ * set (vae_dataset_load_idx).
  */
-#ifndef VAE_IO_IDX_H
-#define VAE_IO_IDX_H
+#ifndef VAE_TENSOR_IO_IDX_H
+#define VAE_TENSOR_IO_IDX_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "nn/dataset.h"
 #include "tensor/error.h"
 
 #define VAE_IDX_MAGIC_U8_1D 0x00000801u /* labels */
@@ -28,21 +28,15 @@ typedef struct vae_idx {
  * in messages. Errors: VAE_ERR_FORMAT (bad magic, wrong ndim, zero or absurd dims, truncated,
  * trailing bytes), VAE_ERR_UNSUPPORTED (a non-uint8 type), VAE_ERR_OOM. `out` is unchanged on
  * failure. */
-vae_status vae_idx_parse(const uint8_t *buf, size_t len, const char *name, int want_ndim,
-                         vae_idx *out, vae_error *err);
+VAE_API vae_status vae_idx_parse(const uint8_t *buf, size_t len, const char *name, int want_ndim,
+                                 vae_idx *out, vae_error *err);
 
 /* Read an IDX file (gunzipped when it starts with 1f 8b) and parse it as vae_idx_parse does. A
  * missing or unreadable file gives VAE_ERR_IO; gzip damage VAE_ERR_FORMAT/VAE_ERR_CORRUPT. `out` is
  * unchanged on failure. */
-vae_status vae_idx_read(const char *path, int want_ndim, vae_idx *out, vae_error *err);
+VAE_API vae_status vae_idx_read(const char *path, int want_ndim, vae_idx *out, vae_error *err);
 
 /* Release the data and zero the struct. NULL is harmless. */
-void vae_idx_free(vae_idx *x);
-
-/* Load an image file and its label file into a data set: x = pixels / 255 as (n, h*w), h, w, c = 1,
- * labels. `labels_path` may be NULL (no labels). Fails as vae_idx_read does, and with
- * VAE_ERR_MISMATCH when the counts differ; `out` is unchanged on failure. */
-vae_status vae_idx_load(const char *images_path, const char *labels_path, vae_dataset *out,
-                        vae_error *err);
+VAE_API void vae_idx_free(vae_idx *x);
 
 #endif
