@@ -44,6 +44,8 @@ void cli_set_threads(int64_t n);
     {"checkpoint", "FILE", CLI_OPT_STR, (dst), 0, 0, NULL, "a checkpoint file instead of --run", 0}
 #define CLI_OPT_SPLIT(dst)                                                                         \
     {"split", "S", CLI_OPT_CHOICE, (dst), 0, 0, "test|valid|train", "test|valid|train (test)", 0}
+#define CLI_OPT_LABELS(dst)                                                                        \
+    {"labels", "L,...", CLI_OPT_STR, (dst), 0, 0, NULL, "keep only the examples with these labels (the run's --labels)", 0}
 #define CLI_OPT_THREADS(dst)                                                                       \
     {"threads", "N", CLI_OPT_INT, (dst), 0, 256, NULL, "worker threads (0 = all cores)", 0}
 #define CLI_OPT_QUIET(dst)                                                                         \
@@ -55,10 +57,11 @@ void cli_set_threads(int64_t n);
 int cli_open_run(const char *cmd, const char *run_dir, const char *checkpoint, run *r);
 
 /* cli_open_run, then the data: `data` (a SPEC; NULL = the run's own), prepared with the run's
- * stored scaling, and its split `split` as cli_pick_split chooses it into *ds. Returns 0, or an
- * exit status with the message printed and nothing left open (r and d need no freeing). */
+ * stored scaling, filtered by `labels` ("0,1,2"; NULL = the run's stored --labels), and its split
+ * `split` as cli_pick_split chooses it into *ds. Returns 0, or an exit status with the message
+ * printed and nothing left open (r and d need no freeing); a bad `labels` list is a usage error. */
 int cli_open_run_data(const char *cmd, const char *run_dir, const char *checkpoint,
-                      const char *data, const char *split, run *r, run_data *d,
+                      const char *data, const char *labels, const char *split, run *r, run_data *d,
                       const vae_dataset **ds);
 
 /* Evaluate x (n, D) in chunks of 100 examples with progress and a progress line: the means of

@@ -34,7 +34,7 @@ int cmd_encode(int argc, char **argv) {
     run r;
     run_data d;
     const vae_dataset *ds;
-    if ((rc = cli_open_run_data(CMD, run_dir, ckpt, data, split, &r, &d, &ds))) return rc;
+    if ((rc = cli_open_run_data(CMD, run_dir, ckpt, data, NULL, split, &r, &d, &ds))) return rc;
     char msg[512], path[RUN_PATH_MAX];
     const char *dir = out ? out : r.dir;
     int64_t Z = r.cfg.latent, n = ds->n;

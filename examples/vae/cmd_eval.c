@@ -48,7 +48,7 @@ int cli_evaluate(vae_ctx *ctx, vae_net *net, const float *x, int64_t n, int64_t 
 }
 
 int cmd_eval(int argc, char **argv) {
-    const char *run_dir = NULL, *ckpt = NULL, *data = NULL, *split = NULL;
+    const char *run_dir = NULL, *ckpt = NULL, *data = NULL, *split = NULL, *labels = NULL;
     int64_t K = 5000, nmax = 0, seed = 1, threads = 0;
     int quiet = 0;
     cli_opt tab[] = {
@@ -57,6 +57,7 @@ int cmd_eval(int argc, char **argv) {
         {"data", "SPEC", CLI_OPT_STR, &data, 0, 0, NULL,
          "evaluate on other data (same feature count; default: the run's)", 0},
         CLI_OPT_SPLIT(&split),
+        CLI_OPT_LABELS(&labels),
         {"is-samples", "K", CLI_OPT_INT, &K, 0, 1000000, NULL,
          "importance samples for log p(x) (5000; 0 = skip)", 0},
         {"n", "N", CLI_OPT_INT, &nmax, 0, 1e12, NULL, "evaluate only the first N examples (all)",
@@ -77,7 +78,7 @@ int cmd_eval(int argc, char **argv) {
     run r;
     run_data d;
     const vae_dataset *ds;
-    if ((rc = cli_open_run_data(CMD, run_dir, ckpt, data, split, &r, &d, &ds))) return rc;
+    if ((rc = cli_open_run_data(CMD, run_dir, ckpt, data, labels, split, &r, &d, &ds))) return rc;
     char msg[512];
     vae_ctx *ctx = vae_ctx_new(0);
     int64_t Z = r.cfg.latent, n = ds->n;

@@ -14,7 +14,8 @@
 #define NLOWEST 10
 
 int cmd_score(int argc, char **argv) {
-    const char *run_dir = NULL, *ckpt = NULL, *out = NULL, *data = NULL, *split = NULL;
+    const char *run_dir = NULL, *ckpt = NULL, *out = NULL, *data = NULL, *split = NULL,
+               *labels = NULL;
     int64_t nmax = 0, K = 1000, seed = 1, threads = 0;
     int quiet = 0;
     cli_opt tab[] = {
@@ -23,6 +24,7 @@ int cmd_score(int argc, char **argv) {
         {"data", "SPEC", CLI_OPT_STR, &data, 0, 0, NULL,
          "score other data (same feature count; default: the run's)", 0},
         CLI_OPT_SPLIT(&split),
+        CLI_OPT_LABELS(&labels),
         {"n", "N", CLI_OPT_INT, &nmax, 0, 1e12, NULL, "only the first N examples (all)", 0},
         {"is-samples", "K", CLI_OPT_INT, &K, 0, 1000000, NULL,
          "importance samples per example (1000; 0 = ELBO only)", 0},
@@ -40,7 +42,7 @@ int cmd_score(int argc, char **argv) {
     run r;
     run_data d;
     const vae_dataset *ds;
-    if ((rc = cli_open_run_data(CMD, run_dir, ckpt, data, split, &r, &d, &ds))) return rc;
+    if ((rc = cli_open_run_data(CMD, run_dir, ckpt, data, labels, split, &r, &d, &ds))) return rc;
     char msg[512], path[RUN_PATH_MAX];
     int64_t Z = r.cfg.latent, n = ds->n;
     if (nmax > 0 && nmax < n) n = nmax;

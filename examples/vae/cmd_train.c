@@ -45,7 +45,7 @@ static void install_sigint(void) {
 typedef struct train_opts {
     const char *data, *model, *likelihood, *hidden, *activation, *estimator, *baseline, *optimizer,
         *schedule;
-    const char *binarize, *dtype, *out, *capacity;
+    const char *binarize, *dtype, *out, *capacity, *labels;
     int64_t latent, samples, kl_warmup, warmup, batch, epochs, seed, threads, n_train, log_every,
         max_steps;
     int64_t pictures_every, lr_decay_every;
@@ -169,6 +169,9 @@ static int config_from_opts(const train_opts *o, cli_opt *tab, int ntab, run_con
     c->seed = o->seed;
     c->n_train = o->n_train;
     c->valid_fraction = o->valid_fraction;
+    char why[160];
+    if (o->labels && run_config_set_labels(c, o->labels, why, sizeof why))
+        return cli_usage_error(CMD, "--labels: %s", why);
     if (strcmp(c->model, "iwae") != 0 && strcmp(c->estimator, "dreg") == 0)
         return cli_usage_error(CMD, "--estimator dreg needs --model iwae");
     if (cli_seen(tab, ntab, "beta") && strcmp(c->model, "vae") == 0)
@@ -403,6 +406,8 @@ static cli_opt *train_table(train_opts *o, int *n) {
          "auto|dynamic|threshold|none (auto: dynamic for grey images with a Bernoulli decoder)", 0},
         {"valid-fraction", "F", CLI_OPT_REAL, &o->valid_fraction, 0, 0.5, NULL,
          "training data held out for validation (0.1)", 0},
+        {"labels", "L,...", CLI_OPT_STR, &o->labels, 0, 0, NULL,
+         "keep only the examples with these labels, in every split (all)", 0},
         {"n-train", "N", CLI_OPT_INT, &o->n_train, 0, 1e12, NULL,
          "use only the first N training examples (all)", 0},
         {"seed", "S", CLI_OPT_INT, &o->seed, 0, 9.2e18, NULL,

@@ -100,11 +100,20 @@ int cli_open_run(const char *cmd, const char *run_dir, const char *checkpoint, r
 }
 
 int cli_open_run_data(const char *cmd, const char *run_dir, const char *checkpoint,
-                      const char *data, const char *split, run *r, run_data *d,
+                      const char *data, const char *labels, const char *split, run *r, run_data *d,
                       const vae_dataset **ds) {
+    char msg[512];
+    /* a bad --labels list is a usage error, found before the run is opened */
+    run_config lab;
+    run_config_default(&lab);
+    if (labels && run_config_set_labels(&lab, labels, msg, sizeof msg))
+        return cli_usage_error(cmd, "--labels: %s", msg);
     int rc = cli_open_run(cmd, run_dir, checkpoint, r);
     if (rc) return rc;
-    char msg[512];
+    if (labels) {
+        r->cfg.nlabels = lab.nlabels;
+        memcpy(r->cfg.labels, lab.labels, sizeof lab.labels);
+    }
     rc = run_data_load(&r->cfg, data, 0, d, msg, sizeof msg);
     if (rc) {
         run_close(r);

@@ -317,6 +317,12 @@ int run_config_to_text(const run_config *c, char **text, size_t *len) {
     for (int i = 0; i < c->nhidden; i++) sb_printf(&s, "%s%" PRId64, i ? "," : "", c->hidden[i]);
     if (c->nhidden == 0) sb_printf(&s, "0");
     sb_printf(&s, "\n");
+    if (c->nlabels > 0) {
+        sb_printf(&s, "labels ");
+        for (int i = 0; i < c->nlabels; i++)
+            sb_printf(&s, "%s%" PRId64, i ? "," : "", c->labels[i]);
+        sb_printf(&s, "\n");
+    }
     if (c->nstd > 0) {
         for (int which = 0; which < 2; which++) {
             const double *v = which ? c->col_std : c->col_mean;
@@ -369,8 +375,36 @@ static double *parse_doubles(const char *s, int64_t want) {
     return v;
 }
 
+int run_config_set_labels(run_config *c, const char *text, char *msg, size_t n) {
+    int64_t v[RUN_MAX_LABELS];
+    int k = 0;
+    const char *p = text;
+    for (;;) {
+        char *end = (char *)p;
+        errno = 0;
+        long long x = *p >= '0' && *p <= '9' ? strtoll(p, &end, 10) : -1;
+        if (x < 0 || errno || x > INT32_MAX || (*end && *end != ','))
+            return fail(msg, n,
+                        "\"%.60s\" is not a comma-separated list of labels (integers >= 0, e.g. "
+                        "0,1,2)",
+                        text);
+        if (k == RUN_MAX_LABELS) return fail(msg, n, "more than %d labels", RUN_MAX_LABELS);
+        v[k++] = x;
+        if (!*end) break;
+        p = end + 1;
+    }
+    memcpy(c->labels, v, sizeof(int64_t) * (size_t)k);
+    c->nlabels = k;
+    return 0;
+}
+
 static int parse_line(run_config *c, const char *key, const char *val, char **mean_txt,
                       char **std_txt, char *msg, size_t n) {
+    if (strcmp(key, "labels") == 0) {
+        char why[160];
+        if (run_config_set_labels(c, val, why, sizeof why)) return fail(msg, n, "labels: %s", why);
+        return 0;
+    }
     if (strcmp(key, "hidden") == 0) {
         if (strcmp(val, "0") == 0) {
             c->nhidden = 0;

@@ -20,13 +20,16 @@
 #define RUN_CONFIG_VERSION 1
 #define RUN_MAX_HIDDEN     VAE_NET_MAX_HIDDEN
 #define RUN_MAX_COLUMNS    (1 << 20) /* most CSV columns whose standardization the text may carry */
+#define RUN_MAX_LABELS     256       /* most classes --labels may list */
 
 typedef struct run_config {
     /* data */
     char data[512];        /* the --data spec */
     int64_t n_train;       /* cap on training examples (0 = all) */
     double valid_fraction; /* held out of the training set (0 = none) */
-    char binarize[16];     /* dynamic | threshold | none (resolved: never "auto" once stored) */
+    int nlabels;           /* --labels: keep only examples with one of these labels (0 = all) */
+    int64_t labels[RUN_MAX_LABELS]; /* written as "labels 0,1,2", only when nlabels > 0 */
+    char binarize[16]; /* dynamic | threshold | none (resolved: never "auto" once stored) */
     int64_t seed;
     /* model */
     char model[16]; /* vae | beta-vae | iwae */
@@ -93,6 +96,10 @@ int run_config_to_text(const run_config *c, char **text, size_t *len);
  * failure returns -1 with the reason in msg and leaves c holding defaults (nothing to free beyond
  * run_config_free). */
 int run_config_from_text(const char *text, size_t len, run_config *c, char *msg, size_t msglen);
+
+/* Set c's label filter from "0,1,2" (comma-separated integers in [0, 2^31 - 1], at most
+ * RUN_MAX_LABELS). Returns 0, or -1 with the reason in msg and c unchanged. */
+int run_config_set_labels(run_config *c, const char *text, char *msg, size_t msglen);
 
 /* The library configurations this run describes. */
 void run_config_net_cfg(const run_config *c, vae_net_cfg *net);

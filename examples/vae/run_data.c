@@ -91,16 +91,35 @@ static int fit_config(run_config *cfg, vae_dataset *train, char *msg, size_t n) 
     return 0;
 }
 
+/* Keep the examples whose label is in cfg->labels (every split the data has); a no-op without --labels. */
+static int filter_labels(const run_config *cfg, vae_dataset *ds, vae_error *err) {
+    if (cfg->nlabels == 0 || ds->n == 0) return 0;
+    vae_dataset kept;
+    memset(&kept, 0, sizeof kept);
+    if (vae_dataset_filter_labels(ds, cfg->labels, cfg->nlabels, &kept, err)) return -1;
+    vae_dataset_free(ds);
+    *ds = kept;
+    return 0;
+}
+
 int run_data_load(run_config *cfg, const char *spec, int fit, run_data *d, char *msg, size_t n) {
     memset(d, 0, sizeof *d);
     vae_error err = {0};
-    vae_dataset all, test;
+    vae_dataset all, valid, test;
     memset(&all, 0, sizeof all);
+    memset(&valid, 0, sizeof valid);
     memset(&test, 0, sizeof test);
     if (!spec) spec = cfg->data;
-    if (vae_dataset_load(spec, &all, &test, &err))
+    if (vae_dataset_load_splits(spec, &all, &valid, &test, &err))
         return lib_fail(&err, msg, n) - (err.code == VAE_ERR_ARG);
+    d->valid = valid;
     d->test = test;
+    if (filter_labels(cfg, &all, &err) || filter_labels(cfg, &d->valid, &err) ||
+        filter_labels(cfg, &d->test, &err)) {
+        vae_dataset_free(&all);
+        run_data_free(d);
+        return lib_fail(&err, msg, n) - (err.code == VAE_ERR_ARG);
+    }
     if (cfg->n_train > 0 && cfg->n_train < all.n) {
         int64_t *idx = malloc(sizeof(int64_t) * (size_t)cfg->n_train);
         vae_dataset sub;
@@ -116,7 +135,9 @@ int run_data_load(run_config *cfg, const char *spec, int fit, run_data *d, char 
         if (rc) goto fail;
         all = sub;
     }
-    if (cfg->valid_fraction > 0) {
+    /* a data set with a validation split of its own (binarized MNIST) keeps it; --valid-fraction
+     * splits one off the training set of the others */
+    if (d->valid.n == 0 && cfg->valid_fraction > 0) {
         if (all.n < 4) {
             vae_error_set(&err, VAE_ERR_ARG,
                           "%s has %" PRId64 " examples: too few to split off a validation set",

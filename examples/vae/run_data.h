@@ -1,9 +1,10 @@
 /* run_data.h - a run's data: load the --data spec, cap, split and pre-process it the way the run
  * says.
  *
- * Pipeline: load (train + test) -> keep the first n_train training examples -> split off
- * valid_fraction (seeded)
- * -> pre-process every split alike: images outside [0, 1] are scaled by the training range; tabular
+ * Pipeline: load (train, test, and valid when the data set has its own: binarized MNIST) -> keep
+ * only the examples whose label is in --labels (every split) -> keep the first n_train training
+ * examples -> unless the data set has a validation split, split off valid_fraction (seeded) ->
+ * pre-process every split alike: images outside [0, 1] are scaled by the training range; tabular
  * data (CSV, 2-D .npy) is standardized with the training set's column statistics; binarize =
  * threshold thresholds at 0.5; binarize = dynamic leaves the training set grey (batches are
  * binarized afresh at every step) and binarizes the valid and test sets once with a fixed seed, so
