@@ -192,6 +192,39 @@ expect 0 "score the CSV run on its own file" "$VAE" score --run "$T/csv" --data 
     --is-samples 5 --quiet
 expect 2 "--binarize on CSV" "$VAE" train --data "csv:$T/data.csv" --binarize threshold --out "$T/csv2" --quiet
 
+# ---- --labels: train on shapes 0 and 1 of the sprites, score the others (labels = shape) ----
+SP="--data sprites:16 --hidden 16 --latent 2 --n-train 300 --batch 50 --epochs 1 --no-pictures --quiet"
+expect 0 "train --labels 0,1" "$VAE" train $SP --labels 0,1 --out "$T/lab"
+expect 0 "export of the --labels run" "$VAE" export --run "$T/lab" --to "$T/lab/w"
+check "run.txt keeps labels" grep -q "^labels 0,1$" "$T/lab/w/run.txt"
+expect 0 "score reuses the run's labels" "$VAE" score --run "$T/lab" --is-samples 0 --out "$T/lab01.csv" --quiet
+check "scored labels are 0 and 1" test "$(tail -n +2 "$T/lab01.csv" | cut -d, -f4 | sort -u | tr '\n' ' ')" = "0 1 "
+expect 0 "score --labels 2 (the unseen shape)" "$VAE" score --run "$T/lab" --labels 2 --is-samples 0 \
+    --out "$T/lab2.csv" --quiet
+check "scored labels are 2" test "$(tail -n +2 "$T/lab2.csv" | cut -d, -f4 | sort -u)" = "2"
+check "score --labels 2 keeps every test example of shape 2" test "$(lines "$T/lab2.csv")" -gt 100
+expect 0 "eval --labels 2" "$VAE" eval --run "$T/lab" --labels 2 --is-samples 0 --quiet
+check "eval --labels JSON" "$CHECK" keys "$T/out" elbo kl active_units
+expect 2 "train --labels with a bad list" "$VAE" train $SP --labels 0,x --out "$T/lab_bad"
+check "bad --labels message names the option" grep -q -- "--labels" "$T/err"
+expect 2 "score --labels empty" "$VAE" score --run "$T/lab" --labels ""
+expect 2 "eval --labels negative" "$VAE" eval --run "$T/lab" --labels -1
+expect 2 "train --labels that match nothing" "$VAE" train $SP --labels 7 --out "$T/lab_none"
+check "no-match message" grep -q "no example" "$T/err"
+expect 2 "--labels cannot change on resume" "$VAE" train --resume --out "$T/lab" --labels 1
+expect 2 "--labels on data without labels" "$VAE" train --data "csv:$T/data.csv" --labels 0 --out "$T/csv3" --quiet
+check "no-labels message" grep -q "has no labels" "$T/err"
+
+# ---- binarized MNIST keeps its standard validation split (50000 / 10000 / 10000) ----
+BM="${VAE_SHARED_DATA:-/nonexistent}/binarized_mnist"
+if [ -f "$BM/binarized_mnist_valid.amat.gz" ] || [ -f "$BM/binarized_mnist_valid.amat" ]; then
+    expect 0 "train on binarized-mnist" "$VAE" train --data "binarized-mnist:$BM" --n-train 200 --epochs 1 \
+        --hidden 16 --latent 2 --no-pictures --out "$T/bm"
+    check "binarized-mnist validation is its valid file" grep -q "200 train / 10000 valid" "$T/err"
+else
+    echo "skip: binarized MNIST not found at $BM"
+fi
+
 check "run configuration survives mutations" "$CHECK" config "$R/checkpoint.vae" >/dev/null
 check "MIG self-test" "$CHECK" mig >/dev/null
 

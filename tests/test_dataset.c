@@ -498,6 +498,70 @@ static void test_specs(void) {
     CHECK(strstr(e.msg, "/nonexistent/dir/train-images-idx3-ubyte") != NULL);
 }
 
+/* vae_dataset_filter_labels: keeps exactly the asked labels in order, with their rows, factors and
+ * metadata; refuses a set without labels, an empty label list and a filter that keeps nothing. */
+static void test_filter_labels(void) {
+    vae_error err = {0};
+    vae_dataset src = {0}, out = {0};
+    CHECK(vae_dataset_alloc(&src, 6, 2, &err) == VAE_OK);
+    static const int64_t lab[6] = {0, 3, 1, 3, 2, 0};
+    src.labels = malloc(6 * sizeof *src.labels);
+    if (!src.labels) return;
+    for (int i = 0; i < 6; i++) {
+        src.labels[i] = lab[i];
+        src.x[2 * i] = (float)i, src.x[2 * i + 1] = (float)(10 * i);
+    }
+    src.h = 1, src.w = 2, src.c = 1, src.binary = 1;
+    snprintf(src.name, sizeof src.name, "toy");
+    const int64_t keep[2] = {3, 0};
+    CHECK_MSG(vae_dataset_filter_labels(&src, keep, 2, &out, &err) == VAE_OK, "%s", err.msg);
+    CHECK(out.n == 4 && out.d == 2 && out.labels && out.h == 1 && out.w == 2 && out.binary == 1);
+    if (out.n == 4 && out.labels) {
+        /* rows 0, 1, 3, 5 of the source, in their original order */
+        CHECK(out.labels[0] == 0 && out.labels[1] == 3 && out.labels[2] == 3 && out.labels[3] == 0);
+        CHECK(out.x[0] == 0 && out.x[2] == 1 && out.x[4] == 3 && out.x[6] == 5 && out.x[7] == 50);
+    }
+    CHECK(strcmp(out.name, "toy") == 0);
+    vae_dataset_free(&out);
+    const int64_t one[1] = {2};
+    CHECK(vae_dataset_filter_labels(&src, one, 1, &out, &err) == VAE_OK && out.n == 1 &&
+          out.x[0] == 4);
+    vae_dataset_free(&out);
+    CHECK(err.code == VAE_OK);
+
+    /* failures leave `out` unchanged and say why */
+    const int64_t none[2] = {7, 9};
+    out.n = 77;
+    vae_error e = {0};
+    CHECK(vae_dataset_filter_labels(&src, none, 2, &out, &e) == VAE_ERR_ARG && out.n == 77);
+    CHECK_MSG(strstr(e.msg, "toy") && strstr(e.msg, "[0, 3]"), "%s", e.msg);
+    vae_error_clear(&e);
+    CHECK(vae_dataset_filter_labels(&src, keep, 0, &out, &e) == VAE_ERR_ARG && out.n == 77);
+    vae_error_clear(&e);
+    CHECK(vae_dataset_filter_labels(&src, NULL, 2, &out, &e) == VAE_ERR_NULL && out.n == 77);
+    vae_error_clear(&e);
+    free(src.labels);
+    src.labels = NULL;
+    CHECK(vae_dataset_filter_labels(&src, keep, 2, &out, &e) == VAE_ERR_ARG && out.n == 77);
+    CHECK_MSG(strstr(e.msg, "has no labels") != NULL, "%s", e.msg);
+    vae_dataset_free(&src);
+
+    /* sprites carry labels = shape (0..2) and their factors follow the rows */
+    vae_dataset tr = {0}, va = {0}, te = {0};
+    va.n = 5; /* sprites have no validation split of their own: valid comes back zeroed */
+    CHECK(vae_dataset_load_splits("sprites:8", &tr, &va, &te, &err) == VAE_OK);
+    CHECK(va.n == 0 && va.x == NULL && tr.n == VAE_DATASET_SPRITES_TRAIN && te.n > 0);
+    const int64_t shapes01[2] = {0, 1};
+    CHECK(vae_dataset_filter_labels(&tr, shapes01, 2, &out, &err) == VAE_OK);
+    int ok = out.n > 0 && out.n < tr.n && out.factors != NULL && out.nfactors == 5;
+    for (int64_t i = 0; ok && i < out.n; i++)
+        ok = out.labels[i] <= 1 && out.factors[i * 5 + VAE_SPRITES_FACTOR_SHAPE] == out.labels[i];
+    CHECK(ok);
+    vae_dataset_free(&out);
+    vae_dataset_free(&tr);
+    vae_dataset_free(&te);
+}
+
 int main(void) {
     test_sprites_determinism();
     test_sprites_frame();
@@ -506,5 +570,6 @@ int main(void) {
     test_binarize();
     test_standardize();
     test_specs();
+    test_filter_labels();
     return test_finish();
 }
