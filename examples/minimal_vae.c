@@ -2,7 +2,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include "vae.h"
-#include "nn/dataset.h"
 
 int main(int argc, char **argv) {
     int steps = argc > 1 ? atoi(argv[1]) : 2000;

@@ -1,10 +1,9 @@
 /* libFuzzer harness for the hostile-input parsers: gunzip, zlib, raw inflate, .npy and PNG. Not
  * built by meson. Build and run (from the repository root):
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_POSIX_C_SOURCE=200809L -I.
- * tests/fuzz/fuzz_formats.c \
- *     tensor/error.c tensor/crc32.c tensor/npy.c examples/io/inflate.c examples/io/deflate.c
- * examples/io/png.c \ -lm -lpthread -o fuzz_formats && ./fuzz_formats -max_total_time=60 The first
- * input byte picks the decoder; the rest is the input. */
+ *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_POSIX_C_SOURCE=200809L -I. tests/fuzz/fuzz_formats.c \
+ *     tensor/error.c tensor/crc32.c tensor/atomic_file.c tensor/npy.c tensor/io/inflate.c tensor/io/deflate.c \
+ *     tensor/io/png.c -lm -lpthread -o fuzz_formats && ./fuzz_formats -max_total_time=60
+ * The first input byte picks the decoder; the rest is the input. */
 #include <stdint.h>
 #include <stdlib.h>
 
