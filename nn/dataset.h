@@ -121,7 +121,7 @@ VAE_API vae_status vae_dataset_subset(const vae_dataset *src, const int64_t *idx
 VAE_API vae_status vae_dataset_filter_labels(const vae_dataset *src, const int64_t *labels,
                                              int nlabels, vae_dataset *out, vae_error *err);
 
-/* Smallest and largest value of x (0, 0 for an empty set). */
+/* Smallest and largest value of x (0, 0 for an empty set). Never fails. */
 VAE_API void vae_dataset_range(const vae_dataset *ds, double *lo, double *hi);
 
 /* Map [lo, hi] linearly onto [0, 1] in place, clamping values outside (use the training set's range
@@ -186,10 +186,10 @@ VAE_API vae_status vae_batch_iter_init(vae_batch_iter *it, int64_t n, int64_t ba
 
 /* Point *idx at the next minibatch's indices and return its size; return 0 (and *idx = NULL) at the
  * end of an epoch, after which the next call starts the following epoch with a fresh permutation.
- */
+ * Never fails (a NULL or uninitialized iterator gives 0). */
 VAE_API int64_t vae_batch_iter_next(vae_batch_iter *it, const int64_t **idx);
 
-/* Restart at the beginning of epoch `epoch` (>= 0; negative is treated as 0). */
+/* Restart at the beginning of epoch `epoch` (>= 0; negative is treated as 0). Never fails. */
 VAE_API void vae_batch_iter_set_epoch(vae_batch_iter *it, int64_t epoch);
 
 /* Release the permutation and zero the iterator. NULL is harmless. */
