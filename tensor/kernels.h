@@ -10,47 +10,58 @@
 
 #include "tensor/tensor.h"
 
-/* Unary functions y = f(x; p0, p1). */
-typedef enum vae_unary {
-    VAE_U_NEG,
-    VAE_U_EXP,
-    VAE_U_LOG,
-    VAE_U_LOG1P,
-    VAE_U_EXPM1,
-    VAE_U_SQRT,
-    VAE_U_SQUARE,
-    VAE_U_ABS,
-    VAE_U_TANH,
-    VAE_U_SIGMOID,
-    VAE_U_RELU,
-    VAE_U_SOFTPLUS,
-    VAE_U_LOG_SIGMOID,
-    VAE_U_ELU,        /* x > 0 ? x : p0 * expm1(x) */
-    VAE_U_LEAKY_RELU, /* x > 0 ? x : p0 * x */
-    VAE_U_ADD_SCALAR, /* x + p0 */
-    VAE_U_MUL_SCALAR, /* x * p0 */
-    VAE_U_POW_SCALAR, /* x ^ p0 */
-    VAE_U_CLAMP,      /* min(max(x, p0), p1) */
-    VAE_U_COUNT_
-} vae_unary;
+/* Every unary elementwise function once, its derivative beside it:
+ *   X(NAME, "name", cost, f(v), f'(v, y))
+ * v is the input element, y = f(v) (the forward's output, so exp, sqrt, tanh and sigmoid reuse it), p0 and p1 the
+ * op's scalar parameters, all of the kernel's dtype T. The math calls (U_EXP, U_LOG, ...) are dtype-generic:
+ * kernels_unary.c maps them to the approximations of vmath.h for f32 and to libm for f64. Float literals (0.5f)
+ * keep f32 arithmetic in f32 and are exact in f64. cost: work per element in units of an add (the threading
+ * threshold). The vae_unary enum below and the unary rows of autograd/op_table.h are made from this list. */
+#define VAE_UNARY_OPS(U, arg)                                                                      \
+    U(arg, NEG, "neg", 1, -v, -1)                                                                  \
+    U(arg, EXP, "exp", 8, U_EXP(v), y)                                                             \
+    U(arg, LOG, "log", 8, U_LOG(v), 1 / v)                                                         \
+    U(arg, LOG1P, "log1p", 8, U_LOG1P(v), 1 / (1 + v))                                             \
+    U(arg, EXPM1, "expm1", 8, U_EXPM1(v), y + 1)                                                   \
+    U(arg, SQRT, "sqrt", 8, U_SQRT(v), 0.5f / y)                                                   \
+    U(arg, SQUARE, "square", 1, v *v, 2 * v)                                                       \
+    U(arg, ABS, "abs", 1, U_FABS(v), v > 0 ? 1 : (v < 0 ? -1 : 0))                                 \
+    U(arg, TANH, "tanh", 8, U_TANH(v), 1 - y * y)                                                  \
+    U(arg, SIGMOID, "sigmoid", 8, U_SIGMOID(v), y *(1 - y))                                        \
+    U(arg, RELU, "relu", 1, v > 0 ? v : 0, v > 0 ? 1 : 0)                                          \
+    U(arg, SOFTPLUS, "softplus", 8, U_SOFTPLUS(v), U_SIGMOID(v))                                   \
+    U(arg, LOG_SIGMOID, "log_sigmoid", 8, -U_SOFTPLUS(-v), U_SIGMOID(-v))                          \
+    U(arg, ELU, "elu", 8, v > 0 ? v : p0 * U_EXPM1(v), v > 0 ? 1 : y + p0)  /* p0 = alpha */       \
+    U(arg, LEAKY_RELU, "leaky_relu", 1, v > 0 ? v : p0 * v, v > 0 ? 1 : p0) /* p0 = slope */       \
+    U(arg, ADD_SCALAR, "add_scalar", 1, v + p0, 1)                                                 \
+    U(arg, MUL_SCALAR, "mul_scalar", 1, v *p0, p0)                                                 \
+    U(arg, POW_SCALAR, "pow_scalar", 8, U_POW(v, p0), p0 == 0 ? 0 : p0 * U_POW(v, p0 - 1))         \
+    U(arg, CLAMP, "clamp", 1, v < p0 ? p0 : (v > p1 ? p1 : v),                                     \
+      (v >= p0 && v <= p1) ? 1 : 0) /* [p0, p1] */
 
-typedef enum vae_binary {
-    VAE_B_ADD,
-    VAE_B_SUB,
-    VAE_B_MUL,
-    VAE_B_DIV,
-    VAE_B_MAXIMUM,
-    VAE_B_MINIMUM,
-    VAE_B_COUNT_
-} vae_binary;
+/* Every binary elementwise function with broadcasting once, its partial derivatives beside it:
+ *   X(NAME, "name", cost, a op b, d/da, d/db)      (y = a op b; ties of maximum/minimum send the gradient to a) */
+#define VAE_BINARY_OPS(B, arg)                                                                     \
+    B(arg, ADD, "add", 1, a + b, 1, 1)                                                             \
+    B(arg, SUB, "sub", 1, a - b, 1, -1)                                                            \
+    B(arg, MUL, "mul", 1, a *b, b, a)                                                              \
+    B(arg, DIV, "div", 4, a / b, 1 / b, -y / b)                                                    \
+    B(arg, MAXIMUM, "maximum", 1, a >= b ? a : b, a >= b, a < b)                                   \
+    B(arg, MINIMUM, "minimum", 1, a <= b ? a : b, a <= b, a > b)
 
-typedef enum vae_reduce {
-    VAE_R_SUM,
-    VAE_R_MEAN,
-    VAE_R_MAX,
-    VAE_R_LOGSUMEXP,
-    VAE_R_COUNT_
-} vae_reduce;
+/* Every reduction once: R(NAME, "name"). Kernels in kernels_reduce.c, gradients in autograd/ops_reduce.c. */
+#define VAE_REDUCE_OPS(R, arg)                                                                     \
+    R(arg, SUM, "sum")                                                                             \
+    R(arg, MEAN, "mean")                                                                           \
+    R(arg, MAX, "max")                                                                             \
+    R(arg, LOGSUMEXP, "logsumexp")
+
+#define VAE_ROW_UNARY_ENUM(arg, e, ...)  VAE_U_##e,
+#define VAE_ROW_BINARY_ENUM(arg, e, ...) VAE_B_##e,
+#define VAE_ROW_REDUCE_ENUM(arg, e, ...) VAE_R_##e,
+typedef enum vae_unary { VAE_UNARY_OPS(VAE_ROW_UNARY_ENUM, ~) VAE_U_COUNT_ } vae_unary;
+typedef enum vae_binary { VAE_BINARY_OPS(VAE_ROW_BINARY_ENUM, ~) VAE_B_COUNT_ } vae_binary;
+typedef enum vae_reduce { VAE_REDUCE_OPS(VAE_ROW_REDUCE_ENUM, ~) VAE_R_COUNT_ } vae_reduce;
 
 /* y = f(x), y contiguous with x's shape. */
 void vae_k_unary(vae_unary op, double p0, double p1, const vae_tensor *x, vae_tensor *y);
