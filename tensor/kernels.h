@@ -17,6 +17,7 @@
  * kernels_unary.c maps them to the approximations of vmath.h for f32 and to libm for f64. Float literals (0.5f)
  * keep f32 arithmetic in f32 and are exact in f64. cost: work per element in units of an add (the threading
  * threshold). The vae_unary enum below and the unary rows of autograd/op_table.h are made from this list. */
+/* clang-format off */
 #define VAE_UNARY_OPS(U, arg)                                                                      \
     U(arg, NEG, "neg", 1, -v, -1)                                                                  \
     U(arg, EXP, "exp", 8, U_EXP(v), y)                                                             \
@@ -24,17 +25,17 @@
     U(arg, LOG1P, "log1p", 8, U_LOG1P(v), 1 / (1 + v))                                             \
     U(arg, EXPM1, "expm1", 8, U_EXPM1(v), y + 1)                                                   \
     U(arg, SQRT, "sqrt", 8, U_SQRT(v), 0.5f / y)                                                   \
-    U(arg, SQUARE, "square", 1, v *v, 2 * v)                                                       \
+    U(arg, SQUARE, "square", 1, v * v, 2 * v)                                                       \
     U(arg, ABS, "abs", 1, U_FABS(v), v > 0 ? 1 : (v < 0 ? -1 : 0))                                 \
     U(arg, TANH, "tanh", 8, U_TANH(v), 1 - y * y)                                                  \
-    U(arg, SIGMOID, "sigmoid", 8, U_SIGMOID(v), y *(1 - y))                                        \
+    U(arg, SIGMOID, "sigmoid", 8, U_SIGMOID(v), y * (1 - y))                                        \
     U(arg, RELU, "relu", 1, v > 0 ? v : 0, v > 0 ? 1 : 0)                                          \
     U(arg, SOFTPLUS, "softplus", 8, U_SOFTPLUS(v), U_SIGMOID(v))                                   \
     U(arg, LOG_SIGMOID, "log_sigmoid", 8, -U_SOFTPLUS(-v), U_SIGMOID(-v))                          \
     U(arg, ELU, "elu", 8, v > 0 ? v : p0 * U_EXPM1(v), v > 0 ? 1 : y + p0)  /* p0 = alpha */       \
     U(arg, LEAKY_RELU, "leaky_relu", 1, v > 0 ? v : p0 * v, v > 0 ? 1 : p0) /* p0 = slope */       \
     U(arg, ADD_SCALAR, "add_scalar", 1, v + p0, 1)                                                 \
-    U(arg, MUL_SCALAR, "mul_scalar", 1, v *p0, p0)                                                 \
+    U(arg, MUL_SCALAR, "mul_scalar", 1, v * p0, p0)                                                 \
     U(arg, POW_SCALAR, "pow_scalar", 8, U_POW(v, p0), p0 == 0 ? 0 : p0 * U_POW(v, p0 - 1))         \
     U(arg, CLAMP, "clamp", 1, v < p0 ? p0 : (v > p1 ? p1 : v),                                     \
       (v >= p0 && v <= p1) ? 1 : 0) /* [p0, p1] */
@@ -56,6 +57,7 @@
     R(arg, MAX, "max")                                                                             \
     R(arg, LOGSUMEXP, "logsumexp")
 
+/* clang-format on */
 #define VAE_ROW_UNARY_ENUM(arg, e, ...)  VAE_U_##e,
 #define VAE_ROW_BINARY_ENUM(arg, e, ...) VAE_B_##e,
 #define VAE_ROW_REDUCE_ENUM(arg, e, ...) VAE_R_##e,
