@@ -66,40 +66,40 @@ typedef enum vae_binary { VAE_BINARY_OPS(VAE_ROW_BINARY_ENUM, ~) VAE_B_COUNT_ } 
 typedef enum vae_reduce { VAE_REDUCE_OPS(VAE_ROW_REDUCE_ENUM, ~) VAE_R_COUNT_ } vae_reduce;
 
 /* y = f(x), y contiguous with x's shape. */
-void vae_k_unary(vae_unary op, double p0, double p1, const vae_tensor *x, vae_tensor *y);
+VAE_API void vae_k_unary(vae_unary op, double p0, double p1, const vae_tensor *x, vae_tensor *y);
 /* gx += gy * f'(x) elementwise (gx and gy contiguous, x's shape; y = f(x) as computed by forward). */
-void vae_k_unary_grad(vae_unary op, double p0, double p1, const vae_tensor *x, const vae_tensor *y,
+VAE_API void vae_k_unary_grad(vae_unary op, double p0, double p1, const vae_tensor *x, const vae_tensor *y,
                       const vae_tensor *gy, vae_tensor *gx);
 
 /* y = a op b with NumPy broadcasting; y has the broadcast shape. */
-void vae_k_binary(vae_binary op, const vae_tensor *a, const vae_tensor *b, vae_tensor *y);
+VAE_API void vae_k_binary(vae_binary op, const vae_tensor *a, const vae_tensor *b, vae_tensor *y);
 /* g = gy * d(a op b)/d(side) in y's shape (side 0 = a, 1 = b); g is written, not accumulated. */
-void vae_k_binary_grad(vae_binary op, int side, const vae_tensor *a, const vae_tensor *b,
+VAE_API void vae_k_binary_grad(vae_binary op, int side, const vae_tensor *a, const vae_tensor *b,
                        const vae_tensor *y, const vae_tensor *gy, vae_tensor *g);
 
 /* y = mask != 0 ? a : b, broadcast; g = gy where the branch `side` (0 = a, 1 = b) was chosen, else 0. */
-void vae_k_where(const vae_tensor *mask, const vae_tensor *a, const vae_tensor *b, vae_tensor *y);
-void vae_k_where_grad(const vae_tensor *mask, int side, const vae_tensor *gy, vae_tensor *g);
+VAE_API void vae_k_where(const vae_tensor *mask, const vae_tensor *a, const vae_tensor *b, vae_tensor *y);
+VAE_API void vae_k_where_grad(const vae_tensor *mask, int side, const vae_tensor *gy, vae_tensor *g);
 
 /* Reduce x over the dims whose bit is set in `axes`; y is contiguous with those dims of size 1 (keepdim shape).
  * `aux`: for MAX, NULL or int64_t[numel(y)] receiving the row-major flat index into x of the first maximum of
  * each output; for LOGSUMEXP, required scratch of numel(y) elements of the dtype; unused otherwise.
  * LOGSUMEXP of a group that is all -inf is -inf. */
-void vae_k_reduce(vae_reduce op, const vae_tensor *x, uint32_t axes, vae_tensor *y, void *aux);
+VAE_API void vae_k_reduce(vae_reduce op, const vae_tensor *x, uint32_t axes, vae_tensor *y, void *aux);
 
 /* dst += src elementwise, over src's shape; dst is a view of src's shape whose strides may be 0 (then several src
  * elements add into one dst element: the un-broadcasting sum of backward). Threads split a stride-0 destination
  * by columns only, so every element's summation order is the serial one (fixed, any thread count). */
-void vae_k_accum(vae_tensor *dst, const vae_tensor *src);
+VAE_API void vae_k_accum(vae_tensor *dst, const vae_tensor *src);
 /* dst = src over dst's shape (src broadcast to it), converting dtype when they differ. dst must not be a
  * broadcast view. */
-void vae_k_copy(vae_tensor *dst, const vae_tensor *src);
+VAE_API void vae_k_copy(vae_tensor *dst, const vae_tensor *src);
 /* Every element of dst = v. */
-void vae_k_fill(vae_tensor *dst, double v);
+VAE_API void vae_k_fill(vae_tensor *dst, double v);
 /* Scale every element of dst by s (dst contiguous). */
-void vae_k_scale(vae_tensor *dst, double s);
+VAE_API void vae_k_scale(vae_tensor *dst, double s);
 /* 1 when every element is finite. */
-int vae_k_all_finite(const vae_tensor *x);
+VAE_API int vae_k_all_finite(const vae_tensor *x);
 
 /* Activations of the fused linear layer (autograd's vae_act uses the same values, checked there). */
 typedef enum vae_kact {
@@ -115,16 +115,16 @@ typedef enum vae_kact {
 
 /* y (rows, n) contiguous: y = act(y + b) in place; b (n,) contiguous, or NULL for no bias. alpha: ELU / leaky
  * slope. */
-void vae_k_bias_act(vae_tensor *y, const vae_tensor *b, vae_kact act, double alpha);
+VAE_API void vae_k_bias_act(vae_tensor *y, const vae_tensor *b, vae_kact act, double alpha);
 /* g = gy * act'(pre), computed from the activation's OUTPUT y = act(pre); g, gy, y contiguous, one shape. */
-void vae_k_act_grad(vae_kact act, double alpha, const vae_tensor *y, const vae_tensor *gy,
+VAE_API void vae_k_act_grad(vae_kact act, double alpha, const vae_tensor *y, const vae_tensor *gy,
                     vae_tensor *g);
 /* Bernoulli log-likelihood from logits: out = sum over the last dim of x*l - softplus(l), with l and x broadcast
  * to the shape (..., D) of which out (contiguous) is the leading part. */
-void vae_k_bernoulli_lp(const vae_tensor *l, const vae_tensor *x, vae_tensor *out);
+VAE_API void vae_k_bernoulli_lp(const vae_tensor *l, const vae_tensor *x, vae_tensor *out);
 /* Its gradient with respect to the logits: g = gy[...] * (x - sigmoid(l)) over the broadcast shape (..., D); gy has
  * out's shape; g is contiguous (..., D) and is written (accumulate = 0) or added to (accumulate = 1). */
-void vae_k_bernoulli_lp_grad(const vae_tensor *l, const vae_tensor *x, const vae_tensor *gy,
+VAE_API void vae_k_bernoulli_lp_grad(const vae_tensor *l, const vae_tensor *x, const vae_tensor *gy,
                              vae_tensor *g, int accumulate);
 
 /* One Adam/AdamW step on n f32 elements of flat buffers, in float arithmetic, threaded over fixed chunks (same bits
@@ -133,7 +133,7 @@ void vae_k_bernoulli_lp_grad(const vae_tensor *l, const vae_tensor *x, const vae
 typedef struct vae_k_adam {
     float b1, b2, wd, eps, step_size, inv_sqrt_bc2, decay;
 } vae_k_adam;
-void vae_k_adam_f32(float *x, float *m, float *v, const float *g, int64_t n, const vae_k_adam *a);
+VAE_API void vae_k_adam_f32(float *x, float *m, float *v, const float *g, int64_t n, const vae_k_adam *a);
 
 /* Which compiled variant runs the f32-heavy kernels above (unary and its gradient, bias_act, act_grad, the
  * Bernoulli pair, adam_f32): the same C source built for the baseline ISA, AVX2+FMA or AVX-512. Every variant gives
@@ -150,15 +150,15 @@ typedef enum vae_simd_path {
 /* Choose the variant for every later call (process-wide); VAE_SIMD_AUTO picks the widest available.
  * VAE_ERR_UNSUPPORTED if this build or CPU lacks it, VAE_ERR_ARG outside the enum; unchanged on error. Without a
  * call, the env variable VAE_SIMD=portable|avx2|avx512|auto is read at first use (unknown or unsupported: auto). */
-vae_status vae_simd_set_path(vae_simd_path p);
+VAE_API vae_status vae_simd_set_path(vae_simd_path p);
 /* The variant calls use now; never VAE_SIMD_AUTO. */
-vae_simd_path vae_simd_get_path(void);
+VAE_API vae_simd_path vae_simd_get_path(void);
 /* "auto", "portable", "avx2", "avx512"; "unknown" for other values. Never NULL. */
-const char *vae_simd_path_name(vae_simd_path p);
+VAE_API const char *vae_simd_path_name(vae_simd_path p);
 
 /* Batched matmul: C(..., M, N) = A(..., M, K) @ B(..., K, N) + beta * C. A and B are given with C's batch ndim:
  * their batch strides may be 0 (broadcast); C's batch strides may be 0 too when beta = 1 (accumulating the sum over
  * a broadcast batch into one matrix, in batch order). Any row/column strides (transposes are free). */
-void vae_k_matmul(const vae_tensor *A, const vae_tensor *B, vae_tensor *C, double beta);
+VAE_API void vae_k_matmul(const vae_tensor *A, const vae_tensor *B, vae_tensor *C, double beta);
 
 #endif
