@@ -1,4 +1,17 @@
-/* vae.h - umbrella header: include this one file to use the whole library. */
+/* vae.h - umbrella header: include this one file to use the whole library.
+ *
+ * Errors: the library never prints, exits or aborts; every failure is reported to the caller through exactly one
+ * channel, chosen by the call's arguments:
+ *   - A call that takes a context (vae_ctx *) reports into the context: an expression builder (vae_add,
+ *     vae_net_encode, vae_objective_build, ...) returns NULL, a statement (vae_backward, vae_evaluate,
+ *     vae_study_run, ...) returns the status, and in both cases the first error sticks in the context with a message
+ *     naming the op and the shapes: read it with vae_ctx_status(ctx) and vae_ctx_error(ctx)->msg. A NULL input gives
+ *     NULL quietly, so a whole expression is checked once at the end.
+ *   - A call without a context (file formats, data sets, parameter stores, checkpoints, models, registries) takes a
+ *     vae_error * and/or returns a vae_status: the code is returned and the message is stored in the vae_error
+ *     (which may be NULL when only the code matters).
+ * In both cases a failed call leaves its outputs unchanged; each function's header comment says what it does on
+ * failure. Only functions declared VAE_API are exported from libvae.so. */
 #ifndef VAE_H
 #define VAE_H
 #include "tensor/error.h"

@@ -19,47 +19,47 @@
 typedef struct vae_ctx vae_ctx;
 
 /* New context whose arena may hold at most arena_cap bytes (0 = no cap); RNG seeded with 0. NULL on OOM. */
-vae_ctx *vae_ctx_new(size_t arena_cap);
+VAE_API vae_ctx *vae_ctx_new(size_t arena_cap);
 /* Free the context and its arena; NULL is harmless. */
-void vae_ctx_free(vae_ctx *ctx);
+VAE_API void vae_ctx_free(vae_ctx *ctx);
 /* Start a new step: forget the tape and every arena tensor (O(1), memory kept). The error and RNG state stay. */
-void vae_ctx_reset(vae_ctx *ctx);
+VAE_API void vae_ctx_reset(vae_ctx *ctx);
 
 /* The first error since the last clear (VAE_OK if none), and its message ("" if none). */
-vae_status vae_ctx_status(const vae_ctx *ctx);
-const char *vae_ctx_message(const vae_ctx *ctx);
+VAE_API vae_status vae_ctx_status(const vae_ctx *ctx);
+VAE_API const char *vae_ctx_message(const vae_ctx *ctx);
 /* Forget the stored error. */
-void vae_ctx_clear_error(vae_ctx *ctx);
+VAE_API void vae_ctx_clear_error(vae_ctx *ctx);
 /* The error record, for layers above that report into the same sticky error. */
-vae_error *vae_ctx_error(vae_ctx *ctx);
+VAE_API vae_error *vae_ctx_error(vae_ctx *ctx);
 
-vae_arena *vae_ctx_arena(vae_ctx *ctx);
-vae_rng *vae_ctx_rng(vae_ctx *ctx);
+VAE_API vae_arena *vae_ctx_arena(vae_ctx *ctx);
+VAE_API vae_rng *vae_ctx_rng(vae_ctx *ctx);
 /* Reseed the context's RNG. */
-void vae_ctx_seed(vae_ctx *ctx, uint64_t seed);
+VAE_API void vae_ctx_seed(vae_ctx *ctx, uint64_t seed);
 
 /* Grad mode: when off, ops record nothing (a no-grad scope). Returns the previous setting. */
-int vae_set_grad_enabled(vae_ctx *ctx, int enabled);
-int vae_grad_enabled(const vae_ctx *ctx);
+VAE_API int vae_set_grad_enabled(vae_ctx *ctx, int enabled);
+VAE_API int vae_grad_enabled(const vae_ctx *ctx);
 /* Anomaly mode: when on, the first op whose output (forward) or input gradient (backward) holds NaN/Inf fails
  * with VAE_ERR_NAN naming that op. Returns the previous setting. */
-int vae_set_anomaly(vae_ctx *ctx, int enabled);
+VAE_API int vae_set_anomaly(vae_ctx *ctx, int enabled);
 
 /* Mark a leaf tensor (one not produced by a recorded op) as requiring grad, or not. VAE_ERR_ARG (in ctx) for a
  * NULL tensor or a non-leaf; then nothing changes. */
-vae_status vae_requires_grad(vae_ctx *ctx, vae_tensor *t, int on);
+VAE_API vae_status vae_requires_grad(vae_ctx *ctx, vae_tensor *t, int on);
 
 /* Backward from a single-element loss: dL/dt is accumulated (+=) into t->grad of every tensor that requires grad
  * (parameters' gradients go to their own buffers). Fails (code returned and stored, gradients of parameters
  * possibly partly accumulated only on OOM) when the context already holds an error, loss is NULL or not a single
  * element, nothing requires grad, or backward already ran since the last reset (VAE_ERR_STATE). */
-vae_status vae_backward(vae_ctx *ctx, vae_tensor *loss);
+VAE_API vae_status vae_backward(vae_ctx *ctx, vae_tensor *loss);
 /* Same, seeding dL/dy with the values of `seed` (y's shape, any dtype) instead of 1; y may be any shape. */
-vae_status vae_backward_seeded(vae_ctx *ctx, vae_tensor *y, const vae_tensor *seed);
+VAE_API vae_status vae_backward_seeded(vae_ctx *ctx, vae_tensor *y, const vae_tensor *seed);
 
 /* Number of ops recorded on the tape since the last reset. */
-int64_t vae_tape_length(const vae_ctx *ctx);
+VAE_API int64_t vae_tape_length(const vae_ctx *ctx);
 /* 1 when op `op` (a vae_op) has been recorded by this context since its creation (the gradcheck meta-test). */
-int vae_ctx_op_seen(const vae_ctx *ctx, int op);
+VAE_API int vae_ctx_op_seen(const vae_ctx *ctx, int op);
 
 #endif

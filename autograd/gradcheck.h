@@ -44,7 +44,7 @@ typedef struct vae_gc_result {
  * when every element passes; VAE_ERR_MISMATCH when one does not (err names the input, element and both values);
  * the function's own error, or VAE_ERR_OOM / VAE_ERR_ARG, otherwise. `res` (may be NULL) is filled in all cases
  * where the function ran. */
-vae_status vae_gradcheck(vae_gradcheck_fn f, void *user, int nin, const vae_gc_input *in,
+VAE_API vae_status vae_gradcheck(vae_gradcheck_fn f, void *user, int nin, const vae_gc_input *in,
                          double eps, double atol, double rtol, vae_gc_result *res, vae_error *err);
 
 #endif

@@ -75,7 +75,7 @@ void vae__accum(vae_ctx *ctx, vae_tensor *x, const vae_tensor *g);
 const char *vae__shape(char *buf, int len, const vae_tensor *t);
 
 /* Backward functions named in op_table.h. */
-#define VAE_X_DECL(e, name, arity, bw) void bw(vae_ctx *ctx, vae_node *n);
+#define VAE_X_DECL(e, name, arity, bw) void vae__bw_##bw(vae_ctx *ctx, vae_node *n);
 VAE_OPS(VAE_X_DECL)
 #undef VAE_X_DECL
 

@@ -11,7 +11,7 @@ static const int op_arity[] = {
 #undef VAE_X_AR
 };
 const vae__backward_fn vae__backward_table[] = {
-#define VAE_X_BW(e, name, arity, bw) bw,
+#define VAE_X_BW(e, name, arity, bw) vae__bw_##bw,
     VAE_OPS(VAE_X_BW)
 #undef VAE_X_BW
 };

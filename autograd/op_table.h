@@ -1,61 +1,49 @@
-/* op_table.h - every differentiable op, once: X(ENUM, "name", arity, backward function).
+/* op_table.h - every differentiable op, once: X(ENUM, "name", arity, backward), the backward function being
+ * named after it by autograd/internal.h, which declares every backward from this column.
  *
- * Adding an op = one line here, a kernel in tensor/, a builder + backward in autograd/ops_*.c, and a gradcheck
- * row in tests/test_gradcheck.c (the meta-test fails until that row exists).
+ * The unary, binary and reduce rows come from the kernel lists of tensor/kernels.h (VAE_UNARY_OPS, ...), so a
+ * kernel id and its op are one row: there is no second enum to keep in step.
+ * Adding an elementwise op = one row of VAE_UNARY_OPS or VAE_BINARY_OPS (forward and derivative expressions side
+ * by side), a one-line builder in autograd/ops_elementwise.c declared in autograd/ops.h, and a gradcheck row in
+ * tests/test_gradcheck.c (the meta-test fails until that row exists). Any other op = one row here, a kernel in
+ * tensor/, a builder with its backward next to it in autograd/ops_*.c, and the gradcheck row.
  */
 #ifndef VAE_OP_TABLE_H
 #define VAE_OP_TABLE_H
 
-#define VAE_OPS(X)                                                                                 \
-    /* unary elementwise (node->ip[0] = vae_unary, p[0..1] = scalar params) */                     \
-    X(NEG, "neg", 1, vae__bw_unary)                                                                \
-    X(EXP, "exp", 1, vae__bw_unary)                                                                \
-    X(LOG, "log", 1, vae__bw_unary)                                                                \
-    X(LOG1P, "log1p", 1, vae__bw_unary)                                                            \
-    X(EXPM1, "expm1", 1, vae__bw_unary)                                                            \
-    X(SQRT, "sqrt", 1, vae__bw_unary)                                                              \
-    X(SQUARE, "square", 1, vae__bw_unary)                                                          \
-    X(ABS, "abs", 1, vae__bw_unary)                                                                \
-    X(TANH, "tanh", 1, vae__bw_unary)                                                              \
-    X(SIGMOID, "sigmoid", 1, vae__bw_unary)                                                        \
-    X(RELU, "relu", 1, vae__bw_unary)                                                              \
-    X(SOFTPLUS, "softplus", 1, vae__bw_unary)                                                      \
-    X(LOG_SIGMOID, "log_sigmoid", 1, vae__bw_unary)                                                \
-    X(ELU, "elu", 1, vae__bw_unary)                                                                \
-    X(LEAKY_RELU, "leaky_relu", 1, vae__bw_unary)                                                  \
-    X(ADD_SCALAR, "add_scalar", 1, vae__bw_unary)                                                  \
-    X(MUL_SCALAR, "mul_scalar", 1, vae__bw_unary)                                                  \
-    X(POW_SCALAR, "pow_scalar", 1, vae__bw_unary)                                                  \
-    X(CLAMP, "clamp", 1, vae__bw_unary)                                                            \
-    /* binary elementwise with broadcasting (ip[0] = vae_binary) */                                \
-    X(ADD, "add", 2, vae__bw_binary)                                                               \
-    X(SUB, "sub", 2, vae__bw_binary)                                                               \
-    X(MUL, "mul", 2, vae__bw_binary)                                                               \
-    X(DIV, "div", 2, vae__bw_binary)                                                               \
-    X(MAXIMUM, "maximum", 2, vae__bw_binary)                                                       \
-    X(MINIMUM, "minimum", 2, vae__bw_binary)                                                       \
-    X(WHERE, "where", 3, vae__bw_where)                                                            \
-    /* reductions (ip[0] = vae_reduce, ip[1] = axes bit mask, saved = arg-max for max) */          \
-    X(SUM, "sum", 1, vae__bw_reduce)                                                               \
-    X(MEAN, "mean", 1, vae__bw_reduce)                                                             \
-    X(MAX, "max", 1, vae__bw_reduce)                                                               \
-    X(LOGSUMEXP, "logsumexp", 1, vae__bw_reduce)                                                   \
-    /* linear algebra */                                                                           \
-    X(MATMUL, "matmul", 2, vae__bw_matmul)                                                         \
-    /* movement: views replay themselves on the gradient (ip = their arguments) */                 \
-    X(RESHAPE, "reshape", 1, vae__bw_view)                                                         \
-    X(PERMUTE, "permute", 1, vae__bw_view)                                                         \
-    X(SLICE, "slice", 1, vae__bw_view)                                                             \
-    X(EXPAND, "expand", 1, vae__bw_view)                                                           \
-    X(SQUEEZE, "squeeze", 1, vae__bw_view)                                                         \
-    X(UNSQUEEZE, "unsqueeze", 1, vae__bw_view)                                                     \
-    X(CONTIGUOUS, "contiguous", 1, vae__bw_copy)                                                   \
-    X(CAST, "cast", 1, vae__bw_copy)                                                               \
-    X(CONCAT, "concat", -1, vae__bw_concat)                                                        \
-    /* fused ops for the hot paths of VAE training (ops_fused.c) */                                \
-    X(LINEAR, "linear", 3, vae__bw_linear)                                                         \
-    X(BERNOULLI_LOGITS_LP, "bernoulli_logits_lp", 2, vae__bw_bernoulli_lp)                         \
-    X(NORMAL_KL_STD, "normal_kl_std", 2, vae__bw_normal_kl_std)
+#include "tensor/kernels.h"
+
+/* A row of tensor/kernels.h's unary, binary and reduce lists as a row of this table. */
+#define VAE_ROW_UNARY_OP(X, e, name, ...)  X(e, name, 1, unary)
+#define VAE_ROW_BINARY_OP(X, e, name, ...) X(e, name, 2, binary)
+#define VAE_ROW_REDUCE_OP(X, e, name)      X(e, name, 1, reduce)
+
+#define VAE_OPS(X)                                                                                                  \
+    /* unary elementwise, one per row of VAE_UNARY_OPS (tensor/kernels.h): node->ip[0] = vae_unary, p[0..1] = its \
+     * scalar params */ \
+    VAE_UNARY_OPS(VAE_ROW_UNARY_OP, X)                                                                              \
+    /* binary elementwise with broadcasting, one per row of VAE_BINARY_OPS (ip[0] = vae_binary) */                  \
+    VAE_BINARY_OPS(VAE_ROW_BINARY_OP, X)                                                                            \
+    X(WHERE, "where", 3, where)                                                                             \
+    /* reductions, one per row of VAE_REDUCE_OPS (ip[0] = vae_reduce, ip[1] = axes bit mask, saved = arg-max \
+     * for max) */      \
+    VAE_REDUCE_OPS(VAE_ROW_REDUCE_OP, X)                                                                            \
+    /* linear algebra */                                                                                            \
+    X(MATMUL, "matmul", 2, matmul)                                                                          \
+    /* movement: views replay themselves on the gradient (ip = their arguments) */                                  \
+    X(RESHAPE, "reshape", 1, view)                                                                          \
+    X(PERMUTE, "permute", 1, view)                                                                          \
+    X(SLICE, "slice", 1, view)                                                                              \
+    X(EXPAND, "expand", 1, view)                                                                            \
+    X(SQUEEZE, "squeeze", 1, view)                                                                          \
+    X(UNSQUEEZE, "unsqueeze", 1, view)                                                                      \
+    X(CONTIGUOUS, "contiguous", 1, copy)                                                                    \
+    X(CAST, "cast", 1, copy)                                                                                \
+    X(CONCAT, "concat", -1, concat)                                                                         \
+    /* fused ops for the hot paths of VAE training (ops_fused.c) */                                                 \
+    X(LINEAR, "linear", 3, linear)                                                                          \
+    X(BERNOULLI_LOGITS_LP, "bernoulli_logits_lp", 2, bernoulli_lp)                                          \
+    X(NORMAL_KL_STD, "normal_kl_std", 2, normal_kl_std)
 
 typedef enum vae_op {
 #define VAE_X_ENUM(e, name, arity, bw) VAE_OP_##e,
@@ -65,8 +53,8 @@ typedef enum vae_op {
 } vae_op;
 
 /* Name of an op ("matmul"), or "?" when out of range. */
-const char *vae_op_name(int op);
+VAE_API const char *vae_op_name(int op);
 /* Declared arity (-1 = variadic). */
-int vae_op_arity(int op);
+VAE_API int vae_op_arity(int op);
 
 #endif

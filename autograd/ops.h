@@ -18,77 +18,77 @@
 #include "tensor/tensor.h"
 
 /* ---- creation (leaves: no grad unless vae_requires_grad is called) ---- */
-vae_tensor *vae_zeros(vae_ctx *ctx, vae_dtype dt, int ndim, const int64_t *shape);
-vae_tensor *vae_ones(vae_ctx *ctx, vae_dtype dt, int ndim, const int64_t *shape);
-vae_tensor *vae_full(vae_ctx *ctx, vae_dtype dt, int ndim, const int64_t *shape, double value);
+VAE_API vae_tensor *vae_zeros(vae_ctx *ctx, vae_dtype dt, int ndim, const int64_t *shape);
+VAE_API vae_tensor *vae_ones(vae_ctx *ctx, vae_dtype dt, int ndim, const int64_t *shape);
+VAE_API vae_tensor *vae_full(vae_ctx *ctx, vae_dtype dt, int ndim, const int64_t *shape, double value);
 /* 0-d tensor holding v. */
-vae_tensor *vae_scalar(vae_ctx *ctx, vae_dtype dt, double v);
+VAE_API vae_tensor *vae_scalar(vae_ctx *ctx, vae_dtype dt, double v);
 /* 1-d tensor start, start+step, ... < stop (step != 0). */
-vae_tensor *vae_arange(vae_ctx *ctx, vae_dtype dt, double start, double stop, double step);
+VAE_API vae_tensor *vae_arange(vae_ctx *ctx, vae_dtype dt, double start, double stop, double step);
 /* Copy of a caller's row-major buffer whose element type is `src_dt` into a new tensor of dtype dt. */
-vae_tensor *vae_from_data(vae_ctx *ctx, vae_dtype dt, int ndim, const int64_t *shape,
+VAE_API vae_tensor *vae_from_data(vae_ctx *ctx, vae_dtype dt, int ndim, const int64_t *shape,
                           vae_dtype src_dt, const void *src);
 /* Tensor over a caller's row-major buffer (caller lifetime: never copied, never freed). */
-vae_tensor *vae_wrap(vae_ctx *ctx, vae_dtype dt, int ndim, const int64_t *shape, void *data);
+VAE_API vae_tensor *vae_wrap(vae_ctx *ctx, vae_dtype dt, int ndim, const int64_t *shape, void *data);
 /* Samples from the context's RNG: N(0,1), U[0,1), and Bernoulli(p) elementwise with p's shape (no gradient). */
-vae_tensor *vae_randn(vae_ctx *ctx, vae_dtype dt, int ndim, const int64_t *shape);
-vae_tensor *vae_rand(vae_ctx *ctx, vae_dtype dt, int ndim, const int64_t *shape);
-vae_tensor *vae_bernoulli(vae_ctx *ctx, const vae_tensor *p);
+VAE_API vae_tensor *vae_randn(vae_ctx *ctx, vae_dtype dt, int ndim, const int64_t *shape);
+VAE_API vae_tensor *vae_rand(vae_ctx *ctx, vae_dtype dt, int ndim, const int64_t *shape);
+VAE_API vae_tensor *vae_bernoulli(vae_ctx *ctx, const vae_tensor *p);
 
 /* ---- unary elementwise ---- */
-vae_tensor *vae_neg(vae_ctx *ctx, vae_tensor *x);
-vae_tensor *vae_exp(vae_ctx *ctx, vae_tensor *x);
-vae_tensor *vae_log(vae_ctx *ctx, vae_tensor *x);
-vae_tensor *vae_log1p(vae_ctx *ctx, vae_tensor *x);
-vae_tensor *vae_expm1(vae_ctx *ctx, vae_tensor *x);
-vae_tensor *vae_sqrt(vae_ctx *ctx, vae_tensor *x);
-vae_tensor *vae_square(vae_ctx *ctx, vae_tensor *x);
-vae_tensor *vae_abs(vae_ctx *ctx, vae_tensor *x);
-vae_tensor *vae_tanh(vae_ctx *ctx, vae_tensor *x);
-vae_tensor *vae_sigmoid(vae_ctx *ctx, vae_tensor *x);
-vae_tensor *vae_relu(vae_ctx *ctx, vae_tensor *x);
+VAE_API vae_tensor *vae_neg(vae_ctx *ctx, vae_tensor *x);
+VAE_API vae_tensor *vae_exp(vae_ctx *ctx, vae_tensor *x);
+VAE_API vae_tensor *vae_log(vae_ctx *ctx, vae_tensor *x);
+VAE_API vae_tensor *vae_log1p(vae_ctx *ctx, vae_tensor *x);
+VAE_API vae_tensor *vae_expm1(vae_ctx *ctx, vae_tensor *x);
+VAE_API vae_tensor *vae_sqrt(vae_ctx *ctx, vae_tensor *x);
+VAE_API vae_tensor *vae_square(vae_ctx *ctx, vae_tensor *x);
+VAE_API vae_tensor *vae_abs(vae_ctx *ctx, vae_tensor *x);
+VAE_API vae_tensor *vae_tanh(vae_ctx *ctx, vae_tensor *x);
+VAE_API vae_tensor *vae_sigmoid(vae_ctx *ctx, vae_tensor *x);
+VAE_API vae_tensor *vae_relu(vae_ctx *ctx, vae_tensor *x);
 /* log(1 + e^x), stable for any x. */
-vae_tensor *vae_softplus(vae_ctx *ctx, vae_tensor *x);
+VAE_API vae_tensor *vae_softplus(vae_ctx *ctx, vae_tensor *x);
 /* log sigmoid(x) = -softplus(-x), stable for any x. */
-vae_tensor *vae_log_sigmoid(vae_ctx *ctx, vae_tensor *x);
+VAE_API vae_tensor *vae_log_sigmoid(vae_ctx *ctx, vae_tensor *x);
 /* x > 0 ? x : alpha * (e^x - 1). */
-vae_tensor *vae_elu(vae_ctx *ctx, vae_tensor *x, double alpha);
+VAE_API vae_tensor *vae_elu(vae_ctx *ctx, vae_tensor *x, double alpha);
 /* x > 0 ? x : slope * x. */
-vae_tensor *vae_leaky_relu(vae_ctx *ctx, vae_tensor *x, double slope);
-vae_tensor *vae_add_scalar(vae_ctx *ctx, vae_tensor *x, double c);
-vae_tensor *vae_mul_scalar(vae_ctx *ctx, vae_tensor *x, double c);
+VAE_API vae_tensor *vae_leaky_relu(vae_ctx *ctx, vae_tensor *x, double slope);
+VAE_API vae_tensor *vae_add_scalar(vae_ctx *ctx, vae_tensor *x, double c);
+VAE_API vae_tensor *vae_mul_scalar(vae_ctx *ctx, vae_tensor *x, double c);
 /* x^p elementwise (p a scalar). */
-vae_tensor *vae_pow_scalar(vae_ctx *ctx, vae_tensor *x, double p);
+VAE_API vae_tensor *vae_pow_scalar(vae_ctx *ctx, vae_tensor *x, double p);
 /* min(max(x, lo), hi); the gradient passes where lo <= x <= hi. VAE_ERR_ARG when lo > hi. */
-vae_tensor *vae_clamp(vae_ctx *ctx, vae_tensor *x, double lo, double hi);
+VAE_API vae_tensor *vae_clamp(vae_ctx *ctx, vae_tensor *x, double lo, double hi);
 
 /* ---- binary elementwise (broadcasting) ---- */
-vae_tensor *vae_add(vae_ctx *ctx, vae_tensor *a, vae_tensor *b);
-vae_tensor *vae_sub(vae_ctx *ctx, vae_tensor *a, vae_tensor *b);
-vae_tensor *vae_mul(vae_ctx *ctx, vae_tensor *a, vae_tensor *b);
-vae_tensor *vae_div(vae_ctx *ctx, vae_tensor *a, vae_tensor *b);
+VAE_API vae_tensor *vae_add(vae_ctx *ctx, vae_tensor *a, vae_tensor *b);
+VAE_API vae_tensor *vae_sub(vae_ctx *ctx, vae_tensor *a, vae_tensor *b);
+VAE_API vae_tensor *vae_mul(vae_ctx *ctx, vae_tensor *a, vae_tensor *b);
+VAE_API vae_tensor *vae_div(vae_ctx *ctx, vae_tensor *a, vae_tensor *b);
 /* Elementwise max/min; on ties the gradient goes to a. */
-vae_tensor *vae_maximum(vae_ctx *ctx, vae_tensor *a, vae_tensor *b);
-vae_tensor *vae_minimum(vae_ctx *ctx, vae_tensor *a, vae_tensor *b);
+VAE_API vae_tensor *vae_maximum(vae_ctx *ctx, vae_tensor *a, vae_tensor *b);
+VAE_API vae_tensor *vae_minimum(vae_ctx *ctx, vae_tensor *a, vae_tensor *b);
 /* mask != 0 ? a : b, all three broadcast; the gradient goes to the chosen branch (none to mask). */
-vae_tensor *vae_where(vae_ctx *ctx, vae_tensor *mask, vae_tensor *a, vae_tensor *b);
+VAE_API vae_tensor *vae_where(vae_ctx *ctx, vae_tensor *mask, vae_tensor *a, vae_tensor *b);
 
 /* ---- reductions: `axes` lists naxes axes (negative allowed); naxes = 0 reduces over all axes ---- */
-vae_tensor *vae_sum(vae_ctx *ctx, vae_tensor *x, int naxes, const int *axes, int keepdim);
-vae_tensor *vae_mean(vae_ctx *ctx, vae_tensor *x, int naxes, const int *axes, int keepdim);
+VAE_API vae_tensor *vae_sum(vae_ctx *ctx, vae_tensor *x, int naxes, const int *axes, int keepdim);
+VAE_API vae_tensor *vae_mean(vae_ctx *ctx, vae_tensor *x, int naxes, const int *axes, int keepdim);
 /* Max; the gradient goes to the first arg-max of each group. VAE_ERR_SHAPE when a group is empty. */
-vae_tensor *vae_max(vae_ctx *ctx, vae_tensor *x, int naxes, const int *axes, int keepdim);
+VAE_API vae_tensor *vae_max(vae_ctx *ctx, vae_tensor *x, int naxes, const int *axes, int keepdim);
 /* log sum exp, stable; a group that is all -inf gives -inf with a zero (finite) gradient. */
-vae_tensor *vae_logsumexp(vae_ctx *ctx, vae_tensor *x, int naxes, const int *axes, int keepdim);
+VAE_API vae_tensor *vae_logsumexp(vae_ctx *ctx, vae_tensor *x, int naxes, const int *axes, int keepdim);
 /* Shorthands over a single axis. */
-vae_tensor *vae_sum_axis(vae_ctx *ctx, vae_tensor *x, int axis, int keepdim);
-vae_tensor *vae_mean_axis(vae_ctx *ctx, vae_tensor *x, int axis, int keepdim);
+VAE_API vae_tensor *vae_sum_axis(vae_ctx *ctx, vae_tensor *x, int axis, int keepdim);
+VAE_API vae_tensor *vae_mean_axis(vae_ctx *ctx, vae_tensor *x, int axis, int keepdim);
 /* Sum of all elements (0-d). */
-vae_tensor *vae_sum_all(vae_ctx *ctx, vae_tensor *x);
+VAE_API vae_tensor *vae_sum_all(vae_ctx *ctx, vae_tensor *x);
 
 /* ---- linear algebra ---- */
 /* (..., M, K) @ (..., K, N) -> (..., M, N); both operands at least 2-d; leading (batch) dims broadcast. */
-vae_tensor *vae_matmul(vae_ctx *ctx, vae_tensor *a, vae_tensor *b);
+VAE_API vae_tensor *vae_matmul(vae_ctx *ctx, vae_tensor *a, vae_tensor *b);
 
 /* ---- fused ops (one tape node each; same values as their composed forms) ---- */
 /* Activations for vae_linear_act. ELU and leaky ReLU take `alpha` (alpha > 0). */
@@ -104,36 +104,36 @@ typedef enum vae_act {
 } vae_act;
 /* act(x @ W + b): x (..., in), W (in, out), b (out,) or NULL -> (..., out). Leading dims of x (batch, particles)
  * are folded into one GEMM. VAE_ERR_ARG for alpha <= 0 with ELU/leaky ReLU or an unknown activation. */
-vae_tensor *vae_linear_act(vae_ctx *ctx, vae_tensor *x, vae_tensor *W, vae_tensor *b, vae_act act,
+VAE_API vae_tensor *vae_linear_act(vae_ctx *ctx, vae_tensor *x, vae_tensor *W, vae_tensor *b, vae_act act,
                            double alpha);
 /* Bernoulli log-likelihood from logits, summed over the last dim: sum_d x_d l_d - softplus(l_d).
  * logits (..., D) and x (..., D) broadcast; the result has the broadcast shape without its last dim. */
-vae_tensor *vae_bernoulli_logits_lp(vae_ctx *ctx, vae_tensor *logits, vae_tensor *x);
+VAE_API vae_tensor *vae_bernoulli_logits_lp(vae_ctx *ctx, vae_tensor *logits, vae_tensor *x);
 /* KL(N(mu, exp(logvar)) || N(0, I)) summed over the last dim: 0.5 sum (mu^2 + exp(lv) - 1 - lv).
  * mu and logvar have the same shape (..., Z); the result is (...). */
-vae_tensor *vae_normal_kl_std(vae_ctx *ctx, vae_tensor *mu, vae_tensor *logvar);
+VAE_API vae_tensor *vae_normal_kl_std(vae_ctx *ctx, vae_tensor *mu, vae_tensor *logvar);
 
 /* ---- movement ---- */
 /* Reshape (one dim may be -1): a view when the strides allow, otherwise a contiguous copy. */
-vae_tensor *vae_reshape(vae_ctx *ctx, vae_tensor *x, int ndim, const int64_t *shape);
-vae_tensor *vae_permute(vae_ctx *ctx, vae_tensor *x, const int *perm);
-vae_tensor *vae_transpose(vae_ctx *ctx, vae_tensor *x, int d0, int d1);
+VAE_API vae_tensor *vae_reshape(vae_ctx *ctx, vae_tensor *x, int ndim, const int64_t *shape);
+VAE_API vae_tensor *vae_permute(vae_ctx *ctx, vae_tensor *x, const int *perm);
+VAE_API vae_tensor *vae_transpose(vae_ctx *ctx, vae_tensor *x, int d0, int d1);
 /* start:stop:step along axis (Python semantics, step >= 1). */
-vae_tensor *vae_slice(vae_ctx *ctx, vae_tensor *x, int axis, int64_t start, int64_t stop,
+VAE_API vae_tensor *vae_slice(vae_ctx *ctx, vae_tensor *x, int axis, int64_t start, int64_t stop,
                       int64_t step);
 /* Broadcast view to `shape` (read-only when a dim is expanded). */
-vae_tensor *vae_expand(vae_ctx *ctx, vae_tensor *x, int ndim, const int64_t *shape);
-vae_tensor *vae_squeeze(vae_ctx *ctx, vae_tensor *x, int axis);
-vae_tensor *vae_unsqueeze(vae_ctx *ctx, vae_tensor *x, int axis);
+VAE_API vae_tensor *vae_expand(vae_ctx *ctx, vae_tensor *x, int ndim, const int64_t *shape);
+VAE_API vae_tensor *vae_squeeze(vae_ctx *ctx, vae_tensor *x, int axis);
+VAE_API vae_tensor *vae_unsqueeze(vae_ctx *ctx, vae_tensor *x, int axis);
 /* Contiguous copy (x itself when already contiguous and not a broadcast view). */
-vae_tensor *vae_contiguous(vae_ctx *ctx, vae_tensor *x);
+VAE_API vae_tensor *vae_contiguous(vae_ctx *ctx, vae_tensor *x);
 /* Convert to dtype dt (x itself when already dt). */
-vae_tensor *vae_cast(vae_ctx *ctx, vae_tensor *x, vae_dtype dt);
+VAE_API vae_tensor *vae_cast(vae_ctx *ctx, vae_tensor *x, vae_dtype dt);
 /* Join n tensors along an existing axis (all other dims equal). */
-vae_tensor *vae_concat(vae_ctx *ctx, int n, vae_tensor *const *xs, int axis);
+VAE_API vae_tensor *vae_concat(vae_ctx *ctx, int n, vae_tensor *const *xs, int axis);
 /* Join n same-shape tensors along a new axis. */
-vae_tensor *vae_stack(vae_ctx *ctx, int n, vae_tensor *const *xs, int axis);
+VAE_API vae_tensor *vae_stack(vae_ctx *ctx, int n, vae_tensor *const *xs, int axis);
 /* Same values, no gradient path (stop-gradient): a view that is never recorded and never requires grad. */
-vae_tensor *vae_detach(vae_ctx *ctx, vae_tensor *x);
+VAE_API vae_tensor *vae_detach(vae_ctx *ctx, vae_tensor *x);
 
 #endif

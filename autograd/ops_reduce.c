@@ -6,7 +6,11 @@
 #include "autograd/ops.h"
 #include "internal.h"
 
-static const int op_of[VAE_R_COUNT_] = {VAE_OP_SUM, VAE_OP_MEAN, VAE_OP_MAX, VAE_OP_LOGSUMEXP};
+static const int op_of[VAE_R_COUNT_] = {
+#define OP_OF(arg, e, name) [VAE_R_##e] = VAE_OP_##e,
+    VAE_REDUCE_OPS(OP_OF, ~)
+#undef OP_OF
+};
 
 /* y's shape with the reduced dims kept as size 1 */
 static void keep_shape(const vae_tensor *x, uint32_t mask, int64_t *shape) {

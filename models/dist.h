@@ -64,44 +64,44 @@ struct vae_dist {
 
 /* log p(x) summed over the event dims (see the shape rules above); VAE_ERR_SHAPE naming both shapes
  * when x does not fit, VAE_ERR_DTYPE when dtypes differ. */
-vae_tensor *vae_dist_log_prob(vae_ctx *ctx, const vae_dist *d, vae_tensor *x);
+VAE_API vae_tensor *vae_dist_log_prob(vae_ctx *ctx, const vae_dist *d, vae_tensor *x);
 /* k draws (k = 0: one draw without the particle dim) with no gradient path; records d->eps.
  * VAE_ERR_ARG when k < 0. */
-vae_tensor *vae_dist_sample(vae_ctx *ctx, vae_dist *d, int64_t k);
+VAE_API vae_tensor *vae_dist_sample(vae_ctx *ctx, vae_dist *d, int64_t k);
 /* k reparameterized draws (gradient flows to the parameters); records d->eps. VAE_ERR_UNSUPPORTED
  * naming the distribution when it is not reparameterizable, VAE_ERR_ARG when k < 0. */
-vae_tensor *vae_dist_rsample(vae_ctx *ctx, vae_dist *d, int64_t k);
+VAE_API vae_tensor *vae_dist_rsample(vae_ctx *ctx, vae_dist *d, int64_t k);
 /* The mean (the distribution's shape); NULL with the error on failure. */
-vae_tensor *vae_dist_mean(vae_ctx *ctx, const vae_dist *d);
+VAE_API vae_tensor *vae_dist_mean(vae_ctx *ctx, const vae_dist *d);
 /* Entropy summed over the event dims; VAE_ERR_UNSUPPORTED naming the distribution when there is no
  * closed form. */
-vae_tensor *vae_dist_entropy(vae_ctx *ctx, const vae_dist *d);
+VAE_API vae_tensor *vae_dist_entropy(vae_ctx *ctx, const vae_dist *d);
 /* The same distribution whose parameters are detached (no gradient reaches them; x and z still
  * carry theirs), as STL and DReG need; NULL on OOM. */
-vae_dist *vae_dist_detached(vae_ctx *ctx, const vae_dist *d);
+VAE_API vae_dist *vae_dist_detached(vae_ctx *ctx, const vae_dist *d);
 /* The distribution's name ("normal"); "(null)" for NULL. */
-const char *vae_dist_name(const vae_dist *d);
+VAE_API const char *vae_dist_name(const vae_dist *d);
 /* 1 when rsample exists. */
-int vae_dist_has_rsample(const vae_dist *d);
+VAE_API int vae_dist_has_rsample(const vae_dist *d);
 /* The distribution's shape (broadcast of its parameters) into shape[VAE_MAX_DIMS]; returns ndim, or
  * -1 when d is NULL or its parameters do not broadcast. */
-int vae_dist_shape(const vae_dist *d, int64_t *shape);
+VAE_API int vae_dist_shape(const vae_dist *d, int64_t *shape);
 
 /* ---- writing a distribution (see examples/likelihood_student_t.c) ---- */
 
 /* New distribution in ctx's arena with nparam (1..4) parameter tensors, which must share a dtype
  * and broadcast; event_ndim = 1 (0 for 0-d). NULL on a NULL parameter (quietly),
  * VAE_ERR_SHAPE/VAE_ERR_DTYPE naming the distribution and the shapes, or OOM. */
-vae_dist *vae_dist_new(vae_ctx *ctx, const vae_dist_ops *ops, int nparam, vae_tensor *const *param);
+VAE_API vae_dist *vae_dist_new(vae_ctx *ctx, const vae_dist_ops *ops, int nparam, vae_tensor *const *param);
 /* Sum an elementwise tensor (..., event dims) over d's last event_ndim dims; NULL on failure. */
-vae_tensor *vae_dist_sum_event(vae_ctx *ctx, const vae_dist *d, vae_tensor *elementwise);
+VAE_API vae_tensor *vae_dist_sum_event(vae_ctx *ctx, const vae_dist *d, vae_tensor *elementwise);
 /* The shape of k draws from d ((k, shape...) when k > 0) into shape[VAE_MAX_DIMS]; returns ndim, or
  * -1 with the error in ctx. */
-int vae_dist_sample_shape(vae_ctx *ctx, const vae_dist *d, int64_t k, int64_t *shape);
+VAE_API int vae_dist_sample_shape(vae_ctx *ctx, const vae_dist *d, int64_t k, int64_t *shape);
 /* A copy of d with every parameter detached; fits the `detached` slot of any distribution. NULL on
  * OOM. */
-vae_dist *vae_dist_detach_params(vae_ctx *ctx, const vae_dist *d);
+VAE_API vae_dist *vae_dist_detach_params(vae_ctx *ctx, const vae_dist *d);
 /* Parameter i broadcast (as a view) to d's full shape; NULL on failure. */
-vae_tensor *vae_dist_param_full(vae_ctx *ctx, const vae_dist *d, int i);
+VAE_API vae_tensor *vae_dist_param_full(vae_ctx *ctx, const vae_dist *d, int i);
 
 #endif

@@ -3,6 +3,7 @@
 
 #include "autograd/ops.h"
 #include "models/dist_builtin.h"
+#include "models/dist_internal.h"
 
 /* log p(x) = x log p + (1 - x) log(1 - p) = x l - softplus(l), summed over the event: no log(0) for
  * any l. */

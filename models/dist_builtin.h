@@ -11,45 +11,41 @@
 
 #include "models/dist.h"
 
-extern const vae_dist_ops vae_normal_ops; /* param: loc, log-scale, scale */
-extern const vae_dist_ops
+VAE_API extern const vae_dist_ops vae_normal_ops; /* param: loc, log-scale, scale */
+VAE_API extern const vae_dist_ops
     vae_std_normal_ops;                    /* the same layout, loc = 0, log-scale = 0, scale = 1 */
-extern const vae_dist_ops vae_laplace_ops; /* param: loc, log-scale, scale */
-extern const vae_dist_ops vae_bernoulli_ops;  /* param: logits */
-extern const vae_dist_ops vae_cbernoulli_ops; /* param: logits */
+VAE_API extern const vae_dist_ops vae_laplace_ops; /* param: loc, log-scale, scale */
+VAE_API extern const vae_dist_ops vae_bernoulli_ops;  /* param: logits */
+VAE_API extern const vae_dist_ops vae_cbernoulli_ops; /* param: logits */
 
 /* Diagonal Normal N(loc, exp(logvar)); NULL on failure (shapes that do not broadcast, dtypes that
  * differ). */
-vae_dist *vae_normal_logvar(vae_ctx *ctx, vae_tensor *loc, vae_tensor *logvar);
+VAE_API vae_dist *vae_normal_logvar(vae_ctx *ctx, vae_tensor *loc, vae_tensor *logvar);
 /* Diagonal Normal N(loc, exp(log_scale)^2); NULL on failure. */
-vae_dist *vae_normal_logscale(vae_ctx *ctx, vae_tensor *loc, vae_tensor *log_scale);
+VAE_API vae_dist *vae_normal_logscale(vae_ctx *ctx, vae_tensor *loc, vae_tensor *log_scale);
 /* The standard Normal prior N(0, I) of the given shape (no parameter memory: stride-0 views); NULL
  * (VAE_ERR_ARG or VAE_ERR_SHAPE) on a bad shape. */
-vae_dist *vae_std_normal(vae_ctx *ctx, vae_dtype dt, int ndim, const int64_t *shape);
+VAE_API vae_dist *vae_std_normal(vae_ctx *ctx, vae_dtype dt, int ndim, const int64_t *shape);
 /* Gaussian likelihood N(mean, sigma^2 I) with a fixed sigma (a Normal, so KL, rsample and replay
  * work); VAE_ERR_ARG unless sigma is finite and > 0. */
-vae_dist *vae_gaussian_fixed(vae_ctx *ctx, vae_tensor *mean, double sigma);
+VAE_API vae_dist *vae_gaussian_fixed(vae_ctx *ctx, vae_tensor *mean, double sigma);
 /* z = loc + scale * eps for a Normal (or standard Normal) with the caller's noise eps (shape (...,
  * d's shape)), recorded in d->eps: replaying noise gives identical z and keeps the path to the
  * parameters. VAE_ERR_ARG when d is not a Normal, VAE_ERR_SHAPE / VAE_ERR_DTYPE when eps does not
  * fit. */
-vae_tensor *vae_normal_rsample_with(vae_ctx *ctx, vae_dist *d, vae_tensor *eps);
+VAE_API vae_tensor *vae_normal_rsample_with(vae_ctx *ctx, vae_dist *d, vae_tensor *eps);
 
 /* Laplace(loc, b = exp(log_scale)); rsample by the inverse CDF. NULL on failure. */
-vae_dist *vae_laplace(vae_ctx *ctx, vae_tensor *loc, vae_tensor *log_scale);
+VAE_API vae_dist *vae_laplace(vae_ctx *ctx, vae_tensor *loc, vae_tensor *log_scale);
 
 /* Bernoulli with p = sigmoid(logits) (the stable softplus form); sample only. NULL on failure. */
-vae_dist *vae_bernoulli_logits(vae_ctx *ctx, vae_tensor *logits);
+VAE_API vae_dist *vae_bernoulli_logits(vae_ctx *ctx, vae_tensor *logits);
 
-/* Continuous Bernoulli on [0,1] with lambda = sigmoid(logits) (Loaiza-Ganem & Cunningham 2019);
- * sample only (by the inverse CDF). NULL on failure. */
-vae_dist *vae_cbernoulli_logits(vae_ctx *ctx, vae_tensor *logits);
-/* Shared by the two Bernoulli files (not API): k draws x_i = icdf(l_i, u_i) from the logits
- * param[0], u ~ U[0,1) recorded as d->eps; NULL with the error in ctx. */
-vae_tensor *vae__logits_sample(vae_ctx *ctx, vae_dist *d, int64_t k,
-                               double (*icdf)(double logit, double u));
 /* log C(lambda) elementwise from logits (logits' shape), stable at and near lambda = 1/2; NULL on
  * failure. */
-vae_tensor *vae_cbernoulli_log_norm(vae_ctx *ctx, vae_tensor *logits);
+VAE_API vae_tensor *vae_cbernoulli_log_norm(vae_ctx *ctx, vae_tensor *logits);
+/* Continuous Bernoulli on [0,1] with lambda = sigmoid(logits) (Loaiza-Ganem & Cunningham 2019);
+ * sample only (by the inverse CDF). NULL on failure. */
+VAE_API vae_dist *vae_cbernoulli_logits(vae_ctx *ctx, vae_tensor *logits);
 
 #endif

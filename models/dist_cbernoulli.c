@@ -16,6 +16,7 @@
 
 #include "autograd/ops.h"
 #include "models/dist_builtin.h"
+#include "models/dist_internal.h"
 
 #define LOG2 0.69314718055994530942
 

@@ -17,15 +17,15 @@
  * estimate with mc_samples draws of q (vae_kl_mc). *used_analytic (may be NULL) says which.
  * VAE_ERR_SHAPE naming both shapes when q and p do not fit (different event shapes, batches that do
  * not broadcast); VAE_ERR_UNSUPPORTED when there is no analytic entry and mc_samples <= 0. */
-vae_tensor *vae_kl(vae_ctx *ctx, const vae_dist *q, const vae_dist *p, int64_t mc_samples,
+VAE_API vae_tensor *vae_kl(vae_ctx *ctx, const vae_dist *q, const vae_dist *p, int64_t mc_samples,
                    int *used_analytic);
 /* KL(q || p) ~ (1/S) sum_s log q(z_s) - log p(z_s), z_s ~ q, S = mc_samples > 0: z comes from
  * rsample when q has one (the estimate's gradient is the pathwise one), else from sample (then the
  * gradient with respect to q's parameters is NOT the KL's gradient: only the log q term's). q's
  * recorded eps is left unchanged. VAE_ERR_ARG when mc_samples <= 0, shape errors as vae_kl. */
-vae_tensor *vae_kl_mc(vae_ctx *ctx, const vae_dist *q, const vae_dist *p, int64_t mc_samples);
+VAE_API vae_tensor *vae_kl_mc(vae_ctx *ctx, const vae_dist *q, const vae_dist *p, int64_t mc_samples);
 /* KL(q || N(0, I)) per element, not summed (q's shape, e.g. (B, Z)), for free bits and
  * per-dimension reports: (sigma^2 + mu^2 - 1)/2 - log sigma. VAE_ERR_ARG when q is not a normal. */
-vae_tensor *vae_kl_normal_std_per_dim(vae_ctx *ctx, const vae_dist *q);
+VAE_API vae_tensor *vae_kl_normal_std_per_dim(vae_ctx *ctx, const vae_dist *q);
 
 #endif

@@ -28,29 +28,29 @@ typedef struct vae_likelihood {
 } vae_likelihood;
 
 /* The likelihood registered under `name`, or NULL when there is none (or name is NULL). */
-const vae_likelihood *vae_likelihood_find(const char *name);
+VAE_API const vae_likelihood *vae_likelihood_find(const char *name);
 /* Add a likelihood (the descriptor is kept by pointer: it must outlive its use, e.g. a static).
  * Returns VAE_OK; VAE_ERR_ARG for a NULL or incomplete descriptor (name, make, params_per_dim
  * in 1..2) or a name already taken; VAE_ERR_OOM when the registry's 32 user slots are full. On
  * failure nothing changes. */
-vae_status vae_likelihood_register(const vae_likelihood *lik);
+VAE_API vae_status vae_likelihood_register(const vae_likelihood *lik);
 /* Store up to max registered likelihoods (built-ins first, then in registration order) in out (may
  * be NULL when max is 0); returns how many exist. */
-int vae_likelihood_list(const vae_likelihood **out, int max);
+VAE_API int vae_likelihood_list(const vae_likelihood **out, int max);
 
 /* The distribution over x from decoder_out, checking that its last dim is a multiple of
  * params_per_dim; NULL with VAE_ERR_SHAPE (naming the likelihood and the shape) otherwise, or the
  * likelihood's own error. */
-vae_dist *vae_likelihood_make(vae_ctx *ctx, const vae_likelihood *lik, vae_tensor *decoder_out,
+VAE_API vae_dist *vae_likelihood_make(vae_ctx *ctx, const vae_likelihood *lik, vae_tensor *decoder_out,
                               const double *opts);
 /* The mean of that distribution, for pictures: sigmoid(logits) for Bernoulli, the CB mean for the
  * continuous Bernoulli, the mean for Gaussians; NULL on failure. */
-vae_tensor *vae_likelihood_mean(vae_ctx *ctx, const vae_likelihood *lik, vae_tensor *decoder_out,
+VAE_API vae_tensor *vae_likelihood_mean(vae_ctx *ctx, const vae_likelihood *lik, vae_tensor *decoder_out,
                                 const double *opts);
 /* Split decoder_out (..., n * D) along the last dim into n views parts[0..n) of shape (..., D).
  * Returns VAE_OK, or the error (also stored in ctx, naming `who` and the shape; parts unchanged)
  * when the last dim is not a multiple of n. */
-vae_status vae_likelihood_split(vae_ctx *ctx, const char *who, vae_tensor *decoder_out, int n,
+VAE_API vae_status vae_likelihood_split(vae_ctx *ctx, const char *who, vae_tensor *decoder_out, int n,
                                 vae_tensor **parts);
 
 #endif

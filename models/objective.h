@@ -73,23 +73,23 @@ typedef struct vae_objective_out {
 } vae_objective_out;
 
 /* Defaults: VAE, reparameterized, analytic KL, 1 sample, beta 1, decay 0.9. */
-void vae_objective_cfg_default(vae_objective_cfg *cfg);
+VAE_API void vae_objective_cfg_default(vae_objective_cfg *cfg);
 /* Check a configuration (combinations included: DReG needs IWAE, VIMCO needs samples > 1, free bits and capacity
  * need the analytic KL, ...). Returns VAE_OK or VAE_ERR_ARG with the reason in err. */
-vae_status vae_objective_check(const vae_objective_cfg *cfg, vae_error *err);
+VAE_API vae_status vae_objective_check(const vae_objective_cfg *cfg, vae_error *err);
 /* Build the objective for x (B, D) in ctx. On success fills out and advances st->step and the MA baseline.
  * On failure returns the code (the message is in ctx and err) and leaves st unchanged. */
-vae_status vae_objective(vae_ctx *ctx, vae_net *net, vae_tensor *x, const vae_objective_cfg *cfg,
+VAE_API vae_status vae_objective(vae_ctx *ctx, vae_net *net, vae_tensor *x, const vae_objective_cfg *cfg,
                          vae_objective_state *st, vae_objective_out *out);
 
 /* Names for options and reports ("vae", "beta-vae", "iwae"; "reparam", "score", "stl", "dreg"; "none", "ma",
  * "vimco"), and the reverse lookups (-1 when unknown). */
-const char *vae_objective_name(vae_objective_kind k);
-const char *vae_estimator_name(vae_estimator e);
-const char *vae_baseline_name(vae_baseline b);
-int vae_objective_parse(const char *s);
-int vae_estimator_parse(const char *s);
-int vae_baseline_parse(const char *s);
+VAE_API const char *vae_objective_name(vae_objective_kind k);
+VAE_API const char *vae_estimator_name(vae_estimator e);
+VAE_API const char *vae_baseline_name(vae_baseline b);
+VAE_API int vae_objective_parse(const char *s);
+VAE_API int vae_estimator_parse(const char *s);
+VAE_API int vae_baseline_parse(const char *s);
 
 /* ---- shared by elbo.c and iwae.c (estimators.c) ---- */
 /* z (k, B, Z) from q by the estimator: rsample for pathwise estimators, a detached sample for SCORE. */

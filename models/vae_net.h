@@ -42,23 +42,23 @@ typedef struct vae_net {
 } vae_net;
 
 /* Fill cfg with defaults: 784-400-(20) ReLU Bernoulli, f32, PyTorch init. */
-void vae_net_cfg_default(vae_net_cfg *cfg);
+VAE_API void vae_net_cfg_default(vae_net_cfg *cfg);
 /* Build the parameters and initialize them from rng. On failure (bad sizes, unknown likelihood, OOM) returns the
  * code with a message in err and leaves net zeroed. */
-vae_status vae_net_init(vae_net *net, const vae_net_cfg *cfg, vae_rng *rng, vae_error *err);
+VAE_API vae_status vae_net_init(vae_net *net, const vae_net_cfg *cfg, vae_rng *rng, vae_error *err);
 /* Free the parameters; a zeroed or NULL net is harmless. */
-void vae_net_free(vae_net *net);
+VAE_API void vae_net_free(vae_net *net);
 /* Set the decoder's output bias to the data's mean logit (Burda et al.), for Bernoulli-type likelihoods;
  * mean is D pixel means. Does nothing for other likelihoods. */
-void vae_net_init_output_bias(vae_net *net, const float *mean);
+VAE_API void vae_net_init_output_bias(vae_net *net, const float *mean);
 
 /* q(z|x) for x (B, D): a diagonal Normal with loc (B, Z) and log-variance (B, Z), which are also stored in *mu and
  * *logvar when those are non-NULL. NULL on failure (ctx error). */
-vae_dist *vae_net_encode(vae_ctx *ctx, vae_net *net, vae_tensor *x, vae_tensor **mu,
+VAE_API vae_dist *vae_net_encode(vae_ctx *ctx, vae_net *net, vae_tensor *x, vae_tensor **mu,
                          vae_tensor **logvar);
 /* p(x|z) for z (..., Z): the likelihood over (..., D). NULL on failure. */
-vae_dist *vae_net_decode(vae_ctx *ctx, vae_net *net, vae_tensor *z);
+VAE_API vae_dist *vae_net_decode(vae_ctx *ctx, vae_net *net, vae_tensor *z);
 /* The likelihood's mean E[x|z] (..., D) for pictures (sigmoid of the logits for Bernoulli). NULL on failure. */
-vae_tensor *vae_net_decode_mean(vae_ctx *ctx, vae_net *net, vae_tensor *z);
+VAE_API vae_tensor *vae_net_decode_mean(vae_ctx *ctx, vae_net *net, vae_tensor *z);
 
 #endif

@@ -61,20 +61,20 @@ typedef struct vae_checkpoint_info {
 /* Write p's parameters, the optimizer's step, configuration and state (o may be NULL: weights only) and `meta_len`
  * bytes of user metadata (meta may be NULL when meta_len is 0) atomically to `path`. On failure (VAE_ERR_IO naming
  * the system error, VAE_ERR_ARG, VAE_ERR_NULL) the file at `path` is unchanged and no temporary file remains. */
-vae_status vae_checkpoint_save(const char *path, const vae_params *p, const vae_optim *o,
+VAE_API vae_status vae_checkpoint_save(const char *path, const vae_params *p, const vae_optim *o,
                                const void *meta, size_t meta_len, vae_error *err);
 
 /* Restore p's values from `path` and, when o is not NULL (it must have been set up on p), the optimizer's step,
  * configuration and state; when meta is not NULL, *meta receives a malloc'ed copy of the metadata (free() it; NULL
  * when empty) and *meta_len its length. Fails with the codes listed at the top of this header, leaving p, o, *meta
  * and *meta_len unchanged. */
-vae_status vae_checkpoint_load(const char *path, vae_params *p, vae_optim *o, void **meta,
+VAE_API vae_status vae_checkpoint_load(const char *path, vae_params *p, vae_optim *o, void **meta,
                                size_t *meta_len, vae_error *err);
 
 /* Validate `path` fully (all checks but the match with a store) and return its header in *info (may be NULL) and,
  * as in vae_checkpoint_load, its metadata: lets a program read its saved configuration before building the model.
  * On failure the outputs are unchanged. */
-vae_status vae_checkpoint_read_info(const char *path, vae_checkpoint_info *info, void **meta,
+VAE_API vae_status vae_checkpoint_read_info(const char *path, vae_checkpoint_info *info, void **meta,
                                     size_t *meta_len, vae_error *err);
 
 #endif

@@ -13,11 +13,11 @@
 
 /* Write the file-system-safe form of `name` (rules above) into buf of size n (always NUL-terminated when n > 0;
  * longer names are cut). Never fails. */
-void vae_export_safe_name(const char *name, char *buf, size_t n);
+VAE_API void vae_export_safe_name(const char *name, char *buf, size_t n);
 
 /* Write every parameter of p to DIR/<safe name>.npy, creating DIR (one level) when missing; each file is written
  * atomically. Fails with VAE_ERR_ARG before writing anything when two names map to the same file, VAE_ERR_IO when
  * DIR cannot be created or a file cannot be written (files written before the failure stay), VAE_ERR_NULL. */
-vae_status vae_params_export_npy(const vae_params *p, const char *dir, vae_error *err);
+VAE_API vae_status vae_params_export_npy(const vae_params *p, const char *dir, vae_error *err);
 
 #endif

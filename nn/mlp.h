@@ -21,11 +21,11 @@ typedef struct vae_mlp {
 /* Declare the layers of an MLP with nsizes - 1 layers (all with bias) in p, zero-filled (initialize with
  * vae_mlp_reset or nn/init.h). On failure (nsizes outside 2..VAE_MLP_MAX_LAYERS+1, a size <= 0, a bad activation:
  * VAE_ERR_ARG; a name taken or too long; OOM) the error goes to err and both `m` and the store are unchanged. */
-vae_status vae_mlp_init(vae_mlp *m, vae_params *p, const char *name, int nsizes,
+VAE_API vae_status vae_mlp_init(vae_mlp *m, vae_params *p, const char *name, int nsizes,
                         const int64_t *sizes, vae_activation act, int act_last, vae_error *err);
 /* PyTorch's default initialization of every layer, in layer order; on failure nothing is written. */
-vae_status vae_mlp_reset(const vae_mlp *m, vae_rng *rng, vae_error *err);
+VAE_API vae_status vae_mlp_reset(const vae_mlp *m, vae_rng *rng, vae_error *err);
 /* Forward pass x (..., d0) -> (..., dL), recorded on ctx's tape. NULL on failure (error in ctx). */
-vae_tensor *vae_mlp_forward(vae_ctx *ctx, const vae_mlp *m, vae_tensor *x);
+VAE_API vae_tensor *vae_mlp_forward(vae_ctx *ctx, const vae_mlp *m, vae_tensor *x);
 
 #endif

@@ -47,26 +47,26 @@ typedef struct vae_optim {
 
 /* PyTorch's defaults for `kind` with learning rate lr: momentum 0, betas (0.9, 0.999), eps 1e-8 (Adagrad 1e-10),
  * weight decay 0 (AdamW 0.01). Never fails (the result is checked when used). */
-vae_optim_config vae_optim_defaults(vae_optim_kind kind, double lr);
+VAE_API vae_optim_config vae_optim_defaults(vae_optim_kind kind, double lr);
 /* Short stable name ("sgd", "adam", "adamw", "adagrad", "none"); "unknown" for a bad kind. */
-const char *vae_optim_name(vae_optim_kind kind);
+VAE_API const char *vae_optim_name(vae_optim_kind kind);
 /* Number of state slots the configuration uses (0..2); 0 for NULL or an unknown kind. */
-int vae_optim_slots(const vae_optim_config *cfg);
+VAE_API int vae_optim_slots(const vae_optim_config *cfg);
 /* VAE_OK when cfg is a valid configuration of a real optimizer, else VAE_ERR_ARG in err naming the field. */
-vae_status vae_optim_check(const vae_optim_config *cfg, vae_error *err);
+VAE_API vae_status vae_optim_check(const vae_optim_config *cfg, vae_error *err);
 
 /* Set up `o` over p with step 0, creating the state slots it needs and zeroing every state slot (a fresh
  * optimizer). On failure (invalid cfg: VAE_ERR_ARG; OOM) the error goes to err and o and p are unchanged. */
-vae_status vae_optim_init(vae_optim *o, vae_params *p, const vae_optim_config *cfg, vae_error *err);
+VAE_API vae_status vae_optim_init(vae_optim *o, vae_params *p, const vae_optim_config *cfg, vae_error *err);
 /* One update of every parameter from its gradient in the flat buffers; increments o->step. On failure (o->cfg
  * made invalid, VAE_ERR_ARG; NULL: VAE_ERR_NULL; OOM creating slots) nothing changes. */
-vae_status vae_optim_step(vae_optim *o, vae_error *err);
+VAE_API vae_status vae_optim_step(vae_optim *o, vae_error *err);
 
 /* Global L2 norm of all gradients in the store (0 for NULL or empty). */
-double vae_grad_norm(const vae_params *p);
+VAE_API double vae_grad_norm(const vae_params *p);
 /* Scale all gradients by max_norm / norm when the global norm exceeds max_norm, so that it becomes max_norm;
  * returns the norm before clipping. Gradients are left alone when the norm is not finite (the caller sees NaN/Inf
  * in the result) or max_norm is not > 0; returns NaN for a NULL store. */
-double vae_clip_grad_norm(vae_params *p, double max_norm);
+VAE_API double vae_clip_grad_norm(vae_params *p, double max_norm);
 
 #endif

@@ -34,52 +34,52 @@
 typedef struct vae_params vae_params;
 
 /* New empty store whose buffers all have dtype dt (VAE_F32 or VAE_F64). NULL when dt is invalid or malloc fails. */
-vae_params *vae_params_new(vae_dtype dt);
+VAE_API vae_params *vae_params_new(vae_dtype dt);
 /* Free the store, its buffers and every parameter tensor it handed out; NULL is harmless. */
-void vae_params_free(vae_params *p);
+VAE_API void vae_params_free(vae_params *p);
 
 /* Add a zero-initialized parameter `name` of the given shape and return it (stable until the store is freed).
  * Fails, returning NULL with the error in err and the store unchanged, on a NULL/empty/too-long/duplicate name
  * (VAE_ERR_ARG), a bad shape (VAE_ERR_SHAPE) or OOM. */
-vae_tensor *vae_params_add(vae_params *p, const char *name, int ndim, const int64_t *shape,
+VAE_API vae_tensor *vae_params_add(vae_params *p, const char *name, int ndim, const int64_t *shape,
                            vae_error *err);
 /* Remove the parameters added after the first n (their tensors become invalid); used to roll back a model whose
  * construction failed half-way. Does nothing when n >= count or p is NULL. */
-void vae_params_truncate(vae_params *p, int n);
+VAE_API void vae_params_truncate(vae_params *p, int n);
 
 /* Store dtype; VAE_F32 for NULL. */
-vae_dtype vae_params_dtype(const vae_params *p);
+VAE_API vae_dtype vae_params_dtype(const vae_params *p);
 /* Number of parameter tensors (0 for NULL). */
-int vae_params_count(const vae_params *p);
+VAE_API int vae_params_count(const vae_params *p);
 /* Sum of the parameters' element counts, without padding (0 for NULL). */
-int64_t vae_params_numel(const vae_params *p);
+VAE_API int64_t vae_params_numel(const vae_params *p);
 /* Length in elements of each flat buffer, padding included (0 for NULL). */
-int64_t vae_params_flat_len(const vae_params *p);
+VAE_API int64_t vae_params_flat_len(const vae_params *p);
 /* The i-th parameter in order of addition; NULL when i is out of range. */
-vae_tensor *vae_params_get(const vae_params *p, int i);
+VAE_API vae_tensor *vae_params_get(const vae_params *p, int i);
 /* Element offset of the i-th parameter in every flat buffer; -1 when i is out of range. */
-int64_t vae_params_offset(const vae_params *p, int i);
+VAE_API int64_t vae_params_offset(const vae_params *p, int i);
 /* The parameter called `name`, or NULL when there is none. */
-vae_tensor *vae_params_find(const vae_params *p, const char *name);
+VAE_API vae_tensor *vae_params_find(const vae_params *p, const char *name);
 /* Index of the parameter called `name`, or -1 when there is none. */
-int vae_params_index(const vae_params *p, const char *name);
+VAE_API int vae_params_index(const vae_params *p, const char *name);
 
 /* The flat value and gradient buffers (flat_len elements of the store dtype); NULL when empty or p is NULL.
  * Valid until the next vae_params_add. */
-void *vae_params_values(const vae_params *p);
-void *vae_params_grads(const vae_params *p);
+VAE_API void *vae_params_values(const vae_params *p);
+VAE_API void *vae_params_grads(const vae_params *p);
 /* Set every gradient to zero with one memset; NULL is harmless. */
-void vae_params_zero_grad(vae_params *p);
+VAE_API void vae_params_zero_grad(vae_params *p);
 
 /* Make sure state slots 0..nslots-1 exist (new slots are zero-filled; existing ones are kept). Fails with
  * VAE_ERR_ARG (nslots outside 0..VAE_PARAMS_MAX_SLOTS) or VAE_ERR_OOM, leaving the store unchanged. */
-vae_status vae_params_ensure_slots(vae_params *p, int nslots, vae_error *err);
+VAE_API vae_status vae_params_ensure_slots(vae_params *p, int nslots, vae_error *err);
 /* Number of state slots that exist (0 for NULL). */
-int vae_params_slots(const vae_params *p);
+VAE_API int vae_params_slots(const vae_params *p);
 /* Flat buffer of state slot `slot` (flat_len elements); NULL when the slot does not exist or the store is empty.
  * Valid until the next vae_params_add. */
-void *vae_params_slot(const vae_params *p, int slot);
+VAE_API void *vae_params_slot(const vae_params *p, int slot);
 /* Zero every existing state slot (a fresh optimizer); NULL is harmless. */
-void vae_params_zero_slots(vae_params *p);
+VAE_API void vae_params_zero_slots(vae_params *p);
 
 #endif

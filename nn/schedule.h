@@ -15,6 +15,8 @@
 
 #include <stdint.h>
 
+#include "tensor/error.h"
+
 typedef enum vae_schedule_kind {
     VAE_SCHEDULE_CONSTANT = 0,
     VAE_SCHEDULE_STEP,
@@ -34,18 +36,18 @@ typedef struct vae_schedule {
 } vae_schedule;
 
 /* Constructors (warm-up off). They never fail: arguments are checked by vae_schedule_lr. */
-vae_schedule vae_schedule_constant(double lr);
-vae_schedule vae_schedule_step(double lr, int64_t step_size, double gamma);
-vae_schedule vae_schedule_cosine(double lr, int64_t total, double floor_lr);
-vae_schedule vae_schedule_burda(double lr);
+VAE_API vae_schedule vae_schedule_constant(double lr);
+VAE_API vae_schedule vae_schedule_step(double lr, int64_t step_size, double gamma);
+VAE_API vae_schedule vae_schedule_cosine(double lr, int64_t total, double floor_lr);
+VAE_API vae_schedule vae_schedule_burda(double lr);
 /* s with a linear warm-up of `warmup` units in front. Never fails. */
-vae_schedule vae_schedule_with_warmup(vae_schedule s, int64_t warmup);
+VAE_API vae_schedule vae_schedule_with_warmup(vae_schedule s, int64_t warmup);
 
 /* Learning rate at t; NaN when s is NULL or invalid (bad kind, step_size or total <= 0, warmup < 0) or t < 0. */
-double vae_schedule_lr(const vae_schedule *s, int64_t t);
+VAE_API double vae_schedule_lr(const vae_schedule *s, int64_t t);
 /* Burda's stage i (0..7) at epoch `epoch` (7 past the end); -1 for a negative epoch. */
-int vae_schedule_burda_stage(int64_t epoch);
+VAE_API int vae_schedule_burda_stage(int64_t epoch);
 /* Length of Burda's schedule in epochs: sum_{i=0..7} 3^i = 3280. Never fails. */
-int64_t vae_schedule_burda_total_epochs(void);
+VAE_API int64_t vae_schedule_burda_total_epochs(void);
 
 #endif

@@ -16,23 +16,23 @@
 typedef struct vae_arena vae_arena;
 
 /* New arena; cap_bytes = 0 means no cap. Returns NULL when malloc fails. */
-vae_arena *vae_arena_new(size_t cap_bytes);
+VAE_API vae_arena *vae_arena_new(size_t cap_bytes);
 /* Free the arena and all its blocks; NULL is harmless. */
-void vae_arena_free(vae_arena *a);
+VAE_API void vae_arena_free(vae_arena *a);
 /* 64-byte aligned memory valid until the next reset. NULL (VAE_ERR_OOM in err, naming `bytes`) when the cap would
  * be exceeded or malloc fails. */
-void *vae_arena_alloc(vae_arena *a, size_t bytes, vae_error *err);
+VAE_API void *vae_arena_alloc(vae_arena *a, size_t bytes, vae_error *err);
 /* Same, zero-filled. */
-void *vae_arena_calloc(vae_arena *a, size_t bytes, vae_error *err);
+VAE_API void *vae_arena_calloc(vae_arena *a, size_t bytes, vae_error *err);
 /* Forget every allocation (O(1) unless blocks are merged); keeps the memory for reuse. */
-void vae_arena_reset(vae_arena *a);
+VAE_API void vae_arena_reset(vae_arena *a);
 /* Bytes handed out since the last reset, the peak of that over the arena's life, and the cap. */
-size_t vae_arena_used(const vae_arena *a);
-size_t vae_arena_peak(const vae_arena *a);
-size_t vae_arena_cap(const vae_arena *a);
+VAE_API size_t vae_arena_used(const vae_arena *a);
+VAE_API size_t vae_arena_peak(const vae_arena *a);
+VAE_API size_t vae_arena_cap(const vae_arena *a);
 /* Change the cap (0 = none). Never fails; allocations already made stay valid. */
-void vae_arena_set_cap(vae_arena *a, size_t cap_bytes);
+VAE_API void vae_arena_set_cap(vae_arena *a, size_t cap_bytes);
 /* Number of malloc calls the arena has made (tests use it to show the steady state allocates nothing). */
-size_t vae_arena_mallocs(const vae_arena *a);
+VAE_API size_t vae_arena_mallocs(const vae_arena *a);
 
 #endif

@@ -33,21 +33,21 @@ typedef struct vae_atomic_file {
 /* Create a new temporary file beside `path` and open *af on it. On failure returns VAE_ERR_IO
  * (e.g. the directory is missing or not writable), VAE_ERR_NULL or VAE_ERR_OOM, with *af zeroed
  * (so vae_atomic_abort on it is harmless) and nothing created. */
-vae_status vae_atomic_open(vae_atomic_file *af, const char *path, vae_error *err);
+VAE_API vae_status vae_atomic_open(vae_atomic_file *af, const char *path, vae_error *err);
 
 /* Make what was written through af->f the content of the target: check the stream for write
  * errors, fflush, fsync, close, rename over the target, fsync its directory (best effort: some file
  * systems refuse). *af is closed either way. On failure returns VAE_ERR_IO (or VAE_ERR_STATE when
  * *af is not open), removes the temporary file and leaves the target untouched. */
-vae_status vae_atomic_commit(vae_atomic_file *af, vae_error *err);
+VAE_API vae_status vae_atomic_commit(vae_atomic_file *af, vae_error *err);
 
 /* Give up: close and remove the temporary file; the target is untouched. Harmless on a zeroed,
  * committed or already aborted *af, and on NULL. */
-void vae_atomic_abort(vae_atomic_file *af);
+VAE_API void vae_atomic_abort(vae_atomic_file *af);
 
 /* Write the n bytes at data to `path` atomically (open, fwrite, commit as above). data may be NULL
  * when n == 0. On failure returns VAE_ERR_IO, VAE_ERR_NULL or VAE_ERR_OOM with a message naming the
  * path, leaves `path` untouched and no temporary file behind. */
-vae_status vae_write_file_atomic(const char *path, const void *data, size_t n, vae_error *err);
+VAE_API vae_status vae_write_file_atomic(const char *path, const void *data, size_t n, vae_error *err);
 
 #endif

@@ -8,11 +8,13 @@
 #ifndef VAE_CPU_H
 #define VAE_CPU_H
 
+#include "tensor/error.h"
+
 /* 1 if AVX2 and FMA3 are usable (CPU + OS ymm state), else 0. */
-int vae_cpu_has_avx2_fma(void);
+VAE_API int vae_cpu_has_avx2_fma(void);
 
 /* 1 if AVX-512 F, VL, BW and DQ are usable (CPU + OS opmask/zmm state), else 0. The AVX-512 kernels
  * are compiled with all four, so this asks for all four. */
-int vae_cpu_has_avx512f(void);
+VAE_API int vae_cpu_has_avx512f(void);
 
 #endif

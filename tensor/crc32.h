@@ -10,12 +10,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tensor/error.h"
+
 /* CRC-32 of n bytes continuing from `crc` (0 to start). Never fails; data may be NULL when n == 0.
  */
-uint32_t vae_crc32(uint32_t crc, const void *data, size_t n);
+VAE_API uint32_t vae_crc32(uint32_t crc, const void *data, size_t n);
 
 /* Adler-32 of n bytes continuing from `a` (1 to start). Never fails; data may be NULL when n == 0.
  */
-uint32_t vae_adler32(uint32_t a, const void *data, size_t n);
+VAE_API uint32_t vae_adler32(uint32_t a, const void *data, size_t n);
 
 #endif

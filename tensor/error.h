@@ -12,7 +12,7 @@
 
 /* VAE_API marks a public function: the library is built with hidden visibility, so only names declared with it
  * are exported from the shared object (`nm -D libvae.so` lists exactly the public API). Names shared between
- * the library's own files carry the `vae__` prefix, live in non-installed headers and are not exported. */
+ * the library's own files carry a double-underscore prefix, live in non-installed headers and are not exported. */
 #if defined(_WIN32)
 #define VAE_API __declspec(dllexport)
 #elif defined(__GNUC__)
@@ -47,20 +47,20 @@ typedef struct vae_error {
 } vae_error;
 
 /* Short stable name of a status ("shape", "oom", ...); never NULL. */
-const char *vae_status_name(vae_status s);
+VAE_API const char *vae_status_name(vae_status s);
 
 /* Record an error unless one is already stored (first error sticks). Returns `code`. A NULL `err` is ignored. */
-vae_status vae_error_set(vae_error *err, vae_status code, const char *fmt, ...)
+VAE_API vae_status vae_error_set(vae_error *err, vae_status code, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))
 #endif
     ;
-vae_status vae_error_setv(vae_error *err, vae_status code, const char *fmt, va_list ap);
+VAE_API vae_status vae_error_setv(vae_error *err, vae_status code, const char *fmt, va_list ap);
 
 /* Forget the stored error. */
-void vae_error_clear(vae_error *err);
+VAE_API void vae_error_clear(vae_error *err);
 
 /* Format a shape as "(2,3,4)" into buf (always NUL-terminated); returns buf. */
-char *vae_shape_str(char *buf, int buflen, int ndim, const int64_t *shape);
+VAE_API char *vae_shape_str(char *buf, int buflen, int ndim, const int64_t *shape);
 
 #endif

@@ -10,6 +10,7 @@
 #include "cpu.h"
 #include "gemm_kernels.h"
 #include "threadpool.h"
+#include "scratch.h"
 
 /* ---- portable micro-kernels: plain C, full nr-wide rows so the inner loop has a constant trip
  * count ---- */

@@ -23,12 +23,12 @@
  * alpha == 0. M <= 0 or N <= 0 (or a NULL C) does nothing. C must not overlap A or B. Runs on the
  * pool (see threadpool.h) when the product is large enough. Never fails: if scratch memory cannot
  * be allocated it computes with a slow unpacked loop instead. */
-void vae_sgemm(int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t rsa,
+VAE_API void vae_sgemm(int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t rsa,
                int64_t csa, const float *B, int64_t rsb, int64_t csb, float beta, float *C,
                int64_t rsc, int64_t csc);
 
 /* Double-precision vae_sgemm, same contract. */
-void vae_dgemm(int64_t M, int64_t N, int64_t K, double alpha, const double *A, int64_t rsa,
+VAE_API void vae_dgemm(int64_t M, int64_t N, int64_t K, double alpha, const double *A, int64_t rsa,
                int64_t csa, const double *B, int64_t rsb, int64_t csb, double beta, double *C,
                int64_t rsc, int64_t csc);
 
@@ -45,12 +45,12 @@ typedef enum vae_gemm_path {
  * outside the enum; the path is unchanged on error. Without a call, the env variable
  * VAE_GEMM_PATH=portable|avx2|avx512|auto is read at first use (an unknown or unsupported value
  * means auto). */
-vae_status vae_gemm_set_path(vae_gemm_path p);
+VAE_API vae_status vae_gemm_set_path(vae_gemm_path p);
 
 /* The path calls use now; never VAE_GEMM_AUTO. */
-vae_gemm_path vae_gemm_get_path(void);
+VAE_API vae_gemm_path vae_gemm_get_path(void);
 
 /* "auto", "portable", "avx2", "avx512"; "unknown" for other values. Never NULL. */
-const char *vae_gemm_path_name(vae_gemm_path p);
+VAE_API const char *vae_gemm_path_name(vae_gemm_path p);
 
 #endif

@@ -10,83 +10,96 @@
 
 #include "tensor/tensor.h"
 
-/* Unary functions y = f(x; p0, p1). */
-typedef enum vae_unary {
-    VAE_U_NEG,
-    VAE_U_EXP,
-    VAE_U_LOG,
-    VAE_U_LOG1P,
-    VAE_U_EXPM1,
-    VAE_U_SQRT,
-    VAE_U_SQUARE,
-    VAE_U_ABS,
-    VAE_U_TANH,
-    VAE_U_SIGMOID,
-    VAE_U_RELU,
-    VAE_U_SOFTPLUS,
-    VAE_U_LOG_SIGMOID,
-    VAE_U_ELU,        /* x > 0 ? x : p0 * expm1(x) */
-    VAE_U_LEAKY_RELU, /* x > 0 ? x : p0 * x */
-    VAE_U_ADD_SCALAR, /* x + p0 */
-    VAE_U_MUL_SCALAR, /* x * p0 */
-    VAE_U_POW_SCALAR, /* x ^ p0 */
-    VAE_U_CLAMP,      /* min(max(x, p0), p1) */
-    VAE_U_COUNT_
-} vae_unary;
+/* Every unary elementwise function once, its derivative beside it:
+ *   X(NAME, "name", cost, f(v), f'(v, y))
+ * v is the input element, y = f(v) (the forward's output, so exp, sqrt, tanh and sigmoid reuse it), p0 and p1 the
+ * op's scalar parameters, all of the kernel's dtype T. The math calls (U_EXP, U_LOG, ...) are dtype-generic:
+ * kernels_unary.c maps them to the approximations of vmath.h for f32 and to libm for f64. Float literals (0.5f)
+ * keep f32 arithmetic in f32 and are exact in f64. cost: work per element in units of an add (the threading
+ * threshold). The vae_unary enum below and the unary rows of autograd/op_table.h are made from this list. */
+/* clang-format off */
+#define VAE_UNARY_OPS(U, arg)                                                                      \
+    U(arg, NEG, "neg", 1, -v, -1)                                                                  \
+    U(arg, EXP, "exp", 8, U_EXP(v), y)                                                             \
+    U(arg, LOG, "log", 8, U_LOG(v), 1 / v)                                                         \
+    U(arg, LOG1P, "log1p", 8, U_LOG1P(v), 1 / (1 + v))                                             \
+    U(arg, EXPM1, "expm1", 8, U_EXPM1(v), y + 1)                                                   \
+    U(arg, SQRT, "sqrt", 8, U_SQRT(v), 0.5f / y)                                                   \
+    U(arg, SQUARE, "square", 1, v * v, 2 * v)                                                       \
+    U(arg, ABS, "abs", 1, U_FABS(v), v > 0 ? 1 : (v < 0 ? -1 : 0))                                 \
+    U(arg, TANH, "tanh", 8, U_TANH(v), 1 - y * y)                                                  \
+    U(arg, SIGMOID, "sigmoid", 8, U_SIGMOID(v), y * (1 - y))                                        \
+    U(arg, RELU, "relu", 1, v > 0 ? v : 0, v > 0 ? 1 : 0)                                          \
+    U(arg, SOFTPLUS, "softplus", 8, U_SOFTPLUS(v), U_SIGMOID(v))                                   \
+    U(arg, LOG_SIGMOID, "log_sigmoid", 8, -U_SOFTPLUS(-v), U_SIGMOID(-v))                          \
+    U(arg, ELU, "elu", 8, v > 0 ? v : p0 * U_EXPM1(v), v > 0 ? 1 : y + p0)  /* p0 = alpha */       \
+    U(arg, LEAKY_RELU, "leaky_relu", 1, v > 0 ? v : p0 * v, v > 0 ? 1 : p0) /* p0 = slope */       \
+    U(arg, ADD_SCALAR, "add_scalar", 1, v + p0, 1)                                                 \
+    U(arg, MUL_SCALAR, "mul_scalar", 1, v * p0, p0)                                                 \
+    U(arg, POW_SCALAR, "pow_scalar", 8, U_POW(v, p0), p0 == 0 ? 0 : p0 * U_POW(v, p0 - 1))         \
+    U(arg, CLAMP, "clamp", 1, v < p0 ? p0 : (v > p1 ? p1 : v),                                     \
+      (v >= p0 && v <= p1) ? 1 : 0) /* [p0, p1] */
 
-typedef enum vae_binary {
-    VAE_B_ADD,
-    VAE_B_SUB,
-    VAE_B_MUL,
-    VAE_B_DIV,
-    VAE_B_MAXIMUM,
-    VAE_B_MINIMUM,
-    VAE_B_COUNT_
-} vae_binary;
+/* Every binary elementwise function with broadcasting once, its partial derivatives beside it:
+ *   X(NAME, "name", cost, a op b, d/da, d/db)      (y = a op b; ties of maximum/minimum send the gradient to a) */
+#define VAE_BINARY_OPS(B, arg)                                                                     \
+    B(arg, ADD, "add", 1, a + b, 1, 1)                                                             \
+    B(arg, SUB, "sub", 1, a - b, 1, -1)                                                            \
+    B(arg, MUL, "mul", 1, a *b, b, a)                                                              \
+    B(arg, DIV, "div", 4, a / b, 1 / b, -y / b)                                                    \
+    B(arg, MAXIMUM, "maximum", 1, a >= b ? a : b, a >= b, a < b)                                   \
+    B(arg, MINIMUM, "minimum", 1, a <= b ? a : b, a <= b, a > b)
 
-typedef enum vae_reduce {
-    VAE_R_SUM,
-    VAE_R_MEAN,
-    VAE_R_MAX,
-    VAE_R_LOGSUMEXP,
-    VAE_R_COUNT_
-} vae_reduce;
+/* Every reduction once: R(NAME, "name"). Kernels in kernels_reduce.c, gradients in autograd/ops_reduce.c. */
+#define VAE_REDUCE_OPS(R, arg)                                                                     \
+    R(arg, SUM, "sum")                                                                             \
+    R(arg, MEAN, "mean")                                                                           \
+    R(arg, MAX, "max")                                                                             \
+    R(arg, LOGSUMEXP, "logsumexp")
+
+/* clang-format on */
+#define VAE_ROW_UNARY_ENUM(arg, e, ...)  VAE_U_##e,
+#define VAE_ROW_BINARY_ENUM(arg, e, ...) VAE_B_##e,
+#define VAE_ROW_REDUCE_ENUM(arg, e, ...) VAE_R_##e,
+typedef enum vae_unary { VAE_UNARY_OPS(VAE_ROW_UNARY_ENUM, ~) VAE_U_COUNT_ } vae_unary;
+typedef enum vae_binary { VAE_BINARY_OPS(VAE_ROW_BINARY_ENUM, ~) VAE_B_COUNT_ } vae_binary;
+typedef enum vae_reduce { VAE_REDUCE_OPS(VAE_ROW_REDUCE_ENUM, ~) VAE_R_COUNT_ } vae_reduce;
 
 /* y = f(x), y contiguous with x's shape. */
-void vae_k_unary(vae_unary op, double p0, double p1, const vae_tensor *x, vae_tensor *y);
+VAE_API void vae_k_unary(vae_unary op, double p0, double p1, const vae_tensor *x, vae_tensor *y);
 /* gx += gy * f'(x) elementwise (gx and gy contiguous, x's shape; y = f(x) as computed by forward). */
-void vae_k_unary_grad(vae_unary op, double p0, double p1, const vae_tensor *x, const vae_tensor *y,
+VAE_API void vae_k_unary_grad(vae_unary op, double p0, double p1, const vae_tensor *x, const vae_tensor *y,
                       const vae_tensor *gy, vae_tensor *gx);
 
 /* y = a op b with NumPy broadcasting; y has the broadcast shape. */
-void vae_k_binary(vae_binary op, const vae_tensor *a, const vae_tensor *b, vae_tensor *y);
+VAE_API void vae_k_binary(vae_binary op, const vae_tensor *a, const vae_tensor *b, vae_tensor *y);
 /* g = gy * d(a op b)/d(side) in y's shape (side 0 = a, 1 = b); g is written, not accumulated. */
-void vae_k_binary_grad(vae_binary op, int side, const vae_tensor *a, const vae_tensor *b,
+VAE_API void vae_k_binary_grad(vae_binary op, int side, const vae_tensor *a, const vae_tensor *b,
                        const vae_tensor *y, const vae_tensor *gy, vae_tensor *g);
 
 /* y = mask != 0 ? a : b, broadcast; g = gy where the branch `side` (0 = a, 1 = b) was chosen, else 0. */
-void vae_k_where(const vae_tensor *mask, const vae_tensor *a, const vae_tensor *b, vae_tensor *y);
-void vae_k_where_grad(const vae_tensor *mask, int side, const vae_tensor *gy, vae_tensor *g);
+VAE_API void vae_k_where(const vae_tensor *mask, const vae_tensor *a, const vae_tensor *b, vae_tensor *y);
+VAE_API void vae_k_where_grad(const vae_tensor *mask, int side, const vae_tensor *gy, vae_tensor *g);
 
 /* Reduce x over the dims whose bit is set in `axes`; y is contiguous with those dims of size 1 (keepdim shape).
  * `aux`: for MAX, NULL or int64_t[numel(y)] receiving the row-major flat index into x of the first maximum of
  * each output; for LOGSUMEXP, required scratch of numel(y) elements of the dtype; unused otherwise.
  * LOGSUMEXP of a group that is all -inf is -inf. */
-void vae_k_reduce(vae_reduce op, const vae_tensor *x, uint32_t axes, vae_tensor *y, void *aux);
+VAE_API void vae_k_reduce(vae_reduce op, const vae_tensor *x, uint32_t axes, vae_tensor *y, void *aux);
 
 /* dst += src elementwise, over src's shape; dst is a view of src's shape whose strides may be 0 (then several src
  * elements add into one dst element: the un-broadcasting sum of backward). Threads split a stride-0 destination
  * by columns only, so every element's summation order is the serial one (fixed, any thread count). */
-void vae_k_accum(vae_tensor *dst, const vae_tensor *src);
+VAE_API void vae_k_accum(vae_tensor *dst, const vae_tensor *src);
 /* dst = src over dst's shape (src broadcast to it), converting dtype when they differ. dst must not be a
  * broadcast view. */
-void vae_k_copy(vae_tensor *dst, const vae_tensor *src);
+VAE_API void vae_k_copy(vae_tensor *dst, const vae_tensor *src);
 /* Every element of dst = v. */
-void vae_k_fill(vae_tensor *dst, double v);
+VAE_API void vae_k_fill(vae_tensor *dst, double v);
 /* Scale every element of dst by s (dst contiguous). */
-void vae_k_scale(vae_tensor *dst, double s);
+VAE_API void vae_k_scale(vae_tensor *dst, double s);
 /* 1 when every element is finite. */
-int vae_k_all_finite(const vae_tensor *x);
+VAE_API int vae_k_all_finite(const vae_tensor *x);
 
 /* Activations of the fused linear layer (autograd's vae_act uses the same values, checked there). */
 typedef enum vae_kact {
@@ -102,16 +115,16 @@ typedef enum vae_kact {
 
 /* y (rows, n) contiguous: y = act(y + b) in place; b (n,) contiguous, or NULL for no bias. alpha: ELU / leaky
  * slope. */
-void vae_k_bias_act(vae_tensor *y, const vae_tensor *b, vae_kact act, double alpha);
+VAE_API void vae_k_bias_act(vae_tensor *y, const vae_tensor *b, vae_kact act, double alpha);
 /* g = gy * act'(pre), computed from the activation's OUTPUT y = act(pre); g, gy, y contiguous, one shape. */
-void vae_k_act_grad(vae_kact act, double alpha, const vae_tensor *y, const vae_tensor *gy,
+VAE_API void vae_k_act_grad(vae_kact act, double alpha, const vae_tensor *y, const vae_tensor *gy,
                     vae_tensor *g);
 /* Bernoulli log-likelihood from logits: out = sum over the last dim of x*l - softplus(l), with l and x broadcast
  * to the shape (..., D) of which out (contiguous) is the leading part. */
-void vae_k_bernoulli_lp(const vae_tensor *l, const vae_tensor *x, vae_tensor *out);
+VAE_API void vae_k_bernoulli_lp(const vae_tensor *l, const vae_tensor *x, vae_tensor *out);
 /* Its gradient with respect to the logits: g = gy[...] * (x - sigmoid(l)) over the broadcast shape (..., D); gy has
  * out's shape; g is contiguous (..., D) and is written (accumulate = 0) or added to (accumulate = 1). */
-void vae_k_bernoulli_lp_grad(const vae_tensor *l, const vae_tensor *x, const vae_tensor *gy,
+VAE_API void vae_k_bernoulli_lp_grad(const vae_tensor *l, const vae_tensor *x, const vae_tensor *gy,
                              vae_tensor *g, int accumulate);
 
 /* One Adam/AdamW step on n f32 elements of flat buffers, in float arithmetic, threaded over fixed chunks (same bits
@@ -120,7 +133,7 @@ void vae_k_bernoulli_lp_grad(const vae_tensor *l, const vae_tensor *x, const vae
 typedef struct vae_k_adam {
     float b1, b2, wd, eps, step_size, inv_sqrt_bc2, decay;
 } vae_k_adam;
-void vae_k_adam_f32(float *x, float *m, float *v, const float *g, int64_t n, const vae_k_adam *a);
+VAE_API void vae_k_adam_f32(float *x, float *m, float *v, const float *g, int64_t n, const vae_k_adam *a);
 
 /* Which compiled variant runs the f32-heavy kernels above (unary and its gradient, bias_act, act_grad, the
  * Bernoulli pair, adam_f32): the same C source built for the baseline ISA, AVX2+FMA or AVX-512. Every variant gives
@@ -137,15 +150,15 @@ typedef enum vae_simd_path {
 /* Choose the variant for every later call (process-wide); VAE_SIMD_AUTO picks the widest available.
  * VAE_ERR_UNSUPPORTED if this build or CPU lacks it, VAE_ERR_ARG outside the enum; unchanged on error. Without a
  * call, the env variable VAE_SIMD=portable|avx2|avx512|auto is read at first use (unknown or unsupported: auto). */
-vae_status vae_simd_set_path(vae_simd_path p);
+VAE_API vae_status vae_simd_set_path(vae_simd_path p);
 /* The variant calls use now; never VAE_SIMD_AUTO. */
-vae_simd_path vae_simd_get_path(void);
+VAE_API vae_simd_path vae_simd_get_path(void);
 /* "auto", "portable", "avx2", "avx512"; "unknown" for other values. Never NULL. */
-const char *vae_simd_path_name(vae_simd_path p);
+VAE_API const char *vae_simd_path_name(vae_simd_path p);
 
 /* Batched matmul: C(..., M, N) = A(..., M, K) @ B(..., K, N) + beta * C. A and B are given with C's batch ndim:
  * their batch strides may be 0 (broadcast); C's batch strides may be 0 too when beta = 1 (accumulating the sum over
  * a broadcast batch into one matrix, in batch order). Any row/column strides (transposes are free). */
-void vae_k_matmul(const vae_tensor *A, const vae_tensor *B, vae_tensor *C, double beta);
+VAE_API void vae_k_matmul(const vae_tensor *A, const vae_tensor *B, vae_tensor *C, double beta);
 
 #endif

@@ -11,72 +11,42 @@ typedef struct {
     void *out;
 } bin_ctx;
 
+/* One case per row of VAE_BINARY_OPS (kernels.h): a unit-stride loop and a strided loop, and the partials. */
+#define CONTIG_LOOP(T, e, name, cost, f, da, db)                                                   \
+    case VAE_B_##e:                                                                                \
+        for (int64_t i = 0; i < n; i++) {                                                          \
+            const T a = x0[i], b = x1[i];                                                          \
+            o[i] = (T)(f);                                                                         \
+        }                                                                                          \
+        return;
+#define STRIDED_LOOP(T, e, name, cost, f, da, db)                                                  \
+    case VAE_B_##e:                                                                                \
+        for (int64_t i = 0; i < n; i++) {                                                          \
+            const T a = x0[i * s0], b = x1[i * s1];                                                \
+            o[i * so] = (T)(f);                                                                    \
+        }                                                                                          \
+        return;
+#define DER_CASE(T, e, name, cost, f, da, db)                                                      \
+    case VAE_B_##e:                                                                                \
+        return side ? (T)(db) : (T)(da);
+
 #define DEFINE_BINARY(T)                                                                           \
     /* o = x0 op x1 on one run; unit-stride operands get loops without strides (vectorized) */     \
     static void binary_run_##T(void *vc, const vae__iter *it, const int64_t *off, int64_t n) {     \
         const bin_ctx *c = vc;                                                                     \
         const T *x0 = (const T *)c->a + off[0], *x1 = (const T *)c->b + off[1];                    \
         T *o = (T *)c->out + off[2];                                                               \
-        const int64_t s0 = it->inner[0], s1 = it->inner[1];                                        \
-        if (it->inner[2] == 1 && s0 == 1 && s1 == 1) {                                             \
-            switch (c->op) {                                                                       \
-            case VAE_B_ADD:                                                                        \
-                for (int64_t i = 0; i < n; i++) o[i] = x0[i] + x1[i];                              \
-                return;                                                                            \
-            case VAE_B_SUB:                                                                        \
-                for (int64_t i = 0; i < n; i++) o[i] = x0[i] - x1[i];                              \
-                return;                                                                            \
-            case VAE_B_MUL:                                                                        \
-                for (int64_t i = 0; i < n; i++) o[i] = x0[i] * x1[i];                              \
-                return;                                                                            \
-            case VAE_B_DIV:                                                                        \
-                for (int64_t i = 0; i < n; i++) o[i] = x0[i] / x1[i];                              \
-                return;                                                                            \
-            default:                                                                               \
-                break;                                                                             \
-            }                                                                                      \
+        const int64_t s0 = it->inner[0], s1 = it->inner[1], so = it->inner[2];                     \
+        if (so == 1 && s0 == 1 && s1 == 1) {                                                       \
+            switch (c->op) { VAE_BINARY_OPS(CONTIG_LOOP, T) }                                      \
         }                                                                                          \
-        const int64_t so = it->inner[2];                                                           \
-        switch (c->op) {                                                                           \
-        case VAE_B_ADD:                                                                            \
-            for (int64_t i = 0; i < n; i++) o[i * so] = x0[i * s0] + x1[i * s1];                   \
-            break;                                                                                 \
-        case VAE_B_SUB:                                                                            \
-            for (int64_t i = 0; i < n; i++) o[i * so] = x0[i * s0] - x1[i * s1];                   \
-            break;                                                                                 \
-        case VAE_B_MUL:                                                                            \
-            for (int64_t i = 0; i < n; i++) o[i * so] = x0[i * s0] * x1[i * s1];                   \
-            break;                                                                                 \
-        case VAE_B_DIV:                                                                            \
-            for (int64_t i = 0; i < n; i++) o[i * so] = x0[i * s0] / x1[i * s1];                   \
-            break;                                                                                 \
-        case VAE_B_MAXIMUM:                                                                        \
-            for (int64_t i = 0; i < n; i++)                                                        \
-                o[i * so] = x0[i * s0] >= x1[i * s1] ? x0[i * s0] : x1[i * s1];                    \
-            break;                                                                                 \
-        case VAE_B_MINIMUM:                                                                        \
-            for (int64_t i = 0; i < n; i++)                                                        \
-                o[i * so] = x0[i * s0] <= x1[i * s1] ? x0[i * s0] : x1[i * s1];                    \
-            break;                                                                                 \
-        default:                                                                                   \
-            break;                                                                                 \
-        }                                                                                          \
+        switch (c->op) { VAE_BINARY_OPS(STRIDED_LOOP, T) }                                         \
     }                                                                                              \
-    /* d(a op b)/da, d(a op b)/db; ties of maximum/minimum send the gradient to a */               \
+    /* d(a op b)/da (side 0), d(a op b)/db (side 1) */                                             \
     static inline T der_##T(vae_binary op, int side, T a, T b, T y) {                              \
+        (void)y;                                                                                   \
         switch (op) {                                                                              \
-        case VAE_B_ADD:                                                                            \
-            return 1;                                                                              \
-        case VAE_B_SUB:                                                                            \
-            return side ? -1 : 1;                                                                  \
-        case VAE_B_MUL:                                                                            \
-            return side ? a : b;                                                                   \
-        case VAE_B_DIV:                                                                            \
-            return side ? -y / b : 1 / b;                                                          \
-        case VAE_B_MAXIMUM:                                                                        \
-            return side ? (T)(a < b) : (T)(a >= b);                                                \
-        case VAE_B_MINIMUM:                                                                        \
-            return side ? (T)(a > b) : (T)(a <= b);                                                \
+            VAE_BINARY_OPS(DER_CASE, T)                                                            \
         default:                                                                                   \
             return 0;                                                                              \
         }                                                                                          \
@@ -134,6 +104,15 @@ typedef struct {
 DEFINE_BINARY(float)
 DEFINE_BINARY(double)
 
+static double binary_cost(vae_binary op) {
+    static const double cost[VAE_B_COUNT_] = {
+#define COST_ROW(arg, e, name, cost, f, da, db) [VAE_B_##e] = cost,
+        VAE_BINARY_OPS(COST_ROW, ~)
+#undef COST_ROW
+    };
+    return (unsigned)op < VAE_B_COUNT_ ? cost[op] : 4;
+}
+
 /* Run `fn` over y's shape with nops operands (broadcast strides for the inputs, y's own strides for the last). */
 static void run_bcast(const vae_tensor *y, int nin, const vae_tensor *const *in, vae_tensor *out,
                       double cost, vae__run_fn fn, bin_ctx *c) {
@@ -154,7 +133,7 @@ static void run_bcast(const vae_tensor *y, int nin, const vae_tensor *const *in,
 void vae_k_binary(vae_binary op, const vae_tensor *a, const vae_tensor *b, vae_tensor *y) {
     bin_ctx c = {op, 0, a->data, b->data, NULL, NULL, y->data};
     const vae_tensor *in[2] = {a, b};
-    run_bcast(y, 2, in, y, op == VAE_B_DIV ? 4 : 1,
+    run_bcast(y, 2, in, y, binary_cost(op),
               y->dtype == VAE_F64 ? binary_run_double : binary_run_float, &c);
 }
 
@@ -162,7 +141,7 @@ void vae_k_binary_grad(vae_binary op, int side, const vae_tensor *a, const vae_t
                        const vae_tensor *y, const vae_tensor *gy, vae_tensor *g) {
     bin_ctx c = {op, side, a->data, b->data, gy->data, NULL, g->data};
     const vae_tensor *in[3] = {a, b, gy};
-    run_bcast(y, 3, in, g, op == VAE_B_DIV ? 4 : 1,
+    run_bcast(y, 3, in, g, binary_cost(op),
               y->dtype == VAE_F64 ? binary_grad_run_double : binary_grad_run_float, &c);
 }
 

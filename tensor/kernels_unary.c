@@ -13,44 +13,27 @@
 #include "kernels.h"
 #include "vmath.h"
 
-/* Numerically stable forms, shared with kernels_fused.c (tensor/vmath.h). */
-#define sigmoid_double  vae_sigmoid_d
-#define softplus_double vae_softplus_d
-
-#define exp_float      vae_vexpf
-#define expm1_float    vae_vexpm1f
-#define log1p_float    vae_vlog1pf
-#define tanh_float     vae_vtanhf
-#define sigmoid_float  vae_vsigmoidf
-#define softplus_float vae_vsoftplusf
-#define log_float      logf
-#define sqrt_float     sqrtf
-#define pow_float      powf
-#define fabs_float     fabsf
-#define exp_double     exp
-#define expm1_double   expm1
-#define log1p_double   log1p
-#define tanh_double    tanh
-#define log_double     log
-#define sqrt_double    sqrt
-#define pow_double     pow
-#define fabs_double    fabs
+/* The dtype-generic math of the VAE_UNARY_OPS rows (kernels.h): f32 uses the vectorizable approximations of vmath.h
+ * (numerically stable sigmoid/softplus shared with kernels_fused.c), f64 uses libm. */
+#define U_EXP(v)      _Generic((v), float : vae_vexpf, default : exp)(v)
+#define U_EXPM1(v)    _Generic((v), float : vae_vexpm1f, default : expm1)(v)
+#define U_LOG1P(v)    _Generic((v), float : vae_vlog1pf, default : log1p)(v)
+#define U_TANH(v)     _Generic((v), float : vae_vtanhf, default : tanh)(v)
+#define U_SIGMOID(v)  _Generic((v), float : vae_vsigmoidf, default : vae_sigmoid_d)(v)
+#define U_SOFTPLUS(v) _Generic((v), float : vae_vsoftplusf, default : vae_softplus_d)(v)
+#define U_LOG(v)      _Generic((v), float : logf, default : log)(v)
+#define U_SQRT(v)     _Generic((v), float : sqrtf, default : sqrt)(v)
+#define U_FABS(v)     _Generic((v), float : fabsf, default : fabs)(v)
+#define U_POW(v, p)   _Generic((v), float : powf, default : pow)(v, p)
 
 /* Work per element in units of an add, for the threading threshold. */
 static double unary_cost(vae_unary op) {
-    switch (op) {
-    case VAE_U_NEG:
-    case VAE_U_SQUARE:
-    case VAE_U_ABS:
-    case VAE_U_RELU:
-    case VAE_U_LEAKY_RELU:
-    case VAE_U_ADD_SCALAR:
-    case VAE_U_MUL_SCALAR:
-    case VAE_U_CLAMP:
-        return 1;
-    default:
-        return 8;
-    }
+    static const double cost[VAE_U_COUNT_] = {
+#define COST_ROW(arg, e, name, cost, f, df) [VAE_U_##e] = cost,
+        VAE_UNARY_OPS(COST_ROW, ~)
+#undef COST_ROW
+    };
+    return (unsigned)op < VAE_U_COUNT_ ? cost[op] : 8;
 }
 
 typedef struct {
@@ -60,128 +43,53 @@ typedef struct {
     void *out;
 } unary_ctx;
 
+/* One case per row of VAE_UNARY_OPS: y = f(v), and f'(v) given v and y. */
+#define FWD_CASE(T, e, name, cost, f, df)                                                          \
+    case VAE_U_##e:                                                                                \
+        return (T)(f);
+#define DER_CASE(T, e, name, cost, f, df)                                                          \
+    case VAE_U_##e:                                                                                \
+        return (T)(df);
+/* o[i] = f(a[i]), all unit stride: one loop per op, with no switch or stride inside, so each vectorizes */
+#define FWD_LOOP(T, e, name, cost, f, df)                                                          \
+    case VAE_U_##e:                                                                                \
+        for (int64_t i = 0; i < n; i++) {                                                          \
+            const T v = a[i];                                                                      \
+            o[i] = (T)(f);                                                                         \
+        }                                                                                          \
+        break;
+/* g[i] += gy[i] * f'(x[i]), all unit stride; every load is unconditional (selects, vectorized) */
+#define DER_LOOP(T, e, name, cost, f, df)                                                          \
+    case VAE_U_##e:                                                                                \
+        for (int64_t i = 0; i < n; i++) {                                                          \
+            const T v = x[i], y = yv[i];                                                           \
+            (void)v, (void)y;                                                                      \
+            g[i] += gy[i] * (T)(df);                                                               \
+        }                                                                                          \
+        break;
+
 #define DEFINE_UNARY(T)                                                                            \
     static inline T fwd_##T(vae_unary op, T v, T p0, T p1) {                                       \
+        (void)p1;                                                                                  \
         switch (op) {                                                                              \
-        case VAE_U_NEG:                                                                            \
-            return -v;                                                                             \
-        case VAE_U_EXP:                                                                            \
-            return exp_##T(v);                                                                     \
-        case VAE_U_LOG:                                                                            \
-            return log_##T(v);                                                                     \
-        case VAE_U_LOG1P:                                                                          \
-            return log1p_##T(v);                                                                   \
-        case VAE_U_EXPM1:                                                                          \
-            return expm1_##T(v);                                                                   \
-        case VAE_U_SQRT:                                                                           \
-            return sqrt_##T(v);                                                                    \
-        case VAE_U_SQUARE:                                                                         \
-            return v * v;                                                                          \
-        case VAE_U_ABS:                                                                            \
-            return fabs_##T(v);                                                                    \
-        case VAE_U_TANH:                                                                           \
-            return tanh_##T(v);                                                                    \
-        case VAE_U_SIGMOID:                                                                        \
-            return sigmoid_##T(v);                                                                 \
-        case VAE_U_RELU:                                                                           \
-            return v > 0 ? v : 0;                                                                  \
-        case VAE_U_SOFTPLUS:                                                                       \
-            return softplus_##T(v);                                                                \
-        case VAE_U_LOG_SIGMOID:                                                                    \
-            return -softplus_##T(-v);                                                              \
-        case VAE_U_ELU:                                                                            \
-            return v > 0 ? v : p0 * expm1_##T(v);                                                  \
-        case VAE_U_LEAKY_RELU:                                                                     \
-            return v > 0 ? v : p0 * v;                                                             \
-        case VAE_U_ADD_SCALAR:                                                                     \
-            return v + p0;                                                                         \
-        case VAE_U_MUL_SCALAR:                                                                     \
-            return v * p0;                                                                         \
-        case VAE_U_POW_SCALAR:                                                                     \
-            return pow_##T(v, p0);                                                                 \
-        case VAE_U_CLAMP:                                                                          \
-            return v < p0 ? p0 : (v > p1 ? p1 : v);                                                \
+            VAE_UNARY_OPS(FWD_CASE, T)                                                             \
         default:                                                                                   \
             return 0;                                                                              \
         }                                                                                          \
     }                                                                                              \
-    /* f'(x) given x and y = f(x) */                                                               \
     static inline T der_##T(vae_unary op, T v, T y, T p0, T p1) {                                  \
+        (void)p1;                                                                                  \
         switch (op) {                                                                              \
-        case VAE_U_NEG:                                                                            \
-            return -1;                                                                             \
-        case VAE_U_EXP:                                                                            \
-            return y;                                                                              \
-        case VAE_U_LOG:                                                                            \
-            return 1 / v;                                                                          \
-        case VAE_U_LOG1P:                                                                          \
-            return 1 / (1 + v);                                                                    \
-        case VAE_U_EXPM1:                                                                          \
-            return y + 1;                                                                          \
-        case VAE_U_SQRT:                                                                           \
-            return (T)0.5 / y;                                                                     \
-        case VAE_U_SQUARE:                                                                         \
-            return 2 * v;                                                                          \
-        case VAE_U_ABS:                                                                            \
-            return v > 0 ? 1 : (v < 0 ? -1 : 0);                                                   \
-        case VAE_U_TANH:                                                                           \
-            return 1 - y * y;                                                                      \
-        case VAE_U_SIGMOID:                                                                        \
-            return y * (1 - y);                                                                    \
-        case VAE_U_RELU:                                                                           \
-            return v > 0 ? 1 : 0;                                                                  \
-        case VAE_U_SOFTPLUS:                                                                       \
-            return sigmoid_##T(v);                                                                 \
-        case VAE_U_LOG_SIGMOID:                                                                    \
-            return sigmoid_##T(-v);                                                                \
-        case VAE_U_ELU:                                                                            \
-            return v > 0 ? 1 : y + p0;                                                             \
-        case VAE_U_LEAKY_RELU:                                                                     \
-            return v > 0 ? 1 : p0;                                                                 \
-        case VAE_U_ADD_SCALAR:                                                                     \
-            return 1;                                                                              \
-        case VAE_U_MUL_SCALAR:                                                                     \
-            return p0;                                                                             \
-        case VAE_U_POW_SCALAR:                                                                     \
-            return p0 == 0 ? 0 : p0 * pow_##T(v, p0 - 1);                                          \
-        case VAE_U_CLAMP:                                                                          \
-            return (v >= p0 && v <= p1) ? 1 : 0;                                                   \
+            VAE_UNARY_OPS(DER_CASE, T)                                                             \
         default:                                                                                   \
             return 0;                                                                              \
         }                                                                                          \
     }                                                                                              \
-    /* o[i] = f(a[i]), all unit stride: one loop per hot op so each vectorizes */                  \
     static void unary_contig_##T(vae_unary op, const T *a, T *o, int64_t n, T p0, T p1) {          \
         switch (op) {                                                                              \
-        case VAE_U_EXP:                                                                            \
-            for (int64_t i = 0; i < n; i++) o[i] = exp_##T(a[i]);                                  \
-            break;                                                                                 \
-        case VAE_U_TANH:                                                                           \
-            for (int64_t i = 0; i < n; i++) o[i] = tanh_##T(a[i]);                                 \
-            break;                                                                                 \
-        case VAE_U_SIGMOID:                                                                        \
-            for (int64_t i = 0; i < n; i++) o[i] = sigmoid_##T(a[i]);                              \
-            break;                                                                                 \
-        case VAE_U_SOFTPLUS:                                                                       \
-            for (int64_t i = 0; i < n; i++) o[i] = softplus_##T(a[i]);                             \
-            break;                                                                                 \
-        case VAE_U_RELU:                                                                           \
-            for (int64_t i = 0; i < n; i++) o[i] = a[i] > 0 ? a[i] : 0;                            \
-            break;                                                                                 \
-        case VAE_U_ADD_SCALAR:                                                                     \
-            for (int64_t i = 0; i < n; i++) o[i] = a[i] + p0;                                      \
-            break;                                                                                 \
-        case VAE_U_MUL_SCALAR:                                                                     \
-            for (int64_t i = 0; i < n; i++) o[i] = a[i] * p0;                                      \
-            break;                                                                                 \
-        case VAE_U_NEG:                                                                            \
-            for (int64_t i = 0; i < n; i++) o[i] = -a[i];                                          \
-            break;                                                                                 \
-        case VAE_U_SQUARE:                                                                         \
-            for (int64_t i = 0; i < n; i++) o[i] = a[i] * a[i];                                    \
-            break;                                                                                 \
+            VAE_UNARY_OPS(FWD_LOOP, T)                                                             \
         default:                                                                                   \
-            for (int64_t i = 0; i < n; i++) o[i] = fwd_##T(op, a[i], p0, p1);                      \
+            break;                                                                                 \
         }                                                                                          \
     }                                                                                              \
     static void unary_run_##T(void *vc, const vae__iter *it, const int64_t *off, int64_t n) {      \
@@ -194,30 +102,12 @@ typedef struct {
         else                                                                                       \
             for (int64_t i = 0; i < n; i++) o[i * so] = fwd_##T(c->op, a[i * sx], p0, p1);         \
     }                                                                                              \
-    /* g[i] += gy[i] * f'(x[i]), all unit stride */                                                \
-    static void unary_grad_contig_##T(vae_unary op, const T *x, const T *y, const T *gy, T *g,     \
+    static void unary_grad_contig_##T(vae_unary op, const T *x, const T *yv, const T *gy, T *g,    \
                                       int64_t n, T p0, T p1) {                                     \
         switch (op) {                                                                              \
-        case VAE_U_TANH:                                                                           \
-            for (int64_t i = 0; i < n; i++) g[i] += gy[i] * (1 - y[i] * y[i]);                     \
-            break;                                                                                 \
-        case VAE_U_SIGMOID:                                                                        \
-            for (int64_t i = 0; i < n; i++) g[i] += gy[i] * (y[i] * (1 - y[i]));                   \
-            break;                                                                                 \
-        case VAE_U_RELU: /* unconditional load: a select, vectorized */                            \
-            for (int64_t i = 0; i < n; i++) {                                                      \
-                const T gv = gy[i];                                                                \
-                g[i] += x[i] > 0 ? gv : 0;                                                         \
-            }                                                                                      \
-            break;                                                                                 \
-        case VAE_U_EXP:                                                                            \
-            for (int64_t i = 0; i < n; i++) g[i] += gy[i] * y[i];                                  \
-            break;                                                                                 \
-        case VAE_U_SOFTPLUS:                                                                       \
-            for (int64_t i = 0; i < n; i++) g[i] += gy[i] * sigmoid_##T(x[i]);                     \
-            break;                                                                                 \
+            VAE_UNARY_OPS(DER_LOOP, T)                                                             \
         default:                                                                                   \
-            for (int64_t i = 0; i < n; i++) g[i] += gy[i] * der_##T(op, x[i], y[i], p0, p1);       \
+            break;                                                                                 \
         }                                                                                          \
     }                                                                                              \
     static void unary_grad_run_##T(void *vc, const vae__iter *it, const int64_t *off, int64_t n) { \

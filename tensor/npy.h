@@ -38,16 +38,16 @@ typedef struct vae_npy {
 } vae_npy;
 
 /* Bytes per element of `dtype` (1, 8, 4, 8); 0 for an invalid value. */
-size_t vae_npy_dtype_size(vae_npy_dtype dtype);
+VAE_API size_t vae_npy_dtype_size(vae_npy_dtype dtype);
 
 /* NumPy descr string of `dtype` ("|u1", "<i8", "<f4", "<f8"); "?" for an invalid value. */
-const char *vae_npy_dtype_descr(vae_npy_dtype dtype);
+VAE_API const char *vae_npy_dtype_descr(vae_npy_dtype dtype);
 
 /* Write an array of `ndim` (0..8) dims `shape` from C-order `data` to `path` atomically (a
  * temporary file beside it, fsync, rename: tensor/atomic_file.h). data may be NULL only when the
  * array has no elements. On failure returns VAE_ERR_ARG/NULL (bad arguments) or VAE_ERR_IO
  * (message names the path), removes the temporary file and leaves `path` untouched. */
-vae_status vae_npy_write(const char *path, vae_npy_dtype dtype, int ndim, const int64_t *shape,
+VAE_API vae_status vae_npy_write(const char *path, vae_npy_dtype dtype, int ndim, const int64_t *shape,
                          const void *data, vae_error *err);
 
 /* Parse a complete .npy image held in memory (`len` bytes) into *out (data copied into a new
@@ -55,13 +55,13 @@ vae_status vae_npy_write(const char *path, vae_npy_dtype dtype, int ndim, const 
  * trailing data, bad shape), VAE_ERR_VERSION (format version other than 1.0/2.0/3.0),
  * VAE_ERR_UNSUPPORTED (big-endian, Fortran order, other dtype, ndim > 8) or VAE_ERR_OOM, with a
  * message saying what is wrong; *out is left unchanged. */
-vae_status vae_npy_parse(const void *buf, size_t len, vae_npy *out, vae_error *err);
+VAE_API vae_status vae_npy_parse(const void *buf, size_t len, vae_npy *out, vae_error *err);
 
 /* Read the .npy file `path` into *out. Fails like vae_npy_parse, plus VAE_ERR_IO if the file cannot
  * be opened or read; messages name the path; *out is left unchanged on failure. */
-vae_status vae_npy_read(const char *path, vae_npy *out, vae_error *err);
+VAE_API vae_status vae_npy_read(const char *path, vae_npy *out, vae_error *err);
 
 /* Free the data of *a and zero it. Safe on NULL and on a zeroed struct. */
-void vae_npy_free(vae_npy *a);
+VAE_API void vae_npy_free(vae_npy *a);
 
 #endif

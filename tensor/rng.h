@@ -8,6 +8,8 @@
 
 #include <stdint.h>
 
+#include "tensor/error.h"
+
 typedef struct vae_rng {
     uint64_t s[4];
     double spare; /* second normal from the polar method */
@@ -15,25 +17,25 @@ typedef struct vae_rng {
 } vae_rng;
 
 /* Seed the state from a 64-bit seed (splitmix64 expansion). Never fails. */
-void vae_rng_seed(vae_rng *r, uint64_t seed);
+VAE_API void vae_rng_seed(vae_rng *r, uint64_t seed);
 /* Next raw 64-bit output. */
-uint64_t vae_rng_u64(vae_rng *r);
+VAE_API uint64_t vae_rng_u64(vae_rng *r);
 /* Uniform double in [0, 1) with 53 random bits. */
-double vae_rng_uniform(vae_rng *r);
+VAE_API double vae_rng_uniform(vae_rng *r);
 /* Uniform double in (0, 1): never 0, safe for log(). */
-double vae_rng_uniform_pos(vae_rng *r);
+VAE_API double vae_rng_uniform_pos(vae_rng *r);
 /* Uniform integer in [0, n) without modulo bias; returns 0 when n == 0. */
-uint64_t vae_rng_below(vae_rng *r, uint64_t n);
+VAE_API uint64_t vae_rng_below(vae_rng *r, uint64_t n);
 /* Standard normal N(0,1) (Marsaglia polar method). */
-double vae_rng_normal(vae_rng *r);
+VAE_API double vae_rng_normal(vae_rng *r);
 /* 1 with probability p (p clamped to [0,1]), else 0. */
-int vae_rng_bernoulli(vae_rng *r, double p);
+VAE_API int vae_rng_bernoulli(vae_rng *r, double p);
 /* out[i] = 1 with probability p[i], else 0, for i in [0, n): the same draws and results as
  * out[i] = vae_rng_bernoulli(r, p[i]) in order, without a call per element (dynamic binarization). */
-void vae_rng_bernoulli_f32(vae_rng *r, const float *p, float *out, int64_t n);
+VAE_API void vae_rng_bernoulli_f32(vae_rng *r, const float *p, float *out, int64_t n);
 /* Make `child` an independent stream: copy `parent`, then advance the parent by 2^128 steps. */
-void vae_rng_split(vae_rng *parent, vae_rng *child);
+VAE_API void vae_rng_split(vae_rng *parent, vae_rng *child);
 /* Fisher-Yates shuffle of idx[0..n). */
-void vae_rng_shuffle_i64(vae_rng *r, int64_t *idx, int64_t n);
+VAE_API void vae_rng_shuffle_i64(vae_rng *r, int64_t *idx, int64_t n);
 
 #endif

@@ -51,49 +51,49 @@ typedef struct vae_tensor {
     }
 
 /* Bytes per element of a dtype (4 or 8). */
-size_t vae_dtype_size(vae_dtype dt);
-const char *vae_dtype_name(vae_dtype dt);
+VAE_API size_t vae_dtype_size(vae_dtype dt);
+VAE_API const char *vae_dtype_name(vae_dtype dt);
 
 /* Number of elements (1 for a 0-d tensor). */
-int64_t vae_numel(const vae_tensor *t);
+VAE_API int64_t vae_numel(const vae_tensor *t);
 /* 1 when the strides are the row-major contiguous ones (size-1 dims ignored). */
-int vae_is_contiguous(const vae_tensor *t);
+VAE_API int vae_is_contiguous(const vae_tensor *t);
 /* 1 when both have the same ndim and shape. */
-int vae_same_shape(const vae_tensor *a, const vae_tensor *b);
+VAE_API int vae_same_shape(const vae_tensor *a, const vae_tensor *b);
 /* Pointer to the element at logical index (0,...,0). */
-void *vae_tensor_ptr(const vae_tensor *t);
+VAE_API void *vae_tensor_ptr(const vae_tensor *t);
 
 /* Validates ndim/shape (0 <= ndim <= 8, dims >= 0, element count and byte size without overflow); on failure sets
  * err (op name `op`) and returns 0, else returns 1 and stores the element count in *numel. */
-int vae_shape_check(vae_error *err, const char *op, int ndim, const int64_t *shape, vae_dtype dt,
+VAE_API int vae_shape_check(vae_error *err, const char *op, int ndim, const int64_t *shape, vae_dtype dt,
                     int64_t *numel);
 
 /* Fills `strides` with the row-major contiguous strides of `shape`. */
-void vae_contiguous_strides(int ndim, const int64_t *shape, int64_t *strides);
+VAE_API void vae_contiguous_strides(int ndim, const int64_t *shape, int64_t *strides);
 
 /* New contiguous tensor in arena `a`, contents uninitialized. NULL (error in err) on a bad shape or OOM. */
-vae_tensor *vae_tensor_alloc(vae_arena *a, vae_error *err, vae_dtype dt, int ndim,
+VAE_API vae_tensor *vae_tensor_alloc(vae_arena *a, vae_error *err, vae_dtype dt, int ndim,
                              const int64_t *shape);
 /* New tensor struct describing a caller's contiguous buffer (not copied, never freed). NULL on bad shape/OOM. */
-vae_tensor *vae_tensor_wrap(vae_arena *a, vae_error *err, vae_dtype dt, int ndim,
+VAE_API vae_tensor *vae_tensor_wrap(vae_arena *a, vae_error *err, vae_dtype dt, int ndim,
                             const int64_t *shape, void *data);
 /* New tensor struct sharing x's storage with the given geometry (a view); NULL on OOM. */
-vae_tensor *vae_tensor_view_of(vae_arena *a, vae_error *err, const vae_tensor *x, int ndim,
+VAE_API vae_tensor *vae_tensor_view_of(vae_arena *a, vae_error *err, const vae_tensor *x, int ndim,
                                const int64_t *shape, const int64_t *stride, int64_t offset);
 
 /* Element at a flat row-major logical index, as double (no bounds check beyond an internal assert). */
-double vae_get_flat(const vae_tensor *t, int64_t i);
+VAE_API double vae_get_flat(const vae_tensor *t, int64_t i);
 /* Store v (converted to the dtype) at a flat row-major logical index. */
-void vae_set_flat(vae_tensor *t, int64_t i, double v);
+VAE_API void vae_set_flat(vae_tensor *t, int64_t i, double v);
 /* Element at a multi-index (ndim entries). */
-double vae_get(const vae_tensor *t, const int64_t *idx);
+VAE_API double vae_get(const vae_tensor *t, const int64_t *idx);
 /* The single element of a tensor with numel 1, as double; NaN when t is NULL or not a single element. */
-double vae_item(const vae_tensor *t);
+VAE_API double vae_item(const vae_tensor *t);
 /* Copy all elements, in row-major logical order, into dst as double (dst has numel entries). */
-void vae_tensor_to_f64(const vae_tensor *t, double *dst);
+VAE_API void vae_tensor_to_f64(const vae_tensor *t, double *dst);
 
 /* Write a readable description ("tensor f32 (2,3) [[1, 2, 3], [4, 5, 6]]") to f, eliding after `max_items`
  * elements per dimension (0 = 6). Does nothing when f or t is NULL. */
-void vae_tensor_fprint(FILE *f, const vae_tensor *t, int max_items);
+VAE_API void vae_tensor_fprint(FILE *f, const vae_tensor *t, int max_items);
 
 #endif

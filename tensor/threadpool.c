@@ -7,6 +7,7 @@
  * tens of microseconds), then sleep on a condvar.
  */
 #include "threadpool.h"
+#include "scratch.h"
 
 #include <pthread.h>
 #include <sched.h>

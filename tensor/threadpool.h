@@ -17,11 +17,11 @@
 #define VAE_THREADS_MAX 256
 
 /* Number of threads parallel calls use (>= 1), including the calling thread. Never fails. */
-int vae_threads_get(void);
+VAE_API int vae_threads_get(void);
 
 /* Use n threads (1 <= n <= VAE_THREADS_MAX); n == 0 restores the default. VAE_ERR_ARG (setting
  * unchanged) for other values. Thread-safe; takes effect at the next parallel call. */
-vae_status vae_threads_set(int n);
+VAE_API vae_status vae_threads_set(int n);
 
 /* Run fn(ctx, task, thread_id) once for every task in [0, ntasks) and return when all are done. The
  * calling thread takes part; tasks are claimed dynamically, so fn must write disjoint outputs per
@@ -29,18 +29,7 @@ vae_status vae_threads_set(int n);
  * it to index per-call partial buffers). Runs serially, in task order, when: ntasks <= 1, one
  * thread is configured, the call is nested inside a task, another thread's parallel call is in
  * flight, or worker threads could not be created. Never fails. */
-void vae_parallel_for(int64_t ntasks, void (*fn)(void *ctx, int64_t task, int thread_id),
+VAE_API void vae_parallel_for(int64_t ntasks, void (*fn)(void *ctx, int64_t task, int thread_id),
                       void *ctx);
-
-/* Private to the library. */
-
-/* Number of scratch slots per thread; a kernel that calls another one uses different slots. */
-#define VAE__SCRATCH_SLOTS 4
-
-/* A 64-byte aligned buffer of at least `bytes` bytes owned by the calling OS thread, slot `slot` in
- * [0, VAE__SCRATCH_SLOTS). It is reallocated only when too small (contents are then lost), so the
- * steady state does not allocate. Valid until the same thread asks for the same slot again. Returns
- * NULL on OOM or a bad slot. */
-void *vae__thread_scratch(int slot, size_t bytes);
 
 #endif

@@ -4,6 +4,7 @@
 #include "tensor/gemm.h"
 #include "tensor/rng.h"
 #include "tensor/threadpool.h"
+#include "tensor/scratch.h"
 
 #include <stdatomic.h>
 #include <stdint.h>

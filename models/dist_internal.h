@@ -1,0 +1,12 @@
+/* dist_internal.h - helpers shared by the distribution files (private to the library: not installed). */
+#ifndef VAE_DIST_INTERNAL_H
+#define VAE_DIST_INTERNAL_H
+
+#include "models/dist.h"
+
+/* Shared by the two Bernoulli files: k draws x_i = icdf(l_i, u_i) from the logits
+ * param[0], u ~ U[0,1) recorded as d->eps; NULL with the error in ctx. */
+vae_tensor *vae__logits_sample(vae_ctx *ctx, vae_dist *d, int64_t k,
+                               double (*icdf)(double logit, double u));
+
+#endif
