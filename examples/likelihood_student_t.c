@@ -9,7 +9,12 @@
  *      every gradient);
  *   2. a vae_dist_ops table naming them, and a constructor;
  *   3. a vae_likelihood descriptor and a function that registers it, after which
- *      vae_likelihood_find("student-t") finds it like a built-in.
+ *      vae_likelihood_find("student-t") finds it like a built-in;
+ *   4. (optional) the plugin entry point, so that the same file builds as a shared object that
+ *      any program loads at run time (meson builds examples/likelihood_student_t.so):
+ *        cc -shared -fPIC $(pkg-config --cflags vae) likelihood_student_t.c -o student_t.so
+ *        vae_plugin_load("./student_t.so", &err)     (or: vae eval --plugin ./student_t.so)
+ *      The `vae` CLI links this file in and registers it at start-up instead.
  */
 #include <math.h>
 
@@ -110,4 +115,12 @@ static const vae_likelihood student_t_likelihood = {
 /* Make "student-t" available by name; VAE_ERR_ARG when it is already registered. */
 vae_status vae_likelihood_student_t_register(void) {
     return vae_likelihood_register(&student_t_likelihood);
+}
+
+/* ---- 4. the plugin entry point (models/plugin.h) ---- */
+
+VAE_API vae_status VAE_PLUGIN_INIT(vae_error *err) {
+    if (vae_likelihood_student_t_register())
+        return vae_error_set(err, VAE_ERR_ARG, "\"student-t\" is registered already");
+    return VAE_OK;
 }

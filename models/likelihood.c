@@ -13,8 +13,9 @@ vae_status vae_likelihood_split(vae_ctx *ctx, const char *who, vae_tensor *out, 
     if (!ctx) return VAE_ERR_NULL;
     vae_error *err = vae_ctx_error(ctx);
     if (!out || !parts) return vae_error_set(err, VAE_ERR_NULL, "%s: NULL decoder output", who);
-    if (n < 1 || n > 4)
-        return vae_error_set(err, VAE_ERR_ARG, "%s: split in %d parts; need 1..4", who, n);
+    if (n < 1 || n > VAE_LIK_MAX_PARAMS)
+        return vae_error_set(err, VAE_ERR_ARG, "%s: split in %d parts; need 1..%d", who, n,
+                             VAE_LIK_MAX_PARAMS);
     int64_t last = out->ndim ? out->shape[out->ndim - 1] : 0;
     if (out->ndim == 0 || last % n) {
         char b[160];
@@ -22,7 +23,7 @@ vae_status vae_likelihood_split(vae_ctx *ctx, const char *who, vae_tensor *out, 
                              "%s: decoder output %s: last dim is not a multiple of %d", who,
                              vae_shape_str(b, sizeof b, out->ndim, out->shape), n);
     }
-    vae_tensor *p[4] = {0};
+    vae_tensor *p[VAE_LIK_MAX_PARAMS] = {0};
     int64_t D = last / n;
     for (int i = 0; i < n; i++)
         if (!(p[i] = vae_slice(ctx, out, -1, i * D, (i + 1) * D, 1))) return vae_ctx_status(ctx);
@@ -83,7 +84,7 @@ const vae_likelihood *vae_likelihood_find(const char *name) {
 
 vae_status vae_likelihood_register(const vae_likelihood *lik) {
     if (!lik || !lik->name || !lik->name[0] || !lik->make || lik->params_per_dim < 1 ||
-        lik->params_per_dim > 2)
+        lik->params_per_dim > VAE_LIK_MAX_PARAMS)
         return VAE_ERR_ARG;
     if (vae_likelihood_find(lik->name)) return VAE_ERR_ARG;
     if (nuser == USER_SLOTS) return VAE_ERR_OOM;

@@ -40,7 +40,8 @@ static vae_status init_layers(const vae_net_cfg *cfg, const vae_mlp *m, vae_rng 
 
 vae_status vae_net_init(vae_net *net, const vae_net_cfg *cfg, vae_rng *rng, vae_error *err) {
     memset(net, 0, sizeof *net);
-    if (cfg->x_dim < 1 || cfg->z_dim < 1 || cfg->nhidden < 0 || cfg->nhidden > VAE_NET_MAX_HIDDEN)
+    if (cfg->x_dim < 1 || cfg->x_dim > INT64_MAX / VAE_LIK_MAX_PARAMS || cfg->z_dim < 1 ||
+        cfg->nhidden < 0 || cfg->nhidden > VAE_NET_MAX_HIDDEN)
         return vae_error_set(err, VAE_ERR_ARG,
                              "vae_net: bad sizes (x_dim %lld, z_dim %lld, %d hidden layers)",
                              (long long)cfg->x_dim, (long long)cfg->z_dim, cfg->nhidden);

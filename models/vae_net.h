@@ -1,7 +1,8 @@
 /* vae_net.h - the encoder/decoder pair of a VAE.
  *
  *   encoder  q(z|x) = N(mu(x), diag exp(logvar(x))):  x (B, D) -> MLP -> (B, 2Z) -> mu = [:, :Z], logvar = [:, Z:]
- *   decoder  p(x|z) = likelihood(decoder(z)):         z (..., Z) -> MLP -> (..., D * params_per_dim)
+ *   decoder  p(x|z) = likelihood(decoder(z)):         z (..., Z) -> MLP -> (..., D * P)
+ * where P is the likelihood's params_per_dim (1..VAE_LIK_MAX_PARAMS).
  * The decoder mirrors the encoder's hidden sizes. Parameters live in one store; encoder parameters are named
  * "enc.*" and decoder parameters "dec.*" (the estimator study groups gradients by that prefix).
  */
@@ -27,7 +28,7 @@ typedef struct vae_net_cfg {
     vae_act act;                        /* hidden activation */
     double act_alpha;                   /* for elu / leaky relu */
     char likelihood[32];                /* registry name, e.g. "bernoulli" */
-    double lik_opts[4];                 /* likelihood options (e.g. fixed sigma); 0 = its default */
+    double lik_opts[VAE_LIK_MAX_OPTS];  /* likelihood options (e.g. fixed sigma); 0 = its default */
     vae_dtype dtype;
     vae_init_kind init;
     double init_sigma; /* VAE_INIT_NORMAL: N(0, sigma^2), Kingma & Welling used 0.01 */

@@ -540,6 +540,15 @@ static vae_dist *make_tight(vae_ctx *c, vae_tensor *out, const double *opts) {
 }
 static const vae_likelihood tight = {"gaussian-tight", 1, make_tight, "Gaussian, sigma 0.1"};
 
+/* A test-only likelihood with three parameters per dim: (a | b | c) -> N(a + b, exp(c)). */
+static vae_dist *make_tri(vae_ctx *c, vae_tensor *out, const double *opts) {
+    (void)opts;
+    vae_tensor *p[3];
+    if (vae_likelihood_split(c, "tri", out, 3, p)) return NULL;
+    return vae_normal_logvar(c, vae_add(c, p[0], p[1]), p[2]);
+}
+static const vae_likelihood tri = {"tri", 3, make_tri, "test: a | b | c -> N(a + b, exp(c))"};
+
 static void test_likelihoods(vae_ctx *c) {
     vae_ctx_reset(c);
     const char *names[5] = {"bernoulli", "gaussian", "gaussian-learned", "laplace", "cbernoulli"};
@@ -584,11 +593,57 @@ static void test_likelihoods(vae_ctx *c) {
     int n = vae_likelihood_list(all, 64);
     CHECK(n == n0 + 1 && all[n - 1] == &tight && !strcmp(all[0]->name, "bernoulli"));
     CHECK(vae_likelihood_register(&tight) == VAE_ERR_ARG); /* name taken */
-    vae_likelihood bad = {"bad", 3, make_tight, ""};
+    vae_likelihood bad = {"bad", VAE_LIK_MAX_PARAMS + 1, make_tight, ""};
+    CHECK(vae_likelihood_register(&bad) == VAE_ERR_ARG);
+    bad.params_per_dim = 0;
     CHECK(vae_likelihood_register(&bad) == VAE_ERR_ARG);
     CHECK(vae_likelihood_register(NULL) == VAE_ERR_ARG);
     vae_tensor *lt = vae_dist_log_prob(c, vae_likelihood_make(c, &tight, o3, NULL), o3);
     CHECK_NEAR(vae_get_flat(lt, 0), 3 * (-log(0.1) - HALF_LOG_2PI), 1e-13, 0);
+
+    /* three parameters per dim: decoder output (2,9) = a | b | c, each (2,3) */
+    CHECK(vae_likelihood_register(&tri) == VAE_OK);
+    double o9[18];
+    for (int i = 0; i < 6; i++) {
+        double a = 0.3 * i - 0.7, b = LOC[i] - a;
+        o9[(i / 3) * 9 + i % 3] = a, o9[(i / 3) * 9 + 3 + i % 3] = b;
+        o9[(i / 3) * 9 + 6 + i % 3] = LV[i];
+    }
+    vae_tensor *lp3 = vae_dist_log_prob(
+        c, vae_likelihood_make(c, vae_likelihood_find("tri"), TT(c, o9, 2, 9), NULL), x);
+    CHECK(SHAPE_IS(lp3, 2));
+    /* same values as gaussian-learned with mean = a + b = LOC and log-variance LV */
+    CHECK_NEAR(vae_get_flat(lp3, 0), -3.0111648000392583, 1e-13, 1e-13);
+    CHECK_NEAR(vae_get_flat(lp3, 1), -3.2273873376012236, 1e-13, 1e-13);
+    /* a (2,4) output is not a multiple of 3 */
+    CHECK(vae_likelihood_make(c, &tri, TT(c, out, 2, 4), NULL) == NULL &&
+          vae_ctx_status(c) == VAE_ERR_SHAPE);
+    vae_ctx_clear_error(c);
+    /* the split helper takes up to VAE_LIK_MAX_PARAMS parts */
+    vae_tensor *parts[VAE_LIK_MAX_PARAMS + 1] = {0};
+    double wide[VAE_LIK_MAX_PARAMS];
+    for (int i = 0; i < VAE_LIK_MAX_PARAMS; i++) wide[i] = i;
+    CHECK(vae_likelihood_split(c, "wide", TT(c, wide, 1, VAE_LIK_MAX_PARAMS), VAE_LIK_MAX_PARAMS,
+                               parts) == VAE_OK);
+    CHECK(parts[VAE_LIK_MAX_PARAMS - 1] && vae_get_flat(parts[VAE_LIK_MAX_PARAMS - 1], 0) == 63);
+    CHECK(vae_likelihood_split(c, "wide", TT(c, wide, 1, VAE_LIK_MAX_PARAMS),
+                               VAE_LIK_MAX_PARAMS + 1, parts) == VAE_ERR_ARG);
+    vae_ctx_clear_error(c);
+    /* a net with it: the decoder's last layer outputs D * 3 */
+    vae_net_cfg nc;
+    vae_net_cfg_default(&nc);
+    nc.x_dim = 5, nc.z_dim = 2, nc.nhidden = 1, nc.hidden[0] = 4, nc.dtype = VAE_F64;
+    snprintf(nc.likelihood, sizeof nc.likelihood, "tri");
+    vae_net net;
+    vae_rng rng;
+    vae_rng_seed(&rng, 3);
+    vae_error err = {0};
+    CHECK_MSG(vae_net_init(&net, &nc, &rng, &err) == VAE_OK, "%s", err.msg);
+    double z[4] = {0.1, -0.2, 0.3, 0.4};
+    vae_tensor *dm = vae_net_decode_mean(c, &net, TT(c, z, 2, 2));
+    CHECK(SHAPE_IS(dm, 2, 5));
+    vae_net_free(&net);
+    CHECK(vae_ctx_status(c) == VAE_OK);
 
     /* an odd last dim for a two-parameter likelihood */
     CHECK(vae_likelihood_make(c, gl, o3, NULL) == NULL);

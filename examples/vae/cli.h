@@ -50,7 +50,16 @@ void cli_set_threads(int64_t n);
     {"threads", "N", CLI_OPT_INT, (dst), 0, 256, NULL, "worker threads (0 = all cores)", 0}
 #define CLI_OPT_QUIET(dst)                                                                         \
     {"quiet", NULL, CLI_OPT_FLAG, (dst), 0, 0, NULL, "no progress on stderr", 0}
+/* Shown in --help only: main() loads every --plugin and removes it from argv before the command parses. */
+#define CLI_OPT_PLUGIN                                                                             \
+    {"plugin", "FILE", CLI_OPT_STR, NULL, 0, 0, NULL,                                              \
+     "load a plugin .so that registers likelihoods/objectives (repeatable; a run remembers it)", 0}
 /* clang-format on */
+
+/* Load the shared object at path (models/plugin.h); 0, or CLI_EXIT_ERROR with "vae CMD: msg" printed. */
+int cli_load_plugin(const char *cmd, const char *path);
+/* The registered likelihoods with their parameters per dim and help lines, for --help (stdout). */
+void cli_print_likelihoods(void);
 
 /* Open the run named by --run DIR or --checkpoint FILE (exactly one). Returns 0, CLI_EXIT_USAGE
  * (message printed) or CLI_EXIT_ERROR (message printed). */

@@ -16,6 +16,7 @@ int cmd_encode(int argc, char **argv) {
     const char *run_dir = NULL, *ckpt = NULL, *out = NULL, *data = NULL, *split = NULL;
     int64_t nmax = 0;
     cli_opt tab[] = {
+        CLI_OPT_PLUGIN,
         CLI_OPT_RUN(&run_dir),
         CLI_OPT_CHECKPOINT(&ckpt),
         {"data", "SPEC", CLI_OPT_STR, &data, 0, 0, NULL,

@@ -70,6 +70,7 @@ int cmd_estimators(int argc, char **argv) {
     int64_t draws = 100, batch = 20, latent = 10, seed = 1, threads = 0;
     int quiet = 0;
     cli_opt tab[] = {
+        CLI_OPT_PLUGIN,
         {"run", "DIR", CLI_OPT_STR, &run_dir, 0, 0, NULL, "study a trained run", 0},
         CLI_OPT_CHECKPOINT(&ckpt),
         {"data", "SPEC", CLI_OPT_STR, &data, 0, 0, NULL,
@@ -85,7 +86,7 @@ int cmd_estimators(int argc, char **argv) {
         {"hidden", "H1[,H2..]", CLI_OPT_STR, &hidden, 0, 0, NULL, "with --data: hidden sizes (256)",
          0},
         {"likelihood", "NAME", CLI_OPT_STR, &likelihood, 0, 0, NULL,
-         "with --data: likelihood (auto)", 0},
+         "with --data: likelihood, one of those listed below (auto)", 0},
         {"seed", "S", CLI_OPT_INT, &seed, 0, 9.2e18, NULL, "random seed (1)", 0},
         {"out", "DIR", CLI_OPT_STR, &out, 0, 0, NULL,
          "output directory (the run's, or runs/estimators)", 0},
@@ -98,6 +99,7 @@ int cmd_estimators(int argc, char **argv) {
         "For one fixed batch, draw R gradient estimates of the IWAE bound per estimator and K and\n"
         "report the encoder and decoder gradient SNR. Writes estimators.json and "
         "estimators_snr.png.");
+    if (rc == CLI_PARSE_HELP) cli_print_likelihoods();
     if (rc == CLI_PARSE_HELP) return CLI_EXIT_OK;
     if (rc) return CLI_EXIT_USAGE;
     est_spec es[MAX_EST];

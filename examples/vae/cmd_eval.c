@@ -52,6 +52,7 @@ int cmd_eval(int argc, char **argv) {
     int64_t K = 5000, nmax = 0, seed = 1, threads = 0;
     int quiet = 0;
     cli_opt tab[] = {
+        CLI_OPT_PLUGIN,
         CLI_OPT_RUN(&run_dir),
         CLI_OPT_CHECKPOINT(&ckpt),
         {"data", "SPEC", CLI_OPT_STR, &data, 0, 0, NULL,

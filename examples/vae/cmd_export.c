@@ -16,6 +16,7 @@
 int cmd_export(int argc, char **argv) {
     const char *run_dir = NULL, *ckpt = NULL, *to = NULL;
     cli_opt tab[] = {
+        CLI_OPT_PLUGIN,
         CLI_OPT_RUN(&run_dir),
         CLI_OPT_CHECKPOINT(&ckpt),
         {"to", "DIR", CLI_OPT_STR, &to, 0, 0, NULL, "output directory (required)", 0},

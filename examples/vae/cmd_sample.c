@@ -14,6 +14,7 @@ int cmd_sample(int argc, char **argv) {
     const char *run_dir = NULL, *ckpt = NULL, *out = NULL;
     int64_t n = 64, seed = 1;
     cli_opt tab[] = {
+        CLI_OPT_PLUGIN,
         CLI_OPT_RUN(&run_dir),
         CLI_OPT_CHECKPOINT(&ckpt),
         {"n", "N", CLI_OPT_INT, &n, 1, 10000, NULL, "number of samples (64)", 0},

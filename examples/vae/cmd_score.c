@@ -19,6 +19,7 @@ int cmd_score(int argc, char **argv) {
     int64_t nmax = 0, K = 1000, seed = 1, threads = 0;
     int quiet = 0;
     cli_opt tab[] = {
+        CLI_OPT_PLUGIN,
         CLI_OPT_RUN(&run_dir),
         CLI_OPT_CHECKPOINT(&ckpt),
         {"data", "SPEC", CLI_OPT_STR, &data, 0, 0, NULL,

@@ -344,6 +344,7 @@ static void print_result(trainer *t, const char *status, double seconds) {
 static cli_opt *train_table(train_opts *o, int *n) {
     static cli_opt tab[64];
     cli_opt t[] = {
+        CLI_OPT_PLUGIN,
         {"data", "SPEC", CLI_OPT_STR, &o->data, 0, 0, NULL,
          "sprites[:S] (default), mnist:DIR, fashion-mnist[:DIR], binarized-mnist:DIR, npy:FILE, "
          "csv:FILE",
@@ -351,8 +352,8 @@ static cli_opt *train_table(train_opts *o, int *n) {
         {"model", "KIND", CLI_OPT_CHOICE, &o->model, 0, 0, "vae|beta-vae|iwae",
          "objective: vae|beta-vae|iwae (vae)", 0},
         {"likelihood", "NAME", CLI_OPT_STR, &o->likelihood, 0, 0, NULL,
-         "p(x|z): bernoulli, gaussian, gaussian-learned, laplace, cbernoulli, student-t (auto: "
-         "bernoulli for images, gaussian for CSV)",
+         "p(x|z), one of the likelihoods listed below (auto: bernoulli for images, gaussian for "
+         "CSV)",
          0},
         {"lik-param", "X", CLI_OPT_REAL, &o->lik_param, 0, 1e6, NULL,
          "the likelihood's option: gaussian sigma (1), student-t degrees of freedom (4); 0 = "
@@ -546,6 +547,7 @@ int cmd_train(int argc, char **argv) {
         CMD, argc, argv, tab, ntab, "[OPTIONS]",
         "Train a VAE and write checkpoint.vae, log.jsonl and pictures into --out.\n"
         "Ctrl-C stops at the next step, saves, and exits with status 130; --resume continues.");
+    if (rc == CLI_PARSE_HELP) cli_print_likelihoods();
     if (rc == CLI_PARSE_HELP) return CLI_EXIT_OK;
     if (rc) return CLI_EXIT_USAGE;
 
@@ -586,6 +588,11 @@ int cmd_train(int argc, char **argv) {
         return rc;
     }
     run_config *c = &t.cfg;
+    /* every plugin loaded (the command's --plugin and, on resume, the run's own) goes into the run */
+    if (run_config_set_plugins(c, msg, sizeof msg)) {
+        trainer_free(&t);
+        return cli_error(CMD, "%s", msg);
+    }
     vae_error err = {0};
     t.xbuf = malloc(vae_dataset_batch_bytes(c->batch, c->x_dim));
     if (!t.xbuf ||

@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "cli.h"
+#include "models/likelihood.h"
+#include "models/plugin.h"
 #include "options.h"
 #include "tensor/error.h"
 #include "tensor/threadpool.h"
@@ -66,6 +68,45 @@ static void usage(FILE *f) {
  * like a user's own would be: `--likelihood student-t`. */
 vae_status vae_likelihood_student_t_register(void);
 
+int cli_load_plugin(const char *cmd, const char *path) {
+    vae_error err = {0};
+    if (vae_plugin_load(path, &err)) return cli_error(cmd, "%s", err.msg);
+    return 0;
+}
+
+void cli_print_likelihoods(void) {
+    const vae_likelihood *l[128];
+    int n = vae_likelihood_list(l, 128);
+    printf("\nLikelihoods (--likelihood NAME; plugins add more; P = decoder outputs per dim):\n");
+    for (int i = 0; i < n && i < 128; i++)
+        printf("  %-18s P=%-2d %s\n", l[i]->name, l[i]->params_per_dim,
+               l[i]->help ? l[i]->help : "");
+}
+
+/* Load every --plugin FILE / --plugin=FILE of a command and remove them from argv, before the
+ * command parses its options: their likelihoods then show up in --help and are found by name.
+ * Returns 0, or the exit status with the message printed. */
+static int load_plugins(const char *cmd, int *argc, char **argv) {
+    int k = 1;
+    for (int i = 1; i < *argc; i++) {
+        const char *a = argv[i], *path;
+        if (strcmp(a, "--plugin") == 0) {
+            if (i + 1 >= *argc) return cli_usage_error(cmd, "--plugin needs a value (FILE)");
+            path = argv[++i];
+        } else if (strncmp(a, "--plugin=", 9) == 0) {
+            path = a + 9;
+        } else {
+            argv[k++] = argv[i];
+            continue;
+        }
+        if (!*path) return cli_usage_error(cmd, "--plugin: empty value");
+        if (cli_load_plugin(cmd, path)) return CLI_EXIT_ERROR;
+    }
+    *argc = k;
+    argv[k] = NULL;
+    return 0;
+}
+
 int main(int argc, char **argv) {
     vae_likelihood_student_t_register();
     if (argc < 2) {
@@ -81,8 +122,15 @@ int main(int argc, char **argv) {
         printf("vae %s\n", VAE_CLI_VERSION);
         return CLI_EXIT_OK;
     }
-    for (int i = 0; i < NCOMMANDS; i++)
-        if (strcmp(argv[1], commands[i].name) == 0) return commands[i].run(argc - 1, argv + 1);
+    for (int i = 0; i < NCOMMANDS; i++) {
+        if (strcmp(argv[1], commands[i].name) != 0) continue;
+        int cargc = argc - 1;
+        if (commands[i].run != cmd_bench) {
+            int rc = load_plugins(commands[i].name, &cargc, argv + 1);
+            if (rc) return rc;
+        }
+        return commands[i].run(cargc, argv + 1);
+    }
     fprintf(stderr, "vae: unknown command \"%s\"\nTry 'vae --help' for the list of commands.\n",
             argv[1]);
     return CLI_EXIT_USAGE;

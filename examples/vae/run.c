@@ -103,7 +103,12 @@ int run_open(const char *run_dir, const char *checkpoint, run *r, char *msg, siz
         snprintf(msg, msglen, "%s", err.msg);
         return -1;
     }
-    char why[256];
+    char why[512];
+    if (run_config_load_plugins(meta, meta_len, why, sizeof why)) {
+        free(meta);
+        snprintf(msg, msglen, "%s: %s", r->ckpt, why);
+        return -1;
+    }
     int rc = run_config_from_text(meta, meta_len, &r->cfg, why, sizeof why);
     free(meta);
     if (rc) {

@@ -10,14 +10,8 @@
 
 #include "models/likelihood.h"
 
-static const char *const act_names[] = {"relu", "tanh", "softplus", "sigmoid", "elu", "leaky-relu"};
-static const vae_act act_kinds[] = {VAE_ACT_RELU,    VAE_ACT_TANH, VAE_ACT_SOFTPLUS,
-                                    VAE_ACT_SIGMOID, VAE_ACT_ELU,  VAE_ACT_LEAKY_RELU};
-
 static int act_parse(const char *s) {
-    for (int i = 0; i < (int)(sizeof act_names / sizeof *act_names); i++)
-        if (strcmp(s, act_names[i]) == 0) return i;
-    return -1;
+    return vae_model_act_parse(s);
 }
 
 static int one_of(const char *s, const char *const *list, int n) {
@@ -193,18 +187,12 @@ typedef struct key_def {
 #define KR(name)                                                                                   \
     { #name, K_RNG, offsetof(run_config, name), 0 }
 
+/* The training keys; the model's keys are written and read by models/model.c. */
 static const key_def keys[] = {
     KS(data),
     KI(n_train),
     KD(valid_fraction),
-    KS(binarize),
     KI(seed),
-    KS(model),
-    KS(likelihood),
-    KD(lik_param),
-    KI(latent),
-    KS(activation),
-    KS(dtype),
     KI(samples),
     KD(beta),
     KI(kl_warmup),
@@ -214,8 +202,6 @@ static const key_def keys[] = {
     KI(cap_steps),
     KN(mc_kl),
     KN(n_over_m),
-    KS(estimator),
-    KS(baseline),
     KS(optimizer),
     KD(lr),
     KS(schedule),
@@ -226,14 +212,6 @@ static const key_def keys[] = {
     KD(clip_norm),
     KI(batch),
     KI(epochs),
-    KI(x_dim),
-    KN(h),
-    KN(w),
-    KN(c),
-    KN(tabular),
-    KN(scaled),
-    KD(scale_lo),
-    KD(scale_hi),
     KI(epochs_done),
     KI(batch_in_epoch),
     KI(step),
@@ -287,9 +265,59 @@ static void sb_printf(sbuf *s, const char *fmt, ...) {
     }
 }
 
+void run_config_model_desc(const run_config *c, vae_model_desc *d) {
+    vae_model_desc_default(d);
+    run_config_net_cfg(c, &d->net);
+    snprintf(d->objective, sizeof d->objective, "%s", c->model);
+    snprintf(d->estimator, sizeof d->estimator, "%s", c->estimator);
+    snprintf(d->baseline, sizeof d->baseline, "%s", c->baseline);
+    vae_model_data *x = &d->data;
+    x->h = c->h, x->w = c->w, x->c = c->c, x->tabular = c->tabular;
+    snprintf(x->binarize, sizeof x->binarize, "%s", c->binarize);
+    x->scaled = c->scaled, x->scale_lo = c->scale_lo, x->scale_hi = c->scale_hi;
+    x->nstd = c->nstd, x->col_mean = c->col_mean, x->col_std = c->col_std;
+    d->nplugins = c->nplugins;
+    memcpy(d->plugins, c->plugins, sizeof d->plugins);
+}
+
+/* Copy d's fields back into c, taking over its standardization arrays; -1 with msg when a string
+ * does not fit. */
+static int from_model_desc(run_config *c, vae_model_desc *d, char *msg, size_t n) {
+    const vae_net_cfg *nc = &d->net;
+    if (strlen(d->objective) >= sizeof c->model || strlen(d->estimator) >= sizeof c->estimator ||
+        strlen(d->baseline) >= sizeof c->baseline || strlen(nc->likelihood) >= sizeof c->likelihood)
+        return fail(msg, n, "model/estimator/baseline/likelihood: value too long");
+    c->x_dim = nc->x_dim;
+    c->latent = nc->z_dim;
+    c->nhidden = nc->nhidden;
+    for (int i = 0; i < nc->nhidden; i++) c->hidden[i] = nc->hidden[i];
+    snprintf(c->activation, sizeof c->activation, "%s", vae_model_act_name(nc->act));
+    snprintf(c->dtype, sizeof c->dtype, "%s", nc->dtype == VAE_F64 ? "f64" : "f32");
+    snprintf(c->likelihood, sizeof c->likelihood, "%s", nc->likelihood);
+    c->lik_param = nc->lik_opts[0];
+    snprintf(c->model, sizeof c->model, "%s", d->objective);
+    snprintf(c->estimator, sizeof c->estimator, "%s", d->estimator);
+    snprintf(c->baseline, sizeof c->baseline, "%s", d->baseline);
+    const vae_model_data *x = &d->data;
+    c->h = x->h, c->w = x->w, c->c = x->c, c->tabular = x->tabular;
+    snprintf(c->binarize, sizeof c->binarize, "%s", x->binarize);
+    c->scaled = x->scaled, c->scale_lo = x->scale_lo, c->scale_hi = x->scale_hi;
+    run_config_free(c);
+    c->nstd = x->nstd, c->col_mean = x->col_mean, c->col_std = x->col_std;
+    d->data.col_mean = d->data.col_std = NULL;
+    d->data.nstd = 0;
+    c->nplugins = d->nplugins;
+    memcpy(c->plugins, d->plugins, sizeof c->plugins);
+    return 0;
+}
+
 int run_config_to_text(const run_config *c, char **text, size_t *len) {
+    vae_model_desc d;
+    run_config_model_desc(c, &d);
     sbuf s = {0};
-    sb_printf(&s, "vae-run %d\n", RUN_CONFIG_VERSION);
+    vae_error err = {0};
+    if (vae_model_desc_write(&d, &s.b, &s.len, &err)) return -1;
+    s.cap = s.len + 1;
     for (int i = 0; i < NKEYS; i++) {
         const char *p = (const char *)c + keys[i].off;
         switch (keys[i].type) {
@@ -313,23 +341,11 @@ int run_config_to_text(const run_config *c, char **text, size_t *len) {
         }
         }
     }
-    sb_printf(&s, "hidden ");
-    for (int i = 0; i < c->nhidden; i++) sb_printf(&s, "%s%" PRId64, i ? "," : "", c->hidden[i]);
-    if (c->nhidden == 0) sb_printf(&s, "0");
-    sb_printf(&s, "\n");
     if (c->nlabels > 0) {
         sb_printf(&s, "labels ");
         for (int i = 0; i < c->nlabels; i++)
             sb_printf(&s, "%s%" PRId64, i ? "," : "", c->labels[i]);
         sb_printf(&s, "\n");
-    }
-    if (c->nstd > 0) {
-        for (int which = 0; which < 2; which++) {
-            const double *v = which ? c->col_std : c->col_mean;
-            sb_printf(&s, "%s ", which ? "col_std" : "col_mean");
-            for (int64_t j = 0; j < c->nstd; j++) sb_printf(&s, "%s%.17g", j ? "," : "", v[j]);
-            sb_printf(&s, "\n");
-        }
     }
     if (s.oom) {
         free(s.b);
@@ -357,24 +373,6 @@ static int parse_f64(const char *s, double *v) {
     return 1;
 }
 
-/* Comma-separated doubles into a new array of exactly `want` values. */
-static double *parse_doubles(const char *s, int64_t want) {
-    if (want < 1 || want > RUN_MAX_COLUMNS) return NULL;
-    double *v = malloc(sizeof(double) * (size_t)want);
-    if (!v) return NULL;
-    const char *p = s;
-    for (int64_t j = 0; j < want; j++) {
-        char *end;
-        v[j] = strtod(p, &end);
-        if (end == p || (j + 1 < want ? *end != ',' : *end != '\0')) {
-            free(v);
-            return NULL;
-        }
-        p = end + 1;
-    }
-    return v;
-}
-
 int run_config_set_labels(run_config *c, const char *text, char *msg, size_t n) {
     int64_t v[RUN_MAX_LABELS];
     int k = 0;
@@ -398,40 +396,10 @@ int run_config_set_labels(run_config *c, const char *text, char *msg, size_t n) 
     return 0;
 }
 
-static int parse_line(run_config *c, const char *key, const char *val, char **mean_txt,
-                      char **std_txt, char *msg, size_t n) {
+static int parse_line(run_config *c, const char *key, const char *val, char *msg, size_t n) {
     if (strcmp(key, "labels") == 0) {
         char why[160];
         if (run_config_set_labels(c, val, why, sizeof why)) return fail(msg, n, "labels: %s", why);
-        return 0;
-    }
-    if (strcmp(key, "hidden") == 0) {
-        if (strcmp(val, "0") == 0) {
-            c->nhidden = 0;
-            return 0;
-        }
-        int k = 0;
-        const char *p = val;
-        while (*p) {
-            char *end;
-            errno = 0;
-            long long h = strtoll(p, &end, 10);
-            if (end == p || errno || k >= RUN_MAX_HIDDEN || (*end && *end != ',')) break;
-            c->hidden[k++] = h;
-            if (!*end) {
-                c->nhidden = k;
-                return 0;
-            }
-            p = end + 1;
-        }
-        return fail(msg, n, "hidden: bad list \"%.40s\"", val);
-    }
-    if (strcmp(key, "col_mean") == 0 || strcmp(key, "col_std") == 0) {
-        char **slot = key[4] == 'm' ? mean_txt : std_txt;
-        free(*slot);
-        *slot = malloc(strlen(val) + 1);
-        if (!*slot) return fail(msg, n, "out of memory");
-        memcpy(*slot, val, strlen(val) + 1);
         return 0;
     }
     for (int i = 0; i < NKEYS; i++) {
@@ -475,38 +443,33 @@ static int parse_line(run_config *c, const char *key, const char *val, char **me
         }
         }
     }
-    return 0; /* unknown key: a newer writer's; ignore */
+    return 0; /* the model's keys (models/model.c) or a newer writer's: ignore */
 }
 
 int run_config_from_text(const char *text, size_t len, run_config *c, char *msg, size_t n) {
     run_config_default(c);
     if (len == 0 || memchr(text, '\0', len))
         return fail(msg, n, "run configuration: empty or not text");
-    char *buf = malloc(len + 1);
-    if (!buf) return fail(msg, n, "out of memory");
-    memcpy(buf, text, len);
-    buf[len] = '\0';
-    char *mean_txt = NULL, *std_txt = NULL;
-    int rc = 0, line = 0;
+    /* the model's keys first, through the library, over the defaults */
+    vae_model_desc d;
+    run_config_model_desc(c, &d);
+    vae_error err = {0};
+    if (vae_model_desc_parse(text, len, &d, &err)) return fail(msg, n, "%s", err.msg);
+    int rc = from_model_desc(c, &d, msg, n);
+    vae_model_desc_free(&d);
+    char *buf = rc ? NULL : malloc(len + 1);
+    if (!rc && !buf) rc = fail(msg, n, "out of memory");
+    if (buf) {
+        memcpy(buf, text, len);
+        buf[len] = '\0';
+    }
+    int line = 0;
     char *save = NULL;
-    for (char *l = strtok_r(buf, "\n", &save); l && rc == 0; l = strtok_r(NULL, "\n", &save)) {
-        line++;
+    for (char *l = buf ? strtok_r(buf, "\n", &save) : NULL; l && rc == 0;
+         l = strtok_r(NULL, "\n", &save)) {
+        if (++line == 1) continue; /* the header, checked by vae_model_desc_parse */
         size_t ll = strlen(l);
         if (ll && l[ll - 1] == '\r') l[--ll] = '\0';
-        if (line == 1) {
-            int v = 0, used = 0;
-            if (sscanf(l, "vae-run %d%n", &v, &used) != 1 || l[used] != '\0') {
-                rc = fail(msg, n, "run configuration: missing \"vae-run\" header");
-                break;
-            }
-            if (v != RUN_CONFIG_VERSION) {
-                rc = fail(msg, n,
-                          "run configuration: version %d is not supported (this vae reads %d)", v,
-                          RUN_CONFIG_VERSION);
-                break;
-            }
-            continue;
-        }
         if (!*l || *l == '#') continue;
         char *sp = strchr(l, ' ');
         if (!sp) {
@@ -514,22 +477,8 @@ int run_config_from_text(const char *text, size_t len, run_config *c, char *msg,
             break;
         }
         *sp = '\0';
-        rc = parse_line(c, l, sp + 1, &mean_txt, &std_txt, msg, n);
+        rc = parse_line(c, l, sp + 1, msg, n);
     }
-    if (rc == 0 && line == 0) rc = fail(msg, n, "run configuration: empty");
-    if (rc == 0 && (mean_txt || std_txt)) {
-        if (!mean_txt || !std_txt)
-            rc = fail(msg, n, "col_mean/col_std: only one of them is present");
-        else {
-            c->col_mean = parse_doubles(mean_txt, c->x_dim);
-            c->col_std = parse_doubles(std_txt, c->x_dim);
-            c->nstd = c->x_dim;
-            if (!c->col_mean || !c->col_std)
-                rc = fail(msg, n, "col_mean/col_std: not %lld numbers", (long long)c->x_dim);
-        }
-    }
-    free(mean_txt);
-    free(std_txt);
     free(buf);
     if (rc == 0) rc = run_config_check(c, msg, n);
     if (rc != 0) {
@@ -539,6 +488,31 @@ int run_config_from_text(const char *text, size_t len, run_config *c, char *msg,
     return rc;
 }
 
+int run_config_set_plugins(run_config *c, char *msg, size_t n) {
+    const char *p[VAE_MODEL_MAX_PLUGINS];
+    int k = vae_plugin_list(p, VAE_MODEL_MAX_PLUGINS);
+    if (k > VAE_MODEL_MAX_PLUGINS)
+        return fail(msg, n, "a run can remember at most %d plugins (%d loaded)",
+                    VAE_MODEL_MAX_PLUGINS, k);
+    for (int i = 0; i < k; i++) snprintf(c->plugins[i], sizeof c->plugins[i], "%s", p[i]);
+    c->nplugins = k;
+    return 0;
+}
+
+int run_config_load_plugins(const char *text, size_t len, char *msg, size_t n) {
+    vae_model_desc d;
+    vae_model_desc_default(&d);
+    vae_error err = {0};
+    if (vae_model_desc_parse(text, len, &d, &err)) return 0; /* run_config_from_text reports it */
+    vae_model_desc_free(&d);
+    for (int i = 0; i < d.nplugins; i++) {
+        vae_error e = {0};
+        if (vae_plugin_load(d.plugins[i], &e))
+            return fail(msg, n, "the run needs a plugin that cannot be loaded: %s", e.msg);
+    }
+    return 0;
+}
+
 void run_config_net_cfg(const run_config *c, vae_net_cfg *net) {
     vae_net_cfg_default(net);
     net->x_dim = c->x_dim;
@@ -546,7 +520,7 @@ void run_config_net_cfg(const run_config *c, vae_net_cfg *net) {
     net->nhidden = c->nhidden;
     for (int i = 0; i < c->nhidden && i < RUN_MAX_HIDDEN; i++) net->hidden[i] = c->hidden[i];
     int a = act_parse(c->activation);
-    net->act = a >= 0 ? act_kinds[a] : VAE_ACT_RELU;
+    net->act = a >= 0 ? (vae_act)a : VAE_ACT_RELU;
     snprintf(net->likelihood, sizeof net->likelihood, "%s", c->likelihood);
     net->lik_opts[0] = c->lik_param;
     net->dtype = strcmp(c->dtype, "f64") == 0 ? VAE_F64 : VAE_F32;

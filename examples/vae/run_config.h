@@ -5,7 +5,10 @@
  * standardization) from the checkpoint alone, and `train --resume` continues where it stopped.
  * Format: one "key value" per line, '#' comments, first line "vae-run 1". Unknown keys are ignored
  * (so newer files stay readable); every known value is checked, and a missing or bad one is an
- * error naming the key: the checkpoint may be hostile.
+ * error naming the key: the checkpoint may be hostile. The keys that describe the model
+ * (architecture, likelihood, objective names, data scaling, plugins) are the library's
+ * (models/model.h: vae_model_desc_write/parse), so vae_model_load opens a checkpoint of `vae train`;
+ * this file adds the training keys (data spec, objective settings, optimizer, where training stands).
  */
 #ifndef VAE_CLI_RUN_CONFIG_H
 #define VAE_CLI_RUN_CONFIG_H
@@ -13,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "models/model.h"
 #include "models/objective.h"
 #include "models/vae_net.h"
 #include "tensor/rng.h"
@@ -79,6 +83,9 @@ typedef struct run_config {
     int obj_baseline_ready;
     double part_bound, part_rec, part_kl; /* sums over the batches of the unfinished epoch */
     double elapsed;                       /* training seconds so far */
+    /* plugins the run needs (absolute paths), loaded by every command that opens the run */
+    int nplugins;
+    char plugins[VAE_MODEL_MAX_PLUGINS][VAE_PLUGIN_PATH_MAX];
 } run_config;
 
 /* The defaults of `vae train` (sprites, VAE, Bernoulli, Adam, ...). */
@@ -101,6 +108,16 @@ int run_config_from_text(const char *text, size_t len, run_config *c, char *msg,
  * RUN_MAX_LABELS). Returns 0, or -1 with the reason in msg and c unchanged. */
 int run_config_set_labels(run_config *c, const char *text, char *msg, size_t msglen);
 
+/* The model description of this run (models/model.h); d borrows c's standardization arrays: do
+ * not free them through d. */
+void run_config_model_desc(const run_config *c, vae_model_desc *d);
+/* Record every plugin loaded so far (vae_plugin_list) as the run's plugins; -1 with msg when there
+ * are more than VAE_MODEL_MAX_PLUGINS. */
+int run_config_set_plugins(run_config *c, char *msg, size_t msglen);
+/* Load the plugins named by "plugin" lines of a run configuration's text (before
+ * run_config_from_text, whose check needs their likelihoods registered). 0, or -1 with msg naming
+ * the plugin and why it cannot be loaded. */
+int run_config_load_plugins(const char *text, size_t len, char *msg, size_t msglen);
 /* The library configurations this run describes. */
 void run_config_net_cfg(const run_config *c, vae_net_cfg *net);
 void run_config_objective(const run_config *c, int64_t data_size, vae_objective_cfg *obj);

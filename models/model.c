@@ -1,0 +1,513 @@
+/* A model's description as text in its checkpoint, and save/load of the whole model (model.h). */
+#include "models/model.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "nn/checkpoint.h"
+
+#define MAX_COLUMNS (1 << 20) /* most standardized columns the text may carry */
+
+static const char *const act_names[] = {"relu", "tanh", "softplus", "sigmoid", "elu", "leaky-relu"};
+static const vae_act act_kinds[] = {VAE_ACT_RELU,    VAE_ACT_TANH, VAE_ACT_SOFTPLUS,
+                                    VAE_ACT_SIGMOID, VAE_ACT_ELU,  VAE_ACT_LEAKY_RELU};
+#define NACT ((int)(sizeof act_names / sizeof *act_names))
+
+const char *vae_model_act_name(vae_act act) {
+    for (int i = 0; i < NACT; i++)
+        if (act_kinds[i] == act) return act_names[i];
+    return "?";
+}
+
+int vae_model_act_parse(const char *name) {
+    for (int i = 0; name && i < NACT; i++)
+        if (strcmp(name, act_names[i]) == 0) return (int)act_kinds[i];
+    return -1;
+}
+
+void vae_model_desc_default(vae_model_desc *d) {
+    memset(d, 0, sizeof *d);
+    vae_net_cfg_default(&d->net);
+    d->net.x_dim = 0;
+    snprintf(d->objective, sizeof d->objective, "vae");
+    snprintf(d->estimator, sizeof d->estimator, "reparam");
+    snprintf(d->baseline, sizeof d->baseline, "none");
+    snprintf(d->data.binarize, sizeof d->data.binarize, "none");
+}
+
+void vae_model_desc_free(vae_model_desc *d) {
+    if (!d) return;
+    free(d->data.col_mean);
+    free(d->data.col_std);
+    d->data.col_mean = d->data.col_std = NULL;
+    d->data.nstd = 0;
+}
+
+vae_status vae_model_desc_copy(vae_model_desc *dst, const vae_model_desc *src, vae_error *err) {
+    vae_model_desc t = *src;
+    t.data.col_mean = t.data.col_std = NULL;
+    if (src->data.nstd > 0) {
+        size_t bytes = sizeof(double) * (size_t)src->data.nstd;
+        t.data.col_mean = malloc(bytes);
+        t.data.col_std = malloc(bytes);
+        if (!t.data.col_mean || !t.data.col_std) {
+            vae_model_desc_free(&t);
+            return vae_error_set(err, VAE_ERR_OOM, "model: out of memory");
+        }
+        memcpy(t.data.col_mean, src->data.col_mean, bytes);
+        memcpy(t.data.col_std, src->data.col_std, bytes);
+    }
+    *dst = t;
+    return VAE_OK;
+}
+
+static int one_of3(const char *s, const char *a, const char *b, const char *c) {
+    return !strcmp(s, a) || !strcmp(s, b) || !strcmp(s, c);
+}
+
+/* A value the text can carry: non-empty, one line, no leading/trailing space. */
+static int text_ok(const char *s, size_t cap) {
+    size_t n = strnlen(s, cap);
+    if (n == 0 || n == cap) return 0;
+    return !strchr(s, '\n') && !strchr(s, '\r') && s[0] != ' ' && s[n - 1] != ' ';
+}
+
+vae_status vae_model_desc_check(const vae_model_desc *d, vae_error *err) {
+    const vae_net_cfg *n = &d->net;
+    if (n->x_dim < 0 || n->x_dim > (INT64_C(1) << 30))
+        return vae_error_set(err, VAE_ERR_ARG, "x_dim: %" PRId64 " is out of range 0..%" PRId64,
+                             n->x_dim, INT64_C(1) << 30);
+    if (n->z_dim < 1 || n->z_dim > 4096)
+        return vae_error_set(err, VAE_ERR_ARG, "latent: %" PRId64 " is out of range 1..4096",
+                             n->z_dim);
+    if (n->nhidden < 0 || n->nhidden > VAE_NET_MAX_HIDDEN)
+        return vae_error_set(err, VAE_ERR_ARG, "hidden: %d layers; at most %d", n->nhidden,
+                             VAE_NET_MAX_HIDDEN);
+    for (int i = 0; i < n->nhidden; i++)
+        if (n->hidden[i] < 1 || n->hidden[i] > 65536)
+            return vae_error_set(err, VAE_ERR_ARG,
+                                 "hidden: layer size %" PRId64 " is out of range 1..65536",
+                                 n->hidden[i]);
+    if (vae_model_act_parse(vae_model_act_name(n->act)) < 0)
+        return vae_error_set(err, VAE_ERR_ARG, "activation: unknown kind %d", (int)n->act);
+    if (n->dtype != VAE_F32 && n->dtype != VAE_F64)
+        return vae_error_set(err, VAE_ERR_ARG, "dtype: unknown %d", (int)n->dtype);
+    if (!text_ok(n->likelihood, sizeof n->likelihood) || strchr(n->likelihood, ' '))
+        return vae_error_set(err, VAE_ERR_ARG, "likelihood: empty or bad name");
+    for (int i = 0; i < VAE_LIK_MAX_OPTS; i++)
+        if (!(n->lik_opts[i] >= 0 && n->lik_opts[i] <= 1e6))
+            return vae_error_set(err, VAE_ERR_ARG,
+                                 "lik_opts: option %d = %g is out of range 0..1e6", i,
+                                 n->lik_opts[i]);
+    if (!text_ok(d->objective, sizeof d->objective) ||
+        !text_ok(d->estimator, sizeof d->estimator) || !text_ok(d->baseline, sizeof d->baseline))
+        return vae_error_set(err, VAE_ERR_ARG, "model/estimator/baseline: empty or bad text");
+    const vae_model_data *x = &d->data;
+    if (!one_of3(x->binarize, "dynamic", "threshold", "none"))
+        return vae_error_set(err, VAE_ERR_ARG, "binarize: unknown \"%.16s\"", x->binarize);
+    if (x->h < 0 || x->w < 0 || x->c < 0 || x->h > 65536 || x->w > 65536 || x->c > 4)
+        return vae_error_set(err, VAE_ERR_ARG, "geometry: %dx%dx%d is out of range", x->h, x->w,
+                             x->c);
+    if (n->x_dim > 0 && x->h > 0 && (int64_t)x->h * x->w * x->c != n->x_dim)
+        return vae_error_set(err, VAE_ERR_ARG,
+                             "geometry: %dx%dx%d does not make %" PRId64 " features", x->h, x->w,
+                             x->c, n->x_dim);
+    if ((x->tabular != 0 && x->tabular != 1) || (x->scaled != 0 && x->scaled != 1))
+        return vae_error_set(err, VAE_ERR_ARG, "tabular/scaled: not 0 or 1");
+    if (x->scaled && !(isfinite(x->scale_lo) && isfinite(x->scale_hi) && x->scale_hi > x->scale_lo))
+        return vae_error_set(err, VAE_ERR_ARG, "scale: bad range [%g, %g]", x->scale_lo,
+                             x->scale_hi);
+    if (x->nstd && (x->nstd != n->x_dim || !x->col_mean || !x->col_std))
+        return vae_error_set(err, VAE_ERR_ARG,
+                             "col_mean: %" PRId64 " columns for %" PRId64 " features", x->nstd,
+                             n->x_dim);
+    for (int64_t j = 0; j < x->nstd; j++)
+        if (!isfinite(x->col_mean[j]) || !(x->col_std[j] > 0) || !isfinite(x->col_std[j]))
+            return vae_error_set(err, VAE_ERR_ARG,
+                                 "col_std: column %" PRId64 " has a bad standardization", j);
+    if (d->nplugins < 0 || d->nplugins > VAE_MODEL_MAX_PLUGINS)
+        return vae_error_set(err, VAE_ERR_ARG, "plugin: %d plugins; at most %d", d->nplugins,
+                             VAE_MODEL_MAX_PLUGINS);
+    for (int i = 0; i < d->nplugins; i++)
+        if (!text_ok(d->plugins[i], sizeof d->plugins[i]) || d->plugins[i][0] != '/')
+            return vae_error_set(err, VAE_ERR_ARG, "plugin: \"%.60s\" is not an absolute path",
+                                 d->plugins[i]);
+    return VAE_OK;
+}
+
+/* ---- writing ---- */
+
+typedef struct sbuf {
+    char *b;
+    size_t len, cap;
+    int oom;
+} sbuf;
+
+static void sb_printf(sbuf *s, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+static void sb_printf(sbuf *s, const char *fmt, ...) {
+    if (s->oom) return;
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int k = vsnprintf(s->b ? s->b + s->len : NULL, s->b ? s->cap - s->len : 0, fmt, ap);
+        va_end(ap);
+        if (k < 0) {
+            s->oom = 1;
+            return;
+        }
+        if (s->b && s->len + (size_t)k < s->cap) {
+            s->len += (size_t)k;
+            return;
+        }
+        size_t cap = s->cap ? s->cap * 2 : 4096;
+        while (cap < s->len + (size_t)k + 1) cap *= 2;
+        char *nb = realloc(s->b, cap);
+        if (!nb) {
+            s->oom = 1;
+            return;
+        }
+        s->b = nb;
+        s->cap = cap;
+    }
+}
+
+static void sb_list(sbuf *s, const char *key, const double *v, int64_t n) {
+    sb_printf(s, "%s ", key);
+    for (int64_t j = 0; j < n; j++) sb_printf(s, "%s%.17g", j ? "," : "", v[j]);
+    sb_printf(s, "\n");
+}
+
+vae_status vae_model_desc_write(const vae_model_desc *d, char **text, size_t *len, vae_error *err) {
+    const vae_net_cfg *n = &d->net;
+    const vae_model_data *x = &d->data;
+    sbuf s = {0};
+    sb_printf(&s, "vae-run %d\n", VAE_MODEL_TEXT_VERSION);
+    sb_printf(&s, "x_dim %" PRId64 "\nlatent %" PRId64 "\nhidden ", n->x_dim, n->z_dim);
+    for (int i = 0; i < n->nhidden; i++) sb_printf(&s, "%s%" PRId64, i ? "," : "", n->hidden[i]);
+    sb_printf(&s, "%s\n", n->nhidden ? "" : "0");
+    sb_printf(&s, "activation %s\ndtype %s\nlikelihood %s\nlik_param %.17g\n",
+              vae_model_act_name(n->act), n->dtype == VAE_F64 ? "f64" : "f32", n->likelihood,
+              n->lik_opts[0]);
+    int more = 0;
+    for (int i = 1; i < VAE_LIK_MAX_OPTS; i++) more |= n->lik_opts[i] != 0;
+    if (more) sb_list(&s, "lik_opts", n->lik_opts, VAE_LIK_MAX_OPTS);
+    sb_printf(&s, "model %s\nestimator %s\nbaseline %s\n", d->objective, d->estimator, d->baseline);
+    sb_printf(&s, "h %d\nw %d\nc %d\ntabular %d\nbinarize %s\n", x->h, x->w, x->c, x->tabular,
+              x->binarize);
+    sb_printf(&s, "scaled %d\nscale_lo %.17g\nscale_hi %.17g\n", x->scaled, x->scale_lo,
+              x->scale_hi);
+    if (x->nstd > 0) {
+        sb_list(&s, "col_mean", x->col_mean, x->nstd);
+        sb_list(&s, "col_std", x->col_std, x->nstd);
+    }
+    for (int i = 0; i < d->nplugins; i++) sb_printf(&s, "plugin %s\n", d->plugins[i]);
+    if (s.oom) {
+        free(s.b);
+        return vae_error_set(err, VAE_ERR_OOM, "model: out of memory writing its description");
+    }
+    *text = s.b;
+    *len = s.len;
+    return VAE_OK;
+}
+
+/* ---- parsing ---- */
+
+static vae_status bad(vae_error *err, const char *key, const char *what, const char *val) {
+    return vae_error_set(err, VAE_ERR_FORMAT, "model description: %s: \"%.40s\" %s", key, val,
+                         what);
+}
+
+static int parse_i64(const char *s, int64_t *v) {
+    char *end;
+    errno = 0;
+    long long x = strtoll(s, &end, 10);
+    if (end == s || *end || errno) return 0;
+    *v = (int64_t)x;
+    return 1;
+}
+
+static int parse_f64(const char *s, double *v) {
+    char *end;
+    double x = strtod(s, &end);
+    if (end == s || *end) return 0;
+    *v = x;
+    return 1;
+}
+
+static int parse_int(const char *s, int *v) {
+    int64_t x;
+    if (!parse_i64(s, &x) || x < -1000000 || x > 1000000) return 0;
+    *v = (int)x;
+    return 1;
+}
+
+/* Comma-separated doubles into v[0..want); 1 when there are exactly `want`. */
+static int parse_doubles(const char *s, double *v, int64_t want) {
+    const char *p = s;
+    for (int64_t j = 0; j < want; j++) {
+        char *end;
+        v[j] = strtod(p, &end);
+        if (end == p || (j + 1 < want ? *end != ',' : *end != '\0')) return 0;
+        p = end + 1;
+    }
+    return 1;
+}
+
+static int set_str(char *dst, size_t cap, const char *val) {
+    size_t n = strlen(val);
+    if (n >= cap) return 0;
+    memcpy(dst, val, n + 1);
+    return 1;
+}
+
+/* One "key value" line into d; col_mean/col_std text is kept for the end (x_dim may come later). */
+static vae_status parse_line(vae_model_desc *d, const char *key, const char *val,
+                             const char **mean_txt, const char **std_txt, vae_error *err) {
+    vae_net_cfg *n = &d->net;
+    vae_model_data *x = &d->data;
+    if (!strcmp(key, "x_dim"))
+        return parse_i64(val, &n->x_dim) ? VAE_OK : bad(err, key, "is not an integer", val);
+    if (!strcmp(key, "latent"))
+        return parse_i64(val, &n->z_dim) ? VAE_OK : bad(err, key, "is not an integer", val);
+    if (!strcmp(key, "hidden")) {
+        if (!strcmp(val, "0")) {
+            n->nhidden = 0;
+            return VAE_OK;
+        }
+        int k = 0;
+        const char *p = val;
+        while (*p) {
+            char *end;
+            errno = 0;
+            long long h = strtoll(p, &end, 10);
+            if (end == p || errno || k >= VAE_NET_MAX_HIDDEN || (*end && *end != ',')) break;
+            n->hidden[k++] = h;
+            if (!*end) {
+                n->nhidden = k;
+                return VAE_OK;
+            }
+            p = end + 1;
+        }
+        return bad(err, key, "is not a list of layer sizes", val);
+    }
+    if (!strcmp(key, "activation")) {
+        int a = vae_model_act_parse(val);
+        if (a < 0) return bad(err, key, "is not a known activation", val);
+        n->act = (vae_act)a;
+        return VAE_OK;
+    }
+    if (!strcmp(key, "dtype")) {
+        if (strcmp(val, "f32") && strcmp(val, "f64"))
+            return bad(err, key, "is not f32 or f64", val);
+        n->dtype = val[1] == '6' ? VAE_F64 : VAE_F32;
+        return VAE_OK;
+    }
+    if (!strcmp(key, "likelihood"))
+        return set_str(n->likelihood, sizeof n->likelihood, val)
+                   ? VAE_OK
+                   : bad(err, key, "is too long", val);
+    if (!strcmp(key, "lik_param"))
+        return parse_f64(val, &n->lik_opts[0]) ? VAE_OK : bad(err, key, "is not a number", val);
+    if (!strcmp(key, "lik_opts"))
+        return parse_doubles(val, n->lik_opts, VAE_LIK_MAX_OPTS)
+                   ? VAE_OK
+                   : bad(err, key, "is not 8 numbers", val);
+    if (!strcmp(key, "model"))
+        return set_str(d->objective, sizeof d->objective, val) ? VAE_OK
+                                                               : bad(err, key, "is too long", val);
+    if (!strcmp(key, "estimator"))
+        return set_str(d->estimator, sizeof d->estimator, val) ? VAE_OK
+                                                               : bad(err, key, "is too long", val);
+    if (!strcmp(key, "baseline"))
+        return set_str(d->baseline, sizeof d->baseline, val) ? VAE_OK
+                                                             : bad(err, key, "is too long", val);
+    if (!strcmp(key, "binarize"))
+        return set_str(x->binarize, sizeof x->binarize, val) ? VAE_OK
+                                                             : bad(err, key, "is too long", val);
+    int *iv = !strcmp(key, "h")         ? &x->h
+              : !strcmp(key, "w")       ? &x->w
+              : !strcmp(key, "c")       ? &x->c
+              : !strcmp(key, "tabular") ? &x->tabular
+              : !strcmp(key, "scaled")  ? &x->scaled
+                                        : NULL;
+    if (iv) return parse_int(val, iv) ? VAE_OK : bad(err, key, "is not a small integer", val);
+    double *dv = !strcmp(key, "scale_lo")   ? &x->scale_lo
+                 : !strcmp(key, "scale_hi") ? &x->scale_hi
+                                            : NULL;
+    if (dv) return parse_f64(val, dv) ? VAE_OK : bad(err, key, "is not a number", val);
+    if (!strcmp(key, "col_mean")) *mean_txt = val;
+    if (!strcmp(key, "col_std")) *std_txt = val;
+    if (!strcmp(key, "plugin")) {
+        if (d->nplugins == VAE_MODEL_MAX_PLUGINS)
+            return vae_error_set(err, VAE_ERR_FORMAT, "model description: more than %d plugins",
+                                 VAE_MODEL_MAX_PLUGINS);
+        if (!set_str(d->plugins[d->nplugins], VAE_PLUGIN_PATH_MAX, val))
+            return bad(err, key, "is too long", val);
+        d->nplugins++;
+    }
+    return VAE_OK; /* unknown keys belong to someone else (the CLI's training state) or a newer writer */
+}
+
+vae_status vae_model_desc_parse(const char *text, size_t len, vae_model_desc *out, vae_error *err) {
+    if (!text || !out) return vae_error_set(err, VAE_ERR_NULL, "model description: NULL argument");
+    if (len == 0 || memchr(text, '\0', len))
+        return vae_error_set(err, VAE_ERR_FORMAT, "model description: empty or not text");
+    char *buf = malloc(len + 1);
+    if (!buf) return vae_error_set(err, VAE_ERR_OOM, "model description: out of memory");
+    memcpy(buf, text, len);
+    buf[len] = '\0';
+    vae_model_desc d = *out;
+    d.data.col_mean = d.data.col_std = NULL; /* set below only from the text */
+    d.data.nstd = 0;
+    d.nplugins = 0; /* plugins come from the text only */
+    const char *mean_txt = NULL, *std_txt = NULL;
+    vae_status s = VAE_OK;
+    int line = 0;
+    char *save = NULL;
+    for (char *l = strtok_r(buf, "\n", &save); l && !s; l = strtok_r(NULL, "\n", &save)) {
+        line++;
+        size_t ll = strlen(l);
+        if (ll && l[ll - 1] == '\r') l[--ll] = '\0';
+        if (line == 1) {
+            int v = 0, used = 0;
+            if (sscanf(l, "vae-run %d%n", &v, &used) != 1 || l[used] != '\0')
+                s = vae_error_set(err, VAE_ERR_FORMAT,
+                                  "model description: missing \"vae-run\" header");
+            else if (v != VAE_MODEL_TEXT_VERSION)
+                s = vae_error_set(err, VAE_ERR_VERSION,
+                                  "model description: version %d is not supported (this reads %d)",
+                                  v, VAE_MODEL_TEXT_VERSION);
+            continue;
+        }
+        if (!*l || *l == '#') continue;
+        char *sp = strchr(l, ' ');
+        if (!sp) {
+            s = vae_error_set(err, VAE_ERR_FORMAT, "model description: line %d has no value", line);
+            break;
+        }
+        *sp = '\0';
+        s = parse_line(&d, l, sp + 1, &mean_txt, &std_txt, err);
+    }
+    if (!s && line == 0) s = vae_error_set(err, VAE_ERR_FORMAT, "model description: empty");
+    if (!s && (mean_txt || std_txt)) {
+        if (!mean_txt || !std_txt)
+            s = vae_error_set(err, VAE_ERR_FORMAT, "col_mean/col_std: only one of them is present");
+        else if (d.net.x_dim < 1 || d.net.x_dim > MAX_COLUMNS)
+            s = vae_error_set(err, VAE_ERR_FORMAT,
+                              "col_mean/col_std: x_dim %" PRId64 " is out of range", d.net.x_dim);
+        else {
+            d.data.col_mean = malloc(sizeof(double) * (size_t)d.net.x_dim);
+            d.data.col_std = malloc(sizeof(double) * (size_t)d.net.x_dim);
+            d.data.nstd = d.net.x_dim;
+            if (!d.data.col_mean || !d.data.col_std)
+                s = vae_error_set(err, VAE_ERR_OOM, "model description: out of memory");
+            else if (!parse_doubles(mean_txt, d.data.col_mean, d.net.x_dim) ||
+                     !parse_doubles(std_txt, d.data.col_std, d.net.x_dim))
+                s = vae_error_set(err, VAE_ERR_FORMAT, "col_mean/col_std: not %" PRId64 " numbers",
+                                  d.net.x_dim);
+        }
+    }
+    free(buf);
+    if (!s) s = vae_model_desc_check(&d, err);
+    if (s) {
+        vae_model_desc_free(&d);
+        return s;
+    }
+    vae_model_desc_free(out);
+    *out = d;
+    return VAE_OK;
+}
+
+/* ---- the model ---- */
+
+vae_status vae_model_init(vae_model *m, const vae_model_desc *d, vae_rng *rng, vae_error *err) {
+    memset(m, 0, sizeof *m);
+    vae_status s = vae_model_desc_check(d, err);
+    if (s) return s;
+    if (!vae_likelihood_find(d->net.likelihood))
+        return vae_error_set(err, VAE_ERR_ARG, "model: likelihood \"%s\" is not registered%s%s",
+                             d->net.likelihood, d->nplugins ? "; it may come from plugin " : "",
+                             d->nplugins ? d->plugins[0] : "");
+    vae_model t;
+    memset(&t, 0, sizeof t);
+    if ((s = vae_model_desc_copy(&t.desc, d, err))) return s;
+    if ((s = vae_net_init(&t.net, &d->net, rng, err))) {
+        vae_model_desc_free(&t.desc);
+        return s;
+    }
+    *m = t;
+    return VAE_OK;
+}
+
+vae_status vae_model_save(const char *path, const vae_model *m, vae_error *err) {
+    if (!path || !m || !m->net.params)
+        return vae_error_set(err, VAE_ERR_NULL, "vae_model_save: NULL argument");
+    char *text;
+    size_t len;
+    vae_status s = vae_model_desc_write(&m->desc, &text, &len, err);
+    if (s) return s;
+    s = vae_checkpoint_save(path, m->net.params, NULL, text, len, err);
+    free(text);
+    return s;
+}
+
+vae_status vae_model_load(const char *path, vae_model *m, vae_error *err) {
+    if (!path || !m) return vae_error_set(err, VAE_ERR_NULL, "vae_model_load: NULL argument");
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return vae_error_set(err, VAE_ERR_IO, "%s: %s", path, strerror(errno));
+    void *meta = NULL;
+    size_t meta_len = 0;
+    vae_status s = vae_checkpoint_read_info(path, NULL, &meta, &meta_len, err);
+    if (s) return s;
+    vae_model_desc d;
+    vae_model_desc_default(&d);
+    vae_error e = {0};
+    if (!meta)
+        s = vae_error_set(&e, VAE_ERR_FORMAT, "no model description in its metadata");
+    else
+        s = vae_model_desc_parse(meta, meta_len, &d, &e);
+    free(meta);
+    if (!s && d.net.x_dim < 1)
+        s = vae_error_set(&e, VAE_ERR_FORMAT, "the description has no x_dim");
+    if (s) {
+        vae_model_desc_free(&d);
+        return vae_error_set(err, s, "%s: not a model checkpoint: %s", path, e.msg);
+    }
+    if (!vae_likelihood_find(d.net.likelihood)) {
+        s = vae_error_set(err, VAE_ERR_ARG, "%s: likelihood \"%s\" is not registered (%s%s)", path,
+                          d.net.likelihood,
+                          d.nplugins ? "the model was trained with plugin " : "register it first",
+                          d.nplugins ? d.plugins[0] : "");
+        vae_model_desc_free(&d);
+        return s;
+    }
+    vae_rng rng;
+    vae_rng_seed(&rng, 0);
+    vae_model t;
+    s = vae_model_init(&t, &d, &rng, err);
+    vae_model_desc_free(&d);
+    if (s) return s;
+    if ((s = vae_checkpoint_load(path, t.net.params, NULL, NULL, NULL, err))) {
+        vae_model_free(&t);
+        return s;
+    }
+    *m = t;
+    return VAE_OK;
+}
+
+void vae_model_free(vae_model *m) {
+    if (!m) return;
+    vae_net_free(&m->net);
+    vae_model_desc_free(&m->desc);
+}
