@@ -35,6 +35,8 @@
     X(MAXIMUM, "maximum", 2, vae__bw_binary)                                                       \
     X(MINIMUM, "minimum", 2, vae__bw_binary)                                                       \
     X(WHERE, "where", 3, vae__bw_where)                                                            \
+    /* identity forward, gradient times a constant s (ops_elementwise.c; DReG's weights) */        \
+    X(GRAD_SCALE, "grad_scale", 2, vae__bw_grad_scale)                                             \
     /* reductions (ip[0] = vae_reduce, ip[1] = axes bit mask, saved = arg-max for max) */          \
     X(SUM, "sum", 1, vae__bw_reduce)                                                               \
     X(MEAN, "mean", 1, vae__bw_reduce)                                                             \
