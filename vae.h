@@ -29,6 +29,7 @@
 #include "models/kl.h"
 #include "models/likelihood.h"
 #include "models/vae_net.h"
+#include "models/estimators.h"
 #include "models/objective.h"
 #include "models/eval.h"
 #include "models/study.h"

@@ -76,8 +76,7 @@ int main(void) {
     /* ELBO (Monte-Carlo KL form so STL and the score function target the same integrand), 2 samples */
     vae_objective_cfg c;
     vae_objective_cfg_default(&c);
-    c.analytic_kl = 0;
-    c.samples = 2;
+    CHECK(vae_objective_parse_spec(&c, "vae:mc-kl=1,l=2", &err) == VAE_OK);
     est_stats rp, sf, sfma, sfv, stl;
     run(ctx, &net, &c, &rp);
     c.estimator = VAE_EST_STL;
@@ -103,8 +102,7 @@ int main(void) {
 
     /* IWAE, K = 5 */
     vae_objective_cfg_default(&c);
-    c.kind = VAE_OBJ_IWAE;
-    c.samples = 5;
+    CHECK(vae_objective_parse_spec(&c, "iwae:k=5", &err) == VAE_OK);
     est_stats irp, idreg, isf;
     run(ctx, &net, &c, &irp);
     c.estimator = VAE_EST_DREG;
