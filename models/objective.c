@@ -130,7 +130,8 @@ vae_status vae_objective_parse_spec(vae_objective_cfg *cfg, const char *spec, va
     }
     vae_objective_cfg c = *cfg;
     set_defaults(&c, d);
-    for (const char *p = colon ? colon + 1 : NULL; p && *p;) {
+    for (const char *p = colon ? colon + 1 : NULL;
+         p;) { /* an empty item ("k=5,") is an error too */
         const char *end = strchr(p, ','), *eq = strchr(p, '=');
         size_t len = end ? (size_t)(end - p) : strlen(p);
         if (!eq || eq >= p + len)
