@@ -508,6 +508,11 @@ int run_config_from_text(const char *text, size_t len, run_config *c, char *msg,
     free(std_txt);
     free(buf);
     if (rc == 0) rc = run_config_check(c, msg, n);
+    if (rc == 0 && !c->objective[0]) { /* a file from before the spec: keep its objective as one */
+        vae_objective_cfg o;
+        rc = run_config_objective(c, 0, &o, msg, n);
+        if (rc == 0) vae_objective_spec(&o, c->objective, sizeof c->objective);
+    }
     if (rc != 0) {
         run_config_free(c);
         run_config_default(c);
