@@ -200,7 +200,9 @@ vae_status vae_objective_check(const vae_objective_cfg *c, vae_error *err) {
     if (!(c->data_size >= 0) || !isfinite(c->data_size))
         return vae_error_set(err, VAE_ERR_ARG, "objective: data size %g must be >= 0",
                              c->data_size);
-    return d->check ? d->check(c, err) : VAE_OK;
+    vae_objective_cfg r = *c; /* the objective's own check and build see desc resolved */
+    r.desc = d;
+    return d->check ? d->check(&r, err) : VAE_OK;
 }
 
 vae_status vae_objective(vae_ctx *ctx, vae_net *net, vae_tensor *x, const vae_objective_cfg *cfg,
@@ -218,7 +220,9 @@ vae_status vae_objective(vae_ctx *ctx, vae_net *net, vae_tensor *x, const vae_ob
     }
     vae_objective_out o;
     memset(&o, 0, sizeof o);
-    vae_status s = desc_of(cfg)->build(ctx, net, x, cfg, st, &o);
+    vae_objective_cfg r = *cfg;
+    r.desc = desc_of(cfg);
+    vae_status s = r.desc->build(ctx, net, x, &r, st, &o);
     if (s == VAE_OK && (!o.loss || !o.bound || vae_ctx_status(ctx)))
         s = vae_ctx_status(ctx)
                 ? vae_ctx_status(ctx)

@@ -173,6 +173,14 @@ int main(void) {
         CHECK(vae_objective_get(&c, "m") == 4 && vae_objective_get(&c, "k") == 8);
         vae_objective_spec(&c, buf, sizeof buf);
         CHECK(strcmp(buf, "miwae") == 0);
+        /* a zeroed configuration reads as the default "vae" with options 0: l = 0 is out of range */
+        vae_objective_cfg z;
+        memset(&z, 0, sizeof z);
+        vae_error zerr = {0};
+        CHECK(vae_objective_check(&z, &zerr) == VAE_ERR_ARG &&
+              strstr(zerr.msg, "objective vae: l = 0"));
+        z.opt[0] = 1;
+        CHECK(vae_objective_check(&z, &zerr) == VAE_OK);
         spec_error("gan", "registered: vae, beta-vae, iwae, vr, miwae, ciwae");
         spec_error("iwae:alpha=1", "valid: k");
         spec_error("vr:beta=1", "valid: alpha, k");
