@@ -50,6 +50,7 @@
 #include "models/likelihood.h"
 #include "models/plugin.h"
 #include "models/vae_net.h"
+#include "models/estimators.h"
 #include "models/model.h"
 #include "models/objective.h"
 #include "models/eval.h"

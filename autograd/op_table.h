@@ -24,25 +24,27 @@
     VAE_UNARY_OPS(VAE_ROW_UNARY_OP, X)                                                                              \
     /* binary elementwise with broadcasting, one per row of VAE_BINARY_OPS (ip[0] = vae_binary) */                  \
     VAE_BINARY_OPS(VAE_ROW_BINARY_OP, X)                                                                            \
-    X(WHERE, "where", 3, where)                                                                             \
+    X(WHERE, "where", 3, where)                                                                                     \
+    /* identity forward, gradient times a constant s (ops_elementwise.c; DReG's weights) */                         \
+    X(GRAD_SCALE, "grad_scale", 2, grad_scale)                                                                      \
     /* reductions, one per row of VAE_REDUCE_OPS (ip[0] = vae_reduce, ip[1] = axes bit mask, saved = arg-max \
      * for max) */      \
     VAE_REDUCE_OPS(VAE_ROW_REDUCE_OP, X)                                                                            \
     /* linear algebra */                                                                                            \
-    X(MATMUL, "matmul", 2, matmul)                                                                          \
+    X(MATMUL, "matmul", 2, matmul)                                                                                  \
     /* movement: views replay themselves on the gradient (ip = their arguments) */                                  \
-    X(RESHAPE, "reshape", 1, view)                                                                          \
-    X(PERMUTE, "permute", 1, view)                                                                          \
-    X(SLICE, "slice", 1, view)                                                                              \
-    X(EXPAND, "expand", 1, view)                                                                            \
-    X(SQUEEZE, "squeeze", 1, view)                                                                          \
-    X(UNSQUEEZE, "unsqueeze", 1, view)                                                                      \
-    X(CONTIGUOUS, "contiguous", 1, copy)                                                                    \
-    X(CAST, "cast", 1, copy)                                                                                \
-    X(CONCAT, "concat", -1, concat)                                                                         \
+    X(RESHAPE, "reshape", 1, view)                                                                                  \
+    X(PERMUTE, "permute", 1, view)                                                                                  \
+    X(SLICE, "slice", 1, view)                                                                                      \
+    X(EXPAND, "expand", 1, view)                                                                                    \
+    X(SQUEEZE, "squeeze", 1, view)                                                                                  \
+    X(UNSQUEEZE, "unsqueeze", 1, view)                                                                              \
+    X(CONTIGUOUS, "contiguous", 1, copy)                                                                            \
+    X(CAST, "cast", 1, copy)                                                                                        \
+    X(CONCAT, "concat", -1, concat)                                                                                 \
     /* fused ops for the hot paths of VAE training (ops_fused.c) */                                                 \
-    X(LINEAR, "linear", 3, linear)                                                                          \
-    X(BERNOULLI_LOGITS_LP, "bernoulli_logits_lp", 2, bernoulli_lp)                                          \
+    X(LINEAR, "linear", 3, linear)                                                                                  \
+    X(BERNOULLI_LOGITS_LP, "bernoulli_logits_lp", 2, bernoulli_lp)                                                  \
     X(NORMAL_KL_STD, "normal_kl_std", 2, normal_kl_std)
 
 typedef enum vae_op {

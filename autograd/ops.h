@@ -72,6 +72,11 @@ VAE_API vae_tensor *vae_maximum(vae_ctx *ctx, vae_tensor *a, vae_tensor *b);
 VAE_API vae_tensor *vae_minimum(vae_ctx *ctx, vae_tensor *a, vae_tensor *b);
 /* mask != 0 ? a : b, all three broadcast; the gradient goes to the chosen branch (none to mask). */
 VAE_API vae_tensor *vae_where(vae_ctx *ctx, vae_tensor *mask, vae_tensor *a, vae_tensor *b);
+/* Gradient scaling: the value of x (a copy, x's shape), whose backward passes s * dL/dy to x. s is a constant that
+ * broadcasts to x's shape (same dtype); it gets no gradient even when it requires one. An estimator's tool: DReG
+ * scales the path gradient into z_k by its normalized weight. VAE_ERR_SHAPE naming both shapes when s does not
+ * broadcast to x's shape. */
+VAE_API vae_tensor *vae_grad_scale(vae_ctx *ctx, vae_tensor *x, vae_tensor *s);
 
 /* ---- reductions: `axes` lists naxes axes (negative allowed); naxes = 0 reduces over all axes ---- */
 VAE_API vae_tensor *vae_sum(vae_ctx *ctx, vae_tensor *x, int naxes, const int *axes, int keepdim);

@@ -1,4 +1,6 @@
 /* Unary and binary elementwise ops and where(): builders and backward. */
+#include <string.h>
+
 #include "autograd/ops.h"
 #include "internal.h"
 
@@ -188,4 +190,36 @@ void vae__bw_where(vae_ctx *ctx, vae_node *n) {
         vae_k_where_grad(n->in[0], side, n->out->grad, g);
         vae__accum(ctx, x, g);
     }
+}
+
+/* ---- grad_scale(x, s): y = x; dL/dx += s * dL/dy (s constant, broadcast to x's shape) ---- */
+
+vae_tensor *vae_grad_scale(vae_ctx *ctx, vae_tensor *x, vae_tensor *s) {
+    vae_tensor *in[2] = {x, s};
+    if (!vae__inputs_ok(ctx, "grad_scale", 2, (const vae_tensor *const *)in)) return NULL;
+    if (!vae__same_dtype(ctx, "grad_scale", x, s)) return NULL;
+    int nd;
+    int64_t shape[VAE_MAX_DIMS];
+    if (!vae_broadcast_shape(x->ndim, x->shape, s->ndim, s->shape, &nd, shape) || nd != x->ndim ||
+        memcmp(shape, x->shape, sizeof(int64_t) * (size_t)nd) != 0) {
+        char b1[160], b2[160];
+        return vae__fail(ctx, VAE_ERR_SHAPE, "grad_scale: scale %s does not broadcast to x %s",
+                         vae__shape(b1, sizeof b1, s), vae__shape(b2, sizeof b2, x));
+    }
+    vae_tensor *y = vae__out(ctx, x->dtype, x->ndim, x->shape);
+    if (!y) return NULL;
+    vae_k_copy(y, x);
+    vae_tensor *grad_in[2] = {x, NULL}; /* s is a constant: only x's gradient decides recording */
+    if (vae__wants_grad(ctx, 2, grad_in) && !vae__record(ctx, VAE_OP_GRAD_SCALE, y, 2, in))
+        return NULL;
+    return vae__done(ctx, VAE_OP_GRAD_SCALE, y);
+}
+
+void vae__bw_grad_scale(vae_ctx *ctx, vae_node *n) {
+    vae_tensor *x = n->in[0];
+    if (!(x->flags & VAE_TF_REQUIRES_GRAD)) return;
+    vae_tensor *g = vae__out(ctx, n->out->dtype, n->out->ndim, n->out->shape);
+    if (!g) return;
+    vae_k_binary(VAE_B_MUL, n->out->grad, n->in[1], g); /* s * dL/dy, s broadcast */
+    vae__accum(ctx, x, g);
 }

@@ -1,75 +1,111 @@
 /* The VAE and beta-VAE objectives (Kingma & Welling 2014; Higgins et al. 2017; Burgess et al. 2018).
  *
  *   ELBO(x)   = E_q(z|x)[ log p(x|z) ] - KL( q(z|x) || p(z) ),   p(z) = N(0, I)
- *   SGVB B:     (1/L) sum_l log p(x|z_l) - KL_analytic                         (analytic_kl = 1)
- *   SGVB A:     (1/L) sum_l [ log p(x|z_l) + log p(z_l) - log q(z_l|x) ]        (analytic_kl = 0)
+ *   SGVB B:     (1/L) sum_l log p(x|z_l) - KL_analytic                         (mc-kl = 0)
+ *   SGVB A:     (1/L) sum_l [ log p(x|z_l) + log p(z_l) - log q(z_l|x) ]        (mc-kl = 1; STL always)
  *   beta-VAE:   E_q[log p(x|z)] - beta_t KL,  beta_t = beta * min(1, step / warmup)   (linear KL warm-up)
  *   free bits:  E_q[log p(x|z)] - beta_t sum_j max(lambda, KL_j),  KL_j = batch mean KL of latent dim j
  *   capacity:   E_q[log p(x|z)] - gamma |KL - C_t|,  C_t = C_max * min(1, step / steps)
+ * The reported bound is always the plain ELBO; the weighting changes only the loss.
  * Shapes: x (B, D), z (L, B, Z), log p(x|z) (L, B), bound (B).
  */
 #include <math.h>
 
+#include "models/dist_builtin.h"
 #include "models/kl.h"
-#include "objective.h"
+#include "models/objective_internal.h"
 
-static double ramp(int64_t step, int64_t steps) {
-    return steps > 0 && step < steps ? (double)step / (double)steps : 1.0;
+enum { O_L, O_MC_KL, O_BETA, O_WARMUP, O_FREE_BITS, O_GAMMA, O_CMAX, O_CSTEPS, O_COUNT };
+
+static const vae_objective_option elbo_opts[O_COUNT] = {
+    {"l", 1, 1, 100000, 1, "samples z_l ~ q(z|x) per datum"},
+    {"mc-kl", 0, 0, 1, 1,
+     "1: Monte-Carlo KL, log q(z|x) - log p(z) (SGVB A), instead of the analytic KL"},
+    {"beta", 1, 0, 1e6, 0, "weight on the KL"},
+    {"warmup", 0, 0, 1e15, 1,
+     "linear KL warm-up: the weight rises from 0 to beta over this many steps"},
+    {"free-bits", 0, 0, 1e6, 0, "lambda > 0: KL term sum_j max(lambda, KL_j) (0 = off)"},
+    {"gamma", 0, 0, 1e6, 0, "capacity weight: loss -rec + gamma |KL - C| (0 = off)"},
+    {"cmax", 0, 0, 1e6, 0, "capacity: C rises linearly from 0 to cmax nats ..."},
+    {"csteps", 0, 0, 1e15, 1, "... over this many steps"},
+};
+
+/* the "vae" descriptor has only the first two options: the others read as their defaults */
+static double opt(const vae_objective_cfg *c, int i) {
+    return i < c->desc->nopts ? c->opt[i] : elbo_opts[i].def;
+}
+static double ramp(int64_t step, double steps) {
+    return steps > 0 && (double)step < steps ? (double)step / steps : 1.0;
+}
+static int analytic_kl(const vae_objective_cfg *c) { /* STL needs the Monte-Carlo form */
+    return opt(c, O_MC_KL) == 0 && c->estimator != VAE_EST_STL;
 }
 
-vae_status vae__elbo(vae_ctx *ctx, vae_net *net, vae_tensor *x, const vae_objective_cfg *cfg,
-                     const vae_objective_state *st, vae_objective_out *out, double *f_mean) {
-    vae_estimator est = cfg->estimator;
-    int64_t L = cfg->samples;
-    double w = cfg->beta * ramp(st->step, cfg->warmup_steps); /* KL weight this step */
-    int analytic = cfg->analytic_kl && est != VAE_EST_STL;    /* STL needs the Monte-Carlo form */
+/* E_q log p(x|z) per sample: (L, B) */
+static vae_tensor *reconstruction(vae_ctx *ctx, vae_net *net, vae_tensor *x, vae_tensor *z) {
+    return vae_dist_log_prob(ctx, vae_net_decode(ctx, net, z), x);
+}
+
+/* Monte-Carlo KL per sample, log q(z|x) - log p(z): (L, B) */
+static vae_tensor *kl_monte_carlo(vae_ctx *ctx, vae_net *net, vae_dist *q, vae_tensor *z,
+                                  vae_estimator est) {
+    vae_dist *prior = vae_std_normal(ctx, net->cfg.dtype, 1, &net->cfg.z_dim);
+    return vae_sub(ctx, vae_est_log_q(ctx, q, z, est), vae_dist_log_prob(ctx, prior, z));
+}
+
+/* The beta-VAE weighting of the analytic KL kl (B,): the scalar KL term of the loss, one of
+ *   beta_t mean_b KL_b,   beta_t sum_j max(lambda, mean_b KL_bj),   gamma |mean_b KL_b - C_t|. */
+static vae_tensor *weighted_kl(vae_ctx *ctx, const vae_objective_cfg *c,
+                               const vae_objective_state *st, vae_dist *q, vae_tensor *kl,
+                               vae_objective_out *out) {
+    double w = vae_objective_out_value(out, "kl_weight");
+    if (opt(c, O_FREE_BITS) > 0) {
+        vae_tensor *kd = vae_mean_axis(ctx, vae_kl_normal_std_per_dim(ctx, q), 0, 0); /* (Z) */
+        vae_tensor *lam = kd ? vae_full(ctx, kd->dtype, VAE_SHAPE(1), opt(c, O_FREE_BITS)) : NULL;
+        return vae_mul_scalar(ctx, vae_sum_all(ctx, vae_maximum(ctx, kd, lam)), w);
+    }
+    if (opt(c, O_GAMMA) > 0) {
+        double C = opt(c, O_CMAX) * ramp(st->step, opt(c, O_CSTEPS));
+        vae_objective_out_log(out, "capacity", C);
+        vae_tensor *gap = vae_add_scalar(ctx, vae_mean(ctx, kl, 0, NULL, 0), -C);
+        return vae_mul_scalar(ctx, vae_abs(ctx, gap), opt(c, O_GAMMA));
+    }
+    return vae_mul_scalar(ctx, vae_mean(ctx, kl, 0, NULL, 0), w);
+}
+
+static vae_status elbo_build(vae_ctx *ctx, vae_net *net, vae_tensor *x, const vae_objective_cfg *c,
+                             const vae_objective_state *st, vae_objective_out *out) {
+    vae_estimator est = c->estimator;
+    int64_t L = (int64_t)opt(c, O_L);
+    double beta = opt(c, O_BETA),
+           w = beta * ramp(st->step, opt(c, O_WARMUP)); /* KL weight this step */
+    vae_objective_out_log(out, "kl_weight", w);
+    vae_objective_out_log(out, "beta", beta);
 
     vae_tensor *mu, *lv; /* (B, Z) */
     vae_dist *q = vae_net_encode(ctx, net, x, &mu, &lv);
-    if (!q) return vae_ctx_status(ctx);
-    vae_tensor *z = vae__draw_z(ctx, q, L, est);       /* (L, B, Z) */
-    vae_dist *px = vae_net_decode(ctx, net, z);        /* over (L, B, D) */
-    vae_tensor *logpx = vae_dist_log_prob(ctx, px, x); /* (L, B) */
-    vae_tensor *kl = vae_normal_kl_std(ctx, mu, lv);   /* (B), analytic */
-    if (!logpx || !kl) return vae_ctx_status(ctx);
-
-    vae_tensor *f, *kl_term = NULL, *bound;
-    double kl_report;
-    if (analytic) {
+    vae_tensor *z = vae_est_draw_z(ctx, q, L, est);     /* (L, B, Z) */
+    vae_tensor *logpx = reconstruction(ctx, net, x, z); /* (L, B) */
+    vae_tensor *f, *kl_term = NULL, *bound, *kl;        /* f (L, B): what the estimator averages */
+    if (analytic_kl(c)) {
+        kl = vae_normal_kl_std(ctx, mu, lv); /* (B) */
         f = logpx;
-        kl_report = vae__mean_value(kl);
         bound = vae_sub(ctx, vae_mean_axis(ctx, logpx, 0, 0), kl);
-        if (cfg->free_bits > 0) { /* sum_j max(lambda, mean_b KL_bj) */
-            vae_tensor *kd = vae_mean_axis(ctx, vae_kl_normal_std_per_dim(ctx, q), 0, 0); /* (Z) */
-            vae_tensor *lam =
-                vae_full(ctx, kd ? kd->dtype : net->cfg.dtype, VAE_SHAPE(1), cfg->free_bits);
-            kl_term = vae_mul_scalar(ctx, vae_sum_all(ctx, vae_maximum(ctx, kd, lam)), w);
-        } else if (cfg->capacity_gamma > 0) { /* gamma |mean_b KL_b - C_t| */
-            out->capacity = cfg->capacity_max * ramp(st->step, cfg->capacity_steps);
-            kl_term = vae_mul_scalar(
-                ctx,
-                vae_abs(ctx, vae_add_scalar(ctx, vae_mean(ctx, kl, 0, NULL, 0), -out->capacity)),
-                cfg->capacity_gamma);
-        } else
-            kl_term = vae_mul_scalar(ctx, vae_mean(ctx, kl, 0, NULL, 0), w);
+        kl_term = weighted_kl(ctx, c, st, q, kl, out);
     } else {
-        vae_dist *prior = vae_std_normal(ctx, net->cfg.dtype, 1, &net->cfg.z_dim);
-        vae_tensor *logpz = vae_dist_log_prob(ctx, prior, z); /* (L, B) */
-        vae_tensor *logq = vae__log_q(ctx, q, z, est);        /* (L, B) */
-        vae_tensor *klmc = vae_sub(ctx, logq, logpz);
-        f = vae_sub(ctx, logpx, vae_mul_scalar(ctx, klmc, w));
-        if (!f) return vae_ctx_status(ctx);
-        kl_report = vae__mean_value(klmc);
-        bound = vae_mean_axis(ctx, vae_sub(ctx, logpx, vae_detach(ctx, klmc)), 0, 0);
+        kl = kl_monte_carlo(ctx, net, q, z, est); /* (L, B) */
+        f = vae_sub(ctx, logpx, vae_mul_scalar(ctx, kl, w));
+        bound = vae_mean_axis(ctx, vae_sub(ctx, logpx, vae_detach(ctx, kl)), 0, 0);
     }
-    /* per-datum surrogate S_b whose gradient is the estimator */
+    /* per-datum surrogate S_b whose gradient is the estimator: mean_l f, or for the score function
+     * (1/L) [ sum_l sg(f_l - b_l) log q(z_l|x) + sum_l f_l ] */
     vae_tensor *S;
     if (est == VAE_EST_SCORE) {
-        vae_tensor *signal = vae__signal(ctx, vae_detach(ctx, f), cfg->baseline, st);
-        vae_tensor *logq_full = vae_dist_log_prob(ctx, q, z); /* grad to phi through mu, logvar */
+        double ma = st->baseline_ready ? st->baseline : 0.0;
+        vae_tensor *signal = vae_est_signal(ctx, f, c->baseline, ma);
         S = vae_mul_scalar(
             ctx,
-            vae_add(ctx, vae__score_surrogate(ctx, signal, logq_full), vae_sum_axis(ctx, f, 0, 0)),
+            vae_est_score(ctx, signal, vae_dist_log_prob(ctx, q, z), vae_sum_axis(ctx, f, 0, 0)),
             1.0 / (double)L);
     } else
         S = vae_mean_axis(ctx, f, 0, 0);
@@ -80,9 +116,42 @@ vae_status vae__elbo(vae_ctx *ctx, vae_net *net, vae_tensor *x, const vae_object
     out->loss = loss;
     out->bound = vae_detach(ctx, bound);
     out->bound_mean = vae__mean_value(bound);
-    out->rec_mean = vae__mean_value(logpx);
-    out->kl_mean = kl_report;
-    out->kl_weight = w;
-    *f_mean = vae__mean_value(f);
+    out->signal_mean = vae__mean_value(f);
+    vae_objective_out_log(out, "rec", vae__mean_value(logpx));
+    vae_objective_out_log(out, "kl", vae__mean_value(kl));
+    vae_objective_out_log(out, "elbo", out->bound_mean);
     return VAE_OK;
 }
+
+static vae_status elbo_check(const vae_objective_cfg *c, vae_error *err) {
+    if (c->baseline == VAE_BASELINE_VIMCO && opt(c, O_L) < 2)
+        return vae_error_set(err, VAE_ERR_ARG,
+                             "objective %s: the vimco baseline needs at least 2 samples (l >= 2)",
+                             c->desc->name);
+    int weighting = opt(c, O_FREE_BITS) > 0 || opt(c, O_GAMMA) > 0;
+    if (weighting && !analytic_kl(c))
+        return vae_error_set(
+            err, VAE_ERR_ARG,
+            "objective %s: free bits and capacity need the analytic KL (not mc-kl or stl)",
+            c->desc->name);
+    if (opt(c, O_FREE_BITS) > 0 && opt(c, O_GAMMA) > 0)
+        return vae_error_set(err, VAE_ERR_ARG,
+                             "objective %s: choose free bits or capacity, not both", c->desc->name);
+    return VAE_OK;
+}
+
+#define ELBO_ESTIMATORS ((1u << VAE_EST_REPARAM) | (1u << VAE_EST_SCORE) | (1u << VAE_EST_STL))
+
+const vae_objective_desc vae__objective_vae = {
+    "vae",
+    "ELBO: E_q log p(x|z) - KL(q(z|x) || p(z)), L samples, analytic or Monte-Carlo KL",
+    2,
+    elbo_opts,
+    ELBO_ESTIMATORS,
+    elbo_check,
+    elbo_build};
+const vae_objective_desc vae__objective_beta_vae = {
+    "beta-vae",      "E_q log p(x|z) - beta_t KL, with KL warm-up, free bits or Burgess's capacity",
+    O_COUNT,         elbo_opts,
+    ELBO_ESTIMATORS, elbo_check,
+    elbo_build};

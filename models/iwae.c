@@ -1,8 +1,8 @@
-/* The importance-weighted bound (Burda et al. 2016) and its estimators.
+/* The importance-weighted bound (Burda et al. 2016).
  *
  *   L_K(x) = E[ log (1/K) sum_k w_k ],  w_k = p(x|z_k) p(z_k) / q(z_k|x),  z_1..z_K ~ q(z|x)
  *          = logsumexp_k(log w_k) - log K            (K particles vectorized as a leading dim)
- * Gradients for the encoder:
+ * Gradients for the encoder (estimators.h):
  *   reparam  d/dphi of the bound through z_k = mu + sigma * eps_k
  *   stl      the same with log q evaluated at detached parameters
  *   dreg     sum_k wt_k^2 d log w_k / d z_k  d z_k / d phi,  wt = softmax_k(log w) (Tucker et al. 2018)
@@ -11,70 +11,46 @@
  * Shapes: x (B, D), z (K, B, Z), log w (K, B), bound (B).
  */
 #include <math.h>
-#include <string.h>
 
-#include "objective.h"
+#include "models/objective_internal.h"
 
-vae_status vae__iwae(vae_ctx *ctx, vae_net *net, vae_tensor *x, const vae_objective_cfg *cfg,
-                     const vae_objective_state *st, vae_objective_out *out, double *f_mean) {
-    vae_estimator est = cfg->estimator;
-    int64_t K = cfg->samples;
-    vae_dist *q = vae_net_encode(ctx, net, x, NULL, NULL);
-    if (!q) return vae_ctx_status(ctx);
-    vae_tensor *z = vae__draw_z(ctx, q, K, est); /* (K, B, Z) */
-    vae_tensor *scale = NULL;
-    if (est == VAE_EST_DREG && z) {
-        /* z' = sg(z) + s * (z - sg(z)) equals z in value, and passes s * dL/dz' back to z. s (K, B, 1) is filled
-         * with the normalized weights after the forward pass (they depend on z), before backward reads it: that
-         * turns the path gradient sum_k wt_k dlogw_k into DReG's sum_k wt_k^2 dlogw_k. */
-        int64_t sshape[3] = {K, z->shape[1], 1};
-        scale = vae_ones(ctx, z->dtype, 3, sshape);
-        vae_tensor *zs = vae_detach(ctx, z);
-        z = vae_add(ctx, zs, vae_mul(ctx, scale, vae_sub(ctx, z, zs)));
-    }
-    vae_dist *px = vae_net_decode(ctx, net, z);
-    vae_dist *prior = vae_std_normal(ctx, net->cfg.dtype, 1, &net->cfg.z_dim);
-    vae_tensor *logpx = vae_dist_log_prob(ctx, px, x);    /* (K, B) */
-    vae_tensor *logpz = vae_dist_log_prob(ctx, prior, z); /* (K, B) */
-    vae_tensor *logq = vae__log_q(ctx, q, z, est);        /* (K, B) */
-    vae_tensor *logw = vae_sub(ctx, vae_add(ctx, logpx, logpz), logq);
+static const vae_objective_option iwae_opts[] = {
+    {"k", 5, 1, 100000, 1, "particles K per datum"},
+};
+
+static vae_status iwae_build(vae_ctx *ctx, vae_net *net, vae_tensor *x, const vae_objective_cfg *c,
+                             const vae_objective_state *st, vae_objective_out *out) {
+    int64_t K = (int64_t)c->opt[0];
+    vae_est_particles p;
+    vae_status s = vae_est_draw_particles(ctx, net, x, 1, K, c->estimator, &p);
+    if (s) return s;
     vae_tensor *bound =
-        vae_add_scalar(ctx, vae_logsumexp(ctx, logw, 1, (int[]){0}, 0), -log((double)K));
-    if (!bound) return vae_ctx_status(ctx);
-
-    vae_tensor *S;
-    if (est == VAE_EST_DREG) {
-        /* wt = softmax over k of log w, as constants; S = sum_k wt_k log w_k gives the decoder's IWAE gradient */
-        int64_t B = logw->shape[1];
-        vae_tensor *wt = vae_zeros(ctx, logw->dtype, 2, logw->shape);
-        if (!wt) return vae_ctx_status(ctx);
-        for (int64_t b = 0; b < B; b++) {
-            double lse = vae_get_flat(bound, b) + log((double)K);
-            for (int64_t k = 0; k < K; k++) {
-                double v = exp(vae_get_flat(logw, k * B + b) - lse);
-                vae_set_flat(wt, k * B + b, v);
-                vae_set_flat(scale, k * B + b, v);
-            }
-        }
-        S = vae_sum_axis(ctx, vae_mul(ctx, wt, logw), 0, 0);
-    } else if (est == VAE_EST_SCORE) {
-        vae_tensor *signal;
-        if (cfg->baseline == VAE_BASELINE_VIMCO)
-            signal = vae__vimco_signal(ctx, logw, bound);
-        else
-            signal = vae__signal(ctx, vae_reshape(ctx, vae_detach(ctx, bound), VAE_SHAPE(1, -1)),
-                                 cfg->baseline, st);
-        S = vae_add(ctx, vae__score_surrogate(ctx, signal, logq), bound);
-    } else
-        S = bound;
+        vae_add_scalar(ctx, vae_logsumexp(ctx, p.logw, 1, (int[]){0}, 0), -log((double)K));
+    vae_tensor *S = vae_est_surrogate(ctx, c->estimator, c->baseline, p.logw, p.logq, bound, st);
     vae_tensor *loss = vae__loss(ctx, S);
     if (!loss) return vae_ctx_status(ctx);
     out->loss = loss;
     out->bound = vae_detach(ctx, bound);
-    out->bound_mean = vae__mean_value(bound);
-    out->rec_mean = vae__mean_value(logpx);
-    out->kl_mean = vae__mean_value(logq) - vae__mean_value(logpz);
-    out->kl_weight = 1.0;
-    *f_mean = out->bound_mean;
+    out->bound_mean = out->signal_mean = vae__mean_value(bound);
+    vae_objective_out_log(out, "rec", vae__mean_value(p.logpx));
+    vae_objective_out_log(out, "kl", vae__mean_value(p.logq) - vae__mean_value(p.logpz));
+    vae_objective_out_log(out, "elbo", vae__mean_value(p.logw));
     return VAE_OK;
 }
+
+static vae_status iwae_check(const vae_objective_cfg *c, vae_error *err) {
+    if (c->baseline == VAE_BASELINE_VIMCO && c->opt[0] < 2)
+        return vae_error_set(
+            err, VAE_ERR_ARG,
+            "objective iwae: the vimco baseline needs at least 2 samples (k >= 2)");
+    return VAE_OK;
+}
+
+const vae_objective_desc vae__objective_iwae = {
+    "iwae",
+    "importance-weighted bound: logsumexp_k log w_k - log K",
+    1,
+    iwae_opts,
+    (1u << VAE_EST_REPARAM) | (1u << VAE_EST_SCORE) | (1u << VAE_EST_STL) | (1u << VAE_EST_DREG),
+    iwae_check,
+    iwae_build};

@@ -35,7 +35,7 @@ void vae_model_desc_default(vae_model_desc *d) {
     memset(d, 0, sizeof *d);
     vae_net_cfg_default(&d->net);
     d->net.x_dim = 0;
-    snprintf(d->objective, sizeof d->objective, "vae");
+    snprintf(d->model, sizeof d->model, "vae");
     snprintf(d->estimator, sizeof d->estimator, "reparam");
     snprintf(d->baseline, sizeof d->baseline, "none");
     snprintf(d->data.binarize, sizeof d->data.binarize, "none");
@@ -105,7 +105,7 @@ vae_status vae_model_desc_check(const vae_model_desc *d, vae_error *err) {
             return vae_error_set(err, VAE_ERR_ARG,
                                  "lik_opts: option %d = %g is out of range 0..1e6", i,
                                  n->lik_opts[i]);
-    if (!text_ok(d->objective, sizeof d->objective) ||
+    if (!text_ok(d->model, sizeof d->model) || (d->objective[0] && !text_ok(d->objective, sizeof d->objective)) ||
         !text_ok(d->estimator, sizeof d->estimator) || !text_ok(d->baseline, sizeof d->baseline))
         return vae_error_set(err, VAE_ERR_ARG, "model/estimator/baseline: empty or bad text");
     const vae_model_data *x = &d->data;
@@ -201,7 +201,8 @@ vae_status vae_model_desc_write(const vae_model_desc *d, char **text, size_t *le
     int more = 0;
     for (int i = 1; i < VAE_LIK_MAX_OPTS; i++) more |= n->lik_opts[i] != 0;
     if (more) sb_list(&s, "lik_opts", n->lik_opts, VAE_LIK_MAX_OPTS);
-    sb_printf(&s, "model %s\nestimator %s\nbaseline %s\n", d->objective, d->estimator, d->baseline);
+    sb_printf(&s, "model %s\nestimator %s\nbaseline %s\n", d->model, d->estimator, d->baseline);
+    if (d->objective[0]) sb_printf(&s, "objective %s\n", d->objective);
     sb_printf(&s, "h %d\nw %d\nc %d\ntabular %d\nbinarize %s\n", x->h, x->w, x->c, x->tabular,
               x->binarize);
     sb_printf(&s, "scaled %d\nscale_lo %.17g\nscale_hi %.17g\n", x->scaled, x->scale_lo,
@@ -323,6 +324,9 @@ static vae_status parse_line(vae_model_desc *d, const char *key, const char *val
                    ? VAE_OK
                    : bad(err, key, "is not 8 numbers", val);
     if (!strcmp(key, "model"))
+        return set_str(d->model, sizeof d->model, val) ? VAE_OK
+                                                       : bad(err, key, "is too long", val);
+    if (!strcmp(key, "objective"))
         return set_str(d->objective, sizeof d->objective, val) ? VAE_OK
                                                                : bad(err, key, "is too long", val);
     if (!strcmp(key, "estimator"))

@@ -11,7 +11,9 @@
  *   activation A   relu|tanh|softplus|sigmoid|elu|leaky-relu      dtype f32|f64
  *   likelihood L   a registered name         lik_param X          (lik_opts[0]; 0 = default)
  *   lik_opts X,..  all VAE_LIK_MAX_OPTS options (written only when one past the first is non-zero)
- *   model S        the objective's spec (opaque to this file), estimator S, baseline S
+ *   model S        the objective's name     objective S          its full spec, NAME[:k=v,...] (absent in
+ *                                            older files: then the name and the run's legacy keys say it)
+ *   estimator S    reparam|score|stl|dreg   baseline S           none|ma|vimco
  *   h, w, c        image geometry (0 0 0 for tabular data), tabular 0|1
  *   binarize B     dynamic|threshold|none    scaled 0|1, scale_lo X, scale_hi X: x was mapped
  *                  from [scale_lo, scale_hi] to [0, 1]
@@ -42,7 +44,8 @@ typedef struct vae_model_data {
 
 typedef struct vae_model_desc {
     vae_net_cfg net;     /* architecture, likelihood and its options, dtype */
-    char objective[64];  /* key "model": the objective's spec, opaque here */
+    char model[32];       /* key "model": the objective's name (e.g. "iwae") */
+    char objective[256];  /* key "objective": its spec, e.g. "iwae:k=5" (vae_objective_parse_spec); "" in older files */
     char estimator[32];  /* opaque here */
     char baseline[32];   /* opaque here */
     vae_model_data data; /* pre-processing */

@@ -1,89 +1,208 @@
-/* Configuration, dispatch and bookkeeping of the objectives (the math is in elbo.c and iwae.c). */
-#include "objective.h"
-
+/* The objective registry, spec parsing, the generic checks, and the dispatch with the bookkeeping every objective
+ * shares (N/M scaling, step count, moving-average baseline). The bounds are in elbo.c, iwae.c, vr.c, miwae.c. */
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-static const char *const kind_names[VAE_OBJ_COUNT_] = {"vae", "beta-vae", "iwae"};
-static const char *const est_names[VAE_EST_COUNT_] = {"reparam", "score", "stl", "dreg"};
-static const char *const bl_names[VAE_BASELINE_COUNT_] = {"none", "ma", "vimco"};
+#include "models/objective_internal.h"
 
-const char *vae_objective_name(vae_objective_kind k) {
-    return (unsigned)k < VAE_OBJ_COUNT_ ? kind_names[k] : "?";
-}
-const char *vae_estimator_name(vae_estimator e) {
-    return (unsigned)e < VAE_EST_COUNT_ ? est_names[e] : "?";
-}
-const char *vae_baseline_name(vae_baseline b) {
-    return (unsigned)b < VAE_BASELINE_COUNT_ ? bl_names[b] : "?";
+#define USER_SLOTS 32
+
+static const vae_objective_desc *const builtins[] = {
+    &vae__objective_vae, &vae__objective_beta_vae, &vae__objective_iwae,
+    &vae__objective_vr,  &vae__objective_miwae,    &vae__objective_ciwae,
+};
+#define NBUILTIN ((int)(sizeof builtins / sizeof *builtins))
+static const vae_objective_desc *user[USER_SLOTS];
+static int nuser;
+
+const vae_objective_desc *vae_objective_find(const char *name) {
+    if (!name) return NULL;
+    for (int i = 0; i < NBUILTIN; i++)
+        if (strcmp(builtins[i]->name, name) == 0) return builtins[i];
+    for (int i = 0; i < nuser; i++)
+        if (strcmp(user[i]->name, name) == 0) return user[i];
+    return NULL;
 }
 
-static int lookup(const char *s, const char *const *names, int n) {
-    for (int i = 0; s && i < n; i++)
-        if (strcmp(s, names[i]) == 0) return i;
-    return -1;
+int vae_objective_list(const vae_objective_desc **out, int max) {
+    for (int i = 0; i < NBUILTIN + nuser && i < max; i++)
+        out[i] = i < NBUILTIN ? builtins[i] : user[i - NBUILTIN];
+    return NBUILTIN + nuser;
 }
-int vae_objective_parse(const char *s) {
-    return lookup(s, kind_names, VAE_OBJ_COUNT_);
+
+vae_status vae_objective_register(const vae_objective_desc *d) {
+    if (!d || !d->name || !d->name[0] || !d->build || d->nopts < 0 ||
+        d->nopts > VAE_OBJECTIVE_MAX_OPTS || (d->nopts > 0 && !d->opts) ||
+        !(d->estimators & ((1u << VAE_EST_COUNT_) - 1)))
+        return VAE_ERR_ARG;
+    for (int i = 0; i < d->nopts; i++) {
+        const vae_objective_option *o = &d->opts[i];
+        if (!o->name || !o->name[0] || !(o->min <= o->def && o->def <= o->max)) return VAE_ERR_ARG;
+    }
+    if (strchr(d->name, ':') || strchr(d->name, ',') || vae_objective_find(d->name))
+        return VAE_ERR_ARG;
+    if (nuser == USER_SLOTS) return VAE_ERR_OOM;
+    user[nuser++] = d;
+    return VAE_OK;
 }
-int vae_estimator_parse(const char *s) {
-    return lookup(s, est_names, VAE_EST_COUNT_);
+
+static const vae_objective_desc *desc_of(const vae_objective_cfg *c) {
+    return c->desc ? c->desc : &vae__objective_vae;
 }
-int vae_baseline_parse(const char *s) {
-    return lookup(s, bl_names, VAE_BASELINE_COUNT_);
+
+static void set_defaults(vae_objective_cfg *c, const vae_objective_desc *d) {
+    c->desc = d;
+    memset(c->opt, 0, sizeof c->opt);
+    for (int i = 0; i < d->nopts; i++) c->opt[i] = d->opts[i].def;
 }
 
 void vae_objective_cfg_default(vae_objective_cfg *cfg) {
     memset(cfg, 0, sizeof *cfg);
-    cfg->kind = VAE_OBJ_VAE;
+    set_defaults(cfg, &vae__objective_vae);
     cfg->estimator = VAE_EST_REPARAM;
     cfg->baseline = VAE_BASELINE_NONE;
     cfg->baseline_decay = 0.9;
-    cfg->samples = 1;
-    cfg->analytic_kl = 1;
-    cfg->beta = 1.0;
+}
+
+static int opt_index(const vae_objective_desc *d, const char *key, size_t len) {
+    for (int i = 0; i < d->nopts; i++)
+        if (strlen(d->opts[i].name) == len && strncmp(d->opts[i].name, key, len) == 0) return i;
+    return -1;
+}
+
+static void list_keys(const vae_objective_desc *d, char *b, size_t n) {
+    b[0] = 0;
+    for (int i = 0; i < d->nopts; i++)
+        snprintf(b + strlen(b), n - strlen(b), "%s%s", i ? ", " : "", d->opts[i].name);
+    if (!d->nopts) snprintf(b, n, "none");
+}
+
+static vae_status check_value(const vae_objective_desc *d, int i, double v, vae_error *err) {
+    const vae_objective_option *o = &d->opts[i];
+    if (!(v >= o->min && v <= o->max))
+        return vae_error_set(err, VAE_ERR_ARG, "objective %s: %s = %g is out of range %g..%g",
+                             d->name, o->name, v, o->min, o->max);
+    if (o->integer && v != floor(v))
+        return vae_error_set(err, VAE_ERR_ARG, "objective %s: %s = %g must be a whole number",
+                             d->name, o->name, v);
+    return VAE_OK;
+}
+
+vae_status vae_objective_set(vae_objective_cfg *cfg, const char *key, double v, vae_error *err) {
+    const vae_objective_desc *d = desc_of(cfg);
+    int i = key ? opt_index(d, key, strlen(key)) : -1;
+    if (i < 0) {
+        char keys[256];
+        list_keys(d, keys, sizeof keys);
+        return vae_error_set(err, VAE_ERR_ARG, "objective %s: unknown option \"%s\" (valid: %s)",
+                             d->name, key ? key : "(null)", keys);
+    }
+    if (check_value(d, i, v, err)) return err->code;
+    cfg->desc = d;
+    cfg->opt[i] = v;
+    return VAE_OK;
+}
+
+double vae_objective_get(const vae_objective_cfg *cfg, const char *key) {
+    const vae_objective_desc *d = desc_of(cfg);
+    int i = key ? opt_index(d, key, strlen(key)) : -1;
+    return i < 0 ? NAN : cfg->opt[i];
+}
+
+vae_status vae_objective_parse_spec(vae_objective_cfg *cfg, const char *spec, vae_error *err) {
+    if (!spec) return vae_error_set(err, VAE_ERR_ARG, "objective: NULL spec");
+    const char *colon = strchr(spec, ':');
+    size_t nlen = colon ? (size_t)(colon - spec) : strlen(spec);
+    char name[64];
+    snprintf(name, sizeof name, "%.*s", (int)(nlen < 63 ? nlen : 63), spec);
+    const vae_objective_desc *d = nlen < 63 ? vae_objective_find(name) : NULL;
+    if (!d) {
+        const vae_objective_desc *all[NBUILTIN + USER_SLOTS];
+        int n = vae_objective_list(all, NBUILTIN + USER_SLOTS);
+        char names[512] = "";
+        for (int i = 0; i < n; i++)
+            snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? ", " : "",
+                     all[i]->name);
+        return vae_error_set(err, VAE_ERR_ARG, "objective: unknown \"%s\" (registered: %s)", name,
+                             names);
+    }
+    vae_objective_cfg c = *cfg;
+    set_defaults(&c, d);
+    for (const char *p = colon ? colon + 1 : NULL;
+         p;) { /* an empty item ("k=5,") is an error too */
+        const char *end = strchr(p, ','), *eq = strchr(p, '=');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (!eq || eq >= p + len)
+            return vae_error_set(err, VAE_ERR_ARG, "objective %s: \"%.*s\" is not key=value",
+                                 d->name, (int)len, p);
+        int i = opt_index(d, p, (size_t)(eq - p));
+        if (i < 0) {
+            char keys[256];
+            list_keys(d, keys, sizeof keys);
+            return vae_error_set(err, VAE_ERR_ARG,
+                                 "objective %s: unknown option \"%.*s\" (valid: %s)", d->name,
+                                 (int)(eq - p), p, keys);
+        }
+        char num[64], *stop;
+        size_t vlen = len - (size_t)(eq + 1 - p);
+        snprintf(num, sizeof num, "%.*s", (int)(vlen < 63 ? vlen : 63), eq + 1);
+        double v = strtod(num, &stop);
+        if (!num[0] || *stop || vlen >= 63)
+            return vae_error_set(err, VAE_ERR_ARG, "objective %s: %s = \"%s\" is not a number",
+                                 d->name, d->opts[i].name, num);
+        if (check_value(d, i, v, err)) return err->code;
+        c.opt[i] = v;
+        p = end ? end + 1 : NULL;
+    }
+    *cfg = c;
+    return VAE_OK;
+}
+
+int vae_objective_spec(const vae_objective_cfg *cfg, char *buf, size_t n) {
+    const vae_objective_desc *d = desc_of(cfg);
+    char tmp[512];
+    int len = snprintf(tmp, sizeof tmp, "%s", d->name);
+    for (int i = 0, first = 1; i < d->nopts && len < (int)sizeof tmp; i++) {
+        if (cfg->opt[i] == d->opts[i].def) continue;
+        len += snprintf(tmp + len, sizeof tmp - (size_t)len, "%c%s=%.17g", first ? ':' : ',',
+                        d->opts[i].name, cfg->opt[i]);
+        first = 0;
+    }
+    return snprintf(buf, n, "%s", tmp);
 }
 
 vae_status vae_objective_check(const vae_objective_cfg *c, vae_error *err) {
-    if ((unsigned)c->kind >= VAE_OBJ_COUNT_ || (unsigned)c->estimator >= VAE_EST_COUNT_ ||
-        (unsigned)c->baseline >= VAE_BASELINE_COUNT_)
+    const vae_objective_desc *d = desc_of(c);
+    if ((unsigned)c->estimator >= VAE_EST_COUNT_ || (unsigned)c->baseline >= VAE_BASELINE_COUNT_)
+        return vae_error_set(err, VAE_ERR_ARG, "objective: unknown estimator %d or baseline %d",
+                             (int)c->estimator, (int)c->baseline);
+    for (int i = 0; i < d->nopts; i++)
+        if (check_value(d, i, c->opt[i], err)) return err->code;
+    if (!(d->estimators & (1u << c->estimator))) {
+        char ok[128] = "";
+        for (int e = 0; e < VAE_EST_COUNT_; e++)
+            if (d->estimators & (1u << e))
+                snprintf(ok + strlen(ok), sizeof ok - strlen(ok), "%s%s", ok[0] ? ", " : "",
+                         vae_estimator_name((vae_estimator)e));
         return vae_error_set(err, VAE_ERR_ARG,
-                             "objective: unknown objective, estimator or baseline");
-    if (c->samples < 1 || c->samples > 100000)
-        return vae_error_set(err, VAE_ERR_ARG,
-                             "objective: samples/particles %lld must be in 1..100000",
-                             (long long)c->samples);
-    if (c->estimator == VAE_EST_DREG && c->kind != VAE_OBJ_IWAE)
-        return vae_error_set(err, VAE_ERR_ARG,
-                             "objective: the dreg estimator is for iwae only (got %s)",
-                             vae_objective_name(c->kind));
+                             "objective %s: the %s estimator is not supported (supported: %s)",
+                             d->name, vae_estimator_name(c->estimator), ok);
+    }
     if (c->baseline != VAE_BASELINE_NONE && c->estimator != VAE_EST_SCORE)
         return vae_error_set(err, VAE_ERR_ARG,
                              "objective: baseline %s needs the score estimator (got %s)",
                              vae_baseline_name(c->baseline), vae_estimator_name(c->estimator));
-    if (c->baseline == VAE_BASELINE_VIMCO && c->samples < 2)
-        return vae_error_set(err, VAE_ERR_ARG,
-                             "objective: the vimco baseline needs at least 2 samples");
     if (!(c->baseline_decay >= 0 && c->baseline_decay < 1))
         return vae_error_set(err, VAE_ERR_ARG, "objective: baseline decay %g must be in [0, 1)",
                              c->baseline_decay);
-    if (!(c->beta >= 0) || !isfinite(c->beta))
-        return vae_error_set(err, VAE_ERR_ARG, "objective: beta %g must be >= 0", c->beta);
-    if (c->warmup_steps < 0 || c->capacity_steps < 0 || !(c->free_bits >= 0) ||
-        !(c->capacity_gamma >= 0) || !(c->capacity_max >= 0) || !(c->data_size >= 0))
-        return vae_error_set(err, VAE_ERR_ARG,
-                             "objective: warm-up, free bits, capacity and data size must be >= 0");
-    int beta_terms = c->free_bits > 0 || c->capacity_gamma > 0;
-    if (beta_terms && c->kind == VAE_OBJ_IWAE)
-        return vae_error_set(err, VAE_ERR_ARG,
-                             "objective: free bits and capacity apply to vae/beta-vae, not iwae");
-    if (beta_terms && (!c->analytic_kl || c->estimator == VAE_EST_STL))
-        return vae_error_set(
-            err, VAE_ERR_ARG,
-            "objective: free bits and capacity need the analytic KL (not --mc-kl or stl)");
-    if (c->free_bits > 0 && c->capacity_gamma > 0)
-        return vae_error_set(err, VAE_ERR_ARG, "objective: choose free bits or capacity, not both");
-    return VAE_OK;
+    if (!(c->data_size >= 0) || !isfinite(c->data_size))
+        return vae_error_set(err, VAE_ERR_ARG, "objective: data size %g must be >= 0",
+                             c->data_size);
+    vae_objective_cfg r = *c; /* the objective's own check and build see desc resolved */
+    r.desc = d;
+    return d->check ? d->check(&r, err) : VAE_OK;
 }
 
 vae_status vae_objective(vae_ctx *ctx, vae_net *net, vae_tensor *x, const vae_objective_cfg *cfg,
@@ -101,11 +220,14 @@ vae_status vae_objective(vae_ctx *ctx, vae_net *net, vae_tensor *x, const vae_ob
     }
     vae_objective_out o;
     memset(&o, 0, sizeof o);
-    double f_mean = 0;
-    vae_status s = cfg->kind == VAE_OBJ_IWAE ? vae__iwae(ctx, net, x, cfg, st, &o, &f_mean)
-                                             : vae__elbo(ctx, net, x, cfg, st, &o, &f_mean);
-    if (s == VAE_OK && (!o.loss || vae_ctx_status(ctx)))
-        s = vae_ctx_status(ctx) ? vae_ctx_status(ctx) : VAE_ERR_NULL;
+    vae_objective_cfg r = *cfg;
+    r.desc = desc_of(cfg);
+    vae_status s = r.desc->build(ctx, net, x, &r, st, &o);
+    if (s == VAE_OK && (!o.loss || !o.bound || vae_ctx_status(ctx)))
+        s = vae_ctx_status(ctx)
+                ? vae_ctx_status(ctx)
+                : vae_error_set(err, VAE_ERR_NULL, "objective %s: build gave no loss or bound",
+                                desc_of(cfg)->name);
     if (s != VAE_OK) return s;
     if (cfg->data_size > 0) { /* -(N/M) sum_b = -N mean_b: the same scaling for every term */
         o.loss = vae_mul_scalar(ctx, o.loss, cfg->data_size);
@@ -114,9 +236,37 @@ vae_status vae_objective(vae_ctx *ctx, vae_net *net, vae_tensor *x, const vae_ob
     *out = o;
     st->step++;
     if (!st->baseline_ready) {
-        st->baseline = f_mean;
+        st->baseline = o.signal_mean;
         st->baseline_ready = 1;
     } else
-        st->baseline = cfg->baseline_decay * st->baseline + (1 - cfg->baseline_decay) * f_mean;
+        st->baseline =
+            cfg->baseline_decay * st->baseline + (1 - cfg->baseline_decay) * o.signal_mean;
     return VAE_OK;
+}
+
+void vae_objective_out_log(vae_objective_out *out, const char *name, double value) {
+    for (int i = 0; i < out->nlog; i++)
+        if (strcmp(out->log[i].name, name) == 0) {
+            out->log[i].value = value;
+            return;
+        }
+    if (out->nlog < VAE_OBJECTIVE_MAX_LOGS)
+        out->log[out->nlog++] = (vae_objective_log){name, value};
+}
+
+double vae_objective_out_value(const vae_objective_out *out, const char *name) {
+    for (int i = 0; name && i < out->nlog; i++)
+        if (strcmp(out->log[i].name, name) == 0) return out->log[i].value;
+    return NAN;
+}
+
+double vae__mean_value(const vae_tensor *t) {
+    int64_t n = t ? vae_numel(t) : 0;
+    double s = 0;
+    for (int64_t i = 0; i < n; i++) s += vae_get_flat(t, i);
+    return n ? s / (double)n : 0.0;
+}
+
+vae_tensor *vae__loss(vae_ctx *ctx, vae_tensor *surrogate) {
+    return vae_neg(ctx, vae_mean(ctx, surrogate, 0, NULL, 0));
 }

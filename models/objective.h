@@ -1,116 +1,126 @@
-/* objective.h - the VAE, beta-VAE and IWAE objectives and their gradient estimators.
+/* objective.h - objectives as descriptors in a registry, like likelihoods (likelihood.h).
  *
- * One call builds, for a batch x (B, D), a scalar surrogate `loss` whose gradient (vae_backward) is the chosen
- * estimator of the gradient of the negative bound, plus the bound's values for reporting. The formulas are in
- * elbo.c (VAE, beta-VAE) and iwae.c (IWAE); estimator mechanics in estimators.c.
+ * An objective is a bound on log p(x) written with the model's encode / sample / decode calls. Its descriptor
+ * names it, lists its numeric options (name, default, range, help), says which gradient estimators it supports,
+ * checks option combinations, and builds, for a batch x (B, D), the per-datum bound (B,) and a scalar surrogate
+ * loss whose gradient (vae_backward) is the chosen estimator of the gradient of the negative bound. The estimator
+ * (estimators.h) and its baseline are choices separate from the objective; the objective applies them.
  *
- * Estimators (for the encoder; the decoder always gets its exact pathwise gradient):
- *   REPARAM  pathwise: z = mu + sigma * eps
- *   SCORE    REINFORCE: z sampled without a path; surrogate sg(f - b) * log q(z|x) + f, baseline b:
- *            NONE, MA (moving average of f), VIMCO (leave-one-out over the samples; needs samples > 1)
- *   STL      sticking the landing (Roeder et al. 2017): log q evaluated with detached variational parameters
- *   DREG     doubly reparameterized (Tucker et al. 2018), IWAE only
+ * Built in (one file each, the formula in a comment at its top; spec NAME[:key=value,...]):
+ *   vae       ELBO, analytic or Monte-Carlo KL, L samples          l=1 mc-kl=0                   (elbo.c)
+ *   beta-vae  ELBO with beta, linear KL warm-up, free bits, and    l=1 mc-kl=0 beta=1 warmup=0   (elbo.c)
+ *             Burgess's capacity -rec + gamma |KL - C|             free-bits=0 gamma=0 cmax=0 csteps=0
+ *   iwae      importance-weighted bound, K particles              k=5                           (iwae.c)
+ *   vr        Renyi VR-alpha bound                                 alpha=0.5 k=5                 (vr.c)
+ *   miwae     mean over M groups of the IWAE bound of K           m=4 k=8                       (miwae.c)
+ *   ciwae     beta ELBO + (1 - beta) IWAE on the same K particles  beta=0.5 k=8                  (miwae.c)
+ * A user's file adds one with vae_objective_register (see the README, "Writing your own objective"). The registry
+ * is process-wide and not locked: register before starting threads.
+ *
+ * Generic to every objective (vae_objective applies them): the N/M minibatch scaling (data_size), the step count
+ * for annealing and the moving-average baseline (vae_objective_state, estimators.h).
  */
 #ifndef VAE_OBJECTIVE_H
 #define VAE_OBJECTIVE_H
 
-#include "models/vae_net.h"
+#include <stddef.h>
 
-typedef enum vae_objective_kind {
-    VAE_OBJ_VAE,
-    VAE_OBJ_BETA_VAE,
-    VAE_OBJ_IWAE,
-    VAE_OBJ_COUNT_
-} vae_objective_kind;
-typedef enum vae_estimator {
-    VAE_EST_REPARAM,
-    VAE_EST_SCORE,
-    VAE_EST_STL,
-    VAE_EST_DREG,
-    VAE_EST_COUNT_
-} vae_estimator;
-typedef enum vae_baseline {
-    VAE_BASELINE_NONE,
-    VAE_BASELINE_MA,
-    VAE_BASELINE_VIMCO,
-    VAE_BASELINE_COUNT_
-} vae_baseline;
+#include "models/estimators.h"
 
+#define VAE_OBJECTIVE_MAX_OPTS 12 /* options per objective */
+#define VAE_OBJECTIVE_MAX_LOGS 8  /* named values an objective reports per step */
+
+typedef struct vae_objective_option {
+    const char *name; /* key in a spec ("k", "alpha", "free-bits") */
+    double def, min, max;
+    int integer;      /* 1: whole numbers only */
+    const char *help; /* one line */
+} vae_objective_option;
+
+typedef struct vae_objective_desc vae_objective_desc;
+
+/* A configured objective: which one, its option values, and the estimator it is optimized with. */
 typedef struct vae_objective_cfg {
-    vae_objective_kind kind;
+    const vae_objective_desc *desc;     /* NULL reads as the built-in "vae" */
+    double opt[VAE_OBJECTIVE_MAX_OPTS]; /* option values, in desc->opts order */
     vae_estimator estimator;
     vae_baseline baseline;
-    double baseline_decay; /* MA baseline: b <- decay * b + (1 - decay) * mean f (default 0.9) */
-    int64_t samples;       /* L samples per datum (VAE, beta-VAE) or K particles (IWAE); >= 1 */
-    int analytic_kl;       /* VAE/beta-VAE: 1 = analytic KL (SGVB B), 0 = Monte-Carlo KL (SGVB A) */
-    double beta;           /* beta-VAE weight on the KL (1 = VAE) */
-    int64_t
-        warmup_steps; /* linear KL warm-up: the KL weight rises from 0 to beta over this many steps */
+    double baseline_decay; /* MA baseline: b <- decay * b + (1 - decay) * mean signal (0.9) */
     double
-        free_bits; /* lambda > 0: KL term sum_j max(lambda, KL_j) (KL_j = batch-mean KL of dim j) */
-    double capacity_gamma;  /* gamma > 0: Burgess et al. loss -rec + gamma |KL - C| */
-    double capacity_max;    /* C rises linearly from 0 to capacity_max (nats) ... */
-    int64_t capacity_steps; /* ... over this many steps */
-    double
-        data_size; /* N > 0: loss = -(N/M) sum_b bound_b (AEVB's minibatch scaling); 0: -mean_b */
+        data_size; /* N > 0: loss = -(N/M) sum_b S_b (AEVB's minibatch scaling); 0: -mean_b S_b */
 } vae_objective_cfg;
 
-/* State carried across steps (model lifetime): the step count for annealing and the MA baseline. */
-typedef struct vae_objective_state {
-    int64_t step;
-    double baseline;
-    int baseline_ready;
-} vae_objective_state;
+typedef struct vae_objective_log {
+    const char *name; /* static string: "rec", "kl", "kl_weight", "beta", "capacity", "elbo", ... */
+    double value;     /* batch mean */
+} vae_objective_log;
 
 typedef struct vae_objective_out {
-    vae_tensor *loss;  /* scalar surrogate to minimize */
-    vae_tensor *bound; /* (B,) per-datum bound: the ELBO, or the IWAE bound (no gradient path) */
-    double bound_mean; /* batch means of the bound and its parts */
-    double rec_mean;   /* E_q log p(x|z) */
-    double kl_mean;    /* KL(q(z|x) || p(z)) (analytic when available, else MC) */
-    double kl_weight;  /* the KL weight used this step (beta * warm-up) */
-    double capacity;   /* C used this step (capacity objective) */
+    vae_tensor *loss;   /* scalar surrogate to minimize */
+    vae_tensor *bound;  /* (B,) per-datum bound, no gradient path */
+    double bound_mean;  /* its batch mean */
+    double signal_mean; /* what a moving-average baseline tracks (the mean score-function signal) */
+    int nlog;
+    vae_objective_log log[VAE_OBJECTIVE_MAX_LOGS]; /* what the objective reports, by name */
 } vae_objective_out;
 
-/* Defaults: VAE, reparameterized, analytic KL, 1 sample, beta 1, decay 0.9. */
+struct vae_objective_desc {
+    const char *name; /* as in specs and --objective */
+    const char *help; /* one line: the bound */
+    int nopts;
+    const vae_objective_option *opts; /* nopts entries (<= VAE_OBJECTIVE_MAX_OPTS) */
+    unsigned estimators;              /* supported estimators: bit (1u << VAE_EST_...) each */
+    /* Option combinations beyond each option's own range (may be NULL): VAE_OK or VAE_ERR_ARG with the reason. */
+    vae_status (*check)(const vae_objective_cfg *cfg, vae_error *err);
+    /* For x (B, D): set out->bound (B,), out->loss = -mean_b S_b with S (B,) the estimator's surrogate (before
+     * the N/M scaling), out->bound_mean, out->signal_mean and the named logs (vae_objective_out_log). Returns the
+     * ctx's status on failure. */
+    vae_status (*build)(vae_ctx *ctx, vae_net *net, vae_tensor *x, const vae_objective_cfg *cfg,
+                        const vae_objective_state *st, vae_objective_out *out);
+};
+
+/* ---- registry ---- */
+/* The objective registered under name, or NULL (also for NULL). */
+VAE_API const vae_objective_desc *vae_objective_find(const char *name);
+/* Add an objective (kept by pointer: it must outlive its use, e.g. a static). VAE_ERR_ARG for a NULL or
+ * incomplete descriptor (name, build, nopts in 0..VAE_OBJECTIVE_MAX_OPTS with named options whose default lies
+ * in [min, max], at least one estimator) or a name already taken; VAE_ERR_OOM when the 32 user slots are full.
+ * On failure nothing changes. */
+VAE_API vae_status vae_objective_register(const vae_objective_desc *desc);
+/* Store up to max registered objectives (built-ins first) in out (NULL when max is 0); returns how many exist. */
+VAE_API int vae_objective_list(const vae_objective_desc **out, int max);
+
+/* ---- configuration ---- */
+/* Defaults: "vae" with its default options, reparameterized, no baseline, decay 0.9, no N/M scaling. */
 VAE_API void vae_objective_cfg_default(vae_objective_cfg *cfg);
-/* Check a configuration (combinations included: DReG needs IWAE, VIMCO needs samples > 1, free bits and capacity
- * need the analytic KL, ...). Returns VAE_OK or VAE_ERR_ARG with the reason in err. */
+/* Parse a spec "NAME[:key=value,...]" into cfg's objective and options (the rest of cfg is kept). VAE_ERR_ARG
+ * with a message for an unknown name (listing the registered ones), an unknown key (listing the valid keys), a
+ * value that is not a number, not whole for an integer option, or out of its range (naming the range); on
+ * failure cfg is unchanged. */
+VAE_API vae_status vae_objective_parse_spec(vae_objective_cfg *cfg, const char *spec,
+                                            vae_error *err);
+/* Set one option by name (same checks and messages as a spec; cfg unchanged on failure). */
+VAE_API vae_status vae_objective_set(vae_objective_cfg *cfg, const char *key, double value,
+                                     vae_error *err);
+/* An option's value, or NAN when the objective has no such option. */
+VAE_API double vae_objective_get(const vae_objective_cfg *cfg, const char *key);
+/* The canonical spec ("iwae:k=5", options that differ from their defaults) into buf (always terminated when
+ * n > 0); returns the length it needs, as snprintf. */
+VAE_API int vae_objective_spec(const vae_objective_cfg *cfg, char *buf, size_t n);
+/* Check a configuration: option ranges, the estimator is one the objective supports, a baseline only with the
+ * score estimator, the decay and data size, then the objective's own check. VAE_OK or VAE_ERR_ARG (reason in err). */
 VAE_API vae_status vae_objective_check(const vae_objective_cfg *cfg, vae_error *err);
-/* Build the objective for x (B, D) in ctx. On success fills out and advances st->step and the MA baseline.
- * On failure returns the code (the message is in ctx and err) and leaves st unchanged. */
-VAE_API vae_status vae_objective(vae_ctx *ctx, vae_net *net, vae_tensor *x, const vae_objective_cfg *cfg,
-                         vae_objective_state *st, vae_objective_out *out);
 
-/* Names for options and reports ("vae", "beta-vae", "iwae"; "reparam", "score", "stl", "dreg"; "none", "ma",
- * "vimco"), and the reverse lookups (-1 when unknown). */
-VAE_API const char *vae_objective_name(vae_objective_kind k);
-VAE_API const char *vae_estimator_name(vae_estimator e);
-VAE_API const char *vae_baseline_name(vae_baseline b);
-VAE_API int vae_objective_parse(const char *s);
-VAE_API int vae_estimator_parse(const char *s);
-VAE_API int vae_baseline_parse(const char *s);
-
-/* ---- shared by elbo.c and iwae.c (estimators.c) ---- */
-/* z (k, B, Z) from q by the estimator: rsample for pathwise estimators, a detached sample for SCORE. */
-vae_tensor *vae__draw_z(vae_ctx *ctx, vae_dist *q, int64_t k, vae_estimator est);
-/* log q(z|x) as the estimator needs it: with detached parameters for STL and DReG. */
-vae_tensor *vae__log_q(vae_ctx *ctx, vae_dist *q, vae_tensor *z, vae_estimator est);
-/* Score-function surrogate sum of sg(signal) * logq + f, everything (k, B): returns (B,) summed over k. */
-vae_tensor *vae__score_surrogate(vae_ctx *ctx, vae_tensor *signal, vae_tensor *logq);
-/* Learning signals (k, B) = f - b for baseline kind bl (f values (k, B)); MA uses st->baseline. A constant
- * tensor (no gradient). */
-vae_tensor *vae__signal(vae_ctx *ctx, vae_tensor *f, vae_baseline bl,
-                        const vae_objective_state *st);
-/* VIMCO signals for IWAE: L - L_{-k} per particle, logw (K, B) values. */
-vae_tensor *vae__vimco_signal(vae_ctx *ctx, vae_tensor *logw, vae_tensor *bound);
-/* Loss from per-datum surrogate values (B,): -mean over the batch (vae_objective applies the N/M scaling). */
-vae_tensor *vae__loss(vae_ctx *ctx, vae_tensor *surrogate);
-double vae__mean_value(const vae_tensor *t);
-
-vae_status vae__elbo(vae_ctx *ctx, vae_net *net, vae_tensor *x, const vae_objective_cfg *cfg,
-                     const vae_objective_state *st, vae_objective_out *out, double *f_mean);
-vae_status vae__iwae(vae_ctx *ctx, vae_net *net, vae_tensor *x, const vae_objective_cfg *cfg,
-                     const vae_objective_state *st, vae_objective_out *out, double *f_mean);
+/* ---- building ---- */
+/* Build the objective for x (B, D) in ctx. On success fills out, applies the N/M scaling, and advances st->step
+ * and the MA baseline. On failure returns the code (the message is in ctx and err) and leaves st unchanged. */
+VAE_API vae_status vae_objective(vae_ctx *ctx, vae_net *net, vae_tensor *x,
+                                 const vae_objective_cfg *cfg, vae_objective_state *st,
+                                 vae_objective_out *out);
+/* For build functions: record a named value (name a static string; replaces an earlier value of that name;
+ * ignored when the VAE_OBJECTIVE_MAX_LOGS slots are full). */
+VAE_API void vae_objective_out_log(vae_objective_out *out, const char *name, double value);
+/* A logged value by name, or NAN when the objective did not report it. */
+VAE_API double vae_objective_out_value(const vae_objective_out *out, const char *name);
 
 #endif

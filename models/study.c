@@ -81,10 +81,9 @@ vae_status vae_study_run(vae_ctx *ctx, vae_net *net, const float *x, int64_t B,
     if (s == VAE_OK) {
         for (int64_t i = 0; i < P; i++) m2[i] /= (double)(draws - 1); /* unbiased variance */
         memset(row, 0, sizeof *row);
-        row->kind = cfg->kind;
+        vae_objective_spec(cfg, row->objective, sizeof row->objective);
         row->estimator = cfg->estimator;
         row->baseline = cfg->baseline;
-        row->samples = cfg->samples;
         row->draws = draws;
         row->bound_mean = bound_sum / (double)draws;
         group_stats(net, m, m2, 0, &row->enc);

@@ -3,8 +3,8 @@
  * For fixed weights and a fixed batch, draw R independent gradient estimates of the bound (each with fresh noise)
  * and report, per parameter group (encoder "enc.*", decoder "dec.*"): the mean over parameters of |E g|, of Var g,
  * of the per-parameter signal-to-noise ratio SNR = |E g| / std g (Rainforth et al. 2018), and the group SNR
- * ||E g|| / sqrt(sum Var g). Run it over several K for IWAE to see the encoder's SNR fall as K grows (reparam)
- * and DReG restore it.
+ * ||E g|| / sqrt(sum Var g). Any registered objective can be studied (its bound's gradient); run it over several
+ * K for IWAE to see the encoder's SNR fall as K grows (reparam) and DReG restore it.
  */
 #ifndef VAE_STUDY_H
 #define VAE_STUDY_H
@@ -17,10 +17,9 @@ typedef struct vae_study_group {
 } vae_study_group;
 
 typedef struct vae_study_row {
-    vae_objective_kind kind;
+    char objective[128]; /* the objective's spec, e.g. "iwae:k=5" (vae_objective_spec) */
     vae_estimator estimator;
     vae_baseline baseline;
-    int64_t samples;
     int64_t draws;
     double bound_mean; /* mean of the bound over the draws */
     vae_study_group enc, dec;

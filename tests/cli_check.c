@@ -5,6 +5,8 @@
  *   cli_check keys FILE KEY...     the last line of FILE (a JSON object) has every KEY as a member
  *   cli_check num FILE LINE KEY    print member KEY of line LINE (1-based) of FILE as %.17g
  *   cli_check mig                  MIG self-test: 1 for a disentangled code, 0 for an entangled one
+ *   cli_check legacy               run configurations from before --objective (model, samples, beta,
+ *                                  ... and no objective key) load, and map onto the same objective
  *   cli_check config FILE          the run configuration in checkpoint FILE parses; 3000 mutations
  * of it (byte flips, cuts, dropped and duplicated lines, huge numbers) are each accepted or
  * rejected with a message, never crash (run under ASan/UBSan in CI) Exit 0 when the check passes, 1
@@ -173,6 +175,56 @@ static int mig_selftest(void) {
     return fabs(m1 - 1) < 1e-9 && fabs(per[0]) < 1e-9 && fabs(per[1] - 1) < 1e-9 ? 0 : 1;
 }
 
+/* Text of run configurations written before the objective spec existed, and the spec each must load as. */
+static int legacy_configs(void) {
+    static const char *const cases[][2] = {
+        {"model iwae\nsamples 7\nestimator dreg\n", "iwae:k=7"},
+        {"model vae\nsamples 2\nmc_kl 1\n", "vae:l=2,mc-kl=1"},
+        {"model vae\n", "vae"},
+        {"model beta-vae\nbeta 4\nkl_warmup 100\n", "beta-vae:beta=4,warmup=100"},
+        {"model beta-vae\ncap_gamma 1000\ncap_max 25\ncap_steps 100000\n",
+         "beta-vae:gamma=1000,cmax=25,csteps=100000"},
+        {"model vae\nfree_bits 0.5\n", "beta-vae:free-bits=0.5"}, /* the old vae kind honoured it */
+    };
+    int bad = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char text[512], msg[320], spec[256];
+        snprintf(text, sizeof text, "vae-run 1\ndata sprites\n%s", cases[i][0]);
+        run_config c;
+        vae_objective_cfg o;
+        if (run_config_from_text(text, strlen(text), &c, msg, sizeof msg) ||
+            run_config_objective(&c, 0, &o, msg, sizeof msg)) {
+            fprintf(stderr, "cli_check: legacy case %zu: %s\n", i, msg);
+            bad = 1;
+            continue;
+        }
+        vae_objective_spec(&o, spec, sizeof spec);
+        if (strcmp(spec, cases[i][1]) != 0) {
+            fprintf(stderr, "cli_check: legacy case %zu: %s, expected %s\n", i, spec, cases[i][1]);
+            bad = 1;
+        }
+        /* written again, the configuration carries the spec and not the legacy keys */
+        char *out;
+        size_t len;
+        run_config d;
+        vae_rng_seed(&c.rng_ctx, 1); /* a saved run always has generator states */
+        vae_rng_seed(&c.rng_data, 2);
+        msg[0] = 0;
+        if (run_config_to_text(&c, &out, &len) == 0) {
+            if (strstr(out, "\nsamples ") || run_config_from_text(out, len, &d, msg, sizeof msg) ||
+                strcmp(d.objective, cases[i][1]) != 0) {
+                fprintf(stderr, "cli_check: legacy case %zu: rewritten text is wrong: %s\n", i,
+                        msg);
+                bad = 1;
+            }
+            run_config_free(&d);
+            free(out);
+        }
+        run_config_free(&c);
+    }
+    return bad;
+}
+
 static int config_fuzz(const char *path) {
     void *meta = NULL;
     size_t len = 0;
@@ -317,6 +369,7 @@ int main(int argc, char **argv) {
     }
     if (strcmp(cmd, "mig") == 0) return mig_selftest();
     if (strcmp(cmd, "config") == 0 && argc == 3) return config_fuzz(argv[2]);
+    if (strcmp(cmd, "legacy") == 0 && argc == 2) return legacy_configs();
     fprintf(stderr, "cli_check: bad arguments\n");
     return 1;
 }

@@ -59,6 +59,31 @@ expect 2 "bad likelihood" "$VAE" train --likelihood poisson
 expect 2 "bad combination" "$VAE" train --estimator dreg
 expect 2 "vimco needs samples" "$VAE" train --estimator score --baseline vimco
 expect 2 "lik-param out of range" "$VAE" train --lik-param -1
+# --objective: any registered bound by spec, stored in the run, rebuilt by eval/estimators; bad specs are usage errors
+expect 2 "unknown objective" "$VAE" train --objective gan
+check "unknown objective lists the registered ones" grep -q "registered: vae, beta-vae, iwae, vr, miwae, ciwae" "$T/err"
+expect 2 "unknown objective option" "$VAE" train --objective vr:beta=2
+check "unknown option lists the valid keys" grep -q "valid: alpha, k" "$T/err"
+expect 2 "objective option out of range" "$VAE" train --objective iwae:k=0
+check "out of range names the range" grep -q "out of range 1..100000" "$T/err"
+expect 2 "--objective with --samples" "$VAE" train --objective iwae:k=3 --samples 4
+expect 2 "estimator the objective lacks" "$VAE" train --objective vr --estimator dreg
+expect 0 "train --objective vr" "$VAE" train $TINY --epochs 1 --objective vr:alpha=0.5,k=3 --out "$T/vr"
+check "train JSON names the objective" grep -q '"objective":"vr:k=3"' "$T/out"
+check "log.jsonl names the bound" "$CHECK" keys "$T/vr/log.jsonl" bound_name train_bound train_elbo valid_bound \
+    valid_elbo kl_weight beta capacity
+check "log.jsonl bound_name" grep -q '"bound_name":"vr:k=3"' "$T/vr/log.jsonl"
+check "valid bound and valid ELBO differ" test "$("$CHECK" num "$T/vr/log.jsonl" 1 valid_bound)" != \
+    "$("$CHECK" num "$T/vr/log.jsonl" 1 valid_elbo)"
+expect 0 "export of the vr run" "$VAE" export --run "$T/vr" --to "$T/vr/w"
+check "run.txt keeps the objective" grep -q "^objective vr:k=3" "$T/vr/w/run.txt"
+expect 0 "eval of the vr run" "$VAE" eval --run "$T/vr" --is-samples 10 --quiet
+expect 0 "estimators --objective vr" "$VAE" estimators --run "$T/vr" --objective vr:alpha=0.5 \
+    --estimators reparam,score:vimco --ks 2,3 --draws 3 --batch 5 --out "$T/vr/est" --quiet
+check "estimators rows name the bound" grep -q '"objective":"vr:k=3"' "$T/vr/est/estimators.json"
+expect 0 "train beta-vae by the old options" "$VAE" train $TINY --epochs 1 --beta 4 --kl-warmup 10 --out "$T/bv"
+check "old options become a spec" grep -q '"objective":"beta-vae:beta=4,warmup=10"' "$T/out"
+check "log.jsonl kl_weight and beta" grep -q '"beta":4' "$T/bv/log.jsonl"
 # the registered example likelihood, its option and the N/M scaling are stored in the run and read back by eval
 expect 0 "student-t run with --lik-param and --n-over-m" "$VAE" train $TINY --epochs 1 --likelihood student-t \
     --lik-param 6 --n-over-m --out "$T/st"
@@ -226,6 +251,7 @@ else
 fi
 
 check "run configuration survives mutations" "$CHECK" config "$R/checkpoint.vae" >/dev/null
+check "run configurations from before --objective load" "$CHECK" legacy
 check "MIG self-test" "$CHECK" mig >/dev/null
 
 echo "$passed passed, $failed failed"

@@ -76,8 +76,7 @@ int main(void) {
     /* ELBO (Monte-Carlo KL form so STL and the score function target the same integrand), 2 samples */
     vae_objective_cfg c;
     vae_objective_cfg_default(&c);
-    c.analytic_kl = 0;
-    c.samples = 2;
+    CHECK(vae_objective_parse_spec(&c, "vae:mc-kl=1,l=2", &err) == VAE_OK);
     est_stats rp, sf, sfma, sfv, stl;
     run(ctx, &net, &c, &rp);
     c.estimator = VAE_EST_STL;
@@ -103,8 +102,7 @@ int main(void) {
 
     /* IWAE, K = 5 */
     vae_objective_cfg_default(&c);
-    c.kind = VAE_OBJ_IWAE;
-    c.samples = 5;
+    CHECK(vae_objective_parse_spec(&c, "iwae:k=5", &err) == VAE_OK);
     est_stats irp, idreg, isf;
     run(ctx, &net, &c, &irp);
     c.estimator = VAE_EST_DREG;
@@ -119,7 +117,28 @@ int main(void) {
     printf("iwae encoder SNR: reparam %.3f  dreg %.3f  score+vimco %.3f\n", irp.row.enc.mean_snr,
            idreg.row.enc.mean_snr, isf.row.enc.mean_snr);
 
-    est_stats *all[] = {&rp, &sf, &sfma, &sfv, &stl, &irp, &idreg, &isf};
+    /* VR-alpha (alpha = 0.5, K = 5): the score function with VIMCO's signals of (1 - alpha) log w; MIWAE
+     * (M = 2, K = 3): DReG within each group */
+    vae_objective_cfg_default(&c);
+    CHECK(vae_objective_parse_spec(&c, "vr:alpha=0.5,k=5", &err) == VAE_OK);
+    est_stats vrp, vsf, mrp, mdreg;
+    run(ctx, &net, &c, &vrp);
+    c.estimator = VAE_EST_SCORE;
+    c.baseline = VAE_BASELINE_VIMCO;
+    run(ctx, &net, &c, &vsf);
+    vae_objective_cfg_default(&c);
+    CHECK(vae_objective_parse_spec(&c, "miwae:m=2,k=3", &err) == VAE_OK);
+    run(ctx, &net, &c, &mrp);
+    c.estimator = VAE_EST_DREG;
+    run(ctx, &net, &c, &mdreg);
+    agree(&net, &vrp, &vsf, 0, "vr encoder: score+vimco vs reparam");
+    agree(&net, &vrp, &vsf, 1, "vr decoder: score+vimco vs reparam");
+    agree(&net, &mrp, &mdreg, 0, "miwae encoder: dreg vs reparam");
+    agree(&net, &mrp, &mdreg, 1, "miwae decoder: dreg vs reparam");
+    CHECK(mdreg.row.enc.mean_var < mrp.row.enc.mean_var);
+    CHECK(strcmp(vrp.row.objective, "vr") == 0); /* the study row names its bound (defaults) */
+
+    est_stats *all[] = {&rp, &sf, &sfma, &sfv, &stl, &irp, &idreg, &isf, &vrp, &vsf, &mrp, &mdreg};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) free(all[i]->mean), free(all[i]->var);
     vae_net_free(&net);
     vae_ctx_free(ctx);

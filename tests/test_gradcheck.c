@@ -41,6 +41,15 @@ U1(f_div, vae_div(c, x[0], x[1]))
 U1(f_maximum, vae_maximum(c, x[0], x[1]))
 U1(f_minimum, vae_minimum(c, x[0], x[1]))
 U1(f_where, vae_where(c, x[0], x[1], x[2]))
+/* grad_scale's backward (s * g) differs from its forward's derivative (1) by design; adding (s - 1) * sg(x) makes
+ * the forward's derivative s too, so finite differences check the scaled backward. s = 0.5 + 1.5 * mask. */
+static vae_tensor *f_grad_scale(vae_ctx *c, vae_tensor *const *x, int n, void *u) {
+    (void)n;
+    (void)u;
+    vae_tensor *s = vae_add_scalar(c, vae_mul_scalar(c, x[1], 1.5), 0.5);
+    return vae_add(c, vae_grad_scale(c, x[0], s),
+                   vae_mul(c, vae_add_scalar(c, s, -1.0), vae_detach(c, x[0])));
+}
 U1(f_sum0, vae_sum_axis(c, x[0], 0, 0))
 U1(f_sum_all, vae_sum_all(c, x[0]))
 U1(f_mean1, vae_mean_axis(c, x[0], -1, 1))
@@ -115,6 +124,7 @@ static row rows[] = {
     {"maximum", f_maximum, 2, {IN(2, 3, 4), IN(1, 4)}, -2, 2, 1e-6, 1e-6, 0},
     {"minimum", f_minimum, 2, {INT(2, 3, 4), IN(2, 3, 4)}, -2, 2, 1e-6, 1e-6, 0},
     {"where", f_where, 3, {INC(2, 3, 4), IN(2, 3, 4), IN(1, 4)}, -2, 2, 1e-6, 1e-6, 0},
+    {"grad_scale-bcast", f_grad_scale, 2, {INT(3, 2, 3, 4), INC(3, 2, 3, 1)}, -2, 2, 1e-6, 1e-6, 0},
     {"sum-axis0", f_sum0, 1, {INT(2, 3, 4)}, -2, 2, 1e-6, 1e-6, 0},
     {"sum-all", f_sum_all, 1, {IN(3, 2, 3, 4)}, -2, 2, 1e-6, 1e-6, 0},
     {"mean-keepdim", f_mean1, 1, {INT(2, 3, 4)}, -2, 2, 1e-6, 1e-6, 0},

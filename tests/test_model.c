@@ -46,6 +46,7 @@ int main(int argc, char **argv) {
     d.net.act = VAE_ACT_TANH, d.net.dtype = VAE_F64;
     snprintf(d.net.likelihood, sizeof d.net.likelihood, "model-tri");
     d.net.lik_opts[0] = 2.5, d.net.lik_opts[3] = 0.125;
+    snprintf(d.model, sizeof d.model, "iwae");
     snprintf(d.objective, sizeof d.objective, "iwae:k=5");
     snprintf(d.estimator, sizeof d.estimator, "dreg");
     d.data.h = 2, d.data.w = 3, d.data.c = 1, d.data.scaled = 1, d.data.scale_lo = -1,
@@ -69,7 +70,7 @@ int main(int argc, char **argv) {
     CHECK_MSG(vae_model_desc_parse(text, len, &e, &err) == VAE_OK, "%s", err.msg);
     CHECK(e.net.x_dim == 6 && e.net.z_dim == 3 && e.net.nhidden == 2 && e.net.hidden[1] == 5);
     CHECK(e.net.act == VAE_ACT_TANH && e.net.dtype == VAE_F64 && e.net.lik_opts[3] == 0.125);
-    CHECK(!strcmp(e.objective, "iwae:k=5") && !strcmp(e.estimator, "dreg") &&
+    CHECK(!strcmp(e.model, "iwae") && !strcmp(e.objective, "iwae:k=5") && !strcmp(e.estimator, "dreg") &&
           !strcmp(e.baseline, "none") && !strcmp(e.data.binarize, "threshold"));
     CHECK(e.data.nstd == 6 && e.data.col_std[5] == 1.0 / 3 && e.data.col_mean[2] == 0.3);
     CHECK(e.data.scaled == 1 && e.data.scale_hi == 255 && e.data.h == 2 && e.data.w == 3);

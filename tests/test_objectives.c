@@ -28,6 +28,13 @@ static void small_net(vae_net *net, vae_dtype dt, const char *lik, uint64_t seed
     if (vae_net_init(net, &nc, &rng, &err)) fprintf(stderr, "net: %s\n", err.msg);
 }
 
+/* cfg := defaults, then the objective of spec */
+static void use(vae_objective_cfg *cfg, const char *spec) {
+    vae_error err = {0};
+    vae_objective_cfg_default(cfg);
+    CHECK_MSG(vae_objective_parse_spec(cfg, spec, &err) == VAE_OK, "%s: %s", spec, err.msg);
+}
+
 /* mean over `reps` independent draws of the batch-mean bound */
 static double mean_bound(vae_ctx *ctx, vae_net *net, const vae_objective_cfg *cfg, int reps,
                          double *se) {
@@ -112,7 +119,7 @@ int main(void) {
     vae_objective_cfg_default(&cfg);
     double se_a, se_m;
     double ea = mean_bound(ctx, &net, &cfg, 4000, &se_a);
-    cfg.analytic_kl = 0;
+    use(&cfg, "vae:mc-kl=1");
     double em = mean_bound(ctx, &net, &cfg, 4000, &se_m);
     CHECK_MSG(fabs(ea - em) < 4 * sqrt(se_a * se_a + se_m * se_m),
               "analytic %.4f+-%.4f vs MC %.4f+-%.4f", ea, se_a, em, se_m);
@@ -121,10 +128,8 @@ int main(void) {
     /* 2. IWAE with K = 1 equals the MC-KL ELBO for the same noise */
     {
         vae_objective_cfg a, b;
-        vae_objective_cfg_default(&a);
-        a.analytic_kl = 0;
-        b = a;
-        b.kind = VAE_OBJ_IWAE;
+        use(&a, "vae:mc-kl=1");
+        use(&b, "iwae:k=1");
         vae_objective_state st = {0};
         vae_objective_out oa, ob;
         vae_ctx_reset(ctx);
@@ -144,9 +149,8 @@ int main(void) {
         double prev = -INFINITY, prev_se = 0;
         int64_t ks[4] = {1, 5, 20, 100};
         for (int i = 0; i < 4; i++) {
-            vae_objective_cfg_default(&cfg);
-            cfg.kind = VAE_OBJ_IWAE;
-            cfg.samples = ks[i];
+            use(&cfg, "iwae");
+            vae_objective_set(&cfg, "k", (double)ks[i], NULL);
             double se, m = mean_bound(ctx, &net, &cfg, 1000, &se);
             CHECK_MSG(m > prev - 3 * sqrt(se * se + prev_se * prev_se),
                       "K=%lld: %.4f < previous %.4f", (long long)ks[i], m, prev);
@@ -173,34 +177,31 @@ int main(void) {
 
     /* 4. beta-VAE terms: warm-up weight, free bits, capacity */
     {
-        vae_objective_cfg_default(&cfg);
-        cfg.kind = VAE_OBJ_BETA_VAE;
-        cfg.beta = 4;
-        cfg.warmup_steps = 10;
+        use(&cfg, "beta-vae:beta=4,warmup=10");
         vae_objective_state st = {.step = 5};
         vae_objective_out o;
         vae_ctx_reset(ctx);
         vae_objective(ctx, &net, vae_from_data(ctx, VAE_F64, VAE_SHAPE(B, D), VAE_F64, xdata), &cfg,
                       &st, &o);
-        CHECK_NEAR(o.kl_weight, 2.0, 1e-12, 0);
+        CHECK_NEAR(vae_objective_out_value(&o, "kl_weight"), 2.0, 1e-12, 0);
+        CHECK_NEAR(vae_objective_out_value(&o, "beta"), 4.0, 0, 0);
         CHECK(st.step == 6);
-        cfg.warmup_steps = 0;
-        cfg.capacity_gamma = 100;
-        cfg.capacity_max = 25;
-        cfg.capacity_steps = 100;
+        use(&cfg, "beta-vae:beta=4,gamma=100,cmax=25,csteps=100");
         st.step = 50;
         vae_objective(ctx, &net, vae_from_data(ctx, VAE_F64, VAE_SHAPE(B, D), VAE_F64, xdata), &cfg,
                       &st, &o);
-        CHECK_NEAR(o.capacity, 12.5, 1e-12, 0);
+        CHECK_NEAR(vae_objective_out_value(&o, "capacity"), 12.5, 1e-12, 0);
         /* loss = -mean rec + gamma |mean KL - C| exactly */
-        double expect = -o.rec_mean + 100 * fabs(o.kl_mean - 12.5);
+        double expect = -vae_objective_out_value(&o, "rec") +
+                        100 * fabs(vae_objective_out_value(&o, "kl") - 12.5);
         CHECK_NEAR(vae_item(o.loss), expect, 1e-9, 1e-9);
         vae_error err = {0};
-        cfg.free_bits = 0.5;
+        CHECK(vae_objective_set(&cfg, "free-bits", 0.5, &err) == VAE_OK);
         CHECK(vae_objective_check(&cfg, &err) == VAE_ERR_ARG); /* not both */
         vae_objective_cfg_default(&cfg);
         cfg.estimator = VAE_EST_DREG;
-        CHECK(vae_objective_check(&cfg, &err) == VAE_ERR_ARG);
+        vae_error_clear(&err);
+        CHECK(vae_objective_check(&cfg, &err) == VAE_ERR_ARG && strstr(err.msg, "dreg"));
         vae_objective_cfg_default(&cfg);
         cfg.estimator = VAE_EST_SCORE;
         cfg.baseline = VAE_BASELINE_VIMCO;
@@ -214,22 +215,23 @@ int main(void) {
                 cfg.baseline = VAE_BASELINE_MA, word = "baseline";
                 break; /* needs score */
             case 1:
-                cfg.samples = 0, word = "samples";
+                cfg.opt[0] = 0, word = "l = 0 is out of range 1..100000";
                 break;
             case 2:
-                cfg.kind = VAE_OBJ_IWAE, cfg.free_bits = 0.5, word = "iwae";
+                use(&cfg, "iwae:k=1"), cfg.estimator = VAE_EST_SCORE;
+                cfg.baseline = VAE_BASELINE_VIMCO, word = "k >= 2";
                 break;
             case 3:
-                cfg.free_bits = 0.5, cfg.analytic_kl = 0, word = "analytic";
+                use(&cfg, "beta-vae:free-bits=0.5,mc-kl=1"), word = "analytic";
                 break;
             case 4:
                 cfg.estimator = VAE_EST_SCORE, cfg.baseline_decay = 1.0, word = "decay";
                 break;
             case 5:
-                cfg.beta = -1, word = "beta";
+                use(&cfg, "beta-vae"), cfg.opt[2] = -1, word = "beta = -1";
                 break;
             default:
-                cfg.warmup_steps = -3, word = "warm-up";
+                use(&cfg, "beta-vae"), cfg.opt[3] = -3, word = "warmup";
                 break;
             }
             vae_error_clear(&err);
@@ -247,34 +249,24 @@ int main(void) {
     /* 5. gradcheck of every objective (pathwise estimator, fixed noise) w.r.t. all parameters */
     {
         vae_objective_cfg c;
-        vae_objective_cfg_default(&c);
-        c.samples = 2;
+        use(&c, "vae:l=2");
         gradcheck_objective(&net, &c, "vae analytic KL, L=2");
-        c.analytic_kl = 0;
+        use(&c, "vae:l=2,mc-kl=1");
         gradcheck_objective(&net, &c, "vae MC KL, L=2");
-        vae_objective_cfg_default(&c);
-        c.kind = VAE_OBJ_BETA_VAE;
-        c.beta = 4;
-        c.warmup_steps = 10;
+        use(&c, "beta-vae:beta=4,warmup=10");
         c.data_size = 1000;
         gradcheck_objective(&net, &c, "beta-vae warm-up, N/M");
-        c.free_bits = 0.3;
+        use(&c, "beta-vae:beta=4,warmup=10,free-bits=0.3");
         gradcheck_objective(&net, &c, "beta-vae free bits");
-        c.free_bits = 0;
-        c.capacity_gamma = 10;
-        c.capacity_max = 5;
-        c.capacity_steps = 100;
+        use(&c, "beta-vae:beta=4,warmup=10,gamma=10,cmax=5,csteps=100");
         gradcheck_objective(&net, &c, "beta-vae capacity");
-        vae_objective_cfg_default(&c);
-        c.kind = VAE_OBJ_IWAE;
-        c.samples = 3;
+        use(&c, "iwae:k=3");
         gradcheck_objective(&net, &c, "iwae K=3");
         vae_net gnet;
         small_net(&gnet, VAE_F64, "gaussian-learned", 4);
         vae_objective_cfg_default(&c);
         gradcheck_objective(&gnet, &c, "vae gaussian-learned");
-        c.kind = VAE_OBJ_IWAE;
-        c.samples = 4;
+        use(&c, "iwae:k=4");
         gradcheck_objective(&gnet, &c, "iwae gaussian-learned");
         vae_net_free(&gnet);
     }

@@ -73,7 +73,7 @@ expect 0 "eval of the run loads its plugin" "$VAE" eval --run run --is-samples 5
 check "eval gives a finite log-likelihood" grep -q '"loglik":-[0-9]' out
 expect 0 "estimators on the run" "$VAE" estimators --run run --ks 1,2 --estimators reparam,score \
     --draws 3 --batch 5 --quiet
-check "estimators reports rows" grep -q '"estimator":"score","k":2' out
+check "estimators reports rows" grep -q '"estimator":"score","objective":"iwae:k=2","k":2' out
 expect 0 "sample from the run" "$VAE" sample --run run --n 4 --out s
 expect 0 "a command's own --plugin adds to the run's (the same file: loaded once)" "$VAE" eval --run run \
     --plugin "$T/my_lik.so" --is-samples 2 --quiet

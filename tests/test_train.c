@@ -17,7 +17,7 @@ static vae_dataset train, test;
 static float *xtest;
 
 /* Train with Adam from a fixed seed and return the evaluation on the test set. */
-static vae_eval_result run(vae_objective_kind kind, int64_t samples, vae_estimator est) {
+static vae_eval_result run(const char *spec, vae_estimator est) {
     vae_eval_result r;
     memset(&r, 0, sizeof r);
     vae_error err = {0};
@@ -37,8 +37,7 @@ static vae_eval_result run(vae_objective_kind kind, int64_t samples, vae_estimat
     }
     vae_objective_cfg cfg;
     vae_objective_cfg_default(&cfg);
-    cfg.kind = kind;
-    cfg.samples = samples;
+    vae_objective_parse_spec(&cfg, spec, &err);
     cfg.estimator = est;
     vae_objective_state st = {0};
     vae_ctx *ctx = vae_ctx_new(0);
@@ -91,8 +90,8 @@ int main(void) {
     vae_rng_seed(&rng, 5);
     vae_dataset_binarize_dynamic(&test, xtest, idx, NTEST, &rng, &err);
 
-    vae_eval_result v = run(VAE_OBJ_VAE, 1, VAE_EST_REPARAM);
-    vae_eval_result w = run(VAE_OBJ_IWAE, 5, VAE_EST_REPARAM);
+    vae_eval_result v = run("vae", VAE_EST_REPARAM);
+    vae_eval_result w = run("iwae:k=5", VAE_EST_REPARAM);
     printf("VAE : test ELBO %.2f  IS log p(x) %.2f  KL %.2f  active units %d\n", v.elbo, v.loglik,
            v.kl, v.active_units);
     printf("IWAE: test ELBO %.2f  IS log p(x) %.2f  KL %.2f  active units %d\n", w.elbo, w.loglik,

@@ -66,7 +66,7 @@ static void group_json(json *j, const char *key, const vae_study_group *g) {
 int cmd_estimators(int argc, char **argv) {
     const char *run_dir = NULL, *ckpt = NULL, *data = NULL, *out = NULL,
                *ests = "reparam,score,score:ma,score:vimco,stl,dreg";
-    const char *ks_s = "1,5,10,50", *hidden = "256", *likelihood = "auto";
+    const char *ks_s = "1,5,10,50", *hidden = "256", *likelihood = "auto", *objective = "iwae";
     int64_t draws = 100, batch = 20, latent = 10, seed = 1, threads = 0;
     int quiet = 0;
     cli_opt tab[] = {
@@ -77,7 +77,10 @@ int cmd_estimators(int argc, char **argv) {
          "or study a freshly initialized model on this data", 0},
         {"estimators", "LIST", CLI_OPT_STR, &ests, 0, 0, NULL,
          "comma list of EST[:BASELINE] (reparam,score,score:ma,score:vimco,stl,dreg)", 0},
-        {"ks", "LIST", CLI_OPT_STR, &ks_s, 0, 0, NULL, "IWAE particle counts K (1,5,10,50)", 0},
+        {"objective", "SPEC", CLI_OPT_STR, &objective, 0, 0, NULL,
+         "the bound whose gradient is studied, NAME[:key=value,...] (iwae); any registered one", 0},
+        {"ks", "LIST", CLI_OPT_STR, &ks_s, 0, 0, NULL,
+         "values of the objective's k (or l) option: particles K (1,5,10,50)", 0},
         {"draws", "R", CLI_OPT_INT, &draws, 2, 1000000, NULL,
          "gradient draws per estimator and K (100)", 0},
         {"batch", "B", CLI_OPT_INT, &batch, 1, 100000, NULL, "examples in the fixed batch (20)", 0},
@@ -94,11 +97,12 @@ int cmd_estimators(int argc, char **argv) {
         CLI_OPT_QUIET(&quiet),
     };
     int ntab = (int)(sizeof tab / sizeof *tab);
-    int rc = cli_parse(
-        CMD, argc, argv, tab, ntab, "(--run DIR | --data SPEC) [OPTIONS]",
-        "For one fixed batch, draw R gradient estimates of the IWAE bound per estimator and K and\n"
-        "report the encoder and decoder gradient SNR. Writes estimators.json and "
-        "estimators_snr.png.");
+    int rc = cli_parse(CMD, argc, argv, tab, ntab, "(--run DIR | --data SPEC) [OPTIONS]",
+                       "For one fixed batch, draw R gradient estimates of the bound (--objective, "
+                       "IWAE by default)\n"
+                       "per estimator and K and\n"
+                       "report the encoder and decoder gradient SNR. Writes estimators.json and "
+                       "estimators_snr.png.");
     if (rc == CLI_PARSE_HELP) cli_print_likelihoods();
     if (rc == CLI_PARSE_HELP) return CLI_EXIT_OK;
     if (rc) return CLI_EXIT_USAGE;
@@ -115,6 +119,19 @@ int cmd_estimators(int argc, char **argv) {
         if (es[i].bl != VAE_BASELINE_NONE && es[i].est != VAE_EST_SCORE)
             return cli_usage_error(CMD, "--estimators: a baseline goes with score only (\"%s\")",
                                    es[i].label);
+    vae_objective_cfg base;
+    vae_objective_cfg_default(&base);
+    vae_error perr = {0};
+    if (vae_objective_parse_spec(&base, objective, &perr))
+        return cli_usage_error(CMD, "--objective: %s", perr.msg);
+    /* the option --ks sets: k (particles), else l (samples), else none (one row per estimator) */
+    const char *kkey = !isnan(vae_objective_get(&base, "k"))   ? "k"
+                       : !isnan(vae_objective_get(&base, "l")) ? "l"
+                                                               : NULL;
+    if (!kkey) {
+        nks = 1;
+        ks[0] = 1;
+    }
     if ((run_dir || ckpt) && data)
         return cli_usage_error(CMD, "give --run/--checkpoint or --data, not both");
     if (!run_dir && !ckpt && !data)
@@ -190,13 +207,11 @@ int cmd_estimators(int argc, char **argv) {
     for (int e = 0; e < nes; e++)
         for (int k = 0; k < nks; k++) {
             int i = e * nks + k;
-            vae_objective_cfg oc;
-            vae_objective_cfg_default(&oc);
-            oc.kind = VAE_OBJ_IWAE;
+            vae_objective_cfg oc = base;
             oc.estimator = es[e].est;
             oc.baseline = es[e].bl;
-            oc.samples = ks[k];
-            if (vae_objective_check(&oc, &err)) { /* e.g. VIMCO at K = 1 */
+            if ((kkey && vae_objective_set(&oc, kkey, (double)ks[k], &err)) ||
+                vae_objective_check(&oc, &err)) { /* e.g. VIMCO at K = 1, DReG for the ELBO */
                 skipped[i] = 1;
                 vae_error_clear(&err);
                 continue;
@@ -213,6 +228,7 @@ int cmd_estimators(int argc, char **argv) {
     json_str(&j, "command", "estimators");
     json_str(&j, "model", data ? "initialized" : r.ckpt);
     json_str(&j, "data", r.cfg.data);
+    json_str(&j, "objective", objective);
     json_int(&j, "batch", B);
     json_int(&j, "draws", draws);
     json_begin_array(&j, "rows");
@@ -222,6 +238,7 @@ int cmd_estimators(int argc, char **argv) {
             if (skipped[i]) continue;
             json_begin(&j, NULL);
             json_str(&j, "estimator", es[e].label);
+            json_str(&j, "objective", rows[i].objective);
             json_int(&j, "k", ks[k]);
             json_num(&j, "bound", rows[i].bound_mean);
             group_json(&j, "encoder", &rows[i].enc);

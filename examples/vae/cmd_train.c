@@ -1,4 +1,4 @@
-/* vae train - fit a VAE / beta-VAE / IWAE and write a run directory (checkpoint.vae, log.jsonl,
+/* vae train - fit a VAE under any registered objective (VAE, beta-VAE, IWAE, VR, MIWAE, ...) and write a run directory (checkpoint.vae, log.jsonl,
  * pictures). */
 #include <inttypes.h>
 #include <math.h>
@@ -45,7 +45,7 @@ static void install_sigint(void) {
 typedef struct train_opts {
     const char *data, *model, *likelihood, *hidden, *activation, *estimator, *baseline, *optimizer,
         *schedule;
-    const char *binarize, *dtype, *out, *capacity, *labels;
+    const char *binarize, *dtype, *out, *capacity, *labels, *objective;
     int64_t latent, samples, kl_warmup, warmup, batch, epochs, seed, threads, n_train, log_every,
         max_steps;
     int64_t pictures_every, lr_decay_every;
@@ -154,8 +154,6 @@ static int config_from_opts(const train_opts *o, cli_opt *tab, int ntab, run_con
                 o->capacity);
         c->cap_gamma = v[0], c->cap_max = v[1], c->cap_steps = (int64_t)v[2];
     }
-    /* --beta with --model vae would be silently ignored by nobody: the objective uses beta for any
-     * kind */
     c->lr = o->lr;
     c->warmup = o->warmup;
     c->lr_decay_every = o->lr_decay_every;
@@ -172,10 +170,31 @@ static int config_from_opts(const train_opts *o, cli_opt *tab, int ntab, run_con
     char why[160];
     if (o->labels && run_config_set_labels(c, o->labels, why, sizeof why))
         return cli_usage_error(CMD, "--labels: %s", why);
-    if (strcmp(c->model, "iwae") != 0 && strcmp(c->estimator, "dreg") == 0)
-        return cli_usage_error(CMD, "--estimator dreg needs --model iwae");
-    if (cli_seen(tab, ntab, "beta") && strcmp(c->model, "vae") == 0)
-        snprintf(c->model, sizeof c->model, "beta-vae");
+    /* the objective as a spec: --objective's, or the one the older options (--model, --samples, --beta, ...)
+     * describe; stored canonical, its name as the model */
+    static const char *const spec_opts[] = {"model",     "samples",   "k",        "beta",
+                                            "kl-warmup", "free-bits", "capacity", "mc-kl"};
+    char spec[sizeof c->objective];
+    if (o->objective) {
+        for (size_t i = 0; i < sizeof spec_opts / sizeof *spec_opts; i++)
+            if (cli_seen(tab, ntab, spec_opts[i]))
+                return cli_usage_error(
+                    CMD,
+                    "--%s conflicts with --objective: give the option in the spec (e.g. iwae:k=5)",
+                    spec_opts[i]);
+        snprintf(spec, sizeof spec, "%s", o->objective);
+    } else {
+        if (cli_seen(tab, ntab, "beta") && strcmp(c->model, "vae") == 0)
+            snprintf(c->model, sizeof c->model, "beta-vae");
+        run_config_legacy_spec(c, spec, sizeof spec);
+    }
+    vae_objective_cfg oc;
+    vae_objective_cfg_default(&oc);
+    vae_error err = {0};
+    if (vae_objective_parse_spec(&oc, spec, &err))
+        return cli_usage_error(CMD, "--objective: %s", err.msg);
+    vae_objective_spec(&oc, c->objective, sizeof c->objective);
+    snprintf(c->model, sizeof c->model, "%s", oc.desc->name);
     /* check everything but what the data decides */
     run_config t;
     if (run_config_copy(&t, c)) return cli_error(CMD, "out of memory");
@@ -196,6 +215,10 @@ typedef struct trainer {
     vae_optim optim;
     vae_objective_cfg ocfg;
     vae_objective_state ost;
+    vae_objective_out last_out; /* the last step's values (kl_weight, beta, capacity for the log) */
+    double valid_bound;         /* the objective's bound on the validation data, last epoch */
+    int has_elbo;               /* the objective reports "elbo" (the train ELBO is logged) */
+    double last_train_elbo;     /* of the last epoch this process completed (NaN before) */
     vae_schedule sched;
     vae_batch_iter it;
     vae_ctx *ctx, *ectx;
@@ -257,19 +280,45 @@ static int evaluate_epoch(trainer *t, char *msg, size_t n) {
         vae_ctx_clear_error(t->ectx);
         return -1;
     }
+    /* the training objective's own bound on the same examples (for IWAE/VR not the ELBO above), no tape */
+    vae_objective_cfg oc = t->ocfg;
+    oc.data_size = 0;
+    double sum = 0;
+    int was = vae_set_grad_enabled(t->ectx, 0);
+    for (int64_t i = 0; i < m; i += ec.batch) {
+        int64_t mb = m - i < ec.batch ? m - i : ec.batch;
+        vae_objective_state st = t->ost;
+        vae_objective_out o;
+        vae_ctx_reset(t->ectx);
+        vae_tensor *x = vae_cast(
+            t->ectx,
+            vae_wrap(t->ectx, VAE_F32, VAE_SHAPE(mb, t->cfg.x_dim), ds->x + i * t->cfg.x_dim),
+            t->net.cfg.dtype);
+        if (vae_objective(t->ectx, &t->net, x, &oc, &st, &o)) {
+            snprintf(msg, n, "validation bound: %s", vae_ctx_message(t->ectx));
+            vae_ctx_clear_error(t->ectx);
+            vae_set_grad_enabled(t->ectx, was);
+            return -1;
+        }
+        sum += o.bound_mean * (double)mb;
+    }
+    vae_set_grad_enabled(t->ectx, was);
+    vae_ctx_reset(t->ectx);
+    t->valid_bound = m > 0 ? sum / (double)m : NAN;
     return 0;
 }
 
 static int write_pictures(trainer *t, char *msg, size_t n) {
     const vae_dataset *ds = t->data.valid.n > 0 ? &t->data.valid : &t->data.train;
     if (pic_all(t->ectx, &t->net, &t->cfg, ds, t->last_eval.kl_per_dim, t->dir, msg, n)) return -1;
-    return pic_learning_curve(t->dir, t->log.train_elbo, t->log.valid_elbo, t->log.n, msg, n);
+    return pic_learning_curve(t->dir, t->cfg.objective, t->log.train_bound, t->log.valid_bound,
+                              t->log.valid_elbo, t->log.n, msg, n);
 }
 
 /* One optimizer step on the next batch. Returns 1 on a step taken, 0 at the end of the epoch, -1 on
  * error. */
-static int train_step(trainer *t, double *bound, double *rec, double *kl, int64_t *mb, char *msg,
-                      size_t n) {
+static int train_step(trainer *t, double *bound, double *rec, double *kl, double *elbo, int64_t *mb,
+                      char *msg, size_t n) {
     const int64_t *idx;
     int64_t m = vae_batch_iter_next(&t->it, &idx), D = t->cfg.x_dim;
     if (m == 0) return 0;
@@ -307,7 +356,10 @@ static int train_step(trainer *t, double *bound, double *rec, double *kl, int64_
         snprintf(msg, n, "optimizer: %s", err.msg);
         return -1;
     }
-    *bound = out.bound_mean, *rec = out.rec_mean, *kl = out.kl_mean, *mb = m;
+    *bound = out.bound_mean, *mb = m;
+    *rec = vae_objective_out_value(&out, "rec"), *kl = vae_objective_out_value(&out, "kl");
+    *elbo = vae_objective_out_value(&out, "elbo");
+    t->last_out = out;
     return 1;
 }
 
@@ -322,12 +374,15 @@ static void print_result(trainer *t, const char *status, double seconds) {
     json_str(&j, "checkpoint", t->ckpt);
     json_str(&j, "data", t->cfg.data);
     json_str(&j, "model", t->cfg.model);
+    json_str(&j, "objective", t->cfg.objective);
     json_str(&j, "likelihood", t->cfg.likelihood);
     json_int(&j, "latent", t->cfg.latent);
     json_int(&j, "epochs", t->cfg.epochs_done);
     json_int(&j, "step", t->optim.step);
     int last = t->log.n - 1;
-    json_num(&j, "train_elbo", last >= 0 ? t->log.train_elbo[last] : NAN);
+    json_num(&j, "train_bound", last >= 0 ? t->log.train_bound[last] : NAN);
+    json_num(&j, "train_elbo", t->last_train_elbo);
+    json_num(&j, "valid_bound", last >= 0 ? t->log.valid_bound[last] : NAN);
     json_num(&j, "valid_elbo", last >= 0 ? t->log.valid_elbo[last] : NAN);
     if (t->last_eval.kl_per_dim) {
         json_num(&j, "kl", t->last_eval.kl);
@@ -349,8 +404,12 @@ static cli_opt *train_table(train_opts *o, int *n) {
          "sprites[:S] (default), mnist:DIR, fashion-mnist[:DIR], binarized-mnist:DIR, npy:FILE, "
          "csv:FILE",
          0},
+        {"objective", "SPEC", CLI_OPT_STR, &o->objective, 0, 0, NULL,
+         "NAME[:key=value,...]: vae, beta-vae, iwae, vr, miwae, ciwae or a registered one, e.g. "
+         "vr:alpha=0.5,k=5 (replaces --model and its options)",
+         0},
         {"model", "KIND", CLI_OPT_CHOICE, &o->model, 0, 0, "vae|beta-vae|iwae",
-         "objective: vae|beta-vae|iwae (vae)", 0},
+         "objective: vae|beta-vae|iwae (vae); --objective takes any", 0},
         {"likelihood", "NAME", CLI_OPT_STR, &o->likelihood, 0, 0, NULL,
          "p(x|z), one of the likelihoods listed below (auto: bernoulli for images, gaussian for "
          "CSV)",
@@ -554,12 +613,18 @@ int cmd_train(int argc, char **argv) {
     double t0 = clock_now();
     trainer t;
     memset(&t, 0, sizeof t);
+    t.last_train_elbo = t.valid_bound = NAN;
     char msg[512];
     if (o.out)
         snprintf(t.dir, sizeof t.dir, "%s", o.out);
     else {
-        default_out(t.dir, sizeof t.dir, o.data,
-                    cli_seen(tab, ntab, "beta") && !strcmp(o.model, "vae") ? "beta-vae" : o.model);
+        char name[64];
+        if (o.objective)
+            snprintf(name, sizeof name, "%.*s", (int)strcspn(o.objective, ":"), o.objective);
+        else
+            snprintf(name, sizeof name, "%s",
+                     cli_seen(tab, ntab, "beta") && !strcmp(o.model, "vae") ? "beta-vae" : o.model);
+        default_out(t.dir, sizeof t.dir, o.data, name);
         /* a new run never lands on an old one: without --out, take the next free name (runs/sprites-vae-2, ...);
          * an explicit --out that holds a run is refused below instead */
         char base[sizeof t.dir], probe[sizeof t.dir + 32];
@@ -600,7 +665,10 @@ int cmd_train(int argc, char **argv) {
         trainer_free(&t);
         return cli_error(CMD, "%s", err.msg[0] ? err.msg : "out of memory");
     }
-    run_config_objective(c, c->n_over_m ? t.data.train.n : 0, &t.ocfg);
+    if (run_config_objective(c, t.data.train.n, &t.ocfg, msg, sizeof msg)) {
+        trainer_free(&t);
+        return cli_error(CMD, "%s", msg);
+    }
     t.steps_per_epoch = (t.data.train.n + c->batch - 1) / c->batch;
     int64_t total = c->epochs * t.steps_per_epoch;
     t.sched = make_schedule(c, total);
@@ -635,14 +703,17 @@ int cmd_train(int argc, char **argv) {
                 status = "max-steps";
                 break;
             }
-            double bound, rec, kl, ts = clock_now();
+            double bound, rec, kl, elbo, ts = clock_now();
             int64_t m;
-            r = train_step(&t, &bound, &rec, &kl, &m, msg, sizeof msg);
+            r = train_step(&t, &bound, &rec, &kl, &elbo, &m, msg, sizeof msg);
             if (r <= 0) break;
             tstep += clock_now() - ts;
             c->batch_in_epoch++;
             c->part_bound += bound * (double)m, c->part_rec += rec * (double)m,
                 c->part_kl += kl * (double)m;
+            /* an objective that does not report the ELBO leaves train_elbo null */
+            if (isfinite(elbo)) c->part_elbo += elbo * (double)m;
+            t.has_elbo = isfinite(elbo);
             seen += m, seen_now += m;
             progress_step(&t.prog, t.optim.step, e + 1, c->epochs, bound,
                           tstep > 0 ? (double)seen_now / tstep : 0);
@@ -661,7 +732,13 @@ int cmd_train(int argc, char **argv) {
         }
         train_epoch_row row = {.epoch = e + 1,
                                .step = t.optim.step,
-                               .train_elbo = seen ? c->part_bound / (double)seen : NAN,
+                               .bound_name = c->objective,
+                               .train_bound = seen ? c->part_bound / (double)seen : NAN,
+                               .train_elbo = seen && t.has_elbo ? c->part_elbo / (double)seen : NAN,
+                               .valid_bound = t.valid_bound,
+                               .kl_weight = vae_objective_out_value(&t.last_out, "kl_weight"),
+                               .beta = vae_objective_out_value(&t.last_out, "beta"),
+                               .capacity = vae_objective_out_value(&t.last_out, "capacity"),
                                .train_rec = seen ? c->part_rec / (double)seen : NAN,
                                .train_kl = seen ? c->part_kl / (double)seen : NAN,
                                .has_valid = t.data.valid.n > 0,
@@ -669,9 +746,10 @@ int cmd_train(int argc, char **argv) {
                                .lr = t.optim.cfg.lr,
                                .seconds = clock_now() - te,
                                .samples_per_s = tstep > 0 ? (double)seen_now / tstep : 0};
+        t.last_train_elbo = row.train_elbo;
         c->epochs_done = e + 1;
         c->batch_in_epoch = 0;
-        c->part_bound = c->part_rec = c->part_kl = 0;
+        c->part_bound = c->part_rec = c->part_kl = c->part_elbo = 0;
         if (train_log_append(&t.log, t.logpath, &row, msg, sizeof msg) ||
             save_checkpoint(&t, msg, sizeof msg)) {
             trainer_free(&t);
@@ -680,9 +758,10 @@ int cmd_train(int argc, char **argv) {
         }
         progress_note(&t.prog,
                       "epoch %" PRId64 "/%" PRId64
-                      "  train ELBO %.2f  valid ELBO %.2f  KL %.2f  AU %d/%" PRId64 "  %.1f s",
-                      e + 1, c->epochs, row.train_elbo, row.has_valid ? t.last_eval.elbo : NAN,
-                      t.last_eval.kl, t.last_eval.active_units, c->latent, row.seconds);
+                      "  train %s %.2f  valid ELBO %.2f  KL %.2f  AU %d/%" PRId64 "  %.1f s",
+                      e + 1, c->epochs, c->objective, row.train_bound,
+                      row.has_valid ? t.last_eval.elbo : NAN, t.last_eval.kl,
+                      t.last_eval.active_units, c->latent, row.seconds);
         if (!o.no_pictures && o.pictures_every > 0 && (e + 1) % o.pictures_every == 0 &&
             c->epochs_done < c->epochs && write_pictures(&t, msg, sizeof msg))
             progress_note(&t.prog, "vae train: warning: pictures: %s", msg);

@@ -286,17 +286,22 @@ int pic_all(vae_ctx *ctx, vae_net *net, const run_config *cfg, const vae_dataset
     return 0;
 }
 
-int pic_learning_curve(const char *dir, const double *train, const double *valid, int n, char *msg,
+int pic_learning_curve(const char *dir, const char *bound_name, const double *train_bound,
+                       const double *valid_bound, const double *valid_elbo, int n, char *msg,
                        size_t msglen) {
     int have_valid = 0;
-    for (int i = 0; i < n; i++) have_valid |= isfinite(valid[i]);
-    vae_plot_series s[2] = {{.name = "train", .y = train, .n = n},
-                            {.name = "valid", .y = valid, .n = n}};
-    vae_plot p = {.title = "ELBO per epoch",
+    for (int i = 0; i < n; i++) have_valid |= isfinite(valid_elbo[i]) || isfinite(valid_bound[i]);
+    char tn[96], vn[96];
+    snprintf(tn, sizeof tn, "train %s", bound_name && bound_name[0] ? bound_name : "bound");
+    snprintf(vn, sizeof vn, "valid %s", bound_name && bound_name[0] ? bound_name : "bound");
+    vae_plot_series s[3] = {{.name = tn, .y = train_bound, .n = n},
+                            {.name = vn, .y = valid_bound, .n = n},
+                            {.name = "valid ELBO", .y = valid_elbo, .n = n}};
+    vae_plot p = {.title = "bound per epoch",
                   .xlabel = "epoch",
-                  .ylabel = "ELBO (nats)",
+                  .ylabel = "nats",
                   .series = s,
-                  .nseries = have_valid ? 2 : 1,
+                  .nseries = have_valid ? 3 : 1,
                   .markers = n <= 30};
     char path[RUN_PATH_MAX];
     vae_error err = {0};

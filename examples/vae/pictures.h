@@ -45,8 +45,10 @@ int pic_samples(vae_ctx *ctx, vae_net *net, const run_config *cfg, const char *d
 int pic_all(vae_ctx *ctx, vae_net *net, const run_config *cfg, const vae_dataset *data,
             const double *kl_per_dim, const char *dir, char *msg, size_t msglen);
 
-/* learning_curve.png and .svg: train and valid ELBO per epoch (valid may be all NaN). */
-int pic_learning_curve(const char *dir, const double *train, const double *valid, int n, char *msg,
+/* learning_curve.png and .svg per epoch: the training bound and the validation bound (both named
+ * bound_name, e.g. "iwae:k=5") and the validation ELBO (valid series may be all NaN). */
+int pic_learning_curve(const char *dir, const char *bound_name, const double *train_bound,
+                       const double *valid_bound, const double *valid_elbo, int n, char *msg,
                        size_t msglen);
 
 /* Inverse of the standard normal CDF for p in (0, 1) (Acklam's rational approximation, one Newton

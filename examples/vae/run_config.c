@@ -102,7 +102,6 @@ int run_config_check(const run_config *c, char *msg, size_t n) {
     if (one_of(c->binarize, binarize_names, 3) < 0)
         return fail(msg, n, "binarize: unknown \"%s\"", c->binarize);
     RANGE_I(seed, 0, INT64_MAX)
-    if (vae_objective_parse(c->model) < 0) return fail(msg, n, "model: unknown \"%s\"", c->model);
     if (!vae_likelihood_find(c->likelihood))
         return fail(msg, n, "likelihood: unknown \"%s\" (see 'vae train --help')", c->likelihood);
     RANGE_D(lik_param, 0, 1e6)
@@ -158,10 +157,10 @@ int run_config_check(const run_config *c, char *msg, size_t n) {
     RANGE_I(step, 0, INT64_C(1) << 50)
     RANGE_I(obj_step, 0, INT64_C(1) << 50)
     if (!isfinite(c->obj_baseline) || !isfinite(c->part_bound) || !isfinite(c->part_rec) ||
-        !isfinite(c->part_kl) || !(c->elapsed >= 0 && c->elapsed < 1e12))
+        !isfinite(c->part_kl) || !isfinite(c->part_elbo) || !(c->elapsed >= 0 && c->elapsed < 1e12))
         return fail(msg, n, "state: a saved running value is not finite");
     vae_objective_cfg oc;
-    run_config_objective(c, 0, &oc);
+    if (run_config_objective(c, 0, &oc, msg, n)) return -1;
     vae_error err = {0};
     if (vae_objective_check(&oc, &err)) return fail(msg, n, "%s", err.msg);
     return 0;
@@ -174,18 +173,26 @@ typedef struct key_def {
     const char *key;
     key_type type;
     size_t off, size;
+    int legacy; /* read from older files, not written (the objective spec replaced it) */
 } key_def;
 
 #define KS(name)                                                                                   \
-    { #name, K_STR, offsetof(run_config, name), sizeof(((run_config *)0)->name) }
+    { #name, K_STR, offsetof(run_config, name), sizeof(((run_config *)0)->name), 0 }
 #define KI(name)                                                                                   \
-    { #name, K_I64, offsetof(run_config, name), 0 }
+    { #name, K_I64, offsetof(run_config, name), 0, 0 }
 #define KN(name)                                                                                   \
-    { #name, K_INT, offsetof(run_config, name), 0 }
+    { #name, K_INT, offsetof(run_config, name), 0, 0 }
 #define KD(name)                                                                                   \
-    { #name, K_F64, offsetof(run_config, name), 0 }
+    { #name, K_F64, offsetof(run_config, name), 0, 0 }
+/* legacy keys: read, not written */
+#define LI(name)                                                                                   \
+    { #name, K_I64, offsetof(run_config, name), 0, 1 }
+#define LN(name)                                                                                   \
+    { #name, K_INT, offsetof(run_config, name), 0, 1 }
+#define LD(name)                                                                                   \
+    { #name, K_F64, offsetof(run_config, name), 0, 1 }
 #define KR(name)                                                                                   \
-    { #name, K_RNG, offsetof(run_config, name), 0 }
+    { #name, K_RNG, offsetof(run_config, name), 0, 0 }
 
 /* The training keys; the model's keys are written and read by models/model.c. */
 static const key_def keys[] = {
@@ -193,14 +200,14 @@ static const key_def keys[] = {
     KI(n_train),
     KD(valid_fraction),
     KI(seed),
-    KI(samples),
-    KD(beta),
-    KI(kl_warmup),
-    KD(free_bits),
-    KD(cap_gamma),
-    KD(cap_max),
-    KI(cap_steps),
-    KN(mc_kl),
+    LI(samples),
+    LD(beta),
+    LI(kl_warmup),
+    LD(free_bits),
+    LD(cap_gamma),
+    LD(cap_max),
+    LI(cap_steps),
+    LN(mc_kl),
     KN(n_over_m),
     KS(optimizer),
     KD(lr),
@@ -223,6 +230,7 @@ static const key_def keys[] = {
     KD(part_bound),
     KD(part_rec),
     KD(part_kl),
+    KD(part_elbo),
     KD(elapsed),
 };
 #define NKEYS ((int)(sizeof keys / sizeof *keys))
@@ -268,7 +276,8 @@ static void sb_printf(sbuf *s, const char *fmt, ...) {
 void run_config_model_desc(const run_config *c, vae_model_desc *d) {
     vae_model_desc_default(d);
     run_config_net_cfg(c, &d->net);
-    snprintf(d->objective, sizeof d->objective, "%s", c->model);
+    snprintf(d->model, sizeof d->model, "%s", c->model);
+    snprintf(d->objective, sizeof d->objective, "%s", c->objective);
     snprintf(d->estimator, sizeof d->estimator, "%s", c->estimator);
     snprintf(d->baseline, sizeof d->baseline, "%s", c->baseline);
     vae_model_data *x = &d->data;
@@ -284,7 +293,7 @@ void run_config_model_desc(const run_config *c, vae_model_desc *d) {
  * does not fit. */
 static int from_model_desc(run_config *c, vae_model_desc *d, char *msg, size_t n) {
     const vae_net_cfg *nc = &d->net;
-    if (strlen(d->objective) >= sizeof c->model || strlen(d->estimator) >= sizeof c->estimator ||
+    if (strlen(d->model) >= sizeof c->model || strlen(d->objective) >= sizeof c->objective || strlen(d->estimator) >= sizeof c->estimator ||
         strlen(d->baseline) >= sizeof c->baseline || strlen(nc->likelihood) >= sizeof c->likelihood)
         return fail(msg, n, "model/estimator/baseline/likelihood: value too long");
     c->x_dim = nc->x_dim;
@@ -295,7 +304,8 @@ static int from_model_desc(run_config *c, vae_model_desc *d, char *msg, size_t n
     snprintf(c->dtype, sizeof c->dtype, "%s", nc->dtype == VAE_F64 ? "f64" : "f32");
     snprintf(c->likelihood, sizeof c->likelihood, "%s", nc->likelihood);
     c->lik_param = nc->lik_opts[0];
-    snprintf(c->model, sizeof c->model, "%s", d->objective);
+    snprintf(c->model, sizeof c->model, "%s", d->model);
+    snprintf(c->objective, sizeof c->objective, "%s", d->objective);
     snprintf(c->estimator, sizeof c->estimator, "%s", d->estimator);
     snprintf(c->baseline, sizeof c->baseline, "%s", d->baseline);
     const vae_model_data *x = &d->data;
@@ -320,6 +330,7 @@ int run_config_to_text(const run_config *c, char **text, size_t *len) {
     s.cap = s.len + 1;
     for (int i = 0; i < NKEYS; i++) {
         const char *p = (const char *)c + keys[i].off;
+        if (keys[i].legacy) continue;
         switch (keys[i].type) {
         case K_STR:
             sb_printf(&s, "%s %s\n", keys[i].key, p);
@@ -481,6 +492,11 @@ int run_config_from_text(const char *text, size_t len, run_config *c, char *msg,
     }
     free(buf);
     if (rc == 0) rc = run_config_check(c, msg, n);
+    if (rc == 0 && !c->objective[0]) { /* a file from before the spec: keep its objective as one */
+        vae_objective_cfg o;
+        rc = run_config_objective(c, 0, &o, msg, n);
+        if (rc == 0) vae_objective_spec(&o, c->objective, sizeof c->objective);
+    }
     if (rc != 0) {
         run_config_free(c);
         run_config_default(c);
@@ -526,20 +542,33 @@ void run_config_net_cfg(const run_config *c, vae_net_cfg *net) {
     net->dtype = strcmp(c->dtype, "f64") == 0 ? VAE_F64 : VAE_F32;
 }
 
-void run_config_objective(const run_config *c, int64_t data_size, vae_objective_cfg *o) {
+void run_config_legacy_spec(const run_config *c, char *buf, size_t n) {
+    int weighted = c->beta != 1.0 || c->kl_warmup > 0 || c->free_bits > 0 || c->cap_gamma > 0;
+    if (strcmp(c->model, "iwae") == 0)
+        snprintf(buf, n, "iwae:k=%" PRId64, c->samples);
+    else if (strcmp(c->model, "beta-vae") == 0 || weighted) /* the old vae kind honoured beta too */
+        snprintf(buf, n,
+                 "beta-vae:l=%" PRId64 ",mc-kl=%d,beta=%.17g,warmup=%" PRId64
+                 ",free-bits=%.17g,gamma=%.17g,cmax=%.17g,csteps=%" PRId64,
+                 c->samples, c->mc_kl != 0, c->beta, c->kl_warmup, c->free_bits, c->cap_gamma,
+                 c->cap_max, c->cap_steps);
+    else
+        snprintf(buf, n, "vae:l=%" PRId64 ",mc-kl=%d", c->samples, c->mc_kl != 0);
+}
+
+int run_config_objective(const run_config *c, int64_t data_size, vae_objective_cfg *o, char *msg,
+                         size_t msglen) {
     vae_objective_cfg_default(o);
-    int k = vae_objective_parse(c->model), e = vae_estimator_parse(c->estimator),
-        b = vae_baseline_parse(c->baseline);
-    o->kind = k >= 0 ? (vae_objective_kind)k : VAE_OBJ_VAE;
+    char spec[512];
+    if (c->objective[0])
+        snprintf(spec, sizeof spec, "%s", c->objective);
+    else
+        run_config_legacy_spec(c, spec, sizeof spec);
+    vae_error err = {0};
+    if (vae_objective_parse_spec(o, spec, &err)) return fail(msg, msglen, "objective: %s", err.msg);
+    int e = vae_estimator_parse(c->estimator), b = vae_baseline_parse(c->baseline);
     o->estimator = e >= 0 ? (vae_estimator)e : VAE_EST_REPARAM;
     o->baseline = b >= 0 ? (vae_baseline)b : VAE_BASELINE_NONE;
-    o->samples = c->samples;
-    o->analytic_kl = !c->mc_kl;
-    o->beta = c->beta;
-    o->warmup_steps = c->kl_warmup;
-    o->free_bits = c->free_bits;
-    o->capacity_gamma = c->cap_gamma;
-    o->capacity_max = c->cap_max;
-    o->capacity_steps = c->cap_steps;
-    o->data_size = (double)data_size;
+    o->data_size = c->n_over_m ? (double)data_size : 0.0;
+    return 0;
 }

@@ -36,7 +36,8 @@ typedef struct run_config {
     char binarize[16]; /* dynamic | threshold | none (resolved: never "auto" once stored) */
     int64_t seed;
     /* model */
-    char model[16]; /* vae | beta-vae | iwae */
+    char model
+        [32]; /* the objective's name (vae, beta-vae, iwae, vr, miwae, ciwae, or a registered one) */
     char likelihood[32];
     double
         lik_param; /* the likelihood's option (gaussian: sigma; student-t: degrees of freedom); 0 = default */
@@ -45,7 +46,10 @@ typedef struct run_config {
     int64_t hidden[RUN_MAX_HIDDEN];
     char activation[16];
     char dtype[8]; /* f32 | f64 */
-    /* objective */
+    /* objective: its spec (vae_objective_parse_spec) plus estimator and baseline. A configuration from before
+     * the spec existed has objective "" and the legacy fields below (model, samples, beta, ...), which
+     * run_config_objective maps onto a spec; they are read from such files but no longer written. */
+    char objective[256];
     int64_t samples;
     double beta;
     int64_t kl_warmup;
@@ -81,8 +85,9 @@ typedef struct run_config {
     int64_t obj_step;
     double obj_baseline;
     int obj_baseline_ready;
-    double part_bound, part_rec, part_kl; /* sums over the batches of the unfinished epoch */
-    double elapsed;                       /* training seconds so far */
+    double part_bound, part_rec, part_kl,
+        part_elbo;  /* sums over the batches of the unfinished epoch */
+    double elapsed; /* training seconds so far */
     /* plugins the run needs (absolute paths), loaded by every command that opens the run */
     int nplugins;
     char plugins[VAE_MODEL_MAX_PLUGINS][VAE_PLUGIN_PATH_MAX];
@@ -120,6 +125,11 @@ int run_config_set_plugins(run_config *c, char *msg, size_t msglen);
 int run_config_load_plugins(const char *text, size_t len, char *msg, size_t msglen);
 /* The library configurations this run describes. */
 void run_config_net_cfg(const run_config *c, vae_net_cfg *net);
-void run_config_objective(const run_config *c, int64_t data_size, vae_objective_cfg *obj);
+/* The objective: from c->objective, or from the legacy fields when it is empty; data_size > 0 turns on the N/M
+ * scaling when c->n_over_m. 0, or -1 with the reason in msg (an unknown objective or option). */
+int run_config_objective(const run_config *c, int64_t data_size, vae_objective_cfg *obj, char *msg,
+                         size_t msglen);
+/* The spec the legacy fields (model, samples, mc_kl, beta, kl_warmup, free_bits, cap_*) describe. */
+void run_config_legacy_spec(const run_config *c, char *buf, size_t n);
 
 #endif

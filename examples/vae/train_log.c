@@ -13,23 +13,25 @@
 #define LOG_MAX_LINE (1 << 22)
 
 void train_log_free(train_log *l) {
-    free(l->train_elbo);
+    free(l->train_bound);
+    free(l->valid_bound);
     free(l->valid_elbo);
     memset(l, 0, sizeof *l);
 }
 
-static int push(train_log *l, double tr, double va) {
+static int push(train_log *l, double tr, double vb, double va) {
     if (l->n == l->cap) {
         int cap = l->cap ? 2 * l->cap : 64;
-        double *a = realloc(l->train_elbo, sizeof(double) * (size_t)cap);
-        if (!a) return -1;
-        l->train_elbo = a;
-        double *b = realloc(l->valid_elbo, sizeof(double) * (size_t)cap);
-        if (!b) return -1;
-        l->valid_elbo = b;
+        double **arr[3] = {&l->train_bound, &l->valid_bound, &l->valid_elbo};
+        for (int i = 0; i < 3; i++) {
+            double *a = realloc(*arr[i], sizeof(double) * (size_t)cap);
+            if (!a) return -1;
+            *arr[i] = a;
+        }
         l->cap = cap;
     }
-    l->train_elbo[l->n] = tr;
+    l->train_bound[l->n] = tr;
+    l->valid_bound[l->n] = vb;
     l->valid_elbo[l->n] = va;
     l->n++;
     return 0;
@@ -54,11 +56,14 @@ int train_log_trim(train_log *l, const char *path, int64_t epochs_done, char *ms
     }
     int64_t expect = 1;
     while (rc == 0 && expect <= epochs_done && fgets(line, LOG_MAX_LINE, f)) {
-        double ep, tr, va = NAN;
+        double ep, tr, vb = NAN, va = NAN;
         size_t ll = strlen(line);
         if (ll == 0 || line[ll - 1] != '\n') break; /* a torn last line */
         if (!json_get_num(line, "epoch", &ep) || ep != (double)expect) break;
-        if (!json_get_num(line, "train_elbo", &tr)) tr = NAN;
+        /* logs from before train_bound held the training bound as train_elbo */
+        if (!json_get_num(line, "train_bound", &tr) && !json_get_num(line, "train_elbo", &tr))
+            tr = NAN;
+        if (!json_get_num(line, "valid_bound", &vb)) vb = NAN;
         if (!json_get_num(line, "valid_elbo", &va)) va = NAN;
         if (len + ll + 1 > cap) {
             while (len + ll + 1 > cap) cap *= 2;
@@ -72,7 +77,7 @@ int train_log_trim(train_log *l, const char *path, int64_t epochs_done, char *ms
         }
         memcpy(keep + len, line, ll);
         len += ll;
-        if (push(l, tr, va)) {
+        if (push(l, tr, vb, va)) {
             snprintf(msg, n, "out of memory");
             rc = -1;
         }
@@ -93,12 +98,18 @@ int train_log_append(train_log *l, const char *path, const train_epoch_row *r, c
     json_begin(&j, NULL);
     json_int(&j, "epoch", r->epoch);
     json_int(&j, "step", r->step);
+    json_str(&j, "bound_name", r->bound_name ? r->bound_name : "");
+    json_num(&j, "train_bound", r->train_bound);
     json_num(&j, "train_elbo", r->train_elbo);
     json_num(&j, "train_rec", r->train_rec);
     json_num(&j, "train_kl", r->train_kl);
+    json_num(&j, "valid_bound", r->has_valid ? r->valid_bound : NAN);
     json_num(&j, "valid_elbo", r->has_valid ? ev->elbo : NAN);
     json_num(&j, "valid_rec", r->has_valid ? ev->rec : NAN);
     json_num(&j, "valid_kl", r->has_valid ? ev->kl : NAN);
+    json_num(&j, "kl_weight", r->kl_weight);
+    json_num(&j, "beta", r->beta);
+    json_num(&j, "capacity", r->capacity);
     json_num_array(&j, "kl_per_dim", ev->kl_per_dim, ev->z_dim);
     json_int(&j, "active_units", ev->active_units);
     json_num(&j, "lr", r->lr);
@@ -121,7 +132,8 @@ int train_log_append(train_log *l, const char *path, const train_epoch_row *r, c
         }
     }
     json_free(&j);
-    if (rc == 0 && push(l, r->train_elbo, r->has_valid ? ev->elbo : NAN)) {
+    if (rc == 0 && push(l, r->train_bound, r->has_valid ? r->valid_bound : NAN,
+                        r->has_valid ? ev->elbo : NAN)) {
         snprintf(msg, n, "out of memory");
         rc = -1;
     }

@@ -1,8 +1,12 @@
 /* train_log.h - log.jsonl, one JSON object per completed epoch, and the learning curve kept in
  * memory.
  *
- * Line keys: epoch, step, train_elbo, train_rec, train_kl, valid_elbo, valid_rec, valid_kl (null
- * without a validation set), kl_per_dim (array), active_units, lr, seconds, samples_per_s. On
+ * Line keys: epoch, step, bound_name (the objective's spec, e.g. "iwae:k=5"), train_bound (that
+ * bound on the training batches), train_elbo (the ELBO on them, null when the objective does not
+ * report it), train_rec, train_kl, valid_bound (the objective's bound on the validation data),
+ * valid_elbo, valid_rec, valid_kl (the ELBO and its parts; null without a validation set),
+ * kl_weight, beta, capacity (the last step's KL weight, beta and capacity C; null when the
+ * objective has none), kl_per_dim (array), active_units, lr, seconds, samples_per_s. On
  * --resume the file is cut back to the epochs the checkpoint has completed (a crash between the log
  * line and the checkpoint would otherwise leave a duplicate), rewritten atomically, and appended
  * to.
@@ -17,7 +21,10 @@
 
 typedef struct train_epoch_row {
     int64_t epoch, step;
-    double train_elbo, train_rec, train_kl;
+    const char *bound_name;
+    double train_bound, train_elbo, train_rec, train_kl;
+    double valid_bound;
+    double kl_weight, beta, capacity;
     int has_valid;             /* ev is from the validation set (else from training examples) */
     const vae_eval_result *ev; /* the epoch's evaluation: ELBO parts, KL per dim, active units */
     double lr, seconds, samples_per_s;
@@ -25,7 +32,7 @@ typedef struct train_epoch_row {
 
 typedef struct train_log {
     int n, cap;
-    double *train_elbo, *valid_elbo; /* (n) per epoch; valid NaN when absent */
+    double *train_bound, *valid_bound, *valid_elbo; /* (n) per epoch; NaN when absent */
 } train_log;
 
 /* Start an empty log file at path (truncating). 0 or -1 with msg. */
