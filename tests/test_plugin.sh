@@ -47,6 +47,8 @@ TINY="--hidden 16 --latent 2 --n-train 200 --batch 100 --epochs 1 --quiet --no-p
 # ---- build the plugins with the library's compiler and include dir ----
 check "compile examples/plugin_my_lik.c" "$@" -shared -fPIC -I"$SRC" "$SRC/examples/plugin_my_lik.c" \
     -o "$T/my_lik.so"
+check "compile examples/plugin_mc_elbo.c" "$@" -shared -fPIC -I"$SRC" "$SRC/examples/plugin_mc_elbo.c" \
+    -o "$T/mc_elbo.so"
 check "compile a plugin without an entry point" "$@" -shared -fPIC -I"$SRC" "$SRC/tests/plugin_bad.c" \
     -o "$T/noentry.so"
 check "compile a plugin whose init fails" "$@" -shared -fPIC -DFAIL_INIT -I"$SRC" "$SRC/tests/plugin_bad.c" \
@@ -97,6 +99,23 @@ check "bernoulli model_check output" grep -q "^ok likelihood=bernoulli" out
 # ---- errors: a clear message and a non-zero exit ----
 expect 1 "a missing plugin" "$VAE" train --plugin ./nope.so $TINY --out e1
 check "...names the file" grep -q "plugin ./nope.so: No such file" err
+# ---- an objective and a likelihood from plugins: train, eval, estimators run them by name ----
+expect 0 "train with a plugin objective and a plugin likelihood" "$VAE" train --plugin ./mc_elbo.so \
+    --plugin ./my_lik.so --objective mc-elbo:k=2 --likelihood my-lik $TINY --out runo
+check "train reports the plugin objective" grep -q '"objective":"mc-elbo:k=2"' out
+check "the log names the training bound" grep -q '"bound_name":"mc-elbo:k=2"' runo/log.jsonl
+check "the bound is finite" grep -q '"train_bound":-[0-9]' runo/log.jsonl
+expect 0 "eval of the run loads both plugins" "$VAE" eval --run runo --is-samples 5 --quiet
+check "eval gives a finite log-likelihood" grep -q '"loglik":-[0-9]' out
+expect 0 "estimators with the plugin objective" "$VAE" estimators --run runo --objective mc-elbo \
+    --ks 1,2 --estimators reparam,score --draws 3 --batch 5 --quiet
+check "estimators reports mc-elbo rows" grep -q '"estimator":"score","objective":"mc-elbo:k=2","k":2' out
+expect 2 "a plugin objective with an unknown key" "$VAE" train --plugin ./mc_elbo.so \
+    --objective mc-elbo:q=2 $TINY --out runq
+check "...names the valid keys" grep -q "k" err
+expect 2 "dreg is refused for mc-elbo" "$VAE" train --plugin ./mc_elbo.so --objective mc-elbo \
+    --estimator dreg $TINY --out rund
+
 expect 1 "a .so without the entry point" "$VAE" eval --plugin ./noentry.so --run run
 check "...names the entry point" grep -q "noentry.so: no entry point vae_plugin_init" err
 expect 1 "an init that fails" "$VAE" train --plugin ./failinit.so $TINY --out e2

@@ -119,19 +119,6 @@ int cmd_estimators(int argc, char **argv) {
         if (es[i].bl != VAE_BASELINE_NONE && es[i].est != VAE_EST_SCORE)
             return cli_usage_error(CMD, "--estimators: a baseline goes with score only (\"%s\")",
                                    es[i].label);
-    vae_objective_cfg base;
-    vae_objective_cfg_default(&base);
-    vae_error perr = {0};
-    if (vae_objective_parse_spec(&base, objective, &perr))
-        return cli_usage_error(CMD, "--objective: %s", perr.msg);
-    /* the option --ks sets: k (particles), else l (samples), else none (one row per estimator) */
-    const char *kkey = !isnan(vae_objective_get(&base, "k"))   ? "k"
-                       : !isnan(vae_objective_get(&base, "l")) ? "l"
-                                                               : NULL;
-    if (!kkey) {
-        nks = 1;
-        ks[0] = 1;
-    }
     if ((run_dir || ckpt) && data)
         return cli_usage_error(CMD, "give --run/--checkpoint or --data, not both");
     if (!run_dir && !ckpt && !data)
@@ -192,6 +179,23 @@ int cmd_estimators(int argc, char **argv) {
     if (make_dirs(dir, msg, sizeof msg)) {
         cli_error(CMD, "%s", msg);
         goto done;
+    }
+    /* the objective is parsed once the run is open: the run's plugins may register it */
+    vae_objective_cfg base;
+    vae_objective_cfg_default(&base);
+    vae_error perr = {0};
+    if (vae_objective_parse_spec(&base, objective, &perr)) {
+        exit_code = cli_usage_error(CMD, "--objective: %s", perr.msg);
+        goto done;
+    }
+    /* the option --ks sets: k (particles), else l (samples), else none (one row per estimator) */
+    const char *kkey = !isnan(vae_objective_get(&base, "k"))   ? "k"
+                       : !isnan(vae_objective_get(&base, "l")) ? "l"
+                                                               : NULL;
+    if (!kkey) {
+        nks = 1;
+        ks[0] = 1;
+        nrows = nes; /* rows was sized for the larger count */
     }
     for (int64_t i = 0; i < B; i++) idx[i] = i;
     vae_rng brng;
