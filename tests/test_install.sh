@@ -45,12 +45,12 @@ for prog in examples/minimal_vae.c; do
   exe="$tmp/$(basename "$prog" .c)"
   check "$prog compiles against the installed tree" "(cd '$tmp' && $cc -std=c11 -Wall -Wextra -Werror '$src/$prog' -o '$exe' $flags -lm)"
 done
-for mod in examples/likelihood_student_t.c; do
-  check "$mod compiles as a shared object against the installed tree" "(cd '$tmp' && $cc -std=c11 -Wall -Wextra -Werror -shared -fPIC '$src/$mod' -o '$tmp/mod.so' $(pkg --cflags vae))"
+for mod in examples/likelihood_student_t.c examples/plugin_my_lik.c examples/plugin_mc_elbo.c; do
+  check "$mod compiles as a shared object against the installed tree" "(cd '$tmp' && $cc -std=c11 -Wall -Wextra -Werror -shared -fPIC '$src/$mod' -o '$tmp/'\$(basename $mod .c).so $(pkg --cflags vae))"
 done
 check "minimal_vae runs on the installed library" "(cd '$tmp' && LD_LIBRARY_PATH='$libdir' ./minimal_vae 3 >'$tmp/run.log' 2>&1) || { cat '$tmp/run.log'; false; }"
 # The README quotes these files verbatim.
-for f in examples/minimal_vae.c; do
+for f in examples/minimal_vae.c examples/plugin_my_lik.c examples/plugin_mc_elbo.c; do
   check "README quotes $f verbatim" "python3 - '$src/README.md' '$src/$f' <<'PY'
 import sys
 readme, f = open(sys.argv[1]).read(), open(sys.argv[2]).read()
