@@ -60,6 +60,8 @@ void cli_set_threads(int64_t n);
 int cli_load_plugin(const char *cmd, const char *path);
 /* The registered likelihoods with their parameters per dim and help lines, for --help (stdout). */
 void cli_print_likelihoods(void);
+/* The registered objectives with their options' defaults and estimators (cli_print_likelihoods calls it). */
+void cli_print_objectives(void);
 
 /* Open the run named by --run DIR or --checkpoint FILE (exactly one). Returns 0, CLI_EXIT_USAGE
  * (message printed) or CLI_EXIT_ERROR (message printed). */

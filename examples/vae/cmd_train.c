@@ -405,8 +405,8 @@ static cli_opt *train_table(train_opts *o, int *n) {
          "csv:FILE",
          0},
         {"objective", "SPEC", CLI_OPT_STR, &o->objective, 0, 0, NULL,
-         "NAME[:key=value,...]: vae, beta-vae, iwae, vr, miwae, ciwae or a registered one, e.g. "
-         "vr:alpha=0.5,k=5 (replaces --model and its options)",
+         "NAME[:key=value,...]: an objective listed below, e.g. vr:alpha=0.5,k=5 (replaces --model "
+         "and its options)",
          0},
         {"model", "KIND", CLI_OPT_CHOICE, &o->model, 0, 0, "vae|beta-vae|iwae",
          "objective: vae|beta-vae|iwae (vae); --objective takes any", 0},

@@ -5,6 +5,7 @@
 
 #include "cli.h"
 #include "models/likelihood.h"
+#include "models/objective.h"
 #include "models/plugin.h"
 #include "options.h"
 #include "tensor/error.h"
@@ -81,6 +82,29 @@ void cli_print_likelihoods(void) {
     for (int i = 0; i < n && i < 128; i++)
         printf("  %-18s P=%-2d %s\n", l[i]->name, l[i]->params_per_dim,
                l[i]->help ? l[i]->help : "");
+    cli_print_objectives();
+}
+
+void cli_print_objectives(void) {
+    const vae_objective_desc *o[128];
+    int n = vae_objective_list(o, 128);
+    printf("\nObjectives (--objective NAME[:key=value,...]; plugins add more; defaults shown):\n");
+    for (int i = 0; i < n && i < 128; i++) {
+        char opts[256] = "";
+        size_t len = 0;
+        for (int k = 0; k < o[i]->nopts && len < sizeof opts; k++)
+            len += (size_t)snprintf(opts + len, sizeof opts - len, "%s%s=%g", k ? "," : ":",
+                                    o[i]->opts[k].name, o[i]->opts[k].def);
+        char spec[320];
+        snprintf(spec, sizeof spec, "%s%s", o[i]->name, opts);
+        char ests[64] = "";
+        len = 0;
+        for (int e = 0; e < VAE_EST_COUNT_ && len < sizeof ests; e++)
+            if (o[i]->estimators & (1u << e))
+                len += (size_t)snprintf(ests + len, sizeof ests - len, "%s%s", len ? "," : "",
+                                        vae_estimator_name((vae_estimator)e));
+        printf("  %s\n      %s (estimators: %s)\n", spec, o[i]->help ? o[i]->help : "", ests);
+    }
 }
 
 /* Load every --plugin FILE / --plugin=FILE of a command and remove them from argv, before the
