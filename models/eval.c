@@ -20,10 +20,9 @@ static vae_tensor *batch_tensor(vae_ctx *ctx, const vae_net *net, const float *x
     return vae_cast(ctx, t, net->cfg.dtype);
 }
 
-static vae_status fail(vae_ctx *ctx, vae_error *err) {
-    vae_status s = vae_ctx_status(ctx) ? vae_ctx_status(ctx) : VAE_ERR_NULL;
-    vae_error_set(err, s, "%s", vae_ctx_message(ctx));
-    return s;
+/* The error is in the context already (the builder that failed put it there). */
+static vae_status fail(vae_ctx *ctx) {
+    return vae_ctx_status(ctx) ? vae_ctx_status(ctx) : VAE_ERR_NULL;
 }
 
 static double logaddexp(double a, double b) {
@@ -34,7 +33,7 @@ static double logaddexp(double a, double b) {
 }
 
 vae_status vae_encode_all(vae_ctx *ctx, vae_net *net, const float *x, int64_t n, int64_t batch,
-                          float *mu, float *logvar, vae_error *err) {
+                          float *mu, float *logvar) {
     int64_t Z = net->cfg.z_dim;
     if (batch < 1) batch = 100;
     int prev = vae_set_grad_enabled(ctx, 0);
@@ -44,7 +43,7 @@ vae_status vae_encode_all(vae_ctx *ctx, vae_net *net, const float *x, int64_t n,
         vae_dist *q = vae_net_encode(ctx, net, batch_tensor(ctx, net, x, i0, m), &qm, &qv);
         if (!q) {
             vae_set_grad_enabled(ctx, prev);
-            return fail(ctx, err);
+            return fail(ctx);
         }
         for (int64_t j = 0; j < m * Z; j++) {
             if (mu) mu[i0 * Z + j] = (float)vae_get_flat(qm, j);
@@ -57,16 +56,16 @@ vae_status vae_encode_all(vae_ctx *ctx, vae_net *net, const float *x, int64_t n,
 
 vae_status vae_evaluate(vae_ctx *ctx, vae_net *net, const float *x, int64_t n,
                         const vae_eval_cfg *cfg, vae_eval_result *res, double *ex_elbo,
-                        double *ex_loglik, vae_error *err) {
+                        double *ex_loglik) {
     memset(res, 0, sizeof *res);
-    if (n < 1 || !x) return vae_error_set(err, VAE_ERR_ARG, "evaluate: no examples");
+    if (n < 1 || !x) return vae_error_set(vae_ctx_error(ctx), VAE_ERR_ARG, "evaluate: no examples");
     int64_t Z = net->cfg.z_dim, D = net->cfg.x_dim;
     int64_t batch = cfg->batch > 0 ? cfg->batch : 100, K = cfg->is_samples;
     double *kl = calloc((size_t)Z, sizeof *kl), *au = calloc((size_t)Z, sizeof *au);
     double *s1 = calloc((size_t)Z, sizeof *s1), *acc = malloc(sizeof(double) * (size_t)batch);
     if (!kl || !au || !s1 || !acc) {
         free(kl), free(au), free(s1), free(acc);
-        return vae_error_set(err, VAE_ERR_OOM, "evaluate: out of memory");
+        return vae_error_set(vae_ctx_error(ctx), VAE_ERR_OOM, "evaluate: out of memory");
     }
     int prev = vae_set_grad_enabled(ctx, 0);
     double sum_elbo = 0, sum_rec = 0, sum_kl = 0, sum_ll = 0;
@@ -82,7 +81,7 @@ vae_status vae_evaluate(vae_ctx *ctx, vae_net *net, const float *x, int64_t n,
         vae_tensor *rec = vae_dist_log_prob(ctx, vae_net_decode(ctx, net, z), xb);
         vae_tensor *klb = q ? vae_normal_kl_std(ctx, qm, qv) : NULL;
         if (!rec || !klb) {
-            st = fail(ctx, err);
+            st = fail(ctx);
             break;
         }
         for (int64_t b = 0; b < m; b++) {
@@ -115,7 +114,7 @@ vae_status vae_evaluate(vae_ctx *ctx, vae_net *net, const float *x, int64_t n,
             vae_tensor *lse =
                 vae_logsumexp(ctx, vae_sub(ctx, vae_add(ctx, lpx, lpz), lq), 1, (int[]){0}, 0);
             if (!lse) {
-                st = fail(ctx, err);
+                st = fail(ctx);
                 break;
             }
             for (int64_t b = 0; b < m; b++) acc[b] = logaddexp(acc[b], vae_get_flat(lse, b));

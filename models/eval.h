@@ -30,16 +30,17 @@ typedef struct vae_eval_result {
 
 VAE_API void vae_eval_cfg_default(vae_eval_cfg *cfg);
 /* Evaluate on x (n, D) row-major f32 (caller buffer). Per-example outputs (each n entries, may be NULL):
- * ex_elbo (one-sample ELBO with analytic KL) and ex_loglik (IS estimate). On failure returns the code with a
- * message in err; res is then left zeroed (nothing to free). */
+ * ex_elbo (one-sample ELBO with analytic KL) and ex_loglik (IS estimate). On failure returns the code with the
+ * message in ctx; res is then left zeroed (nothing to free). */
 VAE_API vae_status vae_evaluate(vae_ctx *ctx, vae_net *net, const float *x, int64_t n,
                         const vae_eval_cfg *cfg, vae_eval_result *res, double *ex_elbo,
-                        double *ex_loglik, vae_error *err);
+                        double *ex_loglik);
 /* Free the arrays of a result; zeroed or NULL is harmless. */
 VAE_API void vae_eval_result_free(vae_eval_result *res);
 
-/* Latent means and log-variances of x (n, D) into mu and logvar (n, Z each, may be NULL). */
+/* Latent means and log-variances of x (n, D) into mu and logvar (n, Z each, may be NULL). On failure returns
+ * the code with the message in ctx. */
 VAE_API vae_status vae_encode_all(vae_ctx *ctx, vae_net *net, const float *x, int64_t n, int64_t batch,
-                          float *mu, float *logvar, vae_error *err);
+                          float *mu, float *logvar);
 
 #endif

@@ -43,7 +43,8 @@ static void group_stats(const vae_net *net, const double *m, const double *var, 
 
 vae_status vae_study_run(vae_ctx *ctx, vae_net *net, const float *x, int64_t B,
                          const vae_objective_cfg *cfg, int64_t draws, vae_study_row *row,
-                         double *mean, double *var, vae_error *err) {
+                         double *mean, double *var) {
+    vae_error *err = vae_ctx_error(ctx); /* one channel: the context */
     if (draws < 2)
         return vae_error_set(err, VAE_ERR_ARG, "study: need at least 2 draws (got %lld)",
                              (long long)draws);
@@ -68,10 +69,7 @@ vae_status vae_study_run(vae_ctx *ctx, vae_net *net, const float *x, int64_t B,
         vae_objective_out o;
         s = vae_objective(ctx, net, xb, cfg, &st, &o);
         if (s == VAE_OK) s = vae_backward(ctx, o.loss);
-        if (s != VAE_OK) {
-            vae_error_set(err, s, "study: %s", vae_ctx_message(ctx));
-            break;
-        }
+        if (s != VAE_OK) break; /* the message is in ctx */
         if (r < warm) continue;
         bound_sum += o.bound_mean;
         welford(m, m2, vae_params_grads(net->params), vae_params_dtype(net->params), P,

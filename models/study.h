@@ -28,9 +28,9 @@ typedef struct vae_study_row {
 /* Draw `draws` estimates of the gradient of the bound for batch x (B, D) (f32 caller buffer) under cfg, and fill
  * row. When mean/var are non-NULL they receive per-element statistics over the flat parameter buffer
  * (vae_params_flat_len entries, f64, indexed like the buffer: see vae_params_offset). The model's gradient buffer
- * is overwritten; its values are not. ctx is used as scratch. On failure returns the code with a message in err. */
+ * is overwritten; its values are not. ctx is used as scratch. On failure returns the code with the message in ctx. */
 VAE_API vae_status vae_study_run(vae_ctx *ctx, vae_net *net, const float *x, int64_t B,
                          const vae_objective_cfg *cfg, int64_t draws, vae_study_row *row,
-                         double *mean, double *var, vae_error *err);
+                         double *mean, double *var);
 
 #endif

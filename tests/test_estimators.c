@@ -22,12 +22,11 @@ static void run(vae_ctx *ctx, vae_net *net, const vae_objective_cfg *cfg, est_st
     int64_t P = vae_params_flat_len(net->params);
     e->mean = malloc(sizeof(double) * (size_t)P);
     e->var = malloc(sizeof(double) * (size_t)P);
-    vae_error err = {0};
     static uint64_t seed =
         1234; /* independent noise for every estimator: the comparisons are unpaired */
     vae_ctx_seed(ctx, seed++);
-    vae_status s = vae_study_run(ctx, net, xdata, B, cfg, DRAWS, &e->row, e->mean, e->var, &err);
-    CHECK_MSG(s == VAE_OK, "%s", err.msg);
+    vae_status s = vae_study_run(ctx, net, xdata, B, cfg, DRAWS, &e->row, e->mean, e->var);
+    CHECK_MSG(s == VAE_OK, "%s", vae_ctx_message(ctx));
 }
 
 /* Compare two estimators of the same gradient over one parameter group (decoder = 0/1):

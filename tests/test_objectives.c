@@ -165,14 +165,25 @@ int main(void) {
         ec.is_samples = 2000;
         ec.max_floats = 3000; /* force several chunks */
         vae_eval_result r;
-        vae_error err = {0};
-        CHECK_MSG(vae_evaluate(ctx, &net, xf, B, &ec, &r, NULL, NULL, &err) == VAE_OK, "%s",
-                  err.msg);
+        CHECK_MSG(vae_evaluate(ctx, &net, xf, B, &ec, &r, NULL, NULL) == VAE_OK, "%s",
+                  vae_ctx_message(ctx));
         CHECK_MSG(r.loglik > ea, "IS log p(x) %.4f vs ELBO %.4f", r.loglik, ea);
         CHECK_NEAR(r.loglik, prev, 0.05, 0); /* K=2000 IS close to the K=100 IWAE bound */
         CHECK(r.active_units >= 0 && r.active_units <= 2);
         CHECK_NEAR(r.kl_per_dim[0] + r.kl_per_dim[1], r.kl, 1e-9, 1e-9);
         vae_eval_result_free(&r);
+        /* one error channel: a call that takes a context reports into it */
+        CHECK(vae_evaluate(ctx, &net, xf, 0, &ec, &r, NULL, NULL) == VAE_ERR_ARG);
+        CHECK(vae_ctx_status(ctx) == VAE_ERR_ARG &&
+              strstr(vae_ctx_message(ctx), "evaluate: no examples"));
+        vae_ctx_clear_error(ctx);
+        float mu[B * 2];
+        CHECK(vae_encode_all(ctx, &net, xf, B, 4, mu, NULL) == VAE_OK);
+        CHECK(vae_study_run(ctx, &net, xf, B, &cfg, 1, &(vae_study_row){0}, NULL, NULL) ==
+              VAE_ERR_ARG);
+        CHECK(vae_ctx_status(ctx) == VAE_ERR_ARG &&
+              strstr(vae_ctx_message(ctx), "study: need at least 2 draws"));
+        vae_ctx_clear_error(ctx);
     }
 
     /* 4. beta-VAE terms: warm-up weight, free bits, capacity */

@@ -67,8 +67,8 @@ static vae_eval_result run(const char *spec, vae_estimator est) {
     vae_eval_cfg_default(&ec);
     ec.is_samples = 500;
     vae_ctx_seed(ctx, 99); /* the same evaluation noise for both models */
-    CHECK_MSG(vae_evaluate(ctx, &net, xtest, NTEST, &ec, &r, NULL, NULL, &err) == VAE_OK,
-              "eval: %s", err.msg);
+    CHECK_MSG(vae_evaluate(ctx, &net, xtest, NTEST, &ec, &r, NULL, NULL) == VAE_OK,
+              "eval: %s", vae_ctx_message(ctx));
     vae_batch_iter_free(&it);
     free(xb);
     vae_ctx_free(ctx);

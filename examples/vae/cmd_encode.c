@@ -55,8 +55,8 @@ int cmd_encode(int argc, char **argv) {
         cli_error(CMD, "%s", msg);
         goto done;
     }
-    if (vae_encode_all(ctx, &r.net, ds->x, n, 500, mu, lv, &err)) {
-        cli_error(CMD, "%s", err.msg);
+    if (vae_encode_all(ctx, &r.net, ds->x, n, 500, mu, lv)) {
+        cli_error(CMD, "%s", vae_ctx_message(ctx));
         goto done;
     }
     json_begin(&j, NULL);

@@ -220,8 +220,8 @@ int cmd_estimators(int argc, char **argv) {
                 vae_error_clear(&err);
                 continue;
             }
-            if (vae_study_run(ctx, &r.net, x, B, &oc, draws, &rows[i], NULL, NULL, &err)) {
-                cli_error(CMD, "%s (K=%" PRId64 "): %s", es[e].label, ks[k], err.msg);
+            if (vae_study_run(ctx, &r.net, x, B, &oc, draws, &rows[i], NULL, NULL)) {
+                cli_error(CMD, "%s (K=%" PRId64 "): %s", es[e].label, ks[k], vae_ctx_message(ctx));
                 goto done;
             }
             progress_count(&p, "estimator rows", i + 1, nrows);

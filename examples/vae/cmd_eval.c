@@ -25,10 +25,9 @@ int cli_evaluate(vae_ctx *ctx, vae_net *net, const float *x, int64_t n, int64_t 
     for (int64_t i0 = 0; i0 < n; i0 += EVAL_CHUNK) {
         int64_t m = n - i0 < EVAL_CHUNK ? n - i0 : EVAL_CHUNK;
         vae_eval_result r;
-        vae_error err = {0};
         if (vae_evaluate(ctx, net, x + i0 * D, m, &ec, &r, ex_elbo ? ex_elbo + i0 : NULL,
-                         ex_loglik ? ex_loglik + i0 : NULL, &err)) {
-            snprintf(msg, msglen, "%s", err.msg);
+                         ex_loglik ? ex_loglik + i0 : NULL)) {
+            snprintf(msg, msglen, "%s", vae_ctx_message(ctx));
             vae_ctx_clear_error(ctx);
             return -1;
         }
@@ -99,9 +98,8 @@ int cmd_eval(int argc, char **argv) {
         cli_error(CMD, "%s", msg);
         goto done;
     }
-    vae_error err = {0};
-    if (vae_encode_all(ctx, &r.net, ds->x, n, 500, mu, NULL, &err)) {
-        cli_error(CMD, "%s", err.msg);
+    if (vae_encode_all(ctx, &r.net, ds->x, n, 500, mu, NULL)) {
+        cli_error(CMD, "%s", vae_ctx_message(ctx));
         goto done;
     }
     /* active units (Burda et al.): Var_x E_q[z_j | x] > 0.01 */

@@ -273,10 +273,9 @@ static int evaluate_epoch(trainer *t, char *msg, size_t n) {
     ec.is_samples = 0;
     ec.batch = 500;
     vae_ctx_seed(t->ectx, (uint64_t)t->cfg.seed * 7919 + (uint64_t)t->cfg.epochs_done);
-    vae_error err = {0};
     vae_eval_result_free(&t->last_eval);
-    if (vae_evaluate(t->ectx, &t->net, ds->x, m, &ec, &t->last_eval, NULL, NULL, &err)) {
-        snprintf(msg, n, "evaluation: %s", err.msg);
+    if (vae_evaluate(t->ectx, &t->net, ds->x, m, &ec, &t->last_eval, NULL, NULL)) {
+        snprintf(msg, n, "evaluation: %s", vae_ctx_message(t->ectx));
         vae_ctx_clear_error(t->ectx);
         return -1;
     }

@@ -154,13 +154,12 @@ static int pic_reconstructions(vae_ctx *ctx, vae_net *net, const run_config *cfg
         malloc(sizeof(float) * (size_t)(2 * m * D) + sizeof(float) * (size_t)(2 * cols * D));
     char path[RUN_PATH_MAX];
     int rc = -1;
-    vae_error err = {0};
     if (!mu || !rec || !grid) {
         snprintf(msg, msglen, "out of memory");
         goto done;
     }
-    if (vae_encode_all(ctx, net, data->x, m, m, mu, NULL, &err)) {
-        snprintf(msg, msglen, "encoding: %s", err.msg);
+    if (vae_encode_all(ctx, net, data->x, m, m, mu, NULL)) {
+        snprintf(msg, msglen, "encoding: %s", vae_ctx_message(ctx));
         vae_ctx_clear_error(ctx);
         goto done;
     }
@@ -209,13 +208,12 @@ static int pic_traversal(vae_ctx *ctx, vae_net *net, const run_config *cfg, cons
     int64_t *order = malloc(sizeof(int64_t) * (size_t)Z);
     char path[RUN_PATH_MAX];
     int rc = -1;
-    vae_error err = {0};
     if (!mu || !z || !x || !order) {
         snprintf(msg, msglen, "out of memory");
         goto done;
     }
-    if (vae_encode_all(ctx, net, data->x, 1, 1, mu, NULL, &err)) {
-        snprintf(msg, msglen, "encoding: %s", err.msg);
+    if (vae_encode_all(ctx, net, data->x, 1, 1, mu, NULL)) {
+        snprintf(msg, msglen, "encoding: %s", vae_ctx_message(ctx));
         vae_ctx_clear_error(ctx);
         goto done;
     }
