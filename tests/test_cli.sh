@@ -81,6 +81,13 @@ expect 0 "eval of the vr run" "$VAE" eval --run "$T/vr" --is-samples 10 --quiet
 expect 0 "estimators --objective vr" "$VAE" estimators --run "$T/vr" --objective vr:alpha=0.5 \
     --estimators reparam,score:vimco --ks 2,3 --draws 3 --batch 5 --out "$T/vr/est" --quiet
 check "estimators rows name the bound" grep -q '"objective":"vr:k=3"' "$T/vr/est/estimators.json"
+expect 0 "train --objective miwae" "$VAE" train $TINY --epochs 1 --objective miwae:m=2,k=3 --estimator dreg \
+    --out "$T/miwae"
+check "train JSON names miwae" grep -q '"objective":"miwae:m=2,k=3"' "$T/out"
+check "miwae log: a finite training bound" grep -q '"train_bound":-[0-9]' "$T/miwae/log.jsonl"
+expect 0 "eval of the miwae run" "$VAE" eval --run "$T/miwae" --is-samples 10 --quiet
+expect 0 "train --objective ciwae" "$VAE" train $TINY --epochs 1 --objective ciwae:beta=0.25,k=3 --out "$T/ciwae"
+check "train JSON names ciwae" grep -q '"objective":"ciwae:beta=0.25,k=3"' "$T/out"
 expect 0 "train beta-vae by the old options" "$VAE" train $TINY --epochs 1 --beta 4 --kl-warmup 10 --out "$T/bv"
 check "old options become a spec" grep -q '"objective":"beta-vae:beta=4,warmup=10"' "$T/out"
 check "log.jsonl kl_weight and beta" grep -q '"beta":4' "$T/bv/log.jsonl"
