@@ -16,6 +16,7 @@
 #define VAE_H
 #include "tensor/error.h"
 #include "tensor/rng.h"
+#include "tensor/strbuf.h"
 #include "tensor/arena.h"
 #include "tensor/tensor.h"
 #include "tensor/view.h"

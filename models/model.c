@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "nn/checkpoint.h"
+#include "tensor/strbuf.h"
 
 #define MAX_COLUMNS (1 << 20) /* most standardized columns the text may carry */
 
@@ -105,7 +106,8 @@ vae_status vae_model_desc_check(const vae_model_desc *d, vae_error *err) {
             return vae_error_set(err, VAE_ERR_ARG,
                                  "lik_opts: option %d = %g is out of range 0..1e6", i,
                                  n->lik_opts[i]);
-    if (!text_ok(d->model, sizeof d->model) || (d->objective[0] && !text_ok(d->objective, sizeof d->objective)) ||
+    if (!text_ok(d->model, sizeof d->model) ||
+        (d->objective[0] && !text_ok(d->objective, sizeof d->objective)) ||
         !text_ok(d->estimator, sizeof d->estimator) || !text_ok(d->baseline, sizeof d->baseline))
         return vae_error_set(err, VAE_ERR_ARG, "model/estimator/baseline: empty or bad text");
     const vae_model_data *x = &d->data;
@@ -143,80 +145,44 @@ vae_status vae_model_desc_check(const vae_model_desc *d, vae_error *err) {
 
 /* ---- writing ---- */
 
-typedef struct sbuf {
-    char *b;
-    size_t len, cap;
-    int oom;
-} sbuf;
-
-static void sb_printf(sbuf *s, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-static void sb_printf(sbuf *s, const char *fmt, ...) {
-    if (s->oom) return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int k = vsnprintf(s->b ? s->b + s->len : NULL, s->b ? s->cap - s->len : 0, fmt, ap);
-        va_end(ap);
-        if (k < 0) {
-            s->oom = 1;
-            return;
-        }
-        if (s->b && s->len + (size_t)k < s->cap) {
-            s->len += (size_t)k;
-            return;
-        }
-        size_t cap = s->cap ? s->cap * 2 : 4096;
-        while (cap < s->len + (size_t)k + 1) cap *= 2;
-        char *nb = realloc(s->b, cap);
-        if (!nb) {
-            s->oom = 1;
-            return;
-        }
-        s->b = nb;
-        s->cap = cap;
-    }
-}
-
-static void sb_list(sbuf *s, const char *key, const double *v, int64_t n) {
-    sb_printf(s, "%s ", key);
-    for (int64_t j = 0; j < n; j++) sb_printf(s, "%s%.17g", j ? "," : "", v[j]);
-    sb_printf(s, "\n");
+static void sb_list(vae_strbuf *s, const char *key, const double *v, int64_t n) {
+    vae_strbuf_printf(s, "%s ", key);
+    for (int64_t j = 0; j < n; j++) vae_strbuf_printf(s, "%s%.17g", j ? "," : "", v[j]);
+    vae_strbuf_printf(s, "\n");
 }
 
 vae_status vae_model_desc_write(const vae_model_desc *d, char **text, size_t *len, vae_error *err) {
     const vae_net_cfg *n = &d->net;
     const vae_model_data *x = &d->data;
-    sbuf s = {0};
-    sb_printf(&s, "vae-run %d\n", VAE_MODEL_TEXT_VERSION);
-    sb_printf(&s, "x_dim %" PRId64 "\nlatent %" PRId64 "\nhidden ", n->x_dim, n->z_dim);
-    for (int i = 0; i < n->nhidden; i++) sb_printf(&s, "%s%" PRId64, i ? "," : "", n->hidden[i]);
-    sb_printf(&s, "%s\n", n->nhidden ? "" : "0");
-    sb_printf(&s, "activation %s\ndtype %s\nlikelihood %s\nlik_param %.17g\n",
-              vae_model_act_name(n->act), n->dtype == VAE_F64 ? "f64" : "f32", n->likelihood,
-              n->lik_opts[0]);
+    vae_strbuf s = {0};
+    vae_strbuf_printf(&s, "vae-run %d\n", VAE_MODEL_TEXT_VERSION);
+    vae_strbuf_printf(&s, "x_dim %" PRId64 "\nlatent %" PRId64 "\nhidden ", n->x_dim, n->z_dim);
+    for (int i = 0; i < n->nhidden; i++)
+        vae_strbuf_printf(&s, "%s%" PRId64, i ? "," : "", n->hidden[i]);
+    vae_strbuf_printf(&s, "%s\n", n->nhidden ? "" : "0");
+    vae_strbuf_printf(&s, "activation %s\ndtype %s\nlikelihood %s\nlik_param %.17g\n",
+                      vae_model_act_name(n->act), n->dtype == VAE_F64 ? "f64" : "f32",
+                      n->likelihood, n->lik_opts[0]);
     int more = 0;
     for (int i = 1; i < VAE_LIK_MAX_OPTS; i++) more |= n->lik_opts[i] != 0;
     if (more) sb_list(&s, "lik_opts", n->lik_opts, VAE_LIK_MAX_OPTS);
-    sb_printf(&s, "model %s\nestimator %s\nbaseline %s\n", d->model, d->estimator, d->baseline);
-    if (d->objective[0]) sb_printf(&s, "objective %s\n", d->objective);
-    sb_printf(&s, "h %d\nw %d\nc %d\ntabular %d\nbinarize %s\n", x->h, x->w, x->c, x->tabular,
-              x->binarize);
-    sb_printf(&s, "scaled %d\nscale_lo %.17g\nscale_hi %.17g\n", x->scaled, x->scale_lo,
-              x->scale_hi);
+    vae_strbuf_printf(&s, "model %s\nestimator %s\nbaseline %s\n", d->model, d->estimator,
+                      d->baseline);
+    if (d->objective[0]) vae_strbuf_printf(&s, "objective %s\n", d->objective);
+    vae_strbuf_printf(&s, "h %d\nw %d\nc %d\ntabular %d\nbinarize %s\n", x->h, x->w, x->c,
+                      x->tabular, x->binarize);
+    vae_strbuf_printf(&s, "scaled %d\nscale_lo %.17g\nscale_hi %.17g\n", x->scaled, x->scale_lo,
+                      x->scale_hi);
     if (x->nstd > 0) {
         sb_list(&s, "col_mean", x->col_mean, x->nstd);
         sb_list(&s, "col_std", x->col_std, x->nstd);
     }
-    for (int i = 0; i < d->nplugins; i++) sb_printf(&s, "plugin %s\n", d->plugins[i]);
+    for (int i = 0; i < d->nplugins; i++) vae_strbuf_printf(&s, "plugin %s\n", d->plugins[i]);
     if (s.oom) {
-        free(s.b);
+        free(s.buf);
         return vae_error_set(err, VAE_ERR_OOM, "model: out of memory writing its description");
     }
-    *text = s.b;
+    *text = s.buf;
     *len = s.len;
     return VAE_OK;
 }
@@ -324,8 +290,7 @@ static vae_status parse_line(vae_model_desc *d, const char *key, const char *val
                    ? VAE_OK
                    : bad(err, key, "is not 8 numbers", val);
     if (!strcmp(key, "model"))
-        return set_str(d->model, sizeof d->model, val) ? VAE_OK
-                                                       : bad(err, key, "is too long", val);
+        return set_str(d->model, sizeof d->model, val) ? VAE_OK : bad(err, key, "is too long", val);
     if (!strcmp(key, "objective"))
         return set_str(d->objective, sizeof d->objective, val) ? VAE_OK
                                                                : bad(err, key, "is too long", val);

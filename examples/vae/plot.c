@@ -1,6 +1,7 @@
 /* plot.c - layout shared by the PNG rasteriser and the SVG writer: margins from the text sizes,
  * "nice" tick steps (1, 2, 5 x 10^k) or decades on log axes, then lines clipped to the plot
  * rectangle (Liang-Barsky). */
+#include "tensor/strbuf.h"
 #include "plot.h"
 
 #include <math.h>
@@ -479,68 +480,31 @@ vae_status vae_plot_write_png(const vae_plot *p, const char *path, int width, in
  */
 /* SVG */
 
-typedef struct sbuf {
-    char *p;
-    size_t n, cap;
-    int fail;
-} sbuf;
-
-#if defined(__GNUC__)
-__attribute__((format(printf, 2, 3)))
-#endif
-static void
-sb_printf(sbuf *b, const char *fmt, ...) {
-    if (b->fail) return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int k = vsnprintf(b->p ? b->p + b->n : NULL, b->p ? b->cap - b->n : 0, fmt, ap);
-        va_end(ap);
-        if (k < 0) {
-            b->fail = 1;
-            return;
-        }
-        if (b->p && (size_t)k < b->cap - b->n) {
-            b->n += (size_t)k;
-            return;
-        }
-        size_t cap = b->cap ? b->cap * 2 : 4096;
-        while (cap - b->n <= (size_t)k) cap *= 2;
-        char *q = realloc(b->p, cap);
-        if (!q) {
-            b->fail = 1;
-            return;
-        }
-        b->p = q;
-        b->cap = cap;
-    }
-}
-
 /* XML-escaped text, printable ASCII only (others as '?'), at most `cap` characters. */
-static void sb_text(sbuf *b, const char *s, int cap) {
+static void sb_text(vae_strbuf *b, const char *s, int cap) {
     for (int i = 0; s[i] && i < cap; i++) {
         unsigned char ch = (unsigned char)s[i];
         if (ch == '<')
-            sb_printf(b, "&lt;");
+            vae_strbuf_printf(b, "&lt;");
         else if (ch == '>')
-            sb_printf(b, "&gt;");
+            vae_strbuf_printf(b, "&gt;");
         else if (ch == '&')
-            sb_printf(b, "&amp;");
+            vae_strbuf_printf(b, "&amp;");
         else if (ch == '"')
-            sb_printf(b, "&quot;");
+            vae_strbuf_printf(b, "&quot;");
         else
-            sb_printf(b, "%c", ch >= 32 && ch < 127 ? ch : '?');
+            vae_strbuf_printf(b, "%c", ch >= 32 && ch < 127 ? ch : '?');
     }
 }
 
-static void svg_text(sbuf *b, double x, double y, const char *anchor, const char *s, int cap,
+static void svg_text(vae_strbuf *b, double x, double y, const char *anchor, const char *s, int cap,
                      int fs, int vertical) {
-    sb_printf(b, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"%d\" text-anchor=\"%s\"", x, y, fs,
-              anchor);
-    if (vertical) sb_printf(b, " transform=\"rotate(-90 %.1f %.1f)\"", x, y);
-    sb_printf(b, ">");
+    vae_strbuf_printf(b, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"%d\" text-anchor=\"%s\"", x, y,
+                      fs, anchor);
+    if (vertical) vae_strbuf_printf(b, " transform=\"rotate(-90 %.1f %.1f)\"", x, y);
+    vae_strbuf_printf(b, ">");
     sb_text(b, s, cap);
-    sb_printf(b, "</text>\n");
+    vae_strbuf_printf(b, "</text>\n");
 }
 
 vae_status vae_plot_write_svg(const vae_plot *p, const char *path, int width, int height,
@@ -553,29 +517,34 @@ vae_status vae_plot_write_svg(const vae_plot *p, const char *path, int width, in
     plot_layout(p, width, height, L);
     legend_layout(p, L);
     int s = L->s, fs = 10 * s, tickl = 3 * s, gap = 2 * s;
-    sbuf b = {0};
-    sb_printf(&b,
-              "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 "
-              "%d %d\" "
-              "font-family=\"monospace\" fill=\"#202020\">\n"
-              "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n"
-              "<defs><clipPath id=\"plotarea\"><rect x=\"%d\" y=\"%d\" width=\"%d\" "
-              "height=\"%d\"/></clipPath></defs>\n",
-              width, height, width, height, L->x0, L->y0, L->x1 - L->x0 + 1, L->y1 - L->y0 + 1);
+    vae_strbuf b = {0};
+    vae_strbuf_printf(
+        &b,
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 "
+        "%d %d\" "
+        "font-family=\"monospace\" fill=\"#202020\">\n"
+        "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n"
+        "<defs><clipPath id=\"plotarea\"><rect x=\"%d\" y=\"%d\" width=\"%d\" "
+        "height=\"%d\"/></clipPath></defs>\n",
+        width, height, width, height, L->x0, L->y0, L->x1 - L->x0 + 1, L->y1 - L->y0 + 1);
     for (int i = 0; i < L->nyt; i++) {
         double y = px_y(L, L->yt[i].t);
-        sb_printf(&b, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#e4e4e4\"/>\n",
-                  L->x0, y, L->x1, y);
-        sb_printf(&b, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#404040\"/>\n",
-                  L->x0 - tickl, y, L->x0, y);
+        vae_strbuf_printf(
+            &b, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#e4e4e4\"/>\n", L->x0,
+            y, L->x1, y);
+        vae_strbuf_printf(
+            &b, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#404040\"/>\n",
+            L->x0 - tickl, y, L->x0, y);
         svg_text(&b, L->x0 - tickl - gap, y + 3.5 * s, "end", L->yt[i].label, 24, fs, 0);
     }
     for (int i = 0; i < L->nxt; i++) {
         double x = px_x(L, L->xt[i].t);
-        sb_printf(&b, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#e4e4e4\"/>\n", x,
-                  L->y0, x, L->y1);
-        sb_printf(&b, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#404040\"/>\n", x,
-                  L->y1, x, L->y1 + tickl);
+        vae_strbuf_printf(
+            &b, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#e4e4e4\"/>\n", x,
+            L->y0, x, L->y1);
+        vae_strbuf_printf(
+            &b, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#404040\"/>\n", x,
+            L->y1, x, L->y1 + tickl);
         svg_text(&b, x, L->y1 + tickl + gap + 7 * s, "middle", L->xt[i].label, 24, fs, 0);
     }
     if (p->title && p->title[0])
@@ -585,14 +554,14 @@ vae_status vae_plot_write_svg(const vae_plot *p, const char *path, int width, in
                  p->xlabel, 200, fs, 0);
     if (p->ylabel && p->ylabel[0])
         svg_text(&b, gap + 7 * s, (L->y0 + L->y1) / 2.0, "middle", p->ylabel, 200, fs, 1);
-    sb_printf(
+    vae_strbuf_printf(
         &b,
         "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"none\" stroke=\"#404040\"/>\n",
         L->x0 - 1, L->y0 - 1, L->x1 - L->x0 + 2, L->y1 - L->y0 + 2);
-    sb_printf(&b,
-              "<g clip-path=\"url(#plotarea)\" fill=\"none\" stroke-width=\"%d\" "
-              "stroke-linejoin=\"round\">\n",
-              s);
+    vae_strbuf_printf(&b,
+                      "<g clip-path=\"url(#plotarea)\" fill=\"none\" stroke-width=\"%d\" "
+                      "stroke-linejoin=\"round\">\n",
+                      s);
     for (int k = 0; k < p->nseries; k++) {
         const vae_plot_series *sr = &p->series[k];
         uint32_t col = series_color(p, k);
@@ -601,51 +570,53 @@ vae_status vae_plot_write_svg(const vae_plot *p, const char *path, int width, in
             double tx = i < sr->n ? tr(series_x(sr, i), L->logx) : NAN;
             double ty = i < sr->n ? tr(sr->y[i], L->logy) : NAN;
             if (isnan(tx) || isnan(ty)) {
-                if (open) sb_printf(&b, "\"/>\n");
+                if (open) vae_strbuf_printf(&b, "\"/>\n");
                 open = 0;
                 continue;
             }
-            if (!open) sb_printf(&b, "<polyline stroke=\"#%06x\" points=\"", (unsigned)col);
-            sb_printf(&b, "%s%.2f,%.2f", open ? " " : "", px_x(L, tx), px_y(L, ty));
+            if (!open) vae_strbuf_printf(&b, "<polyline stroke=\"#%06x\" points=\"", (unsigned)col);
+            vae_strbuf_printf(&b, "%s%.2f,%.2f", open ? " " : "", px_x(L, tx), px_y(L, ty));
             open = 1;
         }
         if (p->markers || sr->n == 1)
             for (int i = 0; i < sr->n; i++) {
                 double tx = tr(series_x(sr, i), L->logx), ty = tr(sr->y[i], L->logy);
                 if (isnan(tx) || isnan(ty)) continue;
-                sb_printf(&b,
-                          "<rect x=\"%.1f\" y=\"%.1f\" width=\"%d\" height=\"%d\" fill=\"#%06x\" "
-                          "stroke=\"none\"/>\n",
-                          px_x(L, tx) - (s + 1), px_y(L, ty) - (s + 1), 2 * s + 3, 2 * s + 3,
-                          (unsigned)col);
+                vae_strbuf_printf(
+                    &b,
+                    "<rect x=\"%.1f\" y=\"%.1f\" width=\"%d\" height=\"%d\" fill=\"#%06x\" "
+                    "stroke=\"none\"/>\n",
+                    px_x(L, tx) - (s + 1), px_y(L, ty) - (s + 1), 2 * s + 3, 2 * s + 3,
+                    (unsigned)col);
             }
     }
-    sb_printf(&b, "</g>\n");
+    vae_strbuf_printf(&b, "</g>\n");
     int bx0, by0, bx1, by1;
     if (legend_box(p, L, &bx0, &by0, &bx1, &by1)) {
-        sb_printf(&b,
-                  "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"white\" "
-                  "stroke=\"#b0b0b0\"/>\n",
-                  bx0, by0, bx1 - bx0, by1 - by0);
+        vae_strbuf_printf(&b,
+                          "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"white\" "
+                          "stroke=\"#b0b0b0\"/>\n",
+                          bx0, by0, bx1 - bx0, by1 - by0);
         int y = by0 + 2 * s, x = bx0 + 2 * s;
         for (int k = 0; k < p->nseries; k++) {
             const char *name = p->series[k].name;
             if (!name || !name[0]) continue;
-            sb_printf(&b,
-                      "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#%06x\" "
-                      "stroke-width=\"%d\"/>\n",
-                      x, y + 3 * s, x + 3 * L->cw - s, y + 3 * s, (unsigned)series_color(p, k), s);
+            vae_strbuf_printf(&b,
+                              "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#%06x\" "
+                              "stroke-width=\"%d\"/>\n",
+                              x, y + 3 * s, x + 3 * L->cw - s, y + 3 * s,
+                              (unsigned)series_color(p, k), s);
             svg_text(&b, x + 3 * L->cw + 2 * s, y + 7 * s, "start", name, MAX_LEGEND_CHARS, fs, 0);
             y += L->ch + s;
         }
     }
-    sb_printf(&b, "</svg>\n");
+    vae_strbuf_printf(&b, "</svg>\n");
     free(L);
-    if (b.fail) {
-        free(b.p);
+    if (b.oom) {
+        free(b.buf);
         return vae_error_set(err, VAE_ERR_OOM, "plot %s: out of memory", path);
     }
-    st = vae_write_file_atomic(path, b.p, b.n, err);
-    free(b.p);
+    st = vae_write_file_atomic(path, b.buf, b.len, err);
+    free(b.buf);
     return st;
 }

@@ -1,3 +1,4 @@
+#include "tensor/strbuf.h"
 #include "run_config.h"
 
 #include <errno.h>
@@ -235,44 +236,6 @@ static const key_def keys[] = {
 };
 #define NKEYS ((int)(sizeof keys / sizeof *keys))
 
-typedef struct sbuf {
-    char *b;
-    size_t len, cap;
-    int oom;
-} sbuf;
-
-static void sb_printf(sbuf *s, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-static void sb_printf(sbuf *s, const char *fmt, ...) {
-    if (s->oom) return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int k = vsnprintf(s->b ? s->b + s->len : NULL, s->b ? s->cap - s->len : 0, fmt, ap);
-        va_end(ap);
-        if (k < 0) {
-            s->oom = 1;
-            return;
-        }
-        if (s->b && s->len + (size_t)k < s->cap) {
-            s->len += (size_t)k;
-            return;
-        }
-        size_t cap = s->cap ? s->cap * 2 : 4096;
-        while (cap < s->len + (size_t)k + 1) cap *= 2;
-        char *nb = realloc(s->b, cap);
-        if (!nb) {
-            s->oom = 1;
-            return;
-        }
-        s->b = nb;
-        s->cap = cap;
-    }
-}
-
 void run_config_model_desc(const run_config *c, vae_model_desc *d) {
     vae_model_desc_default(d);
     run_config_net_cfg(c, &d->net);
@@ -293,8 +256,9 @@ void run_config_model_desc(const run_config *c, vae_model_desc *d) {
  * does not fit. */
 static int from_model_desc(run_config *c, vae_model_desc *d, char *msg, size_t n) {
     const vae_net_cfg *nc = &d->net;
-    if (strlen(d->model) >= sizeof c->model || strlen(d->objective) >= sizeof c->objective || strlen(d->estimator) >= sizeof c->estimator ||
-        strlen(d->baseline) >= sizeof c->baseline || strlen(nc->likelihood) >= sizeof c->likelihood)
+    if (strlen(d->model) >= sizeof c->model || strlen(d->objective) >= sizeof c->objective ||
+        strlen(d->estimator) >= sizeof c->estimator || strlen(d->baseline) >= sizeof c->baseline ||
+        strlen(nc->likelihood) >= sizeof c->likelihood)
         return fail(msg, n, "model/estimator/baseline/likelihood: value too long");
     c->x_dim = nc->x_dim;
     c->latent = nc->z_dim;
@@ -324,45 +288,47 @@ static int from_model_desc(run_config *c, vae_model_desc *d, char *msg, size_t n
 int run_config_to_text(const run_config *c, char **text, size_t *len) {
     vae_model_desc d;
     run_config_model_desc(c, &d);
-    sbuf s = {0};
+    vae_strbuf s = {0};
     vae_error err = {0};
-    if (vae_model_desc_write(&d, &s.b, &s.len, &err)) return -1;
+    if (vae_model_desc_write(&d, &s.buf, &s.len, &err)) return -1;
     s.cap = s.len + 1;
     for (int i = 0; i < NKEYS; i++) {
         const char *p = (const char *)c + keys[i].off;
         if (keys[i].legacy) continue;
         switch (keys[i].type) {
         case K_STR:
-            sb_printf(&s, "%s %s\n", keys[i].key, p);
+            vae_strbuf_printf(&s, "%s %s\n", keys[i].key, p);
             break;
         case K_I64:
-            sb_printf(&s, "%s %" PRId64 "\n", keys[i].key, *(const int64_t *)(const void *)p);
+            vae_strbuf_printf(&s, "%s %" PRId64 "\n", keys[i].key,
+                              *(const int64_t *)(const void *)p);
             break;
         case K_INT:
-            sb_printf(&s, "%s %d\n", keys[i].key, *(const int *)(const void *)p);
+            vae_strbuf_printf(&s, "%s %d\n", keys[i].key, *(const int *)(const void *)p);
             break;
         case K_F64:
-            sb_printf(&s, "%s %.17g\n", keys[i].key, *(const double *)(const void *)p);
+            vae_strbuf_printf(&s, "%s %.17g\n", keys[i].key, *(const double *)(const void *)p);
             break;
         case K_RNG: {
             const vae_rng *r = (const vae_rng *)(const void *)p;
-            sb_printf(&s, "%s %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %.17g %d\n",
-                      keys[i].key, r->s[0], r->s[1], r->s[2], r->s[3], r->spare, r->has_spare);
+            vae_strbuf_printf(&s, "%s %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %.17g %d\n",
+                              keys[i].key, r->s[0], r->s[1], r->s[2], r->s[3], r->spare,
+                              r->has_spare);
             break;
         }
         }
     }
     if (c->nlabels > 0) {
-        sb_printf(&s, "labels ");
+        vae_strbuf_printf(&s, "labels ");
         for (int i = 0; i < c->nlabels; i++)
-            sb_printf(&s, "%s%" PRId64, i ? "," : "", c->labels[i]);
-        sb_printf(&s, "\n");
+            vae_strbuf_printf(&s, "%s%" PRId64, i ? "," : "", c->labels[i]);
+        vae_strbuf_printf(&s, "\n");
     }
     if (s.oom) {
-        free(s.b);
+        free(s.buf);
         return -1;
     }
-    *text = s.b;
+    *text = s.buf;
     *len = s.len;
     return 0;
 }
