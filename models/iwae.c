@@ -27,15 +27,7 @@ static vae_status iwae_build(vae_ctx *ctx, vae_net *net, vae_tensor *x, const va
     vae_tensor *bound =
         vae_add_scalar(ctx, vae_logsumexp(ctx, p.logw, 1, (int[]){0}, 0), -log((double)K));
     vae_tensor *S = vae_est_surrogate(ctx, c->estimator, c->baseline, p.logw, p.logq, bound, st);
-    vae_tensor *loss = vae__loss(ctx, S);
-    if (!loss) return vae_ctx_status(ctx);
-    out->loss = loss;
-    out->bound = vae_detach(ctx, bound);
-    out->bound_mean = out->signal_mean = vae__mean_value(bound);
-    vae_objective_out_log(out, "rec", vae__mean_value(p.logpx));
-    vae_objective_out_log(out, "kl", vae__mean_value(p.logq) - vae__mean_value(p.logpz));
-    vae_objective_out_log(out, "elbo", vae__mean_value(p.logw));
-    return VAE_OK;
+    return vae__particle_out(ctx, S, bound, &p, out);
 }
 
 static vae_status iwae_check(const vae_objective_cfg *c, vae_error *err) {

@@ -270,3 +270,16 @@ double vae__mean_value(const vae_tensor *t) {
 vae_tensor *vae__loss(vae_ctx *ctx, vae_tensor *surrogate) {
     return vae_neg(ctx, vae_mean(ctx, surrogate, 0, NULL, 0));
 }
+
+vae_status vae__particle_out(vae_ctx *ctx, vae_tensor *S, vae_tensor *bound,
+                             const vae_est_particles *p, vae_objective_out *out) {
+    vae_tensor *loss = vae__loss(ctx, S);
+    if (!loss || !bound) return vae_ctx_status(ctx) ? vae_ctx_status(ctx) : VAE_ERR_NULL;
+    out->loss = loss;
+    out->bound = vae_detach(ctx, bound);
+    out->bound_mean = out->signal_mean = vae__mean_value(bound);
+    vae_objective_out_log(out, "rec", vae__mean_value(p->logpx));
+    vae_objective_out_log(out, "kl", vae__mean_value(p->logq) - vae__mean_value(p->logpz));
+    vae_objective_out_log(out, "elbo", vae__mean_value(p->logw));
+    return VAE_OK;
+}
