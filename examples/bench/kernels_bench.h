@@ -20,7 +20,7 @@ typedef struct vae_bench_kernels_res {
     const char *gemm_path;
     int smoke;
     vae_bench_counts c;
-    /* Round trip of vae_parallel_for over all threads with empty tasks, median, microseconds:
+    /* Round trip of vae_parallel_for over all threads with empty tasks that wait for each other (wake-up + barrier), median, microseconds:
      * hot = back to back (workers spinning), cold = after 5 ms idle (workers asleep). 0 with one
      * thread. */
     double wake_hot_us, wake_cold_us;
@@ -33,7 +33,9 @@ typedef struct vae_bench_kernels_res {
 
 /* Measure the FP32 FMA peak (register-only loop, widest vector ISA) for each thread count in
  * `c` (c->n, c->t set by the caller), each a best of several windows of >= 100 ms (a few ms with
- * smoke != 0). Fills c->peak and c->window_s. Leaves the thread setting at its default. */
+ * smoke != 0). Raises c->peak (and sets c->window_s) where this call measures more than it holds
+ * (zero it first): on a shared machine the peak is the best window seen, so a caller may call again
+ * later in the run. Leaves the thread setting as it was. */
 void vae_bench_peaks(vae_bench_counts *c, int smoke);
 
 /* Peaks (unless c.peak is already filled by the caller: r->c.peak[0] > 0), wake-up cost and

@@ -40,6 +40,9 @@ int vae_bench_workloads_run(vae_bench_wl_res *res, int *nres, unsigned mask,
                             const vae_bench_counts *c, const char *mnist_dir, int smoke,
                             int *synthetic);
 
+/* Samples/s if every GEMM flop of r ran at the FMA peak of thread count c->t[k]. */
+double vae_bench_fma_limit(const vae_bench_wl_res *r, const vae_bench_counts *c, int k);
+
 /* res[0..n) as a JSON array (no newline). */
 void vae_bench_workloads_json(FILE *out, const vae_bench_wl_res *res, int n,
                               const vae_bench_counts *c);
