@@ -44,10 +44,10 @@ static void ukr_d_portable(int64_t kc, const double *a, const double *b, int64_t
         }
 }
 
-static const vae__sgemm_kernel sgemm_portable = {ukr_s_portable, NULL, PS_MR, PS_NR,
-                                                 PS_NR,          256,  512};
-static const vae__dgemm_kernel dgemm_portable = {ukr_d_portable, NULL, PD_MR, PD_NR,
-                                                 PD_NR,          256,  256};
+static const vae__sgemm_kernel sgemm_portable = {ukr_s_portable, NULL,  NULL, PS_MR,
+                                                 PS_NR,          PS_NR, 256,  512};
+static const vae__dgemm_kernel dgemm_portable = {ukr_d_portable, NULL,  NULL, PD_MR,
+                                                 PD_NR,          PD_NR, 256,  256};
 
 /* ---- task grid ---- */
 
@@ -102,6 +102,8 @@ static void vae__gemm_grid(int64_t M, int64_t N, int64_t K, int mr, int nr, int 
 /* Read B in place (no packing) when at most this many A micro-panels share it (see gemm_driver.h).
  */
 #define GEMM_DIRECT_B_PANELS 16
+/* Elements a kernel's pack_a_rows may write past a panel (gemm_kernels.h). */
+#define GEMM_PACK_SLACK 16
 /* Most bytes of packed A one task keeps per K chunk (an L3-sized block). */
 #define GEMM_A_BLOCK_BYTES ((int64_t)4 << 20)
 
