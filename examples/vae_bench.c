@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <time.h>
 
 #include "bench/kernels_bench.h"
 #include "bench/workloads_bench.h"
@@ -47,6 +49,20 @@ long vae_bench_malloc_count(void) {
     return atomic_load(&n_alloc);
 }
 #endif
+
+/* Seconds of CPU (user + system) this process has used, and wall seconds. */
+static double cpu_s(void) {
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru)) return 0;
+    return (double)ru.ru_utime.tv_sec + 1e-6 * (double)ru.ru_utime.tv_usec +
+           (double)ru.ru_stime.tv_sec + 1e-6 * (double)ru.ru_stime.tv_usec;
+}
+
+static double wall_s(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
 
 static void usage(FILE *f) {
     fprintf(f, "usage: vae_bench [--smoke] [--threads N] [--mnist DIR] [--json FILE]\n"
@@ -217,6 +233,7 @@ int main(int argc, char **argv) {
         }
     }
     const int all = vae_threads_get();
+    const double cpu0 = cpu_s(), wall0 = wall_s();
     static vae_bench_kernels_res kr;
     static vae_bench_wl_res wl[VAE_BENCH_NWORKLOADS];
     int nwl = 0, synth = 1;
@@ -238,6 +255,13 @@ int main(int argc, char **argv) {
            workloads ? (synth ? "synthetic data" : "MNIST") : "kernels",
            kr.gemm_path ? kr.gemm_path : "-", vae_simd_path_name(vae_simd_get_path()), all,
            smoke ? " (SMOKE: figures not meaningful)" : "");
+    /* The run spends about half its wall time on 1 thread and half on all threads: a process with
+     * the machine to itself gets about (1 + all) / 2 cores; much less means other processes ran
+     * too and every figure, the peak included, is suspect. */
+    const double cores = (cpu_s() - cpu0) / (wall_s() - wall0), expect = 0.5 * (1 + all);
+    printf("CPU obtained: %.2f cores on average (about %.1f expected on an idle machine)%s\n",
+           cores, expect,
+           cores < 0.85 * expect ? ": the machine was busy, figures are not representative" : "");
     print_table(kernels ? &kr : NULL, wl, nwl, &kr.c);
     if (json) {
         FILE *f = fopen(json, "w");
@@ -245,9 +269,11 @@ int main(int argc, char **argv) {
             fprintf(stderr, "vae_bench: cannot write %s\n", json);
             return 1;
         }
-        fprintf(f, "{\"smoke\":%s,\"data\":\"%s\",\"simd\":\"%s\",\"threads\":[1,%d],\"kernels\":",
+        fprintf(f,
+                "{\"smoke\":%s,\"data\":\"%s\",\"simd\":\"%s\",\"threads\":[1,%d],"
+                "\"cpu_cores_obtained\":%.3f,\"kernels\":",
                 smoke ? "true" : "false", synth ? "synthetic" : "mnist",
-                vae_simd_path_name(vae_simd_get_path()), all);
+                vae_simd_path_name(vae_simd_get_path()), all, cores);
         if (kernels)
             vae_bench_kernels_json(f, &kr);
         else
