@@ -10,10 +10,12 @@ enum { VAE_BENCH_NSHAPES = 5, VAE_BENCH_NCOUNTS = 2 };
 
 /* Thread counts the benchmarks compare: 1 and vae_threads_get() (just 1 when that is 1). */
 typedef struct vae_bench_counts {
-    int n;                              /* 1 or 2 */
-    int t[VAE_BENCH_NCOUNTS];           /* thread counts, t[0] == 1 */
-    double peak[VAE_BENCH_NCOUNTS];     /* FMA peak with t[c] threads, GFLOP/s */
-    double window_s[VAE_BENCH_NCOUNTS]; /* length of each peak measurement window */
+    int n;                          /* 1 or 2 */
+    int t[VAE_BENCH_NCOUNTS];       /* thread counts, t[0] == 1 */
+    double peak[VAE_BENCH_NCOUNTS]; /* FMA peak with t[c] threads, GFLOP/s per CPU second of each
+                                       thread, summed (kernels_bench.c says why) */
+    double peak_wall[VAE_BENCH_NCOUNTS]; /* the same per wall second: lower on a busy machine */
+    double window_s[VAE_BENCH_NCOUNTS];  /* length of each peak measurement window */
 } vae_bench_counts;
 
 typedef struct vae_bench_kernels_res {
