@@ -62,7 +62,8 @@ VAE_API vae_status vae_optim_init(vae_optim *o, vae_params *p, const vae_optim_c
  * made invalid, VAE_ERR_ARG; NULL: VAE_ERR_NULL; OOM creating slots) nothing changes. */
 VAE_API vae_status vae_optim_step(vae_optim *o, vae_error *err);
 
-/* Global L2 norm of all gradients in the store (0 for NULL or empty). */
+/* Global L2 norm of all gradients in the store (0 for NULL or empty); a double sum over fixed chunks
+ * on the pool, the same value for any thread count. */
 VAE_API double vae_grad_norm(const vae_params *p);
 /* Scale all gradients by max_norm / norm when the global norm exceeds max_norm, so that it becomes max_norm;
  * returns the norm before clipping. Gradients are left alone when the norm is not finite (the caller sees NaN/Inf

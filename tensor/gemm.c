@@ -6,6 +6,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cpu.h"
 #include "gemm_kernels.h"
@@ -43,10 +44,10 @@ static void ukr_d_portable(int64_t kc, const double *a, const double *b, int64_t
         }
 }
 
-static const vae__sgemm_kernel sgemm_portable = {ukr_s_portable, NULL, PS_MR, PS_NR,
-                                                 PS_NR,          256,  512};
-static const vae__dgemm_kernel dgemm_portable = {ukr_d_portable, NULL, PD_MR, PD_NR,
-                                                 PD_NR,          256,  256};
+static const vae__sgemm_kernel sgemm_portable = {ukr_s_portable, NULL,  NULL, PS_MR,
+                                                 PS_NR,          PS_NR, 256,  512};
+static const vae__dgemm_kernel dgemm_portable = {ukr_d_portable, NULL,  NULL, PD_MR,
+                                                 PD_NR,          PD_NR, 256,  256};
 
 /* ---- task grid ---- */
 
@@ -101,6 +102,8 @@ static void vae__gemm_grid(int64_t M, int64_t N, int64_t K, int mr, int nr, int 
 /* Read B in place (no packing) when at most this many A micro-panels share it (see gemm_driver.h).
  */
 #define GEMM_DIRECT_B_PANELS 16
+/* Elements a kernel's pack_a_rows may write past a panel (gemm_kernels.h). */
+#define GEMM_PACK_SLACK 16
 /* Most bytes of packed A one task keeps per K chunk (an L3-sized block). */
 #define GEMM_A_BLOCK_BYTES ((int64_t)4 << 20)
 
@@ -206,6 +209,46 @@ static const vae__dgemm_kernel *d_kernel(void) {
     }
 }
 
+/* ---- accounting (gemm.h) ---- */
+
+static atomic_int g_stats_on;
+static atomic_int_fast64_t g_stats_calls, g_stats_flops, g_stats_ns;
+
+void vae_gemm_stats_enable(int on) {
+    atomic_store(&g_stats_on, on != 0);
+}
+
+vae_gemm_stats vae_gemm_stats_get(void) {
+    vae_gemm_stats s = {atomic_load(&g_stats_calls), (double)atomic_load(&g_stats_flops),
+                        1e-9 * (double)atomic_load(&g_stats_ns)};
+    return s;
+}
+
+void vae_gemm_stats_reset(void) {
+    atomic_store(&g_stats_calls, 0);
+    atomic_store(&g_stats_flops, 0);
+    atomic_store(&g_stats_ns, 0);
+}
+
+static int64_t stats_now_ns(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+/* Start of a counted call: its start time, or -1 when not counted. */
+static int64_t stats_begin(void) {
+    if (!atomic_load_explicit(&g_stats_on, memory_order_relaxed) || vae__pool_in_task()) return -1;
+    return stats_now_ns();
+}
+
+static void stats_end(int64_t t0, int64_t M, int64_t N, int64_t K) {
+    if (t0 < 0) return;
+    atomic_fetch_add(&g_stats_ns, stats_now_ns() - t0);
+    atomic_fetch_add(&g_stats_calls, 1);
+    atomic_fetch_add(&g_stats_flops, 2 * M * N * K);
+}
+
 /* ---- public entry points ---- */
 
 void vae_sgemm(int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t rsa,
@@ -221,7 +264,9 @@ void vae_sgemm(int64_t M, int64_t N, int64_t K, float alpha, const float *A, int
             }
         return;
     }
+    const int64_t t0 = stats_begin();
     s_run(s_kernel(), M, N, K, alpha, A, rsa, csa, B, rsb, csb, beta, C, rsc, csc);
+    stats_end(t0, M, N, K);
 }
 
 void vae_dgemm(int64_t M, int64_t N, int64_t K, double alpha, const double *A, int64_t rsa,
@@ -237,5 +282,7 @@ void vae_dgemm(int64_t M, int64_t N, int64_t K, double alpha, const double *A, i
             }
         return;
     }
+    const int64_t t0 = stats_begin();
     d_run(d_kernel(), M, N, K, alpha, A, rsa, csa, B, rsb, csb, beta, C, rsc, csc);
+    stats_end(t0, M, N, K);
 }

@@ -24,13 +24,13 @@
  * pool (see threadpool.h) when the product is large enough. Never fails: if scratch memory cannot
  * be allocated it computes with a slow unpacked loop instead. */
 VAE_API void vae_sgemm(int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t rsa,
-               int64_t csa, const float *B, int64_t rsb, int64_t csb, float beta, float *C,
-               int64_t rsc, int64_t csc);
+                       int64_t csa, const float *B, int64_t rsb, int64_t csb, float beta, float *C,
+                       int64_t rsc, int64_t csc);
 
 /* Double-precision vae_sgemm, same contract. */
 VAE_API void vae_dgemm(int64_t M, int64_t N, int64_t K, double alpha, const double *A, int64_t rsa,
-               int64_t csa, const double *B, int64_t rsb, int64_t csb, double beta, double *C,
-               int64_t rsc, int64_t csc);
+                       int64_t csa, const double *B, int64_t rsb, int64_t csb, double beta,
+                       double *C, int64_t rsc, int64_t csc);
 
 typedef enum vae_gemm_path {
     VAE_GEMM_AUTO,     /* the fastest path this CPU supports */
@@ -52,5 +52,23 @@ VAE_API vae_gemm_path vae_gemm_get_path(void);
 
 /* "auto", "portable", "avx2", "avx512"; "unknown" for other values. Never NULL. */
 VAE_API const char *vae_gemm_path_name(vae_gemm_path p);
+
+/* GEMM accounting, for benchmarks that report the GEMM share of a training step. */
+typedef struct vae_gemm_stats {
+    int64_t calls;  /* vae_sgemm/vae_dgemm calls with M, N, K > 0 */
+    double flops;   /* sum of 2*M*N*K */
+    double seconds; /* sum of their wall times, pool wake-up and barrier included */
+} vae_gemm_stats;
+
+/* Switch accounting on (on != 0) or off, process-wide; off by default. While on, each call made
+ * outside a pool task adds to the totals (a call nested in a task runs inside an outer timed region,
+ * so it is not counted again); it costs two clock reads per call. Never fails. */
+VAE_API void vae_gemm_stats_enable(int on);
+
+/* The totals since the last reset. Never fails. */
+VAE_API vae_gemm_stats vae_gemm_stats_get(void);
+
+/* Zero the totals. Not synchronized with calls in flight on other threads. Never fails. */
+VAE_API void vae_gemm_stats_reset(void);
 
 #endif

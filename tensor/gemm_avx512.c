@@ -109,5 +109,6 @@ static void pack_rows_s512(int m, int64_t kc, const float *A, int64_t rsa, float
     }
 }
 
-const vae__sgemm_kernel vae__sgemm_avx512 = {ukr_s512, pack_rows_s512, 12, 32, 16, S_KC, S_NC};
-const vae__dgemm_kernel vae__dgemm_avx512 = {ukr_d512, NULL, 12, 16, 8, D_KC, D_NC};
+const vae__sgemm_kernel vae__sgemm_avx512 = {ukr_s512, pack_rows_s512, NULL, 12, 32,
+                                             16,       S_KC,           S_NC};
+const vae__dgemm_kernel vae__dgemm_avx512 = {ukr_d512, NULL, NULL, 12, 16, 8, D_KC, D_NC};

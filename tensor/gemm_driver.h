@@ -86,7 +86,7 @@ static void DRV_(block)(const DRV_(ctx) * x, int64_t m0, int64_t m1, int64_t n0,
     if (mcp < 1) mcp = 1;
     const int64_t nblk = (npanels + mcp - 1) / mcp;
     mcp = (npanels + nblk - 1) / nblk;
-    DRV_T *abuf = vae__thread_scratch(0, (size_t)(mcp * pstride) * sizeof(DRV_T));
+    DRV_T *abuf = vae__thread_scratch(0, (size_t)(mcp * pstride + GEMM_PACK_SLACK) * sizeof(DRV_T));
     DRV_T *bbuf = vae__thread_scratch(1, (size_t)(kcmax * bw) * sizeof(DRV_T));
     if (!abuf || !bbuf) {
         DRV_(naive)(x, m0, m1, n0, n1);
@@ -121,9 +121,11 @@ static void DRV_(block)(const DRV_(ctx) * x, int64_t m0, int64_t m1, int64_t n0,
                     const int n = (int)(nc - jr < kd->nr ? nc - jr : kd->nr);
                     const int npad = (n + kd->nr_pad - 1) / kd->nr_pad * kd->nr_pad;
                     if (direct_b && n == kd->nr) continue;
-                    DRV_(pack_b)
-                    (n, npad, kc, x->B + p0 * x->rsb + (jc + jr) * x->csb, x->rsb, x->csb,
-                     bbuf + kc * jr);
+                    const DRV_T *bsrc = x->B + p0 * x->rsb + (jc + jr) * x->csb;
+                    if (x->rsb == 1 && x->csb != 1 && kd->pack_b_cols)
+                        kd->pack_b_cols(n, npad, kc, bsrc, x->csb, bbuf + kc * jr);
+                    else
+                        DRV_(pack_b)(n, npad, kc, bsrc, x->rsb, x->csb, bbuf + kc * jr);
                 }
                 for (int64_t ip = ip0; ip < ip1; ip++) {
                     const int64_t i0 = m0 + mrows * ip / npanels,

@@ -22,9 +22,17 @@ typedef void (*vae__dgemm_ukr)(int64_t kc, const double *a, const double *b, int
                                int64_t rsc, int64_t csc, int m, int n, double alpha, double beta);
 
 /* Optional fast packing of an A micro-panel whose rows are contiguous (csa == 1): dst[k*m + i] =
- * A[i*rsa + k]. */
+ * A[i*rsa + k]. It may write up to GEMM_PACK_SLACK elements past dst + kc*m (the driver's buffers
+ * have that slack; the panel packed next overwrites them). */
 typedef void (*vae__sgemm_pack_rows)(int m, int64_t kc, const float *A, int64_t rsa, float *dst);
 typedef void (*vae__dgemm_pack_rows)(int m, int64_t kc, const double *A, int64_t rsa, double *dst);
+
+/* Optional fast packing of a B micro-panel whose columns are contiguous (rsb == 1): dst[k*npad + j]
+ * = B[j*csb + k] for j < n, zero for n <= j < npad. */
+typedef void (*vae__sgemm_pack_cols)(int n, int npad, int64_t kc, const float *B, int64_t csb,
+                                     float *dst);
+typedef void (*vae__dgemm_pack_cols)(int n, int npad, int64_t kc, const double *B, int64_t csb,
+                                     double *dst);
 
 /* A kernel and the blocking that suits it: kc = largest K chunk (A micro-panel mr x kc stays in
  * L1d), nc = N block (packed B block kc x nc stays in L2). nc is a multiple of nr, nr a multiple of
@@ -32,12 +40,14 @@ typedef void (*vae__dgemm_pack_rows)(int m, int64_t kc, const double *A, int64_t
 typedef struct vae__sgemm_kernel {
     vae__sgemm_ukr ukr;
     vae__sgemm_pack_rows pack_a_rows; /* NULL: generic C packing */
+    vae__sgemm_pack_cols pack_b_cols; /* NULL: generic C packing */
     int mr, nr, nr_pad, kc, nc;
 } vae__sgemm_kernel;
 
 typedef struct vae__dgemm_kernel {
     vae__dgemm_ukr ukr;
     vae__dgemm_pack_rows pack_a_rows;
+    vae__dgemm_pack_cols pack_b_cols;
     int mr, nr, nr_pad, kc, nc;
 } vae__dgemm_kernel;
 

@@ -13,4 +13,8 @@
  * NULL on OOM or a bad slot. */
 void *vae__thread_scratch(int slot, size_t bytes);
 
+/* Nonzero while the calling thread runs a pool task (or is a pool worker): a parallel call made
+ * now would run serially. */
+int vae__pool_in_task(void);
+
 #endif

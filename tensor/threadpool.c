@@ -154,6 +154,10 @@ static int grow_pool(int want) {
     return have;
 }
 
+int vae__pool_in_task(void) {
+    return tl_in_task;
+}
+
 static void run_serial(int64_t ntasks, task_fn fn, void *ctx) {
     const int outer = tl_in_task;
     tl_in_task = 1;
