@@ -92,7 +92,7 @@ vae_status vae_evaluate(vae_ctx *ctx, vae_net *net, const float *x, int64_t n,
             if (ex_elbo) ex_elbo[i0 + b] = r - k;
             for (int64_t j = 0; j < Z; j++) {
                 double mu = vae_get_flat(qm, b * Z + j), lv = vae_get_flat(qv, b * Z + j);
-                kl[j] += 0.5 * (mu * mu + exp(lv) - 1 - lv);
+                kl[j] += 0.5 * (mu * mu + (expm1(lv) - lv));
                 s1[j] += mu;
                 au[j] += mu * mu;
             }
