@@ -264,34 +264,38 @@ static void run_eval(vae_ctx *ctx, gnet *g, const block *b) {
     const char *label = b->tok[1];
     if (!g->ok) return;
     const garr *noise = find(b, "noise"), *elbo = find(b, "elbo"), *ll = find(b, "loglik"),
-               *mean = find(b, "mean"), *kd = find(b, "kl_per_dim");
-    if (!noise || !elbo || !ll || !mean || !kd) return;
+               *mean = find(b, "mean"), *kd = find(b, "kl_per_dim"), *exse = find(b, "loglik_se"),
+               *se = find(b, "se");
+    if (!noise || !elbo || !ll || !mean || !kd || !exse || !se) return;
     vae_eval_cfg ec;
     vae_eval_cfg_default(&ec);
     ec.is_samples = strtoll(b->tok[2], NULL, 10);
     int64_t chunk = strtoll(b->tok[3], NULL, 10);
     if (chunk > 0) ec.max_floats = chunk * g->B * g->D * g->P; /* chunks of `chunk` particles */
+    ec.elbo_samples = strtoll(b->tok[4], NULL, 10);
     float xf[256];
     for (int64_t i = 0; i < g->B * g->D; i++) xf[i] = (float)g->x[i];
-    double ex_elbo[64], ex_ll[64];
+    double ex_elbo[64], ex_ll[64], ex_se[64];
     vae_eval_result r;
     vae_ctx_reset(ctx);
     vae_ctx_clear_error(ctx);
     vae_ctx_replay_normals(ctx, noise->v, noise->n);
-    vae_status s = vae_evaluate(ctx, &g->net, xf, g->B, &ec, &r, ex_elbo, ex_ll);
+    vae_status s = vae_evaluate_ex(ctx, &g->net, xf, g->B, &ec, &r, ex_elbo, ex_ll, ex_se);
     CHECK_MSG(s == VAE_OK, "%s: %s", label, vae_ctx_message(ctx));
     CHECK_MSG(vae_ctx_replay_left(ctx) == 0, "%s: %lld replayed normals unused", label,
               (long long)vae_ctx_replay_left(ctx));
     vae_ctx_replay_normals(ctx, NULL, 0);
     if (s) return;
-    double m[4] = {r.loglik, r.elbo, r.rec, r.kl}, e[4];
+    double m[4] = {r.loglik, r.elbo, r.rec, r.kl}, e[6], ses[2] = {r.loglik_se, r.elbo_se};
     e[0] = row_err(ex_ll, ll->v, g->B, 1e-3);
     e[1] = row_err(ex_elbo, elbo->v, g->B, 1e-3);
     e[2] = row_err(m, mean->v, 4, 1e-3);
     e[3] = row_err(r.kl_per_dim, kd->v, g->Z, 1e-3);
+    e[4] = row_err(ex_se, exse->v, g->B, 1e-3);
+    e[5] = row_err(ses, se->v, 2, 1e-3);
     vae_eval_result_free(&r);
-    static const char *const what[4] = {"loglik", "elbo", "means", "kl_per_dim"};
-    report(label, 4, what, e, RTOL);
+    static const char *const what[6] = {"loglik", "elbo", "means", "kl_per_dim", "ex_se", "se"};
+    report(label, 6, what, e, RTOL);
 }
 
 /* ---- last-ulp rows: each element is its own (n, 1) row, in the block's dtype ---- */

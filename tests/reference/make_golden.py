@@ -18,7 +18,7 @@ File format (one record per line, whitespace separated):
     net LIK OPT0 D H Z B            starts a net: the arrays that follow are its parameters and its data
     objective LABEL SPEC EST BL STEP MA DATASIZE    an objective case on the current net, arrays, then `end`
     likelihood LABEL LIK OPT0 P     a likelihood's log_prob and its gradient w.r.t. the decoder output
-    eval LABEL K CHUNK              vae_evaluate with replayed noise (the one-sample ELBO, then the IS chunks)
+    eval LABEL K CHUNK L            vae_evaluate with replayed noise (the L-sample ELBO, then the IS chunks)
     klstd|bernlp|bernkl LABEL DTYPE last-ulp rows: references in 50-digit arithmetic (mpmath)
     NAME N v1 .. vN                 an array (inputs: param.*, x, noise, out, mu, lv, l, a, b; expected: the rest)
     end                             closes a case
@@ -296,27 +296,34 @@ def likelihood(label, lik, opt0, P, xv):
     out.write("end\n")
 
 
-def is_eval(label, net, K, chunk):
-    """Burda et al. 2016, sec. 5: log p(x) ~ log (1/K) sum_k p(x, z_k) / q(z_k|x); plus the one-sample ELBO with
-    the analytic KL. Noise order as vae_evaluate draws it: (B, Z) for the ELBO, then the K particles."""
-    e1 = torch.tensor(rs.normal(size=(B, Z)))
+def is_eval(label, net, K, chunk, L=1):
+    """Burda et al. 2016, sec. 5: log p(x) ~ log (1/K) sum_k p(x, z_k) / q(z_k|x); plus the ELBO with the analytic
+    KL and the reconstruction averaged over L samples. Noise order as vae_evaluate draws it: (L, B, Z) for the
+    ELBO, then the K particles. Standard errors: across examples sd / sqrt(n) (sd with n - 1); per example, the
+    delta method on p^ = mean_k w_k: SE(log p^) ~ SE(p^) / p^ = sd_k(w) / (sqrt(K) mean_k(w))."""
+    e1 = torch.tensor(rs.normal(size=(L, B, Z)))
     eK = torch.tensor(rs.normal(size=(K, B, Z)))
     with torch.no_grad():
         mu, lv = net.encode()
         sd = torch.exp(0.5 * lv)
         q = td.Normal(mu, sd)
         kl_j = td.kl_divergence(q, td.Normal(0.0, 1.0))
-        rec = lp(net.decode(mu + sd * e1), net.x)
+        rec = lp(net.decode(mu + sd * e1), net.x).mean(0)
         elbo = rec - kl_j.sum(-1)
         z = mu + sd * eK
         lw = lp(net.decode(z), net.x) + lp(td.Normal(0.0, 1.0), z) - lp(q, z)
         ll = lse_mean(lw)
-    out.write("eval %s %d %d\n" % (label, K, chunk))
+        w = torch.exp(lw - lw.max(0).values)  # scaled weights: the ratio sd/mean does not see the scale
+        ex_se = w.std(0, unbiased=True) / (math.sqrt(K) * w.mean(0))
+        se = torch.stack([ll.std(unbiased=True), elbo.std(unbiased=True)]) / math.sqrt(B)
+    out.write("eval %s %d %d %d\n" % (label, K, chunk, L))
     arr("noise", torch.cat([e1.reshape(-1), eK.reshape(-1)]))
     arr("elbo", elbo)
     arr("loglik", ll)
     arr("mean", torch.stack([ll.mean(), elbo.mean(), rec.mean(), kl_j.sum(-1).mean()]))
     arr("kl_per_dim", kl_j.mean(0))
+    arr("loglik_se", ex_se)
+    arr("se", se)
     out.write("end\n")
 
 
@@ -422,6 +429,7 @@ def main():
         objective("ciwae-%s-%s" % (est, bl), net, "ciwae:beta=0.3,k=4", est, bl)
     is_eval("is-k7-one-chunk", net, 7, 0)
     is_eval("is-k7-chunks-of-3", net, 7, 3)
+    is_eval("is-k5-elbo-l3", net, 5, 2, 3)
 
     net2 = Net("gaussian-learned", 0, 2, xreal)
     objective("iwae-gaussian-learned", net2, "iwae:k=3")
