@@ -52,6 +52,15 @@ vae_rng *vae_ctx_rng(vae_ctx *ctx) {
 void vae_ctx_seed(vae_ctx *ctx, uint64_t seed) {
     if (ctx) vae_rng_seed(&ctx->rng, seed);
 }
+void vae_ctx_replay_normals(vae_ctx *ctx, const double *normals, int64_t n) {
+    if (!ctx) return;
+    ctx->replay = normals && n > 0 ? normals : NULL;
+    ctx->replay_n = ctx->replay ? n : 0;
+    ctx->replay_pos = 0;
+}
+int64_t vae_ctx_replay_left(const vae_ctx *ctx) {
+    return ctx && ctx->replay ? ctx->replay_n - ctx->replay_pos : 0;
+}
 
 int vae_set_grad_enabled(vae_ctx *ctx, int enabled) {
     if (!ctx) return 0;

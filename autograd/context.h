@@ -37,6 +37,13 @@ VAE_API vae_arena *vae_ctx_arena(vae_ctx *ctx);
 VAE_API vae_rng *vae_ctx_rng(vae_ctx *ctx);
 /* Reseed the context's RNG. */
 VAE_API void vae_ctx_seed(vae_ctx *ctx, uint64_t seed);
+/* Noise replay (golden tests, common random numbers): until called again, every vae_randn draw (all Normal
+ * rsample/sample noise) takes its values in order from normals[0..n) instead of the RNG; the caller keeps the
+ * buffer alive. A draw that needs more values than remain fails with VAE_ERR_ARG (in ctx) and consumes none.
+ * normals NULL or n 0 ends the replay. */
+VAE_API void vae_ctx_replay_normals(vae_ctx *ctx, const double *normals, int64_t n);
+/* How many replayed values are still unread (0 when not replaying). */
+VAE_API int64_t vae_ctx_replay_left(const vae_ctx *ctx);
 
 /* Grad mode: when off, ops record nothing (a no-grad scope). Returns the previous setting. */
 VAE_API int vae_set_grad_enabled(vae_ctx *ctx, int enabled);

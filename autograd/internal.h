@@ -40,6 +40,8 @@ struct vae_ctx {
     int anomaly;
     int backward_done;
     uint64_t ops_seen[(VAE_OP_COUNT_ + 63) / 64];
+    const double *replay; /* vae_ctx_replay_normals: vae_randn reads replay[replay_pos..replay_n) */
+    int64_t replay_n, replay_pos;
 };
 
 typedef void (*vae__backward_fn)(vae_ctx *ctx, vae_node *n);

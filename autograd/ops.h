@@ -30,7 +30,8 @@ VAE_API vae_tensor *vae_from_data(vae_ctx *ctx, vae_dtype dt, int ndim, const in
                           vae_dtype src_dt, const void *src);
 /* Tensor over a caller's row-major buffer (caller lifetime: never copied, never freed). */
 VAE_API vae_tensor *vae_wrap(vae_ctx *ctx, vae_dtype dt, int ndim, const int64_t *shape, void *data);
-/* Samples from the context's RNG: N(0,1), U[0,1), and Bernoulli(p) elementwise with p's shape (no gradient). */
+/* Samples from the context's RNG: N(0,1), U[0,1), and Bernoulli(p) elementwise with p's shape (no gradient).
+ * vae_randn reads the replayed values instead while vae_ctx_replay_normals is on (context.h). */
 VAE_API vae_tensor *vae_randn(vae_ctx *ctx, vae_dtype dt, int ndim, const int64_t *shape);
 VAE_API vae_tensor *vae_rand(vae_ctx *ctx, vae_dtype dt, int ndim, const int64_t *shape);
 VAE_API vae_tensor *vae_bernoulli(vae_ctx *ctx, const vae_tensor *p);

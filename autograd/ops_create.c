@@ -67,6 +67,19 @@ vae_tensor *vae_randn(vae_ctx *ctx, vae_dtype dt, int ndim, const int64_t *shape
     vae_tensor *t = vae__out(ctx, dt, ndim, shape);
     if (!t) return NULL;
     int64_t n = vae_numel(t);
+    if (ctx->replay) { /* vae_ctx_replay_normals: the caller's noise, in order */
+        if (n > ctx->replay_n - ctx->replay_pos)
+            return vae__fail(ctx, VAE_ERR_ARG, "randn: %lld replayed normals needed, %lld left",
+                             (long long)n, (long long)(ctx->replay_n - ctx->replay_pos));
+        const double *src = ctx->replay + ctx->replay_pos;
+        for (int64_t i = 0; i < n; i++)
+            if (dt == VAE_F64)
+                ((double *)t->data)[i] = src[i];
+            else
+                ((float *)t->data)[i] = (float)src[i];
+        ctx->replay_pos += n;
+        return t;
+    }
     if (dt == VAE_F64)
         for (int64_t i = 0; i < n; i++) ((double *)t->data)[i] = vae_rng_normal(&ctx->rng);
     else

@@ -181,7 +181,7 @@ vae_tensor *vae_normal_kl_std(vae_ctx *ctx, vae_tensor *mu, vae_tensor *lv) {
         double acc = 0; /* f64 accumulation: Z is small, precision matters for the ELBO */
         for (int64_t j = 0; j < Z; j++) {
             double m = vae_get_flat(mu, r * Z + j), v = vae_get_flat(lv, r * Z + j);
-            acc += m * m + exp(v) - 1 - v;
+            acc += m * m + (expm1(v) - v); /* not exp(v) - 1 - v: that cancels near v = 0 */
         }
         vae_set_flat(y, r, 0.5 * acc);
     }

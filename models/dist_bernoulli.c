@@ -5,13 +5,20 @@
 #include "models/dist_builtin.h"
 #include "models/dist_internal.h"
 
-/* log p(x) = x log p + (1 - x) log(1 - p) = x l - softplus(l), summed over the event: no log(0) for
- * any l. */
+/* log p(x) = x log p + (1 - x) log(1 - p) = -x softplus(-l) - (1 - x) softplus(l), summed over the event: no
+ * log(0) for any l, and no cancellation when l saturates (the equal x l - softplus(l) gives 0 for x = 1,
+ * l = 36 in f64 instead of -2.3e-16). */
+vae_tensor *vae__bernoulli_lp_terms(vae_ctx *ctx, vae_tensor *l, vae_tensor *x) {
+    vae_tensor *t1 = vae_mul(ctx, x, vae_softplus(ctx, vae_neg(ctx, l)));
+    vae_tensor *t0 = vae_mul(ctx, vae_add_scalar(ctx, vae_neg(ctx, x), 1.0), vae_softplus(ctx, l));
+    return vae_neg(ctx, vae_add(ctx, t1, t0));
+}
+
 static vae_tensor *bernoulli_log_prob(vae_ctx *ctx, const vae_dist *d, vae_tensor *x) {
     vae_tensor *l = d->param[0];
     /* one event dim (the usual (..., D) pixels): the fused op does it in one pass, one tape node */
     if (d->event_ndim == 1) return vae_bernoulli_logits_lp(ctx, l, x);
-    return vae_dist_sum_event(ctx, d, vae_sub(ctx, vae_mul(ctx, x, l), vae_softplus(ctx, l)));
+    return vae_dist_sum_event(ctx, d, vae__bernoulli_lp_terms(ctx, l, x));
 }
 
 vae_tensor *vae__logits_sample(vae_ctx *ctx, vae_dist *d, int64_t k,

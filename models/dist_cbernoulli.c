@@ -85,11 +85,11 @@ static vae_tensor *cb_mean(vae_ctx *ctx, const vae_dist *d) {
     return vae_mul_scalar(ctx, vae_add_scalar(ctx, vae_where(ctx, small, s, exact), 1.0), 0.5);
 }
 
-/* log p(x) = x log lambda + (1 - x) log(1 - lambda) + log C = x l - softplus(l) + log C(l), summed
- * over the event. */
+/* log p(x) = x log lambda + (1 - x) log(1 - lambda) + log C = -x softplus(-l) - (1 - x) softplus(l)
+ * + log C(l), summed over the event. */
 static vae_tensor *cb_log_prob(vae_ctx *ctx, const vae_dist *d, vae_tensor *x) {
     vae_tensor *l = d->param[0];
-    vae_tensor *t = vae_sub(ctx, vae_mul(ctx, x, l), vae_softplus(ctx, l));
+    vae_tensor *t = vae__bernoulli_lp_terms(ctx, l, x);
     return vae_dist_sum_event(ctx, d, vae_add(ctx, t, vae_cbernoulli_log_norm(ctx, l)));
 }
 

@@ -9,4 +9,8 @@
 vae_tensor *vae__logits_sample(vae_ctx *ctx, vae_dist *d, int64_t k,
                                double (*icdf)(double logit, double u));
 
+/* -x softplus(-l) - (1 - x) softplus(l) elementwise (= x l - softplus(l) without its cancellation for a
+ * saturated logit): the Bernoulli and continuous-Bernoulli log-likelihood terms. NULL on failure. */
+vae_tensor *vae__bernoulli_lp_terms(vae_ctx *ctx, vae_tensor *l, vae_tensor *x);
+
 #endif

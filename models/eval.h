@@ -2,8 +2,11 @@
  *
  *   log p(x) ~= log (1/K) sum_k p(x|z_k) p(z_k) / q(z_k|x),  z_k ~ q(z|x), K = 5000 (Burda et al. 2016),
  *   computed in chunks of particles whose logsumexps are combined, so memory stays bounded for any K.
- *   ELBO and its parts with the analytic KL; KL per latent dim; active units (Burda et al.: a dim is active when
- *   Var_x( E_q[z_j | x] ) > 0.01).
+ *   ELBO and its parts with the analytic KL (reconstruction averaged over L samples per example); KL per latent
+ *   dim; active units (Burda et al.: a dim is active when Var_x( E_q[z_j | x] ) > 0.01).
+ * Standard errors: of a mean over examples, sd / sqrt(n) (sd with n - 1); of one example's IS estimate across its
+ *   K particles, by the delta method, SE(log p^) ~ sd(w) / (sqrt(K) mean(w)) = sqrt((K S2 / S1^2 - 1) / (K - 1))
+ *   with S1 = sum_k w_k, S2 = sum_k w_k^2 (computed in log space).
  * The evaluation uses `ctx` as scratch (it resets it between chunks) and draws from ctx's RNG.
  */
 #ifndef VAE_EVAL_H
@@ -16,12 +19,16 @@ typedef struct vae_eval_cfg {
     int64_t batch;       /* examples per step (default 100) */
     int64_t max_floats;  /* cap on the decoder output of one chunk, in elements (default 8M) */
     double au_threshold; /* active-unit threshold (default 0.01) */
+    int64_t
+        elbo_samples; /* L: samples z ~ q(z|x) per example for the ELBO's reconstruction (default 1) */
 } vae_eval_cfg;
 
 typedef struct vae_eval_result {
     int64_t n;
     double loglik;        /* mean IS log p(x) (NAN when skipped) */
     double elbo, rec, kl; /* means: ELBO = rec - kl */
+    double loglik_se,
+        elbo_se; /* standard errors of the two means across examples (NAN when n < 2 or skipped) */
     int active_units;
     int64_t z_dim;
     double *kl_per_dim; /* (Z) mean KL of each latent dim */
@@ -33,14 +40,19 @@ VAE_API void vae_eval_cfg_default(vae_eval_cfg *cfg);
  * ex_elbo (one-sample ELBO with analytic KL) and ex_loglik (IS estimate). On failure returns the code with the
  * message in ctx; res is then left zeroed (nothing to free). */
 VAE_API vae_status vae_evaluate(vae_ctx *ctx, vae_net *net, const float *x, int64_t n,
-                        const vae_eval_cfg *cfg, vae_eval_result *res, double *ex_elbo,
-                        double *ex_loglik);
+                                const vae_eval_cfg *cfg, vae_eval_result *res, double *ex_elbo,
+                                double *ex_loglik);
+/* vae_evaluate, and also each example's IS standard error across its K particles (delta method, above) into
+ * ex_loglik_se (n entries, may be NULL; NAN when K < 2). */
+VAE_API vae_status vae_evaluate_ex(vae_ctx *ctx, vae_net *net, const float *x, int64_t n,
+                                   const vae_eval_cfg *cfg, vae_eval_result *res, double *ex_elbo,
+                                   double *ex_loglik, double *ex_loglik_se);
 /* Free the arrays of a result; zeroed or NULL is harmless. */
 VAE_API void vae_eval_result_free(vae_eval_result *res);
 
 /* Latent means and log-variances of x (n, D) into mu and logvar (n, Z each, may be NULL). On failure returns
  * the code with the message in ctx. */
-VAE_API vae_status vae_encode_all(vae_ctx *ctx, vae_net *net, const float *x, int64_t n, int64_t batch,
-                          float *mu, float *logvar);
+VAE_API vae_status vae_encode_all(vae_ctx *ctx, vae_net *net, const float *x, int64_t n,
+                                  int64_t batch, float *mu, float *logvar);
 
 #endif

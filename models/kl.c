@@ -13,30 +13,44 @@ typedef vae_tensor *(*kl_fn)(vae_ctx *ctx, const vae_dist *q, const vae_dist *p)
 /* The elementwise KLs below return the broadcast of q's and p's shapes; vae_kl sums the event dims.
  */
 
-/* KL(N(mq, sq^2) || N(mp, sp^2)) = log(sp/sq) + (sq^2 + (mq - mp)^2) / (2 sp^2) - 1/2, with log
- * scales ls: = (lsp - lsq) + ((sq/sp)^2 + ((mq - mp)/sp)^2) / 2 - 1/2. */
-static vae_tensor *kl_normal_normal(vae_ctx *ctx, const vae_dist *q, const vae_dist *p) {
-    vae_tensor *dls = vae_sub(ctx, q->param[1], p->param[1]); /* log(sq/sp) */
-    vae_tensor *ratio2 = vae_exp(ctx, vae_mul_scalar(ctx, dls, 2.0));
-    vae_tensor *r = vae_div(ctx, vae_sub(ctx, q->param[0], p->param[0]), p->param[2]);
-    vae_tensor *t = vae_mul_scalar(ctx, vae_add(ctx, ratio2, vae_square(ctx, r)), 0.5);
-    return vae_add_scalar(ctx, vae_sub(ctx, t, dls), -0.5);
+/* e^v - 1 - v as expm1(v) - v: never negative, and near v = 0 (a posterior variance close to the prior's) its
+ * error is an ulp of v, where (e^v - 1) - v computed as written loses everything to the rounding of e^v near 1
+ * (f32, v = -1e-4: -8.3e-9 instead of 5e-9). */
+static vae_tensor *expm1_minus(vae_ctx *ctx, vae_tensor *v) {
+    return vae_sub(ctx, vae_expm1(ctx, v), v);
 }
 
-/* KL(N(mu, sigma^2) || N(0, 1)) = (sigma^2 + mu^2 - 1)/2 - log sigma. */
+/* KL(N(mq, sq^2) || N(mp, sp^2)) = log(sp/sq) + (sq^2 + (mq - mp)^2) / (2 sp^2) - 1/2
+ *   = ( expm1(v) - v + ((mq - mp)/sp)^2 ) / 2,   v = 2 (lsq - lsp) = log (sq/sp)^2. */
+static vae_tensor *kl_normal_normal(vae_ctx *ctx, const vae_dist *q, const vae_dist *p) {
+    vae_tensor *v = vae_mul_scalar(ctx, vae_sub(ctx, q->param[1], p->param[1]), 2.0);
+    vae_tensor *r = vae_div(ctx, vae_sub(ctx, q->param[0], p->param[0]), p->param[2]);
+    return vae_mul_scalar(ctx, vae_add(ctx, expm1_minus(ctx, v), vae_square(ctx, r)), 0.5);
+}
+
+/* KL(N(mu, sigma^2) || N(0, 1)) = (sigma^2 + mu^2 - 1)/2 - log sigma = ( expm1(lv) - lv + mu^2 ) / 2,
+ * lv = 2 log sigma. */
 static vae_tensor *kl_normal_std(vae_ctx *ctx, const vae_dist *q, const vae_dist *p) {
     (void)p;
-    vae_tensor *t = vae_add(ctx, vae_square(ctx, q->param[2]), vae_square(ctx, q->param[0]));
-    return vae_sub(ctx, vae_add_scalar(ctx, vae_mul_scalar(ctx, t, 0.5), -0.5), q->param[1]);
+    vae_tensor *lv = vae_mul_scalar(ctx, q->param[1], 2.0);
+    return vae_mul_scalar(ctx, vae_add(ctx, expm1_minus(ctx, lv), vae_square(ctx, q->param[0])),
+                          0.5);
 }
 
 /* KL(Bern(sigmoid(a)) || Bern(sigmoid(b))) = q (log q - log p) + (1 - q)(log(1 - q) - log(1 - p))
- * with log sigmoid(x) = -softplus(-x), log(1 - sigmoid(x)) = -softplus(x), which simplifies to
- * sigmoid(a) (a - b) + softplus(b) - softplus(a). */
+ * with log sigmoid(x) = -softplus(-x), log(1 - sigmoid(x)) = -softplus(x), kept term by term:
+ *   q (softplus(-b) - softplus(-a)) + (1 - q)(softplus(b) - softplus(a)),
+ *   q = exp(-softplus(-a)), 1 - q = exp(-softplus(a)).
+ * The shorter sigmoid(a) (a - b) + softplus(b) - softplus(a) cancels when a logit saturates (a = 30, b = 20:
+ * 10 + 20 - 30 for a KL of 2e-9), and so do its gradients (sigmoid(b) - sigmoid(a)); q from exp(-softplus)
+ * gives q's derivative as q (1 - q) with 1 - q from its own softplus, not 1 minus a rounded q. */
 static vae_tensor *kl_bernoulli(vae_ctx *ctx, const vae_dist *q, const vae_dist *p) {
     vae_tensor *a = q->param[0], *b = p->param[0];
-    vae_tensor *t = vae_mul(ctx, vae_sigmoid(ctx, a), vae_sub(ctx, a, b));
-    return vae_add(ctx, t, vae_sub(ctx, vae_softplus(ctx, b), vae_softplus(ctx, a)));
+    vae_tensor *spa = vae_softplus(ctx, a), *spna = vae_softplus(ctx, vae_neg(ctx, a));
+    vae_tensor *spb = vae_softplus(ctx, b), *spnb = vae_softplus(ctx, vae_neg(ctx, b));
+    vae_tensor *qa = vae_exp(ctx, vae_neg(ctx, spna)), *qb = vae_exp(ctx, vae_neg(ctx, spa));
+    return vae_add(ctx, vae_mul(ctx, qa, vae_sub(ctx, spnb, spna)),
+                   vae_mul(ctx, qb, vae_sub(ctx, spb, spa)));
 }
 
 /* t as a (broadcast view of) shape; t itself when it already has it. */

@@ -25,7 +25,8 @@ VAE_API vae_tensor *vae_kl(vae_ctx *ctx, const vae_dist *q, const vae_dist *p, i
  * recorded eps is left unchanged. VAE_ERR_ARG when mc_samples <= 0, shape errors as vae_kl. */
 VAE_API vae_tensor *vae_kl_mc(vae_ctx *ctx, const vae_dist *q, const vae_dist *p, int64_t mc_samples);
 /* KL(q || N(0, I)) per element, not summed (q's shape, e.g. (B, Z)), for free bits and
- * per-dimension reports: (sigma^2 + mu^2 - 1)/2 - log sigma. VAE_ERR_ARG when q is not a normal. */
+ * per-dimension reports: (expm1(lv) - lv + mu^2) / 2 with lv = log sigma^2 (never negative near
+ * lv = 0). VAE_ERR_ARG when q is not a normal. */
 VAE_API vae_tensor *vae_kl_normal_std_per_dim(vae_ctx *ctx, const vae_dist *q);
 
 #endif

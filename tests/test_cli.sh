@@ -186,8 +186,10 @@ head -c 5000 /dev/urandom >"$T/bad/checkpoint.vae" 2>/dev/null || printf 'garbag
 expect 1 "garbage checkpoint" "$VAE" train --resume --out "$T/bad"
 
 # ---- the other subcommands on the tiny run ----
-expect 0 "eval" "$VAE" eval --run "$R" --is-samples 20 --n 200 --quiet
-check "eval JSON keys" "$CHECK" keys "$T/out" loglik elbo rec kl kl_per_dim active_units mig mig_per_factor
+expect 0 "eval" "$VAE" eval --run "$R" --is-samples 20 --n 200 --elbo-samples 3 --quiet
+check "eval JSON keys" "$CHECK" keys "$T/out" loglik elbo rec kl kl_per_dim active_units mig mig_per_factor \
+    loglik_se elbo_se subset n_total elbo_samples
+check "eval says a subset" grep -q '"subset": *true' "$T/out"
 expect 0 "eval on the valid split" "$VAE" eval --run "$R" --split valid --is-samples 0 --quiet
 expect 0 "sample" "$VAE" sample --run "$R" --n 16 --out "$T/smp"
 check "sample PNG decodes" "$CHECK" png "$T/smp/samples.png"
@@ -198,7 +200,8 @@ check "latents_logvar.npy shape" test "$("$CHECK" npy "$T/enc/latents_logvar.npy
 check "labels.npy shape" test "$("$CHECK" npy "$T/enc/labels.npy")" = "50"
 expect 0 "score" "$VAE" score --run "$R" --n 40 --is-samples 10 --out "$T/scores.csv" --quiet
 check "scores.csv rows" test "$(lines "$T/scores.csv")" -eq 41
-check "score JSON keys" "$CHECK" keys "$T/out" mean_elbo mean_loglik lowest
+check "score JSON keys" "$CHECK" keys "$T/out" mean_elbo mean_loglik mean_loglik_se lowest
+check "scores.csv has per-example standard errors" test "$(head -n 1 "$T/scores.csv")" = "index,elbo,loglik,loglik_se,label"
 expect 0 "export" "$VAE" export --run "$R" --to "$T/exp"
 check "exported weight shape" test "$("$CHECK" npy "$T/exp/enc.0.weight.npy")" = "1024,32"
 check "manifest is JSON" "$CHECK" json "$T/exp/manifest.json" >/dev/null
@@ -230,10 +233,10 @@ expect 0 "train --labels 0,1" "$VAE" train $SP --labels 0,1 --out "$T/lab"
 expect 0 "export of the --labels run" "$VAE" export --run "$T/lab" --to "$T/lab/w"
 check "run.txt keeps labels" grep -q "^labels 0,1$" "$T/lab/w/run.txt"
 expect 0 "score reuses the run's labels" "$VAE" score --run "$T/lab" --is-samples 0 --out "$T/lab01.csv" --quiet
-check "scored labels are 0 and 1" test "$(tail -n +2 "$T/lab01.csv" | cut -d, -f4 | sort -u | tr '\n' ' ')" = "0 1 "
+check "scored labels are 0 and 1" test "$(tail -n +2 "$T/lab01.csv" | cut -d, -f5 | sort -u | tr '\n' ' ')" = "0 1 "
 expect 0 "score --labels 2 (the unseen shape)" "$VAE" score --run "$T/lab" --labels 2 --is-samples 0 \
     --out "$T/lab2.csv" --quiet
-check "scored labels are 2" test "$(tail -n +2 "$T/lab2.csv" | cut -d, -f4 | sort -u)" = "2"
+check "scored labels are 2" test "$(tail -n +2 "$T/lab2.csv" | cut -d, -f5 | sort -u)" = "2"
 check "score --labels 2 keeps every test example of shape 2" test "$(lines "$T/lab2.csv")" -gt 100
 expect 0 "eval --labels 2" "$VAE" eval --run "$T/lab" --labels 2 --is-samples 0 --quiet
 check "eval --labels JSON" "$CHECK" keys "$T/out" elbo kl active_units

@@ -16,19 +16,50 @@
 int cli_evaluate(vae_ctx *ctx, vae_net *net, const float *x, int64_t n, int64_t is_samples,
                  progress *p, cli_eval_sums *out, double *kl_per_dim, double *ex_elbo,
                  double *ex_loglik, char *msg, size_t msglen) {
+    return cli_evaluate_ex(ctx, net, x, n, is_samples, 1, p, out, kl_per_dim, ex_elbo, ex_loglik,
+                           NULL, msg, msglen);
+}
+
+/* sd / sqrt(n) of v[0..n) (sd with n - 1); NAN for n < 2 */
+static double std_error(const double *v, int64_t n) {
+    if (n < 2) return NAN;
+    double m = 0, s = 0;
+    for (int64_t i = 0; i < n; i++) m += v[i];
+    m /= (double)n;
+    for (int64_t i = 0; i < n; i++) s += (v[i] - m) * (v[i] - m);
+    return sqrt(s / (double)(n - 1) / (double)n);
+}
+
+int cli_evaluate_ex(vae_ctx *ctx, vae_net *net, const float *x, int64_t n, int64_t is_samples,
+                    int64_t elbo_samples, progress *p, cli_eval_sums *out, double *kl_per_dim,
+                    double *ex_elbo, double *ex_loglik, double *ex_loglik_se, char *msg,
+                    size_t msglen) {
     int64_t Z = net->cfg.z_dim, D = net->cfg.x_dim;
     vae_eval_cfg ec;
     vae_eval_cfg_default(&ec);
     ec.is_samples = is_samples;
+    ec.elbo_samples = elbo_samples;
     memset(out, 0, sizeof *out);
+    /* the standard errors across examples need every example's value: the caller's arrays or ours */
+    double *own = NULL;
+    if (!ex_elbo || !ex_loglik) {
+        own = malloc(sizeof(double) * (size_t)(2 * n));
+        if (!own) {
+            snprintf(msg, msglen, "out of memory");
+            return -1;
+        }
+        if (!ex_elbo) ex_elbo = own;
+        if (!ex_loglik) ex_loglik = own + n;
+    }
     for (int64_t j = 0; j < Z; j++) kl_per_dim[j] = 0;
     for (int64_t i0 = 0; i0 < n; i0 += EVAL_CHUNK) {
         int64_t m = n - i0 < EVAL_CHUNK ? n - i0 : EVAL_CHUNK;
         vae_eval_result r;
-        if (vae_evaluate(ctx, net, x + i0 * D, m, &ec, &r, ex_elbo ? ex_elbo + i0 : NULL,
-                         ex_loglik ? ex_loglik + i0 : NULL)) {
+        if (vae_evaluate_ex(ctx, net, x + i0 * D, m, &ec, &r, ex_elbo + i0, ex_loglik + i0,
+                            ex_loglik_se ? ex_loglik_se + i0 : NULL)) {
             snprintf(msg, msglen, "%s", vae_ctx_message(ctx));
             vae_ctx_clear_error(ctx);
+            free(own);
             return -1;
         }
         out->loglik += r.loglik * (double)m;
@@ -41,14 +72,17 @@ int cli_evaluate(vae_ctx *ctx, vae_net *net, const float *x, int64_t n, int64_t 
     }
     out->loglik /= (double)n, out->elbo /= (double)n, out->rec /= (double)n, out->kl /= (double)n;
     for (int64_t j = 0; j < Z; j++) kl_per_dim[j] /= (double)n;
+    out->elbo_se = std_error(ex_elbo, n);
+    out->loglik_se = is_samples > 0 ? std_error(ex_loglik, n) : NAN;
     if (is_samples <= 0) out->loglik = NAN;
+    free(own);
     if (p) progress_clear(p);
     return 0;
 }
 
 int cmd_eval(int argc, char **argv) {
     const char *run_dir = NULL, *ckpt = NULL, *data = NULL, *split = NULL, *labels = NULL;
-    int64_t K = 5000, nmax = 0, seed = 1, threads = 0;
+    int64_t K = 5000, nmax = 0, seed = 1, threads = 0, L = 1;
     int quiet = 0;
     cli_opt tab[] = {
         CLI_OPT_PLUGIN,
@@ -60,8 +94,10 @@ int cmd_eval(int argc, char **argv) {
         CLI_OPT_LABELS(&labels),
         {"is-samples", "K", CLI_OPT_INT, &K, 0, 1000000, NULL,
          "importance samples for log p(x) (5000; 0 = skip)", 0},
-        {"n", "N", CLI_OPT_INT, &nmax, 0, 1e12, NULL, "evaluate only the first N examples (all)",
-         0},
+        {"elbo-samples", "L", CLI_OPT_INT, &L, 1, 100000, NULL,
+         "samples z ~ q(z|x) per example for the ELBO (1)", 0},
+        {"n", "N", CLI_OPT_INT, &nmax, 0, 1e12, NULL,
+         "evaluate only the first N examples (all; the summary then says \"subset\": true)", 0},
         {"seed", "S", CLI_OPT_INT, &seed, 0, 9.2e18, NULL, "random seed of the estimates (1)", 0},
         CLI_OPT_THREADS(&threads),
         CLI_OPT_QUIET(&quiet),
@@ -70,7 +106,9 @@ int cmd_eval(int argc, char **argv) {
     int rc = cli_parse(
         CMD, argc, argv, tab, ntab, "--run DIR [OPTIONS]",
         "Importance-sampled log-likelihood (Burda et al.), ELBO and its parts, KL per latent dim,\n"
-        "active units, and on sprites the mutual information gap (Chen et al. 2018).");
+        "active units, and on sprites the mutual information gap (Chen et al. 2018). loglik_se "
+        "and\n"
+        "elbo_se are the standard errors of the two means across examples (sd / sqrt(n)).");
     if (rc == CLI_PARSE_HELP) return CLI_EXIT_OK;
     if (rc) return CLI_EXIT_USAGE;
     double t0 = clock_now();
@@ -83,6 +121,9 @@ int cmd_eval(int argc, char **argv) {
     vae_ctx *ctx = vae_ctx_new(0);
     int64_t Z = r.cfg.latent, n = ds->n;
     if (nmax > 0 && nmax < n) n = nmax;
+    if (n < ds->n && !quiet)
+        fprintf(stderr, "vae eval: a subset: the first %lld of %lld examples (--n)\n", (long long)n,
+                (long long)ds->n);
     double *kl = malloc(sizeof(double) * (size_t)Z), *per_factor = NULL;
     float *mu = malloc(sizeof(float) * (size_t)(n * Z));
     int exit_code = CLI_EXIT_ERROR;
@@ -94,7 +135,8 @@ int cmd_eval(int argc, char **argv) {
     progress p;
     progress_init(&p, 0, n, 0, quiet);
     cli_eval_sums s;
-    if (cli_evaluate(ctx, &r.net, ds->x, n, K, &p, &s, kl, NULL, NULL, msg, sizeof msg)) {
+    if (cli_evaluate_ex(ctx, &r.net, ds->x, n, K, L, &p, &s, kl, NULL, NULL, NULL, msg,
+                        sizeof msg)) {
         cli_error(CMD, "%s", msg);
         goto done;
     }
@@ -130,9 +172,14 @@ int cmd_eval(int argc, char **argv) {
     json_str(&j, "data", data ? data : r.cfg.data);
     json_str(&j, "split", ds == &d.test ? "test" : ds == &d.valid ? "valid" : "train");
     json_int(&j, "n", n);
+    json_int(&j, "n_total", ds->n);
+    json_bool(&j, "subset", n < ds->n);
     json_int(&j, "is_samples", K);
+    json_int(&j, "elbo_samples", L);
     json_num(&j, "loglik", s.loglik);
+    json_num(&j, "loglik_se", s.loglik_se);
     json_num(&j, "elbo", s.elbo);
+    json_num(&j, "elbo_se", s.elbo_se);
     json_num(&j, "rec", s.rec);
     json_num(&j, "kl", s.kl);
     json_num_array(&j, "kl_per_dim", kl, Z);

@@ -34,9 +34,13 @@ int cmd_score(int argc, char **argv) {
         CLI_OPT_THREADS(&threads),
         CLI_OPT_QUIET(&quiet),
     };
-    int rc = cli_parse(CMD, argc, argv, tab, (int)(sizeof tab / sizeof *tab), "--run DIR [OPTIONS]",
-                       "Write one CSV row per example: index,elbo,loglik[,label]. Low "
-                       "log-likelihood = anomalous.");
+    int rc =
+        cli_parse(CMD, argc, argv, tab, (int)(sizeof tab / sizeof *tab), "--run DIR [OPTIONS]",
+                  "Write one CSV row per example: index,elbo,loglik,loglik_se[,label]. Low "
+                  "log-likelihood = anomalous.\n"
+                  "loglik_se is the standard error of that example's IS estimate across its K "
+                  "particles\n(delta method: sd(w) / (sqrt(K) mean(w)); empty when K < 2). The "
+                  "ELBO is a one-sample\nestimate (its spread is not estimated).");
     if (rc == CLI_PARSE_HELP) return CLI_EXIT_OK;
     if (rc) return CLI_EXIT_USAGE;
     cli_set_threads(threads);
@@ -48,11 +52,12 @@ int cmd_score(int argc, char **argv) {
     int64_t Z = r.cfg.latent, n = ds->n;
     if (nmax > 0 && nmax < n) n = nmax;
     double *elbo = malloc(sizeof(double) * (size_t)(n + 1)),
-           *ll = malloc(sizeof(double) * (size_t)(n + 1));
+           *ll = malloc(sizeof(double) * (size_t)(n + 1)),
+           *llse = malloc(sizeof(double) * (size_t)(n + 1));
     double *kl = malloc(sizeof(double) * (size_t)Z);
     vae_ctx *ctx = vae_ctx_new(0);
     int exit_code = CLI_EXIT_ERROR;
-    if (!elbo || !ll || !kl || !ctx) {
+    if (!elbo || !ll || !llse || !kl || !ctx) {
         cli_error(CMD, "out of memory");
         goto done;
     }
@@ -66,7 +71,7 @@ int cmd_score(int argc, char **argv) {
     progress p;
     progress_init(&p, 0, n, 0, quiet);
     cli_eval_sums s;
-    if (cli_evaluate(ctx, &r.net, ds->x, n, K, &p, &s, kl, elbo, ll, msg, sizeof msg)) {
+    if (cli_evaluate_ex(ctx, &r.net, ds->x, n, K, 1, &p, &s, kl, elbo, ll, llse, msg, sizeof msg)) {
         cli_error(CMD, "%s", msg);
         goto done;
     }
@@ -77,10 +82,12 @@ int cmd_score(int argc, char **argv) {
         goto done;
     }
     FILE *f = af.f;
-    fprintf(f, "index,elbo,loglik%s\n", ds->labels ? ",label" : "");
+    fprintf(f, "index,elbo,loglik,loglik_se%s\n", ds->labels ? ",label" : "");
     for (int64_t i = 0; i < n; i++) {
         fprintf(f, "%lld,%.6f,", (long long)i, elbo[i]);
         if (K > 0) fprintf(f, "%.6f", ll[i]);
+        fputc(',', f);
+        if (K > 1) fprintf(f, "%.6f", llse[i]);
         if (ds->labels) fprintf(f, ",%lld", (long long)ds->labels[i]);
         fputc('\n', f);
     }
@@ -113,6 +120,8 @@ int cmd_score(int argc, char **argv) {
     json_int(&j, "is_samples", K);
     json_num(&j, "mean_elbo", s.elbo);
     json_num(&j, "mean_loglik", s.loglik);
+    json_num(&j, "mean_loglik_se", s.loglik_se);
+    json_num(&j, "mean_elbo_se", s.elbo_se);
     json_begin_array(&j, "lowest");
     for (int k = 0; k < nl; k++) json_int(&j, NULL, low[k]);
     json_end_array(&j);
@@ -121,7 +130,7 @@ int cmd_score(int argc, char **argv) {
     json_free(&j);
     exit_code = CLI_EXIT_OK;
 done:
-    free(elbo), free(ll), free(kl);
+    free(elbo), free(ll), free(llse), free(kl);
     vae_ctx_free(ctx);
     run_data_free(&d);
     run_close(&r);
