@@ -3,6 +3,7 @@
 #define VAE_SCRATCH_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Number of scratch slots per thread; a kernel that calls another one uses different slots. */
 #define VAE__SCRATCH_SLOTS 4
@@ -12,5 +13,9 @@
  * steady state does not allocate. Valid until the same thread asks for the same slot again. Returns
  * NULL on OOM or a bad slot. */
 void *vae__thread_scratch(int slot, size_t bytes);
+
+/* The stamp that tensors allocated in arena `a` now receive (vae_tensor.arena_id, .arena_gen); 0, 0 for NULL. */
+struct vae_arena;
+void vae__arena_stamp(const struct vae_arena *a, uint32_t *id, uint32_t *gen);
 
 #endif
