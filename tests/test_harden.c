@@ -360,6 +360,27 @@ static void test_stale(void) {
     vae_params_free(p);
 }
 
+/* ---- a capped load of the real MNIST (.gz): only the first examples, labels matching ---- */
+static void test_mnist_capped(void) {
+    const char *sd = getenv("VAE_SHARED_DATA");
+    char spec[600];
+    snprintf(spec, sizeof spec, "mnist:%s/mnist", sd ? sd : "/nonexistent");
+    vae_dataset tr = {0}, all = {0}, te = {0};
+    vae_error e = {0};
+    vae_load_limits lim = {300, 0};
+    if (vae_dataset_load_limited(spec, &lim, &tr, NULL, &te, &e) != VAE_OK) {
+        printf("skip: MNIST not loadable (%s)\n", e.msg);
+        return;
+    }
+    CHECK(tr.n == 300 && tr.d == 784 && tr.labels && te.n == 10000);
+    CHECK(vae_dataset_load(spec, &all, NULL, &e) == VAE_OK && all.n == 60000);
+    CHECK(memcmp(all.x, tr.x, sizeof(float) * 300 * 784) == 0 &&
+          memcmp(all.labels, tr.labels, sizeof(int64_t) * 300) == 0);
+    vae_dataset_free(&tr);
+    vae_dataset_free(&te);
+    vae_dataset_free(&all);
+}
+
 int main(void) {
     snprintf(dir, sizeof dir, "/tmp/vae_test_harden_XXXXXX");
     if (!mkdtemp(dir)) return 1;
@@ -368,6 +389,7 @@ int main(void) {
     test_nonfinite();
     test_npy_nul();
     test_stale();
+    test_mnist_capped();
     rmdir(dir);
     return test_finish();
 }

@@ -124,16 +124,20 @@ vae_status vae_idx_parse(const uint8_t *buf, size_t len, const char *name, int w
  * buffer; *total = the content's size when it is known to be <= want (gzip: decoded completely; raw: always
  * known), else UINT64_MAX ("more than want"). Decoding stops at `want`: memory never exceeds what is asked. */
 static vae_status idx_read_prefix(FILE *f, uint64_t fsz, const char *path, size_t want,
-                                  int header_pass, uint8_t **out, size_t *out_len, uint64_t *total,
-                                  int *gz, vae_error *err) {
+                                  int header_pass, int may_cut, uint8_t **out, size_t *out_len,
+                                  uint64_t *total, int *gz, vae_error *err) {
     uint8_t magic[2] = {0, 0};
     size_t m = fread(magic, 1, 2, f);
     *gz = m == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
     if (*gz) {
         /* the header pass inflates a few bytes: the start of the file is enough */
         if (header_pass && fsz > ((uint64_t)1 << 18)) fsz = (uint64_t)1 << 18;
+        /* `want` bytes of content take at most about as many compressed bytes (stored blocks) plus the gzip
+         * header: when only a prefix is wanted, read no more of the file than that */
+        uint64_t enough = (uint64_t)want + want / 8 + (1u << 20);
+        if (may_cut && fsz > enough) fsz = enough;
         /* a compressed file is larger than its content only by header overhead */
-        if (fsz > (uint64_t)want + want / 8 + (1u << 20) || fsz > SIZE_MAX - 1)
+        if (fsz > enough || fsz > SIZE_MAX - 1)
             return vae_error_set(err, VAE_ERR_FORMAT,
                                  "idx: %s: %llu compressed bytes for at most %zu bytes of content",
                                  path, (unsigned long long)fsz, want);
@@ -185,7 +189,7 @@ static vae_status idx_read_impl(const char *path, int want_ndim, int64_t max_ite
     uint64_t total = 0;
     /* pass 1: the header alone (a few bytes, whatever the file claims) */
     int gz = 0;
-    st = idx_read_prefix(f, fsz, path, header, 1, &buf, &len, &total, &gz, err);
+    st = idx_read_prefix(f, fsz, path, header, 1, 0, &buf, &len, &total, &gz, err);
     int64_t shape[3];
     uint64_t numel = 0;
     if (!st) st = idx_header(buf, len, path, want_ndim, shape, &numel, &header, err);
@@ -221,7 +225,8 @@ static vae_status idx_read_impl(const char *path, int want_ndim, int64_t max_ite
         fclose(f);
         return vae_error_set(err, VAE_ERR_IO, "idx: %s: seek failed", path);
     }
-    st = idx_read_prefix(f, fsz, path, header + (size_t)need, 0, &buf, &len, &total, &gz, err);
+    st = idx_read_prefix(f, fsz, path, header + (size_t)need, 0, items < (uint64_t)shape[0], &buf,
+                         &len, &total, &gz, err);
     fclose(f);
     if (st) return st;
     /* the whole content must be what the header promises; a decode that would run past it stopped above */
