@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "tensor/scratch.h"
 
 vae_ctx *vae_ctx_new(size_t arena_cap) {
     vae_ctx *ctx = calloc(1, sizeof *ctx);
@@ -115,6 +116,21 @@ int vae__inputs_ok(vae_ctx *ctx, const char *op, int n, const vae_tensor *const 
             vae_error_set(&ctx->err, VAE_ERR_NULL, "%s: input %d is NULL", op, i);
             return 0;
         }
+#ifndef VAE_NO_STALE_CHECK
+    /* A tensor of this context's arena from an earlier generation was kept across vae_ctx_reset: its struct
+     * and data may now belong to other tensors. (Poisoned memory, in debug builds, reads as a foreign arena
+     * id 0xA5A5A5A5: refused too.) */
+    uint32_t id, gen;
+    vae__arena_stamp(ctx->arena, &id, &gen);
+    for (int i = 0; i < n; i++) {
+        const vae_tensor *t = in[i];
+        if ((t->arena_id == id && t->arena_gen != gen) || t->arena_id == 0xA5A5A5A5u) {
+            vae_error_set(&ctx->err, VAE_ERR_STATE,
+                          "%s: input %d is stale: allocated before the last vae_ctx_reset", op, i);
+            return 0;
+        }
+    }
+#endif
     return 1;
 }
 

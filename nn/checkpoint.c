@@ -9,6 +9,7 @@
 
 #include "tensor/atomic_file.h"
 #include "tensor/crc32.h"
+#include "tensor/file_read.h"
 
 static const unsigned char MAGIC[8] = {'V', 'A', 'E', 'C', 'K', 'P', 'T', '\n'};
 enum { PREAMBLE = 32, HEADER_END = 128, NHYPER = 8 };
@@ -200,20 +201,15 @@ static void parsed_free(parsed *f) {
 }
 
 static vae_status read_file(const char *path, parsed *f, vae_error *err) {
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return vae_error_set(err, VAE_ERR_IO, "checkpoint: cannot open '%s': %s", path,
-                             strerror(errno));
-    struct stat sb;
-    if (fstat(fileno(fp), &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        fclose(fp);
-        return vae_error_set(err, VAE_ERR_IO, "checkpoint: '%s' is not a regular file", path);
-    }
-    if ((uint64_t)sb.st_size > SIZE_MAX - 1) {
+    FILE *fp = NULL;
+    uint64_t size = 0;
+    vae_status st = vae__open_regular(path, "checkpoint", &fp, &size, err);
+    if (st) return st;
+    if (size > SIZE_MAX - 1) {
         fclose(fp);
         return vae_error_set(err, VAE_ERR_FORMAT, "checkpoint: '%s' is too large", path);
     }
-    f->len = (size_t)sb.st_size;
+    f->len = (size_t)size;
     f->buf = malloc(f->len ? f->len : 1);
     if (!f->buf) {
         fclose(fp);
@@ -238,6 +234,19 @@ static const unsigned char *take(cursor *c, uint64_t n) {
     const unsigned char *q = c->p;
     c->p += n;
     return q;
+}
+
+/* Index of the first NaN or infinity among n little-endian elements at p, or -1. */
+static int64_t first_nonfinite(const unsigned char *p, int64_t n, vae_dtype dt) {
+    /* the exponent bits all set means inf or NaN, in either width */
+    if (dt == VAE_F32) {
+        for (int64_t i = 0; i < n; i++)
+            if ((get_u32(p + 4 * i) & 0x7F800000u) == 0x7F800000u) return i;
+    } else {
+        for (int64_t i = 0; i < n; i++)
+            if ((get_u64(p + 8 * i) & 0x7FF0000000000000ull) == 0x7FF0000000000000ull) return i;
+    }
+    return -1;
 }
 
 #define FORMAT_FAIL(...) return vae_error_set(err, VAE_ERR_FORMAT, __VA_ARGS__)
@@ -340,6 +349,17 @@ static vae_status parse(const char *path, parsed *f, vae_error *err) {
     if (cur.p != cur.end)
         FORMAT_FAIL("checkpoint: '%s': %td unaccounted bytes before the trailer", path,
                     cur.end - cur.p);
+    /* A valid CRC says the bytes are the writer's, not that they are usable: a NaN or an infinity in the
+     * weights or the optimizer state would silently poison every later step. */
+    for (uint32_t i = 0; i < n; i++) {
+        const record *r = &f->rec[i];
+        int64_t bad = first_nonfinite(r->data, r->numel * (int64_t)(1 + nslots), in->dtype);
+        if (bad >= 0)
+            FORMAT_FAIL(
+                "checkpoint: '%s': tensor '%.*s' holds a non-finite value (%s element %lld)", path,
+                (int)r->nlen, r->name, bad < r->numel ? "value" : "optimizer state",
+                (long long)(bad % (r->numel ? r->numel : 1)));
+    }
     return VAE_OK;
 }
 

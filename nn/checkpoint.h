@@ -32,7 +32,9 @@
  *
  * Loading treats the file as hostile. It reads and checks the whole file, in this order: magic (VAE_ERR_FORMAT),
  * preamble CRC (VAE_ERR_CORRUPT), version and flags (VAE_ERR_VERSION), length (truncated or trailing bytes:
- * VAE_ERR_FORMAT), file CRC (VAE_ERR_CORRUPT), every field's range and the record sizes (VAE_ERR_FORMAT), then the
+ * VAE_ERR_FORMAT), file CRC (VAE_ERR_CORRUPT), every field's range and the record sizes (VAE_ERR_FORMAT), that
+ * every value and optimizer-state element is finite (VAE_ERR_FORMAT naming the tensor: a valid CRC does not make a
+ * NaN usable), then the
  * match with the store and optimizer: names, dtypes, shapes, optimizer kind (VAE_ERR_MISMATCH). Only when all of it
  * passes is anything copied; a failed load leaves the store, the optimizer and the outputs unchanged.
  */
@@ -62,19 +64,19 @@ typedef struct vae_checkpoint_info {
  * bytes of user metadata (meta may be NULL when meta_len is 0) atomically to `path`. On failure (VAE_ERR_IO naming
  * the system error, VAE_ERR_ARG, VAE_ERR_NULL) the file at `path` is unchanged and no temporary file remains. */
 VAE_API vae_status vae_checkpoint_save(const char *path, const vae_params *p, const vae_optim *o,
-                               const void *meta, size_t meta_len, vae_error *err);
+                                       const void *meta, size_t meta_len, vae_error *err);
 
 /* Restore p's values from `path` and, when o is not NULL (it must have been set up on p), the optimizer's step,
  * configuration and state; when meta is not NULL, *meta receives a malloc'ed copy of the metadata (free() it; NULL
  * when empty) and *meta_len its length. Fails with the codes listed at the top of this header, leaving p, o, *meta
  * and *meta_len unchanged. */
 VAE_API vae_status vae_checkpoint_load(const char *path, vae_params *p, vae_optim *o, void **meta,
-                               size_t *meta_len, vae_error *err);
+                                       size_t *meta_len, vae_error *err);
 
 /* Validate `path` fully (all checks but the match with a store) and return its header in *info (may be NULL) and,
  * as in vae_checkpoint_load, its metadata: lets a program read its saved configuration before building the model.
  * On failure the outputs are unchanged. */
-VAE_API vae_status vae_checkpoint_read_info(const char *path, vae_checkpoint_info *info, void **meta,
-                                    size_t *meta_len, vae_error *err);
+VAE_API vae_status vae_checkpoint_read_info(const char *path, vae_checkpoint_info *info,
+                                            void **meta, size_t *meta_len, vae_error *err);
 
 #endif

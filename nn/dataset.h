@@ -80,6 +80,41 @@ VAE_API vae_status vae_dataset_load(const char *spec, vae_dataset *train, vae_da
 VAE_API vae_status vae_dataset_load_splits(const char *spec, vae_dataset *train, vae_dataset *valid,
                                            vae_dataset *test, vae_error *err);
 
+/* Default memory limit of a load (vae_load_limits.max_memory == 0, and every loader without a limit argument). */
+#define VAE_LOAD_DEFAULT_MAX_MEMORY ((size_t)4 << 30)
+
+/* What a load may cost: a caller that uses only part of a data set, or has a memory budget, says so and the
+ * loaders read no more than that. */
+typedef struct vae_load_limits {
+    int64_t max_train; /* keep (and read) only the first max_train training examples; 0: all */
+    size_t
+        max_memory; /* refuse, before reading the data, any file whose load is estimated above this many bytes
+                          (file bytes + float32 set + labels), VAE_ERR_OOM with the estimate in the message; it also
+                          caps any decompression. 0: VAE_LOAD_DEFAULT_MAX_MEMORY */
+} vae_load_limits;
+
+/* vae_dataset_load_splits within `limits` (NULL: no cap on examples, the default memory limit). A gzip file is
+ * inflated no further than the examples kept and never past what its header promises (IDX). Fails as
+ * vae_dataset_load_splits does, and with VAE_ERR_OOM when a file's estimate exceeds limits->max_memory,
+ * VAE_ERR_ARG on max_train < 0; every output is then unchanged. */
+VAE_API vae_status vae_dataset_load_limited(const char *spec, const vae_load_limits *limits,
+                                            vae_dataset *train, vae_dataset *valid,
+                                            vae_dataset *test, vae_error *err);
+
+/* The single-file loaders below, keeping only the first max_examples examples (0: all; nothing past them is read
+ * or inflated for IDX and .npy) within max_memory bytes (0: VAE_LOAD_DEFAULT_MAX_MEMORY; above it VAE_ERR_OOM with
+ * the estimate, before the data is read). Otherwise they fail as the loaders without _n do, with `out` unchanged.
+ */
+VAE_API vae_status vae_dataset_load_idx_n(const char *images_path, const char *labels_path,
+                                          int64_t max_examples, size_t max_memory, vae_dataset *out,
+                                          vae_error *err);
+VAE_API vae_status vae_dataset_load_amat_n(const char *path, int64_t cols, int64_t max_examples,
+                                           size_t max_memory, vae_dataset *out, vae_error *err);
+VAE_API vae_status vae_dataset_load_csv_n(const char *path, int64_t max_examples, size_t max_memory,
+                                          vae_dataset *out, vae_error *err);
+VAE_API vae_status vae_dataset_load_npy_n(const char *path, int64_t max_examples, size_t max_memory,
+                                          vae_dataset *out, vae_error *err);
+
 /* Load an IDX image file (n, h, w) and, unless `labels_path` is NULL, its IDX label file into a data
  * set: x = pixels / 255 as (n, h*w), h, w, c = 1, labels. Fails as vae_idx_read does, with
  * VAE_ERR_MISMATCH when the counts differ and VAE_ERR_FORMAT when h or w exceeds 65535; `out` is

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "nn/dataset.h"
 #include "nn/sprites.h"
@@ -12,20 +13,63 @@
 #include "tensor/io/csv.h"
 #include "tensor/io/idx.h"
 #include "tensor/npy.h"
+#include "tensor/io/io_internal.h"
 
 #define FASHION_MNIST_DIR "/usr/share/datasets/fashion-mnist"
 
 /* ---- one file into a data set ---- */
 
+/* Estimated bytes of a load of n examples of d features: the file's bytes (raw_per_elem each) and the float32 set,
+ * plus labels; refuse (VAE_ERR_OOM, with the estimate) above the limit. */
+static vae_status check_estimate(const char *what, int64_t n, int64_t d, double raw_per_elem,
+                                 int labels, size_t max_memory, vae_error *err) {
+    if (max_memory == 0) max_memory = VAE_LOAD_DEFAULT_MAX_MEMORY;
+    double est = (double)n * (double)d * (4.0 + raw_per_elem) + (labels ? (double)n * 9.0 : 0.0);
+    if (est > (double)max_memory)
+        return vae_error_set(err, VAE_ERR_OOM,
+                             "%s: %lld examples of %lld features need an estimated %.1f MB, more "
+                             "than the memory limit of %.1f MB",
+                             what, (long long)n, (long long)d, est / 1e6, (double)max_memory / 1e6);
+    return VAE_OK;
+}
+
+static size_t cap_bytes(size_t max_memory) {
+    return max_memory ? max_memory : VAE_LOAD_DEFAULT_MAX_MEMORY;
+}
+
 vae_status vae_dataset_load_idx(const char *images_path, const char *labels_path, vae_dataset *out,
                                 vae_error *err) {
+    return vae_dataset_load_idx_n(images_path, labels_path, 0, 0, out, err);
+}
+
+vae_status vae_dataset_load_idx_n(const char *images_path, const char *labels_path,
+                                  int64_t max_examples, size_t max_memory, vae_dataset *out,
+                                  vae_error *err) {
     if (!images_path || !out) return vae_error_set(err, VAE_ERR_NULL, "idx: NULL argument");
+    if (max_examples < 0)
+        return vae_error_set(err, VAE_ERR_ARG, "idx: max_examples must be >= 0, got %lld",
+                             (long long)max_examples);
     vae_idx im = {0}, lb = {0};
     vae_dataset ds = {0};
-    vae_status st = vae_idx_read(images_path, 3, &im, err);
+    /* the headers first: what the load will cost is known before anything large is read */
+    vae_status st = vae_idx_read_header(images_path, 3, &im, err);
+    if (st != VAE_OK) return st;
+    int64_t n_file = im.shape[0];
+    int64_t n = max_examples && max_examples < n_file ? max_examples : n_file;
+    st = check_estimate(images_path, n, im.shape[1] * im.shape[2], 1.0, labels_path != NULL,
+                        max_memory, err);
+    if (st != VAE_OK) return st;
+    st = vae_idx_read_n(images_path, 3, max_examples, cap_bytes(max_memory), &im, err);
     if (st != VAE_OK) return st;
     if (labels_path) {
-        st = vae_idx_read(labels_path, 1, &lb, err);
+        st = vae_idx_read_header(labels_path, 1, &lb, err);
+        if (st == VAE_OK && lb.shape[0] != n_file) {
+            st = vae_error_set(err, VAE_ERR_MISMATCH,
+                               "idx: %s has %lld labels but %s has %lld images", labels_path,
+                               (long long)lb.shape[0], images_path, (long long)n_file);
+            goto done;
+        }
+        if (st == VAE_OK) st = vae_idx_read_n(labels_path, 1, n, cap_bytes(max_memory), &lb, err);
         if (st != VAE_OK) goto done;
         if (lb.shape[0] != im.shape[0]) {
             st = vae_error_set(err, VAE_ERR_MISMATCH,
@@ -64,12 +108,21 @@ done:
 }
 
 vae_status vae_dataset_load_amat(const char *path, int64_t cols, vae_dataset *out, vae_error *err) {
+    return vae_dataset_load_amat_n(path, cols, 0, 0, out, err);
+}
+
+vae_status vae_dataset_load_amat_n(const char *path, int64_t cols, int64_t max_examples,
+                                   size_t max_memory, vae_dataset *out, vae_error *err) {
     if (!path || !out) return vae_error_set(err, VAE_ERR_NULL, "amat: NULL argument");
+    if (max_examples < 0)
+        return vae_error_set(err, VAE_ERR_ARG, "amat: max_examples must be >= 0, got %lld",
+                             (long long)max_examples);
     vae_amat a = {0};
-    vae_status st = vae_amat_read(path, cols, &a, err);
+    vae_status st = vae__amat_read_n(path, cols, max_examples, cap_bytes(max_memory), &a, err);
     if (st != VAE_OK) return st;
     vae_dataset ds = {0};
-    st = vae_dataset_alloc(&ds, a.rows, a.cols, err);
+    st = check_estimate(path, a.rows, a.cols, 1.0, 0, max_memory, err);
+    if (st == VAE_OK) st = vae_dataset_alloc(&ds, a.rows, a.cols, err);
     if (st == VAE_OK) {
         for (int64_t i = 0; i < a.rows * a.cols; i++) ds.x[i] = a.data[i] ? 1.0f : 0.0f;
         ds.binary = 1;
@@ -84,12 +137,22 @@ vae_status vae_dataset_load_amat(const char *path, int64_t cols, vae_dataset *ou
 }
 
 vae_status vae_dataset_load_csv(const char *path, vae_dataset *out, vae_error *err) {
+    return vae_dataset_load_csv_n(path, 0, 0, out, err);
+}
+
+vae_status vae_dataset_load_csv_n(const char *path, int64_t max_examples, size_t max_memory,
+                                  vae_dataset *out, vae_error *err) {
     if (!path || !out) return vae_error_set(err, VAE_ERR_NULL, "csv: NULL argument");
+    if (max_examples < 0)
+        return vae_error_set(err, VAE_ERR_ARG, "csv: max_examples must be >= 0, got %lld",
+                             (long long)max_examples);
     vae_csv c = {0};
-    vae_status st = vae_csv_read(path, &c, err);
+    vae_status st = vae__csv_read_limited(path, cap_bytes(max_memory), &c, err);
     if (st != VAE_OK) return st;
+    if (max_examples && c.rows > max_examples) c.rows = max_examples; /* the rest is freed with c */
     vae_dataset ds = {0};
-    st = vae_dataset_alloc(&ds, c.rows, c.cols, err);
+    st = check_estimate(path, c.rows, c.cols, 0.0, 0, max_memory, err);
+    if (st == VAE_OK) st = vae_dataset_alloc(&ds, c.rows, c.cols, err);
     if (st == VAE_OK) {
         for (int64_t i = 0; i < c.rows * c.cols; i++) {
             double v = c.data[i];
@@ -125,18 +188,17 @@ static vae_status find_file(const char *dir, const char *base, char *buf, size_t
             return vae_error_set(err, VAE_ERR_ARG, "%s: directory name too long: %.60s...", what,
                                  dir);
         }
-        FILE *f = fopen(buf, "rb");
-        if (f) {
-            fclose(f);
-            return VAE_OK;
-        }
+        /* existence only: opening here would block on a FIFO; the reader refuses what is not a regular file */
+        struct stat sb;
+        if (stat(buf, &sb) == 0) return VAE_OK;
     }
-    return vae_error_set(err, VAE_ERR_IO, "%s: neither %s/%s nor %s/%s.gz can be opened", what, dir,
-                         base, dir, base);
+    return vae_error_set(err, VAE_ERR_IO, "%s: neither %s/%s nor %s/%s.gz exists", what, dir, base,
+                         dir, base);
 }
 
 static vae_status load_idx_pair(const char *dir, const char *prefix, const char *what,
-                                vae_dataset *out, vae_error *err) {
+                                int64_t max_n, size_t max_memory, vae_dataset *out,
+                                vae_error *err) {
     char ip[4096], lp[4096], base[64];
     snprintf(base, sizeof base, "%s-images-idx3-ubyte", prefix);
     vae_status st = find_file(dir, base, ip, sizeof ip, what, err);
@@ -144,7 +206,7 @@ static vae_status load_idx_pair(const char *dir, const char *prefix, const char 
     snprintf(base, sizeof base, "%s-labels-idx1-ubyte", prefix);
     st = find_file(dir, base, lp, sizeof lp, what, err);
     if (st != VAE_OK) return st;
-    st = vae_dataset_load_idx(ip, lp, out, err);
+    st = vae_dataset_load_idx_n(ip, lp, max_n, max_memory, out, err);
     if (st == VAE_OK) snprintf(out->name, sizeof out->name, "%s", what);
     return st;
 }
@@ -165,11 +227,11 @@ static vae_status give_splits(vae_status st, vae_dataset *tr, vae_dataset *va, v
     return VAE_OK;
 }
 
-static vae_status load_mnist_like(const char *dir, const char *what, vae_dataset *train,
-                                  vae_dataset *test, vae_error *err) {
+static vae_status load_mnist_like(const char *dir, const char *what, const vae_load_limits *lim,
+                                  vae_dataset *train, vae_dataset *test, vae_error *err) {
     vae_dataset tr = {0}, te = {0};
-    vae_status st = load_idx_pair(dir, "train", what, &tr, err);
-    if (st == VAE_OK && test) st = load_idx_pair(dir, "t10k", what, &te, err);
+    vae_status st = load_idx_pair(dir, "train", what, lim->max_train, lim->max_memory, &tr, err);
+    if (st == VAE_OK && test) st = load_idx_pair(dir, "t10k", what, 0, lim->max_memory, &te, err);
     if (st == VAE_OK && test && te.d != tr.d) {
         st = vae_error_set(err, VAE_ERR_MISMATCH,
                            "%s: train images have %lld pixels, test images %lld", what,
@@ -187,20 +249,21 @@ static vae_status load_mnist_like(const char *dir, const char *what, vae_dataset
 
 /* The standard split of Larochelle & Murray (2011): 50000 train, 10000 valid, 10000 test rows, each
  * from its own file. valid (when asked for) is optional: without the file it is left empty. */
-static vae_status load_binarized(const char *dir, vae_dataset *train, vae_dataset *valid,
-                                 vae_dataset *test, vae_error *err) {
+static vae_status load_binarized(const char *dir, const vae_load_limits *lim, vae_dataset *train,
+                                 vae_dataset *valid, vae_dataset *test, vae_error *err) {
     const char *what = "binarized-mnist";
     char p[4096];
     vae_dataset tr = {0}, va = {0}, te = {0};
     vae_status st = find_file(dir, "binarized_mnist_train.amat", p, sizeof p, what, err);
-    if (st == VAE_OK) st = vae_dataset_load_amat(p, 784, &tr, err);
+    if (st == VAE_OK)
+        st = vae_dataset_load_amat_n(p, 784, lim->max_train, lim->max_memory, &tr, err);
     /* valid is optional: probe without recording an error */
     if (st == VAE_OK && valid &&
         find_file(dir, "binarized_mnist_valid.amat", p, sizeof p, what, NULL) == VAE_OK)
-        st = vae_dataset_load_amat(p, 784, &va, err);
+        st = vae_dataset_load_amat_n(p, 784, 0, lim->max_memory, &va, err);
     if (st == VAE_OK && test) {
         st = find_file(dir, "binarized_mnist_test.amat", p, sizeof p, what, err);
-        if (st == VAE_OK) st = vae_dataset_load_amat(p, 784, &te, err);
+        if (st == VAE_OK) st = vae_dataset_load_amat_n(p, 784, 0, lim->max_memory, &te, err);
     }
     snprintf(tr.name, sizeof tr.name, "%s", what);
     snprintf(va.name, sizeof va.name, "%s", what);
@@ -209,10 +272,18 @@ static vae_status load_binarized(const char *dir, vae_dataset *train, vae_datase
 }
 
 vae_status vae_dataset_load_npy(const char *path, vae_dataset *out, vae_error *err) {
+    return vae_dataset_load_npy_n(path, 0, 0, out, err);
+}
+
+vae_status vae_dataset_load_npy_n(const char *path, int64_t max_examples, size_t max_memory,
+                                  vae_dataset *out, vae_error *err) {
     if (!path || !out) return vae_error_set(err, VAE_ERR_NULL, "npy: NULL argument");
+    if (max_examples < 0)
+        return vae_error_set(err, VAE_ERR_ARG, "npy: max_examples must be >= 0, got %lld",
+                             (long long)max_examples);
     vae_npy a;
     memset(&a, 0, sizeof a);
-    vae_status st = vae_npy_read(path, &a, err);
+    vae_status st = vae__npy_read_rows(path, max_examples, cap_bytes(max_memory), 4, &a, err);
     if (st != VAE_OK) return st;
     vae_dataset ds = {0};
     int64_t n = 0, d = 1;
@@ -297,7 +368,18 @@ static const char *spec_arg(const char *spec, const char *kind) {
 
 vae_status vae_dataset_load_splits(const char *spec, vae_dataset *train, vae_dataset *valid,
                                    vae_dataset *test, vae_error *err) {
+    return vae_dataset_load_limited(spec, NULL, train, valid, test, err);
+}
+
+vae_status vae_dataset_load_limited(const char *spec, const vae_load_limits *limits,
+                                    vae_dataset *train, vae_dataset *valid, vae_dataset *test,
+                                    vae_error *err) {
     if (!train) return vae_error_set(err, VAE_ERR_NULL, "dataset_load: NULL train output");
+    vae_load_limits lim = {0, 0};
+    if (limits) lim = *limits;
+    if (lim.max_train < 0)
+        return vae_error_set(err, VAE_ERR_ARG, "dataset_load: max_train must be >= 0, got %lld",
+                             (long long)lim.max_train);
     if (!spec || !*spec) spec = "sprites";
     const char *arg;
     vae_dataset tr = {0}, va = {0}, te = {0};
@@ -316,6 +398,9 @@ vae_status vae_dataset_load_splits(const char *spec, vae_dataset *train, vae_dat
         /* train does not depend on whether test is asked for: always draw both */
         int64_t ntr = VAE_DATASET_SPRITES_TRAIN, nte = VAE_DATASET_SPRITES_TEST;
         vae_dataset all = {0};
+        st =
+            check_estimate("sprites", 2 * (ntr + nte), (int64_t)S * S, 0.0, 1, lim.max_memory, err);
+        if (st != VAE_OK) return st;
         st = vae_sprites_dataset(ntr + nte, VAE_DATASET_SPRITES_SEED, (int)S, &all, err);
         if (st != VAE_OK) return st;
         /* the draw is distinct and in random order: the first ntr are train, the rest test */
@@ -333,7 +418,7 @@ vae_status vae_dataset_load_splits(const char *spec, vae_dataset *train, vae_dat
         if (!*arg)
             return vae_error_set(err, VAE_ERR_ARG,
                                  "dataset_load: \"mnist\" needs a directory: mnist:DIR");
-        st = load_mnist_like(arg, "mnist", &tr, test ? &te : NULL, err);
+        st = load_mnist_like(arg, "mnist", &lim, &tr, test ? &te : NULL, err);
     } else if ((arg = spec_arg(spec, "fashion-mnist"))) {
         char probe[4096];
         if (!*arg && find_file(FASHION_MNIST_DIR, "train-images-idx3-ubyte", probe, sizeof probe,
@@ -342,22 +427,22 @@ vae_status vae_dataset_load_splits(const char *spec, vae_dataset *train, vae_dat
                                  "dataset_load: fashion-mnist not found in " FASHION_MNIST_DIR
                                  " (Debian: apt-get install dataset-fashion-mnist; or give "
                                  "fashion-mnist:DIR)");
-        st = load_mnist_like(*arg ? arg : FASHION_MNIST_DIR, "fashion-mnist", &tr,
+        st = load_mnist_like(*arg ? arg : FASHION_MNIST_DIR, "fashion-mnist", &lim, &tr,
                              test ? &te : NULL, err);
     } else if ((arg = spec_arg(spec, "binarized-mnist"))) {
         if (!*arg)
             return vae_error_set(
                 err, VAE_ERR_ARG,
                 "dataset_load: \"binarized-mnist\" needs a directory: binarized-mnist:DIR");
-        st = load_binarized(arg, &tr, valid ? &va : NULL, test ? &te : NULL, err);
+        st = load_binarized(arg, &lim, &tr, valid ? &va : NULL, test ? &te : NULL, err);
     } else if ((arg = spec_arg(spec, "npy"))) {
         if (!*arg)
             return vae_error_set(err, VAE_ERR_ARG, "dataset_load: \"npy\" needs a file: npy:FILE");
-        st = vae_dataset_load_npy(arg, &tr, err);
+        st = vae_dataset_load_npy_n(arg, lim.max_train, lim.max_memory, &tr, err);
     } else if ((arg = spec_arg(spec, "csv"))) {
         if (!*arg)
             return vae_error_set(err, VAE_ERR_ARG, "dataset_load: \"csv\" needs a file: csv:FILE");
-        st = vae_dataset_load_csv(arg, &tr, err);
+        st = vae_dataset_load_csv_n(arg, lim.max_train, lim.max_memory, &tr, err);
         if (st == VAE_OK) snprintf(tr.name, sizeof tr.name, "csv");
     } else {
         return vae_error_set(err, VAE_ERR_ARG,

@@ -1,8 +1,11 @@
 #include "arena.h"
 
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "tensor/scratch.h"
 
 #define ARENA_ALIGN     64
 #define ARENA_MIN_BLOCK ((size_t)1 << 20)
@@ -17,7 +20,17 @@ typedef struct block {
 struct vae_arena {
     block *first, *cur;
     size_t used, peak, cap, mallocs;
+    uint32_t id, gen; /* stamps of the tensors allocated now: which arena, how many resets ago */
 };
+
+/* Arena ids: distinct for the arenas of a process (wrapping after 4e9 arenas is harmless: a stale check then
+ * merely compares generations of two arenas that share an id). */
+static atomic_uint arena_ids = 1;
+
+void vae__arena_stamp(const vae_arena *a, uint32_t *id, uint32_t *gen) {
+    *id = a ? a->id : 0;
+    *gen = a ? a->gen : 0;
+}
 
 static block *block_new(vae_arena *a, size_t size) {
     block *b = malloc(sizeof *b);
@@ -38,6 +51,8 @@ vae_arena *vae_arena_new(size_t cap_bytes) {
     vae_arena *a = calloc(1, sizeof *a);
     if (!a) return NULL;
     a->cap = cap_bytes;
+    a->id = atomic_fetch_add(&arena_ids, 1);
+    if (a->id == 0) a->id = atomic_fetch_add(&arena_ids, 1); /* 0 means "no arena" */
     return a;
 }
 
@@ -131,6 +146,7 @@ void vae_arena_reset(vae_arena *a) {
     }
     a->cur = a->first;
     a->used = 0;
+    a->gen++;
 }
 
 size_t vae_arena_used(const vae_arena *a) {

@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 
 #include "tensor/atomic_file.h"
+#include "tensor/file_read.h"
+#include "tensor/io/io_internal.h"
 
 static const char npy_magic[6] = {'\x93', 'N', 'U', 'M', 'P', 'Y'};
 
@@ -176,7 +178,8 @@ static int lex_string(npy_lex *l, char *out, size_t cap) {
             out[k] = 0;
             return 0;
         }
-        if (c == '\\' || c == '\n' || k + 1 >= cap) return -1;
+        if (c == '\\' || c == '\n' || c == '\0' || k + 1 >= cap)
+            return -1; /* a NUL would cut the key */
         out[k++] = c;
     }
     return -1;
@@ -375,22 +378,16 @@ vae_status vae_npy_parse(const void *buf, size_t len, vae_npy *out, vae_error *e
     return VAE_OK;
 }
 
-vae_status vae_npy_read(const char *path, vae_npy *out, vae_error *err) {
+vae_status vae__npy_read_rows(const char *path, int64_t max_rows, size_t max_memory,
+                              size_t extra_per_elem, vae_npy *out, vae_error *err) {
     if (!path) return vae_error_set(err, VAE_ERR_NULL, "npy_read: NULL path");
     if (!out) return vae_error_set(err, VAE_ERR_NULL, "npy_read %s: NULL output", path);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return vae_error_set(err, VAE_ERR_IO, "npy_read %s: cannot open: %s", path,
-                             strerror(errno));
-    vae_status st = VAE_OK;
+    FILE *f = NULL;
+    uint64_t total = 0;
+    vae_status st = vae__open_regular(path, "npy_read", &f, &total, err);
+    if (st) return st;
     uint8_t *head = NULL;
     vae_npy h = {0};
-    struct stat sb;
-    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size < 0) {
-        st = vae_error_set(err, VAE_ERR_IO, "npy_read %s: not a regular file", path);
-        goto done;
-    }
-    uint64_t total = (uint64_t)sb.st_size;
     size_t avail = total < 12 + VAE_NPY_MAX_HEADER ? (size_t)total : 12 + VAE_NPY_MAX_HEADER;
     head = malloc(avail ? avail : 1);
     if (!head) {
@@ -406,6 +403,22 @@ vae_status vae_npy_read(const char *path, vae_npy *out, vae_error *err) {
     snprintf(who, sizeof who, "npy_read %s", path);
     st = npy_parse_head(head, avail, total, &h, &off, &bytes, who, err);
     if (st) goto done;
+    /* keep only the first max_rows rows (of the leading dimension): read no further than them */
+    if (max_rows > 0 && h.ndim > 0 && h.shape[0] > max_rows) {
+        bytes = bytes / (size_t)h.shape[0] * (size_t)max_rows;
+        h.numel = h.numel / h.shape[0] * max_rows;
+        h.shape[0] = max_rows;
+    }
+    if (max_memory && ((size_t)h.numel > (SIZE_MAX - bytes) / (extra_per_elem + 1) ||
+                       bytes + (size_t)h.numel * extra_per_elem > max_memory)) {
+        st = vae_error_set(err, VAE_ERR_OOM,
+                           "npy_read %s: %lld elements need an estimated %.1f MB, more than the "
+                           "limit of %.1f MB",
+                           path, (long long)h.numel,
+                           ((double)bytes + (double)h.numel * (double)extra_per_elem) / 1e6,
+                           (double)max_memory / 1e6);
+        goto done;
+    }
     h.data = malloc(bytes ? bytes : 1);
     if (!h.data) {
         st = vae_error_set(err, VAE_ERR_OOM, "npy_read %s: out of memory for %zu bytes", path,
@@ -429,6 +442,10 @@ done:
     free(head);
     fclose(f);
     return st;
+}
+
+vae_status vae_npy_read(const char *path, vae_npy *out, vae_error *err) {
+    return vae__npy_read_rows(path, 0, 0, 0, out, err);
 }
 
 void vae_npy_free(vae_npy *a) {

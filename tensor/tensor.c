@@ -5,6 +5,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "tensor/scratch.h"
+
 size_t vae_dtype_size(vae_dtype dt) {
     return dt == VAE_F64 ? 8 : 4;
 }
@@ -98,6 +100,7 @@ static vae_tensor *tensor_struct(vae_arena *a, vae_error *err, vae_dtype dt, int
     for (int i = 0; i < ndim; i++) t->shape[i] = shape[i];
     vae_contiguous_strides(ndim, t->shape, t->stride);
     t->root = t;
+    vae__arena_stamp(a, &t->arena_id, &t->arena_gen);
     return t;
 }
 
@@ -139,6 +142,7 @@ vae_tensor *vae_tensor_view_of(vae_arena *a, vae_error *err, const vae_tensor *x
         if (stride[i] == 0 && shape[i] > 1) t->flags |= VAE_TF_READONLY;
     }
     t->offset = offset;
+    vae__arena_stamp(a, &t->arena_id, &t->arena_gen);
     t->data = x->data;
     t->root = x->root ? x->root : (vae_tensor *)x;
     t->flags |= x->flags & (VAE_TF_READONLY | VAE_TF_CALLER);

@@ -42,6 +42,10 @@ typedef struct vae_tensor {
     struct vae_tensor *grad; /* dL/dthis: contiguous, same shape; NULL until a gradient arrives */
     void *node;              /* tape node that produced it; NULL for a leaf */
     const char *name;        /* optional, for messages (parameters have names) */
+    /* Which arena allocated this struct and in which of its generations (resets): 0, 0 for a tensor not made
+     * by vae_tensor_alloc/_wrap/_view_of (parameters). Ops refuse a tensor of their context's arena whose
+     * generation is not the current one: it was kept across a reset and its memory now holds other data. */
+    uint32_t arena_id, arena_gen;
 } vae_tensor;
 
 /* Builds the (ndim, shape) argument pair from a literal list: vae_zeros(ctx, VAE_F32, VAE_SHAPE(3, 4)). */
@@ -65,21 +69,21 @@ VAE_API void *vae_tensor_ptr(const vae_tensor *t);
 
 /* Validates ndim/shape (0 <= ndim <= 8, dims >= 0, element count and byte size without overflow); on failure sets
  * err (op name `op`) and returns 0, else returns 1 and stores the element count in *numel. */
-VAE_API int vae_shape_check(vae_error *err, const char *op, int ndim, const int64_t *shape, vae_dtype dt,
-                    int64_t *numel);
+VAE_API int vae_shape_check(vae_error *err, const char *op, int ndim, const int64_t *shape,
+                            vae_dtype dt, int64_t *numel);
 
 /* Fills `strides` with the row-major contiguous strides of `shape`. */
 VAE_API void vae_contiguous_strides(int ndim, const int64_t *shape, int64_t *strides);
 
 /* New contiguous tensor in arena `a`, contents uninitialized. NULL (error in err) on a bad shape or OOM. */
 VAE_API vae_tensor *vae_tensor_alloc(vae_arena *a, vae_error *err, vae_dtype dt, int ndim,
-                             const int64_t *shape);
+                                     const int64_t *shape);
 /* New tensor struct describing a caller's contiguous buffer (not copied, never freed). NULL on bad shape/OOM. */
 VAE_API vae_tensor *vae_tensor_wrap(vae_arena *a, vae_error *err, vae_dtype dt, int ndim,
-                            const int64_t *shape, void *data);
+                                    const int64_t *shape, void *data);
 /* New tensor struct sharing x's storage with the given geometry (a view); NULL on OOM. */
 VAE_API vae_tensor *vae_tensor_view_of(vae_arena *a, vae_error *err, const vae_tensor *x, int ndim,
-                               const int64_t *shape, const int64_t *stride, int64_t offset);
+                                       const int64_t *shape, const int64_t *stride, int64_t offset);
 
 /* Element at a flat row-major logical index, as double (no bounds check beyond an internal assert). */
 VAE_API double vae_get_flat(const vae_tensor *t, int64_t i);

@@ -7,6 +7,9 @@
  *   cli_check mig                  MIG self-test: 1 for a disentangled code, 0 for an entangled one
  *   cli_check legacy               run configurations from before --objective (model, samples, beta,
  *                                  ... and no objective key) load, and map onto the same objective
+ *   cli_check setcfg FILE KEY VAL  rewrite line KEY of the run configuration in checkpoint FILE as
+ *                                  "KEY VAL", with the length and both CRCs recomputed (a CRC-valid
+ *                                  checkpoint that claims something impossible)
  *   cli_check config FILE          the run configuration in checkpoint FILE parses; 3000 mutations
  * of it (byte flips, cuts, dropped and duplicated lines, huge numbers) are each accepted or
  * rejected with a message, never crash (run under ASan/UBSan in CI) Exit 0 when the check passes, 1
@@ -14,6 +17,7 @@
  */
 #include <ctype.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +27,7 @@
 #include "models/mig.h"
 #include "examples/vae/run_config.h"
 #include "nn/checkpoint.h"
+#include "tensor/crc32.h"
 #include "tensor/npy.h"
 
 /* ---- a strict JSON recognizer (RFC 8259 grammar, no semantic checks) ---- */
@@ -296,6 +301,58 @@ static int config_fuzz(const char *path) {
     return 0;
 }
 
+/* ---- setcfg: a checkpoint whose configuration line KEY says VAL, CRCs and length made valid again ---- */
+static void put_le(unsigned char *b, uint64_t v, int n) {
+    for (int i = 0; i < n; i++) b[i] = (unsigned char)(v >> (8 * i));
+}
+static uint64_t get_le(const unsigned char *b, int n) {
+    uint64_t v = 0;
+    for (int i = n - 1; i >= 0; i--) v = v << 8 | b[i];
+    return v;
+}
+static int set_config(const char *path, const char *key, const char *val) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return 1;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *b = malloc((size_t)n), *o = malloc((size_t)n + 256);
+    if (!b || !o || n < 132 || fread(b, 1, (size_t)n, f) != (size_t)n) return 1;
+    fclose(f);
+    size_t m = (size_t)get_le(b + 120, 8), k = strlen(key);
+    const char *meta = (const char *)b + 128, *line = NULL;
+    for (size_t i = 0; i + k < m; i++)
+        if ((i == 0 || meta[i - 1] == '\n') && strncmp(meta + i, key, k) == 0 &&
+            meta[i + k] == ' ') {
+            line = meta + i;
+            break;
+        }
+    if (!line) {
+        fprintf(stderr, "setcfg: no key %s\n", key);
+        return 1;
+    }
+    const char *eol = memchr(line, '\n', m - (size_t)(line - meta));
+    size_t pre = (size_t)(line - meta), post = eol ? (size_t)(eol - meta) : m;
+    char nl[200];
+    int nlen = snprintf(nl, sizeof nl, "%s %s", key, val);
+    size_t nm = pre + (size_t)nlen + (m - post), len = (size_t)n - m + nm;
+    memcpy(o, b, 128);
+    memcpy(o + 128, meta, pre);
+    memcpy(o + 128 + pre, nl, (size_t)nlen);
+    memcpy(o + 128 + pre + (size_t)nlen, meta + post, m - post);
+    memcpy(o + 128 + nm, b + 128 + m, (size_t)n - 128 - m - 4);
+    put_le(o + 120, nm, 8);
+    put_le(o + 16, len, 8);
+    put_le(o + 24, vae_crc32(0, o, 24), 4);
+    put_le(o + len - 4, vae_crc32(0, o, len - 4), 4);
+    f = fopen(path, "wb");
+    int ok = f && fwrite(o, 1, len, f) == len;
+    if (f) fclose(f);
+    free(b);
+    free(o);
+    return ok ? 0 : 1;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) return 1;
     const char *cmd = argv[1];
@@ -367,6 +424,7 @@ int main(int argc, char **argv) {
         printf("%.17g\n", v);
         return 0;
     }
+    if (strcmp(cmd, "setcfg") == 0 && argc == 5) return set_config(argv[2], argv[3], argv[4]);
     if (strcmp(cmd, "mig") == 0) return mig_selftest();
     if (strcmp(cmd, "config") == 0 && argc == 3) return config_fuzz(argv[2]);
     if (strcmp(cmd, "legacy") == 0 && argc == 2) return legacy_configs();

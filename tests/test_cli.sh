@@ -260,6 +260,45 @@ else
     echo "skip: binarized MNIST not found at $BM"
 fi
 
+# ---- one writer per run: a second `vae train` on a live run is refused naming the holder; after a kill -9 the
+# run resumes and the killed save's stale temporary is cleaned ----
+L="$T/lock"
+"$VAE" train --hidden 32 --latent 2 --n-train 2000 --epochs 100000 --out "$L" --quiet --no-pictures \
+    >"$T/lock.out" 2>"$T/lock.err" &
+pid=$!
+i=0
+while [ ! -s "$L/log.jsonl" ] && [ $i -lt 600 ]; do
+    sleep 0.1
+    i=$((i + 1))
+done
+expect 1 "a second writer (--resume) on a live run is refused" "$VAE" train --resume --out "$L" --quiet --no-pictures
+check "the refusal names the process holding the run" grep -q "in use by process $pid" "$T/err"
+expect 1 "a fresh run into a live run's directory is refused" "$VAE" train --out "$L" --quiet --no-pictures
+check "the live run still runs" kill -0 $pid
+kill -KILL $pid
+wait $pid 2>/dev/null
+dead=$(sh -c 'echo $$') # a pid that no longer runs
+: >"$L/checkpoint.vae.tmp-$dead-0"
+expect 0 "resume after kill -9" "$VAE" train --resume --out "$L" --epochs $(($(lines "$L/log.jsonl") + 1)) \
+    --quiet --no-pictures
+check "the killed save's stale temporary is removed" test ! -e "$L/checkpoint.vae.tmp-$dead-0"
+
+# ---- a CRC-valid checkpoint that claims the impossible ----
+mkdir -p "$T/claim"
+cp "$R/checkpoint.vae" "$T/claim/"
+check "setcfg" "$CHECK" setcfg "$T/claim/checkpoint.vae" batch_in_epoch 999
+expect 1 "a mid-epoch position past the epoch's end is refused" "$VAE" train --resume --out "$T/claim" --quiet
+check "the position message names the batch" grep -q "batch 999" "$T/err"
+cp "$R/checkpoint.vae" "$T/claim/"
+"$CHECK" setcfg "$T/claim/checkpoint.vae" h 16 && "$CHECK" setcfg "$T/claim/checkpoint.vae" w 64
+expect 1 "the same pixel count in another image shape is refused" "$VAE" eval --run "$T/claim" --is-samples 0 --quiet
+check "the shape message names both shapes" grep -q "16x64x1" "$T/err"
+
+# ---- --max-memory: work whose estimate exceeds it is refused with the estimate ----
+expect 1 "--max-memory refuses a load over the limit" "$VAE" train --max-memory 8M --out "$T/mm" --quiet
+check "the refusal gives the estimate" grep -q "estimated" "$T/err"
+expect 2 "--max-memory needs a size" "$VAE" train --max-memory lots --out "$T/mm" --quiet
+
 check "run configuration survives mutations" "$CHECK" config "$R/checkpoint.vae" >/dev/null
 check "run configurations from before --objective load" "$CHECK" legacy
 check "MIG self-test" "$CHECK" mig >/dev/null

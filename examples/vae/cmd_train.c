@@ -46,6 +46,7 @@ typedef struct train_opts {
     const char *data, *model, *likelihood, *hidden, *activation, *estimator, *baseline, *optimizer,
         *schedule;
     const char *binarize, *dtype, *out, *capacity, *labels, *objective;
+    const char *max_memory; /* hardening: --max-memory SIZE */
     int64_t latent, samples, kl_warmup, warmup, batch, epochs, seed, threads, n_train, log_every,
         max_steps;
     int64_t pictures_every, lr_decay_every;
@@ -485,6 +486,8 @@ static cli_opt *train_table(train_opts *o, int *n) {
          "also write the pictures every E epochs (0 = at the end only)", 0},
         {"no-pictures", NULL, CLI_OPT_FLAG, &o->no_pictures, 0, 0, NULL, "skip the pictures", 0},
         CLI_OPT_QUIET(&o->quiet),
+        {"max-memory", "SIZE", CLI_OPT_STR, &o->max_memory, 0, 0, NULL,
+         "refuse data whose load is estimated above SIZE (e.g. 2G; default 4G)", 0},
     };
     *n = (int)(sizeof t / sizeof *t);
     memcpy(tab, t, sizeof t);
@@ -492,9 +495,9 @@ static cli_opt *train_table(train_opts *o, int *n) {
 }
 
 /* Options that --resume may change; the rest of the configuration lives in the checkpoint. */
-static const char *const resumable[] = {"out",         "resume",  "epochs", "max-steps",
-                                        "log-every",   "threads", "quiet",  "pictures-every",
-                                        "no-pictures", NULL};
+static const char *const resumable[] = {"out",         "resume",     "epochs", "max-steps",
+                                        "log-every",   "threads",    "quiet",  "pictures-every",
+                                        "no-pictures", "max-memory", NULL};
 
 static int setup_fresh(trainer *t, const train_opts *o, cli_opt *tab, int ntab, char *msg,
                        size_t n) {
@@ -608,6 +611,13 @@ int cmd_train(int argc, char **argv) {
     if (rc == CLI_PARSE_HELP) cli_print_likelihoods();
     if (rc == CLI_PARSE_HELP) return CLI_EXIT_OK;
     if (rc) return CLI_EXIT_USAGE;
+    if (o.max_memory) { /* hardening: the memory limit of the data load */
+        size_t mm = 0;
+        if (run_parse_size(o.max_memory, &mm))
+            return cli_usage_error(CMD, "--max-memory: \"%s\" is not a size (e.g. 2G, 512M)",
+                                   o.max_memory);
+        run_data_set_max_memory(mm);
+    }
 
     double t0 = clock_now();
     trainer t;
@@ -645,9 +655,17 @@ int cmd_train(int argc, char **argv) {
         trainer_free(&t);
         return cli_error(CMD, "out of memory");
     }
+    /* hardening: one writer per run directory, held until the process ends */
+    run_lock lock = {.fd = -1};
+    if ((!o.resume || file_exists(t.dir)) &&
+        run_lock_take(&lock, t.dir, !o.resume, msg, sizeof msg)) {
+        trainer_free(&t);
+        return cli_error(CMD, "%s", msg);
+    }
     rc = o.resume ? setup_resume(&t, &o, tab, ntab, msg, sizeof msg)
                   : setup_fresh(&t, &o, tab, ntab, msg, sizeof msg);
     if (rc) {
+        run_lock_release(&lock, 1);
         trainer_free(&t);
         return rc;
     }
@@ -669,6 +687,14 @@ int cmd_train(int argc, char **argv) {
         return cli_error(CMD, "%s", msg);
     }
     t.steps_per_epoch = (t.data.train.n + c->batch - 1) / c->batch;
+    if (c->batch_in_epoch < 0 ||
+        c->batch_in_epoch > t.steps_per_epoch) { /* hardening: a resumed position */
+        trainer_free(&t);
+        return cli_error(CMD,
+                         "%s: the run stands at batch %" PRId64 " of epoch %" PRId64
+                         ", but an epoch of this data has %" PRId64 " batches",
+                         t.ckpt, c->batch_in_epoch, c->epochs_done + 1, t.steps_per_epoch);
+    }
     int64_t total = c->epochs * t.steps_per_epoch;
     t.sched = make_schedule(c, total);
     progress_init(&t.prog, t.optim.step, total, o.log_every, o.quiet);

@@ -1,10 +1,14 @@
 #include "run.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "nn/checkpoint.h"
 #include "tensor/atomic_file.h"
@@ -135,4 +139,89 @@ int run_open(const char *run_dir, const char *checkpoint, run *r, char *msg, siz
 void run_close(run *r) {
     vae_net_free(&r->net);
     run_config_free(&r->cfg);
+}
+
+/* "<name>.tmp-<pid>-<n>" of a process that is gone: left by a save killed between create and rename. */
+static int stale_tmp(const char *name) {
+    const char *t = strstr(name, ".tmp-");
+    if (!t) return 0;
+    char *e = NULL;
+    long pid = strtol(t + 5, &e, 10);
+    if (pid <= 0 || *e != '-' || e[1] < '0' || e[1] > '9') return 0;
+    for (e++; *e; e++)
+        if (*e < '0' || *e > '9') return 0;
+    if (pid == (long)getpid()) return 0;
+    return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+}
+
+static void clean_stale_tmp(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *de;
+    char path[RUN_PATH_MAX + 256], msg[128];
+    while ((de = readdir(d)))
+        if (stale_tmp(de->d_name) &&
+            path_join(path, sizeof path, dir, de->d_name, msg, sizeof msg) == 0)
+            unlink(path);
+    closedir(d);
+}
+
+int run_lock_take(run_lock *lk, const char *dir, int create, char *msg, size_t msglen) {
+    lk->fd = -1;
+    lk->made = 0;
+    if (snprintf(lk->dir, sizeof lk->dir, "%s", dir) >= (int)sizeof lk->dir) {
+        snprintf(msg, msglen, "path too long: %.60s...", dir);
+        return -1;
+    }
+    struct stat st;
+    if (create && stat(dir, &st) != 0) {
+        if (make_dirs(dir, msg, msglen)) return -1;
+        lk->made = 1;
+    }
+    char path[RUN_PATH_MAX];
+    if (path_join(path, sizeof path, dir, RUN_LOCK, msg, msglen)) return -1;
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0666);
+    if (fd < 0) {
+        snprintf(msg, msglen, "cannot open the run lock %s: %s", path, strerror(errno));
+        return -1;
+    }
+    struct flock fl;
+    memset(&fl, 0, sizeof fl);
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    if (fcntl(fd, F_SETLK, &fl) != 0) {
+        int e = errno;
+        struct flock who;
+        memset(&who, 0, sizeof who);
+        who.l_type = F_WRLCK;
+        who.l_whence = SEEK_SET;
+        if ((e == EACCES || e == EAGAIN) && fcntl(fd, F_GETLK, &who) == 0 && who.l_type != F_UNLCK)
+            snprintf(msg, msglen,
+                     "%s is in use by process %ld (another vae train writes this run); wait for it "
+                     "to finish or choose another --out",
+                     dir, (long)who.l_pid);
+        else
+            snprintf(msg, msglen, "cannot lock %s: %s", path, strerror(e));
+        close(fd);
+        return -1;
+    }
+    /* for people: who holds it (the lock itself is what counts) */
+    char pid[32];
+    int k = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) == 0 && write(fd, pid, (size_t)k) != k) { /* informational only */
+    }
+    lk->fd = fd;
+    clean_stale_tmp(dir);
+    return 0;
+}
+
+void run_lock_release(run_lock *lk, int failed) {
+    if (lk->fd < 0) return;
+    if (failed && lk->made) {
+        char path[RUN_PATH_MAX], msg[128];
+        if (path_join(path, sizeof path, lk->dir, RUN_LOCK, msg, sizeof msg) == 0) unlink(path);
+        (void)rmdir(lk->dir); /* only succeeds when empty */
+    }
+    close(lk->fd);
+    lk->fd = -1;
 }

@@ -43,4 +43,22 @@ int run_build_net(const run_config *cfg, vae_net *net, char *msg, size_t msglen)
 int run_open(const char *run_dir, const char *checkpoint, run *r, char *msg, size_t msglen);
 void run_close(run *r);
 
+/* One writer per run directory: an advisory fcntl lock on DIR/RUN_LOCK held by `vae train` for the whole run
+ * (the kernel drops it when the process ends, however it ends). */
+#define RUN_LOCK "train.lock"
+typedef struct run_lock {
+    int fd;   /* -1 when not held */
+    int made; /* 1 when run_lock_take created the directory */
+    char dir[RUN_PATH_MAX];
+} run_lock;
+
+/* Take the lock of run directory `dir` (created first, with its parents, when `create` is 1): 0, or -1 with a
+ * one-line reason in msg, naming the process that holds it ("... is in use by process 1234 ..."). Once held,
+ * stale temporary files of a killed save ("<name>.tmp-<pid>-<n>" of a process that no longer runs) are
+ * removed from the directory. */
+int run_lock_take(run_lock *lk, const char *dir, int create, char *msg, size_t msglen);
+/* Release the lock; with `failed` set and a directory that run_lock_take created, remove the lock file and the
+ * directory again when nothing else was written into it. Harmless when not held. */
+void run_lock_release(run_lock *lk, int failed);
+
 #endif

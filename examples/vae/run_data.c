@@ -1,10 +1,54 @@
 #include "run_data.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define VALID_BINARIZE_SEED 0x5eedb1a5ULL
+
+/* --max-memory (0: the library's default limit) */
+static size_t run_max_memory;
+
+void run_data_set_max_memory(size_t bytes) {
+    run_max_memory = bytes;
+}
+
+size_t run_data_max_memory(void) {
+    return run_max_memory ? run_max_memory : VAE_LOAD_DEFAULT_MAX_MEMORY;
+}
+
+int run_parse_size(const char *s, size_t *out) {
+    char *e = NULL;
+    errno = 0;
+    double v = strtod(s, &e);
+    if (e == s || errno || !(v > 0)) return -1;
+    double mul = 1;
+    switch (*e) {
+    case 'k':
+    case 'K':
+        mul = 1024.0, e++;
+        break;
+    case 'm':
+    case 'M':
+        mul = 1024.0 * 1024, e++;
+        break;
+    case 'g':
+    case 'G':
+        mul = 1024.0 * 1024 * 1024, e++;
+        break;
+    case 't':
+    case 'T':
+        mul = 1024.0 * 1024 * 1024 * 1024, e++;
+        break;
+    default:
+        break;
+    }
+    if (*e == 'B' || *e == 'b') e++;
+    if (*e || v * mul >= 18446744073709551615.0 || v * mul < 1) return -1;
+    *out = (size_t)(v * mul);
+    return 0;
+}
 
 void run_data_free(run_data *d) {
     vae_dataset_free(&d->train);
@@ -110,7 +154,10 @@ int run_data_load(run_config *cfg, const char *spec, int fit, run_data *d, char 
     memset(&valid, 0, sizeof valid);
     memset(&test, 0, sizeof test);
     if (!spec) spec = cfg->data;
-    if (vae_dataset_load_splits(spec, &all, &valid, &test, &err))
+    /* read only the training examples the run will use: --n-train caps the load itself (with --labels the cap
+     * applies after filtering, so everything is read) */
+    vae_load_limits lim = {cfg->nlabels == 0 ? cfg->n_train : 0, run_max_memory};
+    if (vae_dataset_load_limited(spec, &lim, &all, &valid, &test, &err))
         return lib_fail(&err, msg, n) - (err.code == VAE_ERR_ARG);
     d->valid = valid;
     d->test = test;
@@ -176,6 +223,14 @@ int run_data_load(run_config *cfg, const char *spec, int fit, run_data *d, char 
     } else if (d->train.d != cfg->x_dim) {
         snprintf(msg, n, "%s has %" PRId64 " features per example but the model expects %" PRId64,
                  d->train.name, d->train.d, cfg->x_dim);
+        run_data_free(d);
+        return -1;
+    } else if (d->train.h != cfg->h || d->train.w != cfg->w || d->train.c != cfg->c) {
+        /* the same pixel count in another geometry (14x56 for 28x28) is other data, not this run's */
+        snprintf(msg, n,
+                 "%s holds %dx%dx%d images but the run was trained on %dx%dx%d (h x w x channels; "
+                 "0 for tabular data)",
+                 d->train.name, d->train.h, d->train.w, d->train.c, cfg->h, cfg->w, cfg->c);
         run_data_free(d);
         return -1;
     }

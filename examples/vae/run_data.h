@@ -34,6 +34,15 @@ int run_data_load(run_config *cfg, const char *spec, int fit, run_data *d, char 
                   size_t msglen);
 void run_data_free(run_data *d);
 
+/* --max-memory: the memory limit of every later run_data_load (0: the library's default,
+ * VAE_LOAD_DEFAULT_MAX_MEMORY); a load whose estimate exceeds it is refused with the estimate in the message. */
+void run_data_set_max_memory(size_t bytes);
+/* The limit in force (never 0). */
+size_t run_data_max_memory(void);
+/* Parse a size such as "2G", "512M", "1.5g", "100000" (bytes; K/M/G/T are powers of 1024, an optional B after
+ * them); 0, or -1 when the text is not a positive size. */
+int run_parse_size(const char *s, size_t *out);
+
 /* The split called `name` ("train", "valid", "test"); NULL with a reason in msg when unknown or
  * empty. */
 const vae_dataset *run_data_split(const run_data *d, const char *name, char *msg, size_t msglen);

@@ -4,6 +4,10 @@
 #include <string.h>
 
 #include "tensor/io/inflate.h"
+#include "tensor/io/io_internal.h"
+
+static vae_status amat_parse_n(const char *text, size_t len, const char *name, int64_t cols,
+                               int64_t max_rows, vae_amat *out, vae_error *err);
 
 static int is_blank(char ch) {
     return ch == ' ' || ch == '\t' || ch == '\r';
@@ -35,6 +39,12 @@ static int64_t amat_line(const char *p, const char *e, uint8_t *row, int64_t col
 
 vae_status vae_amat_parse(const char *text, size_t len, const char *name, int64_t cols,
                           vae_amat *out, vae_error *err) {
+    return amat_parse_n(text, len, name, cols, 0, out, err);
+}
+
+/* vae_amat_parse keeping the first max_rows rows (0: all); lines after them are not read. */
+static vae_status amat_parse_n(const char *text, size_t len, const char *name, int64_t cols,
+                               int64_t max_rows, vae_amat *out, vae_error *err) {
     if (!text || !out) return vae_error_set(err, VAE_ERR_NULL, "amat: NULL argument");
     if (!name) name = "<memory>";
     if (cols < 0)
@@ -46,7 +56,7 @@ vae_status vae_amat_parse(const char *text, size_t len, const char *name, int64_
     const char *end = text + len;
     /* Pass 1: validate every line and count rows. */
     int64_t rows = 0, lineno = 0;
-    for (const char *p = text; p < end;) {
+    for (const char *p = text; p < end && !(max_rows && rows == max_rows);) {
         const char *e = memchr(p, '\n', (size_t)(end - p));
         if (!e) e = end;
         lineno++;
@@ -71,7 +81,7 @@ vae_status vae_amat_parse(const char *text, size_t len, const char *name, int64_
     /* Pass 2: fill. */
     int64_t r = 0;
     lineno = 0;
-    for (const char *p = text; p < end;) {
+    for (const char *p = text; p < end && r < rows;) {
         const char *e = memchr(p, '\n', (size_t)(end - p));
         if (!e) e = end;
         lineno++;
@@ -85,12 +95,17 @@ vae_status vae_amat_parse(const char *text, size_t len, const char *name, int64_
 }
 
 vae_status vae_amat_read(const char *path, int64_t cols, vae_amat *out, vae_error *err) {
+    return vae__amat_read_n(path, cols, 0, 0, out, err);
+}
+
+vae_status vae__amat_read_n(const char *path, int64_t cols, int64_t max_rows, size_t max_bytes,
+                            vae_amat *out, vae_error *err) {
     if (!path || !out) return vae_error_set(err, VAE_ERR_NULL, "amat: NULL argument");
     uint8_t *buf = NULL;
     size_t len = 0;
-    vae_status st = vae_read_file(path, &buf, &len, 0 /* 1 GiB */, err);
+    vae_status st = vae_read_file(path, &buf, &len, max_bytes /* 0: 1 GiB */, err);
     if (st != VAE_OK) return st;
-    st = vae_amat_parse((const char *)buf, len, path, cols, out, err);
+    st = amat_parse_n((const char *)buf, len, path, cols, max_rows, out, err);
     free(buf);
     return st;
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "tensor/io/inflate.h"
+#include "tensor/io/io_internal.h"
 
 #define CSV_CELL_MAX 128 /* longest cell text parsed as a number */
 
@@ -202,10 +203,14 @@ vae_status vae_csv_parse(const char *text, size_t len, const char *name, vae_csv
 }
 
 vae_status vae_csv_read(const char *path, vae_csv *out, vae_error *err) {
+    return vae__csv_read_limited(path, 0, out, err);
+}
+
+vae_status vae__csv_read_limited(const char *path, size_t max_bytes, vae_csv *out, vae_error *err) {
     if (!path || !out) return vae_error_set(err, VAE_ERR_NULL, "csv: NULL argument");
     uint8_t *buf = NULL;
     size_t len = 0;
-    vae_status st = vae_read_file(path, &buf, &len, 0 /* 1 GiB */, err);
+    vae_status st = vae_read_file(path, &buf, &len, max_bytes /* 0: 1 GiB */, err);
     if (st != VAE_OK) return st;
     st = vae_csv_parse((const char *)buf, len, path, out, err);
     free(buf);

@@ -36,6 +36,20 @@ VAE_API vae_status vae_idx_parse(const uint8_t *buf, size_t len, const char *nam
  * unchanged on failure. */
 VAE_API vae_status vae_idx_read(const char *path, int want_ndim, vae_idx *out, vae_error *err);
 
+/* Read at most the first max_items items (0: all) of an IDX file as vae_idx_read does, holding in memory only
+ * what is returned: a raw file is read no further than those items, a gzip file is inflated no further than
+ * them, and never past what the header promises. The file is still checked against its header (a raw file's
+ * size; a gzip file's content, fully, when every item is read). max_bytes caps the returned data (0: 1 GiB):
+ * more gives VAE_ERR_OOM with the size in the message, before anything large is allocated. Fails otherwise as
+ * vae_idx_read does; `out` is unchanged on failure. */
+VAE_API vae_status vae_idx_read_n(const char *path, int want_ndim, int64_t max_items,
+                                  size_t max_bytes, vae_idx *out, vae_error *err);
+
+/* Read and check only the header of an IDX file (raw or gzip; a few bytes are read or inflated): out gets ndim,
+ * shape and numel, with data NULL. Fails as vae_idx_read does on a bad header; `out` is unchanged on failure. */
+VAE_API vae_status vae_idx_read_header(const char *path, int want_ndim, vae_idx *out,
+                                       vae_error *err);
+
 /* Release the data and zero the struct. NULL is harmless. */
 VAE_API void vae_idx_free(vae_idx *x);
 

@@ -10,14 +10,18 @@
 #include <sys/stat.h>
 
 #include "tensor/crc32.h"
+#include "tensor/file_read.h"
+#include "tensor/io/io_internal.h"
 
 #define FAST_BITS 10
 #define MAX_BITS  15
 
-/* Growing output buffer that never passes `max` bytes. */
+/* Growing output buffer that never passes `max` bytes. In prefix mode (vae__gunzip_prefix) reaching `max`
+ * is not an error: the buffer is filled up to `max` exactly, `full` is set and decoding stops there. */
 typedef struct obuf {
     uint8_t *p;
     size_t n, cap, max;
+    int prefix, full;
 } obuf;
 
 /* 0 ok, -1 the cap would be passed, -2 malloc failed. */
@@ -168,7 +172,19 @@ typedef struct inflate_state {
     FAIL(VAE_ERR_FORMAT, "%s: truncated deflate stream (input ended at byte %zu)", s->who,         \
          s->br.pos)
 
+/* Prefix mode: clip a copy of *len bytes to what fits below max (marking the buffer full when it is clipped). */
+static void prefix_clip(obuf *o, size_t *len) {
+    if (o->prefix && *len > o->max - o->n) {
+        *len = o->max - o->n;
+        o->full = 1;
+    }
+}
+
 static vae_status out_fail(inflate_state *s, int rc) {
+    if (rc == -1 && s->out->prefix) { /* the prefix is complete: stop, the caller checks `full` */
+        s->out->full = 1;
+        return VAE_ERR_OOM;
+    }
     if (rc == -1)
         return vae_error_set(s->err, VAE_ERR_OOM, "%s: output exceeds the limit of %zu bytes",
                              s->who, s->out->max);
@@ -186,11 +202,14 @@ static vae_status inflate_stored(inflate_state *s) {
         FAIL(VAE_ERR_FORMAT, "%s: stored block length %u does not match its complement %u", s->who,
              len, nlen);
     if (b->len - b->pos < len) TRUNC();
-    int rc = obuf_reserve(s->out, len);
+    size_t keep = len;
+    prefix_clip(s->out, &keep);
+    int rc = obuf_reserve(s->out, keep);
     if (rc) return out_fail(s, rc);
-    if (len) memcpy(s->out->p + s->out->n, b->in + b->pos, len);
-    s->out->n += len;
+    if (keep) memcpy(s->out->p + s->out->n, b->in + b->pos, keep);
+    s->out->n += keep;
     b->pos += len;
+    if (s->out->full) return out_fail(s, -1);
     return VAE_OK;
 }
 
@@ -228,6 +247,7 @@ static vae_status inflate_codes(inflate_state *s) {
         if (dist > o->n - s->start)
             FAIL(VAE_ERR_FORMAT, "%s: distance %zu too far back (only %zu bytes decoded)", s->who,
                  dist, o->n - s->start);
+        prefix_clip(o, &len);
         int rc = obuf_reserve(o, len);
         if (rc) return out_fail(s, rc);
         uint8_t *d = o->p + o->n;
@@ -238,6 +258,7 @@ static vae_status inflate_codes(inflate_state *s) {
             for (size_t i = 0; i < len; i++)
                 d[i] = src[i]; /* overlapping copy repeats the pattern */
         o->n += len;
+        if (o->full) return out_fail(s, -1);
     }
 }
 
@@ -349,6 +370,11 @@ static vae_status inflate_stream(const uint8_t *in, size_t len, obuf *out, size_
             st = vae_error_set(err, VAE_ERR_FORMAT, "%s: invalid block type 3", who);
         if (st == VAE_OK && type != 0) st = inflate_codes(s);
     }
+    if (st != VAE_OK && out->full) {
+        *used = s->br.pos; /* prefix complete: the rest of the stream is not decoded */
+        free(s);
+        return VAE_OK;
+    }
     if (st == VAE_OK) {
         br_align_unread(&s->br);
         *used = s->br.pos;
@@ -384,7 +410,7 @@ vae_status vae_inflate(const uint8_t *in, size_t in_len, uint8_t **out, size_t *
     const char *who = "inflate";
     if (check_args(in, in_len, out, out_len, who, err)) return VAE_ERR_NULL;
     if (!in) in = empty_input;
-    obuf o = {NULL, 0, 0, max_out ? max_out : VAE_INFLATE_DEFAULT_MAX};
+    obuf o = {NULL, 0, 0, max_out ? max_out : VAE_INFLATE_DEFAULT_MAX, 0, 0};
     size_t used = 0;
     vae_status st = inflate_stream(in, in_len, &o, &used, who, err);
     if (st == VAE_OK && used != in_len)
@@ -419,7 +445,7 @@ vae_status vae_zlib_decompress(const uint8_t *in, size_t in_len, uint8_t **out, 
     if (flg & 0x20)
         return vae_error_set(err, VAE_ERR_UNSUPPORTED, "%s: preset dictionaries are not supported",
                              who);
-    obuf o = {NULL, 0, 0, max_out ? max_out : VAE_INFLATE_DEFAULT_MAX};
+    obuf o = {NULL, 0, 0, max_out ? max_out : VAE_INFLATE_DEFAULT_MAX, 0, 0};
     size_t used = 0;
     vae_status st = inflate_stream(in + 2, in_len - 2, &o, &used, who, err);
     if (st == VAE_OK) {
@@ -483,6 +509,7 @@ static vae_status gunzip_member(const uint8_t *in, size_t len, obuf *o, size_t *
     size_t start = o->n, dused = 0;
     vae_status st = inflate_stream(in + pos, len - pos, o, &dused, who, err);
     if (st) return st;
+    if (o->full) return VAE_OK; /* prefix mode: the member is not checked past the prefix */
     pos += dused;
     if (len - pos < 8)
         return vae_error_set(err, VAE_ERR_FORMAT, "%s: truncated (missing CRC-32/ISIZE trailer)",
@@ -500,12 +527,33 @@ static vae_status gunzip_member(const uint8_t *in, size_t len, obuf *o, size_t *
     return VAE_OK;
 }
 
+static vae_status gunzip_into(const uint8_t *in, size_t in_len, obuf *op, uint8_t **out,
+                              size_t *out_len, const char *who, vae_error *err);
+
 vae_status vae_gunzip(const uint8_t *in, size_t in_len, uint8_t **out, size_t *out_len,
                       size_t max_out, vae_error *err) {
     const char *who = "gunzip";
     if (check_args(in, in_len, out, out_len, who, err)) return VAE_ERR_NULL;
     if (!in) in = empty_input;
-    obuf o = {NULL, 0, 0, max_out ? max_out : VAE_INFLATE_DEFAULT_MAX};
+    obuf o = {NULL, 0, 0, max_out ? max_out : VAE_INFLATE_DEFAULT_MAX, 0, 0};
+    return gunzip_into(in, in_len, &o, out, out_len, who, err);
+}
+
+vae_status vae__gunzip_prefix(const uint8_t *in, size_t in_len, size_t max_out, uint8_t **out,
+                              size_t *out_len, int *complete, vae_error *err) {
+    const char *who = "gunzip";
+    if (check_args(in, in_len, out, out_len, who, err) || !complete) return VAE_ERR_NULL;
+    if (!in) in = empty_input;
+    obuf o = {NULL, 0, 0, max_out, 1, 0};
+    vae_status st = gunzip_into(in, in_len, &o, out, out_len, who, err);
+    if (st == VAE_OK) *complete = !o.full;
+    return st;
+}
+
+/* Decode every member of in[0..in_len) into o (stopping at once when a prefix-mode o is full). */
+static vae_status gunzip_into(const uint8_t *in, size_t in_len, obuf *op, uint8_t **out,
+                              size_t *out_len, const char *who, vae_error *err) {
+    obuf o = *op;
     size_t pos = 0;
     vae_status st = VAE_OK;
     do {
@@ -514,8 +562,10 @@ vae_status vae_gunzip(const uint8_t *in, size_t in_len, uint8_t **out, size_t *o
         pos += used;
         /* Another member follows only if its magic does; zero padding (tape blocks) is allowed at
          * the end. */
-    } while (st == VAE_OK && in_len - pos >= 2 && in[pos] == 0x1f && in[pos + 1] == 0x8b);
-    for (size_t i = pos; st == VAE_OK && i < in_len; i++)
+    } while (st == VAE_OK && !o.full && in_len - pos >= 2 && in[pos] == 0x1f &&
+             in[pos + 1] == 0x8b);
+    op->full = o.full;
+    for (size_t i = pos; st == VAE_OK && !o.full && i < in_len; i++)
         if (in[i] != 0)
             st = vae_error_set(err, VAE_ERR_FORMAT, "%s: trailing garbage after the last member",
                                who);
@@ -534,16 +584,12 @@ vae_status vae_read_file(const char *path, uint8_t **data, size_t *len, size_t m
                          vae_error *err) {
     if (!path || !data || !len) return vae_error_set(err, VAE_ERR_NULL, "read_file: NULL argument");
     size_t cap = max_len ? max_len : VAE_INFLATE_DEFAULT_MAX;
-    FILE *f = fopen(path, "rb");
-    if (!f) return vae_error_set(err, VAE_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat sb;
-    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size < 0) {
-        fclose(f);
-        return vae_error_set(err, VAE_ERR_IO, "%s: not a regular file", path);
-    }
+    FILE *f = NULL;
+    uint64_t fsz = 0;
+    vae_status ost = vae__open_regular(path, "read_file", &f, &fsz, err);
+    if (ost) return ost;
     /* A compressed file may legitimately be larger than its content only by header overhead; allow
      * some slack. */
-    uint64_t fsz = (uint64_t)sb.st_size;
     if (fsz > (uint64_t)cap + (cap / 8) + 1024 || fsz > SIZE_MAX - 1) {
         fclose(f);
         return vae_error_set(err, VAE_ERR_OOM, "%s: file size %llu exceeds the limit of %zu bytes",

@@ -1,13 +1,15 @@
-/* libFuzzer harness for the hostile-input parsers: gunzip, zlib, raw inflate, .npy and PNG. Not
- * built by meson. Build and run (from the repository root):
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_POSIX_C_SOURCE=200809L -I. tests/fuzz/fuzz_formats.c \
- *     tensor/error.c tensor/crc32.c tensor/atomic_file.c tensor/npy.c tensor/io/inflate.c tensor/io/deflate.c \
- *     tensor/io/png.c -lm -lpthread -o fuzz_formats && ./fuzz_formats -max_total_time=60
+/* libFuzzer harness for the hostile-input parsers: gunzip (whole and prefix), zlib, raw inflate, .npy, PNG,
+ * IDX, .amat and CSV. Not built by meson: tests/fuzz/run.sh builds it with clang and runs it on the seed corpus
+ * tests/fuzz/corpus/ (CI runs it briefly from .ci/run; `tests/fuzz/run.sh 600` for a longer pass).
  * The first input byte picks the decoder; the rest is the input. */
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "tensor/io/amat.h"
+#include "tensor/io/csv.h"
+#include "tensor/io/idx.h"
 #include "tensor/io/inflate.h"
+#include "tensor/io/io_internal.h"
 #include "tensor/io/png.h"
 #include "tensor/npy.h"
 
@@ -15,7 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size < 1) return 0;
-    int which = data[0] % 5;
+    int which = data[0] % 9;
     data++, size--;
     vae_error e = {0};
     uint8_t *out = NULL;
@@ -30,9 +32,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     else if (which == 3) {
         vae_npy a = {0};
         if (vae_npy_parse(data, size, &a, &e) == VAE_OK) vae_npy_free(&a);
-    } else {
+    } else if (which == 4) {
         vae_png_image img = {0};
         if (vae_png_decode(data, size, &img, &e) == VAE_OK) vae_png_free(&img);
+    } else if (which == 5) {
+        vae_idx x = {0};
+        if (vae_idx_parse(data, size, "fuzz", size && (data[0] & 1) ? 1 : 3, &x, &e) == VAE_OK)
+            vae_idx_free(&x);
+    } else if (which == 6) {
+        vae_amat a = {0};
+        if (vae_amat_parse((const char *)data, size, "fuzz", 0, &a, &e) == VAE_OK)
+            vae_amat_free(&a);
+    } else if (which == 7) {
+        vae_csv c = {0};
+        if (vae_csv_parse((const char *)data, size, "fuzz", &c, &e) == VAE_OK) vae_csv_free(&c);
+    } else {
+        int complete = 0;
+        st = vae__gunzip_prefix(data, size, 4096, &out, &n, &complete, &e);
+        if (st == VAE_OK && n > 4096) abort(); /* the prefix never passes its bound */
     }
     if (st == VAE_OK)
         free(out);

@@ -1,0 +1,268 @@
+/* Fault injection (built only with -Dfault_injection=true): walk N over every allocation, write and fsync of a
+ * checkpoint save, a checkpoint load and each loader, and over the allocations of a short training step. Each
+ * time the Nth one fails the call must return an error with a message, leak nothing (live allocations as before),
+ * leave its outputs unchanged, leave no temporary or partial file, and leave the previous checkpoint intact. The
+ * walk ends at the first N that the call no longer reaches. */
+#include <dirent.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tensor/crc32.h"
+#include "tensor/fault.h"
+#include "test.h"
+#include "vae.h"
+
+static char dir[64];
+
+static char *path_in(const char *name) {
+    static char buf[4][512];
+    static int k;
+    char *b = buf[k++ % 4];
+    snprintf(b, sizeof buf[0], "%s/%s", dir, name);
+    return b;
+}
+
+static unsigned char *slurp(const char *path, size_t *n) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *b = malloc((size_t)len + 1);
+    *n = fread(b, 1, (size_t)len, f);
+    fclose(f);
+    return b;
+}
+
+/* Number of directory entries whose name contains ".tmp-" (a partial save left behind). */
+static int temporaries(void) {
+    DIR *d = opendir(dir);
+    int k = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) k += strstr(de->d_name, ".tmp-") != NULL;
+    closedir(d);
+    return k;
+}
+
+typedef struct model {
+    vae_params *p;
+    vae_mlp m;
+    vae_optim o;
+} model;
+
+static void model_make(model *md) {
+    vae_error err = {0};
+    static const int64_t sizes[3] = {12, 8, 4};
+    md->p = vae_params_new(VAE_F32);
+    vae_mlp_init(&md->m, md->p, "enc", 3, sizes, vae_act_default(VAE_ACT_RELU), 0, &err);
+    vae_rng rng;
+    vae_rng_seed(&rng, 7);
+    vae_mlp_reset(&md->m, &rng, &err);
+    vae_optim_config c = vae_optim_defaults(VAE_OPTIM_ADAM, 0.01);
+    vae_optim_init(&md->o, md->p, &c, &err);
+    for (int i = 0; i < vae_params_count(md->p); i++) {
+        vae_tensor *g = vae_params_get(md->p, i)->grad;
+        for (int64_t j = 0; j < vae_numel(g); j++) vae_set_flat(g, j, vae_rng_normal(&rng));
+    }
+    vae_optim_step(&md->o, &err);
+    CHECK(err.code == VAE_OK);
+}
+
+static void model_free(model *md) {
+    vae_params_free(md->p);
+}
+
+/* ---- checkpoint save: every malloc, write and fsync ---- */
+static void walk_save(void) {
+    model md;
+    model_make(&md);
+    char *ck = path_in("ck.vae");
+    vae_error err = {0};
+    static const char meta[] = "meta";
+    CHECK(vae_checkpoint_save(ck, md.p, &md.o, meta, 4, &err) == VAE_OK);
+    size_t n0;
+    unsigned char *before = slurp(ck, &n0);
+    /* the next save has other values: a partial or wrong file would differ from `before` */
+    vae_set_flat(vae_params_get(md.p, 0), 0, 123.0);
+    int kinds[3] = {VAE__FAULT_MALLOC, VAE__FAULT_WRITE, VAE__FAULT_FSYNC};
+    const char *names[3] = {"malloc", "write", "fsync"};
+    for (int k = 0; k < 3; k++) {
+        int walked = 0;
+        for (long n = 1; n < 10000; n++) {
+            long live = vae__fault_live();
+            vae__fault_arm(kinds[k], n);
+            err = (vae_error){0};
+            vae_status st = vae_checkpoint_save(ck, md.p, &md.o, meta, 4, &err);
+            int fired = vae__fault_fired(kinds[k]);
+            vae__fault_arm(kinds[k], 0);
+            if (!fired) {
+                CHECK(st == VAE_OK);
+                break;
+            }
+            walked++;
+            if (st == VAE_OK) {
+                /* a fault the save may tolerate (the best-effort directory fsync after the rename): the new
+                 * checkpoint is then complete */
+                CHECK_MSG(vae_checkpoint_read_info(ck, NULL, NULL, NULL, &err) == VAE_OK,
+                          "save, %s %ld: tolerated, but the file is bad", names[k], n);
+                CHECK(temporaries() == 0);
+                vae_write_file_atomic(ck, before, n0, &err);
+                continue;
+            }
+            CHECK_MSG(err.msg[0], "save, %s %ld: %s without a message", names[k], n,
+                      vae_status_name(st));
+            CHECK_MSG(vae__fault_live() == live, "save, %s %ld: %ld allocations leaked", names[k],
+                      n, vae__fault_live() - live);
+            CHECK_MSG(temporaries() == 0, "save, %s %ld: a temporary file is left", names[k], n);
+            size_t n1;
+            unsigned char *now = slurp(ck, &n1);
+            CHECK_MSG(now && n1 == n0 && memcmp(now, before, n0) == 0,
+                      "save, %s %ld: the previous checkpoint changed", names[k], n);
+            free(now);
+        }
+        printf("checkpoint save: %d %s failures injected\n", walked, names[k]);
+        CHECK(walked > 0);
+        /* the successful save at the end of the walk wrote the new values: restore the old file */
+        vae_write_file_atomic(ck, before, n0, &err);
+    }
+    free(before);
+    model_free(&md);
+}
+
+/* ---- checkpoint load: every malloc; the store and the optimizer stay as they were ---- */
+static void walk_load(void) {
+    model src, dst;
+    model_make(&src);
+    model_make(&dst);
+    vae_set_flat(vae_params_get(src.p, 0), 0, 42.0);
+    src.o.step = 17;
+    char *ck = path_in("load.vae");
+    vae_error err = {0};
+    CHECK(vae_checkpoint_save(ck, src.p, &src.o, "m", 1, &err) == VAE_OK);
+    size_t fb = (size_t)vae_params_flat_len(dst.p) * sizeof(float);
+    unsigned char *vals = malloc(fb);
+    memcpy(vals, vae_params_values(dst.p), fb);
+    int walked = 0;
+    for (long n = 1; n < 10000; n++) {
+        long live = vae__fault_live();
+        void *meta = NULL;
+        size_t mlen = 0;
+        vae__fault_arm(VAE__FAULT_MALLOC, n);
+        err = (vae_error){0};
+        vae_status st = vae_checkpoint_load(ck, dst.p, &dst.o, &meta, &mlen, &err);
+        int fired = vae__fault_fired(VAE__FAULT_MALLOC);
+        vae__fault_arm(VAE__FAULT_MALLOC, 0);
+        if (!fired) {
+            CHECK(st == VAE_OK && dst.o.step == 17 && mlen == 1);
+            free(meta);
+            break;
+        }
+        walked++;
+        CHECK_MSG(st != VAE_OK && err.msg[0], "load, malloc %ld: %s", n, vae_status_name(st));
+        CHECK_MSG(vae__fault_live() == live, "load, malloc %ld: leak", n);
+        CHECK_MSG(meta == NULL && mlen == 0 && dst.o.step == 1 &&
+                      memcmp(vals, vae_params_values(dst.p), fb) == 0,
+                  "load, malloc %ld: outputs changed", n);
+    }
+    printf("checkpoint load: %d malloc failures injected\n", walked);
+    CHECK(walked > 0);
+    free(vals);
+    model_free(&src);
+    model_free(&dst);
+}
+
+/* ---- loaders: every malloc of each; the data set stays zeroed ---- */
+typedef vae_status (*load_fn)(const char *path, vae_dataset *out, vae_error *err);
+
+static vae_status load_idx(const char *p, vae_dataset *o, vae_error *e) {
+    return vae_dataset_load_idx(p, NULL, o, e);
+}
+static vae_status load_idx_n(const char *p, vae_dataset *o, vae_error *e) {
+    return vae_dataset_load_idx_n(p, NULL, 2, 0, o, e);
+}
+static vae_status load_amat(const char *p, vae_dataset *o, vae_error *e) {
+    return vae_dataset_load_amat(p, 0, o, e);
+}
+
+static void walk_loader(const char *what, load_fn fn, const char *path) {
+    int walked = 0;
+    for (long n = 1; n < 10000; n++) {
+        long live = vae__fault_live();
+        vae_dataset ds;
+        memset(&ds, 0, sizeof ds);
+        vae_error err = {0};
+        vae__fault_arm(VAE__FAULT_MALLOC, n);
+        vae_status st = fn(path, &ds, &err);
+        int fired = vae__fault_fired(VAE__FAULT_MALLOC);
+        vae__fault_arm(VAE__FAULT_MALLOC, 0);
+        if (!fired) {
+            CHECK_MSG(st == VAE_OK && ds.n > 0, "%s: %s", what, err.msg);
+            vae_dataset_free(&ds);
+            break;
+        }
+        walked++;
+        if (st == VAE_OK) { /* tolerated (a buffer that could not be shrunk is kept as it is) */
+            CHECK_MSG(ds.n > 0, "%s, malloc %ld: tolerated, but the set is empty", what, n);
+            vae_dataset_free(&ds);
+            CHECK_MSG(vae__fault_live() == live, "%s, malloc %ld: leak", what, n);
+            continue;
+        }
+        CHECK_MSG(err.msg[0], "%s, malloc %ld: no message", what, n);
+        CHECK_MSG(ds.x == NULL && ds.n == 0, "%s, malloc %ld: output changed", what, n);
+        CHECK_MSG(vae__fault_live() == live, "%s, malloc %ld: %ld leaked", what, n,
+                  vae__fault_live() - live);
+    }
+    printf("%s: %d malloc failures injected\n", what, walked);
+    CHECK(walked > 0);
+}
+
+static void write_bytes(const char *path, const void *p, size_t n) {
+    vae_error err = {0};
+    CHECK(vae_write_file_atomic(path, p, n, &err) == VAE_OK);
+}
+
+static void walk_loaders(void) {
+    /* IDX images (3, 2, 2), raw and gzip */
+    uint8_t idx[16 + 12] = {0, 0, 8, 3, 0, 0, 0, 3, 0, 0, 0, 2, 0, 0, 0, 2};
+    for (int i = 0; i < 12; i++) idx[16 + i] = (uint8_t)(i * 20);
+    write_bytes(path_in("im.idx"), idx, sizeof idx);
+    /* a stored-block gzip of the same bytes */
+    uint8_t gz[10 + 5 + sizeof idx + 8] = {
+        0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 1, sizeof idx, 0, (uint8_t) ~sizeof idx, 0xff};
+    memcpy(gz + 15, idx, sizeof idx);
+    uint32_t crc = vae_crc32(0, idx, sizeof idx);
+    for (int i = 0; i < 4; i++) gz[15 + sizeof idx + i] = (uint8_t)(crc >> (8 * i));
+    gz[15 + sizeof idx + 4] = sizeof idx;
+    write_bytes(path_in("im.idx.gz"), gz, sizeof gz);
+    static const char amat[] = "0 1 1 0\n1 1 0 0\n0 0 0 1\n";
+    write_bytes(path_in("b.amat"), amat, sizeof amat - 1);
+    static const char csv[] = "a,b,c\n1,2,3\n4,5,6.5\n";
+    write_bytes(path_in("d.csv"), csv, sizeof csv - 1);
+    float arr[6] = {1, 2, 3, 4, 5, 6};
+    vae_error err = {0};
+    CHECK(vae_npy_write(path_in("d.npy"), VAE_NPY_F4, 2, (const int64_t[]){3, 2}, arr, &err) ==
+          VAE_OK);
+    walk_loader("idx", load_idx, path_in("im.idx"));
+    walk_loader("idx.gz", load_idx, path_in("im.idx.gz"));
+    walk_loader("idx.gz capped", load_idx_n, path_in("im.idx.gz"));
+    walk_loader("amat", load_amat, path_in("b.amat"));
+    walk_loader("csv", vae_dataset_load_csv, path_in("d.csv"));
+    walk_loader("npy", vae_dataset_load_npy, path_in("d.npy"));
+    const char *names[] = {"im.idx", "im.idx.gz", "b.amat", "d.csv", "d.npy"};
+    for (int i = 0; i < 5; i++) unlink(path_in(names[i]));
+}
+
+int main(void) {
+    snprintf(dir, sizeof dir, "/tmp/vae_test_fault_XXXXXX");
+    if (!mkdtemp(dir)) return 1;
+    walk_save();
+    walk_load();
+    walk_loaders();
+    unlink(path_in("ck.vae"));
+    unlink(path_in("load.vae"));
+    rmdir(dir);
+    return test_finish();
+}
