@@ -203,9 +203,13 @@ expect 0 "export" "$VAE" export --run "$R" --to "$T/exp"
 check "exported weight shape" test "$("$CHECK" npy "$T/exp/enc.0.weight.npy")" = "1024,32"
 check "manifest is JSON" "$CHECK" json "$T/exp/manifest.json" >/dev/null
 expect 0 "estimators" "$VAE" estimators --run "$R" --estimators reparam,score:vimco,dreg --ks 1,3 --draws 4 \
-    --batch 5 --out "$T/est" --quiet
+    --ref-draws 6 --batch 5 --out "$T/est" --quiet
 check "estimators.json" "$CHECK" json "$T/est/estimators.json" >/dev/null
-check "estimators_snr.png decodes" "$CHECK" png "$T/est/estimators_snr.png"
+check "estimators pictures decode" "$CHECK" png "$T/est/estimators_snr.png" "$T/est/estimators_variance.png" \
+    "$T/est/estimators_bias.png"
+check "estimators groups: heads and tensors" grep -q '"name":"encoder.logvar".*"name":"enc.0.weight"' "$T/out"
+check "estimators statistics with SE and bias" grep -q '"trace_cov":{"est":[-0-9.e]*,"se":.*"bias_norm2"' "$T/out"
+expect 2 "estimators --ref-draws 1" "$VAE" estimators --run "$R" --ref-draws 1
 expect 0 "bench --smoke" "$VAE" bench --smoke
 check "bench prints JSON" "$CHECK" json "$T/out" >/dev/null
 expect 0 "bench --workloads --smoke" "$VAE" bench --workloads --smoke

@@ -21,9 +21,10 @@
 #define VAE_PLOT_MAX_SIZE 8192
 
 typedef struct vae_plot_series {
-    const char *name; /* legend label; NULL or "" leaves the series out of the legend */
-    const double *x;  /* n x values, or NULL for 1, 2, ..., n (epochs) */
-    const double *y;  /* n y values */
+    const char *name;   /* legend label; NULL or "" leaves the series out of the legend */
+    const double *x;    /* n x values, or NULL for 1, 2, ..., n (epochs) */
+    const double *y;    /* n y values */
+    const double *yerr; /* n half-widths of an error bar at each point (PNG only), or NULL */
     int n;
     uint32_t color; /* 0xRRGGBB, or 0 for the palette colour of the series index */
 } vae_plot_series;
