@@ -208,10 +208,15 @@ static void decades(const double *v, const double *e, int n, double *lo, double 
 static int grid_plot(const study_grid *g, const char *dir, const char *file, int what, char *msg,
                      size_t n) {
     static double xs[STUDY_MAX_EST][VAE_STUDY_MAX_PREFIX], ys[STUDY_MAX_EST][VAE_STUDY_MAX_PREFIX],
-        es[STUDY_MAX_EST][VAE_STUDY_MAX_PREFIX];
-    double all_y[STUDY_MAX_EST * VAE_STUDY_MAX_PREFIX], all_e[STUDY_MAX_EST * VAE_STUDY_MAX_PREFIX];
-    vae_plot_series s[STUDY_MAX_EST];
-    int na = 0, kb = g->nks - 1; /* the bias plot: the largest K */
+        es[STUDY_MAX_EST][VAE_STUDY_MAX_PREFIX], ux[STUDY_MAX_EST][VAE_STUDY_MAX_PREFIX],
+        uy[STUDY_MAX_EST][VAE_STUDY_MAX_PREFIX], ue[STUDY_MAX_EST][VAE_STUDY_MAX_PREFIX];
+    /* the plot's palette, so an estimator's upper bounds take its colour */
+    static const uint32_t pal[10] = {0x1f77b4, 0xd62728, 0x2ca02c, 0xff7f0e, 0x9467bd,
+                                     0x8c564b, 0xe377c2, 0x7f7f7f, 0xbcbd22, 0x17becf};
+    double all_y[2 * STUDY_MAX_EST * VAE_STUDY_MAX_PREFIX],
+        all_e[2 * STUDY_MAX_EST * VAE_STUDY_MAX_PREFIX];
+    vae_plot_series s[2 * STUDY_MAX_EST];
+    int na = 0, ns = g->nes, kb = g->nks - 1; /* the bias plot: the largest K */
     char title[160];
     for (int e = 0; e < g->nes; e++) {
         int cnt = 0;
@@ -223,8 +228,21 @@ static int grid_plot(const study_grid *g, const char *dir, const char *file, int
                 xs[e][cnt] = (double)g->ks[k];
                 ys[e][cnt] = g->skipped[i] ? NAN : st.est;
                 es[e][cnt] = g->skipped[i] || isnan(st.se) ? 0 : st.se;
+                /* an SNR indistinguishable from 0: its upper bound, with a bar down to the axis */
+                int up = what == 0 && !g->skipped[i] && !gr->snr_resolved && gr->snr_upper > 0;
+                ux[e][cnt] = (double)g->ks[k];
+                uy[e][cnt] = up ? gr->snr_upper : NAN;
+                ue[e][cnt] = -1; /* a bar down to the axis */
                 cnt++;
             }
+            if (what == 0)
+                s[ns++] = (vae_plot_series){.name = "",
+                                            .x = ux[e],
+                                            .y = uy[e],
+                                            .yerr = ue[e],
+                                            .n = cnt,
+                                            .color = pal[e % 10],
+                                            .no_line = 1};
         } else {
             const vae_study_row *r = &g->rows[e * g->nks + kb];
             for (int q = 0; !g->skipped[e * g->nks + kb] && r->has_ref && q < r->nprefix; q++) {
@@ -235,15 +253,21 @@ static int grid_plot(const study_grid *g, const char *dir, const char *file, int
             }
         }
         for (int q = 0; q < cnt; q++) all_y[na] = ys[e][q], all_e[na++] = es[e][q];
-        s[e] = (vae_plot_series){
-            .name = g->es[e].label, .x = xs[e], .y = ys[e], .yerr = es[e], .n = cnt};
+        for (int q = 0; what == 0 && q < cnt; q++)
+            if (uy[e][q] > 0) all_y[na] = uy[e][q], all_e[na++] = 0;
+        s[e] = (vae_plot_series){.name = g->es[e].label,
+                                 .x = xs[e],
+                                 .y = ys[e],
+                                 .yerr = es[e],
+                                 .n = cnt,
+                                 .color = pal[e % 10]};
     }
-    vae_plot pl = {.series = s, .nseries = g->nes, .log_x = 1, .log_y = 1, .markers = 1};
+    vae_plot pl = {.series = s, .nseries = ns, .log_x = 1, .log_y = 1, .markers = 1};
     decades(all_y, all_e, na, &pl.ymin, &pl.ymax);
     const char *kname = g->kkey && strcmp(g->kkey, "l") == 0 ? "L (samples)" : "K (particles)";
     if (what == 0) {
-        snprintf(title, sizeof title, "encoder SNR, R=%" PRId64 ", +-1 SE (gap: SNR ~ 0)",
-                 g->draws);
+        snprintf(title, sizeof title,
+                 "encoder SNR, R=%" PRId64 ", +-1 SE (bar from axis: SNR below)", g->draws);
         pl.ylabel = "SNR = sqrt(||E g||^2 / tr Cov g)";
     } else if (what == 1) {
         snprintf(title, sizeof title, "encoder variance, R=%" PRId64 ", +-1 SE", g->draws);
