@@ -94,7 +94,7 @@ typedef struct vae_study_ref {
  * and fill row (ref may be NULL). When mean/var are non-NULL they receive per-element means and unbiased variances
  * over the flat parameter buffer (vae_params_flat_len entries, f64, indexed like the buffer: see
  * vae_params_offset). A moving-average baseline first takes 20 unrecorded steps to settle. Needs about
- * 2 * (VAE_STUDY_BATCHES + 2) doubles per parameter of scratch. The model's gradient buffer is overwritten (left
+ * 2 * VAE_STUDY_BATCHES + 1 doubles per parameter of scratch. The model's gradient buffer is overwritten (left
  * zero); its values are not. ctx is used as scratch. On failure returns the code with the message in ctx, and row,
  * mean and var are unchanged. */
 VAE_API vae_status vae_study_run(vae_ctx *ctx, vae_net *net, const float *x, int64_t B,
