@@ -40,7 +40,7 @@ TINY="--hidden 32 --latent 2 --n-train 500 --batch 100 --quiet"
 expect 0 "vae --help" "$VAE" --help
 check "--help lists train" grep -q "train" "$T/out"
 expect 0 "vae --version" "$VAE" --version
-for c in train eval sample encode score export estimators bench; do
+for c in train eval sample encode score export estimators compare bench; do
     expect 0 "vae $c --help" "$VAE" $c --help
     check "vae $c --help shows usage" grep -q "Usage: vae $c" "$T/out"
 done
@@ -206,9 +206,33 @@ expect 0 "export" "$VAE" export --run "$R" --to "$T/exp"
 check "exported weight shape" test "$("$CHECK" npy "$T/exp/enc.0.weight.npy")" = "1024,32"
 check "manifest is JSON" "$CHECK" json "$T/exp/manifest.json" >/dev/null
 expect 0 "estimators" "$VAE" estimators --run "$R" --estimators reparam,score:vimco,dreg --ks 1,3 --draws 4 \
-    --batch 5 --out "$T/est" --quiet
+    --ref-draws 6 --batch 5 --out "$T/est" --quiet
 check "estimators.json" "$CHECK" json "$T/est/estimators.json" >/dev/null
-check "estimators_snr.png decodes" "$CHECK" png "$T/est/estimators_snr.png"
+check "estimators pictures decode" "$CHECK" png "$T/est/estimators_snr.png" "$T/est/estimators_variance.png" \
+    "$T/est/estimators_bias.png"
+check "estimators groups: heads and tensors" grep -q '"name":"encoder.logvar".*"name":"enc.0.weight"' "$T/out"
+check "estimators statistics with SE and bias" grep -q '"trace_cov":{"est":[-0-9.e]*,"se":.*"bias_norm2"' "$T/out"
+# the study along training, per-step records, and runs side by side
+expect 0 "train --study-every --log-steps (reparam)" "$VAE" train $TINY --epochs 2 --no-pictures --study-every 1 \
+    --study-draws 3 --study-ks 1,2 --study-estimators reparam,dreg --log-steps 2 --out "$T/cmp1"
+check "study.jsonl: one line per epoch" test "$("$CHECK" json "$T/cmp1/study.jsonl")" -eq 2
+check "study.jsonl rows with groups" grep -q '"epoch":2,.*"estimator":"dreg","objective":"iwae:k=2".*"name":"encoder.mu"' \
+    "$T/cmp1/study.jsonl"
+check "log.jsonl step records" test "$(grep -c '"kind":"step".*"grad_norm":[0-9]' "$T/cmp1/log.jsonl")" -eq 5
+expect 0 "resume keeps the step records" "$VAE" train --resume --out "$T/cmp1" --epochs 3 --log-steps 2 --quiet --no-pictures
+check "step records after resume" test "$(grep -c '"kind":"step"' "$T/cmp1/log.jsonl")" -eq 7
+expect 2 "bad --study-ks" "$VAE" train --study-every 1 --study-ks 0
+expect 0 "train score+vimco" "$VAE" train $TINY --epochs 2 --no-pictures --objective vae:l=2 --estimator score \
+    --baseline vimco --out "$T/cmp2"
+expect 0 "train score" "$VAE" train $TINY --epochs 2 --no-pictures --estimator score --out "$T/cmp3"
+expect 0 "compare three runs" "$VAE" compare "$T/cmp1" "$T/cmp2" "$T/cmp3" --out "$T/cmp"
+check "compare.png decodes" "$CHECK" png "$T/cmp/compare.png"
+check "compare.csv: a header and every epoch and step row" test "$(lines "$T/cmp/compare.csv")" -eq $((1 + 3 + 7 + 2 + 2))
+check "compare legend: the options that differ" grep -q '"legend":"est=score bl=vimco obj=vae:l=2' "$T/out"
+check "compare legend does not list equal options" test "$(grep -c 'latent=' "$T/cmp/compare.csv")" -eq 0
+expect 2 "compare without runs" "$VAE" compare --out "$T/cmp"
+expect 1 "compare a missing run" "$VAE" compare "$T/nothing"
+expect 2 "estimators --ref-draws 1" "$VAE" estimators --run "$R" --ref-draws 1
 expect 0 "bench --smoke" "$VAE" bench --smoke
 check "bench prints JSON" "$CHECK" json "$T/out" >/dev/null
 expect 0 "bench --workloads --smoke" "$VAE" bench --workloads --smoke

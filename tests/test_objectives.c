@@ -179,7 +179,7 @@ int main(void) {
         vae_ctx_clear_error(ctx);
         float mu[B * 2];
         CHECK(vae_encode_all(ctx, &net, xf, B, 4, mu, NULL) == VAE_OK);
-        CHECK(vae_study_run(ctx, &net, xf, B, &cfg, 1, &(vae_study_row){0}, NULL, NULL) ==
+        CHECK(vae_study_run(ctx, &net, xf, B, &cfg, 1, NULL, &(vae_study_row){0}, NULL, NULL) ==
               VAE_ERR_ARG);
         CHECK(vae_ctx_status(ctx) == VAE_ERR_ARG &&
               strstr(vae_ctx_message(ctx), "study: need at least 2 draws"));

@@ -95,6 +95,7 @@ int cli_evaluate_ex(vae_ctx *ctx, vae_net *net, const float *x, int64_t n, int64
 const vae_dataset *cli_pick_split(const char *cmd, const run_data *d, const char *split);
 
 int cmd_train(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
 int cmd_encode(int argc, char **argv);

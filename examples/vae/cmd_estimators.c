@@ -10,64 +10,15 @@
 #include "cli.h"
 #include "plot.h"
 #include "json.h"
-#include "models/study.h"
 #include "options.h"
+#include "study_grid.h"
 
-#define CMD     "estimators"
-#define MAX_EST 16
-#define MAX_KS  16
-
-typedef struct est_spec {
-    char label[32];
-    vae_estimator est;
-    vae_baseline bl;
-} est_spec;
-
-/* "reparam,score,score:ma,score:vimco,stl,dreg" */
-static int parse_estimators(const char *s, est_spec *out, int max) {
-    int n = 0;
-    const char *p = s;
-    while (*p) {
-        size_t len = strcspn(p, ",");
-        if (len == 0 || len >= sizeof out->label || n >= max) return -1;
-        est_spec e;
-        memset(&e, 0, sizeof e);
-        memcpy(e.label, p, len);
-        char name[32];
-        snprintf(name, sizeof name, "%s", e.label);
-        char *colon = strchr(name, ':');
-        int bl = 0;
-        if (colon) {
-            *colon = '\0';
-            bl = vae_baseline_parse(colon + 1);
-        }
-        int es = vae_estimator_parse(name);
-        if (es < 0 || bl < 0) return -1;
-        e.est = (vae_estimator)es;
-        e.bl = (vae_baseline)bl;
-        out[n++] = e;
-        p += len;
-        if (*p == ',') p++;
-        if (*p == '\0' && p[-1] == ',') return -1;
-    }
-    return n;
-}
-
-static void group_json(json *j, const char *key, const vae_study_group *g) {
-    json_begin(j, key);
-    json_int(j, "numel", g->numel);
-    json_num(j, "mean_abs_mean", g->mean_abs_mean);
-    json_num(j, "mean_var", g->mean_var);
-    json_num(j, "mean_snr", g->mean_snr);
-    json_num(j, "group_snr", g->group_snr);
-    json_end(j);
-}
-
+#define CMD "estimators"
 int cmd_estimators(int argc, char **argv) {
     const char *run_dir = NULL, *ckpt = NULL, *data = NULL, *out = NULL,
                *ests = "reparam,score,score:ma,score:vimco,stl,dreg";
     const char *ks_s = "1,5,10,50", *hidden = "256", *likelihood = "auto", *objective = "iwae";
-    int64_t draws = 100, batch = 20, latent = 10, seed = 1, threads = 0;
+    int64_t draws = 100, ref_draws = 500, batch = 20, latent = 10, seed = 1, threads = 0;
     int quiet = 0;
     cli_opt tab[] = {
         CLI_OPT_PLUGIN,
@@ -83,6 +34,10 @@ int cmd_estimators(int argc, char **argv) {
          "values of the objective's k (or l) option: particles K (1,5,10,50)", 0},
         {"draws", "R", CLI_OPT_INT, &draws, 2, 1000000, NULL,
          "gradient draws per estimator and K (100)", 0},
+        {"ref-draws", "R", CLI_OPT_INT, &ref_draws, 0, 10000000, NULL,
+         "draws of the reference gradient (reparameterized, same bound) per K for the bias; 0 = "
+         "none (500)",
+         0},
         {"batch", "B", CLI_OPT_INT, &batch, 1, 100000, NULL, "examples in the fixed batch (20)", 0},
         {"latent", "Z", CLI_OPT_INT, &latent, 1, 4096, NULL, "with --data: latent dimensions (10)",
          0},
@@ -97,28 +52,26 @@ int cmd_estimators(int argc, char **argv) {
         CLI_OPT_QUIET(&quiet),
     };
     int ntab = (int)(sizeof tab / sizeof *tab);
-    int rc = cli_parse(CMD, argc, argv, tab, ntab, "(--run DIR | --data SPEC) [OPTIONS]",
-                       "For one fixed batch, draw R gradient estimates of the bound (--objective, "
-                       "IWAE by default)\n"
-                       "per estimator and K and\n"
-                       "report the encoder and decoder gradient SNR. Writes estimators.json and "
-                       "estimators_snr.png.");
+    int rc =
+        cli_parse(CMD, argc, argv, tab, ntab, "(--run DIR | --data SPEC) [OPTIONS]",
+                  "For one fixed batch, draw R gradient estimates of the bound (--objective, "
+                  "IWAE by default)\n"
+                  "per estimator and K and report, per parameter group, unbiased ||E g||^2, tr "
+                  "Cov g and SNR\n"
+                  "with standard errors, and the bias against a reparameterized reference. "
+                  "Writes estimators.json,\n"
+                  "estimators_snr.png, estimators_variance.png and estimators_bias.png.");
     if (rc == CLI_PARSE_HELP) cli_print_likelihoods();
     if (rc == CLI_PARSE_HELP) return CLI_EXIT_OK;
     if (rc) return CLI_EXIT_USAGE;
-    est_spec es[MAX_EST];
-    int64_t ks[MAX_KS];
-    int nes = parse_estimators(ests, es, MAX_EST),
-        nks = cli_parse_int_list(ks_s, ks, MAX_KS, 1, 100000);
-    if (nes <= 0)
-        return cli_usage_error(
-            CMD, "--estimators: \"%s\" is not a list of reparam|score|stl|dreg[:none|ma|vimco]",
-            ests);
+    est_spec es[STUDY_MAX_EST];
+    int64_t ks[STUDY_MAX_KS];
+    char why[160];
+    int nes = study_parse_estimators(ests, es, STUDY_MAX_EST, why, sizeof why),
+        nks = cli_parse_int_list(ks_s, ks, STUDY_MAX_KS, 1, 100000);
+    if (nes <= 0) return cli_usage_error(CMD, "--estimators: %s", why);
     if (nks <= 0) return cli_usage_error(CMD, "--ks: \"%s\" is not a list of K in 1..100000", ks_s);
-    for (int i = 0; i < nes; i++)
-        if (es[i].bl != VAE_BASELINE_NONE && es[i].est != VAE_EST_SCORE)
-            return cli_usage_error(CMD, "--estimators: a baseline goes with score only (\"%s\")",
-                                   es[i].label);
+    if (ref_draws == 1) return cli_usage_error(CMD, "--ref-draws: 0 (none) or at least 2");
     if ((run_dir || ckpt) && data)
         return cli_usage_error(CMD, "give --run/--checkpoint or --data, not both");
     if (!run_dir && !ckpt && !data)
@@ -164,15 +117,14 @@ int cmd_estimators(int argc, char **argv) {
     int64_t D = r.cfg.x_dim, B = batch < d.train.n ? batch : d.train.n;
     float *x = malloc(vae_dataset_batch_bytes(B, D));
     int64_t *idx = malloc(sizeof(int64_t) * (size_t)B);
-    int nrows = nes * nks;
-    vae_study_row *rows = calloc((size_t)nrows, sizeof *rows);
-    char *skipped = calloc((size_t)nrows, 1);
+    study_grid g;
+    int gfail = study_grid_init(&g, es, nes, ks, nks, draws, ref_draws);
     vae_ctx *ctx = vae_ctx_new(0);
     int exit_code = CLI_EXIT_ERROR;
     json j;
     json_init(&j);
     vae_error err = {0};
-    if (!x || !idx || !rows || !skipped || !ctx) {
+    if (!x || !idx || gfail || !ctx) {
         cli_error(CMD, "out of memory");
         goto done;
     }
@@ -188,15 +140,6 @@ int cmd_estimators(int argc, char **argv) {
         exit_code = cli_usage_error(CMD, "--objective: %s", perr.msg);
         goto done;
     }
-    /* the option --ks sets: k (particles), else l (samples), else none (one row per estimator) */
-    const char *kkey = !isnan(vae_objective_get(&base, "k"))   ? "k"
-                       : !isnan(vae_objective_get(&base, "l")) ? "l"
-                                                               : NULL;
-    if (!kkey) {
-        nks = 1;
-        ks[0] = 1;
-        nrows = nes; /* rows was sized for the larger count */
-    }
     for (int64_t i = 0; i < B; i++) idx[i] = i;
     vae_rng brng;
     vae_rng_seed(&brng, (uint64_t)seed ^ 0xba7cULL);
@@ -207,25 +150,12 @@ int cmd_estimators(int argc, char **argv) {
     }
     vae_ctx_seed(ctx, (uint64_t)seed);
     progress p;
-    progress_init(&p, 0, nrows, 0, quiet);
-    for (int e = 0; e < nes; e++)
-        for (int k = 0; k < nks; k++) {
-            int i = e * nks + k;
-            vae_objective_cfg oc = base;
-            oc.estimator = es[e].est;
-            oc.baseline = es[e].bl;
-            if ((kkey && vae_objective_set(&oc, kkey, (double)ks[k], &err)) ||
-                vae_objective_check(&oc, &err)) { /* e.g. VIMCO at K = 1, DReG for the ELBO */
-                skipped[i] = 1;
-                vae_error_clear(&err);
-                continue;
-            }
-            if (vae_study_run(ctx, &r.net, x, B, &oc, draws, &rows[i], NULL, NULL)) {
-                cli_error(CMD, "%s (K=%" PRId64 "): %s", es[e].label, ks[k], vae_ctx_message(ctx));
-                goto done;
-            }
-            progress_count(&p, "estimator rows", i + 1, nrows);
-        }
+    progress_init(&p, 0, 1, 0, quiet);
+    if (study_grid_run(&g, ctx, &r.net, x, B, &base, &p, msg, sizeof msg)) {
+        progress_clear(&p);
+        cli_error(CMD, "%s", msg);
+        goto done;
+    }
     progress_clear(&p);
     /* estimators.json: everything; stdout: the same object */
     json_begin(&j, NULL);
@@ -235,21 +165,9 @@ int cmd_estimators(int argc, char **argv) {
     json_str(&j, "objective", objective);
     json_int(&j, "batch", B);
     json_int(&j, "draws", draws);
-    json_begin_array(&j, "rows");
-    for (int e = 0; e < nes; e++)
-        for (int k = 0; k < nks; k++) {
-            int i = e * nks + k;
-            if (skipped[i]) continue;
-            json_begin(&j, NULL);
-            json_str(&j, "estimator", es[e].label);
-            json_str(&j, "objective", rows[i].objective);
-            json_int(&j, "k", ks[k]);
-            json_num(&j, "bound", rows[i].bound_mean);
-            group_json(&j, "encoder", &rows[i].enc);
-            group_json(&j, "decoder", &rows[i].dec);
-            json_end(&j);
-        }
-    json_end_array(&j);
+    json_int(&j, "ref_draws", ref_draws);
+    json_int(&j, "jackknife_batches", VAE_STUDY_BATCHES);
+    study_grid_json(&g, &j, 1);
     json_num(&j, "seconds", clock_now() - t0);
     json_end(&j);
     FILE *f = NULL;
@@ -263,37 +181,16 @@ int cmd_estimators(int argc, char **argv) {
         cli_error(CMD, "cannot write %s", path);
         goto done;
     }
-    /* estimators_snr.png: encoder SNR vs K, log-log, one series per estimator */
-    {
-        double xs[MAX_EST][MAX_KS], ys[MAX_EST][MAX_KS];
-        vae_plot_series s[MAX_EST];
-        for (int e = 0; e < nes; e++) {
-            for (int k = 0; k < nks; k++) {
-                int i = e * nks + k;
-                xs[e][k] = (double)ks[k];
-                ys[e][k] = skipped[i] ? NAN : rows[i].enc.mean_snr;
-            }
-            s[e] = (vae_plot_series){.name = es[e].label, .x = xs[e], .y = ys[e], .n = nks};
-        }
-        vae_plot pl = {.title = "encoder gradient SNR",
-                       .xlabel = "K (IWAE particles)",
-                       .ylabel = "mean SNR |E g| / std g",
-                       .series = s,
-                       .nseries = nes,
-                       .log_x = 1,
-                       .log_y = 1,
-                       .markers = 1};
-        if (path_join(path, sizeof path, dir, "estimators_snr.png", msg, sizeof msg) ||
-            vae_plot_write_png(&pl, path, 640, 440, &err)) {
-            cli_error(CMD, "%s", err.msg[0] ? err.msg : msg);
-            goto done;
-        }
+    if (study_grid_pictures(&g, dir, msg, sizeof msg)) {
+        cli_error(CMD, "%s", msg);
+        goto done;
     }
     json_print(&j, stdout);
     exit_code = CLI_EXIT_OK;
 done:
     json_free(&j);
-    free(x), free(idx), free(rows), free(skipped);
+    free(x), free(idx);
+    study_grid_free(&g);
     vae_ctx_free(ctx);
     run_data_free(&d);
     run_close(&r);

@@ -21,6 +21,7 @@
 #include "progress.h"
 #include "run.h"
 #include "run_data.h"
+#include "train_extras.h"
 #include "train_log.h"
 
 #define CMD      "train"
@@ -49,7 +50,8 @@ typedef struct train_opts {
     const char *max_memory; /* hardening: --max-memory SIZE */
     int64_t latent, samples, kl_warmup, warmup, batch, epochs, seed, threads, n_train, log_every,
         max_steps;
-    int64_t pictures_every, lr_decay_every;
+    int64_t pictures_every, lr_decay_every, log_steps;
+    train_study_opts study; /* --study-every and its options (train_extras.h) */
     double lik_param, beta, free_bits, lr, weight_decay, clip_norm, valid_fraction, lr_gamma;
     int mc_kl, n_over_m, resume, quiet, no_pictures;
 } train_opts;
@@ -218,8 +220,9 @@ typedef struct trainer {
     vae_objective_state ost;
     vae_objective_out last_out; /* the last step's values (kl_weight, beta, capacity for the log) */
     double valid_bound;         /* the objective's bound on the validation data, last epoch */
-    int has_elbo;               /* the objective reports "elbo" (the train ELBO is logged) */
-    double last_train_elbo;     /* of the last epoch this process completed (NaN before) */
+    double last_gnorm, last_loss; /* the last step's gradient norm (before clipping) and loss */
+    int has_elbo;                 /* the objective reports "elbo" (the train ELBO is logged) */
+    double last_train_elbo;       /* of the last epoch this process completed (NaN before) */
     vae_schedule sched;
     vae_batch_iter it;
     vae_ctx *ctx, *ectx;
@@ -343,6 +346,7 @@ static int train_step(trainer *t, double *bound, double *rec, double *kl, double
     }
     double gnorm = t->cfg.clip_norm > 0 ? vae_clip_grad_norm(t->net.params, t->cfg.clip_norm)
                                         : vae_grad_norm(t->net.params);
+    t->last_gnorm = gnorm, t->last_loss = vae_item(out.loss);
     if (!isfinite(out.bound_mean) || !isfinite(gnorm)) {
         snprintf(msg, n,
                  "training diverged at step %" PRId64
@@ -485,6 +489,22 @@ static cli_opt *train_table(train_opts *o, int *n) {
         {"pictures-every", "E", CLI_OPT_INT, &o->pictures_every, 0, 1e7, NULL,
          "also write the pictures every E epochs (0 = at the end only)", 0},
         {"no-pictures", NULL, CLI_OPT_FLAG, &o->no_pictures, 0, 0, NULL, "skip the pictures", 0},
+        {"log-steps", "N", CLI_OPT_INT, &o->log_steps, 0, 1e12, NULL,
+         "also log loss, bound, KL, KL weight and gradient norm every N steps in log.jsonl (0 = "
+         "off)",
+         0},
+        {"study-every", "E", CLI_OPT_INT, &o->study.every, 0, 1e7, NULL,
+         "estimator study every E epochs (and after the first) into study.jsonl (0 = off)", 0},
+        {"study-draws", "R", CLI_OPT_INT, &o->study.draws, 2, 1e7, NULL,
+         "gradient draws per estimator and K in the study (20)", 0},
+        {"study-batch", "B", CLI_OPT_INT, &o->study.batch, 1, 1e6, NULL,
+         "examples in the study's fixed batch (20)", 0},
+        {"study-ks", "LIST", CLI_OPT_STR, &o->study.ks, 0, 0, NULL, "the study's K values (1,5,20)",
+         0},
+        {"study-estimators", "LIST", CLI_OPT_STR, &o->study.estimators, 0, 0, NULL,
+         "the study's EST[:BASELINE] list (reparam,dreg,stl)", 0},
+        {"study-objective", "SPEC", CLI_OPT_STR, &o->study.objective, 0, 0, NULL,
+         "the bound studied (iwae)", 0},
         CLI_OPT_QUIET(&o->quiet),
         {"max-memory", "SIZE", CLI_OPT_STR, &o->max_memory, 0, 0, NULL,
          "refuse data whose load is estimated above SIZE (e.g. 2G; default 4G)", 0},
@@ -495,9 +515,24 @@ static cli_opt *train_table(train_opts *o, int *n) {
 }
 
 /* Options that --resume may change; the rest of the configuration lives in the checkpoint. */
-static const char *const resumable[] = {"out",         "resume",     "epochs", "max-steps",
-                                        "log-every",   "threads",    "quiet",  "pictures-every",
-                                        "no-pictures", "max-memory", NULL};
+static const char *const resumable[] = {"out",
+                                        "resume",
+                                        "epochs",
+                                        "max-steps",
+                                        "log-every",
+                                        "threads",
+                                        "quiet",
+                                        "pictures-every",
+                                        "no-pictures",
+                                        "max-memory",
+                                        "log-steps",
+                                        "study-every",
+                                        "study-draws",
+                                        "study-batch",
+                                        "study-ks",
+                                        "study-estimators",
+                                        "study-objective",
+                                        NULL};
 
 static int setup_fresh(trainer *t, const train_opts *o, cli_opt *tab, int ntab, char *msg,
                        size_t n) {
@@ -573,7 +608,7 @@ static int setup_resume(trainer *t, const train_opts *o, cli_opt *tab, int ntab,
     t->ost.step = t->cfg.obj_step;
     t->ost.baseline = t->cfg.obj_baseline;
     t->ost.baseline_ready = t->cfg.obj_baseline_ready;
-    if (train_log_trim(&t->log, t->logpath, t->cfg.epochs_done, msg, n))
+    if (train_log_trim(&t->log, t->logpath, t->cfg.epochs_done, t->cfg.step, msg, n))
         return cli_error(CMD, "%s", msg);
     return 0;
 }
@@ -601,7 +636,12 @@ int cmd_train(int argc, char **argv) {
                     .lr = d.lr,
                     .weight_decay = -1,
                     .valid_fraction = d.valid_fraction,
-                    .lr_gamma = 0.1};
+                    .lr_gamma = 0.1,
+                    .study = {.draws = 20,
+                              .batch = 20,
+                              .ks = "1,5,20",
+                              .estimators = "reparam,dreg,stl",
+                              .objective = "iwae"}};
     int ntab;
     cli_opt *tab = train_table(&o, &ntab);
     int rc = cli_parse(
@@ -617,6 +657,10 @@ int cmd_train(int argc, char **argv) {
             return cli_usage_error(CMD, "--max-memory: \"%s\" is not a size (e.g. 2G, 512M)",
                                    o.max_memory);
         run_data_set_max_memory(mm);
+    }
+    {
+        char why[256];
+        if (train_study_check(&o.study, why, sizeof why)) return cli_usage_error(CMD, "%s", why);
     }
 
     double t0 = clock_now();
@@ -742,6 +786,22 @@ int cmd_train(int argc, char **argv) {
             seen += m, seen_now += m;
             progress_step(&t.prog, t.optim.step, e + 1, c->epochs, bound,
                           tstep > 0 ? (double)seen_now / tstep : 0);
+            if (o.log_steps > 0 && t.optim.step % o.log_steps == 0) {
+                train_step_record sr = {.step = t.optim.step,
+                                        .epoch = e + 1,
+                                        .loss = t.last_loss,
+                                        .bound = bound,
+                                        .kl = kl,
+                                        .kl_weight =
+                                            vae_objective_out_value(&t.last_out, "kl_weight"),
+                                        .grad_norm = t.last_gnorm,
+                                        .lr = t.optim.cfg.lr,
+                                        .seconds = c->elapsed + (clock_now() - te)};
+                if (train_log_step(t.logpath, &sr, msg, sizeof msg)) {
+                    r = -1;
+                    break;
+                }
+            }
         }
         c->elapsed += clock_now() - te;
         if (r < 0) {
@@ -787,6 +847,13 @@ int cmd_train(int argc, char **argv) {
                       e + 1, c->epochs, c->objective, row.train_bound,
                       row.has_valid ? t.last_eval.elbo : NAN, t.last_eval.kl,
                       t.last_eval.active_units, c->latent, row.seconds);
+        if (o.study.every > 0 && (e == 0 || (e + 1) % o.study.every == 0) &&
+            train_study_record(&o.study, t.dir, e + 1, t.optim.step, (uint64_t)c->seed, t.ectx,
+                               &t.net, &t.data, msg, sizeof msg)) {
+            trainer_free(&t);
+            progress_clear(&t.prog);
+            return cli_error(CMD, "%s", msg);
+        }
         if (!o.no_pictures && o.pictures_every > 0 && (e + 1) % o.pictures_every == 0 &&
             c->epochs_done < c->epochs && write_pictures(&t, msg, sizeof msg))
             progress_note(&t.prog, "vae train: warning: pictures: %s", msg);

@@ -26,6 +26,7 @@ static const command commands[] = {
     {"score", cmd_score, "per-example ELBO and log-likelihood as CSV (anomaly detection)"},
     {"export", cmd_export, "the model's parameters as .npy files"},
     {"estimators", cmd_estimators, "gradient-estimator variance study (SNR vs K)"},
+    {"compare", cmd_compare, "runs side by side: learning curves overlaid, compare.png and .csv"},
     {"bench", cmd_bench, "kernel benchmark: GEMM GFLOP/s against the machine's FMA peak"},
 };
 #define NCOMMANDS ((int)(sizeof commands / sizeof *commands))

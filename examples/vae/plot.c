@@ -78,9 +78,12 @@ static void axis_range(const vae_plot *p, int is_x, int logscale, double pad, do
         for (int i = 0; i < s->n; i++) {
             double tx = tr(series_x(s, i), p->log_x), ty = tr(s->y[i], p->log_y);
             if (isnan(tx) || isnan(ty)) continue;
-            double t = is_x ? tx : ty;
-            mn = t < mn ? t : mn;
-            mx = t > mx ? t : mx;
+            double t = is_x ? tx : ty, e = !is_x && s->yerr && s->yerr[i] > 0 ? s->yerr[i] : 0;
+            double t1 = e > 0 ? tr(s->y[i] + e, p->log_y) : t,
+                   t0 = e > 0 ? tr(s->y[i] - e, p->log_y) : t;
+            if (isnan(t0)) t0 = t; /* a bar below 0 on a log axis does not stretch it */
+            mn = t0 < mn ? t0 : mn;
+            mx = t1 > mx ? t1 : mx;
         }
     }
     if (!(mn <= mx)) { /* no data */
@@ -125,7 +128,8 @@ static double nice_step(double span, int target) {
 static int make_ticks(tick *t, double lo, double hi, int logscale, int target) {
     int n = 0;
     if (logscale && floor(hi) - ceil(lo) >= 1) { /* at least two decades: label powers of ten */
-        int e0 = (int)ceil(lo), e1 = (int)floor(hi), k = (e1 - e0) / target + 1;
+        int e0 = (int)ceil(lo), e1 = (int)floor(hi), k = 1; /* every decade */
+        (void)target;
         for (int e = e0; e <= e1 && n < MAX_TICKS; e += k) {
             t[n].t = e;
             fmt_decade(t[n].label, sizeof t[n].label, e);
@@ -420,11 +424,22 @@ vae_status vae_plot_render(const vae_plot *p, int width, int height, uint8_t *rg
                 pxp = NAN;
                 continue;
             }
-            if (!isnan(pxp)) {
+            if (!isnan(pxp) && !sr->no_line) {
                 double ax = pxp, ay = pyp, bx = qx, by = qy;
                 if (clip_segment(&ax, &ay, &bx, &by, L->x0, L->y0, L->x1, L->y1))
                     draw_line(&c, (int)lround(ax), (int)lround(ay), (int)lround(bx),
                               (int)lround(by), s, col);
+            }
+            if (sr->yerr && sr->yerr[i] != 0 && qx >= L->x0 &&
+                qx <= L->x1) { /* error bar, capped */
+                double e = sr->yerr[i], lo = e < 0 ? NAN : tr(sr->y[i] - e, L->logy),
+                       hi = tr(sr->y[i] + (e < 0 ? 0 : e), L->logy);
+                int ylo = isnan(lo) ? L->y1 : clampi((int)lround(px_y(L, lo)), L->y0, L->y1),
+                    yhi = isnan(hi) ? L->y0 : clampi((int)lround(px_y(L, hi)), L->y0, L->y1),
+                    mx = (int)lround(qx), r = 2 * s;
+                fill_rect(&c, mx - s / 2, yhi, mx + (s - 1) / 2, ylo, col);
+                fill_rect(&c, mx - r, yhi, mx + r, yhi + (s - 1) / 2, col);
+                fill_rect(&c, mx - r, ylo - (s - 1) / 2, mx + r, ylo, col);
             }
             if ((p->markers || sr->n == 1) && qx >= L->x0 && qx <= L->x1 && qy >= L->y0 &&
                 qy <= L->y1) {

@@ -24,6 +24,10 @@ typedef struct vae_plot_series {
     const char *name; /* legend label; NULL or "" leaves the series out of the legend */
     const double *x;  /* n x values, or NULL for 1, 2, ..., n (epochs) */
     const double *y;  /* n y values */
+    const double
+        *yerr;   /* n half-widths of an error bar at each point (PNG only), or NULL; a negative
+                           value draws a bar from the point down to the axis (an upper bound) */
+    int no_line; /* nonzero: markers only, no line between the points */
     int n;
     uint32_t color; /* 0xRRGGBB, or 0 for the palette colour of the series index */
 } vae_plot_series;

@@ -42,7 +42,8 @@ int train_log_reset(train_log *l, const char *path, char *msg, size_t n) {
     return write_file(path, "", 0, msg, n);
 }
 
-int train_log_trim(train_log *l, const char *path, int64_t epochs_done, char *msg, size_t n) {
+int train_log_trim(train_log *l, const char *path, int64_t epochs_done, int64_t steps_done,
+                   char *msg, size_t n) {
     train_log_free(l);
     FILE *f = fopen(path, "rb");
     if (!f) return write_file(path, "", 0, msg, n);
@@ -55,11 +56,16 @@ int train_log_trim(train_log *l, const char *path, int64_t epochs_done, char *ms
         rc = -1;
     }
     int64_t expect = 1;
-    while (rc == 0 && expect <= epochs_done && fgets(line, LOG_MAX_LINE, f)) {
-        double ep, tr, vb = NAN, va = NAN;
+    while (rc == 0 && fgets(line, LOG_MAX_LINE, f)) {
+        double ep, tr, vb = NAN, va = NAN, st;
         size_t ll = strlen(line);
         if (ll == 0 || line[ll - 1] != '\n') break; /* a torn last line */
-        if (!json_get_num(line, "epoch", &ep) || ep != (double)expect) break;
+        /* --log-steps records: kept up to the checkpoint's step */
+        int is_step = strstr(line, "\"kind\":\"step\"") != NULL;
+        if (is_step && (!json_get_num(line, "step", &st) || st > (double)steps_done)) break;
+        if (!is_step &&
+            (expect > epochs_done || !json_get_num(line, "epoch", &ep) || ep != (double)expect))
+            break;
         /* logs from before train_bound held the training bound as train_elbo */
         if (!json_get_num(line, "train_bound", &tr) && !json_get_num(line, "train_elbo", &tr))
             tr = NAN;
@@ -77,6 +83,7 @@ int train_log_trim(train_log *l, const char *path, int64_t epochs_done, char *ms
         }
         memcpy(keep + len, line, ll);
         len += ll;
+        if (is_step) continue;
         if (push(l, tr, vb, va)) {
             snprintf(msg, n, "out of memory");
             rc = -1;

@@ -37,9 +37,10 @@ typedef struct train_log {
 
 /* Start an empty log file at path (truncating). 0 or -1 with msg. */
 int train_log_reset(train_log *l, const char *path, char *msg, size_t n);
-/* Keep the lines of epochs 1..epochs_done (a missing file is an empty log), rewrite the file, load
- * the curve. */
-int train_log_trim(train_log *l, const char *path, int64_t epochs_done, char *msg, size_t n);
+/* Keep the lines of epochs 1..epochs_done and the --log-steps records of steps <= steps_done
+ * (train_extras.h; a missing file is an empty log), rewrite the file, load the curve. */
+int train_log_trim(train_log *l, const char *path, int64_t epochs_done, int64_t steps_done,
+                   char *msg, size_t n);
 /* Append one epoch's line (flushed and synced) and extend the curve. */
 int train_log_append(train_log *l, const char *path, const train_epoch_row *row, char *msg,
                      size_t n);
