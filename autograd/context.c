@@ -52,6 +52,11 @@ vae_rng *vae_ctx_rng(vae_ctx *ctx) {
 void vae_ctx_seed(vae_ctx *ctx, uint64_t seed) {
     if (ctx) vae_rng_seed(&ctx->rng, seed);
 }
+void vae_ctx_set_noise_rows(vae_ctx *ctx, int64_t total, int64_t lo) {
+    if (!ctx) return;
+    ctx->noise_total = total > 0 && lo >= 0 && lo < total ? total : 0;
+    ctx->noise_lo = ctx->noise_total ? lo : 0;
+}
 
 int vae_set_grad_enabled(vae_ctx *ctx, int enabled) {
     if (!ctx) return 0;
