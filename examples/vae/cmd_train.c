@@ -811,6 +811,10 @@ int cmd_train(int argc, char **argv) {
             return cli_error(CMD, "pictures: %s", msg);
         }
     }
+    if (train_ranks_same_params(t.net.params, msg, sizeof msg)) {
+        trainer_free(&t);
+        return cli_error(CMD, "%s", msg);
+    }
     if (rank0) print_result(&t, status, clock_now() - t0);
     trainer_free(&t);
     return exit_code;

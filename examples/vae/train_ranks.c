@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "autograd/ops.h"
+#include "tensor/crc32.h"
 #include "ranks.h"
 
 enum { S_BOUND, S_REC, S_KL, S_ELBO, S_SIGNAL, S_STOP, NSTAT };
@@ -143,4 +144,17 @@ int train_ranks_grad(vae_ctx *ctx, vae_net *net, const float *x, int64_t m, int6
 done:
     free(stats), free(count), free(stack);
     return rc;
+}
+
+int train_ranks_same_params(const vae_params *p, char *msg, size_t n) {
+    if (ranks_size() == 1) return 0;
+    size_t esz = vae_params_dtype(p) == VAE_F64 ? 8 : 4;
+    uint32_t mine = vae_crc32(0, vae_params_values(p), (size_t)vae_params_flat_len(p) * esz),
+             root = mine;
+    if (ranks_bcast(&root, sizeof root) || ranks_any(mine != root)) {
+        snprintf(msg, n, "the ranks' parameters differ (CRC %08x on rank %d, %08x on rank 0)",
+                 (unsigned)mine, ranks_rank(), (unsigned)root);
+        return -1;
+    }
+    return 0;
 }

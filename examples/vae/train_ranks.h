@@ -31,4 +31,8 @@ int train_ranks_grad(vae_ctx *ctx, vae_net *net, const float *x, int64_t m, int6
                      const vae_objective_cfg *cfg, vae_objective_state *st, int deterministic,
                      int stop_here, vae_objective_out *out, int *stop, char *msg, size_t n);
 
+/* Whether every rank holds the same parameter bits (a CRC of the flat values against rank 0's): a check that the
+ * reductions gave every rank the same result. 0, or -1 with the reason in msg (on every rank). */
+int train_ranks_same_params(const vae_params *p, char *msg, size_t n);
+
 #endif
