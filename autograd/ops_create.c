@@ -66,7 +66,8 @@ vae_tensor *vae_wrap(vae_ctx *ctx, vae_dtype dt, int ndim, const int64_t *shape,
 static double draw(vae_rng *r, int normal, vae_dtype dt) {
     if (normal) return vae_rng_normal(r);
     /* f32: 24 bits, exact in float: a 53-bit double just under 1 would round to 1.0f, outside [0, 1) */
-    return dt == VAE_F64 ? vae_rng_uniform(r) : (double)((float)(vae_rng_u64(r) >> 40) * 0x1.0p-24f);
+    return dt == VAE_F64 ? vae_rng_uniform(r)
+                         : (double)((float)(vae_rng_u64(r) >> 40) * 0x1.0p-24f);
 }
 
 /* Fill t with draws; under vae_ctx_set_noise_rows, as rows [lo, lo + b) of a (..., total, E) draw. */
