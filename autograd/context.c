@@ -62,6 +62,11 @@ void vae_ctx_replay_normals(vae_ctx *ctx, const double *normals, int64_t n) {
 int64_t vae_ctx_replay_left(const vae_ctx *ctx) {
     return ctx && ctx->replay ? ctx->replay_n - ctx->replay_pos : 0;
 }
+void vae_ctx_set_noise_rows(vae_ctx *ctx, int64_t total, int64_t lo) {
+    if (!ctx) return;
+    ctx->noise_total = total > 0 && lo >= 0 && lo < total ? total : 0;
+    ctx->noise_lo = ctx->noise_total ? lo : 0;
+}
 
 int vae_set_grad_enabled(vae_ctx *ctx, int enabled) {
     if (!ctx) return 0;

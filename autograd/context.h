@@ -44,6 +44,13 @@ VAE_API void vae_ctx_seed(vae_ctx *ctx, uint64_t seed);
 VAE_API void vae_ctx_replay_normals(vae_ctx *ctx, const double *normals, int64_t n);
 /* How many replayed values are still unread (0 when not replaying). */
 VAE_API int64_t vae_ctx_replay_left(const vae_ctx *ctx);
+/* Data-parallel noise: this ctx computes rows [lo, lo + b) of a batch of `total` rows. From now on vae_randn and
+ * vae_rand draw, for a shape (..., b, E) (the batch dim is the second to last; the only dim of a 1-D shape), the
+ * values a shape (..., total, E) would get from the same RNG state and keep rows [lo, lo + b): the shard sees the
+ * single-process noise of its rows and the RNG advances as in the single-process run. A shape whose batch dim does
+ * not fit (lo + b > total) draws as usual. total = 0 turns it off (the default). Samplers that read vae_ctx_rng
+ * directly (the Laplace distribution) are not windowed. */
+VAE_API void vae_ctx_set_noise_rows(vae_ctx *ctx, int64_t total, int64_t lo);
 
 /* Grad mode: when off, ops record nothing (a no-grad scope). Returns the previous setting. */
 VAE_API int vae_set_grad_enabled(vae_ctx *ctx, int enabled);

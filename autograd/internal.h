@@ -34,7 +34,8 @@ struct vae_ctx {
     vae_arena *arena;
     vae_error err;
     vae_rng rng;
-    vae_node *tape; /* last node */
+    int64_t noise_total, noise_lo; /* vae_ctx_set_noise_rows; noise_total 0 = off */
+    vae_node *tape;                /* last node */
     int64_t tape_len;
     int grad_enabled;
     int anomaly;

@@ -62,6 +62,43 @@ vae_tensor *vae_wrap(vae_ctx *ctx, vae_dtype dt, int ndim, const int64_t *shape,
     return vae_tensor_wrap(ctx->arena, &ctx->err, dt, ndim, shape, data);
 }
 
+/* One random value of vae_randn / vae_rand, as a double (converted to the output dtype by the caller). */
+static double draw(vae_rng *r, int normal, vae_dtype dt) {
+    if (normal) return vae_rng_normal(r);
+    /* f32: 24 bits, exact in float: a 53-bit double just under 1 would round to 1.0f, outside [0, 1) */
+    return dt == VAE_F64 ? vae_rng_uniform(r)
+                         : (double)((float)(vae_rng_u64(r) >> 40) * 0x1.0p-24f);
+}
+
+/* Fill t with draws; under vae_ctx_set_noise_rows, as rows [lo, lo + b) of a (..., total, E) draw. */
+static vae_tensor *fill_random(vae_ctx *ctx, vae_tensor *t, int normal) {
+    int64_t n = vae_numel(t), outer = 1, inner = 1, b = 0, skip_lo = 0, skip_hi = 0;
+    if (ctx->noise_total > 0 && t->ndim >= 1) {
+        int bd = t->ndim >= 2 ? t->ndim - 2 : 0;
+        for (int d = 0; d < bd; d++) outer *= t->shape[d];
+        for (int d = bd + 1; d < t->ndim; d++) inner *= t->shape[d];
+        b = t->shape[bd];
+        if (ctx->noise_lo + b <= ctx->noise_total) {
+            skip_lo = ctx->noise_lo * inner;
+            skip_hi = (ctx->noise_total - ctx->noise_lo - b) * inner;
+        }
+    }
+    if (skip_lo == 0 && skip_hi == 0) outer = 1, inner = n, b = 1;
+    int64_t keep = b * inner, i = 0;
+    for (int64_t o = 0; o < outer; o++) {
+        for (int64_t k = 0; k < skip_lo; k++) draw(&ctx->rng, normal, t->dtype);
+        for (int64_t k = 0; k < keep; k++, i++) {
+            double v = draw(&ctx->rng, normal, t->dtype);
+            if (t->dtype == VAE_F64)
+                ((double *)t->data)[i] = v;
+            else
+                ((float *)t->data)[i] = (float)v;
+        }
+        for (int64_t k = 0; k < skip_hi; k++) draw(&ctx->rng, normal, t->dtype);
+    }
+    return t;
+}
+
 vae_tensor *vae_randn(vae_ctx *ctx, vae_dtype dt, int ndim, const int64_t *shape) {
     if (!ctx) return NULL;
     vae_tensor *t = vae__out(ctx, dt, ndim, shape);
@@ -80,24 +117,13 @@ vae_tensor *vae_randn(vae_ctx *ctx, vae_dtype dt, int ndim, const int64_t *shape
         ctx->replay_pos += n;
         return t;
     }
-    if (dt == VAE_F64)
-        for (int64_t i = 0; i < n; i++) ((double *)t->data)[i] = vae_rng_normal(&ctx->rng);
-    else
-        for (int64_t i = 0; i < n; i++) ((float *)t->data)[i] = (float)vae_rng_normal(&ctx->rng);
-    return t;
+    return fill_random(ctx, t, 1);
 }
 
 vae_tensor *vae_rand(vae_ctx *ctx, vae_dtype dt, int ndim, const int64_t *shape) {
     if (!ctx) return NULL;
     vae_tensor *t = vae__out(ctx, dt, ndim, shape);
-    if (!t) return NULL;
-    int64_t n = vae_numel(t);
-    if (dt == VAE_F64)
-        for (int64_t i = 0; i < n; i++) ((double *)t->data)[i] = vae_rng_uniform(&ctx->rng);
-    else /* 24 bits, exact in float: a 53-bit double just under 1 would round to 1.0f, outside [0, 1) */
-        for (int64_t i = 0; i < n; i++)
-            ((float *)t->data)[i] = (float)(vae_rng_u64(&ctx->rng) >> 40) * 0x1.0p-24f;
-    return t;
+    return t ? fill_random(ctx, t, 0) : NULL;
 }
 
 vae_tensor *vae_bernoulli(vae_ctx *ctx, const vae_tensor *p) {

@@ -9,6 +9,7 @@
 #include "models/mig.h"
 #include "models/eval.h"
 #include "options.h"
+#include "ranks.h"
 
 #define CMD        "eval"
 #define EVAL_CHUNK 100
@@ -52,23 +53,62 @@ int cli_evaluate_ex(vae_ctx *ctx, vae_net *net, const float *x, int64_t n, int64
         if (!ex_loglik) ex_loglik = own + n;
     }
     for (int64_t j = 0; j < Z; j++) kl_per_dim[j] = 0;
-    for (int64_t i0 = 0; i0 < n; i0 += EVAL_CHUNK) {
-        int64_t m = n - i0 < EVAL_CHUNK ? n - i0 : EVAL_CHUNK;
+    /* Sharded over ranks (ranks.h) by chunks: chunk c draws from its own stream (seeded from ctx's RNG and c), and
+     * the chunks' results are summed in chunk order, so any rank count gives the one-process bits. */
+    int64_t nc = (n + EVAL_CHUNK - 1) / EVAL_CHUNK, W = 4 + Z, c0, c1;
+    ranks_range(nc, ranks_rank(), ranks_size(), &c0, &c1);
+    uint64_t base = vae_rng_u64(vae_ctx_rng(ctx));
+    double *row = calloc((size_t)(nc * W + 1), sizeof *row);
+    int64_t *cnt = malloc(sizeof(int64_t) * (size_t)ranks_size());
+    if (!row || !cnt) {
+        free(row), free(cnt), free(own);
+        snprintf(msg, msglen, "out of memory");
+        return -1;
+    }
+    for (int64_t c = c0; c < c1; c++) {
+        int64_t i0 = c * EVAL_CHUNK, m = n - i0 < EVAL_CHUNK ? n - i0 : EVAL_CHUNK;
         vae_eval_result r;
+        vae_ctx_seed(ctx, base + (uint64_t)c * 0x9e3779b97f4a7c15ULL);
         if (vae_evaluate_ex(ctx, net, x + i0 * D, m, &ec, &r, ex_elbo + i0, ex_loglik + i0,
                             ex_loglik_se ? ex_loglik_se + i0 : NULL)) {
             snprintf(msg, msglen, "%s", vae_ctx_message(ctx));
             vae_ctx_clear_error(ctx);
-            free(own);
+            free(row), free(cnt), free(own);
             return -1;
         }
-        out->loglik += r.loglik * (double)m;
-        out->elbo += r.elbo * (double)m;
-        out->rec += r.rec * (double)m;
-        out->kl += r.kl * (double)m;
-        for (int64_t j = 0; j < Z; j++) kl_per_dim[j] += r.kl_per_dim[j] * (double)m;
+        double *w = row + c * W;
+        w[0] = r.loglik * (double)m, w[1] = r.elbo * (double)m, w[2] = r.rec * (double)m,
+        w[3] = r.kl * (double)m;
+        for (int64_t j = 0; j < Z; j++) w[4 + j] = r.kl_per_dim[j] * (double)m;
         vae_eval_result_free(&r);
         if (p) progress_count(p, "evaluating", i0 + m, n);
+    }
+    int rc = 0;
+    for (int k = 0; k < ranks_size(); k++) {
+        int64_t a, b;
+        ranks_range(nc, k, ranks_size(), &a, &b);
+        cnt[k] = (b - a) * W;
+    }
+    rc |= ranks_gather(row + c0 * W, row, cnt, sizeof(double), 0);
+    for (int k = 0; k < ranks_size(); k++) {
+        int64_t a, b;
+        ranks_range(nc, k, ranks_size(), &a, &b);
+        cnt[k] = (b * EVAL_CHUNK < n ? b * EVAL_CHUNK : n) - a * EVAL_CHUNK;
+    }
+    int64_t e0 = c0 * EVAL_CHUNK;
+    rc |= ranks_gather(ex_elbo + e0, ex_elbo, cnt, sizeof(double), 0);
+    rc |= ranks_gather(ex_loglik + e0, ex_loglik, cnt, sizeof(double), 0);
+    if (ex_loglik_se) rc |= ranks_gather(ex_loglik_se + e0, ex_loglik_se, cnt, sizeof(double), 0);
+    for (int64_t c = 0; c < nc; c++) {
+        const double *w = row + c * W;
+        out->loglik += w[0], out->elbo += w[1], out->rec += w[2], out->kl += w[3];
+        for (int64_t j = 0; j < Z; j++) kl_per_dim[j] += w[4 + j];
+    }
+    free(row), free(cnt);
+    if (rc) {
+        free(own);
+        snprintf(msg, msglen, "gathering the ranks' results failed");
+        return -1;
     }
     out->loglik /= (double)n, out->elbo /= (double)n, out->rec /= (double)n, out->kl /= (double)n;
     for (int64_t j = 0; j < Z; j++) kl_per_dim[j] /= (double)n;
@@ -133,11 +173,15 @@ int cmd_eval(int argc, char **argv) {
     }
     vae_ctx_seed(ctx, (uint64_t)seed);
     progress p;
-    progress_init(&p, 0, n, 0, quiet);
+    progress_init(&p, 0, n, 0, quiet || ranks_rank() > 0);
     cli_eval_sums s;
     if (cli_evaluate_ex(ctx, &r.net, ds->x, n, K, L, &p, &s, kl, NULL, NULL, NULL, msg,
                         sizeof msg)) {
         cli_error(CMD, "%s", msg);
+        goto done;
+    }
+    if (ranks_rank() > 0) { /* rank 0 reports */
+        exit_code = CLI_EXIT_OK;
         goto done;
     }
     if (vae_encode_all(ctx, &r.net, ds->x, n, 500, mu, NULL)) {

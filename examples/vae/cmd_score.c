@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "json.h"
 #include "options.h"
+#include "ranks.h"
 #include "tensor/atomic_file.h"
 
 #define CMD     "score"
@@ -69,10 +70,14 @@ int cmd_score(int argc, char **argv) {
     }
     vae_ctx_seed(ctx, (uint64_t)seed);
     progress p;
-    progress_init(&p, 0, n, 0, quiet);
+    progress_init(&p, 0, n, 0, quiet || ranks_rank() > 0);
     cli_eval_sums s;
     if (cli_evaluate_ex(ctx, &r.net, ds->x, n, K, 1, &p, &s, kl, elbo, ll, llse, msg, sizeof msg)) {
         cli_error(CMD, "%s", msg);
+        goto done;
+    }
+    if (ranks_rank() > 0) { /* rank 0 writes and reports */
+        exit_code = CLI_EXIT_OK;
         goto done;
     }
     vae_atomic_file af;

@@ -19,10 +19,12 @@
 #include "options.h"
 #include "pictures.h"
 #include "progress.h"
+#include "ranks.h"
 #include "run.h"
 #include "run_data.h"
 #include "train_extras.h"
 #include "train_log.h"
+#include "train_ranks.h"
 
 #define CMD      "train"
 #define EVAL_MAX 2000 /* examples scored per epoch when there is no validation set */
@@ -41,6 +43,7 @@ static void install_sigint(void) {
         SA_RESETHAND; /* a second Ctrl-C kills at once (the checkpoint on disk stays whole) */
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
+    if (ranks_size() > 1) sigaction(SIGTERM, &sa, NULL); /* mpirun passes Ctrl-C on as SIGTERM */
 }
 
 typedef struct train_opts {
@@ -53,7 +56,7 @@ typedef struct train_opts {
     int64_t pictures_every, lr_decay_every, log_steps;
     train_study_opts study; /* --study-every and its options (train_extras.h) */
     double lik_param, beta, free_bits, lr, weight_decay, clip_norm, valid_fraction, lr_gamma;
-    int mc_kl, n_over_m, resume, quiet, no_pictures;
+    int mc_kl, n_over_m, resume, quiet, no_pictures, det_reduce;
 } train_opts;
 
 /* runs/<data>-<model>: the spec's kind, plus the file's stem for file specs ("runs/csv-iris-vae").
@@ -233,6 +236,8 @@ typedef struct trainer {
     vae_eval_result last_eval;
     progress prog;
     int64_t steps_per_epoch;
+    /* ranks (train_ranks.h): --deterministic-reduce; a stop every rank agreed on */
+    int det_reduce, stop_all;
 } trainer;
 
 static void trainer_free(trainer *t) {
@@ -333,16 +338,26 @@ static int train_step(trainer *t, double *bound, double *rec, double *kl, double
         snprintf(msg, n, "%s", err.msg);
         return -1;
     }
-    vae_ctx_reset(t->ctx);
-    vae_params_zero_grad(t->net.params);
-    vae_tensor *x =
-        vae_cast(t->ctx, vae_wrap(t->ctx, VAE_F32, VAE_SHAPE(m, D), t->xbuf), t->net.cfg.dtype);
     vae_objective_out out;
-    s = vae_objective(t->ctx, &t->net, x, &t->ocfg, &t->ost, &out);
-    if (s == VAE_OK) s = vae_backward(t->ctx, out.loss);
-    if (s != VAE_OK) {
-        snprintf(msg, n, "step %" PRId64 ": %s", t->optim.step + 1, vae_ctx_message(t->ctx));
-        return -1;
+    /* under mpirun (or --deterministic-reduce): every rank its share of the batch, one gradient sum */
+    if (train_ranks_needed(t->det_reduce)) {
+        char why[256];
+        if (train_ranks_grad(t->ctx, &t->net, t->xbuf, m, D, &t->ocfg, &t->ost, t->det_reduce,
+                             g_stop, &out, &t->stop_all, why, sizeof why)) {
+            snprintf(msg, n, "step %" PRId64 ": %s", t->optim.step + 1, why);
+            return -1;
+        }
+    } else {
+        vae_ctx_reset(t->ctx);
+        vae_params_zero_grad(t->net.params);
+        vae_tensor *x =
+            vae_cast(t->ctx, vae_wrap(t->ctx, VAE_F32, VAE_SHAPE(m, D), t->xbuf), t->net.cfg.dtype);
+        s = vae_objective(t->ctx, &t->net, x, &t->ocfg, &t->ost, &out);
+        if (s == VAE_OK) s = vae_backward(t->ctx, out.loss);
+        if (s != VAE_OK) {
+            snprintf(msg, n, "step %" PRId64 ": %s", t->optim.step + 1, vae_ctx_message(t->ctx));
+            return -1;
+        }
     }
     double gnorm = t->cfg.clip_norm > 0 ? vae_clip_grad_norm(t->net.params, t->cfg.clip_norm)
                                         : vae_grad_norm(t->net.params);
@@ -505,6 +520,10 @@ static cli_opt *train_table(train_opts *o, int *n) {
          "the study's EST[:BASELINE] list (reparam,dreg,stl)", 0},
         {"study-objective", "SPEC", CLI_OPT_STR, &o->study.objective, 0, 0, NULL,
          "the bound studied (iwae)", 0},
+        {"deterministic-reduce", NULL, CLI_OPT_FLAG, &o->det_reduce, 0, 0, NULL,
+         "under mpirun: sum the gradients of 8 fixed batch groups in order, the same bits for any "
+         "rank count up to 8",
+         0},
         CLI_OPT_QUIET(&o->quiet),
         {"max-memory", "SIZE", CLI_OPT_STR, &o->max_memory, 0, 0, NULL,
          "refuse data whose load is estimated above SIZE (e.g. 2G; default 4G)", 0},
@@ -532,6 +551,7 @@ static const char *const resumable[] = {"out",
                                         "study-ks",
                                         "study-estimators",
                                         "study-objective",
+                                        "deterministic-reduce",
                                         NULL};
 
 static int setup_fresh(trainer *t, const train_opts *o, cli_opt *tab, int ntab, char *msg,
@@ -561,6 +581,7 @@ static int setup_fresh(trainer *t, const train_opts *o, cli_opt *tab, int ntab, 
     if (vae_optim_init(&t->optim, t->net.params, &oc, &err)) return cli_error(CMD, "%s", err.msg);
     vae_ctx_seed(t->ctx, (uint64_t)t->cfg.seed);
     vae_rng_seed(&t->rng_data, (uint64_t)t->cfg.seed ^ 0xda7aULL);
+    if (ranks_rank() > 0) return 0; /* rank 0 alone writes the run directory */
     if (make_dirs(t->dir, msg, n)) return cli_error(CMD, "%s", msg);
     if (train_log_reset(&t->log, t->logpath, msg, n)) return cli_error(CMD, "%s", msg);
     return 0;
@@ -608,7 +629,8 @@ static int setup_resume(trainer *t, const train_opts *o, cli_opt *tab, int ntab,
     t->ost.step = t->cfg.obj_step;
     t->ost.baseline = t->cfg.obj_baseline;
     t->ost.baseline_ready = t->cfg.obj_baseline_ready;
-    if (train_log_trim(&t->log, t->logpath, t->cfg.epochs_done, t->cfg.step, msg, n))
+    if (ranks_rank() == 0 &&
+        train_log_trim(&t->log, t->logpath, t->cfg.epochs_done, t->cfg.step, msg, n))
         return cli_error(CMD, "%s", msg);
     return 0;
 }
@@ -693,15 +715,18 @@ int cmd_train(int argc, char **argv) {
         path_join(t.logpath, sizeof t.logpath, t.dir, "log.jsonl", msg, sizeof msg))
         return cli_usage_error(CMD, "--out: %s", msg);
     cli_set_threads(o.threads);
+    int rank0 = ranks_rank() == 0;
+    if (!rank0) o.quiet = 1;
+    t.det_reduce = o.det_reduce;
     t.ctx = vae_ctx_new(0);
     t.ectx = vae_ctx_new(0);
     if (!t.ctx || !t.ectx) {
         trainer_free(&t);
         return cli_error(CMD, "out of memory");
     }
-    /* hardening: one writer per run directory, held until the process ends */
+    /* hardening: one writer per run directory, held until the process ends (under MPI rank 0 is the writer) */
     run_lock lock = {.fd = -1};
-    if ((!o.resume || file_exists(t.dir)) &&
+    if (rank0 && (!o.resume || file_exists(t.dir)) &&
         run_lock_take(&lock, t.dir, !o.resume, msg, sizeof msg)) {
         trainer_free(&t);
         return cli_error(CMD, "%s", msg);
@@ -764,7 +789,7 @@ int cmd_train(int argc, char **argv) {
         int64_t seen_now = 0;
         int r = 1;
         for (;;) {
-            if (g_stop) {
+            if (train_ranks_needed(t.det_reduce) ? t.stop_all : g_stop) {
                 status = "interrupted";
                 break;
             }
@@ -811,7 +836,7 @@ int cmd_train(int argc, char **argv) {
         }
         if (strcmp(status, "done") != 0) break;
         /* the epoch is complete */
-        if (evaluate_epoch(&t, msg, sizeof msg)) {
+        if (rank0 && evaluate_epoch(&t, msg, sizeof msg)) {
             trainer_free(&t);
             return cli_error(CMD, "%s", msg);
         }
@@ -835,8 +860,8 @@ int cmd_train(int argc, char **argv) {
         c->epochs_done = e + 1;
         c->batch_in_epoch = 0;
         c->part_bound = c->part_rec = c->part_kl = c->part_elbo = 0;
-        if (train_log_append(&t.log, t.logpath, &row, msg, sizeof msg) ||
-            save_checkpoint(&t, msg, sizeof msg)) {
+        if (rank0 && (train_log_append(&t.log, t.logpath, &row, msg, sizeof msg) ||
+                      save_checkpoint(&t, msg, sizeof msg))) {
             trainer_free(&t);
             progress_clear(&t.prog);
             return cli_error(CMD, "%s", msg);
@@ -847,19 +872,19 @@ int cmd_train(int argc, char **argv) {
                       e + 1, c->epochs, c->objective, row.train_bound,
                       row.has_valid ? t.last_eval.elbo : NAN, t.last_eval.kl,
                       t.last_eval.active_units, c->latent, row.seconds);
-        if (o.study.every > 0 && (e == 0 || (e + 1) % o.study.every == 0) &&
+        if (rank0 && o.study.every > 0 && (e == 0 || (e + 1) % o.study.every == 0) &&
             train_study_record(&o.study, t.dir, e + 1, t.optim.step, (uint64_t)c->seed, t.ectx,
                                &t.net, &t.data, msg, sizeof msg)) {
             trainer_free(&t);
             progress_clear(&t.prog);
             return cli_error(CMD, "%s", msg);
         }
-        if (!o.no_pictures && o.pictures_every > 0 && (e + 1) % o.pictures_every == 0 &&
+        if (rank0 && !o.no_pictures && o.pictures_every > 0 && (e + 1) % o.pictures_every == 0 &&
             c->epochs_done < c->epochs && write_pictures(&t, msg, sizeof msg))
             progress_note(&t.prog, "vae train: warning: pictures: %s", msg);
     }
     if (strcmp(status, "done") != 0) {
-        if (save_checkpoint(&t, msg, sizeof msg)) {
+        if (rank0 && save_checkpoint(&t, msg, sizeof msg)) {
             trainer_free(&t);
             return cli_error(CMD, "%s", msg);
         }
@@ -870,7 +895,7 @@ int cmd_train(int argc, char **argv) {
                       t.dir);
         if (strcmp(status, "interrupted") == 0) exit_code = CLI_EXIT_INTERRUPTED;
     }
-    if (exit_code == CLI_EXIT_OK && !o.no_pictures) {
+    if (rank0 && exit_code == CLI_EXIT_OK && !o.no_pictures) {
         if (!t.last_eval.kl_per_dim && evaluate_epoch(&t, msg, sizeof msg)) {
             trainer_free(&t);
             return cli_error(CMD, "%s", msg);
@@ -880,7 +905,11 @@ int cmd_train(int argc, char **argv) {
             return cli_error(CMD, "pictures: %s", msg);
         }
     }
-    print_result(&t, status, clock_now() - t0);
+    if (train_ranks_same_params(t.net.params, msg, sizeof msg)) {
+        trainer_free(&t);
+        return cli_error(CMD, "%s", msg);
+    }
+    if (rank0) print_result(&t, status, clock_now() - t0);
     trainer_free(&t);
     return exit_code;
 }

@@ -8,6 +8,7 @@
 #include "models/objective.h"
 #include "models/plugin.h"
 #include "options.h"
+#include "ranks.h"
 #include "tensor/error.h"
 #include "tensor/threadpool.h"
 
@@ -154,7 +155,12 @@ int main(int argc, char **argv) {
             int rc = load_plugins(commands[i].name, &cargc, argv + 1);
             if (rc) return rc;
         }
-        return commands[i].run(cargc, argv + 1);
+        /* under mpirun every rank runs the command; train, eval and score share the work (ranks.h) */
+        if (ranks_init()) {
+            fprintf(stderr, "vae: could not join the MPI job\n");
+            return CLI_EXIT_ERROR;
+        }
+        return ranks_finish(commands[i].run(cargc, argv + 1));
     }
     fprintf(stderr, "vae: unknown command \"%s\"\nTry 'vae --help' for the list of commands.\n",
             argv[1]);
