@@ -81,6 +81,17 @@ expect 0 "eval of the vr run" "$VAE" eval --run "$T/vr" --is-samples 10 --quiet
 expect 0 "estimators --objective vr" "$VAE" estimators --run "$T/vr" --objective vr:alpha=0.5 \
     --estimators reparam,score:vimco --ks 2,3 --draws 3 --batch 5 --out "$T/vr/est" --quiet
 check "estimators rows name the bound" grep -q '"objective":"vr:k=3"' "$T/vr/est/estimators.json"
+# Adam's betas and eps (Burda et al.'s protocol uses eps 1e-4): stored, used, kept on resume
+expect 0 "train --opt-eps --adam-beta1" "$VAE" train $TINY --epochs 1 --opt-eps 1e-4 --adam-beta1 0.99 --out "$T/adam"
+ADAM_BOUND=$("$CHECK" num "$T/adam/log.jsonl" 1 train_bound)
+expect 0 "export of the adam run" "$VAE" export --run "$T/adam" --to "$T/adam/w"
+check "run.txt keeps opt_eps" grep -qx "opt_eps 0.0001" "$T/adam/w/run.txt"
+check "run.txt keeps adam_beta1" grep -q "^adam_beta1 0.98999" "$T/adam/w/run.txt"
+expect 0 "the same run with the default Adam" "$VAE" train $TINY --epochs 1 --out "$T/adam0"
+check "the betas and eps act on training" test "$ADAM_BOUND" != "$("$CHECK" num "$T/adam0/log.jsonl" 1 train_bound)"
+expect 0 "resume keeps them" "$VAE" train --resume --out "$T/adam" --epochs 2 --quiet --no-pictures
+expect 2 "--opt-eps out of range" "$VAE" train --opt-eps 2 --out "$T/x"
+expect 2 "--adam-beta1 out of range" "$VAE" train --adam-beta1 1 --out "$T/x"
 expect 0 "train --objective miwae" "$VAE" train $TINY --epochs 1 --objective miwae:m=2,k=3 --estimator dreg \
     --out "$T/miwae"
 check "train JSON names miwae" grep -q '"objective":"miwae:m=2,k=3"' "$T/out"

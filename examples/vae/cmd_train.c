@@ -56,6 +56,7 @@ typedef struct train_opts {
     int64_t pictures_every, lr_decay_every, log_steps;
     train_study_opts study; /* --study-every and its options (train_extras.h) */
     double lik_param, beta, free_bits, lr, weight_decay, clip_norm, valid_fraction, lr_gamma;
+    double adam_beta1, adam_beta2, opt_eps; /* 0 = the optimizer's default */
     int mc_kl, n_over_m, resume, quiet, no_pictures, det_reduce;
 } train_opts;
 
@@ -168,6 +169,7 @@ static int config_from_opts(const train_opts *o, cli_opt *tab, int ntab, run_con
                       : optim_kind(o->optimizer) == VAE_OPTIM_ADAMW ? 0.01
                                                                     : 0.0;
     c->clip_norm = o->clip_norm;
+    c->adam_beta1 = o->adam_beta1, c->adam_beta2 = o->adam_beta2, c->opt_eps = o->opt_eps;
     c->batch = o->batch;
     c->epochs = o->epochs;
     c->seed = o->seed;
@@ -478,6 +480,12 @@ static cli_opt *train_table(train_opts *o, int *n) {
          "weight decay (0; adamw 0.01)", 0},
         {"clip-norm", "N", CLI_OPT_REAL, &o->clip_norm, 0, 1e12, NULL,
          "clip the global gradient norm (0 = off)", 0},
+        {"adam-beta1", "B", CLI_OPT_REAL, &o->adam_beta1, 0, 0.999999, NULL,
+         "Adam/AdamW first-moment decay (0 = default 0.9)", 0},
+        {"adam-beta2", "B", CLI_OPT_REAL, &o->adam_beta2, 0, 0.999999, NULL,
+         "Adam/AdamW second-moment decay (0 = default 0.999)", 0},
+        {"opt-eps", "E", CLI_OPT_REAL, &o->opt_eps, 0, 1, NULL,
+         "the optimizer's eps (0 = default: 1e-8 Adam, 1e-10 Adagrad; Burda et al. used 1e-4)", 0},
         {"batch", "M", CLI_OPT_INT, &o->batch, 1, 1000000, NULL, "minibatch size (100)", 0},
         {"epochs", "E", CLI_OPT_INT, &o->epochs, 1, 10000000, NULL,
          "passes over the training set (60)", 0},
@@ -554,6 +562,17 @@ static const char *const resumable[] = {"out",
                                         "deterministic-reduce",
                                         NULL};
 
+/* The optimizer the run describes: its kind's defaults, then the run's lr, weight decay, betas and eps (0 keeps
+ * a default). */
+static vae_optim_config optim_config(const run_config *c) {
+    vae_optim_config oc = vae_optim_defaults((vae_optim_kind)optim_kind(c->optimizer), c->lr);
+    oc.weight_decay = c->weight_decay;
+    if (c->adam_beta1 > 0) oc.beta1 = c->adam_beta1;
+    if (c->adam_beta2 > 0) oc.beta2 = c->adam_beta2;
+    if (c->opt_eps > 0) oc.eps = c->opt_eps;
+    return oc;
+}
+
 static int setup_fresh(trainer *t, const train_opts *o, cli_opt *tab, int ntab, char *msg,
                        size_t n) {
     int rc = config_from_opts(o, tab, ntab, &t->cfg);
@@ -574,9 +593,7 @@ static int setup_fresh(trainer *t, const train_opts *o, cli_opt *tab, int ntab, 
     for (int64_t j = 0; j < t->cfg.x_dim; j++) mean[j] /= (float)t->data.train.n;
     vae_net_init_output_bias(&t->net, mean);
     free(mean);
-    vae_optim_config oc =
-        vae_optim_defaults((vae_optim_kind)optim_kind(t->cfg.optimizer), t->cfg.lr);
-    oc.weight_decay = t->cfg.weight_decay;
+    vae_optim_config oc = optim_config(&t->cfg);
     vae_error err = {0};
     if (vae_optim_init(&t->optim, t->net.params, &oc, &err)) return cli_error(CMD, "%s", err.msg);
     vae_ctx_seed(t->ctx, (uint64_t)t->cfg.seed);
@@ -617,9 +634,7 @@ static int setup_resume(trainer *t, const train_opts *o, cli_opt *tab, int ntab,
     int drc = run_data_load(&t->cfg, NULL, 0, &t->data, msg, n);
     if (drc) return cli_data_error(CMD, drc, msg);
     if (run_build_net(&t->cfg, &t->net, msg, n)) return cli_error(CMD, "%s", msg);
-    vae_optim_config oc =
-        vae_optim_defaults((vae_optim_kind)optim_kind(t->cfg.optimizer), t->cfg.lr);
-    oc.weight_decay = t->cfg.weight_decay;
+    vae_optim_config oc = optim_config(&t->cfg);
     vae_error err = {0};
     if (vae_optim_init(&t->optim, t->net.params, &oc, &err)) return cli_error(CMD, "%s", err.msg);
     if (vae_checkpoint_load(t->ckpt, t->net.params, &t->optim, NULL, NULL, &err))

@@ -136,6 +136,9 @@ int run_config_check(const run_config *c, char *msg, size_t n) {
     RANGE_I(lr_decay_every, 0, INT64_C(1) << 40)
     RANGE_D(lr_gamma, 1e-6, 1)
     RANGE_D(weight_decay, 0, 1e3)
+    RANGE_D(adam_beta1, 0, 0.999999)
+    RANGE_D(adam_beta2, 0, 0.999999)
+    RANGE_D(opt_eps, 0, 1)
     RANGE_D(clip_norm, 0, 1e12)
     RANGE_I(batch, 1, 1000000)
     RANGE_I(epochs, 1, 10000000)
@@ -218,6 +221,9 @@ static const key_def keys[] = {
     KD(lr_gamma),
     KD(weight_decay),
     KD(clip_norm),
+    KD(adam_beta1),
+    KD(adam_beta2),
+    KD(opt_eps),
     KI(batch),
     KI(epochs),
     KI(epochs_done),

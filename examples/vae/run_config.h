@@ -68,6 +68,7 @@ typedef struct run_config {
         lr_decay_every; /* step schedule: decay every this many steps (0 = a third of the run) */
     double lr_gamma;    /* step schedule factor */
     double weight_decay, clip_norm;
+    double adam_beta1, adam_beta2, opt_eps; /* 0 = the optimizer's default (absent in older runs) */
     int64_t batch, epochs;
     /* data geometry and pre-processing, filled when the training data is first loaded */
     int64_t x_dim;
