@@ -7,6 +7,7 @@
 
 #include "test.h"
 #include "vae.h"
+#include "objective_gradcheck.h"
 
 #define D 6
 #define B 4
@@ -103,56 +104,10 @@ static void check_error(const char *s, vae_estimator e, vae_baseline bl, const c
 }
 
 /* gradcheck of a spec w.r.t. every parameter with the noise fixed (reseeded per evaluation) */
-typedef struct gc_user {
-    vae_net *net;
-    vae_objective_cfg cfg;
-} gc_user;
-
-static vae_tensor *objective_fn(vae_ctx *ctx, vae_tensor *const *in, int nin, void *u) {
-    gc_user *g = u;
-    vae_mlp *m[2] = {&g->net->enc, &g->net->dec};
-    vae_linear saved[2][VAE_MLP_MAX_LAYERS];
-    int k = 0;
-    (void)nin;
-    for (int j = 0; j < 2; j++)
-        for (int i = 0; i < m[j]->nlayers; i++) {
-            saved[j][i] = m[j]->layer[i];
-            m[j]->layer[i].w = in[k++];
-            m[j]->layer[i].b = in[k++];
-        }
-    vae_ctx_seed(ctx, 99);
-    vae_tensor *x = vae_from_data(ctx, VAE_F64, VAE_SHAPE(B, D), VAE_F64, xdata);
-    vae_objective_state st = {0};
-    vae_objective_out o;
-    vae_status s = vae_objective(ctx, g->net, x, &g->cfg, &st, &o);
-    for (int j = 0; j < 2; j++)
-        for (int i = 0; i < m[j]->nlayers; i++) m[j]->layer[i] = saved[j][i];
-    return s ? NULL : o.loss;
-}
-
+/* every parameter of the net, noise fixed; step 5 so warm-up weights are inside their ramp */
 static void gradcheck_spec(vae_net *net, const char *s) {
-    gc_user u = {net, spec(s)};
-    int n = vae_params_count(net->params);
-    vae_gc_input in[32];
-    double *bufs[32];
-    for (int i = 0; i < n; i++) {
-        vae_tensor *p = vae_params_get(net->params, i);
-        memset(&in[i], 0, sizeof in[i]);
-        in[i].ndim = p->ndim;
-        memcpy(in[i].shape, p->shape, sizeof in[i].shape);
-        bufs[i] = malloc(sizeof(double) * (size_t)vae_numel(p));
-        vae_tensor_to_f64(p, bufs[i]);
-        in[i].data = bufs[i];
-        in[i].requires_grad = 1;
-    }
-    vae_error err = {0};
-    vae_gc_result res;
-    CHECK_MSG(vae_gradcheck(objective_fn, &u, n, in, 1e-6, 1e-6, 1e-5, &res, &err) == VAE_OK,
-              "gradcheck %s: %s", s, err.msg);
-    CHECK(res.checked > 50);
-    printf("gradcheck %-22s max|err| %.2e over %lld parameters\n", s, res.max_abs_err,
-           (long long)res.checked);
-    for (int i = 0; i < n; i++) free(bufs[i]);
+    vae_objective_cfg c = spec(s);
+    gradcheck_objective(net, &c, xdata, B, D, 5, s);
 }
 
 int main(void) {

@@ -6,6 +6,7 @@
 #include "vae.h"
 #include "models/eval.h"
 #include "models/objective.h"
+#include "objective_gradcheck.h"
 
 #define D 6
 #define B 4
@@ -56,58 +57,6 @@ static double mean_bound(vae_ctx *ctx, vae_net *net, const vae_objective_cfg *cf
 
 /* Gradcheck of an objective w.r.t. every parameter, with the noise fixed by reseeding: the MLP layers are pointed
  * at gradcheck's leaf tensors (enc.0.weight, enc.0.bias, ..., dec.*) for the evaluation, then restored. */
-typedef struct gc_user {
-    vae_net *net;
-    vae_objective_cfg cfg;
-} gc_user;
-
-static vae_tensor *objective_fn(vae_ctx *ctx, vae_tensor *const *in, int nin, void *u) {
-    gc_user *g = u;
-    vae_mlp *m[2] = {&g->net->enc, &g->net->dec};
-    vae_linear saved[2][VAE_MLP_MAX_LAYERS];
-    int k = 0;
-    for (int j = 0; j < 2; j++)
-        for (int i = 0; i < m[j]->nlayers; i++) {
-            saved[j][i] = m[j]->layer[i];
-            m[j]->layer[i].w = in[k++];
-            m[j]->layer[i].b = in[k++];
-        }
-    (void)nin;
-    vae_ctx_seed(ctx, 99);
-    vae_tensor *x = vae_from_data(ctx, VAE_F64, VAE_SHAPE(B, D), VAE_F64, xdata);
-    vae_objective_state st = {.step = 5};
-    vae_objective_out o;
-    vae_status s = vae_objective(ctx, g->net, x, &g->cfg, &st, &o);
-    for (int j = 0; j < 2; j++)
-        for (int i = 0; i < m[j]->nlayers; i++) m[j]->layer[i] = saved[j][i];
-    return s ? NULL : o.loss;
-}
-
-static void gradcheck_objective(vae_net *net, const vae_objective_cfg *cfg, const char *what) {
-    gc_user u = {net, *cfg};
-    int n = vae_params_count(net->params);
-    vae_gc_input in[32];
-    double *bufs[32];
-    for (int i = 0; i < n; i++) {
-        vae_tensor *p = vae_params_get(net->params, i);
-        memset(&in[i], 0, sizeof in[i]);
-        in[i].ndim = p->ndim;
-        memcpy(in[i].shape, p->shape, sizeof in[i].shape);
-        bufs[i] = malloc(sizeof(double) * (size_t)vae_numel(p));
-        vae_tensor_to_f64(p, bufs[i]);
-        in[i].data = bufs[i];
-        in[i].requires_grad = 1;
-    }
-    vae_error err = {0};
-    vae_gc_result res;
-    vae_status s = vae_gradcheck(objective_fn, &u, n, in, 1e-6, 1e-6, 1e-5, &res, &err);
-    CHECK_MSG(s == VAE_OK, "gradcheck %s: %s", what, err.msg);
-    CHECK(res.checked > 50);
-    printf("gradcheck %-22s max|err| %.2e over %lld parameters\n", what, res.max_abs_err,
-           (long long)res.checked);
-    for (int i = 0; i < n; i++) free(bufs[i]);
-}
-
 int main(void) {
     vae_ctx *ctx = vae_ctx_new(0);
     vae_ctx_seed(ctx, 1);
@@ -261,24 +210,24 @@ int main(void) {
     {
         vae_objective_cfg c;
         use(&c, "vae:l=2");
-        gradcheck_objective(&net, &c, "vae analytic KL, L=2");
+        gradcheck_objective(&net, &c, xdata, B, D, 0, "vae analytic KL, L=2");
         use(&c, "vae:l=2,mc-kl=1");
-        gradcheck_objective(&net, &c, "vae MC KL, L=2");
+        gradcheck_objective(&net, &c, xdata, B, D, 0, "vae MC KL, L=2");
         use(&c, "beta-vae:beta=4,warmup=10");
         c.data_size = 1000;
-        gradcheck_objective(&net, &c, "beta-vae warm-up, N/M");
+        gradcheck_objective(&net, &c, xdata, B, D, 0, "beta-vae warm-up, N/M");
         use(&c, "beta-vae:beta=4,warmup=10,free-bits=0.3");
-        gradcheck_objective(&net, &c, "beta-vae free bits");
+        gradcheck_objective(&net, &c, xdata, B, D, 0, "beta-vae free bits");
         use(&c, "beta-vae:beta=4,warmup=10,gamma=10,cmax=5,csteps=100");
-        gradcheck_objective(&net, &c, "beta-vae capacity");
+        gradcheck_objective(&net, &c, xdata, B, D, 0, "beta-vae capacity");
         use(&c, "iwae:k=3");
-        gradcheck_objective(&net, &c, "iwae K=3");
+        gradcheck_objective(&net, &c, xdata, B, D, 0, "iwae K=3");
         vae_net gnet;
         small_net(&gnet, VAE_F64, "gaussian-learned", 4);
         vae_objective_cfg_default(&c);
-        gradcheck_objective(&gnet, &c, "vae gaussian-learned");
+        gradcheck_objective(&gnet, &c, xdata, B, D, 0, "vae gaussian-learned");
         use(&c, "iwae:k=4");
-        gradcheck_objective(&gnet, &c, "iwae gaussian-learned");
+        gradcheck_objective(&gnet, &c, xdata, B, D, 0, "iwae gaussian-learned");
         vae_net_free(&gnet);
     }
     vae_net_free(&net);
