@@ -59,6 +59,9 @@ expect 0 "train --help with a plugin" "$VAE" train --plugin "$T/my_lik.so" --hel
 check "help lists the plugin's likelihood with its help line" grep -q "my-lik .*softplus pre-scale" "$T/out"
 check "help lists a built-in from the registry" grep -q "gaussian-learned .*log-variance" "$T/out"
 check "help documents --plugin" grep -q -- "--plugin FILE" "$T/out"
+expect 0 "train --help with an objective plugin" "$VAE" train --plugin "$T/mc_elbo.so" --help
+check "help lists the plugin's objective with its option defaults" grep -q "^  mc-elbo:k=3$" "$T/out"
+check "help lists a built-in objective from the registry" grep -q "^  vr:alpha=0.5,k=5$" "$T/out"
 expect 0 "train --help without the plugin" "$VAE" train --help
 check "no my-lik without the plugin" test "$(grep -c "my-lik" "$T/out")" -eq 0
 expect 2 "my-lik unknown without the plugin" "$VAE" train $TINY --likelihood my-lik --out "$T/x"
