@@ -40,6 +40,10 @@ static double ramp(int64_t step, double steps) {
 static int analytic_kl(const vae_objective_cfg *c) { /* STL needs the Monte-Carlo form */
     return opt(c, O_MC_KL) == 0 && c->estimator != VAE_EST_STL;
 }
+/* ... and a model whose KL has the closed form (a plain Gaussian posterior against N(0, I)) */
+static int use_analytic_kl(const vae_objective_cfg *c, const vae_net *net) {
+    return analytic_kl(c) && vae_net_analytic_kl(net);
+}
 
 /* E_q log p(x|z) per sample: (L, B) */
 static vae_tensor *reconstruction(vae_ctx *ctx, vae_net *net, vae_tensor *x, vae_tensor *z) {
@@ -49,7 +53,7 @@ static vae_tensor *reconstruction(vae_ctx *ctx, vae_net *net, vae_tensor *x, vae
 /* Monte-Carlo KL per sample, log q(z|x) - log p(z): (L, B) */
 static vae_tensor *kl_monte_carlo(vae_ctx *ctx, vae_net *net, vae_dist *q, vae_tensor *z,
                                   vae_estimator est) {
-    vae_dist *prior = vae_std_normal(ctx, net->cfg.dtype, 1, &net->cfg.z_dim);
+    vae_dist *prior = vae_net_prior(ctx, net);
     return vae_sub(ctx, vae_est_log_q(ctx, q, z, est), vae_dist_log_prob(ctx, prior, z));
 }
 
@@ -82,12 +86,17 @@ static vae_status elbo_build(vae_ctx *ctx, vae_net *net, vae_tensor *x, const va
     vae_objective_out_log(out, "kl_weight", w);
     vae_objective_out_log(out, "beta", beta);
 
+    if ((opt(c, O_FREE_BITS) > 0 || opt(c, O_GAMMA) > 0) && !vae_net_analytic_kl(net))
+        return vae_error_set(vae_ctx_error(ctx), VAE_ERR_ARG,
+                             "objective %s: free bits and capacity need the analytic KL, which this "
+                             "model (its prior or posterior family) does not have",
+                             c->desc->name);
     vae_tensor *mu, *lv; /* (B, Z) */
     vae_dist *q = vae_net_encode(ctx, net, x, &mu, &lv);
     vae_tensor *z = vae_est_draw_z(ctx, q, L, est);     /* (L, B, Z) */
     vae_tensor *logpx = reconstruction(ctx, net, x, z); /* (L, B) */
     vae_tensor *f, *kl_term = NULL, *bound, *kl;        /* f (L, B): what the estimator averages */
-    if (analytic_kl(c)) {
+    if (use_analytic_kl(c, net)) {
         kl = vae_normal_kl_std(ctx, mu, lv); /* (B) */
         f = logpx;
         bound = vae_sub(ctx, vae_mean_axis(ctx, logpx, 0, 0), kl);

@@ -44,7 +44,7 @@ vae_tensor *vae_est_log_q(vae_ctx *ctx, vae_dist *q, vae_tensor *z, vae_estimato
 /* log w (n, B) for z (n, B, Z) and its parts */
 static vae_tensor *log_weights(vae_ctx *ctx, vae_net *net, vae_dist *q, vae_tensor *x,
                                vae_tensor *z, vae_estimator est, vae_est_particles *p) {
-    vae_dist *prior = vae_std_normal(ctx, net->cfg.dtype, 1, &net->cfg.z_dim);
+    vae_dist *prior = vae_net_prior(ctx, net);
     p->logpx = vae_dist_log_prob(ctx, vae_net_decode(ctx, net, z), x);
     p->logpz = vae_dist_log_prob(ctx, prior, z);
     p->logq = vae_est_log_q(ctx, q, z, est);

@@ -128,7 +128,7 @@ vae_status vae_evaluate_ex(vae_ctx *ctx, vae_net *net, const float *x, int64_t n
             q = vae_net_encode(ctx, net, xb, NULL, NULL);
             z = q ? vae_dist_sample(ctx, q, c) : NULL; /* (c, m, Z) */
             vae_tensor *lpx = vae_dist_log_prob(ctx, vae_net_decode(ctx, net, z), xb);
-            vae_tensor *lpz = vae_dist_log_prob(ctx, vae_std_normal(ctx, net->cfg.dtype, 1, &Z), z);
+            vae_tensor *lpz = vae_dist_log_prob(ctx, vae_net_prior(ctx, net), z);
             vae_tensor *lq = q ? vae_dist_log_prob(ctx, q, z) : NULL;
             vae_tensor *lw = vae_sub(ctx, vae_add(ctx, lpx, lpz), lq); /* (c, m) */
             vae_tensor *lse = vae_logsumexp(ctx, lw, 1, (int[]){0}, 0);

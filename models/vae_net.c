@@ -100,6 +100,15 @@ vae_dist *vae_net_encode(vae_ctx *ctx, vae_net *net, vae_tensor *x, vae_tensor *
     return vae_normal_logvar(ctx, mu, lv);
 }
 
+vae_dist *vae_net_prior(vae_ctx *ctx, vae_net *net) {
+    return vae_std_normal(ctx, net->cfg.dtype, 1, &net->cfg.z_dim);
+}
+
+int vae_net_analytic_kl(const vae_net *net) {
+    (void)net;
+    return 1;
+}
+
 vae_dist *vae_net_decode(vae_ctx *ctx, vae_net *net, vae_tensor *z) {
     return vae_likelihood_make(ctx, net->lik, vae_mlp_forward(ctx, &net->dec, z),
                                net->cfg.lik_opts);

@@ -57,6 +57,13 @@ VAE_API void vae_net_init_output_bias(vae_net *net, const float *mean);
  * *logvar when those are non-NULL. NULL on failure (ctx error). */
 VAE_API vae_dist *vae_net_encode(vae_ctx *ctx, vae_net *net, vae_tensor *x, vae_tensor **mu,
                          vae_tensor **logvar);
+/* The prior p(z) of the current batch, a distribution whose event is the latent (Z): every objective,
+ * estimator and evaluation takes log p(z) from here (N(0, I) for the plain net). Model families with a richer
+ * prior (mixtures, conditional or hierarchical priors) return it here. NULL on failure (ctx error). */
+VAE_API vae_dist *vae_net_prior(vae_ctx *ctx, vae_net *net);
+/* 1 when KL(q(z|x) || p(z)) has the closed form of a diagonal Normal against N(0, I) (vae_normal_kl_std on
+ * encode's mu and logvar); 0 when objectives must estimate the KL by Monte Carlo. */
+VAE_API int vae_net_analytic_kl(const vae_net *net);
 /* p(x|z) for z (..., Z): the likelihood over (..., D). NULL on failure. */
 VAE_API vae_dist *vae_net_decode(vae_ctx *ctx, vae_net *net, vae_tensor *z);
 /* The likelihood's mean E[x|z] (..., D) for pictures (sigmoid of the logits for Bernoulli). NULL on failure. */
