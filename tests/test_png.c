@@ -278,7 +278,8 @@ static void test_plot(void) {
     const char *keep = getenv("VAE_KEEP_PLOTS");
     if (keep) vae_plot_write_png(&p, "curve_demo.png", 640, 480, &e);
 
-    vae_plot_series s2[2] = {{.name = "REINFORCE", .x = k, .y = snr1, .n = 6},
+    double snr1_se[6] = {0.1, 0, 0.05, 0.02, -1, 0.01}; /* one without a bar, one upper bound */
+    vae_plot_series s2[2] = {{.name = "REINFORCE", .x = k, .y = snr1, .yerr = snr1_se, .n = 6},
                              {.name = "reparam.", .x = k, .y = snr2, .n = 6, .color = 0x2ca02c}};
     vae_plot q = {.title = "SNR vs K",
                   .xlabel = "K",
@@ -300,6 +301,9 @@ static void test_plot(void) {
     CHECK(vae_read_file(path, &svg, &svgn, 0, &e) == VAE_OK);
     CHECK(svgn > 200 && memcmp(svg, "<svg", 4) == 0 && strstr((char *)svg, "REINFORCE") &&
           strstr((char *)svg, "</svg>"));
+    int bars = 0; /* one capped bar per point with a non-zero half-width: 5 of the 6 */
+    for (const char *q = (const char *)svg; (q = strstr(q, "<path stroke=\"#")) != NULL; q++) bars++;
+    CHECK_MSG(bars == 5, "SVG error bars: %d, want 5", bars);
     free(svg);
     if (keep) vae_plot_write_svg(&q, "snr_demo.svg", 640, 480, &e);
 

@@ -593,6 +593,20 @@ vae_status vae_plot_write_svg(const vae_plot *p, const char *path, int width, in
             vae_strbuf_printf(&b, "%s%.2f,%.2f", open ? " " : "", px_x(L, tx), px_y(L, ty));
             open = 1;
         }
+        for (int i = 0; sr->yerr && i < sr->n; i++) { /* error bars, capped, as in the PNG */
+            double tx = tr(series_x(sr, i), L->logx), ty = tr(sr->y[i], L->logy);
+            double e = sr->yerr[i];
+            if (isnan(tx) || isnan(ty) || e == 0 || isnan(e)) continue;
+            double lo = e < 0 ? NAN : tr(sr->y[i] - e, L->logy),
+                   hi = tr(sr->y[i] + (e < 0 ? 0 : e), L->logy);
+            double ylo = isnan(lo) ? L->y1 : fmin(fmax(px_y(L, lo), L->y0), L->y1),
+                   yhi = isnan(hi) ? L->y0 : fmin(fmax(px_y(L, hi), L->y0), L->y1),
+                   mx = px_x(L, tx), r = 2 * s;
+            vae_strbuf_printf(&b,
+                              "<path stroke=\"#%06x\" d=\"M%.1f %.1fV%.1fM%.1f %.1fH%.1fM%.1f "
+                              "%.1fH%.1f\"/>\n",
+                              (unsigned)col, mx, yhi, ylo, mx - r, yhi, mx + r, mx - r, ylo, mx + r);
+        }
         if (p->markers || sr->n == 1)
             for (int i = 0; i < sr->n; i++) {
                 double tx = tr(series_x(sr, i), L->logx), ty = tr(sr->y[i], L->logy);

@@ -25,7 +25,7 @@ typedef struct vae_plot_series {
     const double *x;  /* n x values, or NULL for 1, 2, ..., n (epochs) */
     const double *y;  /* n y values */
     const double
-        *yerr;   /* n half-widths of an error bar at each point (PNG only), or NULL; a negative
+        *yerr;   /* n half-widths of an error bar at each point (PNG and SVG), or NULL; a negative
                            value draws a bar from the point down to the axis (an upper bound) */
     int no_line; /* nonzero: markers only, no line between the points */
     int n;
