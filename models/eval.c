@@ -12,6 +12,7 @@ void vae_eval_cfg_default(vae_eval_cfg *cfg) {
     cfg->max_floats = 8 << 20;
     cfg->au_threshold = 0.01;
     cfg->elbo_samples = 1;
+    cfg->moment_samples = VAE_EVAL_MOMENT_SAMPLES;
 }
 
 /* x rows [i0, i0+m) as a tensor of the model's dtype in a freshly reset ctx */
@@ -101,11 +102,14 @@ vae_status vae_evaluate_ex(vae_ctx *ctx, vae_net *net, const float *x, int64_t n
         vae_tensor *z = q ? vae_dist_sample(ctx, q, L) : NULL; /* (L, m, Z) */
         vae_tensor *rec =
             vae_mean_axis(ctx, vae_dist_log_prob(ctx, vae_net_decode(ctx, net, z), xb), 0, 0);
-        vae_tensor *kld = NULL; /* two layers: KL per unit (m, Z) by Monte Carlo at the same z; qm = E_q[z|x] */
+        vae_tensor *kld =
+            NULL; /* two layers: KL per unit (m, Z) by Monte Carlo at the same z; qm = E_q[z|x] */
         if (net->cfg.z2_dim) {
             kld = vae_mean_axis(ctx, vae__hier_log_ratio_units(ctx, net, q, z), 0, 0);
             qm = NULL;
-            vae__hier_moments(ctx, net, xb, VAE_EVAL_MOMENT_SAMPLES, &qm, NULL);
+            vae__hier_moments(
+                ctx, net, xb,
+                cfg->moment_samples > 0 ? cfg->moment_samples : VAE_EVAL_MOMENT_SAMPLES, &qm, NULL);
         }
         vae_tensor *klb = net->cfg.z2_dim ? (qm ? vae_sum_axis(ctx, kld, -1, 0) : NULL)
                           : q             ? vae_normal_kl_std(ctx, qm, qv)

@@ -7,7 +7,7 @@
  * Two stochastic layers (vae_net.h): z = concat(z1, z2); the ELBO's KL is Monte Carlo, at the same L samples as
  *   the reconstruction, split per unit by the chain rule (z1 units: log q(z1_j|x) - log p(z1_j|z2); z2 units:
  *   log q(z2_j|z1) - log p(z2_j)); E_q[z2|x] = E_q(z1|x)[mu2(z1)] (Burda's second-layer active units) is
- *   estimated from VAE_EVAL_MOMENT_SAMPLES draws of z1 per example.
+ *   estimated from cfg.moment_samples draws of z1 per example.
  * Standard errors: of a mean over examples, sd / sqrt(n) (sd with n - 1); of one example's IS estimate across its
  *   K particles, by the delta method, SE(log p^) ~ sd(w) / (sqrt(K) mean(w)) = sqrt((K S2 / S1^2 - 1) / (K - 1))
  *   with S1 = sum_k w_k, S2 = sum_k w_k^2 (computed in log space).
@@ -18,7 +18,8 @@
 
 #include "models/vae_net.h"
 
-#define VAE_EVAL_MOMENT_SAMPLES 100 /* draws z1 ~ q(z1|x) behind E_q[z2|x] and Var_q[z2|x] (two layers) */
+#define VAE_EVAL_MOMENT_SAMPLES                                                                    \
+    100 /* default draws z1 ~ q(z1|x) behind E_q[z2|x] and Var_q[z2|x] (two layers) */
 
 typedef struct vae_eval_cfg {
     int64_t is_samples;  /* K for the IS estimate; 0 skips it (default 5000) */
@@ -27,6 +28,8 @@ typedef struct vae_eval_cfg {
     double au_threshold; /* active-unit threshold (default 0.01) */
     int64_t
         elbo_samples; /* L: samples z ~ q(z|x) per example for the ELBO's reconstruction (default 1) */
+    int64_t
+        moment_samples; /* two stochastic layers: draws z1 behind E_q[z2|x] (default VAE_EVAL_MOMENT_SAMPLES) */
 } vae_eval_cfg;
 
 typedef struct vae_eval_result {
