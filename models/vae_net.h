@@ -81,7 +81,7 @@ VAE_API int vae_net_analytic_kl(const vae_net *net);
 /* The width of the latent z that encode draws and decode reads: Z, or Z + Z2 with two stochastic layers. */
 VAE_API int64_t vae_net_latent_dim(const vae_net *net);
 /* The number of stochastic layers (1 or 2); their widths, z1 first, into dims[VAE_NET_MAX_STOCH] when non-NULL
- * (z holds them side by side in that order). */
+ * (z holds them side by side in that order; dims[1] = 0 for one layer). */
 VAE_API int vae_net_stoch_layers(const vae_net *net, int64_t *dims);
 /* p(x|z) for z (..., Z): the likelihood over (..., D). NULL on failure. */
 VAE_API vae_dist *vae_net_decode(vae_ctx *ctx, vae_net *net, vae_tensor *z);

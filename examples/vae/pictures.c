@@ -221,7 +221,9 @@ done:
 static int pic_traversal(vae_ctx *ctx, vae_net *net, const run_config *cfg, const vae_dataset *data,
                          const double *kl, const char *dir, char *msg, size_t msglen) {
     int64_t Z = vae_net_latent_dim(net), D = net->cfg.x_dim;
-    int rows = Z < TRAVERSAL_ROWS ? (int)Z : TRAVERSAL_ROWS, cells = rows * TRAVERSAL_STEPS;
+    int64_t Zd =
+        net->cfg.z_dim; /* the units the decoder reads: z, or z1 of (z1, z2) with two layers */
+    int rows = Zd < TRAVERSAL_ROWS ? (int)Zd : TRAVERSAL_ROWS, cells = rows * TRAVERSAL_STEPS;
     float *mu = malloc(sizeof(float) * (size_t)Z), *z = malloc(sizeof(float) * (size_t)(cells * Z));
     float *x = malloc(sizeof(float) * (size_t)(cells * D));
     int64_t *order = malloc(sizeof(int64_t) * (size_t)Z);
@@ -236,9 +238,9 @@ static int pic_traversal(vae_ctx *ctx, vae_net *net, const run_config *cfg, cons
         vae_ctx_clear_error(ctx);
         goto done;
     }
-    for (int64_t j = 0; j < Z; j++) order[j] = j;
+    for (int64_t j = 0; j < Zd; j++) order[j] = j;
     if (kl) /* insertion sort by KL, largest first: the informative dims on top */
-        for (int64_t a = 1; a < Z; a++)
+        for (int64_t a = 1; a < Zd; a++)
             for (int64_t b = a; b > 0 && kl[order[b]] > kl[order[b - 1]]; b--) {
                 int64_t t = order[b];
                 order[b] = order[b - 1], order[b - 1] = t;
