@@ -221,8 +221,8 @@ done:
 static int pic_traversal(vae_ctx *ctx, vae_net *net, const run_config *cfg, const vae_dataset *data,
                          const double *kl, const char *dir, char *msg, size_t msglen) {
     int64_t Z = vae_net_latent_dim(net), D = net->cfg.x_dim;
-    int64_t Zd =
-        net->cfg.z_dim; /* the units the decoder reads: z, or z1 of (z1, z2) with two layers */
+    /* the units the decoder reads: z, or z1 of (z1, z2) with two stochastic layers */
+    int64_t Zd = net->cfg.z_dim;
     int rows = Zd < TRAVERSAL_ROWS ? (int)Zd : TRAVERSAL_ROWS, cells = rows * TRAVERSAL_STEPS;
     float *mu = malloc(sizeof(float) * (size_t)Z), *z = malloc(sizeof(float) * (size_t)(cells * Z));
     float *x = malloc(sizeof(float) * (size_t)(cells * D));
