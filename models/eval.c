@@ -4,12 +4,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "models/vae_net_hier.h"
+
 void vae_eval_cfg_default(vae_eval_cfg *cfg) {
     cfg->is_samples = 5000;
     cfg->batch = 100;
     cfg->max_floats = 8 << 20;
     cfg->au_threshold = 0.01;
     cfg->elbo_samples = 1;
+    cfg->moment_samples = VAE_EVAL_MOMENT_SAMPLES;
 }
 
 /* x rows [i0, i0+m) as a tensor of the model's dtype in a freshly reset ctx */
@@ -35,14 +38,17 @@ static double logaddexp(double a, double b) {
 
 vae_status vae_encode_all(vae_ctx *ctx, vae_net *net, const float *x, int64_t n, int64_t batch,
                           float *mu, float *logvar) {
-    int64_t Z = net->cfg.z_dim;
+    int64_t Z = vae_net_latent_dim(net);
     if (batch < 1) batch = 100;
     int prev = vae_set_grad_enabled(ctx, 0);
     for (int64_t i0 = 0; i0 < n; i0 += batch) {
         int64_t m = n - i0 < batch ? n - i0 : batch;
-        vae_tensor *qm, *qv;
-        vae_dist *q = vae_net_encode(ctx, net, batch_tensor(ctx, net, x, i0, m), &qm, &qv);
-        if (!q) {
+        vae_tensor *qm = NULL, *qv = NULL, *xb = batch_tensor(ctx, net, x, i0, m);
+        if (net->cfg.z2_dim) /* two layers: the posterior's moments, z2's by sampling z1 */
+            vae__hier_moments(ctx, net, xb, VAE_EVAL_MOMENT_SAMPLES, &qm, &qv);
+        else
+            vae_net_encode(ctx, net, xb, &qm, &qv);
+        if (!qm || !qv || vae_ctx_status(ctx)) {
             vae_set_grad_enabled(ctx, prev);
             return fail(ctx);
         }
@@ -73,7 +79,7 @@ vae_status vae_evaluate_ex(vae_ctx *ctx, vae_net *net, const float *x, int64_t n
                            double *ex_loglik, double *ex_loglik_se) {
     memset(res, 0, sizeof *res);
     if (n < 1 || !x) return vae_error_set(vae_ctx_error(ctx), VAE_ERR_ARG, "evaluate: no examples");
-    int64_t Z = net->cfg.z_dim, D = net->cfg.x_dim;
+    int64_t Z = vae_net_latent_dim(net), D = net->cfg.x_dim;
     int64_t batch = cfg->batch > 0 ? cfg->batch : 100, K = cfg->is_samples;
     double *kl = calloc((size_t)Z, sizeof *kl), *au = calloc((size_t)Z, sizeof *au);
     double *s1 = calloc((size_t)Z, sizeof *s1), *acc = malloc(sizeof(double) * (size_t)batch * 2);
@@ -96,7 +102,18 @@ vae_status vae_evaluate_ex(vae_ctx *ctx, vae_net *net, const float *x, int64_t n
         vae_tensor *z = q ? vae_dist_sample(ctx, q, L) : NULL; /* (L, m, Z) */
         vae_tensor *rec =
             vae_mean_axis(ctx, vae_dist_log_prob(ctx, vae_net_decode(ctx, net, z), xb), 0, 0);
-        vae_tensor *klb = q ? vae_normal_kl_std(ctx, qm, qv) : NULL;
+        vae_tensor *kld =
+            NULL; /* two layers: KL per unit (m, Z) by Monte Carlo at the same z; qm = E_q[z|x] */
+        if (net->cfg.z2_dim) {
+            kld = vae_mean_axis(ctx, vae__hier_log_ratio_units(ctx, net, q, z), 0, 0);
+            qm = NULL;
+            vae__hier_moments(
+                ctx, net, xb,
+                cfg->moment_samples > 0 ? cfg->moment_samples : VAE_EVAL_MOMENT_SAMPLES, &qm, NULL);
+        }
+        vae_tensor *klb = net->cfg.z2_dim ? (qm ? vae_sum_axis(ctx, kld, -1, 0) : NULL)
+                          : q             ? vae_normal_kl_std(ctx, qm, qv)
+                                          : NULL;
         if (!rec || !klb) {
             st = fail(ctx);
             break;
@@ -110,8 +127,13 @@ vae_status vae_evaluate_ex(vae_ctx *ctx, vae_net *net, const float *x, int64_t n
             if (ex_elbo) ex_elbo[i0 + b] = r - k;
             if (ex_loglik_se && K <= 0) ex_loglik_se[i0 + b] = NAN;
             for (int64_t j = 0; j < Z; j++) {
-                double mu = vae_get_flat(qm, b * Z + j), lv = vae_get_flat(qv, b * Z + j);
-                kl[j] += 0.5 * (mu * mu + (expm1(lv) - lv));
+                double mu = vae_get_flat(qm, b * Z + j);
+                if (kld)
+                    kl[j] += vae_get_flat(kld, b * Z + j);
+                else {
+                    double lv = vae_get_flat(qv, b * Z + j);
+                    kl[j] += 0.5 * (mu * mu + (expm1(lv) - lv));
+                }
                 s1[j] += mu;
                 au[j] += mu * mu;
             }
@@ -167,7 +189,9 @@ vae_status vae_evaluate_ex(vae_ctx *ctx, vae_net *net, const float *x, int64_t n
         if (au[j] < 0) au[j] = 0;
         kl[j] /= (double)n;
         active += au[j] > cfg->au_threshold;
+        res->layer_active[j < net->cfg.z_dim ? 0 : 1] += au[j] > cfg->au_threshold;
     }
+    res->nlayers = vae_net_stoch_layers(net, res->layer_dim);
     free(s1);
     res->n = n;
     res->loglik = K > 0 ? sum_ll / (double)n : NAN;

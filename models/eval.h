@@ -4,6 +4,10 @@
  *   computed in chunks of particles whose logsumexps are combined, so memory stays bounded for any K.
  *   ELBO and its parts with the analytic KL (reconstruction averaged over L samples per example); KL per latent
  *   dim; active units (Burda et al.: a dim is active when Var_x( E_q[z_j | x] ) > 0.01).
+ * Two stochastic layers (vae_net.h): z = concat(z1, z2); the ELBO's KL is Monte Carlo, at the same L samples as
+ *   the reconstruction, split per unit by the chain rule (z1 units: log q(z1_j|x) - log p(z1_j|z2); z2 units:
+ *   log q(z2_j|z1) - log p(z2_j)); E_q[z2|x] = E_q(z1|x)[mu2(z1)] (Burda's second-layer active units) is
+ *   estimated from cfg.moment_samples draws of z1 per example.
  * Standard errors: of a mean over examples, sd / sqrt(n) (sd with n - 1); of one example's IS estimate across its
  *   K particles, by the delta method, SE(log p^) ~ sd(w) / (sqrt(K) mean(w)) = sqrt((K S2 / S1^2 - 1) / (K - 1))
  *   with S1 = sum_k w_k, S2 = sum_k w_k^2 (computed in log space).
@@ -14,6 +18,9 @@
 
 #include "models/vae_net.h"
 
+#define VAE_EVAL_MOMENT_SAMPLES                                                                    \
+    100 /* default draws z1 ~ q(z1|x) behind E_q[z2|x] and Var_q[z2|x] (two layers) */
+
 typedef struct vae_eval_cfg {
     int64_t is_samples;  /* K for the IS estimate; 0 skips it (default 5000) */
     int64_t batch;       /* examples per step (default 100) */
@@ -21,6 +28,8 @@ typedef struct vae_eval_cfg {
     double au_threshold; /* active-unit threshold (default 0.01) */
     int64_t
         elbo_samples; /* L: samples z ~ q(z|x) per example for the ELBO's reconstruction (default 1) */
+    int64_t
+        moment_samples; /* two stochastic layers: draws z1 behind E_q[z2|x] (default VAE_EVAL_MOMENT_SAMPLES) */
 } vae_eval_cfg;
 
 typedef struct vae_eval_result {
@@ -33,6 +42,9 @@ typedef struct vae_eval_result {
     int64_t z_dim;
     double *kl_per_dim; /* (Z) mean KL of each latent dim */
     double *au_var;     /* (Z) Var_x E_q[z_j|x] */
+    int nlayers;        /* stochastic layers (1 or 2); z holds them side by side */
+    int64_t layer_dim[VAE_NET_MAX_STOCH];
+    int layer_active[VAE_NET_MAX_STOCH]; /* active units per layer (they sum to active_units) */
 } vae_eval_result;
 
 VAE_API void vae_eval_cfg_default(vae_eval_cfg *cfg);
@@ -50,8 +62,10 @@ VAE_API vae_status vae_evaluate_ex(vae_ctx *ctx, vae_net *net, const float *x, i
 /* Free the arrays of a result; zeroed or NULL is harmless. */
 VAE_API void vae_eval_result_free(vae_eval_result *res);
 
-/* Latent means and log-variances of x (n, D) into mu and logvar (n, Z each, may be NULL). On failure returns
- * the code with the message in ctx. */
+/* Latent means and log-variances of x (n, D) into mu and logvar (n, Z each, may be NULL): q(z|x)'s. With two
+ * stochastic layers, the posterior's marginal moments per unit of z = (z1, z2) (Z + Z2 columns): exact for z1,
+ * for z2 E[mu2(z1)] and E[exp lv2(z1)] + Var[mu2(z1)] over VAE_EVAL_MOMENT_SAMPLES draws z1 ~ q(z1|x) from ctx's
+ * RNG. On failure returns the code with the message in ctx. */
 VAE_API vae_status vae_encode_all(vae_ctx *ctx, vae_net *net, const float *x, int64_t n,
                                   int64_t batch, float *mu, float *logvar);
 

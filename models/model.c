@@ -95,6 +95,17 @@ vae_status vae_model_desc_check(const vae_model_desc *d, vae_error *err) {
             return vae_error_set(err, VAE_ERR_ARG,
                                  "hidden: layer size %" PRId64 " is out of range 1..65536",
                                  n->hidden[i]);
+    if (n->z2_dim < 0 || n->z2_dim > 4096) /* two stochastic layers */
+        return vae_error_set(err, VAE_ERR_ARG, "latent2: %" PRId64 " is out of range 0..4096",
+                             n->z2_dim);
+    if (n->nhidden2 < 0 || n->nhidden2 > VAE_NET_MAX_HIDDEN)
+        return vae_error_set(err, VAE_ERR_ARG, "hidden2: %d layers; at most %d", n->nhidden2,
+                             VAE_NET_MAX_HIDDEN);
+    for (int i = 0; i < n->nhidden2; i++)
+        if (n->hidden2[i] < 1 || n->hidden2[i] > 65536)
+            return vae_error_set(err, VAE_ERR_ARG,
+                                 "hidden2: layer size %" PRId64 " is out of range 1..65536",
+                                 n->hidden2[i]);
     if (vae_model_act_parse(vae_model_act_name(n->act)) < 0)
         return vae_error_set(err, VAE_ERR_ARG, "activation: unknown kind %d", (int)n->act);
     if (n->dtype != VAE_F32 && n->dtype != VAE_F64)
@@ -160,6 +171,12 @@ vae_status vae_model_desc_write(const vae_model_desc *d, char **text, size_t *le
     for (int i = 0; i < n->nhidden; i++)
         vae_strbuf_printf(&s, "%s%" PRId64, i ? "," : "", n->hidden[i]);
     vae_strbuf_printf(&s, "%s\n", n->nhidden ? "" : "0");
+    if (n->z2_dim > 0) { /* two stochastic layers; absent = one, so one-layer files read as before */
+        vae_strbuf_printf(&s, "latent2 %" PRId64 "\nhidden2 ", n->z2_dim);
+        for (int i = 0; i < n->nhidden2; i++)
+            vae_strbuf_printf(&s, "%s%" PRId64, i ? "," : "", n->hidden2[i]);
+        vae_strbuf_printf(&s, "%s\n", n->nhidden2 ? "" : "0");
+    }
     vae_strbuf_printf(&s, "activation %s\ndtype %s\nlikelihood %s\nlik_param %.17g\n",
                       vae_model_act_name(n->act), n->dtype == VAE_F64 ? "f64" : "f32",
                       n->likelihood, n->lik_opts[0]);
@@ -237,6 +254,30 @@ static int set_str(char *dst, size_t cap, const char *val) {
     return 1;
 }
 
+/* "0" (no layers) or comma-separated sizes into h[0..VAE_NET_MAX_HIDDEN) and *n; 0 when malformed (h and *n
+ * may then hold a part: the caller's copy is discarded on error). */
+static int parse_sizes(const char *val, int64_t *h, int *n) {
+    if (!strcmp(val, "0")) {
+        *n = 0;
+        return 1;
+    }
+    int k = 0;
+    const char *p = val;
+    while (*p) {
+        char *end;
+        errno = 0;
+        long long v = strtoll(p, &end, 10);
+        if (end == p || errno || k >= VAE_NET_MAX_HIDDEN || (*end && *end != ',')) return 0;
+        h[k++] = v;
+        if (!*end) {
+            *n = k;
+            return 1;
+        }
+        p = end + 1;
+    }
+    return 0;
+}
+
 /* One "key value" line into d; col_mean/col_std text is kept for the end (x_dim may come later). */
 static vae_status parse_line(vae_model_desc *d, const char *key, const char *val,
                              const char **mean_txt, const char **std_txt, vae_error *err) {
@@ -246,27 +287,15 @@ static vae_status parse_line(vae_model_desc *d, const char *key, const char *val
         return parse_i64(val, &n->x_dim) ? VAE_OK : bad(err, key, "is not an integer", val);
     if (!strcmp(key, "latent"))
         return parse_i64(val, &n->z_dim) ? VAE_OK : bad(err, key, "is not an integer", val);
-    if (!strcmp(key, "hidden")) {
-        if (!strcmp(val, "0")) {
-            n->nhidden = 0;
-            return VAE_OK;
-        }
-        int k = 0;
-        const char *p = val;
-        while (*p) {
-            char *end;
-            errno = 0;
-            long long h = strtoll(p, &end, 10);
-            if (end == p || errno || k >= VAE_NET_MAX_HIDDEN || (*end && *end != ',')) break;
-            n->hidden[k++] = h;
-            if (!*end) {
-                n->nhidden = k;
-                return VAE_OK;
-            }
-            p = end + 1;
-        }
-        return bad(err, key, "is not a list of layer sizes", val);
-    }
+    if (!strcmp(key, "hidden"))
+        return parse_sizes(val, n->hidden, &n->nhidden) ? VAE_OK
+                                                        : bad(err, key, "is not a list of layer sizes", val);
+    if (!strcmp(key, "latent2"))
+        return parse_i64(val, &n->z2_dim) ? VAE_OK : bad(err, key, "is not an integer", val);
+    if (!strcmp(key, "hidden2"))
+        return parse_sizes(val, n->hidden2, &n->nhidden2)
+                   ? VAE_OK
+                   : bad(err, key, "is not a list of layer sizes", val);
     if (!strcmp(key, "activation")) {
         int a = vae_model_act_parse(val);
         if (a < 0) return bad(err, key, "is not a known activation", val);

@@ -8,6 +8,8 @@
  * The text: first line "vae-run 1", then one "key value" per line ('#' starts a comment line).
  * Unknown keys are ignored; a known key with a bad value is an error naming the key. The keys:
  *   x_dim N        data dims D               latent Z             hidden H1,H2,..  (0 = none)
+ *   latent2 Z2     hidden2 H1,..: a second stochastic layer z2 above z (vae_net_cfg.z2_dim, hidden2); written
+ *                  only for two-layer models (absent = one stochastic layer)
  *   activation A   relu|tanh|softplus|sigmoid|elu|leaky-relu      dtype f32|f64
  *   likelihood L   a registered name         lik_param X          (lik_opts[0]; 0 = default)
  *   lik_opts X,..  all VAE_LIK_MAX_OPTS options (written only when one past the first is non-zero)

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "models/vae_net_hier.h"
 #include "nn/init.h"
 
 void vae_net_cfg_default(vae_net_cfg *cfg) {
@@ -21,8 +22,8 @@ void vae_net_cfg_default(vae_net_cfg *cfg) {
     cfg->init_sigma = 0.01;
 }
 
-static vae_status init_layers(const vae_net_cfg *cfg, const vae_mlp *m, vae_rng *rng,
-                              vae_error *err) {
+vae_status vae__net_init_layers(const vae_net_cfg *cfg, const vae_mlp *m, vae_rng *rng,
+                                vae_error *err) {
     if (cfg->init == VAE_INIT_PYTORCH) return vae_mlp_reset(m, rng, err);
     for (int i = 0; i < m->nlayers; i++) {
         const vae_linear *l = &m->layer[i];
@@ -69,7 +70,10 @@ vae_status vae_net_init(vae_net *net, const vae_net_cfg *cfg, vae_rng *rng, vae_
     for (int i = 0; i < cfg->nhidden; i++) sizes[i + 1] = cfg->hidden[cfg->nhidden - 1 - i];
     sizes[n - 1] = cfg->x_dim * lik->params_per_dim;
     if (vae_mlp_init(&net->dec, net->params, "dec", n, sizes, act, 0, err)) goto fail;
-    if (init_layers(cfg, &net->enc, rng, err) || init_layers(cfg, &net->dec, rng, err)) goto fail;
+    if (vae__net_init_layers(cfg, &net->enc, rng, err) ||
+        vae__net_init_layers(cfg, &net->dec, rng, err))
+        goto fail;
+    if (cfg->z2_dim && vae__hier_init(net, rng, err)) goto fail; /* two stochastic layers */
     return VAE_OK;
 fail:;
     vae_status s = err && err->code ? err->code : VAE_ERR_OOM;
@@ -91,6 +95,7 @@ void vae_net_init_output_bias(vae_net *net, const float *mean) {
 
 vae_dist *vae_net_encode(vae_ctx *ctx, vae_net *net, vae_tensor *x, vae_tensor **mu_out,
                          vae_tensor **lv_out) {
+    if (net->cfg.z2_dim) return vae__hier_encode(ctx, net, x, mu_out, lv_out);
     int64_t Z = net->cfg.z_dim;
     vae_tensor *h = vae_mlp_forward(ctx, &net->enc, x); /* (B, 2Z) */
     vae_tensor *mu = vae_slice(ctx, h, -1, 0, Z, 1), *lv = vae_slice(ctx, h, -1, Z, 2 * Z, 1);
@@ -101,20 +106,31 @@ vae_dist *vae_net_encode(vae_ctx *ctx, vae_net *net, vae_tensor *x, vae_tensor *
 }
 
 vae_dist *vae_net_prior(vae_ctx *ctx, vae_net *net) {
+    if (net->cfg.z2_dim) return vae__hier_prior(ctx, net);
     return vae_std_normal(ctx, net->cfg.dtype, 1, &net->cfg.z_dim);
 }
 
 int vae_net_analytic_kl(const vae_net *net) {
-    (void)net;
-    return 1;
+    return net->cfg.z2_dim == 0; /* two stochastic layers: Monte-Carlo KL */
+}
+
+int64_t vae_net_latent_dim(const vae_net *net) {
+    return net->cfg.z_dim + net->cfg.z2_dim;
+}
+
+int vae_net_stoch_layers(const vae_net *net, int64_t *dims) {
+    if (dims) dims[0] = net->cfg.z_dim, dims[1] = net->cfg.z2_dim;
+    return net->cfg.z2_dim ? 2 : 1;
 }
 
 vae_dist *vae_net_decode(vae_ctx *ctx, vae_net *net, vae_tensor *z) {
+    if (net->cfg.z2_dim) z = vae__hier_z1(ctx, net, z); /* p(x|z1) */
     return vae_likelihood_make(ctx, net->lik, vae_mlp_forward(ctx, &net->dec, z),
                                net->cfg.lik_opts);
 }
 
 vae_tensor *vae_net_decode_mean(vae_ctx *ctx, vae_net *net, vae_tensor *z) {
+    if (net->cfg.z2_dim) z = vae__hier_z1(ctx, net, z);
     return vae_likelihood_mean(ctx, net->lik, vae_mlp_forward(ctx, &net->dec, z),
                                net->cfg.lik_opts);
 }

@@ -5,6 +5,9 @@
  * where P is the likelihood's params_per_dim (1..VAE_LIK_MAX_PARAMS).
  * The decoder mirrors the encoder's hidden sizes. Parameters live in one store; encoder parameters are named
  * "enc.*" and decoder parameters "dec.*" (the estimator study groups gradients by that prefix).
+ * With two stochastic layers (cfg.z2_dim > 0, models/vae_net_hier.c) the latent every objective sees is
+ * z = concat(z1, z2) (..., Z + Z2): encode returns q(z1, z2|x) = q(z1|x) q(z2|z1), prior p(z1, z2) =
+ * p(z2) p(z1|z2), and decode reads z1 = z[..., :Z].
  */
 #ifndef VAE_NET_H
 #define VAE_NET_H
@@ -17,6 +20,7 @@
 #include "nn/params.h"
 
 #define VAE_NET_MAX_HIDDEN 8
+#define VAE_NET_MAX_STOCH  2 /* stochastic layers */
 
 typedef enum vae_init_kind { VAE_INIT_PYTORCH, VAE_INIT_XAVIER, VAE_INIT_NORMAL } vae_init_kind;
 
@@ -32,6 +36,12 @@ typedef struct vae_net_cfg {
     vae_dtype dtype;
     vae_init_kind init;
     double init_sigma; /* VAE_INIT_NORMAL: N(0, sigma^2), Kingma & Welling used 0.01 */
+    /* Two stochastic layers (Burda et al. 2016): z2_dim > 0 puts z2 (Z2) above z1 (the z_dim latent the
+     * decoder reads), through MLPs with hidden sizes hidden2: q(z2|z1) Z -> hidden2 -> 2 Z2 and p(z1|z2)
+     * Z2 -> hidden2 reversed -> 2 Z, both with `act`. 0 (the default) = one stochastic layer. */
+    int64_t z2_dim;
+    int nhidden2;
+    int64_t hidden2[VAE_NET_MAX_HIDDEN];
 } vae_net_cfg;
 
 typedef struct vae_net {
@@ -40,6 +50,8 @@ typedef struct vae_net {
     const vae_likelihood *lik;
     vae_mlp enc; /* D -> hidden... -> 2Z ("enc.<i>.weight/bias") */
     vae_mlp dec; /* Z -> hidden reversed... -> D * params_per_dim ("dec.*") */
+    vae_mlp enc2; /* two layers only: q(z2|z1), Z -> hidden2... -> 2 Z2 ("enc.z2.*") */
+    vae_mlp dec2; /* two layers only: p(z1|z2), Z2 -> hidden2 reversed... -> 2 Z ("dec.z1.*") */
 } vae_net;
 
 /* Fill cfg with defaults: 784-400-(20) ReLU Bernoulli, f32, PyTorch init. */
@@ -54,7 +66,9 @@ VAE_API void vae_net_free(vae_net *net);
 VAE_API void vae_net_init_output_bias(vae_net *net, const float *mean);
 
 /* q(z|x) for x (B, D): a diagonal Normal with loc (B, Z) and log-variance (B, Z), which are also stored in *mu and
- * *logvar when those are non-NULL. NULL on failure (ctx error). */
+ * *logvar when those are non-NULL. With two stochastic layers, q(z1, z2|x) over (B, Z + Z2) (rsample draws z1,
+ * then z2 given it), and *mu, *logvar are those of the mean path: q(z1|x)'s, then q(z2|z1 = mu1)'s (the
+ * posterior moments of z2 are vae_encode_all's). NULL on failure (ctx error). */
 VAE_API vae_dist *vae_net_encode(vae_ctx *ctx, vae_net *net, vae_tensor *x, vae_tensor **mu,
                          vae_tensor **logvar);
 /* The prior p(z) of the current batch, a distribution whose event is the latent (Z): every objective,
@@ -64,6 +78,11 @@ VAE_API vae_dist *vae_net_prior(vae_ctx *ctx, vae_net *net);
 /* 1 when KL(q(z|x) || p(z)) has the closed form of a diagonal Normal against N(0, I) (vae_normal_kl_std on
  * encode's mu and logvar); 0 when objectives must estimate the KL by Monte Carlo. */
 VAE_API int vae_net_analytic_kl(const vae_net *net);
+/* The width of the latent z that encode draws and decode reads: Z, or Z + Z2 with two stochastic layers. */
+VAE_API int64_t vae_net_latent_dim(const vae_net *net);
+/* The number of stochastic layers (1 or 2); their widths, z1 first, into dims[VAE_NET_MAX_STOCH] when non-NULL
+ * (z holds them side by side in that order; dims[1] = 0 for one layer). */
+VAE_API int vae_net_stoch_layers(const vae_net *net, int64_t *dims);
 /* p(x|z) for z (..., Z): the likelihood over (..., D). NULL on failure. */
 VAE_API vae_dist *vae_net_decode(vae_ctx *ctx, vae_net *net, vae_tensor *z);
 /* The likelihood's mean E[x|z] (..., D) for pictures (sigmoid of the logits for Bernoulli). NULL on failure. */

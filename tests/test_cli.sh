@@ -81,6 +81,21 @@ expect 0 "eval of the vr run" "$VAE" eval --run "$T/vr" --is-samples 10 --quiet
 expect 0 "estimators --objective vr" "$VAE" estimators --run "$T/vr" --objective vr:alpha=0.5 \
     --estimators reparam,score:vimco --ks 2,3 --draws 3 --batch 5 --out "$T/vr/est" --quiet
 check "estimators rows name the bound" grep -q '"objective":"vr:k=3"' "$T/vr/est/estimators.json"
+# two stochastic layers: stored, rebuilt by eval/sample/resume, active units per layer
+expect 2 "--latent2 with --layers 1" "$VAE" train --layers 1 --latent2 4
+check "the message names the option" grep -q -- "--latent2" "$T/err"
+expect 0 "train --layers 2" "$VAE" train --hidden 32 --n-train 500 --batch 100 --quiet --epochs 1 --latent 4 \
+    --latent2 3 --hidden2 8 --objective iwae:k=3 --estimator dreg --out "$T/hier"
+check "train JSON gives both layers" grep -q '"latent":4,"latent2":3' "$T/out"
+check "train JSON gives active units per layer" grep -q '"active_units_per_layer":\[' "$T/out"
+expect 0 "export of the two-layer run" "$VAE" export --run "$T/hier" --to "$T/hier/w"
+check "run.txt keeps latent2" grep -qx "latent2 3" "$T/hier/w/run.txt"
+check "run.txt keeps hidden2" grep -qx "hidden2 8" "$T/hier/w/run.txt"
+expect 0 "eval of the two-layer run" "$VAE" eval --run "$T/hier" --is-samples 10 --quiet
+check "eval gives the layers" grep -q '"latent":7,"latent_per_layer":\[4,3\],"active_units_per_layer":\[' "$T/out"
+expect 0 "sample from the two-layer prior" "$VAE" sample --run "$T/hier" --n 4 --out "$T/hier/s"
+expect 0 "resume the two-layer run" "$VAE" train --resume --out "$T/hier" --epochs 2 --quiet --no-pictures
+expect 2 "--layers cannot change on resume" "$VAE" train --resume --out "$T/hier" --epochs 3 --layers 1
 # Adam's betas and eps (Burda et al.'s protocol uses eps 1e-4): stored, used, kept on resume
 expect 0 "train --opt-eps --adam-beta1" "$VAE" train $TINY --epochs 1 --opt-eps 1e-4 --adam-beta1 0.99 --out "$T/adam"
 ADAM_BOUND=$("$CHECK" num "$T/adam/log.jsonl" 1 train_bound)

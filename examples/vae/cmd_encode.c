@@ -38,7 +38,7 @@ int cmd_encode(int argc, char **argv) {
     if ((rc = cli_open_run_data(CMD, run_dir, ckpt, data, NULL, split, &r, &d, &ds))) return rc;
     char msg[512], path[RUN_PATH_MAX];
     const char *dir = out ? out : r.dir;
-    int64_t Z = r.cfg.latent, n = ds->n;
+    int64_t Z = vae_net_latent_dim(&r.net), n = ds->n;
     if (nmax > 0 && nmax < n) n = nmax;
     float *mu = malloc(sizeof(float) * (size_t)(n * Z)),
           *lv = malloc(sizeof(float) * (size_t)(n * Z));

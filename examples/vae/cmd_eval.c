@@ -35,7 +35,7 @@ int cli_evaluate_ex(vae_ctx *ctx, vae_net *net, const float *x, int64_t n, int64
                     int64_t elbo_samples, progress *p, cli_eval_sums *out, double *kl_per_dim,
                     double *ex_elbo, double *ex_loglik, double *ex_loglik_se, char *msg,
                     size_t msglen) {
-    int64_t Z = net->cfg.z_dim, D = net->cfg.x_dim;
+    int64_t Z = vae_net_latent_dim(net), D = net->cfg.x_dim;
     vae_eval_cfg ec;
     vae_eval_cfg_default(&ec);
     ec.is_samples = is_samples;
@@ -159,7 +159,8 @@ int cmd_eval(int argc, char **argv) {
     if ((rc = cli_open_run_data(CMD, run_dir, ckpt, data, labels, split, &r, &d, &ds))) return rc;
     char msg[512];
     vae_ctx *ctx = vae_ctx_new(0);
-    int64_t Z = r.cfg.latent, n = ds->n;
+    int64_t Z = vae_net_latent_dim(&r.net), n = ds->n, dims[VAE_NET_MAX_STOCH];
+    int nlayers = vae_net_stoch_layers(&r.net, dims), layer_active[VAE_NET_MAX_STOCH] = {0};
     if (nmax > 0 && nmax < n) n = nmax;
     if (n < ds->n && !quiet)
         fprintf(stderr, "vae eval: a subset: the first %lld of %lld examples (--n)\n", (long long)n,
@@ -188,7 +189,8 @@ int cmd_eval(int argc, char **argv) {
         cli_error(CMD, "%s", vae_ctx_message(ctx));
         goto done;
     }
-    /* active units (Burda et al.): Var_x E_q[z_j | x] > 0.01 */
+    /* active units (Burda et al.): Var_x E_q[z_j | x] > 0.01; per stochastic layer (z = concat(z1, z2)), with
+     * E_q[z2|x] = E_q(z1|x)[mu2(z1)] from vae_encode_all */
     int active = 0;
     for (int64_t j = 0; j < Z; j++) {
         double s1 = 0, s2 = 0;
@@ -196,6 +198,7 @@ int cmd_eval(int argc, char **argv) {
             s1 += mu[i * Z + j], s2 += (double)mu[i * Z + j] * mu[i * Z + j];
         double var = s2 / (double)n - (s1 / (double)n) * (s1 / (double)n);
         active += var > 0.01;
+        layer_active[j < dims[0] ? 0 : 1] += var > 0.01;
     }
     double mig = NAN;
     if (ds->nfactors > 0 && ds->factors && Z >= 2) {
@@ -229,6 +232,14 @@ int cmd_eval(int argc, char **argv) {
     json_num_array(&j, "kl_per_dim", kl, Z);
     json_int(&j, "active_units", active);
     json_int(&j, "latent", Z);
+    if (nlayers > 1) { /* z1's and z2's */
+        json_begin_array(&j, "latent_per_layer");
+        for (int l = 0; l < nlayers; l++) json_int(&j, NULL, dims[l]);
+        json_end_array(&j);
+        json_begin_array(&j, "active_units_per_layer");
+        for (int l = 0; l < nlayers; l++) json_int(&j, NULL, layer_active[l]);
+        json_end_array(&j);
+    }
     if (per_factor) {
         json_num(&j, "mig", mig);
         json_begin(&j, "mig_per_factor");

@@ -50,7 +50,7 @@ int cmd_score(int argc, char **argv) {
     const vae_dataset *ds;
     if ((rc = cli_open_run_data(CMD, run_dir, ckpt, data, labels, split, &r, &d, &ds))) return rc;
     char msg[512], path[RUN_PATH_MAX];
-    int64_t Z = r.cfg.latent, n = ds->n;
+    int64_t Z = vae_net_latent_dim(&r.net), n = ds->n;
     if (nmax > 0 && nmax < n) n = nmax;
     double *elbo = malloc(sizeof(double) * (size_t)(n + 1)),
            *ll = malloc(sizeof(double) * (size_t)(n + 1)),

@@ -50,7 +50,9 @@ typedef struct train_opts {
     const char *data, *model, *likelihood, *hidden, *activation, *estimator, *baseline, *optimizer,
         *schedule;
     const char *binarize, *dtype, *out, *capacity, *labels, *objective;
-    const char *max_memory; /* hardening: --max-memory SIZE */
+    const char *max_memory;  /* hardening: --max-memory SIZE */
+    int64_t layers, latent2; /* two stochastic layers: --layers, --latent2, --hidden2 */
+    const char *hidden2;
     int64_t latent, samples, kl_warmup, warmup, batch, epochs, seed, threads, n_train, log_every,
         max_steps;
     int64_t pictures_every, lr_decay_every, log_steps;
@@ -111,8 +113,32 @@ static int optim_kind(const char *name) {
                                           : VAE_OPTIM_ADAM;
 }
 
+/* Two stochastic layers (Burda et al. 2016): --layers 2, implied by --latent2 or --hidden2. Burda's MNIST model
+ * 784-100-100-(100)-50-50-(50) with tanh fills every size and the activation the command line leaves out. */
+static int two_layers_from_opts(const train_opts *o, cli_opt *tab, int ntab, run_config *c) {
+    int implied = cli_seen(tab, ntab, "latent2") || cli_seen(tab, ntab, "hidden2");
+    if (o->layers == 1 && cli_seen(tab, ntab, "layers") && implied)
+        return cli_usage_error(CMD, "--%s describes a second stochastic layer: it needs --layers 2",
+                               cli_seen(tab, ntab, "latent2") ? "latent2" : "hidden2");
+    if (o->layers != 2 && !implied) return 0;
+    if (!cli_seen(tab, ntab, "latent")) c->latent = 100;
+    if (!cli_seen(tab, ntab, "hidden")) c->nhidden = 2, c->hidden[0] = c->hidden[1] = 100;
+    if (!cli_seen(tab, ntab, "activation")) snprintf(c->activation, sizeof c->activation, "tanh");
+    c->latent2 = o->latent2;
+    int nh = strcmp(o->hidden2, "0") == 0
+                 ? 0
+                 : cli_parse_int_list(o->hidden2, c->hidden2, RUN_MAX_HIDDEN, 1, 65536);
+    if (nh < 0)
+        return cli_usage_error(
+            CMD, "--hidden2: \"%s\" is not a list of up to %d layer sizes in 1..65536 (e.g. 50,50)",
+            o->hidden2, RUN_MAX_HIDDEN);
+    c->nhidden2 = nh;
+    return 0;
+}
+
 /* Fill a fresh run's configuration from the options; usage errors print and return 2. */
 static int config_from_opts(const train_opts *o, cli_opt *tab, int ntab, run_config *c) {
+    int rc2;
     run_config_default(c);
     snprintf(c->data, sizeof c->data, "%s", o->data);
     snprintf(c->model, sizeof c->model, "%s", o->model);
@@ -145,6 +171,7 @@ static int config_from_opts(const train_opts *o, cli_opt *tab, int ntab, run_con
             o->hidden, RUN_MAX_HIDDEN);
     c->nhidden = nh;
     c->latent = o->latent;
+    if ((rc2 = two_layers_from_opts(o, tab, ntab, c))) return rc2;
     c->samples = o->samples;
     c->beta = o->beta;
     c->lik_param = o->lik_param;
@@ -283,6 +310,8 @@ static int evaluate_epoch(trainer *t, char *msg, size_t n) {
     vae_eval_cfg_default(&ec);
     ec.is_samples = 0;
     ec.batch = 500;
+    ec.moment_samples =
+        10; /* two stochastic layers: E_q[z2|x] for the epoch's active units (vae eval: 100) */
     vae_ctx_seed(t->ectx, (uint64_t)t->cfg.seed * 7919 + (uint64_t)t->cfg.epochs_done);
     vae_eval_result_free(&t->last_eval);
     if (vae_evaluate(t->ectx, &t->net, ds->x, m, &ec, &t->last_eval, NULL, NULL)) {
@@ -398,6 +427,7 @@ static void print_result(trainer *t, const char *status, double seconds) {
     json_str(&j, "objective", t->cfg.objective);
     json_str(&j, "likelihood", t->cfg.likelihood);
     json_int(&j, "latent", t->cfg.latent);
+    if (t->cfg.latent2) json_int(&j, "latent2", t->cfg.latent2);
     json_int(&j, "epochs", t->cfg.epochs_done);
     json_int(&j, "step", t->optim.step);
     int last = t->log.n - 1;
@@ -408,6 +438,12 @@ static void print_result(trainer *t, const char *status, double seconds) {
     if (t->last_eval.kl_per_dim) {
         json_num(&j, "kl", t->last_eval.kl);
         json_int(&j, "active_units", t->last_eval.active_units);
+        if (t->last_eval.nlayers > 1) { /* z1's, z2's */
+            json_begin_array(&j, "active_units_per_layer");
+            for (int l = 0; l < t->last_eval.nlayers; l++)
+                json_int(&j, NULL, t->last_eval.layer_active[l]);
+            json_end_array(&j);
+        }
     }
     json_num(&j, "seconds", seconds);
     json_num(&j, "train_seconds", t->cfg.elapsed);
@@ -445,6 +481,14 @@ static cli_opt *train_table(train_opts *o, int *n) {
         {"activation", "ACT", CLI_OPT_CHOICE, &o->activation, 0, 0,
          "relu|tanh|softplus|sigmoid|elu|leaky-relu",
          "hidden activation: relu|tanh|softplus|sigmoid|elu|leaky-relu (relu)", 0},
+        {"layers", "N", CLI_OPT_INT, &o->layers, 1, 2, NULL,
+         "stochastic layers (1); 2: Burda et al.'s x -> z1 -> z2, defaults --latent 100 --hidden "
+         "100,100 --latent2 50 --hidden2 50,50 --activation tanh",
+         0},
+        {"latent2", "Z2", CLI_OPT_INT, &o->latent2, 1, 4096, NULL,
+         "size of the second stochastic layer z2; implies --layers 2 (50)", 0},
+        {"hidden2", "H1[,H2..]", CLI_OPT_STR, &o->hidden2, 0, 0, NULL,
+         "hidden sizes of q(z2|z1), mirrored by p(z1|z2); implies --layers 2 (50,50)", 0},
         {"samples", "K", CLI_OPT_INT, &o->samples, 1, 100000, NULL,
          "samples per datum (vae) or particles K (iwae) (1)", 0},
         {"k", "K", CLI_OPT_INT, &o->samples, 1, 100000, NULL, "same as --samples", 0},
@@ -665,6 +709,9 @@ int cmd_train(int argc, char **argv) {
                     .binarize = "auto",
                     .dtype = "f32",
                     .latent = d.latent,
+                    .layers = 1,
+                    .latent2 = 50,
+                    .hidden2 = "50,50",
                     .samples = 1,
                     .batch = d.batch,
                     .epochs = d.epochs,
@@ -787,7 +834,8 @@ int cmd_train(int argc, char **argv) {
                       "vae train: %s, %" PRId64 " train / %" PRId64 " valid examples of %" PRId64
                       " features; %s, %s likelihood, Z=%" PRId64 ", %" PRId64 " parameters -> %s",
                       t.data.train.name, t.data.train.n, t.data.valid.n, c->x_dim, c->model,
-                      c->likelihood, c->latent, vae_params_numel(t.net.params), t.dir);
+                      c->likelihood, vae_net_latent_dim(&t.net), vae_params_numel(t.net.params),
+                      t.dir);
     install_sigint();
     const char *status = "done";
     int exit_code = CLI_EXIT_OK;
@@ -886,7 +934,7 @@ int cmd_train(int argc, char **argv) {
                       "  train %s %.2f  valid ELBO %.2f  KL %.2f  AU %d/%" PRId64 "  %.1f s",
                       e + 1, c->epochs, c->objective, row.train_bound,
                       row.has_valid ? t.last_eval.elbo : NAN, t.last_eval.kl,
-                      t.last_eval.active_units, c->latent, row.seconds);
+                      t.last_eval.active_units, vae_net_latent_dim(&t.net), row.seconds);
         if (rank0 && o.study.every > 0 && (e == 0 || (e + 1) % o.study.every == 0) &&
             train_study_record(&o.study, t.dir, e + 1, t.optim.step, (uint64_t)c->seed, t.ectx,
                                &t.net, &t.data, msg, sizeof msg)) {

@@ -18,7 +18,7 @@
 
 int pic_decode_means(vae_ctx *ctx, vae_net *net, const float *z, int64_t m, float *out, char *msg,
                      size_t n) {
-    int64_t Z = net->cfg.z_dim, D = net->cfg.x_dim;
+    int64_t Z = vae_net_latent_dim(net), D = net->cfg.x_dim;
     int prev = vae_set_grad_enabled(ctx, 0);
     int rc = 0;
     for (int64_t i0 = 0; i0 < m && rc == 0; i0 += DECODE_CHUNK) {
@@ -115,9 +115,25 @@ static int write_npy_rows(const run_config *cfg, const char *path, const float *
     return rc;
 }
 
+/* n draws z (n, Z) from the model's prior p(z) (vae_net_prior), seeded from rng */
+static int prior_samples(vae_ctx *ctx, vae_net *net, vae_rng *rng, int64_t n, float *z, char *msg,
+                         size_t msglen) {
+    vae_ctx_reset(ctx);
+    vae_ctx_seed(ctx, vae_rng_u64(rng));
+    vae_tensor *t = vae_dist_sample(ctx, vae_net_prior(ctx, net), n); /* (n, Z) */
+    if (!t) {
+        snprintf(msg, msglen, "sampling the prior: %s", vae_ctx_message(ctx));
+        vae_ctx_clear_error(ctx);
+        return -1;
+    }
+    for (int64_t i = 0; i < vae_numel(t); i++) z[i] = (float)vae_get_flat(t, i);
+    vae_ctx_reset(ctx);
+    return 0;
+}
+
 int pic_samples(vae_ctx *ctx, vae_net *net, const run_config *cfg, const char *dir, int n,
                 vae_rng *rng, int write_npy, char *msg, size_t msglen) {
-    int64_t Z = net->cfg.z_dim, D = net->cfg.x_dim;
+    int64_t Z = vae_net_latent_dim(net), D = net->cfg.x_dim;
     float *z = malloc(sizeof(float) * (size_t)(n * Z)),
           *x = malloc(sizeof(float) * (size_t)(n * D));
     char path[RUN_PATH_MAX];
@@ -126,7 +142,10 @@ int pic_samples(vae_ctx *ctx, vae_net *net, const run_config *cfg, const char *d
         snprintf(msg, msglen, "out of memory");
         goto done;
     }
-    for (int64_t i = 0; i < n * Z; i++) z[i] = (float)vae_rng_normal(rng);
+    if (net->cfg.z2_dim) { /* two stochastic layers: z2 ~ N(0, I), then z1 ~ p(z1|z2) */
+        if (prior_samples(ctx, net, rng, n, z, msg, msglen)) goto done;
+    } else
+        for (int64_t i = 0; i < n * Z; i++) z[i] = (float)vae_rng_normal(rng);
     if (pic_decode_means(ctx, net, z, n, x, msg, msglen)) goto done;
     if (path_join(path, sizeof path, dir, cfg->tabular ? "samples.csv" : "samples.png", msg,
                   msglen))
@@ -146,7 +165,7 @@ done:
 /* Originals above reconstructions: 8 columns, rows alternate originals / reconstructions. */
 static int pic_reconstructions(vae_ctx *ctx, vae_net *net, const run_config *cfg,
                                const vae_dataset *data, const char *dir, char *msg, size_t msglen) {
-    int64_t Z = net->cfg.z_dim, D = net->cfg.x_dim;
+    int64_t Z = vae_net_latent_dim(net), D = net->cfg.x_dim;
     int m = data->n < 16 ? (int)data->n : 16, cols = m < 8 ? m : 8;
     float *mu = malloc(sizeof(float) * (size_t)(m * Z)),
           *rec = malloc(sizeof(float) * (size_t)(m * D));
@@ -201,8 +220,10 @@ done:
 
 static int pic_traversal(vae_ctx *ctx, vae_net *net, const run_config *cfg, const vae_dataset *data,
                          const double *kl, const char *dir, char *msg, size_t msglen) {
-    int64_t Z = net->cfg.z_dim, D = net->cfg.x_dim;
-    int rows = Z < TRAVERSAL_ROWS ? (int)Z : TRAVERSAL_ROWS, cells = rows * TRAVERSAL_STEPS;
+    int64_t Z = vae_net_latent_dim(net), D = net->cfg.x_dim;
+    /* the units the decoder reads: z, or z1 of (z1, z2) with two stochastic layers */
+    int64_t Zd = net->cfg.z_dim;
+    int rows = Zd < TRAVERSAL_ROWS ? (int)Zd : TRAVERSAL_ROWS, cells = rows * TRAVERSAL_STEPS;
     float *mu = malloc(sizeof(float) * (size_t)Z), *z = malloc(sizeof(float) * (size_t)(cells * Z));
     float *x = malloc(sizeof(float) * (size_t)(cells * D));
     int64_t *order = malloc(sizeof(int64_t) * (size_t)Z);
@@ -217,9 +238,9 @@ static int pic_traversal(vae_ctx *ctx, vae_net *net, const run_config *cfg, cons
         vae_ctx_clear_error(ctx);
         goto done;
     }
-    for (int64_t j = 0; j < Z; j++) order[j] = j;
+    for (int64_t j = 0; j < Zd; j++) order[j] = j;
     if (kl) /* insertion sort by KL, largest first: the informative dims on top */
-        for (int64_t a = 1; a < Z; a++)
+        for (int64_t a = 1; a < Zd; a++)
             for (int64_t b = a; b > 0 && kl[order[b]] > kl[order[b - 1]]; b--) {
                 int64_t t = order[b];
                 order[b] = order[b - 1], order[b - 1] = t;
@@ -279,7 +300,8 @@ int pic_all(vae_ctx *ctx, vae_net *net, const run_config *cfg, const vae_dataset
         if (pic_reconstructions(ctx, net, cfg, data, dir, msg, msglen)) return -1;
         if (!cfg->tabular && pic_traversal(ctx, net, cfg, data, kl, dir, msg, msglen)) return -1;
     }
-    if (!cfg->tabular && net->cfg.z_dim == 2 && pic_manifold(ctx, net, cfg, dir, msg, msglen))
+    if (!cfg->tabular && vae_net_latent_dim(net) == 2 && !net->cfg.z2_dim &&
+        pic_manifold(ctx, net, cfg, dir, msg, msglen))
         return -1;
     return 0;
 }

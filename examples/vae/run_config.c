@@ -112,6 +112,12 @@ int run_config_check(const run_config *c, char *msg, size_t n) {
         if (c->hidden[i] < 1 || c->hidden[i] > 65536)
             return fail(msg, n, "hidden: layer size %" PRId64 " is out of range 1..65536",
                         c->hidden[i]);
+    RANGE_I(latent2, 0, 4096)
+    RANGE_I(nhidden2, 0, RUN_MAX_HIDDEN)
+    for (int i = 0; i < c->nhidden2; i++)
+        if (c->hidden2[i] < 1 || c->hidden2[i] > 65536)
+            return fail(msg, n, "hidden2: layer size %" PRId64 " is out of range 1..65536",
+                        c->hidden2[i]);
     if (act_parse(c->activation) < 0)
         return fail(msg, n, "activation: unknown \"%s\"", c->activation);
     if (one_of(c->dtype, dtype_names, 2) < 0)
@@ -270,6 +276,9 @@ static int from_model_desc(run_config *c, vae_model_desc *d, char *msg, size_t n
     c->latent = nc->z_dim;
     c->nhidden = nc->nhidden;
     for (int i = 0; i < nc->nhidden; i++) c->hidden[i] = nc->hidden[i];
+    c->latent2 = nc->z2_dim;
+    c->nhidden2 = nc->nhidden2;
+    for (int i = 0; i < nc->nhidden2; i++) c->hidden2[i] = nc->hidden2[i];
     snprintf(c->activation, sizeof c->activation, "%s", vae_model_act_name(nc->act));
     snprintf(c->dtype, sizeof c->dtype, "%s", nc->dtype == VAE_F64 ? "f64" : "f32");
     snprintf(c->likelihood, sizeof c->likelihood, "%s", nc->likelihood);
@@ -507,6 +516,9 @@ void run_config_net_cfg(const run_config *c, vae_net_cfg *net) {
     net->z_dim = c->latent;
     net->nhidden = c->nhidden;
     for (int i = 0; i < c->nhidden && i < RUN_MAX_HIDDEN; i++) net->hidden[i] = c->hidden[i];
+    net->z2_dim = c->latent2;
+    net->nhidden2 = c->nhidden2;
+    for (int i = 0; i < c->nhidden2 && i < RUN_MAX_HIDDEN; i++) net->hidden2[i] = c->hidden2[i];
     int a = act_parse(c->activation);
     net->act = a >= 0 ? (vae_act)a : VAE_ACT_RELU;
     snprintf(net->likelihood, sizeof net->likelihood, "%s", c->likelihood);

@@ -46,6 +46,11 @@ typedef struct run_config {
     int64_t hidden[RUN_MAX_HIDDEN];
     char activation[16];
     char dtype[8]; /* f32 | f64 */
+    /* two stochastic layers (Burda et al. 2016): latent2 > 0 adds z2 above z1 (= latent); the model keys
+     * latent2/hidden2 (models/model.c) */
+    int64_t latent2; /* 0 = one stochastic layer */
+    int nhidden2;
+    int64_t hidden2[RUN_MAX_HIDDEN];
     /* objective: its spec (vae_objective_parse_spec) plus estimator and baseline. A configuration from before
      * the spec existed has objective "" and the legacy fields below (model, samples, beta, ...), which
      * run_config_objective maps onto a spec; they are read from such files but no longer written. */

@@ -119,6 +119,11 @@ int train_log_append(train_log *l, const char *path, const train_epoch_row *r, c
     json_num(&j, "capacity", r->capacity);
     json_num_array(&j, "kl_per_dim", ev->kl_per_dim, ev->z_dim);
     json_int(&j, "active_units", ev->active_units);
+    if (ev->nlayers > 1) { /* two stochastic layers: z1's, z2's */
+        json_begin_array(&j, "active_units_per_layer");
+        for (int l = 0; l < ev->nlayers; l++) json_int(&j, NULL, ev->layer_active[l]);
+        json_end_array(&j);
+    }
     json_num(&j, "lr", r->lr);
     json_num(&j, "seconds", r->seconds);
     json_num(&j, "samples_per_s", r->samples_per_s);
