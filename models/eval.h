@@ -4,6 +4,10 @@
  *   computed in chunks of particles whose logsumexps are combined, so memory stays bounded for any K.
  *   ELBO and its parts with the analytic KL (reconstruction averaged over L samples per example); KL per latent
  *   dim; active units (Burda et al.: a dim is active when Var_x( E_q[z_j | x] ) > 0.01).
+ * Model families (flow_prior.h): log p(x) uses the flow's log q(z_K|x) and the model's prior; the ELBO's KL is Monte
+ *   Carlo (on the same L samples) when vae_net_analytic_kl is 0. kl_per_dim and active units are statistics of the
+ *   encoder's Gaussian (mu, logvar): for a flow they describe the base q_0(z_0|x), not q(z_K|x), and kl_per_dim is
+ *   always KL(q_0j || N(0, 1)) (with a mixture prior there is no per-dimension KL to the prior).
  * Standard errors: of a mean over examples, sd / sqrt(n) (sd with n - 1); of one example's IS estimate across its
  *   K particles, by the delta method, SE(log p^) ~ sd(w) / (sqrt(K) mean(w)) = sqrt((K S2 / S1^2 - 1) / (K - 1))
  *   with S1 = sum_k w_k, S2 = sum_k w_k^2 (computed in log space).

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "models/flow_prior_internal.h"
 #include "nn/init.h"
 
 void vae_net_cfg_default(vae_net_cfg *cfg) {
@@ -70,6 +71,7 @@ vae_status vae_net_init(vae_net *net, const vae_net_cfg *cfg, vae_rng *rng, vae_
     sizes[n - 1] = cfg->x_dim * lik->params_per_dim;
     if (vae_mlp_init(&net->dec, net->params, "dec", n, sizes, act, 0, err)) goto fail;
     if (init_layers(cfg, &net->enc, rng, err) || init_layers(cfg, &net->dec, rng, err)) goto fail;
+    if (vae__family_init(net, rng, err)) goto fail; /* flow / prior parameters, when cfg asks for them */
     return VAE_OK;
 fail:;
     vae_status s = err && err->code ? err->code : VAE_ERR_OOM;
@@ -79,6 +81,7 @@ fail:;
 
 void vae_net_free(vae_net *net) {
     if (!net) return;
+    vae__family_free(net->family);
     vae_params_free(net->params);
     memset(net, 0, sizeof *net);
 }
@@ -91,6 +94,7 @@ void vae_net_init_output_bias(vae_net *net, const float *mean) {
 
 vae_dist *vae_net_encode(vae_ctx *ctx, vae_net *net, vae_tensor *x, vae_tensor **mu_out,
                          vae_tensor **lv_out) {
+    if (net->family) return vae__family_encode(ctx, net, x, mu_out, lv_out);
     int64_t Z = net->cfg.z_dim;
     vae_tensor *h = vae_mlp_forward(ctx, &net->enc, x); /* (B, 2Z) */
     vae_tensor *mu = vae_slice(ctx, h, -1, 0, Z, 1), *lv = vae_slice(ctx, h, -1, Z, 2 * Z, 1);
@@ -101,12 +105,12 @@ vae_dist *vae_net_encode(vae_ctx *ctx, vae_net *net, vae_tensor *x, vae_tensor *
 }
 
 vae_dist *vae_net_prior(vae_ctx *ctx, vae_net *net) {
+    if (net->family) return vae__family_prior(ctx, net);
     return vae_std_normal(ctx, net->cfg.dtype, 1, &net->cfg.z_dim);
 }
 
 int vae_net_analytic_kl(const vae_net *net) {
-    (void)net;
-    return 1;
+    return !net->family; /* a flow or a mixture prior: Monte-Carlo KL */
 }
 
 vae_dist *vae_net_decode(vae_ctx *ctx, vae_net *net, vae_tensor *z) {

@@ -32,6 +32,9 @@ typedef struct vae_net_cfg {
     vae_dtype dtype;
     vae_init_kind init;
     double init_sigma; /* VAE_INIT_NORMAL: N(0, sigma^2), Kingma & Welling used 0.01 */
+    /* model families: flows in the posterior and richer priors (models/flow_prior.h); "" = none */
+    char flow[32];  /* "planar:K" | "iaf:K" */
+    char prior[32]; /* "mog:K" | "vamp:K" ("" = N(0, I)) */
 } vae_net_cfg;
 
 typedef struct vae_net {
@@ -40,6 +43,7 @@ typedef struct vae_net {
     const vae_likelihood *lik;
     vae_mlp enc; /* D -> hidden... -> 2Z ("enc.<i>.weight/bias") */
     vae_mlp dec; /* Z -> hidden reversed... -> D * params_per_dim ("dec.*") */
+    struct vae__family *family; /* flow / prior parameters (flow_prior.h); NULL for the plain net */
 } vae_net;
 
 /* Fill cfg with defaults: 784-400-(20) ReLU Bernoulli, f32, PyTorch init. */

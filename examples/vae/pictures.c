@@ -1,5 +1,7 @@
 #include "pictures.h"
 
+#include "models/flow_prior.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,7 +128,10 @@ int pic_samples(vae_ctx *ctx, vae_net *net, const run_config *cfg, const char *d
         snprintf(msg, msglen, "out of memory");
         goto done;
     }
-    for (int64_t i = 0; i < n * Z; i++) z[i] = (float)vae_rng_normal(rng);
+    if (vae_net_prior_draw(ctx, net, n, rng, z)) { /* N(0, I), or the model's mixture prior */
+        snprintf(msg, msglen, "sampling the prior: %s", vae_ctx_message(ctx));
+        goto done;
+    }
     if (pic_decode_means(ctx, net, z, n, x, msg, msglen)) goto done;
     if (path_join(path, sizeof path, dir, cfg->tabular ? "samples.csv" : "samples.png", msg,
                   msglen))

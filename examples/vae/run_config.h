@@ -46,6 +46,9 @@ typedef struct run_config {
     int64_t hidden[RUN_MAX_HIDDEN];
     char activation[16];
     char dtype[8]; /* f32 | f64 */
+    /* model families (models/flow_prior.h): "" = none; keys "flow" and "prior" of the model text */
+    char flow[32];  /* planar:K | iaf:K */
+    char prior[32]; /* mog:K | vamp:K */
     /* objective: its spec (vae_objective_parse_spec) plus estimator and baseline. A configuration from before
      * the spec existed has objective "" and the legacy fields below (model, samples, beta, ...), which
      * run_config_objective maps onto a spec; they are read from such files but no longer written. */
