@@ -4,7 +4,7 @@
 
 #include "models/flow_prior.h"
 
-typedef struct vae__family {
+typedef struct vae_net_family {
     vae_flow_kind flow;
     int nflow; /* flow steps K */
     vae_prior_kind prior;

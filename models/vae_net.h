@@ -43,7 +43,7 @@ typedef struct vae_net {
     const vae_likelihood *lik;
     vae_mlp enc; /* D -> hidden... -> 2Z ("enc.<i>.weight/bias") */
     vae_mlp dec; /* Z -> hidden reversed... -> D * params_per_dim ("dec.*") */
-    struct vae__family *family; /* flow / prior parameters (flow_prior.h); NULL for the plain net */
+    struct vae_net_family *family; /* flow / prior parameters (opaque; flow_prior.h); NULL for the plain net */
 } vae_net;
 
 /* Fill cfg with defaults: 784-400-(20) ReLU Bernoulli, f32, PyTorch init. */
