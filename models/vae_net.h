@@ -58,7 +58,8 @@ VAE_API void vae_net_free(vae_net *net);
 VAE_API void vae_net_init_output_bias(vae_net *net, const float *mean);
 
 /* q(z|x) for x (B, D): a diagonal Normal with loc (B, Z) and log-variance (B, Z), which are also stored in *mu and
- * *logvar when those are non-NULL. NULL on failure (ctx error). */
+ * *logvar when those are non-NULL; with cfg.flow, that Normal pushed through the flow (flow_prior.h: its log_prob
+ * answers at the z it drew), *mu and *logvar being the base Normal's. NULL on failure (ctx error). */
 VAE_API vae_dist *vae_net_encode(vae_ctx *ctx, vae_net *net, vae_tensor *x, vae_tensor **mu,
                          vae_tensor **logvar);
 /* The prior p(z) of the current batch, a distribution whose event is the latent (Z): every objective,
