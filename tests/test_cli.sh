@@ -125,6 +125,8 @@ expect 0 "train --prior vamp:4" "$VAE" train $TINY --epochs 1 \
 expect 2 "a flow with the stl estimator is refused" "$VAE" train $TINY --flow iaf:2 --estimator stl --out "$T/x"
 check "the refusal names the estimator" grep -q "stl estimator" "$T/err"
 expect 2 "a flow with the vamp prior is refused" "$VAE" train $TINY --flow iaf:2 --prior vamp:4 --out "$T/x"
+expect 2 "estimators on a flow run refuse the score estimator" "$VAE" estimators --run "$T/flow" --estimators score --draws 2
+check "the estimators refusal names the reason" grep -q "inverse" "$T/err"
 expect 2 "a flow spec without K" "$VAE" train $TINY --flow planar --out "$T/x"
 expect 2 "an unknown prior" "$VAE" train $TINY --prior gmm:3 --out "$T/x"
 expect 2 "non-finite real" "$VAE" train --lr nan
