@@ -102,18 +102,23 @@ vae_status vae_evaluate_ex(vae_ctx *ctx, vae_net *net, const float *x, int64_t n
         vae_tensor *z = q ? vae_dist_sample(ctx, q, L) : NULL; /* (L, m, Z) */
         vae_tensor *rec =
             vae_mean_axis(ctx, vae_dist_log_prob(ctx, vae_net_decode(ctx, net, z), xb), 0, 0);
-        vae_tensor *kld =
-            NULL; /* two layers: KL per unit (m, Z) by Monte Carlo at the same z; qm = E_q[z|x] */
+        /* KL: analytic for a Gaussian q against N(0, I); else Monte Carlo on the same z: two layers split per unit
+         * (m, Z) with qm = E_q[z|x], flows and mixture priors as a whole */
+        vae_tensor *kld = NULL, *klb = NULL;
         if (net->cfg.z2_dim) {
             kld = vae_mean_axis(ctx, vae__hier_log_ratio_units(ctx, net, q, z), 0, 0);
             qm = NULL;
             vae__hier_moments(
                 ctx, net, xb,
                 cfg->moment_samples > 0 ? cfg->moment_samples : VAE_EVAL_MOMENT_SAMPLES, &qm, NULL);
-        }
-        vae_tensor *klb = net->cfg.z2_dim ? (qm ? vae_sum_axis(ctx, kld, -1, 0) : NULL)
-                          : q             ? vae_normal_kl_std(ctx, qm, qv)
-                                          : NULL;
+            klb = qm ? vae_sum_axis(ctx, kld, -1, 0) : NULL;
+        } else if (q)
+            klb = vae_net_analytic_kl(net)
+                      ? vae_normal_kl_std(ctx, qm, qv)
+                      : vae_mean_axis(ctx,
+                                      vae_sub(ctx, vae_dist_log_prob(ctx, q, z),
+                                              vae_dist_log_prob(ctx, vae_net_prior(ctx, net), z)),
+                                      0, 0);
         if (!rec || !klb) {
             st = fail(ctx);
             break;

@@ -8,6 +8,10 @@
  *   the reconstruction, split per unit by the chain rule (z1 units: log q(z1_j|x) - log p(z1_j|z2); z2 units:
  *   log q(z2_j|z1) - log p(z2_j)); E_q[z2|x] = E_q(z1|x)[mu2(z1)] (Burda's second-layer active units) is
  *   estimated from cfg.moment_samples draws of z1 per example.
+ * Model families (flow_prior.h): log p(x) uses the flow's log q(z_K|x) and the model's prior; the ELBO's KL is Monte
+ *   Carlo (on the same L samples) when vae_net_analytic_kl is 0. kl_per_dim and active units are statistics of the
+ *   encoder's Gaussian (mu, logvar): for a flow they describe the base q_0(z_0|x), not q(z_K|x), and kl_per_dim is
+ *   always KL(q_0j || N(0, 1)) (with a mixture prior there is no per-dimension KL to the prior).
  * Standard errors: of a mean over examples, sd / sqrt(n) (sd with n - 1); of one example's IS estimate across its
  *   K particles, by the delta method, SE(log p^) ~ sd(w) / (sqrt(K) mean(w)) = sqrt((K S2 / S1^2 - 1) / (K - 1))
  *   with S1 = sum_k w_k, S2 = sum_k w_k^2 (computed in log space).

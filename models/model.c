@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "models/flow_prior.h"
 #include "nn/checkpoint.h"
 #include "tensor/strbuf.h"
 
@@ -117,6 +118,8 @@ vae_status vae_model_desc_check(const vae_model_desc *d, vae_error *err) {
             return vae_error_set(err, VAE_ERR_ARG,
                                  "lik_opts: option %d = %g is out of range 0..1e6", i,
                                  n->lik_opts[i]);
+    vae_status fs = vae_net_family_check(n, VAE_EST_REPARAM, err); /* flow and prior specs */
+    if (fs) return fs;
     if (!text_ok(d->model, sizeof d->model) ||
         (d->objective[0] && !text_ok(d->objective, sizeof d->objective)) ||
         !text_ok(d->estimator, sizeof d->estimator) || !text_ok(d->baseline, sizeof d->baseline))
@@ -183,6 +186,8 @@ vae_status vae_model_desc_write(const vae_model_desc *d, char **text, size_t *le
     int more = 0;
     for (int i = 1; i < VAE_LIK_MAX_OPTS; i++) more |= n->lik_opts[i] != 0;
     if (more) sb_list(&s, "lik_opts", n->lik_opts, VAE_LIK_MAX_OPTS);
+    if (n->flow[0]) vae_strbuf_printf(&s, "flow %s\n", n->flow); /* absent: none (older files) */
+    if (n->prior[0]) vae_strbuf_printf(&s, "prior %s\n", n->prior);
     vae_strbuf_printf(&s, "model %s\nestimator %s\nbaseline %s\n", d->model, d->estimator,
                       d->baseline);
     if (d->objective[0]) vae_strbuf_printf(&s, "objective %s\n", d->objective);
@@ -318,6 +323,10 @@ static vae_status parse_line(vae_model_desc *d, const char *key, const char *val
         return parse_doubles(val, n->lik_opts, VAE_LIK_MAX_OPTS)
                    ? VAE_OK
                    : bad(err, key, "is not 8 numbers", val);
+    if (!strcmp(key, "flow") || !strcmp(key, "prior")) {
+        char *dst = key[0] == 'f' ? n->flow : n->prior;
+        return set_str(dst, sizeof n->flow, val) ? VAE_OK : bad(err, key, "is too long", val);
+    }
     if (!strcmp(key, "model"))
         return set_str(d->model, sizeof d->model, val) ? VAE_OK : bad(err, key, "is too long", val);
     if (!strcmp(key, "objective"))

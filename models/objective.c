@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "models/flow_prior.h"
 #include "models/objective_internal.h"
 
 #define USER_SLOTS 32
@@ -210,6 +211,7 @@ vae_status vae_objective(vae_ctx *ctx, vae_net *net, vae_tensor *x, const vae_ob
     vae_error *err = vae_ctx_error(ctx);
     if (vae_ctx_status(ctx)) return vae_ctx_status(ctx);
     if (vae_objective_check(cfg, err)) return err->code;
+    if (vae_net_family_check(&net->cfg, cfg->estimator, err)) return err->code; /* flows: reparam only */
     if (!x) return vae_error_set(err, VAE_ERR_NULL, "objective: NULL batch");
     if (x->ndim != 2 || x->shape[1] != net->cfg.x_dim || x->dtype != net->cfg.dtype) {
         char b[160];

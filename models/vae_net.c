@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "models/flow_prior_internal.h"
 #include "models/vae_net_hier.h"
 #include "nn/init.h"
 
@@ -74,6 +75,7 @@ vae_status vae_net_init(vae_net *net, const vae_net_cfg *cfg, vae_rng *rng, vae_
         vae__net_init_layers(cfg, &net->dec, rng, err))
         goto fail;
     if (cfg->z2_dim && vae__hier_init(net, rng, err)) goto fail; /* two stochastic layers */
+    if (vae__family_init(net, rng, err)) goto fail; /* flow / prior parameters, when cfg asks for them */
     return VAE_OK;
 fail:;
     vae_status s = err && err->code ? err->code : VAE_ERR_OOM;
@@ -83,6 +85,7 @@ fail:;
 
 void vae_net_free(vae_net *net) {
     if (!net) return;
+    vae__family_free(net->family);
     vae_params_free(net->params);
     memset(net, 0, sizeof *net);
 }
@@ -96,6 +99,7 @@ void vae_net_init_output_bias(vae_net *net, const float *mean) {
 vae_dist *vae_net_encode(vae_ctx *ctx, vae_net *net, vae_tensor *x, vae_tensor **mu_out,
                          vae_tensor **lv_out) {
     if (net->cfg.z2_dim) return vae__hier_encode(ctx, net, x, mu_out, lv_out);
+    if (net->family) return vae__family_encode(ctx, net, x, mu_out, lv_out);
     int64_t Z = net->cfg.z_dim;
     vae_tensor *h = vae_mlp_forward(ctx, &net->enc, x); /* (B, 2Z) */
     vae_tensor *mu = vae_slice(ctx, h, -1, 0, Z, 1), *lv = vae_slice(ctx, h, -1, Z, 2 * Z, 1);
@@ -107,11 +111,13 @@ vae_dist *vae_net_encode(vae_ctx *ctx, vae_net *net, vae_tensor *x, vae_tensor *
 
 vae_dist *vae_net_prior(vae_ctx *ctx, vae_net *net) {
     if (net->cfg.z2_dim) return vae__hier_prior(ctx, net);
+    if (net->family) return vae__family_prior(ctx, net);
     return vae_std_normal(ctx, net->cfg.dtype, 1, &net->cfg.z_dim);
 }
 
 int vae_net_analytic_kl(const vae_net *net) {
-    return net->cfg.z2_dim == 0; /* two stochastic layers: Monte-Carlo KL */
+    /* two stochastic layers, a flow or a mixture prior: Monte-Carlo KL */
+    return net->cfg.z2_dim == 0 && !net->family;
 }
 
 int64_t vae_net_latent_dim(const vae_net *net) {

@@ -42,6 +42,9 @@ typedef struct vae_net_cfg {
     int64_t z2_dim;
     int nhidden2;
     int64_t hidden2[VAE_NET_MAX_HIDDEN];
+    /* model families: flows in the posterior and richer priors (models/flow_prior.h); "" = none */
+    char flow[32];  /* "planar:K" | "iaf:K" */
+    char prior[32]; /* "mog:K" | "vamp:K" ("" = N(0, I)) */
 } vae_net_cfg;
 
 typedef struct vae_net {
@@ -52,6 +55,7 @@ typedef struct vae_net {
     vae_mlp dec; /* Z -> hidden reversed... -> D * params_per_dim ("dec.*") */
     vae_mlp enc2; /* two layers only: q(z2|z1), Z -> hidden2... -> 2 Z2 ("enc.z2.*") */
     vae_mlp dec2; /* two layers only: p(z1|z2), Z2 -> hidden2 reversed... -> 2 Z ("dec.z1.*") */
+    struct vae_net_family *family; /* flow / prior parameters (opaque; flow_prior.h); NULL for the plain net */
 } vae_net;
 
 /* Fill cfg with defaults: 784-400-(20) ReLU Bernoulli, f32, PyTorch init. */
@@ -68,7 +72,8 @@ VAE_API void vae_net_init_output_bias(vae_net *net, const float *mean);
 /* q(z|x) for x (B, D): a diagonal Normal with loc (B, Z) and log-variance (B, Z), which are also stored in *mu and
  * *logvar when those are non-NULL. With two stochastic layers, q(z1, z2|x) over (B, Z + Z2) (rsample draws z1,
  * then z2 given it), and *mu, *logvar are those of the mean path: q(z1|x)'s, then q(z2|z1 = mu1)'s (the
- * posterior moments of z2 are vae_encode_all's). NULL on failure (ctx error). */
+ * posterior moments of z2 are vae_encode_all's). With cfg.flow, the Normal pushed through the flow (flow_prior.h:
+ * its log_prob answers at the z it drew), *mu and *logvar being the base Normal's. NULL on failure (ctx error). */
 VAE_API vae_dist *vae_net_encode(vae_ctx *ctx, vae_net *net, vae_tensor *x, vae_tensor **mu,
                          vae_tensor **logvar);
 /* The prior p(z) of the current batch, a distribution whose event is the latent (Z): every objective,

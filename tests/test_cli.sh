@@ -124,6 +124,26 @@ expect 0 "export of the student-t run" "$VAE" export --run "$T/st" --to "$T/st/w
 check "run.txt keeps lik_param" grep -q "^lik_param 6" "$T/st/w/run.txt"
 check "run.txt keeps n_over_m" grep -q "^n_over_m 1" "$T/st/w/run.txt"
 expect 0 "eval of the student-t run" "$VAE" eval --run "$T/st" --is-samples 10 --quiet
+# ---- model families: --flow and --prior travel in the run; flows refuse the estimators they cannot serve ----
+expect 0 "train --flow planar:2 --prior mog:3" "$VAE" train $TINY --epochs 1 --flow planar:2 --prior mog:3 \
+    --objective iwae:k=3 --out "$T/flow"
+expect 0 "export of the flow run" "$VAE" export --run "$T/flow" --to "$T/flow/w"
+check "run.txt keeps flow" grep -qx "flow planar:2" "$T/flow/w/run.txt"
+check "run.txt keeps prior" grep -qx "prior mog:3" "$T/flow/w/run.txt"
+check "the flow's parameters are exported" test -s "$T/flow/w/enc.flow.amort.weight.npy"
+expect 0 "eval of the flow run" "$VAE" eval --run "$T/flow" --is-samples 10 --quiet
+check "eval gives a finite log p(x)" grep -q '"loglik":-[0-9]' "$T/out"
+expect 0 "sample from the mixture prior" "$VAE" sample --run "$T/flow" --n 8 --out "$T/flow/s"
+expect 0 "resume the flow run" "$VAE" train --resume --out "$T/flow" --epochs 2 --quiet --no-pictures
+expect 0 "train --prior vamp:4" "$VAE" train $TINY --epochs 1 \
+    --prior vamp:4 --out "$T/vamp"
+expect 2 "a flow with the stl estimator is refused" "$VAE" train $TINY --flow iaf:2 --estimator stl --out "$T/x"
+check "the refusal names the estimator" grep -q "stl estimator" "$T/err"
+expect 2 "a flow with the vamp prior is refused" "$VAE" train $TINY --flow iaf:2 --prior vamp:4 --out "$T/x"
+expect 2 "estimators on a flow run refuse the score estimator" "$VAE" estimators --run "$T/flow" --estimators score --draws 2
+check "the estimators refusal names the reason" grep -q "inverse" "$T/err"
+expect 2 "a flow spec without K" "$VAE" train $TINY --flow planar --out "$T/x"
+expect 2 "an unknown prior" "$VAE" train $TINY --prior gmm:3 --out "$T/x"
 expect 2 "non-finite real" "$VAE" train --lr nan
 expect 2 "eval without a run" "$VAE" eval
 expect 2 "export without --to" "$VAE" export --run "$T/nowhere"

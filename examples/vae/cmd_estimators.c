@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "plot.h"
 #include "json.h"
+#include "models/flow_prior.h"
 #include "options.h"
 #include "study_grid.h"
 
@@ -140,6 +141,11 @@ int cmd_estimators(int argc, char **argv) {
         exit_code = cli_usage_error(CMD, "--objective: %s", perr.msg);
         goto done;
     }
+    for (int i = 0; i < nes; i++) /* a flow posterior serves the reparameterized estimator only */
+        if (vae_net_family_check(&r.net.cfg, es[i].est, &perr)) {
+            exit_code = cli_usage_error(CMD, "--estimators %s: %s", es[i].label, perr.msg);
+            goto done;
+        }
     for (int64_t i = 0; i < B; i++) idx[i] = i;
     vae_rng brng;
     vae_rng_seed(&brng, (uint64_t)seed ^ 0xba7cULL);

@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "json.h"
 #include "models/eval.h"
+#include "models/flow_prior.h"
 #include "models/objective.h"
 #include "nn/checkpoint.h"
 #include "nn/optim.h"
@@ -53,6 +54,7 @@ typedef struct train_opts {
     const char *max_memory;  /* hardening: --max-memory SIZE */
     int64_t layers, latent2; /* two stochastic layers: --layers, --latent2, --hidden2 */
     const char *hidden2;
+    const char *flow, *prior; /* model families: --flow planar:K|iaf:K, --prior mog:K|vamp:K */
     int64_t latent, samples, kl_warmup, warmup, batch, epochs, seed, threads, n_train, log_every,
         max_steps;
     int64_t pictures_every, lr_decay_every, log_steps;
@@ -170,6 +172,13 @@ static int config_from_opts(const train_opts *o, cli_opt *tab, int ntab, run_con
             "--hidden: \"%s\" is not a list of up to %d layer sizes in 1..65536 (e.g. 400,200)",
             o->hidden, RUN_MAX_HIDDEN);
     c->nhidden = nh;
+    vae_error ferr = {0};
+    if (o->flow && vae_flow_spec_parse(o->flow, NULL, NULL, &ferr))
+        return cli_usage_error(CMD, "--flow: %s", ferr.msg);
+    if (o->prior && vae_prior_spec_parse(o->prior, NULL, NULL, &ferr))
+        return cli_usage_error(CMD, "--prior: %s", ferr.msg);
+    snprintf(c->flow, sizeof c->flow, "%s", o->flow && strcmp(o->flow, "none") ? o->flow : "");
+    snprintf(c->prior, sizeof c->prior, "%s", o->prior && strcmp(o->prior, "normal") ? o->prior : "");
     c->latent = o->latent;
     if ((rc2 = two_layers_from_opts(o, tab, ntab, c))) return rc2;
     c->samples = o->samples;
@@ -478,6 +487,14 @@ static cli_opt *train_table(train_opts *o, int *n) {
         {"latent", "Z", CLI_OPT_INT, &o->latent, 1, 4096, NULL, "latent dimensions (10)", 0},
         {"hidden", "H1[,H2..]", CLI_OPT_STR, &o->hidden, 0, 0, NULL,
          "encoder hidden sizes, mirrored by the decoder (256)", 0},
+        {"flow", "F:K", CLI_OPT_STR, &o->flow, 0, 0, NULL,
+         "posterior flow, K steps: planar:K (amortized) | iaf:K (MADE, encoder context); reparam "
+         "estimator only (none)",
+         0},
+        {"prior", "P:K", CLI_OPT_STR, &o->prior, 0, 0, NULL,
+         "prior: mog:K (learned mixture of K Gaussians) | vamp:K (VampPrior, K pseudo-inputs); "
+         "Monte-Carlo KL (normal)",
+         0},
         {"activation", "ACT", CLI_OPT_CHOICE, &o->activation, 0, 0,
          "relu|tanh|softplus|sigmoid|elu|leaky-relu",
          "hidden activation: relu|tanh|softplus|sigmoid|elu|leaky-relu (relu)", 0},

@@ -1,5 +1,7 @@
 #include "pictures.h"
 
+#include "models/flow_prior.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,22 +117,6 @@ static int write_npy_rows(const run_config *cfg, const char *path, const float *
     return rc;
 }
 
-/* n draws z (n, Z) from the model's prior p(z) (vae_net_prior), seeded from rng */
-static int prior_samples(vae_ctx *ctx, vae_net *net, vae_rng *rng, int64_t n, float *z, char *msg,
-                         size_t msglen) {
-    vae_ctx_reset(ctx);
-    vae_ctx_seed(ctx, vae_rng_u64(rng));
-    vae_tensor *t = vae_dist_sample(ctx, vae_net_prior(ctx, net), n); /* (n, Z) */
-    if (!t) {
-        snprintf(msg, msglen, "sampling the prior: %s", vae_ctx_message(ctx));
-        vae_ctx_clear_error(ctx);
-        return -1;
-    }
-    for (int64_t i = 0; i < vae_numel(t); i++) z[i] = (float)vae_get_flat(t, i);
-    vae_ctx_reset(ctx);
-    return 0;
-}
-
 int pic_samples(vae_ctx *ctx, vae_net *net, const run_config *cfg, const char *dir, int n,
                 vae_rng *rng, int write_npy, char *msg, size_t msglen) {
     int64_t Z = vae_net_latent_dim(net), D = net->cfg.x_dim;
@@ -142,10 +128,12 @@ int pic_samples(vae_ctx *ctx, vae_net *net, const run_config *cfg, const char *d
         snprintf(msg, msglen, "out of memory");
         goto done;
     }
-    if (net->cfg.z2_dim) { /* two stochastic layers: z2 ~ N(0, I), then z1 ~ p(z1|z2) */
-        if (prior_samples(ctx, net, rng, n, z, msg, msglen)) goto done;
-    } else
-        for (int64_t i = 0; i < n * Z; i++) z[i] = (float)vae_rng_normal(rng);
+    /* N(0, I), the mixture prior, or z2 ~ N(0, I) then z1 ~ p(z1|z2) */
+    if (vae_net_prior_draw(ctx, net, n, rng, z)) {
+        snprintf(msg, msglen, "sampling the prior: %s", vae_ctx_message(ctx));
+        vae_ctx_clear_error(ctx);
+        goto done;
+    }
     if (pic_decode_means(ctx, net, z, n, x, msg, msglen)) goto done;
     if (path_join(path, sizeof path, dir, cfg->tabular ? "samples.csv" : "samples.png", msg,
                   msglen))

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "models/flow_prior.h"
 #include "models/likelihood.h"
 
 static int act_parse(const char *s) {
@@ -173,6 +174,9 @@ int run_config_check(const run_config *c, char *msg, size_t n) {
     if (run_config_objective(c, 0, &oc, msg, n)) return -1;
     vae_error err = {0};
     if (vae_objective_check(&oc, &err)) return fail(msg, n, "%s", err.msg);
+    vae_net_cfg nc; /* a flow or prior, and whether the estimator can train it */
+    run_config_net_cfg(c, &nc);
+    if (vae_net_family_check(&nc, oc.estimator, &err)) return fail(msg, n, "%s", err.msg);
     return 0;
 }
 
@@ -283,6 +287,8 @@ static int from_model_desc(run_config *c, vae_model_desc *d, char *msg, size_t n
     snprintf(c->dtype, sizeof c->dtype, "%s", nc->dtype == VAE_F64 ? "f64" : "f32");
     snprintf(c->likelihood, sizeof c->likelihood, "%s", nc->likelihood);
     c->lik_param = nc->lik_opts[0];
+    snprintf(c->flow, sizeof c->flow, "%s", nc->flow);
+    snprintf(c->prior, sizeof c->prior, "%s", nc->prior);
     snprintf(c->model, sizeof c->model, "%s", d->model);
     snprintf(c->objective, sizeof c->objective, "%s", d->objective);
     snprintf(c->estimator, sizeof c->estimator, "%s", d->estimator);
@@ -524,6 +530,8 @@ void run_config_net_cfg(const run_config *c, vae_net_cfg *net) {
     snprintf(net->likelihood, sizeof net->likelihood, "%s", c->likelihood);
     net->lik_opts[0] = c->lik_param;
     net->dtype = strcmp(c->dtype, "f64") == 0 ? VAE_F64 : VAE_F32;
+    snprintf(net->flow, sizeof net->flow, "%s", c->flow);
+    snprintf(net->prior, sizeof net->prior, "%s", c->prior);
 }
 
 void run_config_legacy_spec(const run_config *c, char *buf, size_t n) {

@@ -51,6 +51,9 @@ typedef struct run_config {
     int64_t latent2; /* 0 = one stochastic layer */
     int nhidden2;
     int64_t hidden2[RUN_MAX_HIDDEN];
+    /* model families (models/flow_prior.h): "" = none; keys "flow" and "prior" of the model text */
+    char flow[32];  /* planar:K | iaf:K */
+    char prior[32]; /* mog:K | vamp:K */
     /* objective: its spec (vae_objective_parse_spec) plus estimator and baseline. A configuration from before
      * the spec existed has objective "" and the legacy fields below (model, samples, beta, ...), which
      * run_config_objective maps onto a spec; they are read from such files but no longer written. */
