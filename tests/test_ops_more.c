@@ -122,20 +122,25 @@ static void test_special(vae_ctx *c) {
     /* f32: the f64 functions at the f32-rounded inputs, to f32 rounding */
     float xf[256];
     for (int i = 0; i < n; i++) xf[i] = (float)x[i];
-    vae_ctx_reset(c);
-    vae_tensor *tf = vae_from_data(c, VAE_F32, 1, (int64_t[]){n}, VAE_F32, xf);
-    vae_tensor *td = vae_cast(c, tf, VAE_F64);
-    vae_requires_grad(c, tf, 1);
-    vae_tensor *lgf = vae_lgamma(c, tf), *dgf = vae_digamma(c, tf);
-    CHECK(vae_backward(c, vae_sum_all(c, dgf)) == VAE_OK);
-    vae_tensor *lgd = vae_lgamma(c, td), *dgd = vae_digamma(c, td);
     double want[3][256];
-    vae_tensor_to_f64(lgd, want[0]);
-    vae_tensor_to_f64(dgd, want[1]);
-    CHECK_ARRAY(lgf, want[0], n, 1e-30, 1e-7, "lgamma f32");
-    CHECK_ARRAY(dgf, want[1], n, 1e-30, 1e-7, "digamma f32");
-    CHECK(tf->grad && tf->grad->dtype == VAE_F32);
-    CHECK_ARRAY(tf->grad, ref("trigamma_mp", NULL), 0, 1, 1, "(none)"); /* shape check only */
+    for (int d = 0; d < 2;
+         d++) { /* d = 0: f64 at the rounded inputs (the references); d = 1: f32 */
+        vae_ctx_reset(c);
+        vae_tensor *tf = vae_from_data(c, d ? VAE_F32 : VAE_F64, 1, (int64_t[]){n}, VAE_F32, xf);
+        vae_requires_grad(c, tf, 1);
+        vae_tensor *lgf = vae_lgamma(c, tf), *dgf = vae_digamma(c, tf);
+        CHECK(vae_backward(c, vae_sum_all(c, dgf)) == VAE_OK);
+        if (!d) {
+            vae_tensor_to_f64(lgf, want[0]);
+            vae_tensor_to_f64(dgf, want[1]);
+            vae_tensor_to_f64(tf->grad, want[2]);
+            continue;
+        }
+        CHECK(lgf->dtype == VAE_F32 && tf->grad->dtype == VAE_F32);
+        CHECK_ARRAY(lgf, want[0], n, 1e-30, 1e-7, "lgamma f32");
+        CHECK_ARRAY(dgf, want[1], n, 1e-30, 1e-7, "digamma f32");
+        CHECK_ARRAY(tf->grad, want[2], n, 1e-30, 1e-7, "trigamma f32");
+    }
     /* poles, as PyTorch: lgamma(0, -2) = inf; digamma(0) = -inf, digamma(-1) = NaN; trigamma(0) = inf */
     for (int d = 0; d < 2; d++) {
         vae_dtype dt = d ? VAE_F32 : VAE_F64;
@@ -205,7 +210,8 @@ static void test_axis_ops(vae_ctx *c) {
         CHECK(vae_get_flat(s, 3) == 0 && vae_get_flat(s, 4) == 1 && vae_get_flat(ls, 4) == 0);
         CHECK(vae_get_flat(ls, 3) == -INFINITY);
         /* the gradient of softmax + log_softmax stays finite next to the -inf entries */
-        CHECK(vae_backward_seeded(c, vae_add(c, s, ls), vae_ones(c, dt, VAE_SHAPE(2, 3))) == VAE_OK);
+        CHECK(vae_backward_seeded(c, vae_add(c, s, ls), vae_ones(c, dt, VAE_SHAPE(2, 3))) ==
+              VAE_OK);
         CHECK(t->grad && vae_k_all_finite(t->grad));
         CHECK(vae_ctx_status(c) == VAE_OK);
     }
@@ -419,6 +425,139 @@ static void test_gradchecks(void) {
        (vae_gc_input[]){GIN(2, 3, 4), GIN(2, 4, 4)}, -1, 1, &rng);
 }
 
+/* ---- the "beta" and "poisson" likelihoods ---- */
+
+/* log_prob (B) of the likelihood `lik` on decoder output o and data x, with d's mean and entropy */
+static vae_tensor *lik_lp(vae_ctx *c, const char *lik, vae_tensor *o, vae_tensor *x,
+                          const double *opts, vae_tensor **mean, vae_tensor **ent) {
+    vae_dist *d = vae_likelihood_make(c, vae_likelihood_find(lik), o, opts);
+    if (mean) *mean = vae_dist_mean(c, d);
+    if (ent) *ent = vae_dist_entropy(c, d);
+    return vae_dist_log_prob(c, d, x);
+}
+
+static void test_likelihoods_vs_torch(vae_ctx *c) {
+    CHECK(vae_likelihood_find("beta") && vae_likelihood_find("beta")->params_per_dim == 2);
+    CHECK(vae_likelihood_find("poisson") && vae_likelihood_find("poisson")->params_per_dim == 1);
+    const double *w = ref("beta_w", NULL);
+    for (int d = 0; d < 2; d++) {
+        vae_dtype dt = d ? VAE_F32 : VAE_F64;
+        double tol = d ? 1e-5 : 1e-12;
+        char what[64];
+        /* beta: o (3, 8) = raw a | raw b, x (3, 4) */
+        vae_ctx_reset(c);
+        vae_tensor *o = vae_from_data(c, dt, VAE_SHAPE(3, 8), VAE_F64, ref("beta_out", NULL));
+        vae_tensor *x = vae_from_data(c, dt, VAE_SHAPE(3, 4), VAE_F64, ref("beta_x", NULL));
+        vae_requires_grad(c, o, 1);
+        vae_tensor *mean, *ent, *lp = lik_lp(c, "beta", o, x, NULL, &mean, &ent);
+        CHECK_MSG(lp && lp->ndim == 1 && lp->shape[0] == 3, "beta %s: %s", dtn(dt),
+                  vae_ctx_message(c));
+        CHECK(vae_backward_seeded(c, lp, vae_from_data(c, dt, VAE_SHAPE(3), VAE_F64, w)) == VAE_OK);
+        snprintf(what, sizeof what, "beta log_prob %s", dtn(dt));
+        CHECK_ARRAY(lp, ref("beta_lp", NULL), 3, tol, tol, what);
+        snprintf(what, sizeof what, "beta grad %s", dtn(dt));
+        CHECK_ARRAY(o->grad, ref("beta_grad", NULL), 24, tol, tol, what);
+        snprintf(what, sizeof what, "beta mean %s", dtn(dt));
+        CHECK_ARRAY(mean, ref("beta_mean", NULL), 12, tol, tol, what);
+        snprintf(what, sizeof what, "beta entropy %s", dtn(dt));
+        CHECK_ARRAY(ent, ref("beta_entropy", NULL), 3, tol, tol, what);
+        /* poisson: o (3, 4) = log-rate, x counts */
+        vae_ctx_reset(c);
+        o = vae_from_data(c, dt, VAE_SHAPE(3, 4), VAE_F64, ref("pois_out", NULL));
+        x = vae_from_data(c, dt, VAE_SHAPE(3, 4), VAE_F64, ref("pois_x", NULL));
+        vae_requires_grad(c, o, 1);
+        lp = lik_lp(c, "poisson", o, x, NULL, &mean, NULL);
+        CHECK(lp &&
+              vae_backward_seeded(c, lp, vae_from_data(c, dt, VAE_SHAPE(3), VAE_F64, w)) == VAE_OK);
+        snprintf(what, sizeof what, "poisson log_prob %s", dtn(dt));
+        CHECK_ARRAY(lp, ref("pois_lp", NULL), 3, tol, tol, what);
+        snprintf(what, sizeof what, "poisson grad %s", dtn(dt));
+        CHECK_ARRAY(o->grad, ref("pois_grad", NULL), 12, tol, tol, what);
+        snprintf(what, sizeof what, "poisson mean %s", dtn(dt));
+        CHECK_ARRAY(mean, ref("pois_mean", NULL), 12, tol, tol, what);
+    }
+    /* binarized pixels (exact 0 and 1) stay finite through the clamp; eps outside (0, 1/2) is refused */
+    vae_ctx_reset(c);
+    double xb[4] = {0, 1, 1, 0}, ob[8] = {0.3, -1, 2, 0.5, 1, 0.2, -0.4, 3};
+    vae_tensor *o = vae_from_data(c, VAE_F32, VAE_SHAPE(1, 8), VAE_F64, ob);
+    vae_tensor *x = vae_from_data(c, VAE_F32, VAE_SHAPE(1, 4), VAE_F64, xb);
+    vae_tensor *lp = lik_lp(c, "beta", o, x, NULL, NULL, NULL);
+    CHECK(lp && isfinite(vae_get_flat(lp, 0)));
+    double eps_bad[VAE_LIK_MAX_OPTS] = {0.7};
+    CHECK(lik_lp(c, "beta", o, x, eps_bad, NULL, NULL) == NULL && vae_ctx_status(c) == VAE_ERR_ARG);
+    CHECK(strstr(vae_ctx_message(c), "beta: eps 0.7") != NULL);
+    vae_ctx_clear_error(c);
+    CHECK(vae_likelihood_make(c, vae_likelihood_find("beta"),
+                              vae_zeros(c, VAE_F64, VAE_SHAPE(2, 5)), NULL) == NULL &&
+          vae_ctx_status(c) == VAE_ERR_SHAPE);
+    vae_ctx_clear_error(c);
+    /* a larger eps changes the value of a binary pixel's term: the clamp is applied */
+    double eps2[VAE_LIK_MAX_OPTS] = {0.01};
+    vae_tensor *lp2 = lik_lp(c, "beta", o, x, eps2, NULL, NULL);
+    CHECK(lp2 && fabs(vae_get_flat(lp2, 0) - vae_get_flat(lp, 0)) > 1e-3);
+}
+
+/* gradcheck of log_prob w.r.t. the decoder output, with K particles broadcast against x (3, 4) */
+static double lik_x[12];
+static vae_tensor *g_lik(vae_ctx *c, vae_tensor *const *in, int n, void *u) {
+    (void)n;
+    vae_tensor *x = vae_from_data(c, VAE_F64, VAE_SHAPE(3, 4), VAE_F64, lik_x);
+    return lik_lp(c, (const char *)u, in[0], x, NULL, NULL, NULL);
+}
+static void test_likelihood_gradcheck(void) {
+    vae_rng rng;
+    vae_rng_seed(&rng, 12);
+    for (int i = 0; i < 12; i++) lik_x[i] = 0.03 + 0.94 * vae_rng_uniform(&rng);
+    gc("beta log_prob (2,3,8)", g_lik, "beta", 1, (vae_gc_input[]){GIN(3, 2, 3, 8)}, -2, 2, &rng);
+    gc("beta log_prob T", g_lik, "beta", 1, (vae_gc_input[]){GINT(2, 3, 8)}, -1, 3, &rng);
+    for (int i = 0; i < 12; i++) lik_x[i] = (double)vae_rng_below(&rng, 7);
+    gc("poisson log_prob (2,3,4)", g_lik, "poisson", 1, (vae_gc_input[]){GIN(3, 2, 3, 4)}, -2, 2,
+       &rng);
+}
+
+/* samplers: the mean (and the variance) of many draws within 4.5 standard errors (fixed seed) */
+static void test_samplers(vae_ctx *c) {
+    const int64_t K = 20000;
+    vae_ctx_reset(c);
+    vae_ctx_seed(c, 3);
+    double av[3] = {2.5, 0.3, 40}, bv[3] = {0.7, 4.0, 60};
+    vae_dist *d = vae_beta(c, vae_from_data(c, VAE_F64, VAE_SHAPE(3), VAE_F64, av),
+                           vae_from_data(c, VAE_F64, VAE_SHAPE(3), VAE_F64, bv));
+    vae_tensor *s = vae_dist_sample(c, d, K);
+    CHECK(s && s->ndim == 2 && s->shape[0] == K && s->shape[1] == 3);
+    for (int j = 0; s && j < 3; j++) {
+        double a = av[j], b = bv[j], m = a / (a + b), v = a * b / ((a + b) * (a + b) * (a + b + 1)),
+               sum = 0;
+        int inside = 1;
+        for (int64_t i = 0; i < K; i++) {
+            double xi = vae_get_flat(s, i * 3 + j);
+            sum += xi;
+            inside &= xi >= 0 && xi <= 1;
+        }
+        CHECK_MSG(inside && fabs(sum / K - m) < 4.5 * sqrt(v / K), "beta(%g, %g): mean %g vs %g", a,
+                  b, sum / K, m);
+    }
+    double rates[3] = {0.5, 3.0, 40.0}; /* inversion, inversion, transformed rejection */
+    double lr[3] = {log(rates[0]), log(rates[1]), log(rates[2])};
+    d = vae_poisson_log_rate(c, vae_from_data(c, VAE_F32, VAE_SHAPE(3), VAE_F64, lr));
+    s = vae_dist_sample(c, d, K);
+    CHECK(s && s->dtype == VAE_F32 && s->shape[0] == K);
+    for (int j = 0; s && j < 3; j++) {
+        double mu = rates[j], sum = 0, sq = 0;
+        int integral = 1;
+        for (int64_t i = 0; i < K; i++) {
+            double xi = vae_get_flat(s, i * 3 + j);
+            sum += xi, sq += xi * xi;
+            integral &= xi >= 0 && xi == floor(xi);
+        }
+        double m = sum / K, var = sq / K - m * m;
+        CHECK_MSG(integral && fabs(m - mu) < 4.5 * sqrt(mu / K), "poisson(%g): mean %g", mu, m);
+        CHECK_MSG(fabs(var - mu) < 0.06 * mu, "poisson(%g): variance %g", mu,
+                  var); /* sd of var/mu ~ 1.4% */
+    }
+    CHECK(vae_ctx_status(c) == VAE_OK);
+}
+
 int main(void) {
     CHECK_MSG(load_refs(), "cannot read tests/reference/ops_more.txt (set VAE_SOURCE_ROOT)");
     if (!nrefs) return test_finish();
@@ -428,6 +567,9 @@ int main(void) {
     test_compare(c);
     test_axis_errors(c);
     test_gradchecks();
+    test_likelihoods_vs_torch(c);
+    test_likelihood_gradcheck();
+    test_samplers(c);
     vae_ctx_free(c);
     for (int i = 0; i < nrefs; i++) free(refs[i].v);
     return test_finish();
