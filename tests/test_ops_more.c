@@ -104,6 +104,16 @@ static void test_special(vae_ctx *c) {
         snprintf(name, sizeof name, "%s_mp", fn[k]);
         const double *mp = ref(name, NULL);
         CHECK_ARRAY(got[k], mp, npos, 1e-15, 1e-13, name);
+        double rel = 0, ab = 0; /* the README's figures: relative error where |f| > 1e-3, else absolute */
+        for (int i = 0; i < npos; i++) {
+            double e = fabs(vae_get_flat(got[k], i) - mp[i]);
+            if (fabs(mp[i]) > 1e-3)
+                rel = fmax(rel, e / fabs(mp[i]));
+            else
+                ab = fmax(ab, e);
+        }
+        printf("%-8s vs mpmath, %d points x > 0: max rel err %.1e (|f| > 1e-3), max abs err %.1e (|f| <= 1e-3)\n",
+               fn[k], npos, rel, ab);
         vae_tensor neg = *got[k];
         neg.offset += npos;
         neg.shape[0] = n - npos;
