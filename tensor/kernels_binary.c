@@ -39,9 +39,15 @@ typedef struct {
         T *o = (T *)c->out + off[2];                                                               \
         const int64_t s0 = it->inner[0], s1 = it->inner[1], so = it->inner[2];                     \
         if (so == 1 && s0 == 1 && s1 == 1) {                                                       \
-            switch (c->op) { VAE_BINARY_OPS(CONTIG_LOOP, T) VAE_COMPARE_OPS(CONTIG_LOOP, T) }                                \
+            switch (c->op) {                                                                       \
+                VAE_BINARY_OPS(CONTIG_LOOP, T)                                                     \
+                VAE_COMPARE_OPS(CONTIG_LOOP, T)                                                    \
+            }                                                                                      \
         }                                                                                          \
-        switch (c->op) { VAE_BINARY_OPS(STRIDED_LOOP, T) VAE_COMPARE_OPS(STRIDED_LOOP, T) }                                \
+        switch (c->op) {                                                                           \
+            VAE_BINARY_OPS(STRIDED_LOOP, T)                                                        \
+            VAE_COMPARE_OPS(STRIDED_LOOP, T)                                                       \
+        }                                                                                          \
     }                                                                                              \
     /* d(a op b)/da (side 0), d(a op b)/db (side 1) */                                             \
     static inline T der_##T(vae_binary op, int side, T a, T b, T y) {                              \
