@@ -27,6 +27,10 @@
     X(WHERE, "where", 3, where)                                                                                     \
     /* identity forward, gradient times a constant s (ops_elementwise.c; DReG's weights) */                         \
     X(GRAD_SCALE, "grad_scale", 2, grad_scale)                                                                      \
+    /* along one axis (ops_axis.c: ip[0] = axis, ip[1] = log / exclusive) */                                       \
+    X(SOFTMAX, "softmax", 1, softmax)                                                                               \
+    X(LOG_SOFTMAX, "log_softmax", 1, softmax)                                                                       \
+    X(CUMSUM, "cumsum", 1, cumsum)                                                                                  \
     /* reductions, one per row of VAE_REDUCE_OPS (ip[0] = vae_reduce, ip[1] = axes bit mask, saved = arg-max \
      * for max) */      \
     VAE_REDUCE_OPS(VAE_ROW_REDUCE_OP, X)                                                                            \

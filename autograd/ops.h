@@ -30,6 +30,10 @@ VAE_API vae_tensor *vae_from_data(vae_ctx *ctx, vae_dtype dt, int ndim, const in
                           vae_dtype src_dt, const void *src);
 /* Tensor over a caller's row-major buffer (caller lifetime: never copied, never freed). */
 VAE_API vae_tensor *vae_wrap(vae_ctx *ctx, vae_dtype dt, int ndim, const int64_t *shape, void *data);
+/* Triangular 0/1 mask (rows, cols) of dtype dt: m[i][j] = 1 where j - i <= k (lower != 0: torch.tril of ones with
+ * diagonal k) or j - i >= k (lower = 0: torch.triu). For MADE's autoregressive masks: lower with k = -1 is strictly
+ * lower. A constant. VAE_ERR_SHAPE for a negative size. */
+VAE_API vae_tensor *vae_tri_mask(vae_ctx *ctx, vae_dtype dt, int64_t rows, int64_t cols, int64_t k, int lower);
 /* Samples from the context's RNG: N(0,1), U[0,1), and Bernoulli(p) elementwise with p's shape (no gradient).
  * vae_randn reads the replayed values instead while vae_ctx_replay_normals is on (context.h). */
 VAE_API vae_tensor *vae_randn(vae_ctx *ctx, vae_dtype dt, int ndim, const int64_t *shape);
@@ -62,6 +66,12 @@ VAE_API vae_tensor *vae_mul_scalar(vae_ctx *ctx, vae_tensor *x, double c);
 VAE_API vae_tensor *vae_pow_scalar(vae_ctx *ctx, vae_tensor *x, double p);
 /* min(max(x, lo), hi); the gradient passes where lo <= x <= hi. VAE_ERR_ARG when lo > hi. */
 VAE_API vae_tensor *vae_clamp(vae_ctx *ctx, vae_tensor *x, double lo, double hi);
+/* log |Gamma(x)|, +inf at x = 0, -1, -2, ...; its gradient is digamma(x). Relative error < 1e-13 in f64 for x > 0
+ * (f32: evaluated in double, rounded once). Thread-safe, unlike libm's lgamma. */
+VAE_API vae_tensor *vae_lgamma(vae_ctx *ctx, vae_tensor *x);
+/* digamma(x) = d lgamma / dx (-inf at 0, NaN at -1, -2, ... as PyTorch); its gradient is trigamma(x). Relative
+ * error < 1e-13 in f64 for x > 0 except within ~1e-3 of its root 1.4616..., where it is < 1e-15 absolute. */
+VAE_API vae_tensor *vae_digamma(vae_ctx *ctx, vae_tensor *x);
 
 /* ---- binary elementwise (broadcasting) ---- */
 VAE_API vae_tensor *vae_add(vae_ctx *ctx, vae_tensor *a, vae_tensor *b);
@@ -73,6 +83,14 @@ VAE_API vae_tensor *vae_maximum(vae_ctx *ctx, vae_tensor *a, vae_tensor *b);
 VAE_API vae_tensor *vae_minimum(vae_ctx *ctx, vae_tensor *a, vae_tensor *b);
 /* mask != 0 ? a : b, all three broadcast; the gradient goes to the chosen branch (none to mask). */
 VAE_API vae_tensor *vae_where(vae_ctx *ctx, vae_tensor *mask, vae_tensor *a, vae_tensor *b);
+/* Comparisons with broadcasting: 1 where a > b (gt), a < b (lt), a >= b (ge), a <= b (le), a == b (eq), else 0,
+ * in the inputs' dtype (they must share it). Constants: never recorded, no gradient (feed them to vae_where or
+ * vae_mul). NaN compares false everywhere. */
+VAE_API vae_tensor *vae_gt(vae_ctx *ctx, vae_tensor *a, vae_tensor *b);
+VAE_API vae_tensor *vae_lt(vae_ctx *ctx, vae_tensor *a, vae_tensor *b);
+VAE_API vae_tensor *vae_ge(vae_ctx *ctx, vae_tensor *a, vae_tensor *b);
+VAE_API vae_tensor *vae_le(vae_ctx *ctx, vae_tensor *a, vae_tensor *b);
+VAE_API vae_tensor *vae_eq(vae_ctx *ctx, vae_tensor *a, vae_tensor *b);
 /* Gradient scaling: the value of x (a copy, x's shape), whose backward passes s * dL/dy to x. s is a constant that
  * broadcasts to x's shape (same dtype); it gets no gradient even when it requires one. An estimator's tool: DReG
  * scales the path gradient into z_k by its normalized weight. VAE_ERR_SHAPE naming both shapes when s does not
@@ -91,6 +109,16 @@ VAE_API vae_tensor *vae_sum_axis(vae_ctx *ctx, vae_tensor *x, int axis, int keep
 VAE_API vae_tensor *vae_mean_axis(vae_ctx *ctx, vae_tensor *x, int axis, int keepdim);
 /* Sum of all elements (0-d). */
 VAE_API vae_tensor *vae_sum_all(vae_ctx *ctx, vae_tensor *x);
+
+/* ---- along one axis (negative counts from the end); VAE_ERR_ARG naming the shape when axis is out of range ---- */
+/* exp(x) / sum exp(x) along axis, stable (the max is subtracted first); x's shape. A line whose max is +-inf or NaN
+ * gives NaN (as PyTorch). */
+VAE_API vae_tensor *vae_softmax(vae_ctx *ctx, vae_tensor *x, int axis);
+/* x - logsumexp(x) along axis, stable; x's shape. Entries of -inf in a line with a finite max give -inf. */
+VAE_API vae_tensor *vae_log_softmax(vae_ctx *ctx, vae_tensor *x, int axis);
+/* Running sum along axis: y_i = x_0 + ... + x_i, or with exclusive != 0 y_i = x_0 + ... + x_(i-1) (y_0 = 0).
+ * Sums run in double for f32 too. */
+VAE_API vae_tensor *vae_cumsum(vae_ctx *ctx, vae_tensor *x, int axis, int exclusive);
 
 /* ---- linear algebra ---- */
 /* (..., M, K) @ (..., K, N) -> (..., M, N); both operands at least 2-d; leading (batch) dims broadcast. */

@@ -91,6 +91,12 @@ vae_tensor *vae_clamp(vae_ctx *c, vae_tensor *x, double lo, double hi) {
     }
     return unary(c, VAE_OP_CLAMP, VAE_U_CLAMP, x, lo, hi);
 }
+vae_tensor *vae_lgamma(vae_ctx *c, vae_tensor *x) {
+    return unary(c, VAE_OP_LGAMMA, VAE_U_LGAMMA, x, 0, 0);
+}
+vae_tensor *vae_digamma(vae_ctx *c, vae_tensor *x) {
+    return unary(c, VAE_OP_DIGAMMA, VAE_U_DIGAMMA, x, 0, 0);
+}
 
 /* ---- binary: node->ip[0] = vae_binary ---- */
 

@@ -17,6 +17,8 @@ VAE_API extern const vae_dist_ops
 VAE_API extern const vae_dist_ops vae_laplace_ops; /* param: loc, log-scale, scale */
 VAE_API extern const vae_dist_ops vae_bernoulli_ops;  /* param: logits */
 VAE_API extern const vae_dist_ops vae_cbernoulli_ops; /* param: logits */
+VAE_API extern const vae_dist_ops vae_beta_ops;       /* param: a, b; c[0] = eps of the clamp of x */
+VAE_API extern const vae_dist_ops vae_poisson_ops;    /* param: log-rate, rate */
 
 /* Diagonal Normal N(loc, exp(logvar)); NULL on failure (shapes that do not broadcast, dtypes that
  * differ). */
@@ -47,5 +49,11 @@ VAE_API vae_tensor *vae_cbernoulli_log_norm(vae_ctx *ctx, vae_tensor *logits);
 /* Continuous Bernoulli on [0,1] with lambda = sigmoid(logits) (Loaiza-Ganem & Cunningham 2019);
  * sample only (by the inverse CDF). NULL on failure. */
 VAE_API vae_dist *vae_cbernoulli_logits(vae_ctx *ctx, vae_tensor *logits);
+
+/* Beta(a, b) on (0,1) with concentrations a, b > 0 (models/lik_beta.c); sample only (Gamma draws). log_prob
+ * clamps x to [c0, 1 - c0] when d->c[0] = c0 > 0 (0 here; the "beta" likelihood sets its eps). NULL on failure. */
+VAE_API vae_dist *vae_beta(vae_ctx *ctx, vae_tensor *a, vae_tensor *b);
+/* Poisson with rate exp(log_rate) (models/lik_poisson.c); sample only. NULL on failure. */
+VAE_API vae_dist *vae_poisson_log_rate(vae_ctx *ctx, vae_tensor *log_rate);
 
 #endif

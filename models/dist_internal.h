@@ -13,4 +13,9 @@ vae_tensor *vae__logits_sample(vae_ctx *ctx, vae_dist *d, int64_t k,
  * saturated logit): the Bernoulli and continuous-Bernoulli log-likelihood terms. NULL on failure. */
 vae_tensor *vae__bernoulli_lp_terms(vae_ctx *ctx, vae_tensor *l, vae_tensor *x);
 
+/* The "beta" and "poisson" likelihoods' constructors (lik_beta.c, lik_poisson.c), rows of likelihood.c's
+ * built-in table. */
+vae_dist *vae__lik_beta_make(vae_ctx *ctx, vae_tensor *decoder_out, const double *opts);
+vae_dist *vae__lik_poisson_make(vae_ctx *ctx, vae_tensor *decoder_out, const double *opts);
+
 #endif

@@ -5,6 +5,7 @@
 
 #include "autograd/ops.h"
 #include "models/dist_builtin.h"
+#include "models/dist_internal.h"
 
 #define USER_SLOTS 32
 
@@ -67,6 +68,10 @@ static const vae_likelihood builtins[] = {
     {"gaussian-learned", 2, make_gaussian_learned, "Gaussian; decoder gives mean | log-variance"},
     {"laplace", 2, make_laplace, "Laplace; decoder gives loc | log-scale"},
     {"cbernoulli", 1, make_cbernoulli, "continuous Bernoulli from logits (data in [0,1])"},
+    {"beta", 2, vae__lik_beta_make,
+     "Beta (data in (0,1), clamped to [eps, 1-eps], eps = opts[0], default 1e-4); decoder gives a | b before "
+     "softplus"},
+    {"poisson", 1, vae__lik_poisson_make, "Poisson (count data); decoder gives the log-rate"},
 };
 #define NBUILTIN ((int)(sizeof builtins / sizeof builtins[0]))
 

@@ -9,6 +9,8 @@
  *   "gaussian-learned" 2: mean | log-variance
  *   "laplace"          2: loc | log-scale
  *   "cbernoulli"       1: logits of the continuous Bernoulli (data in [0,1])
+ *   "beta"             2: a | b before softplus (data in (0,1); x clamped to [eps, 1-eps], eps = opts[0] or 1e-4)
+ *   "poisson"          1: log-rate (count data)
  * A user's file can add one at run time with vae_likelihood_register (see
  * examples/likelihood_student_t.c). The registry is process-wide and not locked: register before
  * starting threads.

@@ -38,7 +38,9 @@
     U(arg, MUL_SCALAR, "mul_scalar", 1, v * p0, p0)                                                 \
     U(arg, POW_SCALAR, "pow_scalar", 8, U_POW(v, p0), p0 == 0 ? 0 : p0 * U_POW(v, p0 - 1))         \
     U(arg, CLAMP, "clamp", 1, v < p0 ? p0 : (v > p1 ? p1 : v),                                     \
-      (v >= p0 && v <= p1) ? 1 : 0) /* [p0, p1] */
+      (v >= p0 && v <= p1) ? 1 : 0) /* [p0, p1] */                                                  \
+    U(arg, LGAMMA, "lgamma", 40, U_LGAMMA(v), U_DIGAMMA(v))     /* log|Gamma|; tensor/special.c */   \
+    U(arg, DIGAMMA, "digamma", 40, U_DIGAMMA(v), U_TRIGAMMA(v)) /* d lgamma; its d is trigamma */
 
 /* Every binary elementwise function with broadcasting once, its partial derivatives beside it:
  *   X(NAME, "name", cost, a op b, d/da, d/db)      (y = a op b; ties of maximum/minimum send the gradient to a) */
@@ -49,6 +51,16 @@
     B(arg, DIV, "div", 4, a / b, 1 / b, -y / b)                                                    \
     B(arg, MAXIMUM, "maximum", 1, a >= b ? a : b, a >= b, a < b)                                   \
     B(arg, MINIMUM, "minimum", 1, a <= b ? a : b, a <= b, a > b)
+
+/* Comparisons: the binary kernels' forward (broadcast, a 0/1 result of the inputs' dtype), with no gradient, so no
+ * op-table rows: masks are constants (autograd/ops_compare.c). Same row layout as VAE_BINARY_OPS, the partials
+ * 0. Their vae_binary ids follow the differentiable ones. */
+#define VAE_COMPARE_OPS(B, arg)                                                                    \
+    B(arg, GT, "gt", 1, a > b, 0, 0)                                                               \
+    B(arg, LT, "lt", 1, a < b, 0, 0)                                                               \
+    B(arg, GE, "ge", 1, a >= b, 0, 0)                                                              \
+    B(arg, LE, "le", 1, a <= b, 0, 0)                                                              \
+    B(arg, EQ, "eq", 1, a == b, 0, 0)
 
 /* Every reduction once: R(NAME, "name"). Kernels in kernels_reduce.c, gradients in autograd/ops_reduce.c. */
 #define VAE_REDUCE_OPS(R, arg)                                                                     \
@@ -62,7 +74,9 @@
 #define VAE_ROW_BINARY_ENUM(arg, e, ...) VAE_B_##e,
 #define VAE_ROW_REDUCE_ENUM(arg, e, ...) VAE_R_##e,
 typedef enum vae_unary { VAE_UNARY_OPS(VAE_ROW_UNARY_ENUM, ~) VAE_U_COUNT_ } vae_unary;
-typedef enum vae_binary { VAE_BINARY_OPS(VAE_ROW_BINARY_ENUM, ~) VAE_B_COUNT_ } vae_binary;
+typedef enum vae_binary {
+    VAE_BINARY_OPS(VAE_ROW_BINARY_ENUM, ~) VAE_COMPARE_OPS(VAE_ROW_BINARY_ENUM, ~) VAE_B_COUNT_
+} vae_binary;
 typedef enum vae_reduce { VAE_REDUCE_OPS(VAE_ROW_REDUCE_ENUM, ~) VAE_R_COUNT_ } vae_reduce;
 
 /* y = f(x), y contiguous with x's shape. */
@@ -71,7 +85,7 @@ VAE_API void vae_k_unary(vae_unary op, double p0, double p1, const vae_tensor *x
 VAE_API void vae_k_unary_grad(vae_unary op, double p0, double p1, const vae_tensor *x, const vae_tensor *y,
                       const vae_tensor *gy, vae_tensor *gx);
 
-/* y = a op b with NumPy broadcasting; y has the broadcast shape. */
+/* y = a op b with NumPy broadcasting; y has the broadcast shape. A comparison (VAE_B_GT ...) writes 1 or 0. */
 VAE_API void vae_k_binary(vae_binary op, const vae_tensor *a, const vae_tensor *b, vae_tensor *y);
 /* g = gy * d(a op b)/d(side) in y's shape (side 0 = a, 1 = b); g is written, not accumulated. */
 VAE_API void vae_k_binary_grad(vae_binary op, int side, const vae_tensor *a, const vae_tensor *b,

@@ -11,7 +11,8 @@ typedef struct {
     void *out;
 } bin_ctx;
 
-/* One case per row of VAE_BINARY_OPS (kernels.h): a unit-stride loop and a strided loop, and the partials. */
+/* One case per row of VAE_BINARY_OPS and VAE_COMPARE_OPS (kernels.h): a unit-stride loop and a strided loop,
+ * and the partials (of the differentiable rows). */
 #define CONTIG_LOOP(T, e, name, cost, f, da, db)                                                   \
     case VAE_B_##e:                                                                                \
         for (int64_t i = 0; i < n; i++) {                                                          \
@@ -38,9 +39,15 @@ typedef struct {
         T *o = (T *)c->out + off[2];                                                               \
         const int64_t s0 = it->inner[0], s1 = it->inner[1], so = it->inner[2];                     \
         if (so == 1 && s0 == 1 && s1 == 1) {                                                       \
-            switch (c->op) { VAE_BINARY_OPS(CONTIG_LOOP, T) }                                      \
+            switch (c->op) {                                                                       \
+                VAE_BINARY_OPS(CONTIG_LOOP, T)                                                     \
+                VAE_COMPARE_OPS(CONTIG_LOOP, T)                                                    \
+            }                                                                                      \
         }                                                                                          \
-        switch (c->op) { VAE_BINARY_OPS(STRIDED_LOOP, T) }                                         \
+        switch (c->op) {                                                                           \
+            VAE_BINARY_OPS(STRIDED_LOOP, T)                                                        \
+            VAE_COMPARE_OPS(STRIDED_LOOP, T)                                                       \
+        }                                                                                          \
     }                                                                                              \
     /* d(a op b)/da (side 0), d(a op b)/db (side 1) */                                             \
     static inline T der_##T(vae_binary op, int side, T a, T b, T y) {                              \
@@ -107,7 +114,7 @@ DEFINE_BINARY(double)
 static double binary_cost(vae_binary op) {
     static const double cost[VAE_B_COUNT_] = {
 #define COST_ROW(arg, e, name, cost, f, da, db) [VAE_B_##e] = cost,
-        VAE_BINARY_OPS(COST_ROW, ~)
+        VAE_BINARY_OPS(COST_ROW, ~) VAE_COMPARE_OPS(COST_ROW, ~)
 #undef COST_ROW
     };
     return (unsigned)op < VAE_B_COUNT_ ? cost[op] : 4;

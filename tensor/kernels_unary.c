@@ -11,6 +11,7 @@
 #include "ew_isa.h"
 #include "iter.h"
 #include "kernels.h"
+#include "special.h"
 #include "vmath.h"
 
 /* The dtype-generic math of the VAE_UNARY_OPS rows (kernels.h): f32 uses the vectorizable approximations of vmath.h
@@ -25,6 +26,10 @@
 #define U_SQRT(v)     _Generic((v), float : sqrtf, default : sqrt)(v)
 #define U_FABS(v)     _Generic((v), float : fabsf, default : fabs)(v)
 #define U_POW(v, p)   _Generic((v), float : powf, default : pow)(v, p)
+/* lgamma and its derivatives: evaluated in double for both dtypes (special.h: libm's lgamma is not thread-safe) */
+#define U_LGAMMA(v)   _Generic((v), float : vae__lgammaf, default : vae__lgamma)(v)
+#define U_DIGAMMA(v)  _Generic((v), float : vae__digammaf, default : vae__digamma)(v)
+#define U_TRIGAMMA(v) _Generic((v), float : vae__trigammaf, default : vae__trigamma)(v)
 
 /* Work per element in units of an add, for the threading threshold. */
 static double unary_cost(vae_unary op) {

@@ -55,7 +55,7 @@ expect 2 "out of range" "$VAE" train --epochs 0
 expect 2 "bad choice" "$VAE" train --model gan
 expect 2 "missing value" "$VAE" train --epochs
 expect 2 "bad hidden list" "$VAE" train --hidden 400,,200
-expect 2 "bad likelihood" "$VAE" train --likelihood poisson
+expect 2 "bad likelihood" "$VAE" train --likelihood no-such-likelihood
 expect 2 "bad combination" "$VAE" train --estimator dreg
 expect 2 "vimco needs samples" "$VAE" train --estimator score --baseline vimco
 expect 2 "lik-param out of range" "$VAE" train --lik-param -1

@@ -34,6 +34,11 @@ U1(f_add_s, vae_add_scalar(c, x[0], 1.5))
 U1(f_mul_s, vae_mul_scalar(c, x[0], -2.5))
 U1(f_pow_s, vae_pow_scalar(c, x[0], 2.5))
 U1(f_clamp, vae_clamp(c, x[0], -0.5, 0.5))
+U1(f_lgamma, vae_lgamma(c, x[0]))
+U1(f_digamma, vae_digamma(c, x[0]))
+U1(f_softmax, vae_softmax(c, x[0], -1))
+U1(f_log_softmax, vae_log_softmax(c, x[0], 1))
+U1(f_cumsum, vae_cumsum(c, x[0], 0, 0))
 U1(f_add, vae_add(c, x[0], x[1]))
 U1(f_sub, vae_sub(c, x[0], x[1]))
 U1(f_mul, vae_mul(c, x[0], x[1]))
@@ -116,6 +121,11 @@ static row rows[] = {
     {"mul_scalar", f_mul_s, 1, {INT(2, 3, 4)}, -2, 2, 1e-6, 1e-6, 0},
     {"pow_scalar", f_pow_s, 1, {IN(2, 3, 4)}, 0.2, 2, 1e-6, 1e-6, 0},
     {"clamp", f_clamp, 1, {IN(2, 3, 4)}, -1, 1, 1e-6, 1e-6, 0},
+    {"lgamma", f_lgamma, 1, {INT(2, 3, 4)}, 0.2, 5, 1e-6, 1e-6, 0},
+    {"digamma", f_digamma, 1, {IN(2, 3, 4)}, 0.3, 5, 1e-6, 1e-6, 0},
+    {"softmax-last-T", f_softmax, 1, {INT(2, 3, 4)}, -3, 3, 1e-6, 1e-6, 0},
+    {"log_softmax-axis1", f_log_softmax, 1, {IN(3, 2, 3, 4)}, -3, 3, 1e-6, 1e-6, 0},
+    {"cumsum-axis0-T", f_cumsum, 1, {INT(2, 3, 4)}, -2, 2, 1e-6, 1e-6, 0},
     {"add-bcast", f_add, 2, {IN(2, 3, 4), IN(1, 4)}, -2, 2, 1e-6, 1e-6, 0},
     {"sub-bcast", f_sub, 2, {IN(2, 3, 1), INT(2, 3, 4)}, -2, 2, 1e-6, 1e-6, 0},
     {"mul-bcast", f_mul, 2, {IN(3, 2, 1, 4), IN(2, 3, 1)}, -2, 2, 1e-6, 1e-6, 0},
