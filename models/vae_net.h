@@ -5,6 +5,11 @@
  * where P is the likelihood's params_per_dim (1..VAE_LIK_MAX_PARAMS).
  * The decoder mirrors the encoder's hidden sizes. Parameters live in one store; encoder parameters are named
  * "enc.*" and decoder parameters "dec.*" (the estimator study groups gradients by that prefix).
+ *
+ * cfg.net "conv" (models/vae_net_conv.c) swaps the MLPs for a convolutional pair on h x w x c images (h, w
+ * multiples of 4), c1, c2 = conv_ch (16, 32), k = 4, s = 2, p = 1, act = the hidden activation:
+ *   encoder  x -> (c,h,w) -> conv(c1) act -> conv(c2) act -> flatten (c2*h/4*w/4) -> linear -> (2Z)
+ *   decoder  z -> linear act -> (c2,h/4,w/4) -> convT(c1) act -> convT(c*P) -> (..., P*h*w*c) (layout of x, per P)
  */
 #ifndef VAE_NET_H
 #define VAE_NET_H
@@ -13,6 +18,7 @@
 #include "models/dist.h"
 #include "models/dist_builtin.h"
 #include "models/likelihood.h"
+#include "nn/conv.h"
 #include "nn/mlp.h"
 #include "nn/params.h"
 
@@ -32,6 +38,10 @@ typedef struct vae_net_cfg {
     vae_dtype dtype;
     vae_init_kind init;
     double init_sigma; /* VAE_INIT_NORMAL: N(0, sigma^2), Kingma & Welling used 0.01 */
+    /* ---- network family (models/vae_net_conv.c) ---- */
+    char net[16];            /* "mlp" (the default; "" reads as mlp) or "conv" */
+    int img_h, img_w, img_c; /* conv: the geometry of x (B, h*w*c), pixels interleaved (h, w, c) */
+    int64_t conv_ch[2];      /* conv: channels of its two stride-2 layers; 0 = 16, 32 */
 } vae_net_cfg;
 
 typedef struct vae_net {
@@ -40,6 +50,9 @@ typedef struct vae_net {
     const vae_likelihood *lik;
     vae_mlp enc; /* D -> hidden... -> 2Z ("enc.<i>.weight/bias") */
     vae_mlp dec; /* Z -> hidden reversed... -> D * params_per_dim ("dec.*") */
+    /* conv net (cfg.net "conv"): enc above is its head (flattened features -> 2Z, "enc.fc.0.*") and dec its stem
+     * (Z -> features, "dec.fc.0.*"); these are the conv layers around them ("enc.conv<i>.*", "dec.convt<i>.*") */
+    vae_conv2d_layer conv_enc[2], conv_dec[2];
 } vae_net;
 
 /* Fill cfg with defaults: 784-400-(20) ReLU Bernoulli, f32, PyTorch init. */

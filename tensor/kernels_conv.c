@@ -75,6 +75,17 @@ typedef struct job {
     int add;            /* scatter: += instead of = */
 } job;
 
+/* The positions pw in [*lo, *hi) whose input column pw*s - p + kj lies in [0, W). */
+static void valid_range(int64_t Pw, int64_t W, int64_t s, int64_t p, int64_t kj, int64_t *lo,
+                        int64_t *hi) {
+    int64_t a = p - kj; /* pw*s >= a */
+    int64_t l = a <= 0 ? 0 : (a + s - 1) / s;
+    int64_t b = W - 1 + p - kj; /* pw*s <= b */
+    int64_t h = b < 0 ? 0 : b / s + 1;
+    *lo = l < Pw ? l : Pw;
+    *hi = h < Pw ? (h > *lo ? h : *lo) : Pw;
+}
+
 #define DEFINE_CONV(T)                                                                             \
     /* col rows (c,i,j), columns of image n: the patches of image n0 + t */                        \
     static void im2col_##T(void *vj, int64_t t, int tid) {                                         \
@@ -83,9 +94,13 @@ typedef struct job {
         (void)tid;                                                                                 \
         const T *img = (const T *)(const void *)j->src.base + img_off(&j->src, j->n0 + t);         \
         T *col = (T *)(void *)j->mat + t * g->P;                                                   \
-        for (int64_t c = 0; c < g->Ci; c++)                                                        \
-            for (int64_t ki = 0; ki < g->kh; ki++)                                                 \
-                for (int64_t kj = 0; kj < g->kw; kj++) {                                           \
+        const int64_t step = g->s * j->src.sw;                                                     \
+        for (int64_t kj = 0; kj < g->kw; kj++) {                                                   \
+            int64_t lo, hi;                                                                        \
+            valid_range(g->Pw, g->Wi, g->s, g->p, kj, &lo, &hi);                                   \
+            const int64_t iw0 = lo * g->s - g->p + kj;                                             \
+            for (int64_t c = 0; c < g->Ci; c++)                                                    \
+                for (int64_t ki = 0; ki < g->kh; ki++) {                                           \
                     T *d = col + ((c * g->kh + ki) * g->kw + kj) * j->ld;                          \
                     for (int64_t ph = 0; ph < g->Ph; ph++, d += g->Pw) {                           \
                         int64_t ih = ph * g->s - g->p + ki;                                        \
@@ -93,13 +108,13 @@ typedef struct job {
                             for (int64_t pw = 0; pw < g->Pw; pw++) d[pw] = 0;                      \
                             continue;                                                              \
                         }                                                                          \
-                        const T *row = img + c * j->src.sc + ih * j->src.sh;                       \
-                        for (int64_t pw = 0; pw < g->Pw; pw++) {                                   \
-                            int64_t iw = pw * g->s - g->p + kj;                                    \
-                            d[pw] = (iw >= 0 && iw < g->Wi) ? row[iw * j->src.sw] : 0;             \
-                        }                                                                          \
+                        const T *r = img + c * j->src.sc + ih * j->src.sh + iw0 * j->src.sw;       \
+                        for (int64_t pw = 0; pw < lo; pw++) d[pw] = 0;                             \
+                        for (int64_t pw = lo; pw < hi; pw++) d[pw] = r[(pw - lo) * step];          \
+                        for (int64_t pw = hi; pw < g->Pw; pw++) d[pw] = 0;                         \
                     }                                                                              \
                 }                                                                                  \
+        }                                                                                          \
     }                                                                                              \
     /* image n0 + t (contiguous (Ci, Hi, Wi)) += the patches of its columns, in a fixed order */   \
     static void col2im_##T(void *vj, int64_t t, int tid) {                                         \
@@ -111,15 +126,15 @@ typedef struct job {
         for (int64_t c = 0; c < g->Ci; c++)                                                        \
             for (int64_t ki = 0; ki < g->kh; ki++)                                                 \
                 for (int64_t kj = 0; kj < g->kw; kj++) {                                           \
+                    int64_t lo, hi;                                                                \
+                    valid_range(g->Pw, g->Wi, g->s, g->p, kj, &lo, &hi);                           \
+                    const int64_t iw0 = lo * g->s - g->p + kj;                                     \
                     const T *sp = col + ((c * g->kh + ki) * g->kw + kj) * j->ld;                   \
                     for (int64_t ph = 0; ph < g->Ph; ph++, sp += g->Pw) {                          \
                         int64_t ih = ph * g->s - g->p + ki;                                        \
                         if (ih < 0 || ih >= g->Hi) continue;                                       \
-                        T *row = img + (c * g->Hi + ih) * g->Wi;                                   \
-                        for (int64_t pw = 0; pw < g->Pw; pw++) {                                   \
-                            int64_t iw = pw * g->s - g->p + kj;                                    \
-                            if (iw >= 0 && iw < g->Wi) row[iw] += sp[pw];                          \
-                        }                                                                          \
+                        T *r = img + (c * g->Hi + ih) * g->Wi + iw0;                               \
+                        for (int64_t pw = lo; pw < hi; pw++) r[(pw - lo) * g->s] += sp[pw];        \
                     }                                                                              \
                 }                                                                                  \
     }                                                                                              \

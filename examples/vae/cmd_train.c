@@ -51,6 +51,8 @@ typedef struct train_opts {
         *schedule;
     const char *binarize, *dtype, *out, *capacity, *labels, *objective;
     const char *max_memory; /* hardening: --max-memory SIZE */
+    const char *net;           /* --net mlp|conv */
+    const char *conv_channels; /* --conv-channels C1,C2 (NULL: the net's default) */
     int64_t latent, samples, kl_warmup, warmup, batch, epochs, seed, threads, n_train, log_every,
         max_steps;
     int64_t pictures_every, lr_decay_every, log_steps;
@@ -124,6 +126,7 @@ static int config_from_opts(const train_opts *o, cli_opt *tab, int ntab, run_con
     snprintf(c->schedule, sizeof c->schedule, "%s", o->schedule);
     snprintf(c->binarize, sizeof c->binarize, "%s", o->binarize);
     snprintf(c->dtype, sizeof c->dtype, "%s", o->dtype);
+    snprintf(c->net, sizeof c->net, "%s", o->net);
     if (strlen(o->data) >= sizeof c->data) return cli_usage_error(CMD, "--data: spec too long");
     if (strcmp(o->likelihood, "auto") != 0 && !vae_likelihood_find(o->likelihood)) {
         const vae_likelihood *l[64];
@@ -144,6 +147,13 @@ static int config_from_opts(const train_opts *o, cli_opt *tab, int ntab, run_con
             "--hidden: \"%s\" is not a list of up to %d layer sizes in 1..65536 (e.g. 400,200)",
             o->hidden, RUN_MAX_HIDDEN);
     c->nhidden = nh;
+    if (o->conv_channels &&
+        cli_parse_int_list(o->conv_channels, c->conv_ch, 2, 1, 4096) != 2)
+        return cli_usage_error(CMD, "--conv-channels: \"%s\" is not two channel counts in 1..4096 "
+                               "(e.g. 16,32)",
+                               o->conv_channels);
+    if (o->conv_channels && strcmp(c->net, "conv"))
+        return cli_usage_error(CMD, "--conv-channels is for --net conv");
     c->latent = o->latent;
     c->samples = o->samples;
     c->beta = o->beta;
@@ -445,6 +455,12 @@ static cli_opt *train_table(train_opts *o, int *n) {
         {"activation", "ACT", CLI_OPT_CHOICE, &o->activation, 0, 0,
          "relu|tanh|softplus|sigmoid|elu|leaky-relu",
          "hidden activation: relu|tanh|softplus|sigmoid|elu|leaky-relu (relu)", 0},
+        {"net", "KIND", CLI_OPT_CHOICE, &o->net, 0, 0, "mlp|conv",
+         "encoder/decoder: mlp (--hidden) or conv (images only, h and w multiples of 4: two 4x4 "
+         "stride-2 convs and a linear layer, mirrored by transposed convs) (mlp)",
+         0},
+        {"conv-channels", "C1,C2", CLI_OPT_STR, &o->conv_channels, 0, 0, NULL,
+         "--net conv: channels of its two conv layers (16,32)", 0},
         {"samples", "K", CLI_OPT_INT, &o->samples, 1, 100000, NULL,
          "samples per datum (vae) or particles K (iwae) (1)", 0},
         {"k", "K", CLI_OPT_INT, &o->samples, 1, 100000, NULL, "same as --samples", 0},
@@ -658,6 +674,7 @@ int cmd_train(int argc, char **argv) {
                     .likelihood = "auto",
                     .hidden = "256",
                     .activation = "relu",
+                    .net = "mlp",
                     .estimator = "reparam",
                     .baseline = "none",
                     .optimizer = "adam",
