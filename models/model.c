@@ -137,9 +137,10 @@ vae_status vae_model_desc_check(const vae_model_desc *d, vae_error *err) {
     if (n->net[0] && strcmp(n->net, "mlp") && strcmp(n->net, "conv"))
         return vae_error_set(err, VAE_ERR_ARG, "net: unknown \"%.16s\" (mlp or conv)", n->net);
     if (!strcmp(n->net, "conv")) {
-        if (x->tabular)
+        if (x->tabular || (n->x_dim > 0 && x->h == 0))
             return vae_error_set(err, VAE_ERR_ARG,
-                                 "net: conv needs image data; this data is tabular (use net mlp)");
+                                 "net: conv needs image data (h, w, c); this data is tabular (use "
+                                 "net mlp)");
         if (n->img_h != x->h || n->img_w != x->w || n->img_c != x->c)
             return vae_error_set(err, VAE_ERR_ARG,
                                  "net: the conv net's images %dx%dx%d are not the data's %dx%dx%d",
