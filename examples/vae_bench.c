@@ -81,10 +81,10 @@ static void usage(FILE *f) {
                "--workloads-only)\n"
                "Workloads: W1 784-400-(20) ReLU VAE batch 100; W2 784-200-200-(50) tanh IWAE K=50 "
                "batch 20;\n"
-               "W3 the same network with K=5 (Burda et al.); W4 the conv VAE (conv 16-32 4x4 stride 2, "
-               "(20), batch 100).\nAll Adam, dynamically binarized.\n"
+               "W3 the same network with K=5 (Burda et al.). All Adam, dynamically binarized.\n"
                "Example profile: perf record -g build/examples/vae_bench --threads 1 --workloads "
                "W1\n");
+    fprintf(f, "W4: the conv VAE, conv 16-32 4x4 stride 2 -> (20), batch 100 (vae_net_conv.c).\n");
 }
 
 /* ---- the table ---- */

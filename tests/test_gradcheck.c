@@ -152,8 +152,8 @@ static row rows[] = {
     {"linear-nobias-T", f_linear_nobias, 2, {INT(2, 3, 4), INT(2, 4, 5)}, -1, 1, 1e-6, 1e-6, 0},
     {"bernoulli_logits_lp", f_bern_lp, 2, {IN(3, 2, 3, 4), IN(2, 3, 4)}, -3, 3, 1e-6, 1e-6, 0},
     {"normal_kl_std", f_kl_std, 2, {IN(2, 3, 4), INT(2, 3, 4)}, -2, 2, 1e-6, 1e-6, 0},
-    {"conv2d", f_conv2d, 3, {IN(4, 2, 2, 5, 4), IN(4, 3, 2, 3, 3), IN(1, 3)}, -1, 1, 1e-6, 1e-6, 0},
-    {"conv_transpose2d", f_convt2d, 3, {IN(4, 2, 2, 3, 2), IN(4, 2, 3, 3, 3), IN(1, 3)}, -1, 1, 1e-6, 1e-6, 0},
+    {"conv", f_conv2d, 3, {IN(4, 2, 2, 5, 4), IN(4, 3, 2, 3, 3), IN(1, 3)}, -1, 1, 1e-6, 1e-6, 0},
+    {"convt", f_convt2d, 3, {IN(4, 2, 2, 3, 2), IN(4, 2, 3, 3, 3), IN(1, 3)}, -1, 1, 1e-6, 1e-6, 0},
 };
 
 int main(void) {

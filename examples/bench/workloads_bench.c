@@ -48,7 +48,15 @@ static const workload W[VAE_BENCH_NWORKLOADS] = {
      5,
      NULL},
     /* the conv VAE: conv(16) conv(32) 4x4 stride 2 -> linear (20+20); linear -> convT(16) convT(1), ReLU */
-    {"W4", "conv 16-32 4x4/2 -(20) ReLU VAE, batch 100", 0, {0, 0}, 20, VAE_ACT_RELU, 100, "vae", 1,
+    {"W4",
+     "conv 16-32 4x4/2 -(20) ReLU VAE, batch 100",
+     0,
+     {0, 0},
+     20,
+     VAE_ACT_RELU,
+     100,
+     "vae",
+     1,
      "conv"},
 };
 
@@ -167,8 +175,8 @@ static int measure(const workload *w, const vae_dataset *data, const vae_bench_c
     int rc = 1;
     if (run_init(&r, w, data, err)) goto done;
     /* ~50 ms segments: long against the clock, short against the machine's load swings */
-    const int steps = smoke                          ? 2
-                      : w->net                       ? 4
+    const int steps = smoke                           ? 2
+                      : w->net                        ? 4
                       : strcmp(w->model, "iwae") == 0 ? (w->samples >= 50 ? 10 : 40)
                                                       : 30;
     const int reps = smoke ? 1 : MAXREPS;

@@ -50,7 +50,7 @@ typedef struct train_opts {
     const char *data, *model, *likelihood, *hidden, *activation, *estimator, *baseline, *optimizer,
         *schedule;
     const char *binarize, *dtype, *out, *capacity, *labels, *objective;
-    const char *max_memory; /* hardening: --max-memory SIZE */
+    const char *max_memory;    /* hardening: --max-memory SIZE */
     const char *net;           /* --net mlp|conv */
     const char *conv_channels; /* --conv-channels C1,C2 (NULL: the net's default) */
     int64_t latent, samples, kl_warmup, warmup, batch, epochs, seed, threads, n_train, log_every,
@@ -147,9 +147,9 @@ static int config_from_opts(const train_opts *o, cli_opt *tab, int ntab, run_con
             "--hidden: \"%s\" is not a list of up to %d layer sizes in 1..65536 (e.g. 400,200)",
             o->hidden, RUN_MAX_HIDDEN);
     c->nhidden = nh;
-    if (o->conv_channels &&
-        cli_parse_int_list(o->conv_channels, c->conv_ch, 2, 1, 4096) != 2)
-        return cli_usage_error(CMD, "--conv-channels: \"%s\" is not two channel counts in 1..4096 "
+    if (o->conv_channels && cli_parse_int_list(o->conv_channels, c->conv_ch, 2, 1, 4096) != 2)
+        return cli_usage_error(CMD,
+                               "--conv-channels: \"%s\" is not two channel counts in 1..4096 "
                                "(e.g. 16,32)",
                                o->conv_channels);
     if (o->conv_channels && strcmp(c->net, "conv"))
