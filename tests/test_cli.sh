@@ -301,6 +301,10 @@ check "--net conv on tabular data says why" grep -q "is tabular: use --net mlp" 
 expect 2 "--conv-channels without --net conv" "$VAE" train $SP --conv-channels 4,8 --out "$T/cc"
 expect 2 "--conv-channels with one count" "$VAE" train $CV --conv-channels 4 --out "$T/cc"
 expect 2 "bad --net" "$VAE" train --net rnn
+expect 0 "estimators on a fresh conv net" "$VAE" estimators --data sprites:16 --net conv --ks 1 --draws 4 \
+    --ref-draws 0 --estimators reparam --batch 10 --out "$T/conv_est" --quiet
+check "estimator groups of the conv net" grep -q '"name":"enc.conv0.weight"' "$T/out"
+check "the conv net's mu/logvar split" grep -q '"name":"encoder.mu"' "$T/out"
 
 # ---- binarized MNIST keeps its standard validation split (50000 / 10000 / 10000) ----
 BM="${VAE_SHARED_DATA:-/nonexistent}/binarized_mnist"
