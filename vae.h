@@ -39,6 +39,7 @@
 #include "nn/init.h"
 #include "nn/linear.h"
 #include "nn/mlp.h"
+#include "nn/conv.h"
 #include "nn/optim.h"
 #include "nn/schedule.h"
 #include "nn/checkpoint.h"

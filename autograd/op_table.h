@@ -49,7 +49,11 @@
     /* fused ops for the hot paths of VAE training (ops_fused.c) */                                                 \
     X(LINEAR, "linear", 3, linear)                                                                                  \
     X(BERNOULLI_LOGITS_LP, "bernoulli_logits_lp", 2, bernoulli_lp)                                                  \
-    X(NORMAL_KL_STD, "normal_kl_std", 2, normal_kl_std)
+    X(NORMAL_KL_STD, "normal_kl_std", 2, normal_kl_std)                                                          \
+    /* convolutions (ops_conv.c): in = x, w, b (b may be NULL); ip[0] = stride, ip[1] = padding, ip[2] = output \
+     * padding */                                                                                                \
+    X(CONV2D, "conv2d", 3, conv2d)                                                                                  \
+    X(CONV_TRANSPOSE2D, "conv_transpose2d", 3, conv_transpose2d)
 
 typedef enum vae_op {
 #define VAE_X_ENUM(e, name, arity, bw) VAE_OP_##e,

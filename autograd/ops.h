@@ -147,6 +147,18 @@ VAE_API vae_tensor *vae_bernoulli_logits_lp(vae_ctx *ctx, vae_tensor *logits, va
  * mu and logvar have the same shape (..., Z); the result is (...). */
 VAE_API vae_tensor *vae_normal_kl_std(vae_ctx *ctx, vae_tensor *mu, vae_tensor *logvar);
 
+/* ---- convolutions (PyTorch's layouts; one tape node each) ---- */
+/* 2-d cross-correlation with zero padding: x (..., C, H, W), w (O, C, kh, kw), b (O,) or NULL ->
+ * (..., O, OH, OW), OH = (H + 2 padding - kh) / stride + 1 (floor). Leading dims of x (batch, particles) are
+ * images; x may have any strides. VAE_ERR_SHAPE naming both shapes for a channel or bias mismatch or an empty
+ * output; VAE_ERR_ARG for stride < 1 or padding < 0. */
+VAE_API vae_tensor *vae_conv2d(vae_ctx *ctx, vae_tensor *x, vae_tensor *w, vae_tensor *b, int stride, int padding);
+/* Transposed convolution (the gradient of conv2d with respect to its input): x (..., C, H, W), w (C, O, kh, kw),
+ * b (O,) or NULL -> (..., O, OH, OW), OH = (H - 1) stride - 2 padding + kh + output_padding. Errors as
+ * vae_conv2d, and VAE_ERR_ARG unless 0 <= output_padding < stride. */
+VAE_API vae_tensor *vae_conv_transpose2d(vae_ctx *ctx, vae_tensor *x, vae_tensor *w, vae_tensor *b, int stride,
+                                         int padding, int output_padding);
+
 /* ---- movement ---- */
 /* Reshape (one dim may be -1): a view when the strides allow, otherwise a contiguous copy. */
 VAE_API vae_tensor *vae_reshape(vae_ctx *ctx, vae_tensor *x, int ndim, const int64_t *shape);

@@ -147,6 +147,24 @@ vae_status vae_model_desc_check(const vae_model_desc *d, vae_error *err) {
         if (!isfinite(x->col_mean[j]) || !(x->col_std[j] > 0) || !isfinite(x->col_std[j]))
             return vae_error_set(err, VAE_ERR_ARG,
                                  "col_std: column %" PRId64 " has a bad standardization", j);
+    /* ---- network family (models/vae_net_conv.c): its images are the data's ---- */
+    if (n->net[0] && strcmp(n->net, "mlp") && strcmp(n->net, "conv"))
+        return vae_error_set(err, VAE_ERR_ARG, "net: unknown \"%.16s\" (mlp or conv)", n->net);
+    if (!strcmp(n->net, "conv")) {
+        if (x->tabular || (n->x_dim > 0 && x->h == 0))
+            return vae_error_set(err, VAE_ERR_ARG,
+                                 "net: conv needs image data (h, w, c); this data is tabular (use "
+                                 "net mlp)");
+        if (n->img_h != x->h || n->img_w != x->w || n->img_c != x->c)
+            return vae_error_set(err, VAE_ERR_ARG,
+                                 "net: the conv net's images %dx%dx%d are not the data's %dx%dx%d",
+                                 n->img_h, n->img_w, n->img_c, x->h, x->w, x->c);
+        for (int i = 0; i < 2; i++)
+            if (n->conv_ch[i] < 0 || n->conv_ch[i] > 4096)
+                return vae_error_set(err, VAE_ERR_ARG,
+                                     "conv_channels: %" PRId64 " is out of range 0..4096",
+                                     n->conv_ch[i]);
+    }
     if (d->nplugins < 0 || d->nplugins > VAE_MODEL_MAX_PLUGINS)
         return vae_error_set(err, VAE_ERR_ARG, "plugin: %d plugins; at most %d", d->nplugins,
                              VAE_MODEL_MAX_PLUGINS);
@@ -200,6 +218,10 @@ vae_status vae_model_desc_write(const vae_model_desc *d, char **text, size_t *le
         sb_list(&s, "col_std", x->col_std, x->nstd);
     }
     for (int i = 0; i < d->nplugins; i++) vae_strbuf_printf(&s, "plugin %s\n", d->plugins[i]);
+    /* network family: written only for a non-MLP net, so an MLP's text is as before (absent = mlp) */
+    if (!strcmp(n->net, "conv"))
+        vae_strbuf_printf(&s, "net conv\nconv_channels %" PRId64 ",%" PRId64 "\n", n->conv_ch[0],
+                          n->conv_ch[1]);
     if (s.oom) {
         free(s.buf);
         return vae_error_set(err, VAE_ERR_OOM, "model: out of memory writing its description");
@@ -352,6 +374,19 @@ static vae_status parse_line(vae_model_desc *d, const char *key, const char *val
                  : !strcmp(key, "scale_hi") ? &x->scale_hi
                                             : NULL;
     if (dv) return parse_f64(val, dv) ? VAE_OK : bad(err, key, "is not a number", val);
+    /* ---- network family (models/vae_net_conv.c) ---- */
+    if (!strcmp(key, "net"))
+        return (!strcmp(val, "mlp") || !strcmp(val, "conv")) && set_str(n->net, sizeof n->net, val)
+                   ? VAE_OK
+                   : bad(err, key, "is not mlp or conv", val);
+    if (!strcmp(key, "conv_channels")) {
+        long long a, b;
+        int used = 0;
+        if (sscanf(val, "%lld,%lld%n", &a, &b, &used) != 2 || val[used] || a < 0 || b < 0)
+            return bad(err, key, "is not two channel counts", val);
+        n->conv_ch[0] = a, n->conv_ch[1] = b;
+        return VAE_OK;
+    }
     if (!strcmp(key, "col_mean")) *mean_txt = val;
     if (!strcmp(key, "col_std")) *std_txt = val;
     if (!strcmp(key, "plugin")) {
@@ -425,6 +460,8 @@ vae_status vae_model_desc_parse(const char *text, size_t len, vae_model_desc *ou
         }
     }
     free(buf);
+    if (!strcmp(d.net.net, "conv")) /* the conv net's images are the data's (keys h, w, c) */
+        d.net.img_h = d.data.h, d.net.img_w = d.data.w, d.net.img_c = d.data.c;
     if (!s) s = vae_model_desc_check(&d, err);
     if (s) {
         vae_model_desc_free(&d);

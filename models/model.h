@@ -21,6 +21,8 @@
  *                  from [scale_lo, scale_hi] to [0, 1]
  *   col_mean X,..  col_std X,..: CSV standardization, x_dim values each (both or neither)
  *   plugin PATH    (repeatable) a plugin the model needs (models/plugin.h); never loaded here
+ *   net N          mlp|conv (absent in older files: mlp); a conv net's images are h, w, c above
+ *   conv_channels A,B   the conv net's two channel counts (0 = its default, 16, 32)
  */
 #ifndef VAE_MODEL_H
 #define VAE_MODEL_H

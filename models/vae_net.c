@@ -6,6 +6,7 @@
 
 #include "models/flow_prior_internal.h"
 #include "models/vae_net_hier.h"
+#include "models/vae_net_internal.h"
 #include "nn/init.h"
 
 void vae_net_cfg_default(vae_net_cfg *cfg) {
@@ -21,6 +22,7 @@ void vae_net_cfg_default(vae_net_cfg *cfg) {
     cfg->dtype = VAE_F32;
     cfg->init = VAE_INIT_PYTORCH;
     cfg->init_sigma = 0.01;
+    snprintf(cfg->net, sizeof cfg->net, "mlp");
 }
 
 vae_status vae__net_init_layers(const vae_net_cfg *cfg, const vae_mlp *m, vae_rng *rng,
@@ -54,10 +56,23 @@ vae_status vae_net_init(vae_net *net, const vae_net_cfg *cfg, vae_rng *rng, vae_
     const vae_likelihood *lik = vae_likelihood_find(cfg->likelihood);
     if (!lik)
         return vae_error_set(err, VAE_ERR_ARG, "vae_net: unknown likelihood '%s'", cfg->likelihood);
+    if (cfg->net[0] && strcmp(cfg->net, "mlp") && !vae__net_is_conv(cfg))
+        return vae_error_set(err, VAE_ERR_ARG, "vae_net: unknown net '%.16s' (mlp or conv)",
+                             cfg->net);
+    if (vae__net_is_conv(cfg) && (cfg->z2_dim || cfg->flow[0] || cfg->prior[0]))
+        return vae_error_set(err, VAE_ERR_ARG,
+                             "vae_net: the conv net has one Gaussian latent and N(0, I): not with %s",
+                             cfg->z2_dim ? "two stochastic layers"
+                             : cfg->flow[0] ? "a posterior flow"
+                                            : "a learned prior");
     net->cfg = *cfg;
     net->lik = lik;
     net->params = vae_params_new(cfg->dtype);
     if (!net->params) return vae_error_set(err, VAE_ERR_OOM, "vae_net: out of memory");
+    if (vae__net_is_conv(cfg)) {
+        if (vae__net_conv_init(net, rng, err)) goto fail;
+        return VAE_OK;
+    }
     int64_t sizes[VAE_NET_MAX_HIDDEN + 2];
     int n = cfg->nhidden + 2;
     vae_activation act = {cfg->act, cfg->act_alpha};
@@ -93,6 +108,10 @@ void vae_net_free(vae_net *net) {
 void vae_net_init_output_bias(vae_net *net, const float *mean) {
     if (!net->params || !mean || net->lik->params_per_dim != 1) return;
     if (strcmp(net->lik->name, "bernoulli") && strcmp(net->lik->name, "cbernoulli")) return;
+    if (vae__net_is_conv(&net->cfg)) {
+        vae__net_conv_init_output_bias(net, mean);
+        return;
+    }
     vae_init_bias_logit_mean(net->dec.layer[net->dec.nlayers - 1].b, mean, 1e-3, NULL);
 }
 
@@ -101,7 +120,8 @@ vae_dist *vae_net_encode(vae_ctx *ctx, vae_net *net, vae_tensor *x, vae_tensor *
     if (net->cfg.z2_dim) return vae__hier_encode(ctx, net, x, mu_out, lv_out);
     if (net->family) return vae__family_encode(ctx, net, x, mu_out, lv_out);
     int64_t Z = net->cfg.z_dim;
-    vae_tensor *h = vae_mlp_forward(ctx, &net->enc, x); /* (B, 2Z) */
+    vae_tensor *h = vae__net_is_conv(&net->cfg) ? vae__net_conv_encode(ctx, net, x)
+                                                : vae_mlp_forward(ctx, &net->enc, x); /* (B, 2Z) */
     vae_tensor *mu = vae_slice(ctx, h, -1, 0, Z, 1), *lv = vae_slice(ctx, h, -1, Z, 2 * Z, 1);
     if (!mu || !lv) return NULL;
     if (mu_out) *mu_out = mu;
@@ -129,14 +149,18 @@ int vae_net_stoch_layers(const vae_net *net, int64_t *dims) {
     return net->cfg.z2_dim ? 2 : 1;
 }
 
+/* The decoder's output (..., D * P) for z (..., Z). */
+static vae_tensor *decoder(vae_ctx *ctx, vae_net *net, vae_tensor *z) {
+    return vae__net_is_conv(&net->cfg) ? vae__net_conv_decode(ctx, net, z)
+                                       : vae_mlp_forward(ctx, &net->dec, z);
+}
+
 vae_dist *vae_net_decode(vae_ctx *ctx, vae_net *net, vae_tensor *z) {
     if (net->cfg.z2_dim) z = vae__hier_z1(ctx, net, z); /* p(x|z1) */
-    return vae_likelihood_make(ctx, net->lik, vae_mlp_forward(ctx, &net->dec, z),
-                               net->cfg.lik_opts);
+    return vae_likelihood_make(ctx, net->lik, decoder(ctx, net, z), net->cfg.lik_opts);
 }
 
 vae_tensor *vae_net_decode_mean(vae_ctx *ctx, vae_net *net, vae_tensor *z) {
     if (net->cfg.z2_dim) z = vae__hier_z1(ctx, net, z);
-    return vae_likelihood_mean(ctx, net->lik, vae_mlp_forward(ctx, &net->dec, z),
-                               net->cfg.lik_opts);
+    return vae_likelihood_mean(ctx, net->lik, decoder(ctx, net, z), net->cfg.lik_opts);
 }

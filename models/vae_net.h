@@ -8,6 +8,11 @@
  * With two stochastic layers (cfg.z2_dim > 0, models/vae_net_hier.c) the latent every objective sees is
  * z = concat(z1, z2) (..., Z + Z2): encode returns q(z1, z2|x) = q(z1|x) q(z2|z1), prior p(z1, z2) =
  * p(z2) p(z1|z2), and decode reads z1 = z[..., :Z].
+ *
+ * cfg.net "conv" (models/vae_net_conv.c) swaps the MLPs for a convolutional pair on h x w x c images (h, w
+ * multiples of 4), c1, c2 = conv_ch (16, 32), k = 4, s = 2, p = 1, act = the hidden activation:
+ *   encoder  x -> (c,h,w) -> conv(c1) act -> conv(c2) act -> flatten (c2*h/4*w/4) -> linear -> (2Z)
+ *   decoder  z -> linear act -> (c2,h/4,w/4) -> convT(c1) act -> convT(c*P) -> (..., P*h*w*c) (layout of x, per P)
  */
 #ifndef VAE_NET_H
 #define VAE_NET_H
@@ -16,6 +21,7 @@
 #include "models/dist.h"
 #include "models/dist_builtin.h"
 #include "models/likelihood.h"
+#include "nn/conv.h"
 #include "nn/mlp.h"
 #include "nn/params.h"
 
@@ -45,6 +51,10 @@ typedef struct vae_net_cfg {
     /* model families: flows in the posterior and richer priors (models/flow_prior.h); "" = none */
     char flow[32];  /* "planar:K" | "iaf:K" */
     char prior[32]; /* "mog:K" | "vamp:K" ("" = N(0, I)) */
+    /* ---- network family (models/vae_net_conv.c) ---- */
+    char net[16];            /* "mlp" (the default; "" reads as mlp) or "conv" */
+    int img_h, img_w, img_c; /* conv: the geometry of x (B, h*w*c), pixels interleaved (h, w, c) */
+    int64_t conv_ch[2];      /* conv: channels of its two stride-2 layers; 0 = 16, 32 */
 } vae_net_cfg;
 
 typedef struct vae_net {
@@ -56,6 +66,9 @@ typedef struct vae_net {
     vae_mlp enc2; /* two layers only: q(z2|z1), Z -> hidden2... -> 2 Z2 ("enc.z2.*") */
     vae_mlp dec2; /* two layers only: p(z1|z2), Z2 -> hidden2 reversed... -> 2 Z ("dec.z1.*") */
     struct vae_net_family *family; /* flow / prior parameters (opaque; flow_prior.h); NULL for the plain net */
+    /* conv net (cfg.net "conv"): enc above is its head (flattened features -> 2Z, "enc.fc.0.*") and dec its stem
+     * (Z -> features, "dec.fc.0.*"); these are the conv layers around them ("enc.conv<i>.*", "dec.convt<i>.*") */
+    vae_conv2d_layer conv_enc[2], conv_dec[2];
 } vae_net;
 
 /* Fill cfg with defaults: 784-400-(20) ReLU Bernoulli, f32, PyTorch init. */

@@ -175,4 +175,23 @@ VAE_API const char *vae_simd_path_name(vae_simd_path p);
  * a broadcast batch into one matrix, in batch order). Any row/column strides (transposes are free). */
 VAE_API void vae_k_matmul(const vae_tensor *A, const vae_tensor *B, vae_tensor *C, double beta);
 
+/* ---- 2-d convolution (kernels_conv.c): im2col/col2im around the GEMM, in PyTorch's layouts ----
+ * x (..., C, H, W) may have any strides (the leading dims are the images, flattened); w is contiguous; b (O,) has
+ * any stride or is NULL; y and every gradient are contiguous. Gradients are added to (+=) and may each be NULL.
+ * s = stride, p = zero padding, both dims alike. Bit-identical for any thread count. Each returns 0, or -1 when
+ * its scratch buffers cannot be allocated (then outputs are partly written). */
+/* y (..., O, OH, OW) = conv2d(x (..., C, H, W), w (O, C, kh, kw)) + b; OH, OW are read from y. */
+VAE_API int vae_k_conv2d(const vae_tensor *x, const vae_tensor *w, const vae_tensor *b, vae_tensor *y, int64_t s,
+                         int64_t p);
+/* gx (x's shape) += dL/dx, gw (O, C, kh, kw) += dL/dw, gb (O,) += dL/db, given gy = dL/dy (y's shape). */
+VAE_API int vae_k_conv2d_grad(const vae_tensor *x, const vae_tensor *w, const vae_tensor *gy, vae_tensor *gx,
+                              vae_tensor *gw, vae_tensor *gb, int64_t s, int64_t p);
+/* y (..., O, OH, OW) = conv_transpose2d(x (..., C, H, W), w (C, O, kh, kw)) + b; OH, OW (which carry the output
+ * padding) are read from y. */
+VAE_API int vae_k_conv_transpose2d(const vae_tensor *x, const vae_tensor *w, const vae_tensor *b, vae_tensor *y,
+                                   int64_t s, int64_t p);
+/* Its gradients, as vae_k_conv2d_grad (gw is (C, O, kh, kw)). */
+VAE_API int vae_k_conv_transpose2d_grad(const vae_tensor *x, const vae_tensor *w, const vae_tensor *gy,
+                                        vae_tensor *gx, vae_tensor *gw, vae_tensor *gb, int64_t s, int64_t p);
+
 #endif

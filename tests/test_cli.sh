@@ -320,6 +320,27 @@ expect 2 "--labels cannot change on resume" "$VAE" train --resume --out "$T/lab"
 expect 2 "--labels on data without labels" "$VAE" train --data "csv:$T/data.csv" --labels 0 --out "$T/csv3" --quiet
 check "no-labels message" grep -q "has no labels" "$T/err"
 
+# ---- --net conv: the conv encoder/decoder on images, remembered by the run; refused on tabular data ----
+CV="--data sprites:16 --net conv --conv-channels 4,8 --latent 2 --n-train 200 --batch 50 --epochs 1 --no-pictures --quiet"
+expect 0 "train --net conv" "$VAE" train $CV --out "$T/conv"
+expect 0 "export of the conv run" "$VAE" export --run "$T/conv" --to "$T/conv/w"
+check "run.txt keeps the net" grep -q "^net conv$" "$T/conv/w/run.txt"
+check "run.txt keeps the conv channels" grep -q "^conv_channels 4,8$" "$T/conv/w/run.txt"
+expect 0 "eval rebuilds the conv net" "$VAE" eval --run "$T/conv" --is-samples 5 --n 20 --quiet
+check "eval of the conv run" "$CHECK" keys "$T/out" loglik elbo
+expect 0 "sample from the conv run" "$VAE" sample --run "$T/conv" --n 4 --out "$T/conv_smp"
+expect 0 "resume the conv run" "$VAE" train --resume --out "$T/conv" --epochs 2 --quiet --no-pictures
+expect 2 "--net cannot change on resume" "$VAE" train --resume --out "$T/conv" --net mlp
+expect 2 "--net conv on CSV" "$VAE" train --data "csv:$T/data.csv" --net conv --out "$T/csv_conv" --quiet
+check "--net conv on tabular data says why" grep -q "is tabular: use --net mlp" "$T/err"
+expect 2 "--conv-channels without --net conv" "$VAE" train $SP --conv-channels 4,8 --out "$T/cc"
+expect 2 "--conv-channels with one count" "$VAE" train $CV --conv-channels 4 --out "$T/cc"
+expect 2 "bad --net" "$VAE" train --net rnn
+expect 0 "estimators on a fresh conv net" "$VAE" estimators --data sprites:16 --net conv --ks 1 --draws 4 \
+    --ref-draws 0 --estimators reparam --batch 10 --out "$T/conv_est" --quiet
+check "estimator groups of the conv net" grep -q '"name":"enc.conv0.weight"' "$T/out"
+check "the conv net's mu/logvar split" grep -q '"name":"encoder.mu"' "$T/out"
+
 # ---- binarized MNIST keeps its standard validation split (50000 / 10000 / 10000) ----
 BM="${VAE_SHARED_DATA:-/nonexistent}/binarized_mnist"
 if [ -f "$BM/binarized_mnist_valid.amat.gz" ] || [ -f "$BM/binarized_mnist_valid.amat" ]; then

@@ -81,6 +81,9 @@ static vae_tensor *f_linear(vae_ctx *c, vae_tensor *const *x, int n, void *u) {
 U1(f_linear_nobias, vae_linear_act(c, x[0], x[1], NULL, VAE_ACT_TANH, 0))
 U1(f_bern_lp, vae_bernoulli_logits_lp(c, x[0], x[1]))
 U1(f_kl_std, vae_normal_kl_std(c, x[0], x[1]))
+/* convolutions: one row each for the meta-test; tests/test_conv.c has the full grid and the PyTorch values */
+U1(f_conv2d, vae_conv2d(c, x[0], x[1], x[2], 2, 1))
+U1(f_convt2d, vae_conv_transpose2d(c, x[0], x[1], x[2], 2, 1, 1))
 
 typedef struct row {
     const char *name;
@@ -159,6 +162,8 @@ static row rows[] = {
     {"linear-nobias-T", f_linear_nobias, 2, {INT(2, 3, 4), INT(2, 4, 5)}, -1, 1, 1e-6, 1e-6, 0},
     {"bernoulli_logits_lp", f_bern_lp, 2, {IN(3, 2, 3, 4), IN(2, 3, 4)}, -3, 3, 1e-6, 1e-6, 0},
     {"normal_kl_std", f_kl_std, 2, {IN(2, 3, 4), INT(2, 3, 4)}, -2, 2, 1e-6, 1e-6, 0},
+    {"conv", f_conv2d, 3, {IN(4, 2, 2, 5, 4), IN(4, 3, 2, 3, 3), IN(1, 3)}, -1, 1, 1e-6, 1e-6, 0},
+    {"convt", f_convt2d, 3, {IN(4, 2, 2, 3, 2), IN(4, 2, 3, 3, 3), IN(1, 3)}, -1, 1, 1e-6, 1e-6, 0},
 };
 
 int main(void) {

@@ -22,10 +22,11 @@ typedef struct workload {
     int64_t batch;
     const char *model; /* objective name; samples is its k (iwae) or l (vae) */
     int64_t samples;
+    const char *net; /* NULL: the MLP of nhidden/hidden; "conv": models/vae_net_conv.c on 28x28x1 */
 } workload;
 
 static const workload W[VAE_BENCH_NWORKLOADS] = {
-    {"W1", "784-400-(20) ReLU VAE, batch 100", 1, {400, 0}, 20, VAE_ACT_RELU, 100, "vae", 1},
+    {"W1", "784-400-(20) ReLU VAE, batch 100", 1, {400, 0}, 20, VAE_ACT_RELU, 100, "vae", 1, NULL},
     {"W2",
      "784-200-200-(50) tanh IWAE K=50, batch 20",
      2,
@@ -34,7 +35,8 @@ static const workload W[VAE_BENCH_NWORKLOADS] = {
      VAE_ACT_TANH,
      20,
      "iwae",
-     50},
+     50,
+     NULL},
     {"W3",
      "784-200-200-(50) tanh IWAE K=5, batch 20",
      2,
@@ -43,7 +45,19 @@ static const workload W[VAE_BENCH_NWORKLOADS] = {
      VAE_ACT_TANH,
      20,
      "iwae",
-     5},
+     5,
+     NULL},
+    /* the conv VAE: conv(16) conv(32) 4x4 stride 2 -> linear (20+20); linear -> convT(16) convT(1), ReLU */
+    {"W4",
+     "conv 16-32 4x4/2 -(20) ReLU VAE, batch 100",
+     0,
+     {0, 0},
+     20,
+     VAE_ACT_RELU,
+     100,
+     "vae",
+     1,
+     "conv"},
 };
 
 static double now(void) {
@@ -127,6 +141,10 @@ static int run_init(run *r, const workload *w, const vae_dataset *data, vae_erro
     nc.nhidden = w->nhidden;
     memcpy(nc.hidden, w->hidden, sizeof w->hidden);
     nc.act = w->act;
+    if (w->net) {
+        snprintf(nc.net, sizeof nc.net, "%s", w->net);
+        nc.img_h = data->h, nc.img_w = data->w, nc.img_c = data->c;
+    }
     vae_rng_seed(&r->rng, 1);
     if (vae_net_init(&r->net, &nc, &r->rng, err)) return 1;
     vae_optim_config oc = vae_optim_defaults(VAE_OPTIM_ADAM, 1e-3);
@@ -157,7 +175,10 @@ static int measure(const workload *w, const vae_dataset *data, const vae_bench_c
     int rc = 1;
     if (run_init(&r, w, data, err)) goto done;
     /* ~50 ms segments: long against the clock, short against the machine's load swings */
-    const int steps = smoke ? 2 : strcmp(w->model, "iwae") == 0 ? (w->samples >= 50 ? 10 : 40) : 30;
+    const int steps = smoke                           ? 2
+                      : w->net                        ? 4
+                      : strcmp(w->model, "iwae") == 0 ? (w->samples >= 50 ? 10 : 40)
+                                                      : 30;
     const int reps = smoke ? 1 : MAXREPS;
     double fig[VAE_BENCH_NCOUNTS][PH_COUNT + 1][MAXREPS];
     double warm[PH_COUNT] = {0};
@@ -299,7 +320,7 @@ int vae_bench_workloads(FILE *out, const char *mnist_dir, int smoke) {
     vae_bench_peaks(&c, smoke);
     vae_bench_wl_res res[VAE_BENCH_NWORKLOADS];
     int n, synth;
-    if (vae_bench_workloads_run(res, &n, 7u, &c, mnist_dir, smoke, &synth)) return 1;
+    if (vae_bench_workloads_run(res, &n, 15u, &c, mnist_dir, smoke, &synth)) return 1;
     vae_bench_peaks(&c, smoke); /* the best window of the run (see kernels_bench.h) */
     fprintf(out,
             "{\"bench\":\"workloads\",\"data\":\"%s\",\"simd\":\"%s\",\"threads\":%d,\"smoke\":%s,"

@@ -2,6 +2,7 @@
  *   W1: 784-400-(20) ReLU VAE, batch 100, one sample, Bernoulli likelihood, Adam
  *   W2: 784-200-200-(50) tanh IWAE, batch 20, K = 50, Bernoulli likelihood, Adam
  *   W3: 784-200-200-(50) tanh IWAE, batch 20, K = 5 (Burda et al.'s architecture), Adam
+ *   W4: the conv VAE (models/vae_net_conv.c): conv 16, 32 (4x4, stride 2) -> (20) ReLU, batch 100, Adam
  * on dynamically binarized MNIST (or synthetic data of the same shape when no data is given). A step is
  * everything a training loop does: gather + binarize the batch, reset, objective, backward, Adam.
  */
@@ -12,7 +13,7 @@
 
 #include "kernels_bench.h"
 
-enum { VAE_BENCH_NWORKLOADS = 3 };
+enum { VAE_BENCH_NWORKLOADS = 4 };
 
 /* One thread count's figures: medians over interleaved timed segments of whole steps. */
 typedef struct vae_bench_wl_phase {
@@ -47,7 +48,7 @@ double vae_bench_fma_limit(const vae_bench_wl_res *r, const vae_bench_counts *c,
 void vae_bench_workloads_json(FILE *out, const vae_bench_wl_res *res, int n,
                               const vae_bench_counts *c);
 
-/* Peaks, W1-W3 with 1 and vae_threads_get() threads, one JSON object on one line to out (the `vae bench
+/* Peaks, W1-W4 with 1 and vae_threads_get() threads, one JSON object on one line to out (the `vae bench
  * --workloads` command). Returns 0, or 1 on failure (a message on stderr, nothing on out). */
 int vae_bench_workloads(FILE *out, const char *mnist_dir, int smoke);
 

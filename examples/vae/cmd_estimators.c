@@ -19,6 +19,7 @@ int cmd_estimators(int argc, char **argv) {
     const char *run_dir = NULL, *ckpt = NULL, *data = NULL, *out = NULL,
                *ests = "reparam,score,score:ma,score:vimco,stl,dreg";
     const char *ks_s = "1,5,10,50", *hidden = "256", *likelihood = "auto", *objective = "iwae";
+    const char *net = "mlp";
     int64_t draws = 100, ref_draws = 500, batch = 20, latent = 10, seed = 1, threads = 0;
     int quiet = 0;
     cli_opt tab[] = {
@@ -44,6 +45,8 @@ int cmd_estimators(int argc, char **argv) {
          0},
         {"hidden", "H1[,H2..]", CLI_OPT_STR, &hidden, 0, 0, NULL, "with --data: hidden sizes (256)",
          0},
+        {"net", "KIND", CLI_OPT_CHOICE, &net, 0, 0, "mlp|conv",
+         "with --data: encoder/decoder mlp or conv (images only) (mlp)", 0},
         {"likelihood", "NAME", CLI_OPT_STR, &likelihood, 0, 0, NULL,
          "with --data: likelihood, one of those listed below (auto)", 0},
         {"seed", "S", CLI_OPT_INT, &seed, 0, 9.2e18, NULL, "random seed (1)", 0},
@@ -99,6 +102,7 @@ int cmd_estimators(int argc, char **argv) {
         if (strcmp(likelihood, "auto") != 0 && !vae_likelihood_find(likelihood))
             return cli_usage_error(CMD, "--likelihood: unknown \"%s\"", likelihood);
         r.cfg.nhidden = nh;
+        snprintf(r.cfg.net, sizeof r.cfg.net, "%s", net);
         snprintf(r.dir, sizeof r.dir, "runs/estimators");
         int drc = run_data_load(&r.cfg, NULL, 1, &d, msg, sizeof msg);
         if (drc || run_build_net(&r.cfg, &r.net, msg, sizeof msg)) {

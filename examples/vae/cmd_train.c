@@ -55,6 +55,8 @@ typedef struct train_opts {
     int64_t layers, latent2; /* two stochastic layers: --layers, --latent2, --hidden2 */
     const char *hidden2;
     const char *flow, *prior; /* model families: --flow planar:K|iaf:K, --prior mog:K|vamp:K */
+    const char *net;           /* --net mlp|conv */
+    const char *conv_channels; /* --conv-channels C1,C2 (NULL: the net's default) */
     int64_t latent, samples, kl_warmup, warmup, batch, epochs, seed, threads, n_train, log_every,
         max_steps;
     int64_t pictures_every, lr_decay_every, log_steps;
@@ -152,6 +154,7 @@ static int config_from_opts(const train_opts *o, cli_opt *tab, int ntab, run_con
     snprintf(c->schedule, sizeof c->schedule, "%s", o->schedule);
     snprintf(c->binarize, sizeof c->binarize, "%s", o->binarize);
     snprintf(c->dtype, sizeof c->dtype, "%s", o->dtype);
+    snprintf(c->net, sizeof c->net, "%s", o->net);
     if (strlen(o->data) >= sizeof c->data) return cli_usage_error(CMD, "--data: spec too long");
     if (strcmp(o->likelihood, "auto") != 0 && !vae_likelihood_find(o->likelihood)) {
         const vae_likelihood *l[64];
@@ -179,6 +182,13 @@ static int config_from_opts(const train_opts *o, cli_opt *tab, int ntab, run_con
         return cli_usage_error(CMD, "--prior: %s", ferr.msg);
     snprintf(c->flow, sizeof c->flow, "%s", o->flow && strcmp(o->flow, "none") ? o->flow : "");
     snprintf(c->prior, sizeof c->prior, "%s", o->prior && strcmp(o->prior, "normal") ? o->prior : "");
+    if (o->conv_channels && cli_parse_int_list(o->conv_channels, c->conv_ch, 2, 1, 4096) != 2)
+        return cli_usage_error(CMD,
+                               "--conv-channels: \"%s\" is not two channel counts in 1..4096 "
+                               "(e.g. 16,32)",
+                               o->conv_channels);
+    if (o->conv_channels && strcmp(c->net, "conv"))
+        return cli_usage_error(CMD, "--conv-channels is for --net conv");
     c->latent = o->latent;
     if ((rc2 = two_layers_from_opts(o, tab, ntab, c))) return rc2;
     c->samples = o->samples;
@@ -506,6 +516,12 @@ static cli_opt *train_table(train_opts *o, int *n) {
          "size of the second stochastic layer z2; implies --layers 2 (50)", 0},
         {"hidden2", "H1[,H2..]", CLI_OPT_STR, &o->hidden2, 0, 0, NULL,
          "hidden sizes of q(z2|z1), mirrored by p(z1|z2); implies --layers 2 (50,50)", 0},
+        {"net", "KIND", CLI_OPT_CHOICE, &o->net, 0, 0, "mlp|conv",
+         "encoder/decoder: mlp (--hidden) or conv (images only, h and w multiples of 4: two 4x4 "
+         "stride-2 convs and a linear layer, mirrored by transposed convs) (mlp)",
+         0},
+        {"conv-channels", "C1,C2", CLI_OPT_STR, &o->conv_channels, 0, 0, NULL,
+         "--net conv: channels of its two conv layers (16,32)", 0},
         {"samples", "K", CLI_OPT_INT, &o->samples, 1, 100000, NULL,
          "samples per datum (vae) or particles K (iwae) (1)", 0},
         {"k", "K", CLI_OPT_INT, &o->samples, 1, 100000, NULL, "same as --samples", 0},
@@ -719,6 +735,7 @@ int cmd_train(int argc, char **argv) {
                     .likelihood = "auto",
                     .hidden = "256",
                     .activation = "relu",
+                    .net = "mlp",
                     .estimator = "reparam",
                     .baseline = "none",
                     .optimizer = "adam",

@@ -50,6 +50,7 @@ void run_config_default(run_config *c) {
     c->lr_gamma = 0.1;
     c->batch = 100;
     c->epochs = 60;
+    snprintf(c->net, sizeof c->net, "mlp");
 }
 
 void run_config_free(run_config *c) {
@@ -121,6 +122,15 @@ int run_config_check(const run_config *c, char *msg, size_t n) {
                         c->hidden2[i]);
     if (act_parse(c->activation) < 0)
         return fail(msg, n, "activation: unknown \"%s\"", c->activation);
+    if (strcmp(c->net, "mlp") && strcmp(c->net, "conv"))
+        return fail(msg, n, "net: unknown \"%s\" (mlp or conv)", c->net);
+    if (!strcmp(c->net, "conv") && c->tabular)
+        return fail(msg, n, "net: conv needs image data (h x w x c); this data is tabular");
+    if (!strcmp(c->net, "conv") && (c->latent2 || c->flow[0] || c->prior[0]))
+        return fail(msg, n, "net: conv has one Gaussian latent with N(0, I): not with %s (use --net mlp)",
+                    c->latent2 ? "--layers 2" : c->flow[0] ? "--flow" : "--prior");
+    RANGE_I(conv_ch[0], 0, 4096)
+    RANGE_I(conv_ch[1], 0, 4096)
     if (one_of(c->dtype, dtype_names, 2) < 0)
         return fail(msg, n, "dtype: unknown \"%s\"", c->dtype);
     RANGE_I(samples, 1, 100000)
@@ -303,6 +313,8 @@ static int from_model_desc(run_config *c, vae_model_desc *d, char *msg, size_t n
     d->data.nstd = 0;
     c->nplugins = d->nplugins;
     memcpy(c->plugins, d->plugins, sizeof c->plugins);
+    snprintf(c->net, sizeof c->net, "%s", nc->net[0] ? nc->net : "mlp");
+    c->conv_ch[0] = nc->conv_ch[0], c->conv_ch[1] = nc->conv_ch[1];
     return 0;
 }
 
@@ -532,6 +544,9 @@ void run_config_net_cfg(const run_config *c, vae_net_cfg *net) {
     net->dtype = strcmp(c->dtype, "f64") == 0 ? VAE_F64 : VAE_F32;
     snprintf(net->flow, sizeof net->flow, "%s", c->flow);
     snprintf(net->prior, sizeof net->prior, "%s", c->prior);
+    snprintf(net->net, sizeof net->net, "%s", c->net);
+    net->img_h = c->h, net->img_w = c->w, net->img_c = c->c;
+    net->conv_ch[0] = c->conv_ch[0], net->conv_ch[1] = c->conv_ch[1];
 }
 
 void run_config_legacy_spec(const run_config *c, char *buf, size_t n) {

@@ -128,6 +128,11 @@ static int fit_config(run_config *cfg, vae_dataset *train, char *msg, size_t n) 
         snprintf(cfg->binarize, sizeof cfg->binarize, "%s",
                  bern && !cfg->tabular && !train->binary && !sprites ? "dynamic" : "none");
     }
+    if (strcmp(cfg->net, "conv") == 0 && cfg->tabular) {
+        snprintf(msg, n, "--net conv is for images (h x w x c); %s is tabular: use --net mlp",
+                 train->name);
+        return -2;
+    }
     if (strcmp(cfg->binarize, "none") != 0 && cfg->tabular) {
         snprintf(msg, n, "--binarize %s is for images in [0, 1], not tabular data", cfg->binarize);
         return -2;

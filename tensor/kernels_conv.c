@@ -1,0 +1,376 @@
+/* 2-d convolution and transposed convolution, forward and backward, as im2col/col2im around one GEMM per block of
+ * images (PyTorch's layouts: x (N, C, H, W), conv weight (O, C, kh, kw), transposed-conv weight (C, O, kh, kw)).
+ *
+ * One geometry serves both ops. The "image side" (Ci, Hi, Wi) is what im2col reads and col2im writes; the
+ * "positions" (Ph, Pw) are where the kernel is applied: col (Ci*kh*kw, nb*Ph*Pw), row (c, i, j), column
+ * (image, ph, pw), col[(c,i,j), (n,ph,pw)] = img[n, c, ph*s - p + i, pw*s - p + j] (0 outside the image).
+ *   conv2d:           image side = x,  positions = y's (OH, OW):  Yt (O, cols) = Wm (O, CK) @ col
+ *   conv_transpose2d: image side = y,  positions = x's (H, W):    col = Wm^T (O*kk, C) @ Xt (C, cols), col2im -> y
+ * so the transposed conv's forward is the conv's input gradient and vice versa.
+ *
+ * Images go in blocks whose size depends only on the shapes (a memory budget), im2col/col2im/gather/scatter are
+ * split over images (each writes its own columns or its own image), weight gradients accumulate block after
+ * block with beta = 1 and the GEMM never splits K: results are bit-identical for any thread count. */
+#include <string.h>
+
+#include "gemm.h"
+#include "kernels.h"
+#include "scratch.h"
+#include "threadpool.h"
+
+#define BLOCK_ELEMS                                                                                \
+    (INT64_C(1) << 22) /* elements of the larger scratch matrix per block (16 MB in f32) */
+#define PAR_MIN (INT64_C(1) << 15) /* elements moved below which the per-image loops stay serial */
+
+/* A 4-d view (images, channels, rows, cols) of a tensor (..., C, H, W): image n's offset unravels n over the
+ * leading dims, so (K, B, C, H, W) particles or a permuted NHWC buffer are read without a copy. */
+typedef struct img4 {
+    char *base; /* element (0,...,0) */
+    int nlead;
+    int64_t lshape[VAE_MAX_DIMS], lstride[VAE_MAX_DIMS];
+    int64_t sc, sh, sw;
+} img4;
+
+static img4 img_of(const vae_tensor *t) {
+    img4 v;
+    memset(&v, 0, sizeof v);
+    v.base = (char *)t->data + t->offset * (int64_t)vae_dtype_size(t->dtype);
+    v.nlead = t->ndim - 3;
+    for (int d = 0; d < v.nlead; d++) v.lshape[d] = t->shape[d], v.lstride[d] = t->stride[d];
+    v.sc = t->stride[t->ndim - 3];
+    v.sh = t->stride[t->ndim - 2];
+    v.sw = t->stride[t->ndim - 1];
+    return v;
+}
+
+static int64_t img_off(const img4 *v, int64_t n) {
+    int64_t off = 0;
+    for (int d = v->nlead - 1; d >= 0; d--) {
+        off += (n % v->lshape[d]) * v->lstride[d];
+        n /= v->lshape[d];
+    }
+    return off;
+}
+
+typedef struct geom {
+    int64_t N, Ci, Hi, Wi, kh, kw, s, p, Ph, Pw;
+    int64_t CK, P; /* Ci*kh*kw rows of col; Ph*Pw positions per image */
+} geom;
+
+static geom geom_make(int64_t N, int64_t Ci, int64_t Hi, int64_t Wi, int64_t kh, int64_t kw,
+                      int64_t s, int64_t p, int64_t Ph, int64_t Pw) {
+    geom g = {N, Ci, Hi, Wi, kh, kw, s, p, Ph, Pw, Ci * kh * kw, Ph * Pw};
+    return g;
+}
+
+/* One call's work for the per-image tasks: images [n0, n0 + nb) of a block; ld = nb * P columns. */
+typedef struct job {
+    const geom *g;
+    img4 src;         /* strided input (im2col, gather) */
+    char *dst;        /* contiguous (N, ch, P) output (col2im, scatter) */
+    char *mat;        /* col or the (ch, ld) matrix */
+    const char *bias; /* scatter: optional bias per channel, stride bstride */
+    int64_t bstride;
+    int64_t n0, ld, ch; /* ch: channels of gather/scatter */
+    int add;            /* scatter: += instead of = */
+} job;
+
+/* The positions pw in [*lo, *hi) whose input column pw*s - p + kj lies in [0, W). */
+static void valid_range(int64_t Pw, int64_t W, int64_t s, int64_t p, int64_t kj, int64_t *lo,
+                        int64_t *hi) {
+    int64_t a = p - kj; /* pw*s >= a */
+    int64_t l = a <= 0 ? 0 : (a + s - 1) / s;
+    int64_t b = W - 1 + p - kj; /* pw*s <= b */
+    int64_t h = b < 0 ? 0 : b / s + 1;
+    *lo = l < Pw ? l : Pw;
+    *hi = h < Pw ? (h > *lo ? h : *lo) : Pw;
+}
+
+#define DEFINE_CONV(T)                                                                             \
+    /* col rows (c,i,j), columns of image n: the patches of image n0 + t */                        \
+    static void im2col_##T(void *vj, int64_t t, int tid) {                                         \
+        const job *j = vj;                                                                         \
+        const geom *g = j->g;                                                                      \
+        (void)tid;                                                                                 \
+        const T *img = (const T *)(const void *)j->src.base + img_off(&j->src, j->n0 + t);         \
+        T *col = (T *)(void *)j->mat + t * g->P;                                                   \
+        const int64_t step = g->s * j->src.sw;                                                     \
+        for (int64_t kj = 0; kj < g->kw; kj++) {                                                   \
+            int64_t lo, hi;                                                                        \
+            valid_range(g->Pw, g->Wi, g->s, g->p, kj, &lo, &hi);                                   \
+            const int64_t iw0 = lo * g->s - g->p + kj;                                             \
+            for (int64_t c = 0; c < g->Ci; c++)                                                    \
+                for (int64_t ki = 0; ki < g->kh; ki++) {                                           \
+                    T *d = col + ((c * g->kh + ki) * g->kw + kj) * j->ld;                          \
+                    for (int64_t ph = 0; ph < g->Ph; ph++, d += g->Pw) {                           \
+                        int64_t ih = ph * g->s - g->p + ki;                                        \
+                        if (ih < 0 || ih >= g->Hi) {                                               \
+                            for (int64_t pw = 0; pw < g->Pw; pw++) d[pw] = 0;                      \
+                            continue;                                                              \
+                        }                                                                          \
+                        const T *r = img + c * j->src.sc + ih * j->src.sh + iw0 * j->src.sw;       \
+                        for (int64_t pw = 0; pw < lo; pw++) d[pw] = 0;                             \
+                        for (int64_t pw = lo; pw < hi; pw++) d[pw] = r[(pw - lo) * step];          \
+                        for (int64_t pw = hi; pw < g->Pw; pw++) d[pw] = 0;                         \
+                    }                                                                              \
+                }                                                                                  \
+        }                                                                                          \
+    }                                                                                              \
+    /* image n0 + t (contiguous (Ci, Hi, Wi)) += the patches of its columns, in a fixed order */   \
+    static void col2im_##T(void *vj, int64_t t, int tid) {                                         \
+        const job *j = vj;                                                                         \
+        const geom *g = j->g;                                                                      \
+        (void)tid;                                                                                 \
+        T *img = (T *)(void *)j->dst + (j->n0 + t) * g->Ci * g->Hi * g->Wi;                        \
+        const T *col = (const T *)(const void *)j->mat + t * g->P;                                 \
+        for (int64_t c = 0; c < g->Ci; c++)                                                        \
+            for (int64_t ki = 0; ki < g->kh; ki++)                                                 \
+                for (int64_t kj = 0; kj < g->kw; kj++) {                                           \
+                    int64_t lo, hi;                                                                \
+                    valid_range(g->Pw, g->Wi, g->s, g->p, kj, &lo, &hi);                           \
+                    const int64_t iw0 = lo * g->s - g->p + kj;                                     \
+                    const T *sp = col + ((c * g->kh + ki) * g->kw + kj) * j->ld;                   \
+                    for (int64_t ph = 0; ph < g->Ph; ph++, sp += g->Pw) {                          \
+                        int64_t ih = ph * g->s - g->p + ki;                                        \
+                        if (ih < 0 || ih >= g->Hi) continue;                                       \
+                        T *r = img + (c * g->Hi + ih) * g->Wi + iw0;                               \
+                        for (int64_t pw = lo; pw < hi; pw++) r[(pw - lo) * g->s] += sp[pw];        \
+                    }                                                                              \
+                }                                                                                  \
+    }                                                                                              \
+    /* mat (ch, ld) columns of image n0 + t = src image (ch, Ph, Pw) */                            \
+    static void gather_##T(void *vj, int64_t t, int tid) {                                         \
+        const job *j = vj;                                                                         \
+        const geom *g = j->g;                                                                      \
+        (void)tid;                                                                                 \
+        const T *img = (const T *)(const void *)j->src.base + img_off(&j->src, j->n0 + t);         \
+        T *m = (T *)(void *)j->mat + t * g->P;                                                     \
+        for (int64_t c = 0; c < j->ch; c++)                                                        \
+            for (int64_t ph = 0; ph < g->Ph; ph++)                                                 \
+                for (int64_t pw = 0; pw < g->Pw; pw++)                                             \
+                    m[c * j->ld + ph * g->Pw + pw] =                                               \
+                        img[c * j->src.sc + ph * j->src.sh + pw * j->src.sw];                      \
+    }                                                                                              \
+    /* contiguous dst image n0 + t (ch, P) = (or +=) mat's columns (+ bias[c]) */                  \
+    static void scatter_##T(void *vj, int64_t t, int tid) {                                        \
+        const job *j = vj;                                                                         \
+        const geom *g = j->g;                                                                      \
+        (void)tid;                                                                                 \
+        T *o = (T *)(void *)j->dst + (j->n0 + t) * j->ch * g->P;                                   \
+        const T *m = (const T *)(const void *)j->mat + t * g->P;                                   \
+        for (int64_t c = 0; c < j->ch; c++, o += g->P) {                                           \
+            const T *r = m + c * j->ld;                                                            \
+            T bc = j->bias ? ((const T *)(const void *)j->bias)[c * j->bstride] : 0;               \
+            if (j->add)                                                                            \
+                for (int64_t q = 0; q < g->P; q++) o[q] += r[q];                                   \
+            else                                                                                   \
+                for (int64_t q = 0; q < g->P; q++) o[q] = r[q] + bc;                               \
+        }                                                                                          \
+    }                                                                                              \
+    /* gb[o] += sum over images and positions of gy (N, O, P) contiguous, in a fixed order */      \
+    static void bias_grad_##T(const T *gy, int64_t N, int64_t O, int64_t P, T *gb, int64_t gbs) {  \
+        for (int64_t o = 0; o < O; o++) {                                                          \
+            double acc = 0;                                                                        \
+            for (int64_t n = 0; n < N; n++) {                                                      \
+                const T *r = gy + (n * O + o) * P;                                                 \
+                for (int64_t q = 0; q < P; q++) acc += r[q];                                       \
+            }                                                                                      \
+            gb[o * gbs] += (T)acc;                                                                 \
+        }                                                                                          \
+    }
+
+DEFINE_CONV(float)
+DEFINE_CONV(double)
+
+typedef void (*task_fn)(void *, int64_t, int);
+
+/* fn over the nb images of a block: on the pool when the block moves enough data. */
+static void per_image(task_fn fn, job *j, int64_t nb, int64_t elems) {
+    if (elems >= PAR_MIN && nb > 1)
+        vae_parallel_for(nb, fn, j);
+    else
+        for (int64_t t = 0; t < nb; t++) fn(j, t, 0);
+}
+
+static void gemm(int f64, int64_t M, int64_t N, int64_t K, const void *A, int64_t rsa, int64_t csa,
+                 const void *B, int64_t rsb, int64_t csb, double beta, void *C, int64_t rsc,
+                 int64_t csc) {
+    if (f64)
+        vae_dgemm(M, N, K, 1.0, A, rsa, csa, B, rsb, csb, beta, C, rsc, csc);
+    else
+        vae_sgemm(M, N, K, 1.0f, A, rsa, csa, B, rsb, csb, (float)beta, C, rsc, csc);
+}
+
+/* The block's images and its two scratch matrices: col (rows_col, nb*P) and mat (rows_mat, nb*P). NULL buffers on
+ * OOM (after trying one image per block). */
+typedef struct blocks {
+    int64_t nb; /* images per block */
+    void *col, *mat;
+} blocks;
+
+static int blocks_make(const geom *g, int64_t rows_col, int64_t rows_mat, size_t es, blocks *b) {
+    int64_t per = (rows_col > rows_mat ? rows_col : rows_mat) * g->P;
+    int64_t nb = per > 0 ? BLOCK_ELEMS / per : g->N;
+    if (nb < 1) nb = 1;
+    if (nb > g->N) nb = g->N;
+    for (;;) {
+        b->nb = nb;
+        b->col = rows_col ? vae__thread_scratch(2, (size_t)(rows_col * nb * g->P) * es) : NULL;
+        b->mat = rows_mat ? vae__thread_scratch(3, (size_t)(rows_mat * nb * g->P) * es) : NULL;
+        if ((!rows_col || b->col) && (!rows_mat || b->mat)) return 0;
+        if (nb == 1) return -1;
+        nb = 1;
+    }
+}
+
+static int64_t images(const vae_tensor *t) {
+    int64_t n = 1;
+    for (int d = 0; d < t->ndim - 3; d++) n *= t->shape[d];
+    return n;
+}
+
+#define SPATIAL(t, k) ((t)->shape[(t)->ndim - 3 + (k)])
+
+int vae_k_conv2d(const vae_tensor *x, const vae_tensor *w, const vae_tensor *b, vae_tensor *y,
+                 int64_t s, int64_t p) {
+    int f64 = x->dtype == VAE_F64;
+    size_t es = vae_dtype_size(x->dtype);
+    int64_t O = w->shape[0];
+    geom g = geom_make(images(x), SPATIAL(x, 0), SPATIAL(x, 1), SPATIAL(x, 2), w->shape[2],
+                       w->shape[3], s, p, SPATIAL(y, 1), SPATIAL(y, 2));
+    if (g.N == 0 || g.P == 0 || O == 0) return 0;
+    blocks bl;
+    if (blocks_make(&g, g.CK, O, es, &bl)) return -1;
+    job j = {.g = &g, .src = img_of(x), .dst = vae_tensor_ptr(y), .ch = O, .mat = bl.col};
+    if (b) j.bias = vae_tensor_ptr(b), j.bstride = b->stride[0];
+    const void *W = vae_tensor_ptr(w);
+    for (int64_t n0 = 0; n0 < g.N; n0 += bl.nb) {
+        int64_t nb = g.N - n0 < bl.nb ? g.N - n0 : bl.nb;
+        j.n0 = n0, j.ld = nb * g.P, j.mat = bl.col;
+        per_image(f64 ? im2col_double : im2col_float, &j, nb, g.CK * j.ld);
+        gemm(f64, O, j.ld, g.CK, W, g.CK, 1, bl.col, j.ld, 1, 0.0, bl.mat, j.ld, 1);
+        j.mat = bl.mat;
+        per_image(f64 ? scatter_double : scatter_float, &j, nb, O * j.ld);
+    }
+    return 0;
+}
+
+static void bias_grad(const vae_tensor *gy, vae_tensor *gb, int64_t N, int64_t O, int64_t P) {
+    if (gy->dtype == VAE_F64)
+        bias_grad_double(vae_tensor_ptr(gy), N, O, P, vae_tensor_ptr(gb), gb->stride[0]);
+    else
+        bias_grad_float(vae_tensor_ptr(gy), N, O, P, vae_tensor_ptr(gb), gb->stride[0]);
+}
+
+int vae_k_conv2d_grad(const vae_tensor *x, const vae_tensor *w, const vae_tensor *gy,
+                      vae_tensor *gx, vae_tensor *gw, vae_tensor *gb, int64_t s, int64_t p) {
+    int f64 = x->dtype == VAE_F64;
+    size_t es = vae_dtype_size(x->dtype);
+    int64_t O = w->shape[0];
+    geom g = geom_make(images(x), SPATIAL(x, 0), SPATIAL(x, 1), SPATIAL(x, 2), w->shape[2],
+                       w->shape[3], s, p, SPATIAL(gy, 1), SPATIAL(gy, 2));
+    if (gb) bias_grad(gy, gb, g.N, O, g.P);
+    if ((!gx && !gw) || g.N == 0 || g.P == 0 || O == 0) return 0;
+    blocks bl;
+    if (blocks_make(&g, g.CK, O, es, &bl)) return -1;
+    job j = {.g = &g, .ch = O};
+    img4 gyv = img_of(gy), xv = img_of(x);
+    const void *W = vae_tensor_ptr(w);
+    for (int64_t n0 = 0; n0 < g.N; n0 += bl.nb) {
+        int64_t nb = g.N - n0 < bl.nb ? g.N - n0 : bl.nb;
+        j.n0 = n0, j.ld = nb * g.P;
+        j.src = gyv, j.mat = bl.mat; /* mat (O, ld) = gy's columns */
+        per_image(f64 ? gather_double : gather_float, &j, nb, O * j.ld);
+        if (gw) { /* dW (O, CK) += gy (O, ld) @ col^T */
+            j.src = xv, j.mat = bl.col;
+            per_image(f64 ? im2col_double : im2col_float, &j, nb, g.CK * j.ld);
+            gemm(f64, O, g.CK, j.ld, bl.mat, j.ld, 1, bl.col, 1, j.ld, 1.0, vae_tensor_ptr(gw),
+                 g.CK, 1);
+        }
+        if (gx) { /* dcol (CK, ld) = W^T @ gy; dx += col2im(dcol) */
+            gemm(f64, g.CK, j.ld, O, W, 1, g.CK, bl.mat, j.ld, 1, 0.0, bl.col, j.ld, 1);
+            j.dst = vae_tensor_ptr(gx), j.mat = bl.col;
+            per_image(f64 ? col2im_double : col2im_float, &j, nb, g.CK * j.ld);
+        }
+    }
+    return 0;
+}
+
+/* y (N, O, P) contiguous = b[o] (or 0) */
+static void fill_bias(vae_tensor *y, const vae_tensor *b, int64_t N, int64_t O, int64_t P) {
+    if (!b) {
+        memset(vae_tensor_ptr(y), 0, (size_t)(N * O * P) * vae_dtype_size(y->dtype));
+        return;
+    }
+    for (int64_t n = 0; n < N; n++)
+        for (int64_t o = 0; o < O; o++) {
+            double v = vae_get(b, (int64_t[]){o});
+            if (y->dtype == VAE_F64) {
+                double *r = (double *)vae_tensor_ptr(y) + (n * O + o) * P;
+                for (int64_t q = 0; q < P; q++) r[q] = v;
+            } else {
+                float *r = (float *)vae_tensor_ptr(y) + (n * O + o) * P;
+                for (int64_t q = 0; q < P; q++) r[q] = (float)v;
+            }
+        }
+}
+
+int vae_k_conv_transpose2d(const vae_tensor *x, const vae_tensor *w, const vae_tensor *b,
+                           vae_tensor *y, int64_t s, int64_t p) {
+    int f64 = x->dtype == VAE_F64;
+    size_t es = vae_dtype_size(x->dtype);
+    int64_t C = w->shape[0], O = w->shape[1];
+    geom g = geom_make(images(x), O, SPATIAL(y, 1), SPATIAL(y, 2), w->shape[2], w->shape[3], s, p,
+                       SPATIAL(x, 1), SPATIAL(x, 2));
+    fill_bias(y, b, g.N, O, g.Hi * g.Wi);
+    if (g.N == 0 || g.P == 0 || C == 0) return 0;
+    blocks bl;
+    if (blocks_make(&g, g.CK, C, es, &bl)) return -1;
+    job j = {.g = &g, .src = img_of(x), .dst = vae_tensor_ptr(y), .ch = C};
+    const void *W = vae_tensor_ptr(w);
+    for (int64_t n0 = 0; n0 < g.N; n0 += bl.nb) {
+        int64_t nb = g.N - n0 < bl.nb ? g.N - n0 : bl.nb;
+        j.n0 = n0, j.ld = nb * g.P, j.mat = bl.mat;
+        per_image(f64 ? gather_double : gather_float, &j, nb, C * j.ld);
+        /* col (O*kk, ld) = W^T (O*kk, C) @ x (C, ld) */
+        gemm(f64, g.CK, j.ld, C, W, 1, g.CK, bl.mat, j.ld, 1, 0.0, bl.col, j.ld, 1);
+        j.mat = bl.col;
+        per_image(f64 ? col2im_double : col2im_float, &j, nb, g.CK * j.ld);
+    }
+    return 0;
+}
+
+int vae_k_conv_transpose2d_grad(const vae_tensor *x, const vae_tensor *w, const vae_tensor *gy,
+                                vae_tensor *gx, vae_tensor *gw, vae_tensor *gb, int64_t s,
+                                int64_t p) {
+    int f64 = x->dtype == VAE_F64;
+    size_t es = vae_dtype_size(x->dtype);
+    int64_t C = w->shape[0], O = w->shape[1];
+    geom g = geom_make(images(x), O, SPATIAL(gy, 1), SPATIAL(gy, 2), w->shape[2], w->shape[3], s, p,
+                       SPATIAL(x, 1), SPATIAL(x, 2));
+    if (gb) bias_grad(gy, gb, g.N, O, g.Hi * g.Wi);
+    if ((!gx && !gw) || g.N == 0 || g.P == 0 || C == 0) return 0;
+    blocks bl;
+    if (blocks_make(&g, g.CK, C, es, &bl)) return -1;
+    job j = {.g = &g, .ch = C};
+    img4 gyv = img_of(gy), xv = img_of(x);
+    const void *W = vae_tensor_ptr(w);
+    for (int64_t n0 = 0; n0 < g.N; n0 += bl.nb) {
+        int64_t nb = g.N - n0 < bl.nb ? g.N - n0 : bl.nb;
+        j.n0 = n0, j.ld = nb * g.P;
+        j.src = gyv, j.mat = bl.col; /* col (O*kk, ld) = patches of gy at x's positions */
+        per_image(f64 ? im2col_double : im2col_float, &j, nb, g.CK * j.ld);
+        if (gw) { /* dW (C, O*kk) += x (C, ld) @ col^T */
+            j.src = xv, j.mat = bl.mat;
+            per_image(f64 ? gather_double : gather_float, &j, nb, C * j.ld);
+            gemm(f64, C, g.CK, j.ld, bl.mat, j.ld, 1, bl.col, 1, j.ld, 1.0, vae_tensor_ptr(gw),
+                 g.CK, 1);
+        }
+        if (gx) { /* dx (C, ld) = W (C, O*kk) @ col, added into gx's images */
+            gemm(f64, C, j.ld, g.CK, W, g.CK, 1, bl.col, j.ld, 1, 0.0, bl.mat, j.ld, 1);
+            j.dst = vae_tensor_ptr(gx), j.mat = bl.mat, j.add = 1;
+            per_image(f64 ? scatter_double : scatter_float, &j, nb, C * j.ld);
+        }
+    }
+    return 0;
+}

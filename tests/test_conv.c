@@ -1,0 +1,364 @@
+/* conv2d and conv_transpose2d: forward values and gradients against PyTorch (tests/reference/conv.txt, from
+ * make_conv.py), gradcheck over strides, paddings, batch, channels, odd sizes and leading dims, strided inputs,
+ * blocks of images, bit-identical results for 1 and 2 threads, and the error messages. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "test.h"
+#include "vae.h"
+
+#define REF_PATH "tests/reference/conv.txt"
+
+/* ---- the PyTorch references ---- */
+
+typedef struct arr {
+    char name[8];
+    int ndim;
+    int64_t shape[VAE_MAX_DIMS];
+    int64_t n;
+    double *v;
+} arr;
+
+typedef struct refcase {
+    char op[16], name[32];
+    int s, p, op_pad;
+    int narr;
+    arr a[8];
+} refcase;
+
+static const arr *find(const refcase *c, const char *name) {
+    for (int i = 0; i < c->narr; i++)
+        if (!strcmp(c->a[i].name, name)) return &c->a[i];
+    return NULL;
+}
+
+static void case_free(refcase *c) {
+    for (int i = 0; i < c->narr; i++) free(c->a[i].v);
+    c->narr = 0;
+}
+
+/* One "case ... end" record; 0 at the end of the file or on a malformed record (counted as a failure). */
+static int read_case(FILE *f, refcase *c) {
+    char tok[64];
+    memset(c, 0, sizeof *c);
+    while (fscanf(f, "%63s", tok) == 1) {
+        if (tok[0] == '#') { /* comment line */
+            int ch;
+            while ((ch = fgetc(f)) != EOF && ch != '\n') {
+            }
+            continue;
+        }
+        if (strcmp(tok, "case") != 0) break;
+        if (fscanf(f, "%15s %31s %d %d %d", c->op, c->name, &c->s, &c->p, &c->op_pad) != 5) break;
+        while (fscanf(f, "%63s", tok) == 1 && strcmp(tok, "end") != 0) {
+            if (c->narr == 8) return 0;
+            arr *a = &c->a[c->narr++];
+            snprintf(a->name, sizeof a->name, "%.7s", tok);
+            if (fscanf(f, "%d", &a->ndim) != 1 || a->ndim < 0 || a->ndim > VAE_MAX_DIMS) return 0;
+            a->n = 1;
+            for (int d = 0; d < a->ndim; d++) {
+                long long v;
+                if (fscanf(f, "%lld", &v) != 1) return 0;
+                a->shape[d] = v;
+                a->n *= v;
+            }
+            a->v = malloc(sizeof(double) * (size_t)a->n);
+            for (int64_t i = 0; i < a->n; i++)
+                if (fscanf(f, "%lf", &a->v[i]) != 1) return 0;
+        }
+        return 1;
+    }
+    return 0;
+}
+
+static vae_tensor *from_arr(vae_ctx *ctx, vae_dtype dt, const arr *a, int grad) {
+    if (!a) return NULL;
+    vae_tensor *t = vae_from_data(ctx, dt, a->ndim, a->shape, VAE_F64, a->v);
+    if (t && grad) vae_requires_grad(ctx, t, 1);
+    return t;
+}
+
+/* max |t - ref| / (1 + |ref|) over every element, or 1e30 for a NULL tensor or a shape mismatch */
+static double max_err(const vae_tensor *t, const arr *ref) {
+    if (!t || !ref || vae_numel(t) != ref->n || t->ndim != ref->ndim) return 1e30;
+    double e = 0;
+    for (int64_t i = 0; i < ref->n; i++) {
+        double d = fabs(vae_get_flat(t, i) - ref->v[i]) / (1 + fabs(ref->v[i]));
+        if (!(d <= e)) e = d;
+    }
+    return e;
+}
+
+static vae_tensor *apply(vae_ctx *ctx, const refcase *c, vae_tensor *x, vae_tensor *w,
+                         vae_tensor *b) {
+    return !strcmp(c->op, "conv2d") ? vae_conv2d(ctx, x, w, b, c->s, c->p)
+                                    : vae_conv_transpose2d(ctx, x, w, b, c->s, c->p, c->op_pad);
+}
+
+/* y and the gradients of sum(r * y) against PyTorch, in dtype dt with tolerance tol. */
+static void run_ref(vae_ctx *ctx, const refcase *c, vae_dtype dt, double tol) {
+    vae_ctx_reset(ctx);
+    vae_ctx_clear_error(ctx);
+    vae_tensor *x = from_arr(ctx, dt, find(c, "x"), 1), *w = from_arr(ctx, dt, find(c, "w"), 1);
+    vae_tensor *b = from_arr(ctx, dt, find(c, "b"), 1), *r = from_arr(ctx, dt, find(c, "r"), 0);
+    vae_tensor *y = apply(ctx, c, x, w, b);
+    CHECK_MSG(y != NULL, "%s %s: %s", c->op, c->name, vae_ctx_message(ctx));
+    if (!y) return;
+    const char *dn = dt == VAE_F64 ? "f64" : "f32";
+    double ey = max_err(y, find(c, "y"));
+    CHECK_MSG(ey <= tol, "%s %s %s: y differs from PyTorch by %g", c->op, c->name, dn, ey);
+    CHECK(vae_backward_seeded(ctx, y, r) == VAE_OK);
+    double ex = max_err(x->grad, find(c, "gx")), ew = max_err(w->grad, find(c, "gw"));
+    double eb = b ? max_err(b->grad, find(c, "gb")) : 0;
+    CHECK_MSG(ex <= tol && ew <= tol && eb <= tol, "%s %s %s: gradients differ by %g %g %g", c->op,
+              c->name, dn, ex, ew, eb);
+    printf("%-7s %-16s %s: max rel err y %.1e dx %.1e dw %.1e db %.1e\n", c->op, c->name, dn, ey,
+           ex, ew, eb);
+}
+
+/* The same conv2d case with x read through a permuted (N, H, W, C) buffer: strided input, no copy. */
+static void run_ref_strided(vae_ctx *ctx, const refcase *c) {
+    const arr *xa = find(c, "x");
+    if (strcmp(c->op, "conv2d") || xa->ndim != 4) return;
+    vae_ctx_reset(ctx);
+    vae_ctx_clear_error(ctx);
+    int64_t N = xa->shape[0], C = xa->shape[1], H = xa->shape[2], W = xa->shape[3];
+    double *nhwc = malloc(sizeof(double) * (size_t)xa->n);
+    for (int64_t n = 0; n < N; n++)
+        for (int64_t ch = 0; ch < C; ch++)
+            for (int64_t h = 0; h < H; h++)
+                for (int64_t w = 0; w < W; w++)
+                    nhwc[((n * H + h) * W + w) * C + ch] = xa->v[((n * C + ch) * H + h) * W + w];
+    vae_tensor *xs = vae_from_data(ctx, VAE_F64, VAE_SHAPE(N, H, W, C), VAE_F64, nhwc);
+    free(nhwc);
+    vae_requires_grad(ctx, xs, 1);
+    vae_tensor *x = vae_permute(ctx, xs, (int[]){0, 3, 1, 2});
+    CHECK(x && (C == 1 || !vae_is_contiguous(x)));
+    vae_tensor *y = apply(ctx, c, x, from_arr(ctx, VAE_F64, find(c, "w"), 1),
+                          from_arr(ctx, VAE_F64, find(c, "b"), 1));
+    CHECK_MSG(max_err(y, find(c, "y")) <= 1e-12, "%s %s: permuted x", c->op, c->name);
+    CHECK(vae_backward_seeded(ctx, y, from_arr(ctx, VAE_F64, find(c, "r"), 0)) == VAE_OK);
+    CHECK_MSG(max_err(x->grad, find(c, "gx")) <= 1e-12, "%s %s: permuted x's gradient", c->op,
+              c->name);
+}
+
+static void test_reference(void) {
+    const char *root = getenv("VAE_SOURCE_ROOT");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", root ? root : ".", REF_PATH);
+    FILE *f = fopen(path, "r");
+    CHECK_MSG(f != NULL, "cannot open %s (set VAE_SOURCE_ROOT)", path);
+    if (!f) return;
+    vae_ctx *ctx = vae_ctx_new(0);
+    refcase c;
+    int ncases = 0, nconvt = 0;
+    while (read_case(f, &c)) {
+        CHECK_MSG(find(&c, "x") && find(&c, "w") && find(&c, "r") && find(&c, "y"),
+                  "case %s lacks an array", c.name);
+        run_ref(ctx, &c, VAE_F64, 1e-12);
+        run_ref(ctx, &c, VAE_F32, 2e-5);
+        run_ref_strided(ctx, &c);
+        ncases++;
+        nconvt += !strcmp(c.op, "convt");
+        case_free(&c);
+    }
+    case_free(&c);
+    fclose(f);
+    CHECK_MSG(ncases == 10 && nconvt == 5, "read %d cases (%d transposed); want 10 (5)", ncases,
+              nconvt);
+    vae_ctx_free(ctx);
+}
+
+/* ---- gradcheck ---- */
+
+typedef struct gc_row {
+    const char *name;
+    int transposed, s, p, op_pad, bias;
+    vae_gc_input in[3];
+} gc_row;
+
+static vae_tensor *gc_fn(vae_ctx *ctx, vae_tensor *const *x, int n, void *u) {
+    const gc_row *r = u;
+    vae_tensor *b = n > 2 ? x[2] : NULL;
+    return r->transposed ? vae_conv_transpose2d(ctx, x[0], x[1], b, r->s, r->p, r->op_pad)
+                         : vae_conv2d(ctx, x[0], x[1], b, r->s, r->p);
+}
+
+#define IN(nd, ...)                                                                                \
+    { .ndim = nd, .shape = {__VA_ARGS__}, .requires_grad = 1 }
+#define INT(nd, ...)                                                                               \
+    { .ndim = nd, .shape = {__VA_ARGS__}, .requires_grad = 1, .layout = VAE_GC_TRANSPOSED }
+
+static gc_row gc_rows[] = {
+    {"conv s1 p0", 0, 1, 0, 0, 1, {IN(4, 2, 3, 5, 4), IN(4, 2, 3, 3, 3), IN(1, 2)}},
+    {"conv s1 p1", 0, 1, 1, 0, 1, {IN(4, 2, 2, 5, 5), IN(4, 3, 2, 3, 3), IN(1, 3)}},
+    {"conv s2 p0 odd", 0, 2, 0, 0, 1, {IN(4, 3, 2, 7, 5), IN(4, 2, 2, 3, 2), IN(1, 2)}},
+    {"conv s2 p1 k4", 0, 2, 1, 0, 0, {IN(4, 2, 2, 6, 6), IN(4, 3, 2, 4, 4)}},
+    {"conv s2 p1 x^T", 0, 2, 1, 0, 1, {INT(4, 2, 2, 5, 6), IN(4, 2, 2, 3, 3), IN(1, 2)}},
+    {"conv K,B lead", 0, 1, 1, 0, 1, {IN(5, 2, 2, 2, 4, 3), IN(4, 2, 2, 2, 2), IN(1, 2)}},
+    {"convT s1 p0", 1, 1, 0, 0, 1, {IN(4, 2, 3, 3, 4), IN(4, 3, 2, 3, 3), IN(1, 2)}},
+    {"convT s1 p1", 1, 1, 1, 0, 1, {IN(4, 2, 2, 4, 3), IN(4, 2, 3, 3, 3), IN(1, 3)}},
+    {"convT s2 p0 odd", 1, 2, 0, 1, 1, {IN(4, 3, 2, 3, 2), IN(4, 2, 2, 3, 2), IN(1, 2)}},
+    {"convT s2 p1 k4", 1, 2, 1, 0, 0, {IN(4, 2, 3, 3, 3), IN(4, 3, 2, 4, 4)}},
+    {"convT s2 p1 op1", 1, 2, 1, 1, 1, {INT(4, 2, 2, 3, 4), IN(4, 2, 2, 3, 3), IN(1, 2)}},
+    {"convT K,B lead", 1, 2, 1, 0, 1, {IN(5, 2, 2, 2, 3, 2), IN(4, 2, 2, 4, 4), IN(1, 2)}},
+};
+
+static void test_gradcheck(void) {
+    vae_rng rng;
+    vae_rng_seed(&rng, 11);
+    int seen_conv = 0, seen_convt = 0;
+    for (size_t r = 0; r < sizeof gc_rows / sizeof gc_rows[0]; r++) {
+        gc_row *R = &gc_rows[r];
+        int nin = R->bias ? 3 : 2;
+        double *bufs[3] = {0};
+        for (int i = 0; i < nin; i++) {
+            int64_t n = 1;
+            for (int d = 0; d < R->in[i].ndim; d++) n *= R->in[i].shape[d];
+            bufs[i] = malloc(sizeof(double) * (size_t)n);
+            for (int64_t j = 0; j < n; j++) bufs[i][j] = -1 + 2 * vae_rng_uniform(&rng);
+            R->in[i].data = bufs[i];
+        }
+        vae_error err = {0};
+        vae_gc_result res;
+        vae_status s = vae_gradcheck(gc_fn, R, nin, R->in, 1e-6, 1e-7, 1e-6, &res, &err);
+        CHECK_MSG(s == VAE_OK, "gradcheck %s: %s", R->name, err.msg);
+        CHECK_MSG(res.checked > 0, "gradcheck %s checked nothing", R->name);
+        printf("gradcheck %-16s max|err| %.2e over %lld elements\n", R->name, res.max_abs_err,
+               (long long)res.checked);
+        seen_conv |= (int)(res.ops[VAE_OP_CONV2D / 64] >> (VAE_OP_CONV2D % 64) & 1u);
+        seen_convt |=
+            (int)(res.ops[VAE_OP_CONV_TRANSPOSE2D / 64] >> (VAE_OP_CONV_TRANSPOSE2D % 64) & 1u);
+        for (int i = 0; i < nin; i++) free(bufs[i]);
+    }
+    CHECK(seen_conv && seen_convt);
+}
+
+/* ---- blocks of images, threads ---- */
+
+/* Fill t (contiguous) with a fixed pattern. */
+static void fill(vae_tensor *t, double scale, double phase) {
+    for (int64_t i = 0; i < vae_numel(t); i++) vae_set_flat(t, i, scale * sin(0.37 * i + phase));
+}
+
+/* A batch big enough to be cut into several blocks (the kernel's budget is 2^22 elements of col) gives the
+ * values of the images done one at a time. */
+static void test_blocks(void) {
+    vae_ctx *ctx = vae_ctx_new(0);
+    const int64_t N = 70, C = 64, H = 16;
+    vae_tensor *x = vae_zeros(ctx, VAE_F64, VAE_SHAPE(N, C, H, H));
+    vae_tensor *w = vae_zeros(ctx, VAE_F64, VAE_SHAPE(8, C, 4, 4));   /* col: 1024 x 64 per image */
+    vae_tensor *wt = vae_zeros(ctx, VAE_F64, VAE_SHAPE(C, 16, 4, 4)); /* col: 256 x 256 */
+    fill(x, 1, 0.1), fill(w, 0.1, 0.7), fill(wt, 0.1, 1.3);
+    vae_tensor *y = vae_conv2d(ctx, x, w, NULL, 2, 1);
+    vae_tensor *yt = vae_conv_transpose2d(ctx, x, wt, NULL, 2, 1, 0);
+    CHECK(y && yt);
+    double e = 0, et = 0;
+    for (int64_t n = 0; n < N && y && yt; n += 23) {
+        vae_tensor *xn = vae_slice(ctx, x, 0, n, n + 1, 1);
+        vae_tensor *y1 = vae_conv2d(ctx, xn, w, NULL, 2, 1);
+        vae_tensor *yt1 = vae_conv_transpose2d(ctx, xn, wt, NULL, 2, 1, 0);
+        int64_t m = vae_numel(y1), mt = vae_numel(yt1);
+        for (int64_t i = 0; i < m; i++)
+            e = fmax(e, fabs(vae_get_flat(y, n * m + i) - vae_get_flat(y1, i)));
+        for (int64_t i = 0; i < mt; i++)
+            et = fmax(et, fabs(vae_get_flat(yt, n * mt + i) - vae_get_flat(yt1, i)));
+    }
+    CHECK_MSG(e < 1e-12 && et < 1e-12, "blocks: batched differs from one image at a time by %g, %g",
+              e, et);
+    vae_ctx_free(ctx);
+}
+
+/* Forward and every gradient of a conv -> relu -> convT chain, f32, for 1 and 2 threads: the same bits. */
+static void chain(int threads, float *out, int64_t nout) {
+    vae_threads_set(threads);
+    vae_ctx *ctx = vae_ctx_new(0);
+    vae_tensor *x = vae_zeros(ctx, VAE_F32, VAE_SHAPE(20, 3, 14, 14));
+    vae_tensor *w = vae_zeros(ctx, VAE_F32, VAE_SHAPE(16, 3, 4, 4)),
+               *b = vae_zeros(ctx, VAE_F32, VAE_SHAPE(16));
+    vae_tensor *wt = vae_zeros(ctx, VAE_F32, VAE_SHAPE(16, 3, 4, 4)),
+               *bt = vae_zeros(ctx, VAE_F32, VAE_SHAPE(3));
+    vae_tensor *all[5] = {x, w, b, wt, bt};
+    for (int i = 0; i < 5; i++) {
+        fill(all[i], 0.5, i);
+        vae_requires_grad(ctx, all[i], 1);
+    }
+    vae_tensor *y =
+        vae_conv_transpose2d(ctx, vae_relu(ctx, vae_conv2d(ctx, x, w, b, 2, 1)), wt, bt, 2, 1, 0);
+    vae_tensor *loss = vae_sum_all(ctx, vae_square(ctx, y));
+    CHECK(loss && vae_backward(ctx, loss) == VAE_OK);
+    int64_t k = 0;
+    for (int64_t i = 0; y && i < vae_numel(y) && k < nout; i++)
+        out[k++] = (float)vae_get_flat(y, i);
+    for (int t = 0; t < 5; t++)
+        for (int64_t i = 0; all[t]->grad && i < vae_numel(all[t]) && k < nout; i++)
+            out[k++] = (float)vae_get_flat(all[t]->grad, i);
+    vae_ctx_free(ctx);
+    vae_threads_set(0);
+}
+
+static void test_threads(void) {
+    enum { NOUT = 20 * 3 * 14 * 14 * 2 + 16 * 48 * 2 + 16 + 3 };
+    float *a = calloc(NOUT, sizeof(float)), *b = calloc(NOUT, sizeof(float));
+    chain(1, a, NOUT);
+    chain(2, b, NOUT);
+    CHECK_MSG(memcmp(a, b, sizeof(float) * NOUT) == 0, "1 and 2 threads give different bits");
+    int nonzero = 0;
+    for (int i = 0; i < NOUT; i++) nonzero += a[i] != 0;
+    CHECK(nonzero > NOUT / 2);
+    free(a);
+    free(b);
+}
+
+/* ---- errors ---- */
+
+static void expect_err(vae_ctx *ctx, vae_tensor *y, vae_status code, const char *a, const char *b) {
+    CHECK(y == NULL);
+    CHECK_MSG(vae_ctx_status(ctx) == code, "status %d, want %d (%s)", (int)vae_ctx_status(ctx),
+              (int)code, vae_ctx_message(ctx));
+    CHECK_MSG(strstr(vae_ctx_message(ctx), a) && (!b || strstr(vae_ctx_message(ctx), b)),
+              "message \"%s\" lacks \"%s\" / \"%s\"", vae_ctx_message(ctx), a, b ? b : "");
+    vae_ctx_clear_error(ctx);
+}
+
+static void test_errors(void) {
+    vae_ctx *ctx = vae_ctx_new(0);
+    vae_tensor *x = vae_zeros(ctx, VAE_F32, VAE_SHAPE(2, 3, 5, 5));
+    vae_tensor *w = vae_zeros(ctx, VAE_F32, VAE_SHAPE(4, 2, 3, 3));
+    vae_tensor *w3 = vae_zeros(ctx, VAE_F32, VAE_SHAPE(4, 3, 3, 3));
+    vae_tensor *b5 = vae_zeros(ctx, VAE_F32, VAE_SHAPE(5));
+    vae_tensor *x64 = vae_zeros(ctx, VAE_F64, VAE_SHAPE(2, 3, 5, 5));
+    expect_err(ctx, vae_conv2d(ctx, x, w, NULL, 1, 0), VAE_ERR_SHAPE,
+               "conv2d: x (2,3,5,5) and w (4,2,3,3)", "3 channels but w takes 2");
+    expect_err(ctx, vae_conv_transpose2d(ctx, x, w, NULL, 1, 0, 0), VAE_ERR_SHAPE,
+               "conv_transpose2d: x (2,3,5,5) and w (4,2,3,3)", "3 channels but w takes 4");
+    expect_err(ctx, vae_conv2d(ctx, x, w3, b5, 1, 0), VAE_ERR_SHAPE, "bias (5,)", "w (4,3,3,3)");
+    expect_err(ctx, vae_conv2d(ctx, x, w3, NULL, 0, 0), VAE_ERR_ARG, "stride 0", NULL);
+    expect_err(ctx, vae_conv2d(ctx, x, w3, NULL, 1, -1), VAE_ERR_ARG, "padding -1", NULL);
+    expect_err(
+        ctx,
+        vae_conv_transpose2d(ctx, x, vae_zeros(ctx, VAE_F32, VAE_SHAPE(3, 2, 3, 3)), NULL, 2, 0, 2),
+        VAE_ERR_ARG, "output_padding 2", "< stride");
+    expect_err(ctx, vae_conv2d(ctx, vae_zeros(ctx, VAE_F32, VAE_SHAPE(1, 3, 2, 5)), w3, NULL, 1, 0),
+               VAE_ERR_SHAPE, "output would be 0x3", "x (1,3,2,5)");
+    expect_err(ctx, vae_conv2d(ctx, vae_zeros(ctx, VAE_F32, VAE_SHAPE(3, 5)), w3, NULL, 1, 0),
+               VAE_ERR_SHAPE, "x must be (..., C, H, W)", "(3,5)");
+    expect_err(ctx, vae_conv2d(ctx, x, vae_zeros(ctx, VAE_F32, VAE_SHAPE(4, 3, 3)), NULL, 1, 0),
+               VAE_ERR_SHAPE, "w must be (O, C, kh, kw)", "(4,3,3)");
+    expect_err(ctx, vae_conv2d(ctx, x64, w3, NULL, 1, 0), VAE_ERR_DTYPE, "conv2d", NULL);
+    /* a NULL input: NULL out, VAE_ERR_NULL naming the op */
+    expect_err(ctx, vae_conv2d(ctx, NULL, w3, NULL, 1, 0), VAE_ERR_NULL, "conv2d", NULL);
+    /* the good call after all those */
+    vae_tensor *y = vae_conv2d(ctx, x, w3, NULL, 2, 1);
+    CHECK(y && y->ndim == 4 && y->shape[1] == 4 && y->shape[2] == 3 && y->shape[3] == 3);
+    vae_ctx_free(ctx);
+}
+
+int main(void) {
+    test_reference();
+    test_gradcheck();
+    test_blocks();
+    test_threads();
+    test_errors();
+    return test_finish();
+}
