@@ -52,6 +52,7 @@
 #include "models/plugin.h"
 #include "models/vae_net.h"
 #include "models/estimators.h"
+#include "models/discrete.h"
 #include "models/model.h"
 #include "models/objective.h"
 #include "models/eval.h"

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "models/discrete.h"
+
 void vae_eval_cfg_default(vae_eval_cfg *cfg) {
     cfg->is_samples = 5000;
     cfg->batch = 100;
@@ -96,7 +98,9 @@ vae_status vae_evaluate_ex(vae_ctx *ctx, vae_net *net, const float *x, int64_t n
         vae_tensor *z = q ? vae_dist_sample(ctx, q, L) : NULL; /* (L, m, Z) */
         vae_tensor *rec =
             vae_mean_axis(ctx, vae_dist_log_prob(ctx, vae_net_decode(ctx, net, z), xb), 0, 0);
-        vae_tensor *klb = q ? vae_normal_kl_std(ctx, qm, qv) : NULL;
+        /* discrete latents: the closed form against the uniform prior, per unit (B, Z) */
+        vae_tensor *klt = vae_net_discrete(net) && q ? vae_discrete_kl_terms(ctx, q) : NULL;
+        vae_tensor *klb = !q ? NULL : klt ? vae_sum_axis(ctx, klt, -1, 0) : vae_normal_kl_std(ctx, qm, qv);
         if (!rec || !klb) {
             st = fail(ctx);
             break;
@@ -111,7 +115,7 @@ vae_status vae_evaluate_ex(vae_ctx *ctx, vae_net *net, const float *x, int64_t n
             if (ex_loglik_se && K <= 0) ex_loglik_se[i0 + b] = NAN;
             for (int64_t j = 0; j < Z; j++) {
                 double mu = vae_get_flat(qm, b * Z + j), lv = vae_get_flat(qv, b * Z + j);
-                kl[j] += 0.5 * (mu * mu + (expm1(lv) - lv));
+                kl[j] += klt ? vae_get_flat(klt, b * Z + j) : 0.5 * (mu * mu + (expm1(lv) - lv));
                 s1[j] += mu;
                 au[j] += mu * mu;
             }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "models/discrete_internal.h"
 #include "nn/init.h"
 
 void vae_net_cfg_default(vae_net_cfg *cfg) {
@@ -49,6 +50,7 @@ vae_status vae_net_init(vae_net *net, const vae_net_cfg *cfg, vae_rng *rng, vae_
         if (cfg->hidden[i] < 1)
             return vae_error_set(err, VAE_ERR_ARG, "vae_net: hidden layer %d has size %lld", i,
                                  (long long)cfg->hidden[i]);
+    if (vae__discrete_cfg_check(cfg, err)) return err ? err->code : VAE_ERR_ARG;
     const vae_likelihood *lik = vae_likelihood_find(cfg->likelihood);
     if (!lik)
         return vae_error_set(err, VAE_ERR_ARG, "vae_net: unknown likelihood '%s'", cfg->likelihood);
@@ -59,10 +61,10 @@ vae_status vae_net_init(vae_net *net, const vae_net_cfg *cfg, vae_rng *rng, vae_
     int64_t sizes[VAE_NET_MAX_HIDDEN + 2];
     int n = cfg->nhidden + 2;
     vae_activation act = {cfg->act, cfg->act_alpha};
-    /* encoder: D -> h1 -> ... -> hn -> 2Z (mu and log-variance side by side) */
+    /* encoder: D -> h1 -> ... -> hn -> 2Z (mu and log-variance side by side), or Z logits (discrete) */
     sizes[0] = cfg->x_dim;
     for (int i = 0; i < cfg->nhidden; i++) sizes[i + 1] = cfg->hidden[i];
-    sizes[n - 1] = 2 * cfg->z_dim;
+    sizes[n - 1] = cfg->latent_kind == VAE_LATENT_GAUSSIAN ? 2 * cfg->z_dim : cfg->z_dim;
     if (vae_mlp_init(&net->enc, net->params, "enc", n, sizes, act, 0, err)) goto fail;
     /* decoder: Z -> hn -> ... -> h1 -> D * params_per_dim */
     sizes[0] = cfg->z_dim;
@@ -70,6 +72,7 @@ vae_status vae_net_init(vae_net *net, const vae_net_cfg *cfg, vae_rng *rng, vae_
     sizes[n - 1] = cfg->x_dim * lik->params_per_dim;
     if (vae_mlp_init(&net->dec, net->params, "dec", n, sizes, act, 0, err)) goto fail;
     if (init_layers(cfg, &net->enc, rng, err) || init_layers(cfg, &net->dec, rng, err)) goto fail;
+    if (cfg->baseline_hidden > 0 && vae__baseline_net_init(net, rng, err)) goto fail;
     return VAE_OK;
 fail:;
     vae_status s = err && err->code ? err->code : VAE_ERR_OOM;
@@ -92,7 +95,8 @@ void vae_net_init_output_bias(vae_net *net, const float *mean) {
 vae_dist *vae_net_encode(vae_ctx *ctx, vae_net *net, vae_tensor *x, vae_tensor **mu_out,
                          vae_tensor **lv_out) {
     int64_t Z = net->cfg.z_dim;
-    vae_tensor *h = vae_mlp_forward(ctx, &net->enc, x); /* (B, 2Z) */
+    vae_tensor *h = vae_mlp_forward(ctx, &net->enc, x); /* (B, 2Z), or (B, Z) logits */
+    if (net->cfg.latent_kind != VAE_LATENT_GAUSSIAN) return vae__discrete_q(ctx, net, h, mu_out, lv_out);
     vae_tensor *mu = vae_slice(ctx, h, -1, 0, Z, 1), *lv = vae_slice(ctx, h, -1, Z, 2 * Z, 1);
     if (!mu || !lv) return NULL;
     if (mu_out) *mu_out = mu;
@@ -101,11 +105,12 @@ vae_dist *vae_net_encode(vae_ctx *ctx, vae_net *net, vae_tensor *x, vae_tensor *
 }
 
 vae_dist *vae_net_prior(vae_ctx *ctx, vae_net *net) {
+    if (net->cfg.latent_kind != VAE_LATENT_GAUSSIAN) return vae__discrete_prior(ctx, net);
     return vae_std_normal(ctx, net->cfg.dtype, 1, &net->cfg.z_dim);
 }
 
 int vae_net_analytic_kl(const vae_net *net) {
-    (void)net;
+    if (net->cfg.latent_kind != VAE_LATENT_GAUSSIAN) return 0; /* the objectives' KL is Gaussian */
     return 1;
 }
 

@@ -20,6 +20,13 @@
 
 typedef enum vae_init_kind { VAE_INIT_PYTORCH, VAE_INIT_XAVIER, VAE_INIT_NORMAL } vae_init_kind;
 
+/* The latent family (models/discrete.h for the discrete ones). */
+typedef enum vae_latent_kind {
+    VAE_LATENT_GAUSSIAN = 0, /* q(z|x) diagonal Normal, p(z) = N(0, I); the encoder outputs 2Z */
+    VAE_LATENT_CATEGORICAL,  /* N one-hot variables of C classes, z (..., N * C), uniform prior */
+    VAE_LATENT_BERNOULLI,    /* N bits, z (..., N), uniform prior */
+} vae_latent_kind;
+
 typedef struct vae_net_cfg {
     int64_t x_dim;                      /* D */
     int64_t z_dim;                      /* Z */
@@ -32,6 +39,10 @@ typedef struct vae_net_cfg {
     vae_dtype dtype;
     vae_init_kind init;
     double init_sigma; /* VAE_INIT_NORMAL: N(0, sigma^2), Kingma & Welling used 0.01 */
+    /* discrete latents and the learned baseline (models/discrete.h) */
+    vae_latent_kind latent_kind; /* VAE_LATENT_GAUSSIAN by default; discrete: the encoder outputs Z logits */
+    int64_t latent_classes;      /* C of a categorical latent (z_dim = N * C); 0 otherwise */
+    int64_t baseline_hidden; /* > 0: NVIL's input-dependent baseline b(x), an MLP D -> H tanh -> 1 ("bl.*") */
 } vae_net_cfg;
 
 typedef struct vae_net {
@@ -40,6 +51,11 @@ typedef struct vae_net {
     const vae_likelihood *lik;
     vae_mlp enc; /* D -> hidden... -> 2Z ("enc.<i>.weight/bias") */
     vae_mlp dec; /* Z -> hidden reversed... -> D * params_per_dim ("dec.*") */
+    vae_mlp bl;  /* NVIL baseline D -> H -> 1 ("bl.*"), when cfg.baseline_hidden > 0 */
+    /* runtime, not saved: the Gumbel-softmax relaxation the next encode hands to its q(z|x) (vae_objective sets
+     * it for the gumbel estimator from its temperature schedule; discrete.h) */
+    double relax_temperature; /* 0: none */
+    int relax_hard;           /* straight-through: hard one-hot forward, relaxed backward */
 } vae_net;
 
 /* Fill cfg with defaults: 784-400-(20) ReLU Bernoulli, f32, PyTorch init. */
@@ -54,7 +70,9 @@ VAE_API void vae_net_free(vae_net *net);
 VAE_API void vae_net_init_output_bias(vae_net *net, const float *mean);
 
 /* q(z|x) for x (B, D): a diagonal Normal with loc (B, Z) and log-variance (B, Z), which are also stored in *mu and
- * *logvar when those are non-NULL. NULL on failure (ctx error). */
+ * *logvar when those are non-NULL. For discrete latents a Categorical (one-hot events over (B, N * C)) or a
+ * Bernoulli from the encoder's logits (B, Z): *mu receives the probabilities and *logvar the logits.
+ * NULL on failure (ctx error). */
 VAE_API vae_dist *vae_net_encode(vae_ctx *ctx, vae_net *net, vae_tensor *x, vae_tensor **mu,
                          vae_tensor **logvar);
 /* The prior p(z) of the current batch, a distribution whose event is the latent (Z): every objective,
@@ -62,7 +80,8 @@ VAE_API vae_dist *vae_net_encode(vae_ctx *ctx, vae_net *net, vae_tensor *x, vae_
  * prior (mixtures, conditional or hierarchical priors) return it here. NULL on failure (ctx error). */
 VAE_API vae_dist *vae_net_prior(vae_ctx *ctx, vae_net *net);
 /* 1 when KL(q(z|x) || p(z)) has the closed form of a diagonal Normal against N(0, I) (vae_normal_kl_std on
- * encode's mu and logvar); 0 when objectives must estimate the KL by Monte Carlo. */
+ * encode's mu and logvar); 0 when objectives must estimate the KL by Monte Carlo (discrete latents: their closed
+ * form against the uniform prior is vae_discrete_kl, which evaluation uses). */
 VAE_API int vae_net_analytic_kl(const vae_net *net);
 /* p(x|z) for z (..., Z): the likelihood over (..., D). NULL on failure. */
 VAE_API vae_dist *vae_net_decode(vae_ctx *ctx, vae_net *net, vae_tensor *z);
