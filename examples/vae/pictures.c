@@ -1,5 +1,7 @@
 #include "pictures.h"
 
+#include "models/discrete.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -127,6 +129,14 @@ int pic_samples(vae_ctx *ctx, vae_net *net, const run_config *cfg, const char *d
         goto done;
     }
     for (int64_t i = 0; i < n * Z; i++) z[i] = (float)vae_rng_normal(rng);
+    if (vae_net_discrete(net)) { /* the uniform prior: one class of C per variable, or fair bits */
+        int64_t C = net->cfg.latent_kind == VAE_LATENT_CATEGORICAL ? net->cfg.latent_classes : 1;
+        for (int64_t i = 0; i < n * Z; i += C) {
+            int64_t hot = C > 1 ? (int64_t)vae_rng_below(rng, (uint64_t)C) : 0;
+            for (int64_t c = 0; c < C; c++)
+                z[i + c] = C > 1 ? (float)(c == hot) : (float)vae_rng_bernoulli(rng, 0.5);
+        }
+    }
     if (pic_decode_means(ctx, net, z, n, x, msg, msglen)) goto done;
     if (path_join(path, sizeof path, dir, cfg->tabular ? "samples.csv" : "samples.png", msg,
                   msglen))
