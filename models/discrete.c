@@ -420,7 +420,6 @@ static vae_status hard_bound(vae_ctx *ctx, vae_net *net, vae_tensor *x,
 vae_status vae__discrete_end(vae_ctx *ctx, vae_net *net, vae_tensor *x,
                              const vae_objective_cfg *cfg, vae_objective_state *st,
                              vae_objective_out *out, vae_status s) {
-    (void)x;
     if (s == VAE_OK && cfg->estimator == VAE_EST_GUMBEL) s = hard_bound(ctx, net, x, cfg, st, out);
     if (s == VAE_OK && st->nvil_b) {
         /* NVIL: b(x) regresses the centred bound, (sg(bound - c) - b(x))^2, its gradient reaching bl.* only */

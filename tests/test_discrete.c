@@ -188,6 +188,7 @@ static void test_exact(vae_ctx *ctx) {
                       se[b]);
             CHECK_MSG(se[b] > 0 && se[b] < 0.05, "IS se %g", se[b]);
         }
+        vae_eval_result_free(&res);
         /* the exact ELBO <= log p(x); the closed-form KL of eval agrees with the enumeration */
         vae_ctx_reset(ctx);
         vae_tensor *x = xbatch(ctx);
