@@ -219,6 +219,41 @@ static void test_exact(vae_ctx *ctx) {
     }
 }
 
+/* the gumbel estimator reports the true discrete ELBO (hard samples): its mean over steps matches the exact ELBO,
+ * while the relaxed bound it optimizes does not; the temperature follows the annealing schedule */
+static void test_gumbel_bound(vae_ctx *ctx) {
+    vae_net net;
+    make_net(&net, "categorical:2x3", 0, 21);
+    vae_ctx_reset(ctx);
+    vae_tensor *e = vae_discrete_exact_elbo(ctx, &net, xbatch(ctx));
+    double exact = 0;
+    for (int b = 0; b < B; b++) exact += vae_get_flat(e, b) / B;
+    vae_objective_cfg oc;
+    vae_objective_cfg_default(&oc);
+    oc.estimator = VAE_EST_GUMBEL, oc.temperature = 2, oc.temp_anneal = 1e-3, oc.temp_min = 1;
+    vae_objective_state st = {0};
+    double s1 = 0, s2 = 0, r1 = 0, T = 0;
+    int n = 2000;
+    vae_ctx_seed(ctx, 5);
+    for (int i = 0; i < n; i++) {
+        vae_objective_out o;
+        vae_ctx_reset(ctx);
+        if (vae_objective(ctx, &net, xbatch(ctx), &oc, &st, &o)) break;
+        s1 += o.bound_mean, s2 += o.bound_mean * o.bound_mean;
+        r1 += vae_objective_out_value(&o, "relaxed_bound");
+        T = vae_objective_out_value(&o, "temperature");
+    }
+    CHECK_MSG(vae_ctx_status(ctx) == VAE_OK, "%s", vae_ctx_message(ctx));
+    double m = s1 / n, se = sqrt((s2 / n - m * m) / (n - 1));
+    CHECK_MSG(fabs(m - exact) < 4 * se,
+              "gumbel's reported bound %.4f +- %.4f vs the exact ELBO %.4f", m, se, exact);
+    CHECK_MSG(fabs(r1 / n - exact) > 10 * se,
+              "the relaxed bound %.4f should differ from the ELBO %.4f", r1 / n, exact);
+    CHECK_NEAR(T, fmax(1.0, 2 * exp(-1e-3 * (n - 1))), 1e-12, 0);
+    CHECK(net.relax_temperature == 0 && st.step == n);
+    vae_net_free(&net);
+}
+
 /* ---- estimators against the exact gradient ---- */
 
 #define DRAWS 4000
@@ -373,6 +408,7 @@ int main(void) {
     test_gradcheck_rows();
     test_gumbel_limits(ctx);
     test_exact(ctx);
+    test_gumbel_bound(ctx);
     test_nvil_fit(ctx);
     test_unbiased(ctx);
     test_refusals(ctx);
