@@ -18,8 +18,9 @@
  * The relaxed objective the gumbel estimator optimizes (vae_est_draw_z draws y, the objective is unchanged):
  *   E_y[ log p(x|y) + log p(y) - log q(y|x) ]
  * where the decoder sees y, and log q(y|x) and log p(y) are the CATEGORICAL's (Bernoulli's) log-mass formula
- * evaluated at the relaxed value, sum_j y_j log pi_j (resp. y log p + (1 - y) log(1 - p)), as Jang et al. do,
- * not the Concrete density; log p(y) = -N log C exactly since each y_n sums to 1. As T -> 0 it tends to the ELBO.
+ * evaluated at the relaxed value, sum_j y_j log pi_j (resp. y log p + (1 - y) log(1 - p)), not the Concrete
+ * density (Maddison et al.'s choice; Jang et al.'s released example uses the closed-form KL, vae_discrete_kl);
+ * log p(y) = -N log C exactly since each y_n sums to 1. As T -> 0 it tends to the ELBO.
  * The bound vae_objective REPORTS for the gumbel estimator is the true discrete one, from a tape-free pass with
  * hard samples z ~ q, so runs with any estimator are comparable.
  *
