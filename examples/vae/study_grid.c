@@ -301,9 +301,13 @@ static int grid_plot(const study_grid *g, const char *dir, const char *file, int
         snprintf(title, sizeof title, "encoder variance, R=%" PRId64 ", +-1 SE", g->draws);
         pl.ylabel = "tr Cov g";
     } else {
-        snprintf(title, sizeof title,
-                 "encoder: R'-draw mean vs ref (R_ref=%" PRId64 ", %s=%" PRId64 ")", g->ref_draws,
-                 g->kkey ? g->kkey : "k", g->ks[kb]);
+        if (g->exact_ref)
+            snprintf(title, sizeof title, "encoder: R'-draw mean vs the exact gradient (%s=%" PRId64 ")",
+                     g->kkey ? g->kkey : "k", g->ks[kb]);
+        else
+            snprintf(title, sizeof title,
+                     "encoder: R'-draw mean vs ref (R_ref=%" PRId64 ", %s=%" PRId64 ")", g->ref_draws,
+                     g->kkey ? g->kkey : "k", g->ks[kb]);
         pl.ylabel = "||mean_R' - g_ref|| / ||g_ref||";
     }
     pl.title = title;
