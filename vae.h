@@ -54,6 +54,7 @@
 #include "models/vae_net.h"
 #include "models/estimators.h"
 #include "models/flow_prior.h"
+#include "models/discrete.h"
 #include "models/model.h"
 #include "models/objective.h"
 #include "models/eval.h"

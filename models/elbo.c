@@ -110,8 +110,7 @@ static vae_status elbo_build(vae_ctx *ctx, vae_net *net, vae_tensor *x, const va
      * (1/L) [ sum_l sg(f_l - b_l) log q(z_l|x) + sum_l f_l ] */
     vae_tensor *S;
     if (est == VAE_EST_SCORE) {
-        double ma = st->baseline_ready ? st->baseline : 0.0;
-        vae_tensor *signal = vae_est_signal(ctx, f, c->baseline, ma);
+        vae_tensor *signal = vae_est_signal_st(ctx, f, c->baseline, st);
         S = vae_mul_scalar(
             ctx,
             vae_est_score(ctx, signal, vae_dist_log_prob(ctx, q, z), vae_sum_axis(ctx, f, 0, 0)),
@@ -149,7 +148,8 @@ static vae_status elbo_check(const vae_objective_cfg *c, vae_error *err) {
     return VAE_OK;
 }
 
-#define ELBO_ESTIMATORS ((1u << VAE_EST_REPARAM) | (1u << VAE_EST_SCORE) | (1u << VAE_EST_STL))
+#define ELBO_ESTIMATORS                                                                            \
+    ((1u << VAE_EST_REPARAM) | (1u << VAE_EST_SCORE) | (1u << VAE_EST_STL) | (1u << VAE_EST_GUMBEL))
 
 const vae_objective_desc vae__objective_vae = {
     "vae",

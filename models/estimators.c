@@ -5,10 +5,11 @@
 #include <math.h>
 #include <string.h>
 
+#include "models/discrete.h"
 #include "models/dist_builtin.h"
 
-static const char *const est_names[VAE_EST_COUNT_] = {"reparam", "score", "stl", "dreg"};
-static const char *const bl_names[VAE_BASELINE_COUNT_] = {"none", "ma", "vimco"};
+static const char *const est_names[VAE_EST_COUNT_] = {"reparam", "score", "stl", "dreg", "gumbel"};
+static const char *const bl_names[VAE_BASELINE_COUNT_] = {"none", "ma", "vimco", "nvil"};
 
 const char *vae_estimator_name(vae_estimator e) {
     return (unsigned)e < VAE_EST_COUNT_ ? est_names[e] : "?";
@@ -31,6 +32,9 @@ int vae_baseline_parse(const char *s) {
 vae_tensor *vae_est_draw_z(vae_ctx *ctx, vae_dist *q, int64_t k, vae_estimator est) {
     if (est == VAE_EST_SCORE)
         return vae_detach(ctx, vae_dist_sample(ctx, q, k)); /* no path to phi */
+    if (est == VAE_EST_GUMBEL) /* the relaxed sample at q's temperature (discrete.h) */
+        return vae_gumbel_softmax(ctx, q, k, q ? q->c[VAE_DIST_C_TEMPERATURE] : 0,
+                                  q && q->c[VAE_DIST_C_HARD] != 0);
     return vae_dist_rsample(ctx, q, k);                     /* z = mu + sigma * eps */
 }
 
@@ -133,6 +137,20 @@ vae_tensor *vae_est_signal(vae_ctx *ctx, vae_tensor *f, vae_baseline bl, double 
     }
 }
 
+vae_tensor *vae_est_signal_st(vae_ctx *ctx, vae_tensor *f, vae_baseline bl,
+                              const vae_objective_state *st) {
+    double c = st && st->baseline_ready ? st->baseline : 0.0;
+    if (bl != VAE_BASELINE_NVIL) return vae_est_signal(ctx, f, bl, c);
+    if (!st || !st->nvil_b) {
+        if (f) vae_error_set(vae_ctx_error(ctx), VAE_ERR_ARG,
+                             "signal: the nvil baseline needs b(x) in the objective state (vae_objective sets it)");
+        return NULL;
+    }
+    /* f (K, B) - c - b(x) (B): centred by the running mean, then by the learned input-dependent part */
+    vae_tensor *fd = vae_detach(ctx, f);
+    return vae_sub(ctx, vae_add_scalar(ctx, fd, -c), vae_detach(ctx, st->nvil_b));
+}
+
 vae_tensor *vae_est_score(vae_ctx *ctx, vae_tensor *signal, vae_tensor *logq, vae_tensor *f) {
     /* its gradient is sum_k signal_k grad log q(z_k|x) (REINFORCE) plus f's own */
     vae_tensor *s = vae_sum_axis(ctx, vae_mul(ctx, vae_detach(ctx, signal), logq), 0, 0);
@@ -146,7 +164,6 @@ vae_tensor *vae_est_surrogate(vae_ctx *ctx, vae_estimator est, vae_baseline bl, 
     if (bl == VAE_BASELINE_VIMCO)
         signal = vae_est_vimco(ctx, logw);
     else
-        signal = vae_est_signal(ctx, vae_unsqueeze(ctx, bound, 0), bl,
-                                st && st->baseline_ready ? st->baseline : 0.0);
+        signal = vae_est_signal_st(ctx, vae_unsqueeze(ctx, bound, 0), bl, st);
     return vae_est_score(ctx, signal, logq, bound);
 }

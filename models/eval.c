@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "models/discrete.h"
 #include "models/vae_net_hier.h"
 
 void vae_eval_cfg_default(vae_eval_cfg *cfg) {
@@ -102,8 +103,9 @@ vae_status vae_evaluate_ex(vae_ctx *ctx, vae_net *net, const float *x, int64_t n
         vae_tensor *z = q ? vae_dist_sample(ctx, q, L) : NULL; /* (L, m, Z) */
         vae_tensor *rec =
             vae_mean_axis(ctx, vae_dist_log_prob(ctx, vae_net_decode(ctx, net, z), xb), 0, 0);
-        /* KL: analytic for a Gaussian q against N(0, I); else Monte Carlo on the same z: two layers split per unit
-         * (m, Z) with qm = E_q[z|x], flows and mixture priors as a whole */
+        /* KL: analytic for a Gaussian q against N(0, I), or the closed form of discrete latents against the uniform
+         * prior per unit (B, Z); else Monte Carlo on the same z: two layers split per unit (m, Z) with
+         * qm = E_q[z|x], flows and mixture priors as a whole */
         vae_tensor *kld = NULL, *klb = NULL;
         if (net->cfg.z2_dim) {
             kld = vae_mean_axis(ctx, vae__hier_log_ratio_units(ctx, net, q, z), 0, 0);
@@ -112,6 +114,9 @@ vae_status vae_evaluate_ex(vae_ctx *ctx, vae_net *net, const float *x, int64_t n
                 ctx, net, xb,
                 cfg->moment_samples > 0 ? cfg->moment_samples : VAE_EVAL_MOMENT_SAMPLES, &qm, NULL);
             klb = qm ? vae_sum_axis(ctx, kld, -1, 0) : NULL;
+        } else if (q && vae_net_discrete(net)) {
+            kld = vae_discrete_kl_terms(ctx, q);
+            klb = vae_sum_axis(ctx, kld, -1, 0);
         } else if (q)
             klb = vae_net_analytic_kl(net)
                       ? vae_normal_kl_std(ctx, qm, qv)

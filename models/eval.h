@@ -2,8 +2,9 @@
  *
  *   log p(x) ~= log (1/K) sum_k p(x|z_k) p(z_k) / q(z_k|x),  z_k ~ q(z|x), K = 5000 (Burda et al. 2016),
  *   computed in chunks of particles whose logsumexps are combined, so memory stays bounded for any K.
- *   ELBO and its parts with the analytic KL (reconstruction averaged over L samples per example); KL per latent
- *   dim; active units (Burda et al.: a dim is active when Var_x( E_q[z_j | x] ) > 0.01).
+ *   ELBO and its parts with the analytic KL (reconstruction averaged over L samples per example; discrete latents:
+ *   the closed-form KL to the uniform prior, discrete.h); KL per latent dim; active units (Burda et al.: a dim is
+ *   active when Var_x( E_q[z_j | x] ) > 0.01).
  * Two stochastic layers (vae_net.h): z = concat(z1, z2); the ELBO's KL is Monte Carlo, at the same L samples as
  *   the reconstruction, split per unit by the chain rule (z1 units: log q(z1_j|x) - log p(z1_j|z2); z2 units:
  *   log q(z2_j|z1) - log p(z2_j)); E_q[z2|x] = E_q(z1|x)[mu2(z1)] (Burda's second-layer active units) is
@@ -15,6 +16,7 @@
  * Standard errors: of a mean over examples, sd / sqrt(n) (sd with n - 1); of one example's IS estimate across its
  *   K particles, by the delta method, SE(log p^) ~ sd(w) / (sqrt(K) mean(w)) = sqrt((K S2 / S1^2 - 1) / (K - 1))
  *   with S1 = sum_k w_k, S2 = sum_k w_k^2 (computed in log space).
+ * Discrete latents with a small space: the exact log p(x) by summation is vae_discrete_exact_loglik (discrete.h).
  * The evaluation uses `ctx` as scratch (it resets it between chunks) and draws from ctx's RNG.
  */
 #ifndef VAE_EVAL_H

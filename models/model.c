@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "models/flow_prior.h"
+#include "models/discrete_internal.h"
 #include "nn/checkpoint.h"
 #include "tensor/strbuf.h"
 
@@ -107,6 +108,7 @@ vae_status vae_model_desc_check(const vae_model_desc *d, vae_error *err) {
             return vae_error_set(err, VAE_ERR_ARG,
                                  "hidden2: layer size %" PRId64 " is out of range 1..65536",
                                  n->hidden2[i]);
+    if (vae__discrete_cfg_check(n, err)) return err ? err->code : VAE_ERR_ARG;
     if (vae_model_act_parse(vae_model_act_name(n->act)) < 0)
         return vae_error_set(err, VAE_ERR_ARG, "activation: unknown kind %d", (int)n->act);
     if (n->dtype != VAE_F32 && n->dtype != VAE_F64)
@@ -201,6 +203,12 @@ vae_status vae_model_desc_write(const vae_model_desc *d, char **text, size_t *le
     vae_strbuf_printf(&s, "activation %s\ndtype %s\nlikelihood %s\nlik_param %.17g\n",
                       vae_model_act_name(n->act), n->dtype == VAE_F64 ? "f64" : "f32",
                       n->likelihood, n->lik_opts[0]);
+    if (n->latent_kind != VAE_LATENT_GAUSSIAN) { /* discrete latents (discrete.h) */
+        char kind[64];
+        vae_latent_kind_spec(n, kind, sizeof kind);
+        vae_strbuf_printf(&s, "latent_kind %s\n", kind);
+    }
+    if (n->baseline_hidden > 0) vae_strbuf_printf(&s, "baseline_net %" PRId64 "\n", n->baseline_hidden);
     int more = 0;
     for (int i = 1; i < VAE_LIK_MAX_OPTS; i++) more |= n->lik_opts[i] != 0;
     if (more) sb_list(&s, "lik_opts", n->lik_opts, VAE_LIK_MAX_OPTS);
@@ -317,12 +325,30 @@ static vae_status parse_line(vae_model_desc *d, const char *key, const char *val
     if (!strcmp(key, "hidden"))
         return parse_sizes(val, n->hidden, &n->nhidden) ? VAE_OK
                                                         : bad(err, key, "is not a list of layer sizes", val);
+    if (!strcmp(key, "latent_kind")) {
+        vae_net_cfg t = *n;
+        vae_error e = {0};
+        if (vae_latent_kind_parse(&t, val, &e)) return bad(err, key, "is not a latent kind", val);
+        *n = t;
+        return VAE_OK;
+    }
+    if (!strcmp(key, "baseline_net"))
+        return parse_i64(val, &n->baseline_hidden) ? VAE_OK : bad(err, key, "is not an integer", val);
     if (!strcmp(key, "latent2"))
         return parse_i64(val, &n->z2_dim) ? VAE_OK : bad(err, key, "is not an integer", val);
     if (!strcmp(key, "hidden2"))
         return parse_sizes(val, n->hidden2, &n->nhidden2)
                    ? VAE_OK
                    : bad(err, key, "is not a list of layer sizes", val);
+    if (!strcmp(key, "latent_kind")) {
+        vae_net_cfg t = *n;
+        vae_error e = {0};
+        if (vae_latent_kind_parse(&t, val, &e)) return bad(err, key, "is not a latent kind", val);
+        *n = t;
+        return VAE_OK;
+    }
+    if (!strcmp(key, "baseline_net"))
+        return parse_i64(val, &n->baseline_hidden) ? VAE_OK : bad(err, key, "is not an integer", val);
     if (!strcmp(key, "activation")) {
         int a = vae_model_act_parse(val);
         if (a < 0) return bad(err, key, "is not a known activation", val);

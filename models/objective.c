@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "models/flow_prior.h"
+#include "models/discrete_internal.h"
 #include "models/objective_internal.h"
 
 #define USER_SLOTS 32
@@ -65,6 +66,7 @@ void vae_objective_cfg_default(vae_objective_cfg *cfg) {
     cfg->estimator = VAE_EST_REPARAM;
     cfg->baseline = VAE_BASELINE_NONE;
     cfg->baseline_decay = 0.9;
+    cfg->temperature = 1.0, cfg->temp_anneal = 0.0, cfg->temp_min = 0.5;
 }
 
 static int opt_index(const vae_objective_desc *d, const char *key, size_t len) {
@@ -201,6 +203,13 @@ vae_status vae_objective_check(const vae_objective_cfg *c, vae_error *err) {
     if (!(c->data_size >= 0) || !isfinite(c->data_size))
         return vae_error_set(err, VAE_ERR_ARG, "objective: data size %g must be >= 0",
                              c->data_size);
+    if (c->estimator == VAE_EST_GUMBEL &&
+        !(c->temperature > 0 && c->temperature <= 1e3 && c->temp_anneal >= 0 && c->temp_anneal <= 1 &&
+          c->temp_min > 0 && c->temp_min <= c->temperature))
+        return vae_error_set(err, VAE_ERR_ARG,
+                             "objective: gumbel temperature %g, anneal rate %g, minimum %g: need "
+                             "0 < minimum <= temperature <= 1000 and a rate in [0, 1]",
+                             c->temperature, c->temp_anneal, c->temp_min);
     vae_objective_cfg r = *c; /* the objective's own check and build see desc resolved */
     r.desc = d;
     return d->check ? d->check(&r, err) : VAE_OK;
@@ -220,21 +229,24 @@ vae_status vae_objective(vae_ctx *ctx, vae_net *net, vae_tensor *x, const vae_ob
             vae_dtype_name(x->dtype), vae_shape_str(b, sizeof b, x->ndim, x->shape),
             (long long)net->cfg.x_dim, vae_dtype_name(net->cfg.dtype));
     }
+    if (vae_objective_check_net(cfg, net, err)) return err->code;
     vae_objective_out o;
     memset(&o, 0, sizeof o);
     vae_objective_cfg r = *cfg;
     r.desc = desc_of(cfg);
-    vae_status s = r.desc->build(ctx, net, x, &r, st, &o);
+    vae_status s = vae__discrete_begin(ctx, net, x, &r, st); /* gumbel's temperature, NVIL's b(x) */
+    if (s == VAE_OK) s = r.desc->build(ctx, net, x, &r, st, &o);
     if (s == VAE_OK && (!o.loss || !o.bound || vae_ctx_status(ctx)))
         s = vae_ctx_status(ctx)
                 ? vae_ctx_status(ctx)
                 : vae_error_set(err, VAE_ERR_NULL, "objective %s: build gave no loss or bound",
                                 desc_of(cfg)->name);
-    if (s != VAE_OK) return s;
-    if (cfg->data_size > 0) { /* -(N/M) sum_b = -N mean_b: the same scaling for every term */
+    if (s == VAE_OK && cfg->data_size > 0) { /* -(N/M) sum_b = -N mean_b: the same scaling for every term */
         o.loss = vae_mul_scalar(ctx, o.loss, cfg->data_size);
-        if (!o.loss) return vae_ctx_status(ctx);
+        if (!o.loss) s = vae_ctx_status(ctx);
     }
+    s = vae__discrete_end(ctx, net, x, &r, st, &o, s); /* the hard-sample bound, NVIL's regression */
+    if (s != VAE_OK) return s;
     *out = o;
     st->step++;
     if (!st->baseline_ready) {

@@ -48,6 +48,10 @@ typedef struct vae_objective_cfg {
     double baseline_decay; /* MA baseline: b <- decay * b + (1 - decay) * mean signal (0.9) */
     double
         data_size; /* N > 0: loss = -(N/M) sum_b S_b (AEVB's minibatch scaling); 0: -mean_b S_b */
+    /* the gumbel estimator (discrete.h): T_t = max(temp_min, temperature exp(-temp_anneal t)) when temp_anneal > 0,
+     * else temperature; straight_through: hard one-hot forward, relaxed gradient */
+    double temperature, temp_anneal, temp_min; /* defaults 1, 0, 0.5 */
+    int straight_through;
 } vae_objective_cfg;
 
 typedef struct vae_objective_log {
@@ -91,7 +95,8 @@ VAE_API vae_status vae_objective_register(const vae_objective_desc *desc);
 VAE_API int vae_objective_list(const vae_objective_desc **out, int max);
 
 /* ---- configuration ---- */
-/* Defaults: "vae" with its default options, reparameterized, no baseline, decay 0.9, no N/M scaling. */
+/* Defaults: "vae" with its default options, reparameterized, no baseline, decay 0.9, no N/M scaling, gumbel
+ * temperature 1 without annealing (minimum 0.5). */
 VAE_API void vae_objective_cfg_default(vae_objective_cfg *cfg);
 /* Parse a spec "NAME[:key=value,...]" into cfg's objective and options (the rest of cfg is kept). VAE_ERR_ARG
  * with a message for an unknown name (listing the registered ones), an unknown key (listing the valid keys), a
@@ -108,12 +113,20 @@ VAE_API double vae_objective_get(const vae_objective_cfg *cfg, const char *key);
  * n > 0); returns the length it needs, as snprintf. */
 VAE_API int vae_objective_spec(const vae_objective_cfg *cfg, char *buf, size_t n);
 /* Check a configuration: option ranges, the estimator is one the objective supports, a baseline only with the
- * score estimator, the decay and data size, then the objective's own check. VAE_OK or VAE_ERR_ARG (reason in err). */
+ * score estimator, the decay and data size, the gumbel temperatures, then the objective's own check. VAE_OK or
+ * VAE_ERR_ARG (reason in err). */
 VAE_API vae_status vae_objective_check(const vae_objective_cfg *cfg, vae_error *err);
+/* Check that cfg's estimator and baseline fit net's latents: REPARAM/STL/DREG need a reparameterizable
+ * (Gaussian) q, GUMBEL discrete latents, NVIL the net's baseline network. VAE_OK or VAE_ERR_ARG (reason in err). */
+VAE_API vae_status vae_objective_check_net(const vae_objective_cfg *cfg, const vae_net *net,
+                                           vae_error *err);
 
 /* ---- building ---- */
 /* Build the objective for x (B, D) in ctx. On success fills out, applies the N/M scaling, and advances st->step
- * and the MA baseline. On failure returns the code (the message is in ctx and err) and leaves st unchanged. */
+ * and the MA baseline. For the gumbel estimator the bound (and the logs rec, kl, elbo) come from a tape-free pass
+ * with hard samples z ~ q (the true discrete bound), the relaxed one is logged as "relaxed_bound", the temperature
+ * as "temperature". For the NVIL baseline the loss also carries (after the N/M scaling) the baseline's regression
+ * mean_b (sg(bound_b - c) - b(x_b))^2, logged as "nvil_mse". On failure returns the code (the message is in ctx and err) and leaves st unchanged. */
 VAE_API vae_status vae_objective(vae_ctx *ctx, vae_net *net, vae_tensor *x,
                                  const vae_objective_cfg *cfg, vae_objective_state *st,
                                  vae_objective_out *out);

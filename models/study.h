@@ -24,7 +24,10 @@
  * Groups (vae_study_row.group, names as in the JSON): "total"; "encoder" (enc.*) and "decoder" (dec.*); the
  * encoder's mean head "encoder.mu" and log-variance head "encoder.logvar" (the last encoder layer outputs 2Z:
  * columns [0, Z) of its weight (in, 2Z) and bias give mu, columns [Z, 2Z) give logvar); then every parameter
- * tensor by its name ("enc.0.weight", ..., "dec.1.bias"). Parameters of other names count in "total" only.
+ * tensor by its name ("enc.0.weight", ..., "dec.1.bias"). Parameters of other names count in "total" only, except
+ * NVIL's baseline "bl.*", which is trained on its own regression, not the bound, and is left out of "total".
+ * Discrete latents (discrete.h): the encoder's last layer outputs Z logits, so "encoder.mu"/"encoder.logvar" are
+ * empty; the natural reference is the exact gradient by summation (vae_discrete_exact_grad, var = NULL).
  */
 #ifndef VAE_STUDY_H
 #define VAE_STUDY_H
@@ -35,6 +38,8 @@
 #define VAE_STUDY_MAX_GROUPS                                                                       \
     48 /* 5 fixed groups + one per parameter tensor (a net of <= 8 hidden layers) */
 #define VAE_STUDY_MAX_PREFIX 16 /* points of the error-vs-R' curve */
+#define VAE_STUDY_NVIL_STEPS 300  /* NVIL: Adam steps fitting b(x) on the batch before the draws ... */
+#define VAE_STUDY_NVIL_LR    3e-3 /* ... at this rate (vae_nvil_fit) */
 
 enum {
     VAE_STUDY_TOTAL,
@@ -93,7 +98,8 @@ typedef struct vae_study_ref {
 /* Draw `draws` (>= 2) estimates of the gradient of the bound for batch x (B, D) (f32 caller buffer) under cfg,
  * and fill row (ref may be NULL). When mean/var are non-NULL they receive per-element means and unbiased variances
  * over the flat parameter buffer (vae_params_flat_len entries, f64, indexed like the buffer: see
- * vae_params_offset). A moving-average baseline first takes 20 unrecorded steps to settle. Needs about
+ * vae_params_offset). A moving-average baseline first takes 20 unrecorded steps to settle; an NVIL baseline's b(x)
+ * is first fitted on the batch (vae_nvil_fit, VAE_STUDY_NVIL_STEPS steps: the "bl.*" values change). Needs about
  * 2 * VAE_STUDY_BATCHES + 1 doubles per parameter of scratch. The model's gradient buffer is overwritten (left
  * zero); its values are not. ctx is used as scratch. On failure returns the code with the message in ctx, and row,
  * mean and var are unchanged. */

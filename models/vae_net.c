@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "models/discrete_internal.h"
 #include "models/flow_prior_internal.h"
 #include "models/vae_net_hier.h"
 #include "models/vae_net_internal.h"
@@ -53,6 +54,7 @@ vae_status vae_net_init(vae_net *net, const vae_net_cfg *cfg, vae_rng *rng, vae_
         if (cfg->hidden[i] < 1)
             return vae_error_set(err, VAE_ERR_ARG, "vae_net: hidden layer %d has size %lld", i,
                                  (long long)cfg->hidden[i]);
+    if (vae__discrete_cfg_check(cfg, err)) return err ? err->code : VAE_ERR_ARG;
     const vae_likelihood *lik = vae_likelihood_find(cfg->likelihood);
     if (!lik)
         return vae_error_set(err, VAE_ERR_ARG, "vae_net: unknown likelihood '%s'", cfg->likelihood);
@@ -76,10 +78,10 @@ vae_status vae_net_init(vae_net *net, const vae_net_cfg *cfg, vae_rng *rng, vae_
     int64_t sizes[VAE_NET_MAX_HIDDEN + 2];
     int n = cfg->nhidden + 2;
     vae_activation act = {cfg->act, cfg->act_alpha};
-    /* encoder: D -> h1 -> ... -> hn -> 2Z (mu and log-variance side by side) */
+    /* encoder: D -> h1 -> ... -> hn -> 2Z (mu and log-variance side by side), or Z logits (discrete) */
     sizes[0] = cfg->x_dim;
     for (int i = 0; i < cfg->nhidden; i++) sizes[i + 1] = cfg->hidden[i];
-    sizes[n - 1] = 2 * cfg->z_dim;
+    sizes[n - 1] = cfg->latent_kind == VAE_LATENT_GAUSSIAN ? 2 * cfg->z_dim : cfg->z_dim;
     if (vae_mlp_init(&net->enc, net->params, "enc", n, sizes, act, 0, err)) goto fail;
     /* decoder: Z -> hn -> ... -> h1 -> D * params_per_dim */
     sizes[0] = cfg->z_dim;
@@ -91,6 +93,7 @@ vae_status vae_net_init(vae_net *net, const vae_net_cfg *cfg, vae_rng *rng, vae_
         goto fail;
     if (cfg->z2_dim && vae__hier_init(net, rng, err)) goto fail; /* two stochastic layers */
     if (vae__family_init(net, rng, err)) goto fail; /* flow / prior parameters, when cfg asks for them */
+    if (cfg->baseline_hidden > 0 && vae__baseline_net_init(net, rng, err)) goto fail;
     return VAE_OK;
 fail:;
     vae_status s = err && err->code ? err->code : VAE_ERR_OOM;
@@ -121,7 +124,8 @@ vae_dist *vae_net_encode(vae_ctx *ctx, vae_net *net, vae_tensor *x, vae_tensor *
     if (net->family) return vae__family_encode(ctx, net, x, mu_out, lv_out);
     int64_t Z = net->cfg.z_dim;
     vae_tensor *h = vae__net_is_conv(&net->cfg) ? vae__net_conv_encode(ctx, net, x)
-                                                : vae_mlp_forward(ctx, &net->enc, x); /* (B, 2Z) */
+                                                : vae_mlp_forward(ctx, &net->enc, x); /* (B, 2Z), or (B, Z) logits */
+    if (net->cfg.latent_kind != VAE_LATENT_GAUSSIAN) return vae__discrete_q(ctx, net, h, mu_out, lv_out);
     vae_tensor *mu = vae_slice(ctx, h, -1, 0, Z, 1), *lv = vae_slice(ctx, h, -1, Z, 2 * Z, 1);
     if (!mu || !lv) return NULL;
     if (mu_out) *mu_out = mu;
@@ -132,12 +136,14 @@ vae_dist *vae_net_encode(vae_ctx *ctx, vae_net *net, vae_tensor *x, vae_tensor *
 vae_dist *vae_net_prior(vae_ctx *ctx, vae_net *net) {
     if (net->cfg.z2_dim) return vae__hier_prior(ctx, net);
     if (net->family) return vae__family_prior(ctx, net);
+    if (net->cfg.latent_kind != VAE_LATENT_GAUSSIAN) return vae__discrete_prior(ctx, net);
     return vae_std_normal(ctx, net->cfg.dtype, 1, &net->cfg.z_dim);
 }
 
 int vae_net_analytic_kl(const vae_net *net) {
-    /* two stochastic layers, a flow or a mixture prior: Monte-Carlo KL */
-    return net->cfg.z2_dim == 0 && !net->family;
+    /* two stochastic layers, a flow or a mixture prior: Monte-Carlo KL; discrete latents: the objectives' KL is
+     * Gaussian (their closed form is vae_discrete_kl) */
+    return net->cfg.z2_dim == 0 && !net->family && net->cfg.latent_kind == VAE_LATENT_GAUSSIAN;
 }
 
 int64_t vae_net_latent_dim(const vae_net *net) {

@@ -30,6 +30,13 @@
 
 typedef enum vae_init_kind { VAE_INIT_PYTORCH, VAE_INIT_XAVIER, VAE_INIT_NORMAL } vae_init_kind;
 
+/* The latent family (models/discrete.h for the discrete ones). */
+typedef enum vae_latent_kind {
+    VAE_LATENT_GAUSSIAN = 0, /* q(z|x) diagonal Normal, p(z) = N(0, I); the encoder outputs 2Z */
+    VAE_LATENT_CATEGORICAL,  /* N one-hot variables of C classes, z (..., N * C), uniform prior */
+    VAE_LATENT_BERNOULLI,    /* N bits, z (..., N), uniform prior */
+} vae_latent_kind;
+
 typedef struct vae_net_cfg {
     int64_t x_dim;                      /* D */
     int64_t z_dim;                      /* Z */
@@ -55,6 +62,10 @@ typedef struct vae_net_cfg {
     char net[16];            /* "mlp" (the default; "" reads as mlp) or "conv" */
     int img_h, img_w, img_c; /* conv: the geometry of x (B, h*w*c), pixels interleaved (h, w, c) */
     int64_t conv_ch[2];      /* conv: channels of its two stride-2 layers; 0 = 16, 32 */
+    /* discrete latents and the learned baseline (models/discrete.h) */
+    vae_latent_kind latent_kind; /* VAE_LATENT_GAUSSIAN by default; discrete: the encoder outputs Z logits */
+    int64_t latent_classes;      /* C of a categorical latent (z_dim = N * C); 0 otherwise */
+    int64_t baseline_hidden; /* > 0: NVIL's input-dependent baseline b(x), an MLP D -> H tanh -> 1 ("bl.*") */
 } vae_net_cfg;
 
 typedef struct vae_net {
@@ -69,6 +80,11 @@ typedef struct vae_net {
     /* conv net (cfg.net "conv"): enc above is its head (flattened features -> 2Z, "enc.fc.0.*") and dec its stem
      * (Z -> features, "dec.fc.0.*"); these are the conv layers around them ("enc.conv<i>.*", "dec.convt<i>.*") */
     vae_conv2d_layer conv_enc[2], conv_dec[2];
+    vae_mlp bl;  /* NVIL baseline D -> H -> 1 ("bl.*"), when cfg.baseline_hidden > 0 */
+    /* runtime, not saved: the Gumbel-softmax relaxation the next encode hands to its q(z|x) (vae_objective sets
+     * it for the gumbel estimator from its temperature schedule; discrete.h) */
+    double relax_temperature; /* 0: none */
+    int relax_hard;           /* straight-through: hard one-hot forward, relaxed backward */
 } vae_net;
 
 /* Fill cfg with defaults: 784-400-(20) ReLU Bernoulli, f32, PyTorch init. */
@@ -86,7 +102,9 @@ VAE_API void vae_net_init_output_bias(vae_net *net, const float *mean);
  * *logvar when those are non-NULL. With two stochastic layers, q(z1, z2|x) over (B, Z + Z2) (rsample draws z1,
  * then z2 given it), and *mu, *logvar are those of the mean path: q(z1|x)'s, then q(z2|z1 = mu1)'s (the
  * posterior moments of z2 are vae_encode_all's). With cfg.flow, the Normal pushed through the flow (flow_prior.h:
- * its log_prob answers at the z it drew), *mu and *logvar being the base Normal's. NULL on failure (ctx error). */
+ * its log_prob answers at the z it drew), *mu and *logvar being the base Normal's. For discrete latents a
+ * Categorical (one-hot events over (B, N * C)) or a Bernoulli from the encoder's logits (B, Z): *mu receives the
+ * probabilities and *logvar the logits. NULL on failure (ctx error). */
 VAE_API vae_dist *vae_net_encode(vae_ctx *ctx, vae_net *net, vae_tensor *x, vae_tensor **mu,
                          vae_tensor **logvar);
 /* The prior p(z) of the current batch, a distribution whose event is the latent (Z): every objective,
@@ -94,7 +112,8 @@ VAE_API vae_dist *vae_net_encode(vae_ctx *ctx, vae_net *net, vae_tensor *x, vae_
  * prior (mixtures, conditional or hierarchical priors) return it here. NULL on failure (ctx error). */
 VAE_API vae_dist *vae_net_prior(vae_ctx *ctx, vae_net *net);
 /* 1 when KL(q(z|x) || p(z)) has the closed form of a diagonal Normal against N(0, I) (vae_normal_kl_std on
- * encode's mu and logvar); 0 when objectives must estimate the KL by Monte Carlo. */
+ * encode's mu and logvar); 0 when objectives must estimate the KL by Monte Carlo (discrete latents: their closed
+ * form against the uniform prior is vae_discrete_kl, which evaluation uses). */
 VAE_API int vae_net_analytic_kl(const vae_net *net);
 /* The width of the latent z that encode draws and decode reads: Z, or Z + Z2 with two stochastic layers. */
 VAE_API int64_t vae_net_latent_dim(const vae_net *net);

@@ -390,6 +390,25 @@ expect 1 "--max-memory refuses a load over the limit" "$VAE" train --max-memory 
 check "the refusal gives the estimate" grep -q "estimated" "$T/err"
 expect 2 "--max-memory needs a size" "$VAE" train --max-memory lots --out "$T/mm" --quiet
 
+# ---- discrete latents (models/discrete.h): refusals, a tiny run, eval's exact log p(x), the estimator study ----
+DS="--data sprites:16 --hidden 16 --n-train 300 --batch 50 --epochs 1 --no-pictures --quiet"
+expect 2 "reparam on discrete latents is refused" "$VAE" train $DS --latent-kind categorical:2x3 --out "$T/dz"
+check "the refusal names the discrete latents" grep -q "discrete (categorical:2x3)" "$T/err"
+expect 2 "stl on discrete latents is refused" "$VAE" train $DS --latent-kind bernoulli:4 --estimator stl --out "$T/dz"
+expect 2 "gumbel on Gaussian latents is refused" "$VAE" train $DS --estimator gumbel --out "$T/dz"
+expect 2 "a bad latent kind" "$VAE" train $DS --latent-kind categorical:3x1 --out "$T/dz"
+expect 2 "--latent conflicting with the kind" "$VAE" train $DS --latent-kind categorical:2x3 --latent 5 --estimator score --out "$T/dz"
+expect 2 "--temperature without gumbel" "$VAE" train $DS --latent-kind bernoulli:4 --estimator score --temperature 0.5 --out "$T/dz"
+expect 0 "gumbel, annealed, straight-through" "$VAE" train $DS --latent-kind categorical:2x3 --estimator gumbel \
+    --temperature 2 --temp-anneal 0.01 --straight-through --out "$T/dg"
+expect 0 "score with NVIL's baseline" "$VAE" train $DS --latent-kind bernoulli:4 --estimator score --baseline nvil --out "$T/dn"
+expect 0 "eval of a discrete run" "$VAE" eval --run "$T/dn" --is-samples 200 --n 20 --quiet
+check "eval reports the exact log p(x) over the 16 configurations" grep -q '"latent_configs":16,"loglik_exact"' "$T/out"
+expect 0 "estimators on a discrete run" "$VAE" estimators --run "$T/dg" --objective vae --ks 2 --draws 20 \
+    --estimators score:vimco,score:nvil,gumbel:0.5,reparam --out "$T/dg" --quiet
+check "the study's reference is the exact gradient" grep -q '"exact_ref":true' "$T/out"
+check "reparam is skipped on discrete latents" sh -c "! grep -q '\"estimator\":\"reparam\"' $T/out"
+
 check "run configuration survives mutations" "$CHECK" config "$R/checkpoint.vae" >/dev/null
 check "run configurations from before --objective load" "$CHECK" legacy
 check "MIG self-test" "$CHECK" mig >/dev/null

@@ -191,7 +191,7 @@ static void run_objective(vae_ctx *ctx, gnet *g, const block *b) {
     c.estimator = (vae_estimator)vae_estimator_parse(b->tok[3]);
     c.baseline = (vae_baseline)vae_baseline_parse(b->tok[4]);
     c.data_size = strtod(b->tok[7], NULL);
-    vae_objective_state st = {strtoll(b->tok[5], NULL, 10), strtod(b->tok[6], NULL), 1};
+    vae_objective_state st = {.step = strtoll(b->tok[5], NULL, 10), .baseline = strtod(b->tok[6], NULL), .baseline_ready = 1};
     const garr *noise = find(b, "noise"), *bound = find(b, "bound"), *loss = find(b, "loss");
     if (!noise || !bound || !loss) return;
     vae_ctx_reset(ctx);

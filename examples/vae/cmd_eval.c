@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "models/discrete.h"
 #include "json.h"
 #include "models/mig.h"
 #include "models/eval.h"
@@ -122,7 +123,7 @@ int cli_evaluate_ex(vae_ctx *ctx, vae_net *net, const float *x, int64_t n, int64
 
 int cmd_eval(int argc, char **argv) {
     const char *run_dir = NULL, *ckpt = NULL, *data = NULL, *split = NULL, *labels = NULL;
-    int64_t K = 5000, nmax = 0, seed = 1, threads = 0, L = 1;
+    int64_t K = 5000, nmax = 0, seed = 1, threads = 0, L = 1, exact_max = VAE_DISCRETE_MAX_ENUM;
     int quiet = 0;
     cli_opt tab[] = {
         CLI_OPT_PLUGIN,
@@ -138,6 +139,10 @@ int cmd_eval(int argc, char **argv) {
          "samples z ~ q(z|x) per example for the ELBO (1)", 0},
         {"n", "N", CLI_OPT_INT, &nmax, 0, 1e12, NULL,
          "evaluate only the first N examples (all; the summary then says \"subset\": true)", 0},
+        {"exact-max", "M", CLI_OPT_INT, &exact_max, 0, VAE_DISCRETE_MAX_ENUM, NULL,
+         "discrete latents with at most M configurations (C^N or 2^N): also the exact log p(x) by "
+         "summation (65536; 0 = off)",
+         0},
         {"seed", "S", CLI_OPT_INT, &seed, 0, 9.2e18, NULL, "random seed of the estimates (1)", 0},
         CLI_OPT_THREADS(&threads),
         CLI_OPT_QUIET(&quiet),
@@ -165,10 +170,14 @@ int cmd_eval(int argc, char **argv) {
     if (n < ds->n && !quiet)
         fprintf(stderr, "vae eval: a subset: the first %lld of %lld examples (--n)\n", (long long)n,
                 (long long)ds->n);
+    int64_t M = vae_discrete_num_configs(&r.net); /* -1: Gaussian, or too many to enumerate */
+    int exact = M > 0 && M <= exact_max && ranks_size() == 1;
+    double *ex_ll = exact ? malloc(sizeof(double) * (size_t)n * 2) : NULL, *ex_is = ex_ll ? ex_ll + n : NULL;
+    double ll_exact = NAN, ll_exact_se = NAN, gap = NAN, gap_se = NAN;
     double *kl = malloc(sizeof(double) * (size_t)Z), *per_factor = NULL;
     float *mu = malloc(sizeof(float) * (size_t)(n * Z));
     int exit_code = CLI_EXIT_ERROR;
-    if (!ctx || !kl || !mu) {
+    if (!ctx || !kl || !mu || (exact && !ex_ll)) {
         cli_error(CMD, "out of memory");
         goto done;
     }
@@ -176,10 +185,27 @@ int cmd_eval(int argc, char **argv) {
     progress p;
     progress_init(&p, 0, n, 0, quiet || ranks_rank() > 0);
     cli_eval_sums s;
-    if (cli_evaluate_ex(ctx, &r.net, ds->x, n, K, L, &p, &s, kl, NULL, NULL, NULL, msg,
+    if (cli_evaluate_ex(ctx, &r.net, ds->x, n, K, L, &p, &s, kl, NULL, ex_is, NULL, msg,
                         sizeof msg)) {
         cli_error(CMD, "%s", msg);
         goto done;
+    }
+    /* discrete latents, small space: log p(x) = logsumexp_z log p(x, z) exactly, and the IS estimate's error */
+    if (exact && vae_discrete_exact_loglik(ctx, &r.net, ds->x, n, 0, ex_ll)) {
+        cli_error(CMD, "exact log p(x): %s", vae_ctx_message(ctx));
+        goto done;
+    }
+    if (exact) {
+        double a1 = 0, a2 = 0, d1 = 0, d2 = 0;
+        for (int64_t i = 0; i < n; i++) {
+            double dd = ex_is[i] - ex_ll[i];
+            a1 += ex_ll[i], a2 += ex_ll[i] * ex_ll[i], d1 += dd, d2 += dd * dd;
+        }
+        ll_exact = a1 / (double)n, gap = d1 / (double)n;
+        if (n > 1) {
+            ll_exact_se = sqrt(fmax(0, (a2 - a1 * ll_exact) / (double)(n - 1)) / (double)n);
+            gap_se = sqrt(fmax(0, (d2 - d1 * gap) / (double)(n - 1)) / (double)n);
+        }
     }
     if (ranks_rank() > 0) { /* rank 0 reports */
         exit_code = CLI_EXIT_OK;
@@ -225,6 +251,15 @@ int cmd_eval(int argc, char **argv) {
     json_int(&j, "elbo_samples", L);
     json_num(&j, "loglik", s.loglik);
     json_num(&j, "loglik_se", s.loglik_se);
+    if (exact) {
+        json_int(&j, "latent_configs", M);
+        json_num(&j, "loglik_exact", ll_exact);
+        json_num(&j, "loglik_exact_se", ll_exact_se);
+        if (K > 0) { /* mean over examples of (IS - exact), and its standard error */
+            json_num(&j, "is_minus_exact", gap);
+            json_num(&j, "is_minus_exact_se", gap_se);
+        }
+    }
     json_num(&j, "elbo", s.elbo);
     json_num(&j, "elbo_se", s.elbo_se);
     json_num(&j, "rec", s.rec);
@@ -252,7 +287,7 @@ int cmd_eval(int argc, char **argv) {
     json_free(&j);
     exit_code = CLI_EXIT_OK;
 done:
-    free(kl), free(mu), free(per_factor);
+    free(kl), free(mu), free(per_factor), free(ex_ll);
     vae_ctx_free(ctx);
     run_data_free(&d);
     run_close(&r);

@@ -11,6 +11,7 @@
 #include "autograd/ops.h"
 #include "cli.h"
 #include "json.h"
+#include "models/discrete.h"
 #include "models/eval.h"
 #include "models/flow_prior.h"
 #include "models/objective.h"
@@ -57,6 +58,11 @@ typedef struct train_opts {
     const char *flow, *prior; /* model families: --flow planar:K|iaf:K, --prior mog:K|vamp:K */
     const char *net;           /* --net mlp|conv */
     const char *conv_channels; /* --conv-channels C1,C2 (NULL: the net's default) */
+    /* discrete latents and the gumbel estimator (models/discrete.h) */
+    const char *latent_kind;
+    int64_t baseline_hidden; /* -1: 100 for discrete latents or --baseline nvil, else 0 */
+    double temperature, temp_anneal, temp_min;
+    int straight_through;
     int64_t latent, samples, kl_warmup, warmup, batch, epochs, seed, threads, n_train, log_every,
         max_steps;
     int64_t pictures_every, lr_decay_every, log_steps;
@@ -207,6 +213,31 @@ static int config_from_opts(const train_opts *o, cli_opt *tab, int ntab, run_con
                 o->capacity);
         c->cap_gamma = v[0], c->cap_max = v[1], c->cap_steps = (int64_t)v[2];
     }
+    /* discrete latents: the kind fixes the latent size; the gumbel options need the gumbel estimator */
+    snprintf(c->latent_kind, sizeof c->latent_kind, "%s", o->latent_kind ? o->latent_kind : "gaussian");
+    vae_net_cfg nc;
+    vae_net_cfg_default(&nc);
+    vae_error kerr = {0};
+    if (o->latent_kind && (strlen(o->latent_kind) >= sizeof c->latent_kind ||
+                           vae_latent_kind_parse(&nc, o->latent_kind, &kerr)))
+        return cli_usage_error(CMD, "--latent-kind: %s", kerr.msg[0] ? kerr.msg : "too long");
+    if (nc.latent_kind != VAE_LATENT_GAUSSIAN) {
+        if (cli_seen(tab, ntab, "latent") && o->latent != nc.z_dim)
+            return cli_usage_error(CMD, "--latent %" PRId64 " conflicts with --latent-kind %s (%" PRId64 " units)",
+                                   o->latent, o->latent_kind, nc.z_dim);
+        c->latent = nc.z_dim;
+    }
+    static const char *const gumbel_opts[] = {"temperature", "temp-anneal", "temp-min", "straight-through"};
+    for (size_t i = 0; i < sizeof gumbel_opts / sizeof *gumbel_opts; i++)
+        if (cli_seen(tab, ntab, gumbel_opts[i]) && strcmp(o->estimator, "gumbel") != 0)
+            return cli_usage_error(CMD, "--%s applies to --estimator gumbel only", gumbel_opts[i]);
+    c->temperature = o->temperature, c->temp_anneal = o->temp_anneal, c->temp_min = o->temp_min;
+    c->straight_through = o->straight_through;
+    if (!cli_seen(tab, ntab, "temp-min") && c->temp_min > c->temperature)
+        c->temp_min = c->temperature; /* the default floor never lies above the chosen T */
+    c->baseline_hidden = o->baseline_hidden >= 0 ? o->baseline_hidden
+                         : nc.latent_kind != VAE_LATENT_GAUSSIAN || !strcmp(o->baseline, "nvil") ? 100
+                                                                                                 : 0;
     c->lr = o->lr;
     c->warmup = o->warmup;
     c->lr_decay_every = o->lr_decay_every;
@@ -473,7 +504,7 @@ static void print_result(trainer *t, const char *status, double seconds) {
 }
 
 static cli_opt *train_table(train_opts *o, int *n) {
-    static cli_opt tab[64];
+    static cli_opt tab[96];
     cli_opt t[] = {
         CLI_OPT_PLUGIN,
         {"data", "SPEC", CLI_OPT_STR, &o->data, 0, 0, NULL,
@@ -538,10 +569,26 @@ static cli_opt *train_table(train_opts *o, int *n) {
          0},
         {"mc-kl", NULL, CLI_OPT_FLAG, &o->mc_kl, 0, 0, NULL,
          "Monte-Carlo KL instead of the analytic KL", 0},
-        {"estimator", "EST", CLI_OPT_CHOICE, &o->estimator, 0, 0, "reparam|score|stl|dreg",
-         "encoder gradient: reparam|score|stl|dreg (reparam; dreg needs iwae)", 0},
-        {"baseline", "B", CLI_OPT_CHOICE, &o->baseline, 0, 0, "none|ma|vimco",
-         "score-function baseline: none|ma|vimco (none)", 0},
+        {"estimator", "EST", CLI_OPT_CHOICE, &o->estimator, 0, 0, "reparam|score|stl|dreg|gumbel",
+         "encoder gradient: reparam|score|stl|dreg|gumbel (reparam; dreg needs iwae; discrete latents: "
+         "score or gumbel)",
+         0},
+        {"baseline", "B", CLI_OPT_CHOICE, &o->baseline, 0, 0, "none|ma|vimco|nvil",
+         "score-function baseline: none|ma|vimco|nvil (none; nvil: a learned b(x), Mnih & Gregor)", 0},
+        {"latent-kind", "KIND", CLI_OPT_STR, &o->latent_kind, 0, 0, NULL,
+         "gaussian | categorical:NxC (N one-hot variables of C classes) | bernoulli:N, uniform prior "
+         "(gaussian)",
+         0},
+        {"baseline-hidden", "H", CLI_OPT_INT, &o->baseline_hidden, 0, 65536, NULL,
+         "hidden units of NVIL's b(x) (100 with discrete latents or --baseline nvil, else 0)", 0},
+        {"temperature", "T", CLI_OPT_REAL, &o->temperature, 1e-6, 1e3, NULL,
+         "gumbel: Gumbel-softmax temperature (1)", 0},
+        {"temp-anneal", "R", CLI_OPT_REAL, &o->temp_anneal, 0, 1, NULL,
+         "gumbel: T_t = max(T_min, T exp(-R t)) per step t (0 = fixed T)", 0},
+        {"temp-min", "T", CLI_OPT_REAL, &o->temp_min, 1e-6, 1e3, NULL,
+         "gumbel: the annealing floor T_min (0.5)", 0},
+        {"straight-through", NULL, CLI_OPT_FLAG, &o->straight_through, 0, 0, NULL,
+         "gumbel: hard one-hot forward, relaxed gradient", 0},
         {"optimizer", "OPT", CLI_OPT_CHOICE, &o->optimizer, 0, 0, "adam|adamw|sgd|adagrad",
          "adam|adamw|sgd|adagrad (adam)", 0},
         {"lr", "LR", CLI_OPT_REAL, &o->lr, 1e-12, 10, NULL, "learning rate (0.001)", 0},
@@ -613,6 +660,7 @@ static cli_opt *train_table(train_opts *o, int *n) {
         {"max-memory", "SIZE", CLI_OPT_STR, &o->max_memory, 0, 0, NULL,
          "refuse data whose load is estimated above SIZE (e.g. 2G; default 4G)", 0},
     };
+    _Static_assert(sizeof t <= sizeof tab, "train_table: raise the size of tab");
     *n = (int)(sizeof t / sizeof *t);
     memcpy(tab, t, sizeof t);
     return tab;
@@ -755,6 +803,9 @@ int cmd_train(int argc, char **argv) {
                     .weight_decay = -1,
                     .valid_fraction = d.valid_fraction,
                     .lr_gamma = 0.1,
+                    .baseline_hidden = -1,
+                    .temperature = 1.0,
+                    .temp_min = 0.5,
                     .study = {.draws = 20,
                               .batch = 20,
                               .ks = "1,5,20",

@@ -1,5 +1,6 @@
 #include "pictures.h"
 
+#include "models/discrete.h"
 #include "models/flow_prior.h"
 
 #include <math.h>
@@ -128,8 +129,15 @@ int pic_samples(vae_ctx *ctx, vae_net *net, const run_config *cfg, const char *d
         snprintf(msg, msglen, "out of memory");
         goto done;
     }
-    /* N(0, I), the mixture prior, or z2 ~ N(0, I) then z1 ~ p(z1|z2) */
-    if (vae_net_prior_draw(ctx, net, n, rng, z)) {
+    if (vae_net_discrete(net)) { /* the uniform prior: one class of C per variable, or fair bits */
+        int64_t C = net->cfg.latent_kind == VAE_LATENT_CATEGORICAL ? net->cfg.latent_classes : 1;
+        for (int64_t i = 0; i < n * Z; i += C) {
+            int64_t hot = C > 1 ? (int64_t)vae_rng_below(rng, (uint64_t)C) : 0;
+            for (int64_t c = 0; c < C; c++)
+                z[i + c] = C > 1 ? (float)(c == hot) : (float)vae_rng_bernoulli(rng, 0.5);
+        }
+    } else if (vae_net_prior_draw(ctx, net, n, rng, z)) {
+        /* N(0, I), the mixture prior, or z2 ~ N(0, I) then z1 ~ p(z1|z2) */
         snprintf(msg, msglen, "sampling the prior: %s", vae_ctx_message(ctx));
         vae_ctx_clear_error(ctx);
         goto done;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "models/discrete.h"
 #include "models/flow_prior.h"
 #include "models/likelihood.h"
 
@@ -44,6 +45,8 @@ void run_config_default(run_config *c) {
     c->beta = 1.0;
     snprintf(c->estimator, sizeof c->estimator, "reparam");
     snprintf(c->baseline, sizeof c->baseline, "none");
+    snprintf(c->latent_kind, sizeof c->latent_kind, "gaussian");
+    c->temperature = 1.0, c->temp_min = 0.5;
     snprintf(c->optimizer, sizeof c->optimizer, "adam");
     c->lr = 1e-3;
     snprintf(c->schedule, sizeof c->schedule, "constant");
@@ -180,13 +183,25 @@ int run_config_check(const run_config *c, char *msg, size_t n) {
     if (!isfinite(c->obj_baseline) || !isfinite(c->part_bound) || !isfinite(c->part_rec) ||
         !isfinite(c->part_kl) || !isfinite(c->part_elbo) || !(c->elapsed >= 0 && c->elapsed < 1e12))
         return fail(msg, n, "state: a saved running value is not finite");
+    vae_net_cfg nc;
+    vae_net_cfg_default(&nc);
+    vae_error err = {0};
+    if (vae_latent_kind_parse(&nc, c->latent_kind, &err)) return fail(msg, n, "%s", err.msg);
+    if (nc.latent_kind != VAE_LATENT_GAUSSIAN && nc.z_dim != c->latent)
+        return fail(msg, n, "latent: %" PRId64 " does not match latent kind %s (%" PRId64 " units)", c->latent,
+                    c->latent_kind, nc.z_dim);
+    RANGE_I(baseline_hidden, 0, 65536)
     vae_objective_cfg oc;
     if (run_config_objective(c, 0, &oc, msg, n)) return -1;
-    vae_error err = {0};
     if (vae_objective_check(&oc, &err)) return fail(msg, n, "%s", err.msg);
-    vae_net_cfg nc; /* a flow or prior, and whether the estimator can train it */
-    run_config_net_cfg(c, &nc);
-    if (vae_net_family_check(&nc, oc.estimator, &err)) return fail(msg, n, "%s", err.msg);
+    /* a flow or prior, and whether the estimator can train it; the estimator against the latents (the net's
+     * configuration alone, no weights yet) */
+    vae_net stub;
+    memset(&stub, 0, sizeof stub);
+    run_config_net_cfg(c, &stub.cfg);
+    if (vae_net_family_check(&stub.cfg, oc.estimator, &err)) return fail(msg, n, "%s", err.msg);
+    stub.bl.nlayers = c->baseline_hidden > 0 ? 2 : 0;
+    if (vae_objective_check_net(&oc, &stub, &err)) return fail(msg, n, "%s", err.msg);
     return 0;
 }
 
@@ -244,6 +259,10 @@ static const key_def keys[] = {
     KD(adam_beta1),
     KD(adam_beta2),
     KD(opt_eps),
+    KD(temperature),
+    KD(temp_anneal),
+    KD(temp_min),
+    KN(straight_through),
     KI(batch),
     KI(epochs),
     KI(epochs_done),
@@ -299,6 +318,8 @@ static int from_model_desc(run_config *c, vae_model_desc *d, char *msg, size_t n
     c->lik_param = nc->lik_opts[0];
     snprintf(c->flow, sizeof c->flow, "%s", nc->flow);
     snprintf(c->prior, sizeof c->prior, "%s", nc->prior);
+    vae_latent_kind_spec(nc, c->latent_kind, sizeof c->latent_kind);
+    c->baseline_hidden = nc->baseline_hidden;
     snprintf(c->model, sizeof c->model, "%s", d->model);
     snprintf(c->objective, sizeof c->objective, "%s", d->objective);
     snprintf(c->estimator, sizeof c->estimator, "%s", d->estimator);
@@ -547,6 +568,10 @@ void run_config_net_cfg(const run_config *c, vae_net_cfg *net) {
     snprintf(net->net, sizeof net->net, "%s", c->net);
     net->img_h = c->h, net->img_w = c->w, net->img_c = c->c;
     net->conv_ch[0] = c->conv_ch[0], net->conv_ch[1] = c->conv_ch[1];
+    vae_error err = {0};
+    if (vae_latent_kind_parse(net, c->latent_kind, &err) == VAE_OK && net->latent_kind != VAE_LATENT_GAUSSIAN)
+        net->z_dim = c->latent; /* run_config_check holds them equal; a mismatch fails in vae_net_init */
+    net->baseline_hidden = c->baseline_hidden;
 }
 
 void run_config_legacy_spec(const run_config *c, char *buf, size_t n) {
@@ -577,5 +602,7 @@ int run_config_objective(const run_config *c, int64_t data_size, vae_objective_c
     o->estimator = e >= 0 ? (vae_estimator)e : VAE_EST_REPARAM;
     o->baseline = b >= 0 ? (vae_baseline)b : VAE_BASELINE_NONE;
     o->data_size = c->n_over_m ? (double)data_size : 0.0;
+    o->temperature = c->temperature, o->temp_anneal = c->temp_anneal, o->temp_min = c->temp_min;
+    o->straight_through = c->straight_through;
     return 0;
 }

@@ -67,6 +67,11 @@ typedef struct run_config {
     int mc_kl;
     int n_over_m; /* 1: loss = -(N/M) sum over the batch (AEVB's minibatch estimator of the data-set sum) */
     char estimator[16], baseline[16];
+    /* discrete latents and the gumbel estimator (models/discrete.h) */
+    char latent_kind[32];    /* gaussian | categorical:NxC | bernoulli:N (the model key latent_kind) */
+    int64_t baseline_hidden; /* NVIL's b(x) hidden units, 0 = none (the model key baseline_net) */
+    double temperature, temp_anneal, temp_min; /* T_t = max(temp_min, T exp(-anneal t)) when anneal > 0 */
+    int straight_through;
     /* optimization */
     char optimizer[16];
     double lr;

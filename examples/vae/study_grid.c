@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "models/discrete.h"
 #include "plot.h"
 
 int study_parse_estimators(const char *s, est_spec *out, int max, char *msg, size_t n) {
@@ -22,12 +23,19 @@ int study_parse_estimators(const char *s, est_spec *out, int max, char *msg, siz
         char name[32];
         snprintf(name, sizeof name, "%s", e.label);
         char *colon = strchr(name, ':');
-        int bl = 0;
+        int bl = 0, gumbel = !strncmp(name, "gumbel", 6);
+        e.temperature = 1;
+        e.straight_through = !strncmp(name, "gumbel-st", 9) && (!name[9] || name[9] == ':');
         if (colon) {
             *colon = '\0';
-            bl = vae_baseline_parse(colon + 1);
+            char *end;
+            if (gumbel) { /* gumbel:T, the temperature */
+                e.temperature = strtod(colon + 1, &end);
+                if (end == colon + 1 || *end || !(e.temperature > 0 && e.temperature <= 1e3)) break;
+            } else
+                bl = vae_baseline_parse(colon + 1);
         }
-        int es = vae_estimator_parse(name);
+        int es = e.straight_through ? VAE_EST_GUMBEL : vae_estimator_parse(name);
         if (es < 0 || bl < 0) break;
         if (bl != VAE_BASELINE_NONE && es != VAE_EST_SCORE) {
             snprintf(msg, n, "a baseline goes with score only (\"%s\")", e.label);
@@ -41,7 +49,10 @@ int study_parse_estimators(const char *s, est_spec *out, int max, char *msg, siz
         if (*p == '\0' && p[-1] == ',') break;
     }
     if (*p || cnt == 0) {
-        snprintf(msg, n, "\"%s\" is not a list of reparam|score|stl|dreg[:none|ma|vimco]", s);
+        snprintf(msg, n,
+                 "\"%s\" is not a list of reparam|score|stl|dreg[:none|ma|vimco|nvil] or "
+                 "gumbel|gumbel-st[:T]",
+                 s);
         return -1;
     }
     return cnt;
@@ -98,10 +109,22 @@ int study_grid_run(study_grid *g, vae_ctx *ctx, vae_net *net, const float *x, in
             vae_error_clear(&err);
             continue;
         }
-        /* the reference: the reparameterized gradient of the same bound with R_ref draws */
+        /* the reference: the reparameterized gradient of the same bound with R_ref draws; for discrete latents
+         * the exact ELBO gradient by summation when the bound is the plain ELBO and the space is small */
         vae_study_ref ref = {rm, rv, g->ref_draws};
         oc.estimator = VAE_EST_REPARAM, oc.baseline = VAE_BASELINE_NONE;
-        if (rm && vae_objective_check(&oc, &err) == VAE_OK) {
+        int exact = vae_net_discrete(net) && vae_discrete_num_configs(net) > 0 &&
+                    !strcmp(oc.desc ? oc.desc->name : "vae", "vae");
+        if (rm && exact) {
+            if (vae_discrete_exact_grad(ctx, net, x, B, rm)) {
+                snprintf(msg, n, "exact reference: %s", vae_ctx_message(ctx));
+                rc = -1;
+                break;
+            }
+            ref = (vae_study_ref){rm, NULL, 0};
+            g->has_ref[k] = 1, g->exact_ref = 1;
+        } else if (rm && vae_objective_check(&oc, &err) == VAE_OK &&
+                   vae_objective_check_net(&oc, net, &err) == VAE_OK) {
             if (vae_study_run(ctx, net, x, B, &oc, g->ref_draws, NULL, &g->refs[k], rm, rv)) {
                 snprintf(msg, n, "reference (K=%" PRId64 "): %s", g->ks[k], vae_ctx_message(ctx));
                 rc = -1;
@@ -115,7 +138,10 @@ int study_grid_run(study_grid *g, vae_ctx *ctx, vae_net *net, const float *x, in
             int i = e * g->nks + k;
             oc.estimator = g->es[e].est;
             oc.baseline = g->es[e].bl;
-            if (vae_objective_check(&oc, &err)) { /* e.g. VIMCO at K = 1, DReG for the ELBO */
+            oc.temperature = g->es[e].temperature, oc.temp_anneal = 0;
+            oc.temp_min = oc.temperature, oc.straight_through = g->es[e].straight_through;
+            /* e.g. VIMCO at K = 1, DReG for the ELBO, reparam on discrete latents */
+            if (vae_objective_check(&oc, &err) || vae_objective_check_net(&oc, net, &err)) {
                 g->skipped[i] = 1;
                 vae_error_clear(&err);
                 continue;
@@ -175,7 +201,9 @@ void study_grid_json(const study_grid *g, json *j, int all_groups) {
             json_int(j, "k", g->ks[k]);
             json_num(j, "bound", r->bound_mean);
             json_int(j, "draws", r->draws);
-            json_int(j, "ref_draws", r->has_ref ? g->ref_draws : 0);
+            json_int(j, "ref_draws", r->has_ref && !g->exact_ref ? g->ref_draws : 0);
+            json_bool(j, "exact_ref", r->has_ref && g->exact_ref);
+            if (g->es[e].est == VAE_EST_GUMBEL) json_num(j, "temperature", g->es[e].temperature);
             if (r->has_ref) {
                 double pr[VAE_STUDY_MAX_PREFIX];
                 for (int q = 0; q < r->nprefix; q++) pr[q] = (double)r->prefix_r[q];
@@ -273,9 +301,13 @@ static int grid_plot(const study_grid *g, const char *dir, const char *file, int
         snprintf(title, sizeof title, "encoder variance, R=%" PRId64 ", +-1 SE", g->draws);
         pl.ylabel = "tr Cov g";
     } else {
-        snprintf(title, sizeof title,
-                 "encoder: R'-draw mean vs ref (R_ref=%" PRId64 ", %s=%" PRId64 ")", g->ref_draws,
-                 g->kkey ? g->kkey : "k", g->ks[kb]);
+        if (g->exact_ref)
+            snprintf(title, sizeof title, "encoder: R'-draw mean vs the exact gradient (%s=%" PRId64 ")",
+                     g->kkey ? g->kkey : "k", g->ks[kb]);
+        else
+            snprintf(title, sizeof title,
+                     "encoder: R'-draw mean vs ref (R_ref=%" PRId64 ", %s=%" PRId64 ")", g->ref_draws,
+                     g->kkey ? g->kkey : "k", g->ks[kb]);
         pl.ylabel = "||mean_R' - g_ref|| / ||g_ref||";
     }
     pl.title = title;

@@ -15,6 +15,8 @@ typedef struct est_spec {
     char label[32]; /* as given: "score:vimco" */
     vae_estimator est;
     vae_baseline bl;
+    double temperature; /* gumbel:T (1 when not given) */
+    int straight_through; /* gumbel-st:T */
 } est_spec;
 
 typedef struct study_grid {
@@ -27,16 +29,20 @@ typedef struct study_grid {
     char *skipped;            /* a combination that does not exist (VIMCO at K = 1, ...) */
     vae_study_row *refs; /* (nks) the reference rows (reparam with ref_draws), when has_ref[k] */
     char *has_ref;
+    int exact_ref; /* discrete latents: the reference is the exact gradient by summation (no row in refs) */
 } study_grid;
 
-/* "reparam,score,score:ma,score:vimco,stl,dreg" -> specs; the count, or -1 with msg. */
+/* "reparam,score,score:ma,score:vimco,stl,dreg" -> specs (also score:nvil, gumbel:T and gumbel-st:T for a
+ * temperature T, straight-through); the count, or -1 with msg. */
 int study_parse_estimators(const char *s, est_spec *out, int max, char *msg, size_t n);
 /* Allocate the rows for es x ks (ks NULL/nks 0: the objective has no K). 0, or -1 on OOM. */
 int study_grid_init(study_grid *g, const est_spec *es, int nes, const int64_t *ks, int nks,
                     int64_t draws, int64_t ref_draws);
 void study_grid_free(study_grid *g);
-/* Run every row on batch x (B, D) for the objective base (its estimator replaced per row);
- * progress p may be NULL. 0, or -1 with msg. */
+/* Run every row on batch x (B, D) for the objective base (its estimator replaced per row); rows whose estimator
+ * does not fit the latents are skipped. The reference: the reparameterized gradient, or for discrete latents
+ * under the "vae" objective (beta = 1) the exact gradient by summation (vae_discrete_exact_grad). Progress p may
+ * be NULL. 0, or -1 with msg. */
 int study_grid_run(study_grid *g, vae_ctx *ctx, vae_net *net, const float *x, int64_t B,
                    const vae_objective_cfg *base, progress *p, char *msg, size_t n);
 /* The rows as a JSON array member "rows"; all_groups 0 keeps the five fixed groups only. */
