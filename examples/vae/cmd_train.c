@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "applies.h"
 #include "autograd/ops.h"
 #include "cli.h"
 #include "json.h"
@@ -111,6 +112,20 @@ static int optim_kind(const char *name) {
                                           : VAE_OPTIM_ADAM;
 }
 
+/* The options table (applies.c) with what is known of the run: its objective, likelihood and data (d: once
+ * loaded, else NULL). 0, or 2 with the usage message printed. */
+static int check_applies(const run_config *c, cli_opt *tab, int ntab, const run_data *d) {
+    cli_facts f = {0};
+    cli_facts_set(&f, "objective", c->model);
+    if (strcmp(c->likelihood, "auto") != 0) cli_facts_set(&f, "likelihood", c->likelihood);
+    cli_facts_data(&f, c->data);
+    if (d) {
+        cli_facts_set(&f, "features", c->tabular ? "tabular" : "image");
+        cli_facts_set(&f, "values", d->values);
+    }
+    return cli_applies_check(CMD, tab, ntab, &f) ? CLI_EXIT_USAGE : 0;
+}
+
 /* Fill a fresh run's configuration from the options; usage errors print and return 2. */
 static int config_from_opts(const train_opts *o, cli_opt *tab, int ntab, run_config *c) {
     run_config_default(c);
@@ -203,6 +218,7 @@ static int config_from_opts(const train_opts *o, cli_opt *tab, int ntab, run_con
         return cli_usage_error(CMD, "--objective: %s", err.msg);
     vae_objective_spec(&oc, c->objective, sizeof c->objective);
     snprintf(c->model, sizeof c->model, "%s", oc.desc->name);
+    if (check_applies(c, tab, ntab, NULL)) return CLI_EXIT_USAGE;
     /* check everything but what the data decides */
     run_config t;
     if (run_config_copy(&t, c)) return cli_error(CMD, "out of memory");
@@ -508,7 +524,7 @@ static cli_opt *train_table(train_opts *o, int *n) {
         {"max-steps", "N", CLI_OPT_INT, &o->max_steps, 0, 1e15, NULL,
          "stop (with a checkpoint) once the run has taken N steps (0 = no limit)", 0},
         {"log-every", "N", CLI_OPT_INT, &o->log_every, 0, 1e12, NULL,
-         "without a terminal: a progress line every N steps (0 = every 10 s)", 0},
+         "a progress line every N steps, on a terminal too (0: a bar on a terminal, else a line every 10 s)", 0},
         {"pictures-every", "E", CLI_OPT_INT, &o->pictures_every, 0, 1e7, NULL,
          "also write the pictures every E epochs (0 = at the end only)", 0},
         {"no-pictures", NULL, CLI_OPT_FLAG, &o->no_pictures, 0, 0, NULL, "skip the pictures", 0},
@@ -583,6 +599,7 @@ static int setup_fresh(trainer *t, const train_opts *o, cli_opt *tab, int ntab, 
             t->dir, RUN_CHECKPOINT);
     int drc = run_data_load(&t->cfg, NULL, 1, &t->data, msg, n);
     if (drc) return cli_data_error(CMD, drc, msg);
+    if (check_applies(&t->cfg, tab, ntab, &t->data)) return CLI_EXIT_USAGE;
     if (run_config_check(&t->cfg, msg, n)) return cli_error(CMD, "%s", msg);
     if (run_build_net(&t->cfg, &t->net, msg, n)) return cli_error(CMD, "%s", msg);
     /* Burda et al.: start the output bias at the data's mean logit */
