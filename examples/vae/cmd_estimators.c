@@ -133,10 +133,11 @@ int cmd_estimators(int argc, char **argv) {
         /* the study's accumulators (2 * VAE_STUDY_BATCHES + 1 doubles per parameter, models/study.h), the
          * reference's mean and variance (2 more), and the largest K's batch through the net (about 4 copies of
          * the decoder output) */
-        double P = (double)vae_params_flat_len(r.net.params), kmax = 1;
+        double P = (double)vae_params_flat_len(r.net.params), kmax = 1,
+               es = r.net.cfg.dtype == VAE_F64 ? 8 : 4;
         for (int i = 0; i < nks; i++) kmax = (double)ks[i] > kmax ? (double)ks[i] : kmax;
         double work = P * (2 * VAE_STUDY_BATCHES + 3) * sizeof(double) +
-                      4.0 * kmax * (double)B * (double)D * r.net.lik->params_per_dim * sizeof(double);
+                      4.0 * kmax * (double)B * (double)D * r.net.lik->params_per_dim * es;
         if (cli_check_memory(CMD, "the study", cli_data_bytes(&d), cli_net_bytes(&r.net, 0), work)) {
             run_data_free(&d);
             run_close(&r);
