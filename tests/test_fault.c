@@ -299,7 +299,8 @@ static vae_status train_run(const char *ck, const float *x, tr_size sz, const ch
         vae_tensor *xt = vae_wrap(ctx, VAE_F32, VAE_SHAPE(TR_B, sz.d), (float *)xb);
         if (vae_objective(ctx, &net, xt, &obj, &os, &out) || vae_backward(ctx, out.loss)) {
             st = vae_ctx_status(ctx);
-            vae_error_set(err, st ? st : VAE_ERR_STATE, "train step %d: %s", step + 1, vae_ctx_message(ctx));
+            vae_error_set(err, st ? st : VAE_ERR_STATE, "train step %d: %s", step + 1,
+                          vae_ctx_message(ctx));
             break;
         }
         st = vae_optim_step(&opt, err);
@@ -311,7 +312,8 @@ static vae_status train_run(const char *ck, const float *x, tr_size sz, const ch
 }
 
 /* kinds: how many of malloc, write, fsync to walk (the save's writes are the same under every objective) */
-static void walk_train_one(const char *objective, const char *estimator, const char *baseline, int kinds_n) {
+static void walk_train_one(const char *objective, const char *estimator, const char *baseline,
+                           int kinds_n) {
     static float x[TR_N * TR_D];
     vae_rng r;
     vae_rng_seed(&r, 11);
@@ -337,35 +339,39 @@ static void walk_train_one(const char *objective, const char *estimator, const c
             long live = vae__fault_live();
             err = (vae_error){0};
             vae__fault_arm(kinds[k], n);
-            vae_status st = train_run(ck, x, kinds[k] == VAE__FAULT_MALLOC ? TR_BIG : TR_SMALL, objective,
-                                      estimator, baseline, &err);
+            vae_status st = train_run(ck, x, kinds[k] == VAE__FAULT_MALLOC ? TR_BIG : TR_SMALL,
+                                      objective, estimator, baseline, &err);
             int fired = vae__fault_fired(kinds[k]);
             vae__fault_arm(kinds[k], 0);
-            CHECK_MSG(vae__fault_live() == live, "train %s, %s %ld: %ld allocations leaked", objective, names[k],
-                      n, vae__fault_live() - live);
-            CHECK_MSG(temporaries() == 0, "train %s, %s %ld: a temporary file is left", objective, names[k], n);
+            CHECK_MSG(vae__fault_live() == live, "train %s, %s %ld: %ld allocations leaked",
+                      objective, names[k], n, vae__fault_live() - live);
+            CHECK_MSG(temporaries() == 0, "train %s, %s %ld: a temporary file is left", objective,
+                      names[k], n);
             if (!fired) {
                 CHECK_MSG(st == VAE_OK, "train %s: %s", objective, err.msg);
                 break;
             }
             walked++;
-            if (st == VAE_OK) { /* tolerated (the best-effort directory fsync): the new checkpoint is whole */
+            if (st ==
+                VAE_OK) { /* tolerated (the best-effort directory fsync): the new checkpoint is whole */
                 CHECK_MSG(vae_checkpoint_read_info(ck, NULL, NULL, NULL, &err) == VAE_OK,
-                          "train %s, %s %ld: tolerated, but the checkpoint is bad", objective, names[k], n);
+                          "train %s, %s %ld: tolerated, but the checkpoint is bad", objective,
+                          names[k], n);
             } else {
                 if (getenv("VAE_FAULT_VERBOSE")) printf("  %s %ld: %s\n", names[k], n, err.msg);
-                CHECK_MSG(err.msg[0], "train %s, %s %ld: %s without a message", objective, names[k], n,
-                          vae_status_name(st));
+                CHECK_MSG(err.msg[0], "train %s, %s %ld: %s without a message", objective, names[k],
+                          n, vae_status_name(st));
                 size_t n1;
                 unsigned char *now = slurp(ck, &n1);
                 CHECK_MSG(now && n1 == n0 && memcmp(now, before, n0) == 0,
-                          "train %s, %s %ld: the previous checkpoint changed", objective, names[k], n);
+                          "train %s, %s %ld: the previous checkpoint changed", objective, names[k],
+                          n);
                 free(now);
             }
             vae_write_file_atomic(ck, before, n0, &err);
         }
-        printf("training run (%s, %s, %s; %d steps and a save): %d %s failures injected\n", objective, estimator,
-               baseline, TR_STEPS, walked, names[k]);
+        printf("training run (%s, %s, %s; %d steps and a save): %d %s failures injected\n",
+               objective, estimator, baseline, TR_STEPS, walked, names[k]);
         CHECK(walked > 0);
         vae_write_file_atomic(ck, before, n0, &err);
     }
