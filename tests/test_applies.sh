@@ -54,6 +54,14 @@ refused "needs objective beta-vae (here objective is iwae)" "--beta with iwae" t
 refused "--kl-warmup does not act" "--kl-warmup with iwae" train $TINY --model iwae --kl-warmup 10 --out "$T/x"
 refused "--free-bits does not act" "--free-bits with iwae" train $TINY --model iwae --free-bits 1 --out "$T/x"
 refused "--capacity does not act" "--capacity with iwae" train $TINY --model iwae --capacity 1000,25,100 --out "$T/x"
+# ... and the same within a spec: Burgess's capacity (gamma > 0) has no beta and no KL warm-up
+refused "objective.beta 4 does not act" "beta with the capacity in a spec" train $TINY \
+    --objective beta-vae:beta=4,gamma=1000,cmax=25,csteps=100 --out "$T/x"
+refused "objective.warmup 10 does not act" "warmup with the capacity in a spec" train $TINY \
+    --objective beta-vae:warmup=10,gamma=1000,cmax=25 --out "$T/x"
+refused "objective.cmax 25 does not act" "cmax without gamma in a spec" train $TINY --objective beta-vae:cmax=25 --out "$T/x"
+refused "objective.csteps 9 does not act" "csteps without gamma in a spec" train $TINY --objective beta-vae:beta=2,csteps=9 \
+    --out "$T/x"
 refused "--mc-kl does not act" "--mc-kl with iwae" train $TINY --model iwae --mc-kl --out "$T/x"
 refused "--mc-kl does not act when estimator is stl" "--mc-kl with stl" train $TINY --mc-kl --estimator stl --out "$T/x"
 # ---- estimators: a score-function baseline with the reparameterized estimator ----

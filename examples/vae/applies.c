@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "models/objective.h"
+
 /* When SUBJECT holds, NEEDS must hold too (applies.h). One row per condition; rows of a command stay together.
  * Not clang-formatted: one row per line reads as a table. */
 /* clang-format off */
@@ -18,6 +20,11 @@ static const cli_applies rows[] = {
     {"train", "--capacity", "objective=beta-vae", "the capacity acts on the ELBO's KL term, which the iwae bound does not have"},
     {"train", "--mc-kl", "objective=vae|beta-vae", "it chooses the ELBO's KL estimate; the iwae bound has no separate KL term"},
     {"train", "--mc-kl", "estimator!=stl", "the stl estimator always uses the Monte-Carlo KL"},
+    /* ... and within a spec (--objective beta-vae:...): Burgess's capacity replaces the KL weight */
+    {"train", "objective.beta!=1", "objective.gamma=0", "the capacity loss -rec + gamma |KL - C| (gamma > 0) has no beta: drop beta from the spec"},
+    {"train", "objective.warmup!=0", "objective.gamma=0", "the capacity loss -rec + gamma |KL - C| (gamma > 0) ramps C over csteps, not the KL weight: drop warmup"},
+    {"train", "objective.cmax!=0", "objective.gamma!=0", "cmax is the capacity's target, which acts only with gamma > 0"},
+    {"train", "objective.csteps!=0", "objective.gamma!=0", "csteps is the capacity's ramp, which acts only with gamma > 0"},
     /* ---- estimators and baselines */
     {"train", "baseline!=none", "estimator=score", "a baseline reduces the variance of the score-function estimator only (add --estimator score)"},
     /* ---- model */
@@ -59,6 +66,7 @@ static const char *const derived[] = {"objective", "likelihood", "data",
                                       "features",  "values",     NULL};
 
 static int is_derived(const char *key, size_t len) {
+    if (len > 10 && strncmp(key, "objective.", 10) == 0) return 1;
     for (int i = 0; derived[i]; i++)
         if (strlen(derived[i]) == len && strncmp(derived[i], key, len) == 0) return 1;
     return 0;
@@ -71,7 +79,7 @@ void cli_facts_set(cli_facts *f, const char *key, const char *val) {
         if (f->n == CLI_FACTS_MAX) return;
         f->n++;
     }
-    f->key[i] = key;
+    snprintf(f->key[i], sizeof f->key[i], "%s", key);
     snprintf(f->val[i], sizeof f->val[i], "%s", val);
 }
 
@@ -85,6 +93,19 @@ void cli_facts_data(cli_facts *f, const char *spec) {
     else if (!strcmp(kind, "sprites") || !strcmp(kind, "mnist") || !strcmp(kind, "fashion-mnist") ||
              !strcmp(kind, "binarized-mnist"))
         cli_facts_set(f, "features", "image");
+}
+
+void cli_facts_objective(cli_facts *f, const char *spec) {
+    vae_objective_cfg oc;
+    vae_objective_cfg_default(&oc);
+    vae_error err = {0};
+    if (vae_objective_parse_spec(&oc, spec, &err)) return;
+    for (int i = 0; i < oc.desc->nopts; i++) {
+        char key[40], val[32];
+        snprintf(key, sizeof key, "objective.%s", oc.desc->opts[i].name);
+        snprintf(val, sizeof val, "%g", oc.opt[i]);
+        cli_facts_set(f, key, val);
+    }
 }
 
 static const cli_opt *find_opt(const cli_opt *opts, int nopts, const char *name, size_t len) {
@@ -281,15 +302,19 @@ void cli_applies_help(const char *cmd, const char *name, char *buf, size_t n) {
             if (strcmp(r->cmd, cmd) != 0 && strcmp(r->cmd, "*") != 0) continue;
             term s;
             parse_term(r->subject, strlen(r->subject), &s);
-            if (s.klen != nl || strncmp(s.key, name, nl) != 0 || (s.given != 0) != (pass == 0))
-                continue;
+            /* the rows of option NAME, and on the second pass those of NAME.KEY facts (objective.beta) */
+            int sub =
+                !s.given && s.klen > nl + 1 && s.key[nl] == '.' && strncmp(s.key, name, nl) == 0;
+            if (!sub && (s.klen != nl || strncmp(s.key, name, nl) != 0)) continue;
+            if ((s.given != 0) != (pass == 0)) continue;
             if (pass == 0) {
                 if (first) append(buf, n, &len, "only with ");
                 append_needs(r, buf, n, &len, first);
             } else {
                 char tb[160];
-                snprintf(tb, sizeof tb, "%s%s%.*s needs ", len ? "; " : "", s.neg ? "not " : "",
-                         (int)s.vlen, s.vals);
+                snprintf(tb, sizeof tb, "%s%.*s%s%s%.*s needs ", len ? "; " : "",
+                         sub ? (int)(s.klen - nl - 1) : 0, s.key + nl + 1, sub ? " " : "",
+                         s.neg ? "not " : "", (int)s.vlen, s.vals);
                 append(buf, n, &len, tb);
                 append_needs(r, buf, n, &len, 1);
             }

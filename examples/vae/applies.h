@@ -17,6 +17,7 @@
  *   data        the kind of the --data spec: sprites, mnist, fashion-mnist, binarized-mnist, npy, csv
  *   features    image | tabular
  *   values      binary | unit | real: the data as the model sees it (after scaling / standardization)
+ *   objective.KEY  the value of each option of the objective's spec, e.g. objective.gamma (see cli_facts_objective)
  * A derived fact not known yet (features of an .npy file before it is read) lets its terms hold; the command
  * checks again once it knows. cli_parse checks every row with the facts the command line alone gives, so a
  * command that derives nothing needs no call of its own. A row naming a KEY that is neither an option of the
@@ -40,18 +41,21 @@ typedef struct cli_applies {
         *why; /* what the option does, or what to use instead: the second half of the message */
 } cli_applies;
 
-#define CLI_FACTS_MAX 12
+#define CLI_FACTS_MAX 32
 typedef struct cli_facts {
     int n;
-    const char *key[CLI_FACTS_MAX];
+    char key[CLI_FACTS_MAX][40];
     char val[CLI_FACTS_MAX][64];
 } cli_facts;
 
-/* Set (or replace) the derived fact key (a static string) to val. */
+/* Set (or replace) the derived fact key to val (ignored when the table is full). */
 void cli_facts_set(cli_facts *f, const char *key, const char *val);
 /* The kind of a --data spec ("csv" for "csv:x.csv") and its features ("image", "tabular", or NULL when only the
  * file can tell: npy) as facts data and features. */
 void cli_facts_data(cli_facts *f, const char *spec);
+
+/* The options of an objective spec as facts objective.KEY ("%g"); nothing when the spec does not parse. */
+void cli_facts_objective(cli_facts *f, const char *spec);
 
 /* Check every row of cmd (and "*") against the options given in opts and the facts f (NULL: none derived); with
  * opts NULL only the "*" rows (facts alone).

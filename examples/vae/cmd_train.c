@@ -117,6 +117,7 @@ static int optim_kind(const char *name) {
 static int check_applies(const run_config *c, cli_opt *tab, int ntab, const run_data *d) {
     cli_facts f = {0};
     cli_facts_set(&f, "objective", c->model);
+    cli_facts_objective(&f, c->objective);
     if (strcmp(c->likelihood, "auto") != 0) cli_facts_set(&f, "likelihood", c->likelihood);
     cli_facts_data(&f, c->data);
     if (d) {
