@@ -105,13 +105,6 @@ static double lr_at(const run_config *c, const vae_schedule *s, int64_t step, in
     return lr;
 }
 
-static int optim_kind(const char *name) {
-    return strcmp(name, "sgd") == 0       ? VAE_OPTIM_SGD
-           : strcmp(name, "adamw") == 0   ? VAE_OPTIM_ADAMW
-           : strcmp(name, "adagrad") == 0 ? VAE_OPTIM_ADAGRAD
-                                          : VAE_OPTIM_ADAM;
-}
-
 /* The options table (applies.c) with what is known of the run: its objective, likelihood and data (d: once
  * loaded, else NULL). 0, or 2 with the usage message printed. */
 static int check_applies(const run_config *c, cli_opt *tab, int ntab, const run_data *d) {
@@ -125,6 +118,13 @@ static int check_applies(const run_config *c, cli_opt *tab, int ntab, const run_
         cli_facts_set(&f, "values", d->values);
     }
     return cli_applies_check(CMD, tab, ntab, &f) ? CLI_EXIT_USAGE : 0;
+}
+
+static int optim_kind(const char *name) {
+    return strcmp(name, "sgd") == 0       ? VAE_OPTIM_SGD
+           : strcmp(name, "adamw") == 0   ? VAE_OPTIM_ADAMW
+           : strcmp(name, "adagrad") == 0 ? VAE_OPTIM_ADAGRAD
+                                          : VAE_OPTIM_ADAM;
 }
 
 /* Fill a fresh run's configuration from the options; usage errors print and return 2. */
