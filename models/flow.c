@@ -65,6 +65,14 @@ vae_status vae_net_family_check(const vae_net_cfg *cfg, vae_estimator est, vae_e
     vae_status s = vae_flow_spec_parse(cfg->flow, &fk, NULL, err);
     if (!s) s = vae_prior_spec_parse(cfg->prior, &pk, NULL, err);
     if (s) return s;
+    if (cfg->latent_kind != VAE_LATENT_GAUSSIAN &&
+        (fk != VAE_FLOW_NONE || pk != VAE_PRIOR_STD_NORMAL || cfg->z2_dim))
+        return vae_error_set(err, VAE_ERR_ARG,
+                             "discrete latents take one latent layer with the uniform prior: not with "
+                             "%s",
+                             fk != VAE_FLOW_NONE ? "a posterior flow"
+                             : cfg->z2_dim       ? "two stochastic layers"
+                                                 : "a learned prior");
     if ((fk != VAE_FLOW_NONE || pk != VAE_PRIOR_STD_NORMAL) && cfg->z2_dim)
         return vae_error_set(err, VAE_ERR_ARG,
                              "%s%s%s%s with two stochastic layers: not supported (the flow and the "

@@ -2,7 +2,8 @@
  * checkpoint save, a checkpoint load and each loader, and over the allocations of a short training step. Each
  * time the Nth one fails the call must return an error with a message, leak nothing (live allocations as before),
  * leave its outputs unchanged, leave no temporary or partial file, and leave the previous checkpoint intact. The
- * walk ends at the first N that the call no longer reaches. */
+ * walk ends at the first N that the call no longer reaches. The training run (walk_train) is a user's program:
+ * model, optimizer, three steps of an objective under an estimator, a checkpoint save, everything freed. */
 #include <dirent.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -255,12 +256,143 @@ static void walk_loaders(void) {
     for (int i = 0; i < 5; i++) unlink(path_in(names[i]));
 }
 
+/* ---- a short training run: build the model and the optimizer, three steps (objective, backward, Adam), save
+ * the checkpoint; every malloc of all of it, and every write and fsync of its save ---- */
+/* Two sizes: for the malloc walk, big enough that a step outgrows the arena's first 1 MB block (faults land inside
+ * the objective and the backward pass too); for the write and fsync walks of the save, a small model (a save of
+ * the big one is 7 MB, written and fsynced a few hundred times). */
+enum { TR_N = 300, TR_D = 784, TR_B = 100, TR_STEPS = 3 };
+typedef struct tr_size {
+    int64_t d, h;
+} tr_size;
+static const tr_size TR_BIG = {TR_D, 400}, TR_SMALL = {16, 8};
+
+/* The run, as a user's program writes it (README: "The C API in brief"). Returns VAE_OK, or the first failure
+ * with its message in err and everything it allocated freed. */
+static vae_status train_run(const char *ck, const float *x, tr_size sz, const char *objective,
+                            const char *estimator, const char *baseline, vae_error *err) {
+    vae_net net;
+    vae_optim opt;
+    memset(&net, 0, sizeof net);
+    memset(&opt, 0, sizeof opt);
+    vae_ctx *ctx = vae_ctx_new(0);
+    if (!ctx) return vae_error_set(err, VAE_ERR_OOM, "train: no context (out of memory)");
+    vae_net_cfg nc;
+    vae_net_cfg_default(&nc);
+    nc.x_dim = sz.d, nc.z_dim = 4, nc.nhidden = 1, nc.hidden[0] = sz.h;
+    vae_rng rng;
+    vae_rng_seed(&rng, 3);
+    vae_optim_config oc = vae_optim_defaults(VAE_OPTIM_ADAM, 1e-3);
+    vae_objective_cfg obj;
+    vae_objective_cfg_default(&obj);
+    vae_objective_state os = {0};
+    vae_status st = vae_objective_parse_spec(&obj, objective, err);
+    obj.estimator = (vae_estimator)vae_estimator_parse(estimator);
+    obj.baseline = (vae_baseline)vae_baseline_parse(baseline);
+    if (st == VAE_OK) st = vae_net_init(&net, &nc, &rng, err);
+    if (st == VAE_OK) st = vae_optim_init(&opt, net.params, &oc, err);
+    for (int step = 0; st == VAE_OK && step < TR_STEPS; step++) {
+        vae_ctx_reset(ctx);
+        vae_params_zero_grad(net.params);
+        vae_objective_out out;
+        const float *xb = x + (size_t)((step * TR_B) % TR_N) * (size_t)sz.d;
+        vae_tensor *xt = vae_wrap(ctx, VAE_F32, VAE_SHAPE(TR_B, sz.d), (float *)xb);
+        if (vae_objective(ctx, &net, xt, &obj, &os, &out) || vae_backward(ctx, out.loss)) {
+            st = vae_ctx_status(ctx);
+            vae_error_set(err, st ? st : VAE_ERR_STATE, "train step %d: %s", step + 1,
+                          vae_ctx_message(ctx));
+            break;
+        }
+        st = vae_optim_step(&opt, err);
+    }
+    if (st == VAE_OK) st = vae_checkpoint_save(ck, net.params, &opt, "trained", 7, err);
+    vae_net_free(&net);
+    vae_ctx_free(ctx);
+    return st;
+}
+
+/* kinds: how many of malloc, write, fsync to walk (the save's writes are the same under every objective) */
+static void walk_train_one(const char *objective, const char *estimator, const char *baseline,
+                           int kinds_n) {
+    static float x[TR_N * TR_D];
+    vae_rng r;
+    vae_rng_seed(&r, 11);
+    for (int i = 0; i < TR_N * TR_D; i++) x[i] = vae_rng_uniform(&r) < 0.5 ? 0.0f : 1.0f;
+    char *ck = path_in("train.vae");
+    vae_error err = {0};
+    /* the previous checkpoint: another run's file (its bytes differ from what this run writes); the first run
+     * also starts whatever the library keeps for the process (the thread pool) before anything is counted */
+    CHECK(train_run(ck, x, TR_BIG, objective, estimator, baseline, &err) == VAE_OK);
+    {
+        model md;
+        model_make(&md);
+        CHECK(vae_checkpoint_save(ck, md.p, &md.o, "previous", 8, &err) == VAE_OK);
+        model_free(&md);
+    }
+    size_t n0;
+    unsigned char *before = slurp(ck, &n0);
+    int kinds[3] = {VAE__FAULT_MALLOC, VAE__FAULT_WRITE, VAE__FAULT_FSYNC};
+    const char *names[3] = {"malloc", "write", "fsync"};
+    for (int k = 0; k < kinds_n; k++) {
+        int walked = 0;
+        for (long n = 1; n < 100000; n++) {
+            long live = vae__fault_live();
+            err = (vae_error){0};
+            vae__fault_arm(kinds[k], n);
+            vae_status st = train_run(ck, x, kinds[k] == VAE__FAULT_MALLOC ? TR_BIG : TR_SMALL,
+                                      objective, estimator, baseline, &err);
+            int fired = vae__fault_fired(kinds[k]);
+            vae__fault_arm(kinds[k], 0);
+            CHECK_MSG(vae__fault_live() == live, "train %s, %s %ld: %ld allocations leaked",
+                      objective, names[k], n, vae__fault_live() - live);
+            CHECK_MSG(temporaries() == 0, "train %s, %s %ld: a temporary file is left", objective,
+                      names[k], n);
+            if (!fired) {
+                CHECK_MSG(st == VAE_OK, "train %s: %s", objective, err.msg);
+                break;
+            }
+            walked++;
+            if (st ==
+                VAE_OK) { /* tolerated (the best-effort directory fsync): the new checkpoint is whole */
+                CHECK_MSG(vae_checkpoint_read_info(ck, NULL, NULL, NULL, &err) == VAE_OK,
+                          "train %s, %s %ld: tolerated, but the checkpoint is bad", objective,
+                          names[k], n);
+            } else {
+                if (getenv("VAE_FAULT_VERBOSE")) printf("  %s %ld: %s\n", names[k], n, err.msg);
+                CHECK_MSG(err.msg[0], "train %s, %s %ld: %s without a message", objective, names[k],
+                          n, vae_status_name(st));
+                size_t n1;
+                unsigned char *now = slurp(ck, &n1);
+                CHECK_MSG(now && n1 == n0 && memcmp(now, before, n0) == 0,
+                          "train %s, %s %ld: the previous checkpoint changed", objective, names[k],
+                          n);
+                free(now);
+            }
+            vae_write_file_atomic(ck, before, n0, &err);
+        }
+        printf("training run (%s, %s, %s; %d steps and a save): %d %s failures injected\n",
+               objective, estimator, baseline, TR_STEPS, walked, names[k]);
+        CHECK(walked > 0);
+        vae_write_file_atomic(ck, before, n0, &err);
+    }
+    free(before);
+    unlink(ck);
+}
+
+static void walk_train(void) {
+    walk_train_one("vae", "reparam", "none", 3);
+    walk_train_one("beta-vae:beta=4,warmup=2", "stl", "none", 1);
+    walk_train_one("iwae:k=3", "dreg", "none", 1);
+    walk_train_one("vae:l=2", "score", "vimco", 1);
+}
+
 int main(void) {
     snprintf(dir, sizeof dir, "/tmp/vae_test_fault_XXXXXX");
     if (!mkdtemp(dir)) return 1;
     walk_save();
     walk_load();
     walk_loaders();
+    walk_train();
     unlink(path_in("ck.vae"));
     unlink(path_in("load.vae"));
     rmdir(dir);

@@ -50,11 +50,28 @@ void cli_set_threads(int64_t n);
     {"threads", "N", CLI_OPT_INT, (dst), 0, 256, NULL, "worker threads (0 = all cores)", 0}
 #define CLI_OPT_QUIET(dst)                                                                         \
     {"quiet", NULL, CLI_OPT_FLAG, (dst), 0, 0, NULL, "no progress on stderr", 0}
+#define CLI_OPT_MAX_MEMORY(dst)                                                                    \
+    {"max-memory", "SIZE", CLI_OPT_STR, (dst), 0, 0, NULL, "refuse work whose memory is estimated above SIZE (e.g. 2G; default 4G)", 0}
 /* Shown in --help only: main() loads every --plugin and removes it from argv before the command parses. */
 #define CLI_OPT_PLUGIN                                                                             \
     {"plugin", "FILE", CLI_OPT_STR, NULL, 0, 0, NULL,                                              \
      "load a plugin .so that registers likelihoods/objectives (repeatable; a run remembers it)", 0}
 /* clang-format on */
+
+/* --quiet: no notes on stderr either (cli_pick_split's); errors are always printed. */
+void cli_set_quiet(int quiet);
+/* --max-memory SIZE (NULL: keep the default) for every later data load and cli_check_memory. 0, or the usage
+ * status with the message printed. */
+int cli_set_max_memory(const char *cmd, const char *size);
+/* Bytes held by d's splits (features, labels, factors), and by a network's parameters with `slots` more
+ * per-parameter buffers beside values and gradients (2 for Adam). */
+double cli_data_bytes(const run_data *d);
+double cli_net_bytes(const vae_net *net, int slots);
+/* What evaluating n examples with K importance samples and L ELBO samples allocates (cli_evaluate_ex), bytes. */
+double cli_eval_work(const vae_net *net, int64_t n, int64_t K, int64_t L);
+/* Refuse work whose estimate data + model + work bytes exceeds --max-memory: 0, or CLI_EXIT_ERROR with
+ * "vae CMD: WHAT needs an estimated ... MB (data, model, work), more than the memory limit" printed. */
+int cli_check_memory(const char *cmd, const char *what, double data, double model, double work);
 
 /* Load the shared object at path (models/plugin.h); 0, or CLI_EXIT_ERROR with "vae CMD: msg" printed. */
 int cli_load_plugin(const char *cmd, const char *path);

@@ -13,8 +13,10 @@
 #define CMD "encode"
 
 int cmd_encode(int argc, char **argv) {
-    const char *run_dir = NULL, *ckpt = NULL, *out = NULL, *data = NULL, *split = NULL;
+    const char *run_dir = NULL, *ckpt = NULL, *out = NULL, *data = NULL, *split = NULL,
+               *max_memory = NULL;
     int64_t nmax = 0;
+    int quiet = 0;
     cli_opt tab[] = {
         CLI_OPT_PLUGIN,
         CLI_OPT_RUN(&run_dir),
@@ -24,6 +26,8 @@ int cmd_encode(int argc, char **argv) {
         CLI_OPT_SPLIT(&split),
         {"n", "N", CLI_OPT_INT, &nmax, 0, 1e12, NULL, "only the first N examples (all)", 0},
         {"out", "DIR", CLI_OPT_STR, &out, 0, 0, NULL, "output directory (the run directory)", 0},
+        CLI_OPT_QUIET(&quiet),
+        CLI_OPT_MAX_MEMORY(&max_memory),
     };
     int rc = cli_parse(
         CMD, argc, argv, tab, (int)(sizeof tab / sizeof *tab), "--run DIR [OPTIONS]",
@@ -32,6 +36,8 @@ int cmd_encode(int argc, char **argv) {
         "and factors.npy (int64) when the data has them. In NumPy: np.load('latents_mu.npy').");
     if (rc == CLI_PARSE_HELP) return CLI_EXIT_OK;
     if (rc) return CLI_EXIT_USAGE;
+    if (cli_set_max_memory(CMD, max_memory)) return CLI_EXIT_USAGE;
+    cli_set_quiet(quiet);
     run r;
     run_data d;
     const vae_dataset *ds;
@@ -40,6 +46,14 @@ int cmd_encode(int argc, char **argv) {
     const char *dir = out ? out : r.dir;
     int64_t Z = vae_net_latent_dim(&r.net), n = ds->n;
     if (nmax > 0 && nmax < n) n = nmax;
+    /* the two (n, Z) outputs and a batch of 500 through the encoder (about 4 copies of its input) */
+    if (cli_check_memory(CMD, "encoding", cli_data_bytes(&d), cli_net_bytes(&r.net, 0),
+                         2.0 * (double)n * (double)Z * sizeof(float) +
+                             4.0 * 500 * (double)r.cfg.x_dim * sizeof(double))) {
+        run_data_free(&d);
+        run_close(&r);
+        return CLI_EXIT_ERROR;
+    }
     float *mu = malloc(sizeof(float) * (size_t)(n * Z)),
           *lv = malloc(sizeof(float) * (size_t)(n * Z));
     vae_ctx *ctx = vae_ctx_new(0);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "applies.h"
 #include "cli.h"
 #include "models/discrete.h"
 #include "plot.h"
@@ -19,7 +20,8 @@
 int cmd_estimators(int argc, char **argv) {
     const char *run_dir = NULL, *ckpt = NULL, *data = NULL, *out = NULL,
                *ests = "reparam,score,score:ma,score:vimco,stl,dreg";
-    const char *ks_s = "1,5,10,50", *hidden = "256", *likelihood = "auto", *objective = "iwae";
+    const char *ks_s = "1,5,10,50", *hidden = "256", *likelihood = "auto", *objective = "iwae",
+               *max_memory = NULL;
     const char *net = "mlp";
     const char *latent_kind = NULL;
     int64_t draws = 100, ref_draws = 500, batch = 20, latent = 10, seed = 1, threads = 0;
@@ -62,6 +64,7 @@ int cmd_estimators(int argc, char **argv) {
          "output directory (the run's, or runs/estimators)", 0},
         CLI_OPT_THREADS(&threads),
         CLI_OPT_QUIET(&quiet),
+        CLI_OPT_MAX_MEMORY(&max_memory),
     };
     int ntab = (int)(sizeof tab / sizeof *tab);
     int rc =
@@ -77,6 +80,8 @@ int cmd_estimators(int argc, char **argv) {
     if (rc == CLI_PARSE_HELP) cli_print_likelihoods();
     if (rc == CLI_PARSE_HELP) return CLI_EXIT_OK;
     if (rc) return CLI_EXIT_USAGE;
+    if (cli_set_max_memory(CMD, max_memory)) return CLI_EXIT_USAGE;
+    cli_set_quiet(quiet);
     est_spec es[STUDY_MAX_EST];
     int64_t ks[STUDY_MAX_KS];
     char why[160];
@@ -124,6 +129,15 @@ int cmd_estimators(int argc, char **argv) {
         }
         snprintf(r.dir, sizeof r.dir, "runs/estimators");
         int drc = run_data_load(&r.cfg, NULL, 1, &d, msg, sizeof msg);
+        /* the options table (applies.c) on the fresh model: its likelihood on this data */
+        cli_facts f = {0};
+        cli_facts_set(&f, "likelihood", r.cfg.likelihood);
+        cli_facts_set(&f, "values", d.values);
+        if (!drc && cli_applies_check(CMD, tab, ntab, &f)) {
+            run_data_free(&d);
+            run_config_free(&r.cfg);
+            return CLI_EXIT_USAGE;
+        }
         if (drc || run_build_net(&r.cfg, &r.net, msg, sizeof msg)) {
             run_data_free(&d);
             run_config_free(&r.cfg);
@@ -139,6 +153,21 @@ int cmd_estimators(int argc, char **argv) {
     }
     const char *dir = out ? out : r.dir;
     int64_t D = r.cfg.x_dim, B = batch < d.train.n ? batch : d.train.n;
+    {
+        /* the study's accumulators (2 * VAE_STUDY_BATCHES + 1 doubles per parameter, models/study.h), the
+         * reference's mean and variance (2 more), and the largest K's batch through the net (about 4 copies of
+         * the decoder output) */
+        double P = (double)vae_params_flat_len(r.net.params), kmax = 1,
+               es = r.net.cfg.dtype == VAE_F64 ? 8 : 4;
+        for (int i = 0; i < nks; i++) kmax = (double)ks[i] > kmax ? (double)ks[i] : kmax;
+        double work = P * (2 * VAE_STUDY_BATCHES + 3) * sizeof(double) +
+                      4.0 * kmax * (double)B * (double)D * r.net.lik->params_per_dim * es;
+        if (cli_check_memory(CMD, "the study", cli_data_bytes(&d), cli_net_bytes(&r.net, 0), work)) {
+            run_data_free(&d);
+            run_close(&r);
+            return CLI_EXIT_ERROR;
+        }
+    }
     float *x = malloc(vae_dataset_batch_bytes(B, D));
     int64_t *idx = malloc(sizeof(int64_t) * (size_t)B);
     study_grid g;

@@ -122,7 +122,8 @@ int cli_evaluate_ex(vae_ctx *ctx, vae_net *net, const float *x, int64_t n, int64
 }
 
 int cmd_eval(int argc, char **argv) {
-    const char *run_dir = NULL, *ckpt = NULL, *data = NULL, *split = NULL, *labels = NULL;
+    const char *run_dir = NULL, *ckpt = NULL, *data = NULL, *split = NULL, *labels = NULL,
+               *max_memory = NULL;
     int64_t K = 5000, nmax = 0, seed = 1, threads = 0, L = 1, exact_max = VAE_DISCRETE_MAX_ENUM;
     int quiet = 0;
     cli_opt tab[] = {
@@ -146,6 +147,7 @@ int cmd_eval(int argc, char **argv) {
         {"seed", "S", CLI_OPT_INT, &seed, 0, 9.2e18, NULL, "random seed of the estimates (1)", 0},
         CLI_OPT_THREADS(&threads),
         CLI_OPT_QUIET(&quiet),
+        CLI_OPT_MAX_MEMORY(&max_memory),
     };
     int ntab = (int)(sizeof tab / sizeof *tab);
     int rc = cli_parse(
@@ -156,6 +158,8 @@ int cmd_eval(int argc, char **argv) {
         "elbo_se are the standard errors of the two means across examples (sd / sqrt(n)).");
     if (rc == CLI_PARSE_HELP) return CLI_EXIT_OK;
     if (rc) return CLI_EXIT_USAGE;
+    if (cli_set_max_memory(CMD, max_memory)) return CLI_EXIT_USAGE;
+    cli_set_quiet(quiet);
     double t0 = clock_now();
     cli_set_threads(threads);
     run r;
@@ -167,6 +171,13 @@ int cmd_eval(int argc, char **argv) {
     int64_t Z = vae_net_latent_dim(&r.net), n = ds->n, dims[VAE_NET_MAX_STOCH];
     int nlayers = vae_net_stoch_layers(&r.net, dims), layer_active[VAE_NET_MAX_STOCH] = {0};
     if (nmax > 0 && nmax < n) n = nmax;
+    if (cli_check_memory(CMD, "the evaluation", cli_data_bytes(&d), cli_net_bytes(&r.net, 0),
+                         cli_eval_work(&r.net, n, K, L))) {
+        vae_ctx_free(ctx);
+        run_data_free(&d);
+        run_close(&r);
+        return CLI_EXIT_ERROR;
+    }
     if (n < ds->n && !quiet)
         fprintf(stderr, "vae eval: a subset: the first %lld of %lld examples (--n)\n", (long long)n,
                 (long long)ds->n);

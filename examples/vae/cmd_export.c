@@ -15,11 +15,13 @@
 
 int cmd_export(int argc, char **argv) {
     const char *run_dir = NULL, *ckpt = NULL, *to = NULL;
+    int quiet = 0; /* nothing to silence: export prints no progress; accepted as by every run-reading command */
     cli_opt tab[] = {
         CLI_OPT_PLUGIN,
         CLI_OPT_RUN(&run_dir),
         CLI_OPT_CHECKPOINT(&ckpt),
         {"to", "DIR", CLI_OPT_STR, &to, 0, 0, NULL, "output directory (required)", 0},
+        CLI_OPT_QUIET(&quiet),
     };
     int rc = cli_parse(
         CMD, argc, argv, tab, (int)(sizeof tab / sizeof *tab), "--run DIR --to DIR",
@@ -28,6 +30,7 @@ int cmd_export(int argc, char **argv) {
     if (rc == CLI_PARSE_HELP) return CLI_EXIT_OK;
     if (rc) return CLI_EXIT_USAGE;
     if (!to) return cli_usage_error(CMD, "where to? give --to DIR"), CLI_EXIT_USAGE;
+    cli_set_quiet(quiet);
     run r;
     if ((rc = cli_open_run(CMD, run_dir, ckpt, &r))) return rc;
     char msg[512] = "", path[RUN_PATH_MAX];

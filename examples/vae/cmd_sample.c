@@ -13,6 +13,7 @@
 int cmd_sample(int argc, char **argv) {
     const char *run_dir = NULL, *ckpt = NULL, *out = NULL;
     int64_t n = 64, seed = 1;
+    int quiet = 0; /* nothing to silence: sample prints no progress; accepted as by every run-reading command */
     cli_opt tab[] = {
         CLI_OPT_PLUGIN,
         CLI_OPT_RUN(&run_dir),
@@ -20,6 +21,7 @@ int cmd_sample(int argc, char **argv) {
         {"n", "N", CLI_OPT_INT, &n, 1, 10000, NULL, "number of samples (64)", 0},
         {"seed", "S", CLI_OPT_INT, &seed, 0, 9.2e18, NULL, "random seed (1)", 0},
         {"out", "DIR", CLI_OPT_STR, &out, 0, 0, NULL, "output directory (the run directory)", 0},
+        CLI_OPT_QUIET(&quiet),
     };
     int rc = cli_parse(
         CMD, argc, argv, tab, (int)(sizeof tab / sizeof *tab), "--run DIR [OPTIONS]",
@@ -27,6 +29,7 @@ int cmd_sample(int argc, char **argv) {
         "original units) and as samples.npy.");
     if (rc == CLI_PARSE_HELP) return CLI_EXIT_OK;
     if (rc) return CLI_EXIT_USAGE;
+    cli_set_quiet(quiet);
     run r;
     if ((rc = cli_open_run(CMD, run_dir, ckpt, &r))) return rc;
     char msg[512];

@@ -16,7 +16,7 @@
 
 int cmd_score(int argc, char **argv) {
     const char *run_dir = NULL, *ckpt = NULL, *out = NULL, *data = NULL, *split = NULL,
-               *labels = NULL;
+               *labels = NULL, *max_memory = NULL;
     int64_t nmax = 0, K = 1000, seed = 1, threads = 0;
     int quiet = 0;
     cli_opt tab[] = {
@@ -34,6 +34,7 @@ int cmd_score(int argc, char **argv) {
         {"out", "FILE", CLI_OPT_STR, &out, 0, 0, NULL, "CSV file (RUN/scores.csv)", 0},
         CLI_OPT_THREADS(&threads),
         CLI_OPT_QUIET(&quiet),
+        CLI_OPT_MAX_MEMORY(&max_memory),
     };
     int rc =
         cli_parse(CMD, argc, argv, tab, (int)(sizeof tab / sizeof *tab), "--run DIR [OPTIONS]",
@@ -44,6 +45,8 @@ int cmd_score(int argc, char **argv) {
                   "ELBO is a one-sample\nestimate (its spread is not estimated).");
     if (rc == CLI_PARSE_HELP) return CLI_EXIT_OK;
     if (rc) return CLI_EXIT_USAGE;
+    if (cli_set_max_memory(CMD, max_memory)) return CLI_EXIT_USAGE;
+    cli_set_quiet(quiet);
     cli_set_threads(threads);
     run r;
     run_data d;
@@ -52,6 +55,12 @@ int cmd_score(int argc, char **argv) {
     char msg[512], path[RUN_PATH_MAX];
     int64_t Z = vae_net_latent_dim(&r.net), n = ds->n;
     if (nmax > 0 && nmax < n) n = nmax;
+    if (cli_check_memory(CMD, "scoring", cli_data_bytes(&d), cli_net_bytes(&r.net, 0),
+                         cli_eval_work(&r.net, n, K, 1))) {
+        run_data_free(&d);
+        run_close(&r);
+        return CLI_EXIT_ERROR;
+    }
     double *elbo = malloc(sizeof(double) * (size_t)(n + 1)),
            *ll = malloc(sizeof(double) * (size_t)(n + 1)),
            *llse = malloc(sizeof(double) * (size_t)(n + 1));

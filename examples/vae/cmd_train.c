@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "applies.h"
 #include "autograd/ops.h"
 #include "cli.h"
 #include "json.h"
@@ -114,6 +115,21 @@ static double lr_at(const run_config *c, const vae_schedule *s, int64_t step, in
     double lr = vae_schedule_lr(s, epoch);
     if (c->warmup > 0 && step < c->warmup) lr *= (double)(step + 1) / (double)c->warmup;
     return lr;
+}
+
+/* The options table (applies.c) with what is known of the run: its objective, likelihood and data (d: once
+ * loaded, else NULL). 0, or 2 with the usage message printed. */
+static int check_applies(const run_config *c, cli_opt *tab, int ntab, const run_data *d) {
+    cli_facts f = {0};
+    cli_facts_set(&f, "objective", c->model);
+    cli_facts_objective(&f, c->objective);
+    if (strcmp(c->likelihood, "auto") != 0) cli_facts_set(&f, "likelihood", c->likelihood);
+    cli_facts_data(&f, c->data);
+    if (d) {
+        cli_facts_set(&f, "features", c->tabular ? "tabular" : "image");
+        cli_facts_set(&f, "values", d->values);
+    }
+    return cli_applies_check(CMD, tab, ntab, &f) ? CLI_EXIT_USAGE : 0;
 }
 
 static int optim_kind(const char *name) {
@@ -227,10 +243,7 @@ static int config_from_opts(const train_opts *o, cli_opt *tab, int ntab, run_con
                                    o->latent, o->latent_kind, nc.z_dim);
         c->latent = nc.z_dim;
     }
-    static const char *const gumbel_opts[] = {"temperature", "temp-anneal", "temp-min", "straight-through"};
-    for (size_t i = 0; i < sizeof gumbel_opts / sizeof *gumbel_opts; i++)
-        if (cli_seen(tab, ntab, gumbel_opts[i]) && strcmp(o->estimator, "gumbel") != 0)
-            return cli_usage_error(CMD, "--%s applies to --estimator gumbel only", gumbel_opts[i]);
+    /* --temperature and its kin act with --estimator gumbel only: examples/vae/applies.c refuses them else */
     c->temperature = o->temperature, c->temp_anneal = o->temp_anneal, c->temp_min = o->temp_min;
     c->straight_through = o->straight_through;
     if (!cli_seen(tab, ntab, "temp-min") && c->temp_min > c->temperature)
@@ -280,6 +293,7 @@ static int config_from_opts(const train_opts *o, cli_opt *tab, int ntab, run_con
         return cli_usage_error(CMD, "--objective: %s", err.msg);
     vae_objective_spec(&oc, c->objective, sizeof c->objective);
     snprintf(c->model, sizeof c->model, "%s", oc.desc->name);
+    if (check_applies(c, tab, ntab, NULL)) return CLI_EXIT_USAGE;
     /* check everything but what the data decides */
     run_config t;
     if (run_config_copy(&t, c)) return cli_error(CMD, "out of memory");
@@ -632,7 +646,7 @@ static cli_opt *train_table(train_opts *o, int *n) {
         {"max-steps", "N", CLI_OPT_INT, &o->max_steps, 0, 1e15, NULL,
          "stop (with a checkpoint) once the run has taken N steps (0 = no limit)", 0},
         {"log-every", "N", CLI_OPT_INT, &o->log_every, 0, 1e12, NULL,
-         "without a terminal: a progress line every N steps (0 = every 10 s)", 0},
+         "a progress line every N steps, on a terminal too (0: a bar on a terminal, else a line every 10 s)", 0},
         {"pictures-every", "E", CLI_OPT_INT, &o->pictures_every, 0, 1e7, NULL,
          "also write the pictures every E epochs (0 = at the end only)", 0},
         {"no-pictures", NULL, CLI_OPT_FLAG, &o->no_pictures, 0, 0, NULL, "skip the pictures", 0},
@@ -708,6 +722,7 @@ static int setup_fresh(trainer *t, const train_opts *o, cli_opt *tab, int ntab, 
             t->dir, RUN_CHECKPOINT);
     int drc = run_data_load(&t->cfg, NULL, 1, &t->data, msg, n);
     if (drc) return cli_data_error(CMD, drc, msg);
+    if (check_applies(&t->cfg, tab, ntab, &t->data)) return CLI_EXIT_USAGE;
     if (run_config_check(&t->cfg, msg, n)) return cli_error(CMD, "%s", msg);
     if (run_build_net(&t->cfg, &t->net, msg, n)) return cli_error(CMD, "%s", msg);
     /* Burda et al.: start the output bias at the data's mean logit */

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "applies.h"
 #include "cli.h"
 #include "models/likelihood.h"
 #include "models/objective.h"
@@ -167,6 +168,57 @@ int main(int argc, char **argv) {
     return CLI_EXIT_USAGE;
 }
 
+static int cli_quiet;
+
+void cli_set_quiet(int quiet) {
+    cli_quiet = quiet;
+}
+
+int cli_set_max_memory(const char *cmd, const char *size) {
+    if (!size) return 0;
+    size_t mm = 0;
+    if (run_parse_size(size, &mm))
+        return cli_usage_error(cmd, "--max-memory: \"%s\" is not a size (e.g. 2G, 512M)", size);
+    run_data_set_max_memory(mm);
+    return 0;
+}
+
+double cli_data_bytes(const run_data *d) {
+    const vae_dataset *s[3] = {&d->train, &d->valid, &d->test};
+    double b = 0;
+    for (int k = 0; k < 3; k++)
+        b += (double)s[k]->n * (double)s[k]->d * sizeof(float) +
+             (s[k]->labels ? (double)s[k]->n * sizeof(int64_t) : 0) +
+             (s[k]->factors ? (double)s[k]->n * s[k]->nfactors * sizeof(int64_t) : 0);
+    return b;
+}
+
+double cli_net_bytes(const vae_net *net, int slots) {
+    const vae_params *p = net->params;
+    return p ? (double)vae_params_flat_len(p) * (vae_params_dtype(p) == VAE_F64 ? 8.0 : 4.0) *
+                   (2.0 + slots)
+             : 0;
+}
+
+double cli_eval_work(const vae_net *net, int64_t n, int64_t K, int64_t L) {
+    double m = n < 100 ? (double)n : 100, D = (double)net->cfg.x_dim,
+           P = net->lik ? net->lik->params_per_dim : 1, es = net->cfg.dtype == VAE_F64 ? 8 : 4;
+    double is = (double)K * m * D * P, elbo = (double)L * m * D * P, cap = (double)(8 << 20);
+    if (is > cap) is = cap; /* vae_evaluate's chunks of particles (vae_eval_cfg.max_floats) */
+    /* the decoder output of a chunk, its log-probabilities, the broadcast x and activations: about 4 copies; per
+     * example: latent means (Z floats), ELBO and log-likelihood with its error (3 doubles) */
+    return 4.0 * (is > elbo ? is : elbo) * es + (double)n * ((double)net->cfg.z_dim * 4 + 3 * 8);
+}
+
+int cli_check_memory(const char *cmd, const char *what, double data, double model, double work) {
+    double limit = (double)run_data_max_memory(), total = data + model + work;
+    if (total <= limit) return 0;
+    return cli_error(cmd,
+                     "%s needs an estimated %.1f MB (data %.1f MB, model %.1f MB, work %.1f MB), more than "
+                     "the memory limit of %.1f MB (--max-memory)",
+                     what, total / 1e6, data / 1e6, model / 1e6, work / 1e6, limit / 1e6);
+}
+
 int cli_open_run(const char *cmd, const char *run_dir, const char *checkpoint, run *r) {
     if (!run_dir == !checkpoint) {
         cli_usage_error(cmd, run_dir ? "give --run or --checkpoint, not both"
@@ -198,6 +250,15 @@ int cli_open_run_data(const char *cmd, const char *run_dir, const char *checkpoi
         run_close(r);
         return cli_data_error(cmd, rc, msg);
     }
+    /* the options table's rows on every command (applies.c): the run's likelihood on these values */
+    cli_facts f = {0};
+    cli_facts_set(&f, "likelihood", r->cfg.likelihood);
+    cli_facts_set(&f, "values", d->values);
+    if (cli_applies_check(cmd, NULL, 0, &f)) {
+        run_data_free(d);
+        run_close(r);
+        return CLI_EXIT_USAGE;
+    }
     if (!(*ds = cli_pick_split(cmd, d, split))) {
         run_data_free(d);
         run_close(r);
@@ -215,7 +276,8 @@ const vae_dataset *cli_pick_split(const char *cmd, const run_data *d, const char
     }
     if (d->test.n > 0) return &d->test;
     const vae_dataset *ds = d->valid.n > 0 ? &d->valid : &d->train;
-    fprintf(stderr, "vae %s: note: the data has no test split; using the %s split\n", cmd,
+    if (!cli_quiet)
+        fprintf(stderr, "vae %s: note: the data has no test split; using the %s split\n", cmd,
             ds == &d->valid ? "valid" : "train");
     return ds;
 }

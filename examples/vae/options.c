@@ -1,5 +1,7 @@
 #include "options.h"
 
+#include "applies.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -118,6 +120,9 @@ static void print_help(const char *cmd, const cli_opt *opts, int nopts, const ch
             printf("  %s\n  %-24s %s\n", left, "", opts[i].help);
         if (opts[i].kind == CLI_OPT_CHOICE && !strstr(opts[i].help, opts[i].choices))
             printf("  %-24s one of: %s\n", "", opts[i].choices);
+        char where[512]; /* the rows of the options table (applies.c) about this option */
+        cli_applies_help(cmd, opts[i].name, where, sizeof where);
+        if (where[0]) printf("  %-24s [%s]\n", "", where);
     }
     printf("  %-24s %s\n", "-h, --help", "show this help and exit");
 }
@@ -154,7 +159,8 @@ int cli_parse(const char *cmd, int argc, char **argv, cli_opt *opts, int nopts, 
         int r = set_value(cmd, o, val);
         if (r) return r;
     }
-    return CLI_PARSE_OK;
+    /* every option given must act: the rows of the options table that the command line alone decides */
+    return cli_applies_check(cmd, opts, nopts, NULL);
 }
 
 int cli_parse_int_list(const char *s, int64_t *out, int max, int64_t lo, int64_t hi) {

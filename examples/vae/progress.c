@@ -14,7 +14,7 @@ double clock_now(void) {
 
 void progress_init(progress *p, int64_t start_step, int64_t total_steps, int64_t every, int quiet) {
     memset(p, 0, sizeof *p);
-    p->tty = isatty(2);
+    p->tty = isatty(2) && every <= 0; /* --log-every N asks for plain lines, on a terminal too */
     p->quiet = quiet;
     p->total = total_steps;
     p->every = every;

@@ -1,7 +1,7 @@
 /* progress.h - human-readable progress on stderr.
  *
  * On a terminal: one bar redrawn in place (at most 10 times a second) with epoch, step, ELBO,
- * samples/s and ETA. Otherwise (a log file, a pipe): a plain line every `every` steps, or every 10
+ * samples/s and ETA, unless `every` > 0. Otherwise (a log file, a pipe, or every > 0): a plain line every `every` steps, or every 10
  * s when every is 0. Epoch summaries and notes are always whole lines. Nothing here goes to stdout,
  * which carries only the final JSON.
  */

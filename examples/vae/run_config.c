@@ -129,9 +129,13 @@ int run_config_check(const run_config *c, char *msg, size_t n) {
         return fail(msg, n, "net: unknown \"%s\" (mlp or conv)", c->net);
     if (!strcmp(c->net, "conv") && c->tabular)
         return fail(msg, n, "net: conv needs image data (h x w x c); this data is tabular");
-    if (!strcmp(c->net, "conv") && (c->latent2 || c->flow[0] || c->prior[0]))
+    int discrete = c->latent_kind[0] && strcmp(c->latent_kind, "gaussian");
+    if (!strcmp(c->net, "conv") && (c->latent2 || c->flow[0] || c->prior[0] || discrete))
         return fail(msg, n, "net: conv has one Gaussian latent with N(0, I): not with %s (use --net mlp)",
-                    c->latent2 ? "--layers 2" : c->flow[0] ? "--flow" : "--prior");
+                    c->latent2    ? "--layers 2"
+                    : c->flow[0]  ? "--flow"
+                    : c->prior[0] ? "--prior"
+                                  : "discrete latents (--latent-kind)");
     RANGE_I(conv_ch[0], 0, 4096)
     RANGE_I(conv_ch[1], 0, 4096)
     if (one_of(c->dtype, dtype_names, 2) < 0)

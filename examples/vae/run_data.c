@@ -140,6 +140,24 @@ static int fit_config(run_config *cfg, vae_dataset *train, char *msg, size_t n) 
     return 0;
 }
 
+/* A likelihood of data in [0, 1] (the options table, applies.c, refuses it on other values). */
+static int unit_likelihood(const char *lik) {
+    return strcmp(lik, "bernoulli") == 0 || strcmp(lik, "cbernoulli") == 0;
+}
+
+/* "binary", "unit" or "real": the values of every split of d */
+static void values_kind(run_data *d) {
+    int unit = 1, binary = 1;
+    const vae_dataset *s[3] = {&d->train, &d->valid, &d->test};
+    for (int k = 0; k < 3 && unit; k++)
+        for (int64_t i = 0; i < s[k]->n * s[k]->d && unit; i++) {
+            float v = s[k]->x[i];
+            unit = v >= 0.0f && v <= 1.0f;
+            binary &= v == 0.0f || v == 1.0f;
+        }
+    snprintf(d->values, sizeof d->values, "%s", !unit ? "real" : binary ? "binary" : "unit");
+}
+
 /* Keep the examples whose label is in cfg->labels (every split the data has); a no-op without --labels. */
 static int filter_labels(const run_config *cfg, vae_dataset *ds, vae_error *err) {
     if (cfg->nlabels == 0 || ds->n == 0) return 0;
@@ -212,7 +230,10 @@ int run_data_load(run_config *cfg, const char *spec, int fit, run_data *d, char 
             run_data_free(d);
             return bad;
         }
-        if (cfg->tabular) {
+        double lo, hi;
+        vae_dataset_range(&d->train, &lo, &hi);
+        /* columns in [0, 1] stay as they are for a likelihood of [0, 1] data: standardized they would not be */
+        if (cfg->tabular && !(unit_likelihood(cfg->likelihood) && lo >= 0 && hi <= 1)) {
             if (vae_dataset_standardize(&d->train, &err)) goto fail;
             cfg->nstd = d->train.d;
             cfg->col_mean = malloc(sizeof(double) * (size_t)cfg->nstd);
@@ -244,6 +265,7 @@ int run_data_load(run_config *cfg, const char *spec, int fit, run_data *d, char 
     if (!(fit && cfg->tabular) && preprocess(cfg, &d->train, 0, &err)) goto fail;
     if (preprocess(cfg, &d->valid, d->dynamic, &err) || preprocess(cfg, &d->test, d->dynamic, &err))
         goto fail;
+    values_kind(d);
     return 0;
 fail:
     run_data_free(d);

@@ -8,7 +8,8 @@
  * data (CSV, 2-D .npy) is standardized with the training set's column statistics; binarize =
  * threshold thresholds at 0.5; binarize = dynamic leaves the training set grey (batches are
  * binarized afresh at every step) and binarizes the valid and test sets once with a fixed seed, so
- * their scores are comparable across epochs and runs. A fresh run (`fit`) decides and stores the
+ * their scores are comparable across epochs and runs. Tabular data in [0, 1] under a likelihood of [0, 1] data
+ * (bernoulli, cbernoulli) is kept as it is instead of being standardized. A fresh run (`fit`) decides and stores the
  * geometry and pre-processing in the config; later commands apply the stored ones, so a different
  * --data must have the same number of features.
  */
@@ -23,6 +24,9 @@
 typedef struct run_data {
     vae_dataset train, valid, test; /* valid and/or test may be empty (n == 0) */
     int dynamic;                    /* binarize training batches at every step */
+    /* the values of every split as the model sees them (after scaling and standardization): "binary" (0 and 1
+     * only), "unit" (in [0, 1]) or "real"; the fact `values` of the options table (applies.h) */
+    char values[8];
 } run_data;
 
 /* Load `spec` (NULL: cfg->data) for cfg. With fit = 1 (a new training run) the feature count, image
