@@ -4,12 +4,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "models/vae_net_internal.h"
+
 void vae_eval_cfg_default(vae_eval_cfg *cfg) {
     cfg->is_samples = 5000;
     cfg->batch = 100;
     cfg->max_floats = 8 << 20;
     cfg->au_threshold = 0.01;
     cfg->elbo_samples = 1;
+    cfg->weight_samples = 0;
 }
 
 /* x rows [i0, i0+m) as a tensor of the model's dtype in a freshly reset ctx */
@@ -41,6 +44,7 @@ vae_status vae_encode_all(vae_ctx *ctx, vae_net *net, const float *x, int64_t n,
     for (int64_t i0 = 0; i0 < n; i0 += batch) {
         int64_t m = n - i0 < batch ? n - i0 : batch;
         vae_tensor *qm, *qv;
+        vae_net_select_labels(net, i0, m);
         vae_dist *q = vae_net_encode(ctx, net, batch_tensor(ctx, net, x, i0, m), &qm, &qv);
         if (!q) {
             vae_set_grad_enabled(ctx, prev);
@@ -73,6 +77,8 @@ vae_status vae_evaluate_ex(vae_ctx *ctx, vae_net *net, const float *x, int64_t n
                            double *ex_loglik, double *ex_loglik_se) {
     memset(res, 0, sizeof *res);
     if (n < 1 || !x) return vae_error_set(vae_ctx_error(ctx), VAE_ERR_ARG, "evaluate: no examples");
+    if (net->bayes && cfg->weight_samples > 0)
+        return vae__bayes_evaluate(ctx, net, x, n, cfg, res, ex_elbo, ex_loglik, ex_loglik_se);
     int64_t Z = net->cfg.z_dim, D = net->cfg.x_dim;
     int64_t batch = cfg->batch > 0 ? cfg->batch : 100, K = cfg->is_samples;
     double *kl = calloc((size_t)Z, sizeof *kl), *au = calloc((size_t)Z, sizeof *au);
@@ -90,13 +96,20 @@ vae_status vae_evaluate_ex(vae_ctx *ctx, vae_net *net, const float *x, int64_t n
     for (int64_t i0 = 0; i0 < n && st == VAE_OK; i0 += batch) {
         int64_t m = n - i0 < batch ? n - i0 : batch;
         /* ELBO parts and latent statistics */
+        vae_net_select_labels(net, i0, m);
         vae_tensor *xb = batch_tensor(ctx, net, x, i0, m);
         vae_tensor *qm = NULL, *qv = NULL;
         vae_dist *q = vae_net_encode(ctx, net, xb, &qm, &qv);
         vae_tensor *z = q ? vae_dist_sample(ctx, q, L) : NULL; /* (L, m, Z) */
         vae_tensor *rec =
             vae_mean_axis(ctx, vae_dist_log_prob(ctx, vae_net_decode(ctx, net, z), xb), 0, 0);
-        vae_tensor *klb = q ? vae_normal_kl_std(ctx, qm, qv) : NULL;
+        vae_tensor *klb = !q ? NULL
+                          : vae_net_analytic_kl(net) /* else Monte Carlo on the same z */
+                              ? vae_normal_kl_std(ctx, qm, qv)
+                              : vae_mean_axis(ctx,
+                                              vae_sub(ctx, vae_dist_log_prob(ctx, q, z),
+                                                      vae_dist_log_prob(ctx, vae_net_prior(ctx, net), z)),
+                                              0, 0);
         if (!rec || !klb) {
             st = fail(ctx);
             break;

@@ -19,6 +19,9 @@
  *                  from [scale_lo, scale_hi] to [0, 1]
  *   col_mean X,..  col_std X,..: CSV standardization, x_dim values each (both or neither)
  *   plugin PATH    (repeatable) a plugin the model needs (models/plugin.h); never loaded here
+ * Model families (absent = off):
+ *   classes C      conditional VAE over labels 0..C-1     cond_prior learned|normal   p(z|y)
+ *   bayes_decoder 1  full VB over the decoder             prior_scale S (0 = 1)       local_reparam 0|1
  */
 #ifndef VAE_MODEL_H
 #define VAE_MODEL_H

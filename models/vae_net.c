@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "models/vae_net_internal.h"
 #include "nn/init.h"
 
 void vae_net_cfg_default(vae_net_cfg *cfg) {
@@ -60,16 +61,18 @@ vae_status vae_net_init(vae_net *net, const vae_net_cfg *cfg, vae_rng *rng, vae_
     int n = cfg->nhidden + 2;
     vae_activation act = {cfg->act, cfg->act_alpha};
     /* encoder: D -> h1 -> ... -> hn -> 2Z (mu and log-variance side by side) */
-    sizes[0] = cfg->x_dim;
+    sizes[0] = cfg->x_dim + cfg->n_classes; /* a conditional encoder reads concat(x, onehot y) */
     for (int i = 0; i < cfg->nhidden; i++) sizes[i + 1] = cfg->hidden[i];
     sizes[n - 1] = 2 * cfg->z_dim;
     if (vae_mlp_init(&net->enc, net->params, "enc", n, sizes, act, 0, err)) goto fail;
     /* decoder: Z -> hn -> ... -> h1 -> D * params_per_dim */
-    sizes[0] = cfg->z_dim;
+    sizes[0] = cfg->z_dim + cfg->n_classes; /* ... and its decoder concat(z, onehot y) */
     for (int i = 0; i < cfg->nhidden; i++) sizes[i + 1] = cfg->hidden[cfg->nhidden - 1 - i];
     sizes[n - 1] = cfg->x_dim * lik->params_per_dim;
     if (vae_mlp_init(&net->dec, net->params, "dec", n, sizes, act, 0, err)) goto fail;
     if (init_layers(cfg, &net->enc, rng, err) || init_layers(cfg, &net->dec, rng, err)) goto fail;
+    if (cfg->n_classes && vae__cond_init(net, rng, err)) goto fail;
+    if (cfg->bayes_decoder && vae__bayes_init(net, err)) goto fail;
     return VAE_OK;
 fail:;
     vae_status s = err && err->code ? err->code : VAE_ERR_OOM;
@@ -79,6 +82,7 @@ fail:;
 
 void vae_net_free(vae_net *net) {
     if (!net) return;
+    vae__bayes_free(net);
     vae_params_free(net->params);
     memset(net, 0, sizeof *net);
 }
@@ -92,6 +96,7 @@ void vae_net_init_output_bias(vae_net *net, const float *mean) {
 vae_dist *vae_net_encode(vae_ctx *ctx, vae_net *net, vae_tensor *x, vae_tensor **mu_out,
                          vae_tensor **lv_out) {
     int64_t Z = net->cfg.z_dim;
+    if (net->cfg.n_classes) x = vae__cond_input(ctx, net, x);
     vae_tensor *h = vae_mlp_forward(ctx, &net->enc, x); /* (B, 2Z) */
     vae_tensor *mu = vae_slice(ctx, h, -1, 0, Z, 1), *lv = vae_slice(ctx, h, -1, Z, 2 * Z, 1);
     if (!mu || !lv) return NULL;
@@ -101,20 +106,26 @@ vae_dist *vae_net_encode(vae_ctx *ctx, vae_net *net, vae_tensor *x, vae_tensor *
 }
 
 vae_dist *vae_net_prior(vae_ctx *ctx, vae_net *net) {
+    if (net->cfg.n_classes) return vae__cond_prior(ctx, net);
     return vae_std_normal(ctx, net->cfg.dtype, 1, &net->cfg.z_dim);
 }
 
 int vae_net_analytic_kl(const vae_net *net) {
-    (void)net;
-    return 1;
+    return !net->cfg.n_classes || net->cfg.cond_prior == VAE_COND_PRIOR_NORMAL;
+}
+
+/* the decoder's output (..., D * params_per_dim) for z (..., Z) */
+static vae_tensor *decoder(vae_ctx *ctx, vae_net *net, vae_tensor *z) {
+    if (net->cfg.n_classes) z = vae__cond_input(ctx, net, z);
+    return net->bayes ? vae__bayes_forward(ctx, net, z) : vae_mlp_forward(ctx, &net->dec, z);
 }
 
 vae_dist *vae_net_decode(vae_ctx *ctx, vae_net *net, vae_tensor *z) {
-    return vae_likelihood_make(ctx, net->lik, vae_mlp_forward(ctx, &net->dec, z),
+    return vae_likelihood_make(ctx, net->lik, decoder(ctx, net, z),
                                net->cfg.lik_opts);
 }
 
 vae_tensor *vae_net_decode_mean(vae_ctx *ctx, vae_net *net, vae_tensor *z) {
-    return vae_likelihood_mean(ctx, net->lik, vae_mlp_forward(ctx, &net->dec, z),
+    return vae_likelihood_mean(ctx, net->lik, decoder(ctx, net, z),
                                net->cfg.lik_opts);
 }

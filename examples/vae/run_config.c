@@ -39,6 +39,8 @@ void run_config_default(run_config *c) {
     c->hidden[0] = 256;
     snprintf(c->activation, sizeof c->activation, "relu");
     snprintf(c->dtype, sizeof c->dtype, "f32");
+    snprintf(c->cond_prior, sizeof c->cond_prior, "learned");
+    c->prior_scale = 1.0;
     c->samples = 1;
     c->beta = 1.0;
     snprintf(c->estimator, sizeof c->estimator, "reparam");
@@ -116,6 +118,12 @@ int run_config_check(const run_config *c, char *msg, size_t n) {
         return fail(msg, n, "activation: unknown \"%s\"", c->activation);
     if (one_of(c->dtype, dtype_names, 2) < 0)
         return fail(msg, n, "dtype: unknown \"%s\"", c->dtype);
+    RANGE_I(classes, 0, 100000)
+    if (strcmp(c->cond_prior, "learned") && strcmp(c->cond_prior, "normal"))
+        return fail(msg, n, "cond_prior: unknown \"%s\"", c->cond_prior);
+    RANGE_I(bayes_decoder, 0, 1)
+    RANGE_I(local_reparam, 0, 1)
+    RANGE_D(prior_scale, 0, 1e6)
     RANGE_I(samples, 1, 100000)
     RANGE_D(beta, 0, 1e6)
     RANGE_I(kl_warmup, 0, INT64_C(1) << 40)
@@ -274,6 +282,11 @@ static int from_model_desc(run_config *c, vae_model_desc *d, char *msg, size_t n
     snprintf(c->dtype, sizeof c->dtype, "%s", nc->dtype == VAE_F64 ? "f64" : "f32");
     snprintf(c->likelihood, sizeof c->likelihood, "%s", nc->likelihood);
     c->lik_param = nc->lik_opts[0];
+    c->classes = nc->n_classes;
+    snprintf(c->cond_prior, sizeof c->cond_prior, "%s",
+             nc->cond_prior == VAE_COND_PRIOR_NORMAL ? "normal" : "learned");
+    c->bayes_decoder = nc->bayes_decoder, c->local_reparam = nc->local_reparam;
+    c->prior_scale = nc->bayes_decoder ? nc->prior_scale : 1.0;
     snprintf(c->model, sizeof c->model, "%s", d->model);
     snprintf(c->objective, sizeof c->objective, "%s", d->objective);
     snprintf(c->estimator, sizeof c->estimator, "%s", d->estimator);
@@ -512,6 +525,10 @@ void run_config_net_cfg(const run_config *c, vae_net_cfg *net) {
     snprintf(net->likelihood, sizeof net->likelihood, "%s", c->likelihood);
     net->lik_opts[0] = c->lik_param;
     net->dtype = strcmp(c->dtype, "f64") == 0 ? VAE_F64 : VAE_F32;
+    net->n_classes = c->classes;
+    net->cond_prior = strcmp(c->cond_prior, "normal") == 0 ? VAE_COND_PRIOR_NORMAL : VAE_COND_PRIOR_LEARNED;
+    net->bayes_decoder = c->bayes_decoder, net->local_reparam = c->local_reparam;
+    net->prior_scale = c->prior_scale;
 }
 
 void run_config_legacy_spec(const run_config *c, char *buf, size_t n) {

@@ -46,6 +46,12 @@ typedef struct run_config {
     int64_t hidden[RUN_MAX_HIDDEN];
     char activation[16];
     char dtype[8]; /* f32 | f64 */
+    /* model families (models/vae_net.h; all 0 = off), stored through the model's keys (models/model.c) */
+    int64_t classes;     /* conditional VAE: labels 0..classes-1 (from the training data's labels) */
+    char cond_prior[16]; /* its p(z|y): learned | normal */
+    int bayes_decoder;   /* full VB over the decoder */
+    double prior_scale;  /* its p(theta) = N(0, s^2 I) */
+    int local_reparam;   /* train it with the local reparameterization */
     /* objective: its spec (vae_objective_parse_spec) plus estimator and baseline. A configuration from before
      * the spec existed has objective "" and the legacy fields below (model, samples, beta, ...), which
      * run_config_objective maps onto a spec; they are read from such files but no longer written. */
