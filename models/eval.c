@@ -103,13 +103,14 @@ vae_status vae_evaluate_ex(vae_ctx *ctx, vae_net *net, const float *x, int64_t n
         vae_tensor *z = q ? vae_dist_sample(ctx, q, L) : NULL; /* (L, m, Z) */
         vae_tensor *rec =
             vae_mean_axis(ctx, vae_dist_log_prob(ctx, vae_net_decode(ctx, net, z), xb), 0, 0);
-        vae_tensor *klb = !q ? NULL
-                          : vae_net_analytic_kl(net) /* else Monte Carlo on the same z */
-                              ? vae_normal_kl_std(ctx, qm, qv)
-                              : vae_mean_axis(ctx,
-                                              vae_sub(ctx, vae_dist_log_prob(ctx, q, z),
-                                                      vae_dist_log_prob(ctx, vae_net_prior(ctx, net), z)),
-                                              0, 0);
+        vae_tensor *klb =
+            !q ? NULL
+            : vae_net_analytic_kl(net) /* else Monte Carlo on the same z */
+                ? vae_normal_kl_std(ctx, qm, qv)
+                : vae_mean_axis(ctx,
+                                vae_sub(ctx, vae_dist_log_prob(ctx, q, z),
+                                        vae_dist_log_prob(ctx, vae_net_prior(ctx, net), z)),
+                                0, 0);
         if (!rec || !klb) {
             st = fail(ctx);
             break;

@@ -23,7 +23,8 @@ typedef struct vae_eval_cfg {
     double au_threshold; /* active-unit threshold (default 0.01) */
     int64_t
         elbo_samples; /* L: samples z ~ q(z|x) per example for the ELBO's reconstruction (default 1) */
-    int64_t weight_samples; /* a full-VB decoder: average over S draws of theta, log p(x) = log (1/S) sum_s
+    int64_t
+        weight_samples; /* a full-VB decoder: average over S draws of theta, log p(x) = log (1/S) sum_s
                                p^(x|theta_s); 0 = its current weights (the posterior mean unless resampled) */
 } vae_eval_cfg;
 

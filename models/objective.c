@@ -223,7 +223,8 @@ vae_status vae_objective(vae_ctx *ctx, vae_net *net, vae_tensor *x, const vae_ob
     memset(&o, 0, sizeof o);
     vae_objective_cfg r = *cfg;
     r.desc = desc_of(cfg);
-    vae_weight_mode wm = net->bayes ? vae__bayes_begin(ctx, net) : VAE_WEIGHTS_MEAN; /* theta per minibatch */
+    vae_weight_mode wm =
+        net->bayes ? vae__bayes_begin(ctx, net) : VAE_WEIGHTS_MEAN; /* theta per minibatch */
     vae_status s = r.desc->build(ctx, net, x, &r, st, &o);
     if (net->bayes) { /* + KL(q(theta) || p(theta)) / N, before the N/M scaling */
         vae_status sb = vae__bayes_end(ctx, net, &r, wm, &o);

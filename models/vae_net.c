@@ -121,11 +121,9 @@ static vae_tensor *decoder(vae_ctx *ctx, vae_net *net, vae_tensor *z) {
 }
 
 vae_dist *vae_net_decode(vae_ctx *ctx, vae_net *net, vae_tensor *z) {
-    return vae_likelihood_make(ctx, net->lik, decoder(ctx, net, z),
-                               net->cfg.lik_opts);
+    return vae_likelihood_make(ctx, net->lik, decoder(ctx, net, z), net->cfg.lik_opts);
 }
 
 vae_tensor *vae_net_decode_mean(vae_ctx *ctx, vae_net *net, vae_tensor *z) {
-    return vae_likelihood_mean(ctx, net->lik, decoder(ctx, net, z),
-                               net->cfg.lik_opts);
+    return vae_likelihood_mean(ctx, net->lik, decoder(ctx, net, z), net->cfg.lik_opts);
 }

@@ -18,8 +18,8 @@
 int cli_evaluate(vae_ctx *ctx, vae_net *net, const float *x, int64_t n, int64_t is_samples,
                  progress *p, cli_eval_sums *out, double *kl_per_dim, double *ex_elbo,
                  double *ex_loglik, char *msg, size_t msglen) {
-    return cli_evaluate_ex(ctx, net, x, n, is_samples, 1, 0, p, out, kl_per_dim, ex_elbo,
-                           ex_loglik, NULL, msg, msglen);
+    return cli_evaluate_ex(ctx, net, x, n, is_samples, 1, 0, p, out, kl_per_dim, ex_elbo, ex_loglik,
+                           NULL, msg, msglen);
 }
 
 /* sd / sqrt(n) of v[0..n) (sd with n - 1); NAN for n < 2 */
@@ -33,9 +33,9 @@ static double std_error(const double *v, int64_t n) {
 }
 
 int cli_evaluate_ex(vae_ctx *ctx, vae_net *net, const float *x, int64_t n, int64_t is_samples,
-                    int64_t elbo_samples, int64_t weight_samples, progress *p, cli_eval_sums *out, double *kl_per_dim,
-                    double *ex_elbo, double *ex_loglik, double *ex_loglik_se, char *msg,
-                    size_t msglen) {
+                    int64_t elbo_samples, int64_t weight_samples, progress *p, cli_eval_sums *out,
+                    double *kl_per_dim, double *ex_elbo, double *ex_loglik, double *ex_loglik_se,
+                    char *msg, size_t msglen) {
     int64_t Z = net->cfg.z_dim, D = net->cfg.x_dim;
     vae_eval_cfg ec;
     vae_eval_cfg_default(&ec);
@@ -174,7 +174,8 @@ int cmd_eval(int argc, char **argv) {
     if (S > 0 && !r.net.bayes) {
         run_data_free(&d);
         run_close(&r);
-        return cli_usage_error(CMD, "--weight-samples applies to a full-VB decoder (vae train --bayes-decoder)");
+        return cli_usage_error(
+            CMD, "--weight-samples applies to a full-VB decoder (vae train --bayes-decoder)");
     }
     if (S < 0) S = r.net.bayes ? 10 : 0;
     vae_ctx *ctx = vae_ctx_new(0);
@@ -243,7 +244,12 @@ int cmd_eval(int argc, char **argv) {
     json_bool(&j, "subset", n < ds->n);
     json_int(&j, "is_samples", K);
     json_int(&j, "elbo_samples", L);
-    if (r.net.bayes) json_int(&j, "weight_samples", S);
+    if (r.net
+            .bayes) { /* and KL(q(theta) || p(theta)) in nats: the data set's bound is sum_i ELBO_i - weight_kl */
+        json_int(&j, "weight_samples", S);
+        vae_ctx_reset(ctx);
+        json_num(&j, "weight_kl", vae_item(vae_net_weight_kl(ctx, &r.net)));
+    }
     if (vae_net_conditional(&r.net)) json_bool(&j, "conditional", 1); /* loglik is log p(x|y) */
     json_num(&j, "loglik", s.loglik);
     json_num(&j, "loglik_se", s.loglik_se);

@@ -25,8 +25,10 @@ int cmd_sample(int argc, char **argv) {
     };
     int rc = cli_parse(
         CMD, argc, argv, tab, (int)(sizeof tab / sizeof *tab), "--run DIR [OPTIONS]",
-        "Draw z ~ N(0, I) (a conditional VAE: z ~ p(z|y)) and write the decoder means as a PNG grid (CSV for tabular data, in the\n"
-        "original units) and as samples.npy.");
+        "Draw z ~ N(0, I) and write the decoder means as a PNG grid (CSV for tabular data, in the\n"
+        "original units) and as samples.npy. A conditional VAE draws z ~ p(z|y): one class per "
+        "row\n"
+        "of 8, or --class C.");
     if (rc == CLI_PARSE_HELP) return CLI_EXIT_OK;
     if (rc) return CLI_EXIT_USAGE;
     run r;

@@ -77,7 +77,8 @@ int cmd_score(int argc, char **argv) {
     progress p;
     progress_init(&p, 0, n, 0, quiet || ranks_rank() > 0);
     cli_eval_sums s;
-    if (cli_evaluate_ex(ctx, &r.net, ds->x, n, K, 1, r.net.bayes ? 10 : 0, &p, &s, kl, elbo, ll, llse, msg, sizeof msg)) {
+    if (cli_evaluate_ex(ctx, &r.net, ds->x, n, K, 1, r.net.bayes ? 10 : 0, &p, &s, kl, elbo, ll,
+                        llse, msg, sizeof msg)) {
         cli_error(CMD, "%s", msg);
         goto done;
     }

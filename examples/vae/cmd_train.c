@@ -408,6 +408,9 @@ static void print_result(trainer *t, const char *status, double seconds) {
     json_str(&j, "objective", t->cfg.objective);
     json_str(&j, "likelihood", t->cfg.likelihood);
     json_int(&j, "latent", t->cfg.latent);
+    if (t->cfg.classes > 0) json_int(&j, "classes", t->cfg.classes); /* a conditional VAE */
+    if (t->cfg.bayes_decoder) /* the last step's KL(q(theta) || p(theta)) / N */
+        json_num(&j, "weight_kl_per_example", vae_objective_out_value(&t->last_out, "weight_kl"));
     json_int(&j, "epochs", t->cfg.epochs_done);
     json_int(&j, "step", t->optim.step);
     int last = t->log.n - 1;

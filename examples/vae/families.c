@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "models/dist_builtin.h"
 #include "pictures.h"
+#include "ranks.h"
 
 int family_config(const char *cmd, const family_opts *o, int cvae_model, cli_opt *tab, int ntab,
                   run_config *c) {
@@ -24,7 +25,7 @@ int family_config(const char *cmd, const family_opts *o, int cvae_model, cli_opt
             if (cli_seen(tab, ntab, *k))
                 return cli_usage_error(cmd, "--%s applies to the full-VB decoder (--bayes-decoder)",
                                        *k);
-    if (o->bayes && cli_seen(tab, ntab, "deterministic-reduce"))
+    if (o->bayes && (cli_seen(tab, ntab, "deterministic-reduce") || ranks_size() > 1))
         return cli_usage_error(cmd,
                                "--bayes-decoder does not run with --deterministic-reduce or under "
                                "mpirun (each group would add the weight KL)");

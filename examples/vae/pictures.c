@@ -283,13 +283,15 @@ int pic_all(vae_ctx *ctx, vae_net *net, const run_config *cfg, const vae_dataset
     vae_rng_seed(&rng, (uint64_t)cfg->seed + 7);
     int cond = vae_net_conditional(net); /* its grid: 8 samples of each class per row */
     int64_t C = net->cfg.n_classes < 16 ? net->cfg.n_classes : 16;
-    if (pic_samples(ctx, net, cfg, dir, cond ? 8 * (int)C : 64, &rng, 0, -1, msg, msglen)) return -1;
+    if (pic_samples(ctx, net, cfg, dir, cond ? 8 * (int)C : 64, &rng, 0, -1, msg, msglen))
+        return -1;
     if (data && data->n > 0) {
         if (pic_reconstructions(ctx, net, cfg, data, dir, msg, msglen)) return -1;
         if (!cfg->tabular && !cond && pic_traversal(ctx, net, cfg, data, kl, dir, msg, msglen))
             return -1;
     }
-    if (!cfg->tabular && !cond && net->cfg.z_dim == 2 && pic_manifold(ctx, net, cfg, dir, msg, msglen))
+    if (!cfg->tabular && !cond && net->cfg.z_dim == 2 &&
+        pic_manifold(ctx, net, cfg, dir, msg, msglen))
         return -1;
     return family_pictures(ctx, net, cfg, dir, msg, msglen);
 }

@@ -526,7 +526,8 @@ void run_config_net_cfg(const run_config *c, vae_net_cfg *net) {
     net->lik_opts[0] = c->lik_param;
     net->dtype = strcmp(c->dtype, "f64") == 0 ? VAE_F64 : VAE_F32;
     net->n_classes = c->classes;
-    net->cond_prior = strcmp(c->cond_prior, "normal") == 0 ? VAE_COND_PRIOR_NORMAL : VAE_COND_PRIOR_LEARNED;
+    net->cond_prior =
+        strcmp(c->cond_prior, "normal") == 0 ? VAE_COND_PRIOR_NORMAL : VAE_COND_PRIOR_LEARNED;
     net->bayes_decoder = c->bayes_decoder, net->local_reparam = c->local_reparam;
     net->prior_scale = c->prior_scale;
 }

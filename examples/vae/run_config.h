@@ -47,7 +47,7 @@ typedef struct run_config {
     char activation[16];
     char dtype[8]; /* f32 | f64 */
     /* model families (models/vae_net.h; all 0 = off), stored through the model's keys (models/model.c) */
-    int64_t classes;     /* conditional VAE: labels 0..classes-1 (from the training data's labels) */
+    int64_t classes; /* conditional VAE: labels 0..classes-1 (from the training data's labels) */
     char cond_prior[16]; /* its p(z|y): learned | normal */
     int bayes_decoder;   /* full VB over the decoder */
     double prior_scale;  /* its p(theta) = N(0, s^2 I) */

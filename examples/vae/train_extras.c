@@ -85,7 +85,8 @@ int train_study_record(const train_study_opts *o, const char *dir, int64_t epoch
         snprintf(msg, n, "study: %s", err.msg);
         goto done;
     }
-    if (family_prepare(net, &d->train, B, 0, msg, n)) goto done; /* a conditional net: the batch's labels */
+    if (family_prepare(net, &d->train, B, 0, msg, n))
+        goto done; /* a conditional net: the batch's labels */
     vae_ctx_seed(ctx, seed * 1000003ULL + (uint64_t)epoch);
     if (study_grid_run(&g, ctx, net, x, B, &base, NULL, msg, n)) goto done;
     json j;
