@@ -20,7 +20,7 @@ int cmd_sample(int argc, char **argv) {
         {"n", "N", CLI_OPT_INT, &n, 1, 10000, NULL, "number of samples (64)", 0},
         {"seed", "S", CLI_OPT_INT, &seed, 0, 9.2e18, NULL, "random seed (1)", 0},
         {"class", "C", CLI_OPT_INT, &cls, 0, 1e9, NULL,
-         "a conditional VAE: draw class C only (default: one class per row of 8)", 0},
+         "a conditional VAE: draw class C only (default: one class per row of 8, n = 8 per class)", 0},
         {"out", "DIR", CLI_OPT_STR, &out, 0, 0, NULL, "output directory (the run directory)", 0},
     };
     int rc = cli_parse(
@@ -42,6 +42,8 @@ int cmd_sample(int argc, char **argv) {
         run_close(&r);
         return CLI_EXIT_USAGE;
     }
+    if (vae_net_conditional(&r.net) && cls < 0 && !cli_seen(tab, (int)(sizeof tab / sizeof *tab), "n"))
+        n = 8 * (r.net.cfg.n_classes < 16 ? r.net.cfg.n_classes : 16); /* a row of 8 per class */
     char msg[512];
     const char *dir = out ? out : r.dir;
     vae_ctx *ctx = vae_ctx_new(0);
