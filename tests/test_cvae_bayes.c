@@ -403,7 +403,27 @@ static void test_conditioning(void) {
     vae_net_free(&net);
 }
 
+/* ---- a tabular label column becomes the labels ---- */
+static void test_take_labels(void) {
+    vae_dataset ds;
+    memset(&ds, 0, sizeof ds);
+    vae_error err = {0};
+    CHECK(vae_dataset_alloc(&ds, 3, 3, &err) == VAE_OK);
+    const float v[9] = {0.5f, 2, 7, 1.5f, 0, 8, 2.5f, 1, 9};
+    memcpy(ds.x, v, sizeof v);
+    CHECK(vae_dataset_take_labels(&ds, 0, &err) == VAE_ERR_ARG); /* 0.5 is no class */
+    CHECK(ds.d == 3 && ds.labels == NULL && ds.x[0] == 0.5f);    /* unchanged */
+    CHECK(vae_dataset_take_labels(&ds, 3, &err) == VAE_ERR_ARG);
+    CHECK(vae_dataset_take_labels(&ds, 1, &err) == VAE_OK);
+    CHECK(ds.d == 2 && ds.labels && ds.labels[0] == 2 && ds.labels[1] == 0 && ds.labels[2] == 1);
+    const float rest[6] = {0.5f, 7, 1.5f, 8, 2.5f, 9};
+    CHECK(memcmp(ds.x, rest, sizeof rest) == 0);
+    CHECK(vae_dataset_take_labels(&ds, 0, &err) == VAE_ERR_STATE);
+    vae_dataset_free(&ds);
+}
+
 int main(void) {
+    test_take_labels();
     test_weight_kl();
     test_gradcheck_layer();
     test_gradcheck_cond();

@@ -49,6 +49,16 @@ expect 0 "--cond with another objective, fixed prior" "$VAE" train $TINY --cond 
 printf 'a,b,c\n' >"$T/d.csv"; for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do echo "$i,2,3" >>"$T/d.csv"; done
 expect 1 "cvae without labels" "$VAE" train --data "csv:$T/d.csv" --model cvae --epochs 1 --quiet --out "$T/nolab"
 has "$T/err" "needs labelled data" "cvae without labels says why"
+# a CSV's class column (--label-column, 1-based): labels for the cVAE, the rest are the features
+printf 'a,b,y\n' >"$T/lab.csv"
+for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do echo "$i.5,$((i % 3)).25,$((i % 2))" >>"$T/lab.csv"; done
+expect 0 "cvae on a CSV label column" "$VAE" train --data "csv:$T/lab.csv" --label-column 3 --model cvae --hidden 8 --latent 1 --epochs 2 --batch 5 --quiet --out "$T/csvc"
+has "$T/csvc/checkpoint.vae" "classes 2" "the CSV run has 2 classes"
+has "$T/csvc/checkpoint.vae" "x_dim 2" "the label column is not a feature"
+expect 0 "eval of the CSV cvae" "$VAE" eval --run "$T/csvc" --is-samples 5 --quiet
+expect 2 "--label-column on a non-integer column" "$VAE" train --data "csv:$T/lab.csv" --label-column 1 --model cvae --epochs 1 --quiet --out "$T/csvbad"
+has "$T/err" "not a class label" "a non-integer label column says why"
+expect 2 "--label-column on images" "$VAE" train $TINY --label-column 1 --out "$T/imgcol"
 expect 2 "--cond-prior without --cond" "$VAE" train $TINY --cond-prior normal --out "$T/x1"
 expect 2 "--prior-scale without --bayes-decoder" "$VAE" train $TINY --prior-scale 2 --out "$T/x2"
 expect 2 "--local-reparam without --bayes-decoder" "$VAE" train $TINY --local-reparam --out "$T/x3"

@@ -34,6 +34,7 @@ int family_config(const char *cmd, const family_opts *o, int cvae_model, cli_opt
     c->bayes_decoder = o->bayes != 0;
     c->prior_scale = o->prior_scale > 0 ? o->prior_scale : 1.0;
     c->local_reparam = o->local_reparam != 0;
+    c->label_column = o->label_column;
     return 0;
 }
 

@@ -17,11 +17,13 @@ typedef struct family_opts {
     int bayes;              /* --bayes-decoder */
     double prior_scale;     /* --prior-scale */
     int local_reparam;      /* --local-reparam */
+    int64_t label_column;   /* --label-column (1-based; 0 = none) */
 } family_opts;
 
 /* The `vae train` option rows (not clang-formatted: one row a line). */
 /* clang-format off */
 #define FAMILY_TRAIN_OPTS(o)                                                                                       \
+    {"label-column", "N", CLI_OPT_INT, &(o)->label_column, 1, 1048576, NULL, "tabular data: column N (1-based) holds class labels, not features (for --cond, --labels)", 0}, \
     {"cond", NULL, CLI_OPT_FLAG, &(o)->cond, 0, 0, NULL, "conditional VAE on the data's labels: q(z|x,y), p(x|z,y), p(z|y) (any objective)", 0}, \
     {"cond-prior", "P", CLI_OPT_CHOICE, &(o)->cond_prior, 0, 0, "learned|normal", "conditional VAE's p(z|y): learned|normal (learned)", 0}, \
     {"bayes-decoder", NULL, CLI_OPT_FLAG, &(o)->bayes, 0, 0, NULL, "full VB: a Gaussian q(theta) over the decoder's weights (Kingma & Welling, app. F)", 0}, \

@@ -102,6 +102,7 @@ int run_config_check(const run_config *c, char *msg, size_t n) {
     if (!c->data[0]) return fail(msg, n, "data: empty spec");
     RANGE_I(n_train, 0, INT64_C(1) << 40)
     RANGE_D(valid_fraction, 0, 0.5)
+    RANGE_I(label_column, 0, RUN_MAX_COLUMNS)
     if (one_of(c->binarize, binarize_names, 3) < 0)
         return fail(msg, n, "binarize: unknown \"%s\"", c->binarize);
     RANGE_I(seed, 0, INT64_MAX)
@@ -210,6 +211,7 @@ typedef struct key_def {
 static const key_def keys[] = {
     KS(data),
     KI(n_train),
+    KI(label_column),
     KD(valid_fraction),
     KI(seed),
     LI(samples),

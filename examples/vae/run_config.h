@@ -33,6 +33,8 @@ typedef struct run_config {
     double valid_fraction; /* held out of the training set (0 = none) */
     int nlabels;           /* --labels: keep only examples with one of these labels (0 = all) */
     int64_t labels[RUN_MAX_LABELS]; /* written as "labels 0,1,2", only when nlabels > 0 */
+    int64_t
+        label_column; /* --label-column: tabular data's column (1-based) of class labels (0 = none) */
     char binarize[16]; /* dynamic | threshold | none (resolved: never "auto" once stored) */
     int64_t seed;
     /* model */
