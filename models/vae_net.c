@@ -71,7 +71,7 @@ vae_status vae_net_init(vae_net *net, const vae_net_cfg *cfg, vae_rng *rng, vae_
     sizes[n - 1] = cfg->x_dim * lik->params_per_dim;
     if (vae_mlp_init(&net->dec, net->params, "dec", n, sizes, act, 0, err)) goto fail;
     if (init_layers(cfg, &net->enc, rng, err) || init_layers(cfg, &net->dec, rng, err)) goto fail;
-    if (cfg->n_classes && vae__cond_init(net, rng, err)) goto fail;
+    if (cfg->n_classes && vae__cond_init(net, err)) goto fail;
     if (cfg->bayes_decoder && vae__bayes_init(net, err)) goto fail;
     return VAE_OK;
 fail:;

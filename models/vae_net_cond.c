@@ -12,12 +12,10 @@
 
 #include "models/dist_builtin.h"
 #include "models/vae_net_internal.h"
-#include "nn/init.h"
 
 #define MAX_CLASSES 100000
 
-vae_status vae__cond_init(vae_net *net, vae_rng *rng, vae_error *err) {
-    (void)rng;
+vae_status vae__cond_init(vae_net *net, vae_error *err) {
     const vae_net_cfg *c = &net->cfg;
     if (c->n_classes < 1 || c->n_classes > MAX_CLASSES)
         return vae_error_set(err, VAE_ERR_ARG,
@@ -28,10 +26,9 @@ vae_status vae__cond_init(vae_net *net, vae_rng *rng, vae_error *err) {
                              (int)c->cond_prior);
     if (c->cond_prior == VAE_COND_PRIOR_NORMAL) return VAE_OK;
     int64_t sizes[2] = {c->n_classes, 2 * c->z_dim};
-    vae_status s = vae_mlp_init(&net->prior, net->params, "prior", 2, sizes,
-                                vae_act_default(VAE_ACT_IDENTITY), 0, err);
-    /* zero weights and bias: p(z|y) starts as N(0, I), the unconditional prior */
-    return s;
+    /* left at zero (weights and bias): p(z|y) starts as N(0, I), the unconditional prior */
+    return vae_mlp_init(&net->prior, net->params, "prior", 2, sizes,
+                        vae_act_default(VAE_ACT_IDENTITY), 0, err);
 }
 
 int vae_net_conditional(const vae_net *net) {

@@ -10,7 +10,7 @@
 /* ---- conditional VAE (vae_net_cond.c) ---- */
 /* Check the cfg's class count and build the learned prior's layer C -> 2Z ("prior.0.*", zero mean and log-
  * variance at start: p(z|y) = N(0, I) until trained). */
-vae_status vae__cond_init(vae_net *net, vae_rng *rng, vae_error *err);
+vae_status vae__cond_init(vae_net *net, vae_error *err);
 /* concat(t, onehot y) along the last dim: t (..., B, k) -> (..., B, k + C), y the current batch's labels
  * broadcast over t's leading dims. NULL (ctx error) when no labels are set or their count is not B. */
 vae_tensor *vae__cond_input(vae_ctx *ctx, vae_net *net, vae_tensor *t);

@@ -163,6 +163,7 @@ int family_pictures(vae_ctx *ctx, vae_net *net, const run_config *cfg, const cha
     rc = 0;
 done:
     vae_net_set_weight_mode(net, VAE_WEIGHTS_MEAN);
+    vae_net_set_labels(net, NULL, 0, NULL); /* y is ours */
     free(z), free(x), free(s1), free(s2), free(grid);
     return rc;
 }
