@@ -52,6 +52,7 @@
 #include "models/likelihood.h"
 #include "models/plugin.h"
 #include "models/vae_net.h"
+#include "models/bayes_decoder.h"
 #include "models/estimators.h"
 #include "models/flow_prior.h"
 #include "models/discrete.h"

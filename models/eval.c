@@ -6,6 +6,7 @@
 
 #include "models/discrete.h"
 #include "models/vae_net_hier.h"
+#include "models/vae_net_internal.h"
 
 void vae_eval_cfg_default(vae_eval_cfg *cfg) {
     cfg->is_samples = 5000;
@@ -14,6 +15,7 @@ void vae_eval_cfg_default(vae_eval_cfg *cfg) {
     cfg->au_threshold = 0.01;
     cfg->elbo_samples = 1;
     cfg->moment_samples = VAE_EVAL_MOMENT_SAMPLES;
+    cfg->weight_samples = 0;
 }
 
 /* x rows [i0, i0+m) as a tensor of the model's dtype in a freshly reset ctx */
@@ -44,6 +46,7 @@ vae_status vae_encode_all(vae_ctx *ctx, vae_net *net, const float *x, int64_t n,
     int prev = vae_set_grad_enabled(ctx, 0);
     for (int64_t i0 = 0; i0 < n; i0 += batch) {
         int64_t m = n - i0 < batch ? n - i0 : batch;
+        vae_net_select_labels(net, i0, m);
         vae_tensor *qm = NULL, *qv = NULL, *xb = batch_tensor(ctx, net, x, i0, m);
         if (net->cfg.z2_dim) /* two layers: the posterior's moments, z2's by sampling z1 */
             vae__hier_moments(ctx, net, xb, VAE_EVAL_MOMENT_SAMPLES, &qm, &qv);
@@ -80,6 +83,8 @@ vae_status vae_evaluate_ex(vae_ctx *ctx, vae_net *net, const float *x, int64_t n
                            double *ex_loglik, double *ex_loglik_se) {
     memset(res, 0, sizeof *res);
     if (n < 1 || !x) return vae_error_set(vae_ctx_error(ctx), VAE_ERR_ARG, "evaluate: no examples");
+    if (net->bayes && cfg->weight_samples > 0)
+        return vae__bayes_evaluate(ctx, net, x, n, cfg, res, ex_elbo, ex_loglik, ex_loglik_se);
     int64_t Z = vae_net_latent_dim(net), D = net->cfg.x_dim;
     int64_t batch = cfg->batch > 0 ? cfg->batch : 100, K = cfg->is_samples;
     double *kl = calloc((size_t)Z, sizeof *kl), *au = calloc((size_t)Z, sizeof *au);
@@ -97,6 +102,7 @@ vae_status vae_evaluate_ex(vae_ctx *ctx, vae_net *net, const float *x, int64_t n
     for (int64_t i0 = 0; i0 < n && st == VAE_OK; i0 += batch) {
         int64_t m = n - i0 < batch ? n - i0 : batch;
         /* ELBO parts and latent statistics */
+        vae_net_select_labels(net, i0, m);
         vae_tensor *xb = batch_tensor(ctx, net, x, i0, m);
         vae_tensor *qm = NULL, *qv = NULL;
         vae_dist *q = vae_net_encode(ctx, net, xb, &qm, &qv);

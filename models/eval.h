@@ -17,6 +17,8 @@
  *   K particles, by the delta method, SE(log p^) ~ sd(w) / (sqrt(K) mean(w)) = sqrt((K S2 / S1^2 - 1) / (K - 1))
  *   with S1 = sum_k w_k, S2 = sum_k w_k^2 (computed in log space).
  * Discrete latents with a small space: the exact log p(x) by summation is vae_discrete_exact_loglik (discrete.h).
+ * A conditional model (vae_net_conditional) is evaluated on the labels set with vae_net_set_labels for the n rows
+ *   of x: log p(x|y); its KL is the Monte-Carlo one when the prior is learned.
  * The evaluation uses `ctx` as scratch (it resets it between chunks) and draws from ctx's RNG.
  */
 #ifndef VAE_EVAL_H
@@ -36,6 +38,9 @@ typedef struct vae_eval_cfg {
         elbo_samples; /* L: samples z ~ q(z|x) per example for the ELBO's reconstruction (default 1) */
     int64_t
         moment_samples; /* two stochastic layers: draws z1 behind E_q[z2|x] (default VAE_EVAL_MOMENT_SAMPLES) */
+    int64_t
+        weight_samples; /* a full-VB decoder: average over S draws of theta, log p(x) = log (1/S) sum_s
+                               p^(x|theta_s); 0 = its current weights (the posterior mean unless resampled) */
 } vae_eval_cfg;
 
 typedef struct vae_eval_result {

@@ -109,6 +109,17 @@ vae_status vae_model_desc_check(const vae_model_desc *d, vae_error *err) {
                                  "hidden2: layer size %" PRId64 " is out of range 1..65536",
                                  n->hidden2[i]);
     if (vae__discrete_cfg_check(n, err)) return err ? err->code : VAE_ERR_ARG;
+    if (n->n_classes < 0 || n->n_classes > 100000)
+        return vae_error_set(err, VAE_ERR_ARG, "classes: %" PRId64 " is out of range 0..100000",
+                             n->n_classes);
+    if (n->cond_prior != VAE_COND_PRIOR_LEARNED && n->cond_prior != VAE_COND_PRIOR_NORMAL)
+        return vae_error_set(err, VAE_ERR_ARG, "cond_prior: unknown kind %d", (int)n->cond_prior);
+    if ((n->bayes_decoder != 0 && n->bayes_decoder != 1) ||
+        (n->local_reparam != 0 && n->local_reparam != 1))
+        return vae_error_set(err, VAE_ERR_ARG, "bayes_decoder/local_reparam: not 0 or 1");
+    if (!(n->prior_scale >= 0 && n->prior_scale <= 1e6))
+        return vae_error_set(err, VAE_ERR_ARG, "prior_scale: %g is out of range 0..1e6",
+                             n->prior_scale);
     if (vae_model_act_parse(vae_model_act_name(n->act)) < 0)
         return vae_error_set(err, VAE_ERR_ARG, "activation: unknown kind %d", (int)n->act);
     if (n->dtype != VAE_F32 && n->dtype != VAE_F64)
@@ -214,6 +225,13 @@ vae_status vae_model_desc_write(const vae_model_desc *d, char **text, size_t *le
     if (more) sb_list(&s, "lik_opts", n->lik_opts, VAE_LIK_MAX_OPTS);
     if (n->flow[0]) vae_strbuf_printf(&s, "flow %s\n", n->flow); /* absent: none (older files) */
     if (n->prior[0]) vae_strbuf_printf(&s, "prior %s\n", n->prior);
+    /* model families: written only when on, so files without them read as the plain VAE */
+    if (n->n_classes > 0)
+        vae_strbuf_printf(&s, "classes %" PRId64 "\ncond_prior %s\n", n->n_classes,
+                          n->cond_prior == VAE_COND_PRIOR_NORMAL ? "normal" : "learned");
+    if (n->bayes_decoder)
+        vae_strbuf_printf(&s, "bayes_decoder 1\nprior_scale %.17g\nlocal_reparam %d\n",
+                          n->prior_scale, n->local_reparam);
     vae_strbuf_printf(&s, "model %s\nestimator %s\nbaseline %s\n", d->model, d->estimator,
                       d->baseline);
     if (d->objective[0]) vae_strbuf_printf(&s, "objective %s\n", d->objective);
@@ -375,6 +393,20 @@ static vae_status parse_line(vae_model_desc *d, const char *key, const char *val
         char *dst = key[0] == 'f' ? n->flow : n->prior;
         return set_str(dst, sizeof n->flow, val) ? VAE_OK : bad(err, key, "is too long", val);
     }
+    if (!strcmp(key, "classes"))
+        return parse_i64(val, &n->n_classes) ? VAE_OK : bad(err, key, "is not an integer", val);
+    if (!strcmp(key, "cond_prior")) {
+        if (strcmp(val, "learned") && strcmp(val, "normal"))
+            return bad(err, key, "is not learned or normal", val);
+        n->cond_prior = val[0] == 'n' ? VAE_COND_PRIOR_NORMAL : VAE_COND_PRIOR_LEARNED;
+        return VAE_OK;
+    }
+    if (!strcmp(key, "bayes_decoder"))
+        return parse_int(val, &n->bayes_decoder) ? VAE_OK : bad(err, key, "is not 0 or 1", val);
+    if (!strcmp(key, "local_reparam"))
+        return parse_int(val, &n->local_reparam) ? VAE_OK : bad(err, key, "is not 0 or 1", val);
+    if (!strcmp(key, "prior_scale"))
+        return parse_f64(val, &n->prior_scale) ? VAE_OK : bad(err, key, "is not a number", val);
     if (!strcmp(key, "model"))
         return set_str(d->model, sizeof d->model, val) ? VAE_OK : bad(err, key, "is too long", val);
     if (!strcmp(key, "objective"))

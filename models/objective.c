@@ -8,6 +8,7 @@
 #include "models/flow_prior.h"
 #include "models/discrete_internal.h"
 #include "models/objective_internal.h"
+#include "models/vae_net_internal.h"
 
 #define USER_SLOTS 32
 
@@ -234,8 +235,14 @@ vae_status vae_objective(vae_ctx *ctx, vae_net *net, vae_tensor *x, const vae_ob
     memset(&o, 0, sizeof o);
     vae_objective_cfg r = *cfg;
     r.desc = desc_of(cfg);
+    vae_weight_mode wm =
+        net->bayes ? vae__bayes_begin(ctx, net) : VAE_WEIGHTS_MEAN; /* theta per minibatch */
     vae_status s = vae__discrete_begin(ctx, net, x, &r, st); /* gumbel's temperature, NVIL's b(x) */
     if (s == VAE_OK) s = r.desc->build(ctx, net, x, &r, st, &o);
+    if (net->bayes) { /* + KL(q(theta) || p(theta)) / N, before the N/M scaling */
+        vae_status sb = vae__bayes_end(ctx, net, &r, wm, &o);
+        s = s ? s : (o.loss ? sb : s);
+    }
     if (s == VAE_OK && (!o.loss || !o.bound || vae_ctx_status(ctx)))
         s = vae_ctx_status(ctx)
                 ? vae_ctx_status(ctx)

@@ -67,6 +67,17 @@ vae_status vae_net_init(vae_net *net, const vae_net_cfg *cfg, vae_rng *rng, vae_
                              cfg->z2_dim ? "two stochastic layers"
                              : cfg->flow[0] ? "a posterior flow"
                                             : "a learned prior");
+    if ((cfg->n_classes || cfg->bayes_decoder) &&
+        (vae__net_is_conv(cfg) || cfg->z2_dim || cfg->flow[0] || cfg->prior[0] ||
+         cfg->latent_kind != VAE_LATENT_GAUSSIAN))
+        return vae_error_set(err, VAE_ERR_ARG,
+                             "vae_net: the %s takes the MLP net with one Gaussian latent: not with %s",
+                             cfg->n_classes ? "conditional VAE" : "Bayesian decoder",
+                             vae__net_is_conv(cfg) ? "the conv net"
+                             : cfg->z2_dim         ? "two stochastic layers"
+                             : cfg->flow[0]        ? "a posterior flow"
+                             : cfg->prior[0]       ? "a learned prior"
+                                                   : "discrete latents");
     net->cfg = *cfg;
     net->lik = lik;
     net->params = vae_params_new(cfg->dtype);
@@ -79,12 +90,12 @@ vae_status vae_net_init(vae_net *net, const vae_net_cfg *cfg, vae_rng *rng, vae_
     int n = cfg->nhidden + 2;
     vae_activation act = {cfg->act, cfg->act_alpha};
     /* encoder: D -> h1 -> ... -> hn -> 2Z (mu and log-variance side by side), or Z logits (discrete) */
-    sizes[0] = cfg->x_dim;
+    sizes[0] = cfg->x_dim + cfg->n_classes; /* a conditional encoder reads concat(x, onehot y) */
     for (int i = 0; i < cfg->nhidden; i++) sizes[i + 1] = cfg->hidden[i];
     sizes[n - 1] = cfg->latent_kind == VAE_LATENT_GAUSSIAN ? 2 * cfg->z_dim : cfg->z_dim;
     if (vae_mlp_init(&net->enc, net->params, "enc", n, sizes, act, 0, err)) goto fail;
     /* decoder: Z -> hn -> ... -> h1 -> D * params_per_dim */
-    sizes[0] = cfg->z_dim;
+    sizes[0] = cfg->z_dim + cfg->n_classes; /* ... and its decoder concat(z, onehot y) */
     for (int i = 0; i < cfg->nhidden; i++) sizes[i + 1] = cfg->hidden[cfg->nhidden - 1 - i];
     sizes[n - 1] = cfg->x_dim * lik->params_per_dim;
     if (vae_mlp_init(&net->dec, net->params, "dec", n, sizes, act, 0, err)) goto fail;
@@ -94,6 +105,8 @@ vae_status vae_net_init(vae_net *net, const vae_net_cfg *cfg, vae_rng *rng, vae_
     if (cfg->z2_dim && vae__hier_init(net, rng, err)) goto fail; /* two stochastic layers */
     if (vae__family_init(net, rng, err)) goto fail; /* flow / prior parameters, when cfg asks for them */
     if (cfg->baseline_hidden > 0 && vae__baseline_net_init(net, rng, err)) goto fail;
+    if (cfg->n_classes && vae__cond_init(net, err)) goto fail;
+    if (cfg->bayes_decoder && vae__bayes_init(net, err)) goto fail;
     return VAE_OK;
 fail:;
     vae_status s = err && err->code ? err->code : VAE_ERR_OOM;
@@ -104,6 +117,7 @@ fail:;
 void vae_net_free(vae_net *net) {
     if (!net) return;
     vae__family_free(net->family);
+    vae__bayes_free(net);
     vae_params_free(net->params);
     memset(net, 0, sizeof *net);
 }
@@ -123,6 +137,7 @@ vae_dist *vae_net_encode(vae_ctx *ctx, vae_net *net, vae_tensor *x, vae_tensor *
     if (net->cfg.z2_dim) return vae__hier_encode(ctx, net, x, mu_out, lv_out);
     if (net->family) return vae__family_encode(ctx, net, x, mu_out, lv_out);
     int64_t Z = net->cfg.z_dim;
+    if (net->cfg.n_classes) x = vae__cond_input(ctx, net, x);
     vae_tensor *h = vae__net_is_conv(&net->cfg) ? vae__net_conv_encode(ctx, net, x)
                                                 : vae_mlp_forward(ctx, &net->enc, x); /* (B, 2Z), or (B, Z) logits */
     if (net->cfg.latent_kind != VAE_LATENT_GAUSSIAN) return vae__discrete_q(ctx, net, h, mu_out, lv_out);
@@ -137,13 +152,15 @@ vae_dist *vae_net_prior(vae_ctx *ctx, vae_net *net) {
     if (net->cfg.z2_dim) return vae__hier_prior(ctx, net);
     if (net->family) return vae__family_prior(ctx, net);
     if (net->cfg.latent_kind != VAE_LATENT_GAUSSIAN) return vae__discrete_prior(ctx, net);
+    if (net->cfg.n_classes) return vae__cond_prior(ctx, net);
     return vae_std_normal(ctx, net->cfg.dtype, 1, &net->cfg.z_dim);
 }
 
 int vae_net_analytic_kl(const vae_net *net) {
-    /* two stochastic layers, a flow or a mixture prior: Monte-Carlo KL; discrete latents: the objectives' KL is
-     * Gaussian (their closed form is vae_discrete_kl) */
-    return net->cfg.z2_dim == 0 && !net->family && net->cfg.latent_kind == VAE_LATENT_GAUSSIAN;
+    /* two stochastic layers, a flow, a mixture or learned conditional prior: Monte-Carlo KL; discrete latents: the
+     * objectives' KL is Gaussian (their closed form is vae_discrete_kl) */
+    return net->cfg.z2_dim == 0 && !net->family && net->cfg.latent_kind == VAE_LATENT_GAUSSIAN &&
+           (!net->cfg.n_classes || net->cfg.cond_prior == VAE_COND_PRIOR_NORMAL);
 }
 
 int64_t vae_net_latent_dim(const vae_net *net) {
@@ -155,10 +172,11 @@ int vae_net_stoch_layers(const vae_net *net, int64_t *dims) {
     return net->cfg.z2_dim ? 2 : 1;
 }
 
-/* The decoder's output (..., D * P) for z (..., Z). */
+/* The decoder's output (..., D * P) for z (..., Z); a conditional decoder reads concat(z, onehot y). */
 static vae_tensor *decoder(vae_ctx *ctx, vae_net *net, vae_tensor *z) {
-    return vae__net_is_conv(&net->cfg) ? vae__net_conv_decode(ctx, net, z)
-                                       : vae_mlp_forward(ctx, &net->dec, z);
+    if (net->cfg.n_classes) z = vae__cond_input(ctx, net, z);
+    if (vae__net_is_conv(&net->cfg)) return vae__net_conv_decode(ctx, net, z);
+    return net->bayes ? vae__bayes_forward(ctx, net, z) : vae_mlp_forward(ctx, &net->dec, z);
 }
 
 vae_dist *vae_net_decode(vae_ctx *ctx, vae_net *net, vae_tensor *z) {

@@ -29,6 +29,8 @@
 #define VAE_NET_MAX_STOCH  2 /* stochastic layers */
 
 typedef enum vae_init_kind { VAE_INIT_PYTORCH, VAE_INIT_XAVIER, VAE_INIT_NORMAL } vae_init_kind;
+/* p(z|y) of a conditional VAE: learned N(mu(y), diag exp(logvar(y))), or the fixed N(0, I). */
+typedef enum vae_cond_prior { VAE_COND_PRIOR_LEARNED, VAE_COND_PRIOR_NORMAL } vae_cond_prior;
 
 /* The latent family (models/discrete.h for the discrete ones). */
 typedef enum vae_latent_kind {
@@ -66,7 +68,15 @@ typedef struct vae_net_cfg {
     vae_latent_kind latent_kind; /* VAE_LATENT_GAUSSIAN by default; discrete: the encoder outputs Z logits */
     int64_t latent_classes;      /* C of a categorical latent (z_dim = N * C); 0 otherwise */
     int64_t baseline_hidden; /* > 0: NVIL's input-dependent baseline b(x), an MLP D -> H tanh -> 1 ("bl.*") */
+    /* model families; all 0 = the plain VAE above */
+    int64_t n_classes;         /* conditional VAE (vae_net_cond.c): q(z|x,y), p(x|z,y), p(z|y), y in 0..C-1 */
+    vae_cond_prior cond_prior; /* its p(z|y) */
+    int bayes_decoder;         /* full VB (bayes_decoder.c): q(theta) = N(mu, softplus(rho)^2) over dec.* */
+    double prior_scale;        /* p(theta) = N(0, s^2 I); 0 reads as 1 */
+    int local_reparam;         /* train by sampling pre-activations (Kingma et al. 2015), not theta */
 } vae_net_cfg;
+
+typedef struct vae_bayes vae_bayes; /* bayes_decoder.c's state: sigma parameters, weight noise */
 
 typedef struct vae_net {
     vae_net_cfg cfg;
@@ -85,6 +95,11 @@ typedef struct vae_net {
      * it for the gumbel estimator from its temperature schedule; discrete.h) */
     double relax_temperature; /* 0: none */
     int relax_hard;           /* straight-through: hard one-hot forward, relaxed backward */
+    /* model families' state (zero when off) */
+    vae_mlp prior;         /* conditional: one-hot y (C) -> (2Z), mu and logvar of p(z|y) ("prior.0.*") */
+    const int64_t *labels; /* conditional: labels of the rows set (caller lifetime), vae_net_set_labels */
+    int64_t nlabels, label_lo, label_m; /* ... and the current batch's window [label_lo, label_lo + label_m) */
+    vae_bayes *bayes;      /* full VB decoder */
 } vae_net;
 
 /* Fill cfg with defaults: 784-400-(20) ReLU Bernoulli, f32, PyTorch init. */
@@ -120,6 +135,37 @@ VAE_API int64_t vae_net_latent_dim(const vae_net *net);
 /* The number of stochastic layers (1 or 2); their widths, z1 first, into dims[VAE_NET_MAX_STOCH] when non-NULL
  * (z holds them side by side in that order; dims[1] = 0 for one layer). */
 VAE_API int vae_net_stoch_layers(const vae_net *net, int64_t *dims);
+/* ---- conditional VAE (net->cfg.n_classes > 0; every call below is a no-op for other nets) ----
+ * The encoder reads concat(x, onehot y), the decoder concat(z, onehot y) (y broadcast over z's leading particle
+ * dims), the prior is p(z|y). The labels reach them through the net, so every objective runs unchanged. */
+/* Set the labels y[0..n) of the rows that follow (caller lifetime: not copied); the current batch is all n of
+ * them until vae_net_select_labels. NULL clears. VAE_ERR_ARG (nothing changed) for a label outside 0..C-1. */
+VAE_API vae_status vae_net_set_labels(vae_net *net, const int64_t *y, int64_t n, vae_error *err);
+/* Make rows [i0, i0 + m) of the labels set those of the next batch (what a loop over a data set in batches
+ * calls; vae_evaluate and vae_encode_all do). Out-of-range windows surface as an error at the next encode. */
+VAE_API void vae_net_select_labels(vae_net *net, int64_t i0, int64_t m);
+/* 1 when the net is conditional. */
+VAE_API int vae_net_conditional(const vae_net *net);
+
+/* ---- full variational Bayes over the decoder (net->cfg.bayes_decoder) ----
+ * decode uses theta = mu + sigma * zeta with zeta the net's current weight noise: 0 (the posterior mean) until
+ * vae_net_resample_weights draws it. vae_objective draws a fresh theta per minibatch and adds the parameter KL. */
+typedef enum vae_weight_mode {
+    VAE_WEIGHTS_MEAN,   /* theta = mu */
+    VAE_WEIGHTS_SAMPLE, /* theta = mu + sigma * zeta, zeta fixed until the next resample */
+    VAE_WEIGHTS_LOCAL   /* local reparameterization: each pre-activation drawn per datum, per decode */
+} vae_weight_mode;
+/* Draw a new zeta ~ N(0, I) from rng and use it (VAE_WEIGHTS_SAMPLE); no-op for other nets. */
+VAE_API void vae_net_resample_weights(vae_net *net, vae_rng *rng);
+/* Use theta = mu (VAE_WEIGHTS_MEAN) or the local reparameterization; no-op for other nets. */
+VAE_API void vae_net_set_weight_mode(vae_net *net, vae_weight_mode mode);
+/* N, the training set's size: the KL(q(theta) || p(theta)) of the data set enters a batch-mean loss as KL / N
+ * (with the N/M scaling of vae_objective_cfg.data_size it enters whole). No-op for other nets. */
+VAE_API void vae_net_set_data_size(vae_net *net, int64_t n);
+/* KL(q(theta) || p(theta)) in closed form, summed over every decoder weight and bias: a scalar (0 for other
+ * nets). NULL on failure. */
+VAE_API vae_tensor *vae_net_weight_kl(vae_ctx *ctx, vae_net *net);
+
 /* p(x|z) for z (..., Z): the likelihood over (..., D). NULL on failure. */
 VAE_API vae_dist *vae_net_decode(vae_ctx *ctx, vae_net *net, vae_tensor *z);
 /* The likelihood's mean E[x|z] (..., D) for pictures (sigmoid of the logits for Bernoulli). NULL on failure. */

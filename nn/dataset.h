@@ -156,6 +156,12 @@ VAE_API vae_status vae_dataset_subset(const vae_dataset *src, const int64_t *idx
 VAE_API vae_status vae_dataset_filter_labels(const vae_dataset *src, const int64_t *labels,
                                              int nlabels, vae_dataset *out, vae_error *err);
 
+/* Make column `col` (0-based) of tabular data the labels: its values (integers >= 0) go to ds->labels and the
+ * other d - 1 columns stay as x (a CSV's class column for a conditional VAE). Fails with VAE_ERR_ARG for images,
+ * a column outside 0..d-1, a single column, or a value that is not an integer in [0, 2^31) (naming its row),
+ * VAE_ERR_STATE when ds already has labels or is standardized, VAE_ERR_OOM; ds is then unchanged. */
+VAE_API vae_status vae_dataset_take_labels(vae_dataset *ds, int64_t col, vae_error *err);
+
 /* Smallest and largest value of x (0, 0 for an empty set). Never fails. */
 VAE_API void vae_dataset_range(const vae_dataset *ds, double *lo, double *hi);
 

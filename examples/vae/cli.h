@@ -102,11 +102,13 @@ typedef struct cli_eval_sums {
 int cli_evaluate(vae_ctx *ctx, vae_net *net, const float *x, int64_t n, int64_t is_samples,
                  progress *p, cli_eval_sums *out, double *kl_per_dim, double *ex_elbo,
                  double *ex_loglik, char *msg, size_t msglen);
-/* cli_evaluate with L samples per example for the ELBO and each example's IS standard error (may be NULL). */
+/* cli_evaluate with L samples per example for the ELBO, S weight draws of a full-VB decoder (0 = its mean
+ * weights) and each example's IS standard error (may be NULL). A conditional net is evaluated on the labels set
+ * on it for x's n rows (family_prepare); -1 with msg when there are none. */
 int cli_evaluate_ex(vae_ctx *ctx, vae_net *net, const float *x, int64_t n, int64_t is_samples,
-                    int64_t elbo_samples, progress *p, cli_eval_sums *out, double *kl_per_dim,
-                    double *ex_elbo, double *ex_loglik, double *ex_loglik_se, char *msg,
-                    size_t msglen);
+                    int64_t elbo_samples, int64_t weight_samples, progress *p, cli_eval_sums *out,
+                    double *kl_per_dim, double *ex_elbo, double *ex_loglik, double *ex_loglik_se,
+                    char *msg, size_t msglen);
 /* The split to use: `split` when given, else test, falling back to valid then train (with a note on
  * stderr). NULL with a message printed (exit 1). */
 const vae_dataset *cli_pick_split(const char *cmd, const run_data *d, const char *split);

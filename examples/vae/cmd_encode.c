@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "families.h"
 #include "json.h"
 #include "models/eval.h"
 #include "options.h"
@@ -66,6 +67,10 @@ int cmd_encode(int argc, char **argv) {
         goto done;
     }
     if (make_dirs(dir, msg, sizeof msg)) {
+        cli_error(CMD, "%s", msg);
+        goto done;
+    }
+    if (family_prepare(&r.net, ds, n, 0, msg, sizeof msg)) { /* a conditional VAE: q(z|x,y) */
         cli_error(CMD, "%s", msg);
         goto done;
     }

@@ -14,6 +14,7 @@
 #include "json.h"
 #include "models/flow_prior.h"
 #include "options.h"
+#include "families.h"
 #include "study_grid.h"
 
 #define CMD "estimators"
@@ -204,6 +205,10 @@ int cmd_estimators(int argc, char **argv) {
     if (d.dynamic ? vae_dataset_binarize_dynamic(&d.train, x, idx, B, &brng, &err)
                   : vae_dataset_gather(&d.train, idx, B, x, &err)) {
         cli_error(CMD, "%s", err.msg);
+        goto done;
+    }
+    if (family_prepare(&r.net, &d.train, B, d.train.n, msg, sizeof msg)) {
+        cli_error(CMD, "%s", msg);
         goto done;
     }
     vae_ctx_seed(ctx, (uint64_t)seed);

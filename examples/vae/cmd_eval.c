@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "models/discrete.h"
+#include "families.h"
 #include "json.h"
 #include "models/mig.h"
 #include "models/eval.h"
@@ -18,7 +19,7 @@
 int cli_evaluate(vae_ctx *ctx, vae_net *net, const float *x, int64_t n, int64_t is_samples,
                  progress *p, cli_eval_sums *out, double *kl_per_dim, double *ex_elbo,
                  double *ex_loglik, char *msg, size_t msglen) {
-    return cli_evaluate_ex(ctx, net, x, n, is_samples, 1, p, out, kl_per_dim, ex_elbo, ex_loglik,
+    return cli_evaluate_ex(ctx, net, x, n, is_samples, 1, 0, p, out, kl_per_dim, ex_elbo, ex_loglik,
                            NULL, msg, msglen);
 }
 
@@ -33,15 +34,23 @@ static double std_error(const double *v, int64_t n) {
 }
 
 int cli_evaluate_ex(vae_ctx *ctx, vae_net *net, const float *x, int64_t n, int64_t is_samples,
-                    int64_t elbo_samples, progress *p, cli_eval_sums *out, double *kl_per_dim,
-                    double *ex_elbo, double *ex_loglik, double *ex_loglik_se, char *msg,
-                    size_t msglen) {
+                    int64_t elbo_samples, int64_t weight_samples, progress *p, cli_eval_sums *out,
+                    double *kl_per_dim, double *ex_elbo, double *ex_loglik, double *ex_loglik_se,
+                    char *msg, size_t msglen) {
     int64_t Z = vae_net_latent_dim(net), D = net->cfg.x_dim;
     vae_eval_cfg ec;
     vae_eval_cfg_default(&ec);
     ec.is_samples = is_samples;
     ec.elbo_samples = elbo_samples;
+    ec.weight_samples = weight_samples;
     memset(out, 0, sizeof *out);
+    /* a conditional net: the labels set for x's n rows (family_prepare), handed on chunk by chunk */
+    const int64_t *y = net->labels;
+    int64_t ny = net->nlabels;
+    if (vae_net_conditional(net) && (!y || ny < n)) {
+        snprintf(msg, msglen, "a conditional VAE: no labels for the %lld examples", (long long)n);
+        return -1;
+    }
     /* the standard errors across examples need every example's value: the caller's arrays or ours */
     double *own = NULL;
     if (!ex_elbo || !ex_loglik) {
@@ -70,6 +79,7 @@ int cli_evaluate_ex(vae_ctx *ctx, vae_net *net, const float *x, int64_t n, int64
         int64_t i0 = c * EVAL_CHUNK, m = n - i0 < EVAL_CHUNK ? n - i0 : EVAL_CHUNK;
         vae_eval_result r;
         vae_ctx_seed(ctx, base + (uint64_t)c * 0x9e3779b97f4a7c15ULL);
+        if (y) vae_net_set_labels(net, y + i0, m, NULL);
         if (vae_evaluate_ex(ctx, net, x + i0 * D, m, &ec, &r, ex_elbo + i0, ex_loglik + i0,
                             ex_loglik_se ? ex_loglik_se + i0 : NULL)) {
             snprintf(msg, msglen, "%s", vae_ctx_message(ctx));
@@ -84,6 +94,7 @@ int cli_evaluate_ex(vae_ctx *ctx, vae_net *net, const float *x, int64_t n, int64
         vae_eval_result_free(&r);
         if (p) progress_count(p, "evaluating", i0 + m, n);
     }
+    if (y) vae_net_set_labels(net, y, ny, NULL);
     int rc = 0;
     for (int k = 0; k < ranks_size(); k++) {
         int64_t a, b;
@@ -124,7 +135,7 @@ int cli_evaluate_ex(vae_ctx *ctx, vae_net *net, const float *x, int64_t n, int64
 int cmd_eval(int argc, char **argv) {
     const char *run_dir = NULL, *ckpt = NULL, *data = NULL, *split = NULL, *labels = NULL,
                *max_memory = NULL;
-    int64_t K = 5000, nmax = 0, seed = 1, threads = 0, L = 1, exact_max = VAE_DISCRETE_MAX_ENUM;
+    int64_t K = 5000, nmax = 0, seed = 1, threads = 0, L = 1, S = -1, exact_max = VAE_DISCRETE_MAX_ENUM;
     int quiet = 0;
     cli_opt tab[] = {
         CLI_OPT_PLUGIN,
@@ -138,6 +149,8 @@ int cmd_eval(int argc, char **argv) {
          "importance samples for log p(x) (5000; 0 = skip)", 0},
         {"elbo-samples", "L", CLI_OPT_INT, &L, 1, 100000, NULL,
          "samples z ~ q(z|x) per example for the ELBO (1)", 0},
+        {"weight-samples", "S", CLI_OPT_INT, &S, 1, 100000, NULL,
+         "a full-VB decoder (--bayes-decoder): log p(x) = log mean over S draws of theta (10)", 0},
         {"n", "N", CLI_OPT_INT, &nmax, 0, 1e12, NULL,
          "evaluate only the first N examples (all; the summary then says \"subset\": true)", 0},
         {"exact-max", "M", CLI_OPT_INT, &exact_max, 0, VAE_DISCRETE_MAX_ENUM, NULL,
@@ -167,6 +180,13 @@ int cmd_eval(int argc, char **argv) {
     const vae_dataset *ds;
     if ((rc = cli_open_run_data(CMD, run_dir, ckpt, data, labels, split, &r, &d, &ds))) return rc;
     char msg[512];
+    if (S > 0 && !r.net.bayes) {
+        run_data_free(&d);
+        run_close(&r);
+        return cli_usage_error(
+            CMD, "--weight-samples applies to a full-VB decoder (vae train --bayes-decoder)");
+    }
+    if (S < 0) S = r.net.bayes ? 10 : 0;
     vae_ctx *ctx = vae_ctx_new(0);
     int64_t Z = vae_net_latent_dim(&r.net), n = ds->n, dims[VAE_NET_MAX_STOCH];
     int nlayers = vae_net_stoch_layers(&r.net, dims), layer_active[VAE_NET_MAX_STOCH] = {0};
@@ -193,10 +213,14 @@ int cmd_eval(int argc, char **argv) {
         goto done;
     }
     vae_ctx_seed(ctx, (uint64_t)seed);
+    if (family_prepare(&r.net, ds, n, 0, msg, sizeof msg)) { /* a conditional VAE: log p(x|y) */
+        cli_error(CMD, "%s", msg);
+        goto done;
+    }
     progress p;
     progress_init(&p, 0, n, 0, quiet || ranks_rank() > 0);
     cli_eval_sums s;
-    if (cli_evaluate_ex(ctx, &r.net, ds->x, n, K, L, &p, &s, kl, NULL, ex_is, NULL, msg,
+    if (cli_evaluate_ex(ctx, &r.net, ds->x, n, K, L, S, &p, &s, kl, NULL, ex_is, NULL, msg,
                         sizeof msg)) {
         cli_error(CMD, "%s", msg);
         goto done;
@@ -260,6 +284,13 @@ int cmd_eval(int argc, char **argv) {
     json_bool(&j, "subset", n < ds->n);
     json_int(&j, "is_samples", K);
     json_int(&j, "elbo_samples", L);
+    if (r.net
+            .bayes) { /* and KL(q(theta) || p(theta)) in nats: the data set's bound is sum_i ELBO_i - weight_kl */
+        json_int(&j, "weight_samples", S);
+        vae_ctx_reset(ctx);
+        json_num(&j, "weight_kl", vae_item(vae_net_weight_kl(ctx, &r.net)));
+    }
+    if (vae_net_conditional(&r.net)) json_bool(&j, "conditional", 1); /* loglik is log p(x|y) */
     json_num(&j, "loglik", s.loglik);
     json_num(&j, "loglik_se", s.loglik_se);
     if (exact) {

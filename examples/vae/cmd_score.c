@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "families.h"
 #include "json.h"
 #include "options.h"
 #include "ranks.h"
@@ -78,10 +79,15 @@ int cmd_score(int argc, char **argv) {
         goto done;
     }
     vae_ctx_seed(ctx, (uint64_t)seed);
+    if (family_prepare(&r.net, ds, n, 0, msg, sizeof msg)) { /* a conditional VAE: log p(x|y) */
+        cli_error(CMD, "%s", msg);
+        goto done;
+    }
     progress p;
     progress_init(&p, 0, n, 0, quiet || ranks_rank() > 0);
     cli_eval_sums s;
-    if (cli_evaluate_ex(ctx, &r.net, ds->x, n, K, 1, &p, &s, kl, elbo, ll, llse, msg, sizeof msg)) {
+    if (cli_evaluate_ex(ctx, &r.net, ds->x, n, K, 1, r.net.bayes ? 10 : 0, &p, &s, kl, elbo, ll,
+                        llse, msg, sizeof msg)) {
         cli_error(CMD, "%s", msg);
         goto done;
     }

@@ -11,6 +11,7 @@
 #include "applies.h"
 #include "autograd/ops.h"
 #include "cli.h"
+#include "families.h"
 #include "json.h"
 #include "models/discrete.h"
 #include "models/eval.h"
@@ -71,6 +72,7 @@ typedef struct train_opts {
     double lik_param, beta, free_bits, lr, weight_decay, clip_norm, valid_fraction, lr_gamma;
     double adam_beta1, adam_beta2, opt_eps; /* 0 = the optimizer's default */
     int mc_kl, n_over_m, resume, quiet, no_pictures, det_reduce;
+    family_opts fam; /* --cond, --bayes-decoder and their options (families.h) */
 } train_opts;
 
 /* runs/<data>-<model>: the spec's kind, plus the file's stem for file specs ("runs/csv-iris-vae").
@@ -167,7 +169,9 @@ static int config_from_opts(const train_opts *o, cli_opt *tab, int ntab, run_con
     int rc2;
     run_config_default(c);
     snprintf(c->data, sizeof c->data, "%s", o->data);
-    snprintf(c->model, sizeof c->model, "%s", o->model);
+    int cvae = strcmp(o->model, "cvae") == 0; /* --model cvae: the ELBO of a conditional VAE */
+    snprintf(c->model, sizeof c->model, "%s", cvae ? "vae" : o->model);
+    if (family_config(CMD, &o->fam, cvae, tab, ntab, c)) return CLI_EXIT_USAGE;
     snprintf(c->likelihood, sizeof c->likelihood, "%s", o->likelihood);
     snprintf(c->activation, sizeof c->activation, "%s", o->activation);
     snprintf(c->estimator, sizeof c->estimator, "%s", o->estimator);
@@ -299,6 +303,7 @@ static int config_from_opts(const train_opts *o, cli_opt *tab, int ntab, run_con
     if (run_config_copy(&t, c)) return cli_error(CMD, "out of memory");
     if (strcmp(t.likelihood, "auto") == 0) snprintf(t.likelihood, sizeof t.likelihood, "bernoulli");
     if (strcmp(t.binarize, "auto") == 0) snprintf(t.binarize, sizeof t.binarize, "none");
+    if (t.classes < 0) t.classes = 1; /* a conditional run: the data says how many */
     char msg[320];
     int bad = run_config_check(&t, msg, sizeof msg);
     run_config_free(&t);
@@ -324,6 +329,7 @@ typedef struct trainer {
     vae_ctx *ctx, *ectx;
     vae_rng rng_data;
     float *xbuf;
+    int64_t *ybuf; /* a conditional model: the batch's labels */
     char dir[RUN_PATH_MAX], ckpt[RUN_PATH_MAX], logpath[RUN_PATH_MAX];
     train_log log;
     vae_eval_result last_eval;
@@ -341,6 +347,7 @@ static void trainer_free(trainer *t) {
     vae_ctx_free(t->ctx);
     vae_ctx_free(t->ectx);
     free(t->xbuf);
+    free(t->ybuf);
     train_log_free(&t->log);
     vae_eval_result_free(&t->last_eval);
 }
@@ -378,6 +385,7 @@ static int evaluate_epoch(trainer *t, char *msg, size_t n) {
         10; /* two stochastic layers: E_q[z2|x] for the epoch's active units (vae eval: 100) */
     vae_ctx_seed(t->ectx, (uint64_t)t->cfg.seed * 7919 + (uint64_t)t->cfg.epochs_done);
     vae_eval_result_free(&t->last_eval);
+    if (family_prepare(&t->net, ds, m, 0, msg, n)) return -1;
     if (vae_evaluate(t->ectx, &t->net, ds->x, m, &ec, &t->last_eval, NULL, NULL)) {
         snprintf(msg, n, "evaluation: %s", vae_ctx_message(t->ectx));
         vae_ctx_clear_error(t->ectx);
@@ -393,6 +401,7 @@ static int evaluate_epoch(trainer *t, char *msg, size_t n) {
         vae_objective_state st = t->ost;
         vae_objective_out o;
         vae_ctx_reset(t->ectx);
+        vae_net_select_labels(&t->net, i, mb);
         vae_tensor *x = vae_cast(
             t->ectx,
             vae_wrap(t->ectx, VAE_F32, VAE_SHAPE(mb, t->cfg.x_dim), ds->x + i * t->cfg.x_dim),
@@ -433,6 +442,7 @@ static int train_step(trainer *t, double *bound, double *rec, double *kl, double
         snprintf(msg, n, "%s", err.msg);
         return -1;
     }
+    if (family_batch(&t->net, &t->data.train, idx, m, t->ybuf, msg, n)) return -1;
     vae_objective_out out;
     /* under mpirun (or --deterministic-reduce): every rank its share of the batch, one gradient sum */
     if (train_ranks_needed(t->det_reduce)) {
@@ -492,6 +502,9 @@ static void print_result(trainer *t, const char *status, double seconds) {
     json_str(&j, "likelihood", t->cfg.likelihood);
     json_int(&j, "latent", t->cfg.latent);
     if (t->cfg.latent2) json_int(&j, "latent2", t->cfg.latent2);
+    if (t->cfg.classes > 0) json_int(&j, "classes", t->cfg.classes); /* a conditional VAE */
+    if (t->cfg.bayes_decoder) /* the last step's KL(q(theta) || p(theta)) / N */
+        json_num(&j, "weight_kl_per_example", vae_objective_out_value(&t->last_out, "weight_kl"));
     json_int(&j, "epochs", t->cfg.epochs_done);
     json_int(&j, "step", t->optim.step);
     int last = t->log.n - 1;
@@ -529,8 +542,9 @@ static cli_opt *train_table(train_opts *o, int *n) {
          "NAME[:key=value,...]: an objective listed below, e.g. vr:alpha=0.5,k=5 (replaces --model "
          "and its options)",
          0},
-        {"model", "KIND", CLI_OPT_CHOICE, &o->model, 0, 0, "vae|beta-vae|iwae",
-         "objective: vae|beta-vae|iwae (vae); --objective takes any", 0},
+        {"model", "KIND", CLI_OPT_CHOICE, &o->model, 0, 0, "vae|beta-vae|iwae|cvae",
+         "objective: vae|beta-vae|iwae (vae), cvae = vae with --cond; --objective takes any", 0},
+        FAMILY_TRAIN_OPTS(&o->fam),
         {"likelihood", "NAME", CLI_OPT_STR, &o->likelihood, 0, 0, NULL,
          "p(x|z), one of the likelihoods listed below (auto: bernoulli for images, gaussian for "
          "CSV)",
@@ -723,8 +737,10 @@ static int setup_fresh(trainer *t, const train_opts *o, cli_opt *tab, int ntab, 
     int drc = run_data_load(&t->cfg, NULL, 1, &t->data, msg, n);
     if (drc) return cli_data_error(CMD, drc, msg);
     if (check_applies(&t->cfg, tab, ntab, &t->data)) return CLI_EXIT_USAGE;
+    if (family_after_data(&t->cfg, &t->data.train, msg, n)) return cli_error(CMD, "%s", msg);
     if (run_config_check(&t->cfg, msg, n)) return cli_error(CMD, "%s", msg);
     if (run_build_net(&t->cfg, &t->net, msg, n)) return cli_error(CMD, "%s", msg);
+    vae_net_set_data_size(&t->net, t->data.train.n); /* full VB: the weight KL / N */
     /* Burda et al.: start the output bias at the data's mean logit */
     float *mean = calloc((size_t)t->cfg.x_dim, sizeof *mean);
     if (!mean) return cli_error(CMD, "out of memory");
@@ -774,6 +790,7 @@ static int setup_resume(trainer *t, const train_opts *o, cli_opt *tab, int ntab,
     int drc = run_data_load(&t->cfg, NULL, 0, &t->data, msg, n);
     if (drc) return cli_data_error(CMD, drc, msg);
     if (run_build_net(&t->cfg, &t->net, msg, n)) return cli_error(CMD, "%s", msg);
+    vae_net_set_data_size(&t->net, t->data.train.n);
     vae_optim_config oc = optim_config(&t->cfg);
     vae_error err = {0};
     if (vae_optim_init(&t->optim, t->net.params, &oc, &err)) return cli_error(CMD, "%s", err.msg);
@@ -908,7 +925,8 @@ int cmd_train(int argc, char **argv) {
     }
     vae_error err = {0};
     t.xbuf = malloc(vae_dataset_batch_bytes(c->batch, c->x_dim));
-    if (!t.xbuf ||
+    t.ybuf = malloc(sizeof(int64_t) * (size_t)c->batch);
+    if (!t.xbuf || !t.ybuf ||
         vae_batch_iter_init(&t.it, t.data.train.n, c->batch, (uint64_t)c->seed, 0, &err)) {
         trainer_free(&t);
         return cli_error(CMD, "%s", err.msg[0] ? err.msg : "out of memory");

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "autograd/ops.h"
+#include "families.h"
 #include "plot.h"
 #include "tensor/io/png.h"
 #include "models/eval.h"
@@ -27,6 +28,7 @@ int pic_decode_means(vae_ctx *ctx, vae_net *net, const float *z, int64_t m, floa
     for (int64_t i0 = 0; i0 < m && rc == 0; i0 += DECODE_CHUNK) {
         int64_t c = m - i0 < DECODE_CHUNK ? m - i0 : DECODE_CHUNK;
         vae_ctx_reset(ctx);
+        vae_net_select_labels(net, i0, c); /* a conditional net: the labels set for the m rows */
         vae_tensor *zt = vae_cast(
             ctx, vae_wrap(ctx, VAE_F32, VAE_SHAPE(c, Z), (void *)(z + i0 * Z)), net->cfg.dtype);
         vae_tensor *mean = zt ? vae_net_decode_mean(ctx, net, zt) : NULL;
@@ -119,17 +121,21 @@ static int write_npy_rows(const run_config *cfg, const char *path, const float *
 }
 
 int pic_samples(vae_ctx *ctx, vae_net *net, const run_config *cfg, const char *dir, int n,
-                vae_rng *rng, int write_npy, char *msg, size_t msglen) {
+                vae_rng *rng, int write_npy, int64_t cls, char *msg, size_t msglen) {
     int64_t Z = vae_net_latent_dim(net), D = net->cfg.x_dim;
     float *z = malloc(sizeof(float) * (size_t)(n * Z)),
           *x = malloc(sizeof(float) * (size_t)(n * D));
+    int64_t *y = malloc(sizeof(int64_t) * (size_t)n);
+    int cols = vae_net_conditional(net) ? 8 : 0; /* a conditional model: one class per row */
     char path[RUN_PATH_MAX];
     int rc = -1;
-    if (!z || !x) {
+    if (!z || !x || !y) {
         snprintf(msg, msglen, "out of memory");
         goto done;
     }
-    if (vae_net_discrete(net)) { /* the uniform prior: one class of C per variable, or fair bits */
+    if (vae_net_conditional(net)) { /* the class of each row, and z from p(z|y) */
+        if (family_prior_z(ctx, net, n, cols, cls, rng, y, z, msg, msglen)) goto done;
+    } else if (vae_net_discrete(net)) { /* the uniform prior: one class of C per variable, or fair bits */
         int64_t C = net->cfg.latent_kind == VAE_LATENT_CATEGORICAL ? net->cfg.latent_classes : 1;
         for (int64_t i = 0; i < n * Z; i += C) {
             int64_t hot = C > 1 ? (int64_t)vae_rng_below(rng, (uint64_t)C) : 0;
@@ -147,14 +153,15 @@ int pic_samples(vae_ctx *ctx, vae_net *net, const run_config *cfg, const char *d
                   msglen))
         goto done;
     if (cfg->tabular ? pic_write_csv(cfg, path, x, n, msg, msglen)
-                     : pic_write_grid(cfg, path, x, n, 0, msg, msglen))
+                     : pic_write_grid(cfg, path, x, n, cols, msg, msglen))
         goto done;
     if (write_npy && (path_join(path, sizeof path, dir, "samples.npy", msg, msglen) ||
                       write_npy_rows(cfg, path, x, n, msg, msglen)))
         goto done;
     rc = 0;
 done:
-    free(z), free(x);
+    vae_net_set_labels(net, NULL, 0, NULL);
+    free(z), free(x), free(y);
     return rc;
 }
 
@@ -173,6 +180,7 @@ static int pic_reconstructions(vae_ctx *ctx, vae_net *net, const run_config *cfg
         snprintf(msg, msglen, "out of memory");
         goto done;
     }
+    if (family_prepare(net, data, m, 0, msg, msglen)) goto done;
     if (vae_encode_all(ctx, net, data->x, m, m, mu, NULL)) {
         snprintf(msg, msglen, "encoding: %s", vae_ctx_message(ctx));
         vae_ctx_clear_error(ctx);
@@ -207,6 +215,7 @@ static int pic_reconstructions(vae_ctx *ctx, vae_net *net, const run_config *cfg
         goto done;
     rc = 0;
 done:
+    vae_net_set_labels(net, NULL, 0, NULL);
     free(mu), free(rec), free(grid);
     return rc;
 }
@@ -291,15 +300,19 @@ int pic_all(vae_ctx *ctx, vae_net *net, const run_config *cfg, const vae_dataset
             const double *kl, const char *dir, char *msg, size_t msglen) {
     vae_rng rng;
     vae_rng_seed(&rng, (uint64_t)cfg->seed + 7);
-    if (pic_samples(ctx, net, cfg, dir, 64, &rng, 0, msg, msglen)) return -1;
+    int cond = vae_net_conditional(net); /* its grid: 8 samples of each class per row */
+    int64_t C = net->cfg.n_classes < 16 ? net->cfg.n_classes : 16;
+    if (pic_samples(ctx, net, cfg, dir, cond ? 8 * (int)C : 64, &rng, 0, -1, msg, msglen))
+        return -1;
     if (data && data->n > 0) {
         if (pic_reconstructions(ctx, net, cfg, data, dir, msg, msglen)) return -1;
-        if (!cfg->tabular && pic_traversal(ctx, net, cfg, data, kl, dir, msg, msglen)) return -1;
+        if (!cfg->tabular && !cond && pic_traversal(ctx, net, cfg, data, kl, dir, msg, msglen))
+            return -1;
     }
-    if (!cfg->tabular && vae_net_latent_dim(net) == 2 && !net->cfg.z2_dim &&
+    if (!cfg->tabular && !cond && vae_net_latent_dim(net) == 2 && !net->cfg.z2_dim &&
         pic_manifold(ctx, net, cfg, dir, msg, msglen))
         return -1;
-    return 0;
+    return family_pictures(ctx, net, cfg, dir, msg, msglen);
 }
 
 int pic_learning_curve(const char *dir, const char *bound_name, const double *train_bound,

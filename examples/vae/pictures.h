@@ -33,10 +33,11 @@ int pic_write_csv(const run_config *cfg, const char *path, const float *rows, in
                   size_t msglen);
 
 /* n samples from the prior into dir/samples.png (images) or dir/samples.csv (tabular), and their
- * decoder means into dir/samples.npy when write_npy. The draws come from rng. 0 or -1 with msg;
- * *written names the picture. */
+ * decoder means into dir/samples.npy when write_npy. The draws come from rng. A conditional model
+ * draws from p(z|y): class cls for every sample (cls >= 0), else one class per row of 8. 0 or -1
+ * with msg; *written names the picture. */
 int pic_samples(vae_ctx *ctx, vae_net *net, const run_config *cfg, const char *dir, int n,
-                vae_rng *rng, int write_npy, char *msg, size_t msglen);
+                vae_rng *rng, int write_npy, int64_t cls, char *msg, size_t msglen);
 
 /* All pictures of a finished (or checkpointed) run into dir: samples, reconstructions of the first
  * examples of `data`, traversals of the first example along each latent (rows ordered by

@@ -41,6 +41,8 @@ void run_config_default(run_config *c) {
     c->hidden[0] = 256;
     snprintf(c->activation, sizeof c->activation, "relu");
     snprintf(c->dtype, sizeof c->dtype, "f32");
+    snprintf(c->cond_prior, sizeof c->cond_prior, "learned");
+    c->prior_scale = 1.0;
     c->samples = 1;
     c->beta = 1.0;
     snprintf(c->estimator, sizeof c->estimator, "reparam");
@@ -105,6 +107,7 @@ int run_config_check(const run_config *c, char *msg, size_t n) {
     if (!c->data[0]) return fail(msg, n, "data: empty spec");
     RANGE_I(n_train, 0, INT64_C(1) << 40)
     RANGE_D(valid_fraction, 0, 0.5)
+    RANGE_I(label_column, 0, RUN_MAX_COLUMNS)
     if (one_of(c->binarize, binarize_names, 3) < 0)
         return fail(msg, n, "binarize: unknown \"%s\"", c->binarize);
     RANGE_I(seed, 0, INT64_MAX)
@@ -136,10 +139,24 @@ int run_config_check(const run_config *c, char *msg, size_t n) {
                     : c->flow[0]  ? "--flow"
                     : c->prior[0] ? "--prior"
                                   : "discrete latents (--latent-kind)");
+    if ((c->classes || c->bayes_decoder) && (!strcmp(c->net, "conv") || c->latent2 || c->flow[0] || c->prior[0] || discrete))
+        return fail(msg, n, "%s takes the MLP net with one Gaussian latent: not with %s",
+                    c->classes ? "the conditional VAE" : "--bayes-decoder",
+                    !strcmp(c->net, "conv") ? "--net conv"
+                    : c->latent2            ? "--layers 2"
+                    : c->flow[0]            ? "--flow"
+                    : c->prior[0]           ? "--prior"
+                                            : "discrete latents (--latent-kind)");
     RANGE_I(conv_ch[0], 0, 4096)
     RANGE_I(conv_ch[1], 0, 4096)
     if (one_of(c->dtype, dtype_names, 2) < 0)
         return fail(msg, n, "dtype: unknown \"%s\"", c->dtype);
+    RANGE_I(classes, 0, 100000)
+    if (strcmp(c->cond_prior, "learned") && strcmp(c->cond_prior, "normal"))
+        return fail(msg, n, "cond_prior: unknown \"%s\"", c->cond_prior);
+    RANGE_I(bayes_decoder, 0, 1)
+    RANGE_I(local_reparam, 0, 1)
+    RANGE_D(prior_scale, 0, 1e6)
     RANGE_I(samples, 1, 100000)
     RANGE_D(beta, 0, 1e6)
     RANGE_I(kl_warmup, 0, INT64_C(1) << 40)
@@ -241,6 +258,7 @@ typedef struct key_def {
 static const key_def keys[] = {
     KS(data),
     KI(n_train),
+    KI(label_column),
     KD(valid_fraction),
     KI(seed),
     LI(samples),
@@ -324,6 +342,11 @@ static int from_model_desc(run_config *c, vae_model_desc *d, char *msg, size_t n
     snprintf(c->prior, sizeof c->prior, "%s", nc->prior);
     vae_latent_kind_spec(nc, c->latent_kind, sizeof c->latent_kind);
     c->baseline_hidden = nc->baseline_hidden;
+    c->classes = nc->n_classes;
+    snprintf(c->cond_prior, sizeof c->cond_prior, "%s",
+             nc->cond_prior == VAE_COND_PRIOR_NORMAL ? "normal" : "learned");
+    c->bayes_decoder = nc->bayes_decoder, c->local_reparam = nc->local_reparam;
+    c->prior_scale = nc->bayes_decoder ? nc->prior_scale : 1.0;
     snprintf(c->model, sizeof c->model, "%s", d->model);
     snprintf(c->objective, sizeof c->objective, "%s", d->objective);
     snprintf(c->estimator, sizeof c->estimator, "%s", d->estimator);
@@ -576,6 +599,11 @@ void run_config_net_cfg(const run_config *c, vae_net_cfg *net) {
     if (vae_latent_kind_parse(net, c->latent_kind, &err) == VAE_OK && net->latent_kind != VAE_LATENT_GAUSSIAN)
         net->z_dim = c->latent; /* run_config_check holds them equal; a mismatch fails in vae_net_init */
     net->baseline_hidden = c->baseline_hidden;
+    net->n_classes = c->classes;
+    net->cond_prior =
+        strcmp(c->cond_prior, "normal") == 0 ? VAE_COND_PRIOR_NORMAL : VAE_COND_PRIOR_LEARNED;
+    net->bayes_decoder = c->bayes_decoder, net->local_reparam = c->local_reparam;
+    net->prior_scale = c->prior_scale;
 }
 
 void run_config_legacy_spec(const run_config *c, char *buf, size_t n) {

@@ -33,6 +33,8 @@ typedef struct run_config {
     double valid_fraction; /* held out of the training set (0 = none) */
     int nlabels;           /* --labels: keep only examples with one of these labels (0 = all) */
     int64_t labels[RUN_MAX_LABELS]; /* written as "labels 0,1,2", only when nlabels > 0 */
+    int64_t
+        label_column; /* --label-column: tabular data's column (1-based) of class labels (0 = none) */
     char binarize[16]; /* dynamic | threshold | none (resolved: never "auto" once stored) */
     int64_t seed;
     /* model */
@@ -54,6 +56,12 @@ typedef struct run_config {
     /* model families (models/flow_prior.h): "" = none; keys "flow" and "prior" of the model text */
     char flow[32];  /* planar:K | iaf:K */
     char prior[32]; /* mog:K | vamp:K */
+    /* model families (models/vae_net.h; all 0 = off), stored through the model's keys (models/model.c) */
+    int64_t classes; /* conditional VAE: labels 0..classes-1 (from the training data's labels) */
+    char cond_prior[16]; /* its p(z|y): learned | normal */
+    int bayes_decoder;   /* full VB over the decoder */
+    double prior_scale;  /* its p(theta) = N(0, s^2 I) */
+    int local_reparam;   /* train it with the local reparameterization */
     /* objective: its spec (vae_objective_parse_spec) plus estimator and baseline. A configuration from before
      * the spec existed has objective "" and the legacy fields below (model, samples, beta, ...), which
      * run_config_objective maps onto a spec; they are read from such files but no longer written. */

@@ -158,6 +158,12 @@ static void values_kind(run_data *d) {
     snprintf(d->values, sizeof d->values, "%s", !unit ? "real" : binary ? "binary" : "unit");
 }
 
+/* --label-column: that column of tabular data becomes the labels (every split the data has). */
+static int take_labels(const run_config *cfg, vae_dataset *ds, vae_error *err) {
+    if (cfg->label_column == 0 || ds->n == 0) return 0;
+    return vae_dataset_take_labels(ds, cfg->label_column - 1, err) ? -1 : 0;
+}
+
 /* Keep the examples whose label is in cfg->labels (every split the data has); a no-op without --labels. */
 static int filter_labels(const run_config *cfg, vae_dataset *ds, vae_error *err) {
     if (cfg->nlabels == 0 || ds->n == 0) return 0;
@@ -184,8 +190,9 @@ int run_data_load(run_config *cfg, const char *spec, int fit, run_data *d, char 
         return lib_fail(&err, msg, n) - (err.code == VAE_ERR_ARG);
     d->valid = valid;
     d->test = test;
-    if (filter_labels(cfg, &all, &err) || filter_labels(cfg, &d->valid, &err) ||
-        filter_labels(cfg, &d->test, &err)) {
+    if (take_labels(cfg, &all, &err) || take_labels(cfg, &d->valid, &err) ||
+        take_labels(cfg, &d->test, &err) || filter_labels(cfg, &all, &err) ||
+        filter_labels(cfg, &d->valid, &err) || filter_labels(cfg, &d->test, &err)) {
         vae_dataset_free(&all);
         run_data_free(d);
         return lib_fail(&err, msg, n) - (err.code == VAE_ERR_ARG);

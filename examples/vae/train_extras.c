@@ -1,6 +1,8 @@
 /* vae train's extra records: the study at checkpoints and per-step log lines (train_extras.h). */
 #include "train_extras.h"
 
+#include "families.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -83,6 +85,8 @@ int train_study_record(const train_study_opts *o, const char *dir, int64_t epoch
         snprintf(msg, n, "study: %s", err.msg);
         goto done;
     }
+    if (family_prepare(net, &d->train, B, 0, msg, n))
+        goto done; /* a conditional net: the batch's labels */
     vae_ctx_seed(ctx, seed * 1000003ULL + (uint64_t)epoch);
     if (study_grid_run(&g, ctx, net, x, B, &base, NULL, msg, n)) goto done;
     json j;

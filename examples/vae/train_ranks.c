@@ -24,6 +24,7 @@ static int group_grad(vae_ctx *ctx, vae_net *net, const float *x, int64_t m, int
     vae_ctx_reset(ctx);
     vae_params_zero_grad(net->params);
     vae_ctx_set_noise_rows(ctx, m, lo);
+    vae_net_select_labels(net, lo, b); /* a conditional net: these rows' labels */
     vae_tensor *xt =
         vae_cast(ctx, vae_wrap(ctx, VAE_F32, VAE_SHAPE(b, D), (float *)x + lo * D), net->cfg.dtype);
     vae_status rc = vae_objective(ctx, net, xt, cfg, st, out);
