@@ -177,6 +177,9 @@ refused "not with a learned prior" "discrete latents with a mixture prior" train
     --estimator score --prior mog:3 --out "$T/x"
 refused "not with two stochastic layers" "discrete latents with two layers" train $TINY --latent-kind bernoulli:2 \
     --estimator score --layers 2 --out "$T/x"
+refused "not with --net conv" "a conditional VAE with the conv net" train $TINYC --model cvae --net conv --out "$T/x"
+refused "not with --layers 2" "a Bayesian decoder with two layers" train $TINY --bayes-decoder --layers 2 --out "$T/x"
+refused "not with --flow" "a conditional VAE with a flow" train $TINY --cond --flow planar:2 --out "$T/x"
 refused "--net does not act" "estimators --net with --run" estimators --run "$T/bl0" --net conv --quiet
 
 echo "$passed passed, $failed failed"
