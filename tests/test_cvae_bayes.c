@@ -280,6 +280,7 @@ static void test_gradcheck_cond(void) {
     vae_ctx_clear_error(ctx);
     vae_net_set_labels(&net, NULL, 0, &err);
     vae_ctx_reset(ctx);
+    x2 = vae_zeros(ctx, VAE_F64, VAE_SHAPE(2, 5)); /* the reset invalidated the old x2 */
     CHECK(vae_net_encode(ctx, &net, x2, NULL, NULL) == NULL && vae_ctx_status(ctx) == VAE_ERR_ARG);
     vae_ctx_clear_error(ctx);
     vae_ctx_free(ctx);
