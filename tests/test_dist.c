@@ -132,6 +132,14 @@ static void test_laplace_bernoulli(vae_ctx *c) {
     CHECK(all_finite(lp));
     CHECK_NEAR(vae_item(lp), -100.6812832555115, 1e-12, 1e-13);
     CHECK_NEAR(vae_item(vae_dist_entropy(c, b)), 1.0473563445122371, 1e-13, 1e-13);
+    /* a saturated logit: the entropy (1 + l) e^-l to full relative precision (mpmath: l = 30, 50; f32 at l = 12),
+     * where softplus(l) - l sigmoid(l) cancelled */
+    double sl[2] = {30, -50};
+    vae_tensor *Hs = vae_dist_entropy(c, vae_dist_new(c, &vae_bernoulli_ops, 1, (vae_tensor *[]){TT(c, sl, 2)}));
+    CHECK_NEAR(vae_item(Hs), 2.9008631203401870539e-12 + 9.8366242246159806934e-21, 0, 1e-13);
+    double s12 = 12;
+    vae_tensor *H32 = vae_dist_entropy(c, vae_bernoulli_logits(c, vae_cast(c, TT(c, &s12, 1), VAE_F32)));
+    CHECK_NEAR(vae_item(H32), 0.000079874288704309419341, 0, 2e-6);
     vae_tensor *bm = vae_dist_mean(c, b);
     CHECK_NEAR(vae_get_flat(bm, 2), 1 / (1 + exp(-0.3)), 1e-15, 1e-15);
     /* the same in f32 */
