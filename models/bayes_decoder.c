@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "models/numeric_internal.h"
 #include "models/bayes_decoder.h"
 #include "models/vae_net_internal.h"
 #include "nn/init.h"
@@ -196,13 +197,6 @@ vae_status vae__bayes_end(vae_ctx *ctx, vae_net *net, const vae_objective_cfg *c
     return VAE_OK;
 }
 
-static double logaddexp(double a, double b) {
-    if (a == -INFINITY) return b;
-    if (b == -INFINITY) return a;
-    double m = a > b ? a : b;
-    return m + log(exp(a - m) + exp(b - m));
-}
-
 vae_status vae__bayes_evaluate(vae_ctx *ctx, vae_net *net, const float *x, int64_t n,
                                const vae_eval_cfg *cfg, vae_eval_result *res, double *ex_elbo,
                                double *ex_loglik, double *ex_loglik_se) {
@@ -227,7 +221,7 @@ vae_status vae__bayes_evaluate(vae_ctx *ctx, vae_net *net, const float *x, int64
         if ((st = vae_evaluate_ex(ctx, net, x, n, &one, &r, el, ll, NULL))) break;
         rec += r.rec / (double)S, kl += r.kl / (double)S;
         for (int64_t i = 0; i < n; i++)
-            acc[i] = logaddexp(acc[i], ll[i]), esum[i] += el[i] / (double)S;
+            acc[i] = vae__logaddexp(acc[i], ll[i]), esum[i] += el[i] / (double)S;
         if (s == 0) /* the encoder is not Bayesian: its statistics are the same for every draw */
             *res = r;
         else

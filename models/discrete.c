@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "autograd/ops.h"
+#include "models/numeric_internal.h"
 #include "models/discrete_internal.h"
 #include "models/dist_builtin.h"
 
@@ -38,13 +39,14 @@ vae_status vae__discrete_cfg_check(const vae_net_cfg *cfg, vae_error *err) {
     }
     if (cfg->latent_kind != VAE_LATENT_GAUSSIAN &&
         (cfg->z2_dim || cfg->flow[0] || cfg->prior[0] || (cfg->net[0] && strcmp(cfg->net, "mlp"))))
-        return vae_error_set(err, VAE_ERR_ARG,
-                             "vae_net: discrete latents take the MLP net with one latent layer and the "
-                             "uniform prior: not with %s",
-                             cfg->z2_dim     ? "two stochastic layers"
-                             : cfg->flow[0]  ? "a posterior flow"
-                             : cfg->prior[0] ? "a learned prior"
-                                             : "the conv net");
+        return vae_error_set(
+            err, VAE_ERR_ARG,
+            "vae_net: discrete latents take the MLP net with one latent layer and the "
+            "uniform prior: not with %s",
+            cfg->z2_dim     ? "two stochastic layers"
+            : cfg->flow[0]  ? "a posterior flow"
+            : cfg->prior[0] ? "a learned prior"
+                            : "the conv net");
     if (cfg->baseline_hidden < 0 || cfg->baseline_hidden > 65536)
         return vae_error_set(err, VAE_ERR_ARG,
                              "vae_net: baseline hidden size %lld is out of range 0..65536",
@@ -324,13 +326,6 @@ vae_status vae_discrete_exact_grad(vae_ctx *ctx, vae_net *net, const float *x, i
     return s;
 }
 
-static double logaddexp(double a, double b) {
-    if (a == -INFINITY) return b;
-    if (b == -INFINITY) return a;
-    double m = a > b ? a : b;
-    return m + log(exp(a - m) + exp(b - m));
-}
-
 vae_status vae_discrete_exact_loglik(vae_ctx *ctx, vae_net *net, const float *x, int64_t n,
                                      int64_t max_floats, double *ll) {
     int64_t M = need_enum(ctx, net, "discrete_exact_loglik");
@@ -356,7 +351,7 @@ vae_status vae_discrete_exact_loglik(vae_ctx *ctx, vae_net *net, const float *x,
                 break;
             }
             for (int64_t b = 0; b < m; b++)
-                ll[i0 + b] = logaddexp(ll[i0 + b], vae_get_flat(lse, b));
+                ll[i0 + b] = vae__logaddexp(ll[i0 + b], vae_get_flat(lse, b));
         }
     }
     vae_set_grad_enabled(ctx, prev);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "models/numeric_internal.h"
 #include "models/discrete.h"
 #include "models/vae_net_hier.h"
 #include "models/vae_net_internal.h"
@@ -30,13 +31,6 @@ static vae_tensor *batch_tensor(vae_ctx *ctx, const vae_net *net, const float *x
 /* The error is in the context already (the builder that failed put it there). */
 static vae_status fail(vae_ctx *ctx) {
     return vae_ctx_status(ctx) ? vae_ctx_status(ctx) : VAE_ERR_NULL;
-}
-
-static double logaddexp(double a, double b) {
-    if (a == -INFINITY) return b;
-    if (b == -INFINITY) return a;
-    double m = a > b ? a : b;
-    return m + log(exp(a - m) + exp(b - m));
 }
 
 vae_status vae_encode_all(vae_ctx *ctx, vae_net *net, const float *x, int64_t n, int64_t batch,
@@ -176,8 +170,8 @@ vae_status vae_evaluate_ex(vae_ctx *ctx, vae_net *net, const float *x, int64_t n
                 break;
             }
             for (int64_t b = 0; b < m; b++) {
-                acc[b] = logaddexp(acc[b], vae_get_flat(lse, b));
-                acc2[b] = logaddexp(acc2[b], vae_get_flat(lse2, b));
+                acc[b] = vae__logaddexp(acc[b], vae_get_flat(lse, b));
+                acc2[b] = vae__logaddexp(acc2[b], vae_get_flat(lse2, b));
             }
         }
         for (int64_t b = 0; st == VAE_OK && b < m; b++) {
