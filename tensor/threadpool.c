@@ -131,9 +131,12 @@ static void *worker_main(void *arg) {
         for (int64_t t0 = -1; atomic_load(&g_gen) == seen;) {
             for (int i = 0; i < SPIN_CHECK && atomic_load(&g_gen) == seen; i++) cpu_relax();
             const int64_t t = now_ns();
-            if (t0 < 0) t0 = t;
-            else if (t - t0 > SPIN_WAKE_NS) break;
-            else if (t - t0 > SPIN_PAUSE_NS) sched_yield(); /* a busy machine: let others run */
+            if (t0 < 0)
+                t0 = t;
+            else if (t - t0 > SPIN_WAKE_NS)
+                break;
+            else if (t - t0 > SPIN_PAUSE_NS)
+                sched_yield(); /* a busy machine: let others run */
         }
         if (atomic_load(&g_gen) == seen) {
             pthread_mutex_lock(&g_lock);
@@ -216,9 +219,12 @@ void vae_parallel_for(int64_t ntasks, void (*fn)(void *ctx, int64_t task, int th
     for (int64_t t0 = -1; atomic_load(&j.done) < ntasks;) {
         for (int i = 0; i < SPIN_CHECK && atomic_load(&j.done) < ntasks; i++) cpu_relax();
         const int64_t t = now_ns();
-        if (t0 < 0) t0 = t;
-        else if (t - t0 > SPIN_DONE_NS) break;
-        else if (t - t0 > SPIN_PAUSE_NS) sched_yield();
+        if (t0 < 0)
+            t0 = t;
+        else if (t - t0 > SPIN_DONE_NS)
+            break;
+        else if (t - t0 > SPIN_PAUSE_NS)
+            sched_yield();
     }
     if (atomic_load(&j.done) < ntasks) {
         pthread_mutex_lock(&g_lock);
