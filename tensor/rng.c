@@ -92,6 +92,10 @@ void vae_rng_bernoulli_f32(vae_rng *r, const float *p, float *out, int64_t n) {
     int32_t hi[BERN_CHUNK], lo[BERN_CHUNK];
     for (int64_t i0 = 0; i0 < n; i0 += BERN_CHUNK) {
         const int c = n - i0 < BERN_CHUNK ? (int)(n - i0) : BERN_CHUNK;
+        /* p is usually a data set row at a random index, not in cache: fetch this chunk's and the
+         * next chunk's lines while the chain runs (64-byte lines, 16 floats). */
+        for (int64_t j = 0; j < 2 * BERN_CHUNK && i0 + j < n; j += 16)
+            __builtin_prefetch(p + i0 + j);
         for (int j = 0; j < c; j++) {
             const uint64_t u = next(s) >> 11;
             hi[j] = (int32_t)(u >> 22);
