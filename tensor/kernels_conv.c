@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "gemm.h"
+#include "kernels_conv_internal.h"
 #include "kernels.h"
 #include "scratch.h"
 #include "threadpool.h"
@@ -231,8 +232,12 @@ static int64_t images(const vae_tensor *t) {
 
 #define SPATIAL(t, k) ((t)->shape[(t)->ndim - 3 + (k)])
 
-int vae_k_conv2d(const vae_tensor *x, const vae_tensor *w, const vae_tensor *b, vae_tensor *y,
-                 int64_t s, int64_t p) {
+int64_t vae__k_conv2d_col_elems(const vae_tensor *x, const vae_tensor *w, const vae_tensor *y) {
+    return images(x) * SPATIAL(x, 0) * w->shape[2] * w->shape[3] * SPATIAL(y, 1) * SPATIAL(y, 2);
+}
+
+int vae__k_conv2d_keep(const vae_tensor *x, const vae_tensor *w, const vae_tensor *b, vae_tensor *y,
+                       int64_t s, int64_t p, void *keep) {
     int f64 = x->dtype == VAE_F64;
     size_t es = vae_dtype_size(x->dtype);
     int64_t O = w->shape[0];
@@ -240,19 +245,28 @@ int vae_k_conv2d(const vae_tensor *x, const vae_tensor *w, const vae_tensor *b, 
                        w->shape[3], s, p, SPATIAL(y, 1), SPATIAL(y, 2));
     if (g.N == 0 || g.P == 0 || O == 0) return 0;
     blocks bl;
-    if (blocks_make(&g, g.CK, O, es, &bl)) return -1;
-    job j = {.g = &g, .src = img_of(x), .dst = vae_tensor_ptr(y), .ch = O, .mat = bl.col};
+    if (blocks_make(&g, keep ? 0 : g.CK, O, es, &bl)) return -1;
+    job j = {.g = &g, .src = img_of(x), .dst = vae_tensor_ptr(y), .ch = O};
     if (b) j.bias = vae_tensor_ptr(b), j.bstride = b->stride[0];
     const void *W = vae_tensor_ptr(w);
     for (int64_t n0 = 0; n0 < g.N; n0 += bl.nb) {
         int64_t nb = g.N - n0 < bl.nb ? g.N - n0 : bl.nb;
-        j.n0 = n0, j.ld = nb * g.P, j.mat = bl.col;
-        per_image(f64 ? im2col_double : im2col_float, &j, nb, g.CK * j.ld);
-        gemm(f64, O, j.ld, g.CK, W, g.CK, 1, bl.col, j.ld, 1, 0.0, bl.mat, j.ld, 1);
+        /* the block's col: the scratch (CK, nb*P), or columns [n0*P, (n0+nb)*P) of keep (CK, N*P) */
+        int64_t ldc = keep ? g.N * g.P : nb * g.P;
+        char *col = keep ? (char *)keep + (size_t)(n0 * g.P) * es : bl.col;
+        j.n0 = n0, j.ld = ldc, j.mat = col;
+        per_image(f64 ? im2col_double : im2col_float, &j, nb, g.CK * nb * g.P);
+        j.ld = nb * g.P;
+        gemm(f64, O, j.ld, g.CK, W, g.CK, 1, col, ldc, 1, 0.0, bl.mat, j.ld, 1);
         j.mat = bl.mat;
         per_image(f64 ? scatter_double : scatter_float, &j, nb, O * j.ld);
     }
     return 0;
+}
+
+int vae_k_conv2d(const vae_tensor *x, const vae_tensor *w, const vae_tensor *b, vae_tensor *y,
+                 int64_t s, int64_t p) {
+    return vae__k_conv2d_keep(x, w, b, y, s, p, NULL);
 }
 
 static void bias_grad(const vae_tensor *gy, vae_tensor *gb, int64_t N, int64_t O, int64_t P) {
@@ -262,8 +276,9 @@ static void bias_grad(const vae_tensor *gy, vae_tensor *gb, int64_t N, int64_t O
         bias_grad_float(vae_tensor_ptr(gy), N, O, P, vae_tensor_ptr(gb), gb->stride[0]);
 }
 
-int vae_k_conv2d_grad(const vae_tensor *x, const vae_tensor *w, const vae_tensor *gy,
-                      vae_tensor *gx, vae_tensor *gw, vae_tensor *gb, int64_t s, int64_t p) {
+int vae__k_conv2d_grad_kept(const vae_tensor *x, const vae_tensor *w, const vae_tensor *gy,
+                            vae_tensor *gx, vae_tensor *gw, vae_tensor *gb, int64_t s, int64_t p,
+                            const void *kept) {
     int f64 = x->dtype == VAE_F64;
     size_t es = vae_dtype_size(x->dtype);
     int64_t O = w->shape[0];
@@ -271,8 +286,8 @@ int vae_k_conv2d_grad(const vae_tensor *x, const vae_tensor *w, const vae_tensor
                        w->shape[3], s, p, SPATIAL(gy, 1), SPATIAL(gy, 2));
     if (gb) bias_grad(gy, gb, g.N, O, g.P);
     if ((!gx && !gw) || g.N == 0 || g.P == 0 || O == 0) return 0;
-    blocks bl;
-    if (blocks_make(&g, g.CK, O, es, &bl)) return -1;
+    blocks bl; /* col scratch: for dcol, or for im2col when nothing was kept */
+    if (blocks_make(&g, gx || !kept ? g.CK : 0, O, es, &bl)) return -1;
     job j = {.g = &g, .ch = O};
     img4 gyv = img_of(gy), xv = img_of(x);
     const void *W = vae_tensor_ptr(w);
@@ -281,11 +296,17 @@ int vae_k_conv2d_grad(const vae_tensor *x, const vae_tensor *w, const vae_tensor
         j.n0 = n0, j.ld = nb * g.P;
         j.src = gyv, j.mat = bl.mat; /* mat (O, ld) = gy's columns */
         per_image(f64 ? gather_double : gather_float, &j, nb, O * j.ld);
-        if (gw) { /* dW (O, CK) += gy (O, ld) @ col^T */
-            j.src = xv, j.mat = bl.col;
-            per_image(f64 ? im2col_double : im2col_float, &j, nb, g.CK * j.ld);
-            gemm(f64, O, g.CK, j.ld, bl.mat, j.ld, 1, bl.col, 1, j.ld, 1.0, vae_tensor_ptr(gw),
-                 g.CK, 1);
+        if (gw) { /* dW (O, CK) += gy (O, ld) @ col^T, col the forward's (kept) or recomputed */
+            const char *col = bl.col;
+            int64_t ldc = j.ld;
+            if (kept)
+                col = (const char *)kept + (size_t)(n0 * g.P) * es, ldc = g.N * g.P;
+            else {
+                j.src = xv, j.mat = bl.col;
+                per_image(f64 ? im2col_double : im2col_float, &j, nb, g.CK * j.ld);
+            }
+            gemm(f64, g.CK, O, j.ld, col, ldc, 1, bl.mat, 1, j.ld, 1.0, vae_tensor_ptr(gw), 1,
+                 g.CK);
         }
         if (gx) { /* dcol (CK, ld) = W^T @ gy; dx += col2im(dcol) */
             gemm(f64, g.CK, j.ld, O, W, 1, g.CK, bl.mat, j.ld, 1, 0.0, bl.col, j.ld, 1);
@@ -294,6 +315,11 @@ int vae_k_conv2d_grad(const vae_tensor *x, const vae_tensor *w, const vae_tensor
         }
     }
     return 0;
+}
+
+int vae_k_conv2d_grad(const vae_tensor *x, const vae_tensor *w, const vae_tensor *gy,
+                      vae_tensor *gx, vae_tensor *gw, vae_tensor *gb, int64_t s, int64_t p) {
+    return vae__k_conv2d_grad_kept(x, w, gy, gx, gw, gb, s, p, NULL);
 }
 
 /* y (N, O, P) contiguous = b[o] (or 0) */
@@ -363,8 +389,8 @@ int vae_k_conv_transpose2d_grad(const vae_tensor *x, const vae_tensor *w, const 
         if (gw) { /* dW (C, O*kk) += x (C, ld) @ col^T */
             j.src = xv, j.mat = bl.mat;
             per_image(f64 ? gather_double : gather_float, &j, nb, C * j.ld);
-            gemm(f64, C, g.CK, j.ld, bl.mat, j.ld, 1, bl.col, 1, j.ld, 1.0, vae_tensor_ptr(gw),
-                 g.CK, 1);
+            gemm(f64, g.CK, C, j.ld, bl.col, j.ld, 1, bl.mat, 1, j.ld, 1.0, vae_tensor_ptr(gw), 1,
+                 g.CK);
         }
         if (gx) { /* dx (C, ld) = W (C, O*kk) @ col, added into gx's images */
             gemm(f64, C, j.ld, g.CK, W, g.CK, 1, bl.col, j.ld, 1, 0.0, bl.mat, j.ld, 1);
