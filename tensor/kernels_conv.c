@@ -74,7 +74,28 @@ typedef struct job {
     int64_t bstride;
     int64_t n0, ld, ch; /* ch: channels of gather/scatter */
     int add;            /* scatter: += instead of = */
+    const int32_t *idx; /* im2col/col2im: NULL, or the offsets of idx_table (kh*kw rows of P) */
 } job;
+
+#define IDX_MAX 8192 /* entries of the offset table kept on the stack; a larger geometry takes the row loops */
+
+/* idx (kh*kw, P): the offset ih*sh + iw*sw in a channel of the image side that kernel tap (i, j) reads at
+ * position (ph, pw), or -1 where that pixel is padding. One flat loop over P positions per row of col then copies
+ * (or adds) a whole image's row without per-row range logic. 0 when the table does not fit (or offsets overflow
+ * int32): then the tasks take the row loops. */
+static int idx_table(const geom *g, int64_t sh, int64_t sw, int32_t *idx) {
+    if (g->kh * g->kw * g->P > IDX_MAX || (g->Hi * sh + g->Wi * sw) >= INT32_MAX) return 0;
+    for (int64_t ki = 0; ki < g->kh; ki++)
+        for (int64_t kj = 0; kj < g->kw; kj++, idx += g->P)
+            for (int64_t ph = 0; ph < g->Ph; ph++)
+                for (int64_t pw = 0; pw < g->Pw; pw++) {
+                    int64_t ih = ph * g->s - g->p + ki, iw = pw * g->s - g->p + kj;
+                    idx[ph * g->Pw + pw] = ih >= 0 && ih < g->Hi && iw >= 0 && iw < g->Wi
+                                               ? (int32_t)(ih * sh + iw * sw)
+                                               : -1;
+                }
+    return 1;
+}
 
 /* The positions pw in [*lo, *hi) whose input column pw*s - p + kj lies in [0, W). */
 static void valid_range(int64_t Pw, int64_t W, int64_t s, int64_t p, int64_t kj, int64_t *lo,
@@ -95,24 +116,34 @@ static void valid_range(int64_t Pw, int64_t W, int64_t s, int64_t p, int64_t kj,
         (void)tid;                                                                                 \
         const T *img = (const T *)(const void *)j->src.base + img_off(&j->src, j->n0 + t);         \
         T *col = (T *)(void *)j->mat + t * g->P;                                                   \
-        const int64_t step = g->s * j->src.sw;                                                     \
+        const int64_t step = g->s * j->src.sw, kk = g->kh * g->kw;                                 \
+        if (j->idx) {                                                                              \
+            for (int64_t c = 0; c < g->Ci; c++) {                                                  \
+                const T *src = img + c * j->src.sc;                                                \
+                for (int64_t k = 0; k < kk; k++) {                                                 \
+                    const int32_t *ix = j->idx + k * g->P;                                         \
+                    T *d = col + (c * kk + k) * j->ld;                                             \
+                    for (int64_t q = 0; q < g->P; q++) d[q] = ix[q] >= 0 ? src[ix[q]] : (T)0;      \
+                }                                                                                  \
+            }                                                                                      \
+            return;                                                                                \
+        }                                                                                          \
+        /* one pass per row with the zeros inline: short zero runs as memset calls cost more than the copy */ \
         for (int64_t kj = 0; kj < g->kw; kj++) {                                                   \
             int64_t lo, hi;                                                                        \
             valid_range(g->Pw, g->Wi, g->s, g->p, kj, &lo, &hi);                                   \
-            const int64_t iw0 = lo * g->s - g->p + kj;                                             \
             for (int64_t c = 0; c < g->Ci; c++)                                                    \
                 for (int64_t ki = 0; ki < g->kh; ki++) {                                           \
                     T *d = col + ((c * g->kh + ki) * g->kw + kj) * j->ld;                          \
                     for (int64_t ph = 0; ph < g->Ph; ph++, d += g->Pw) {                           \
                         int64_t ih = ph * g->s - g->p + ki;                                        \
-                        if (ih < 0 || ih >= g->Hi) {                                               \
-                            for (int64_t pw = 0; pw < g->Pw; pw++) d[pw] = 0;                      \
-                            continue;                                                              \
-                        }                                                                          \
-                        const T *r = img + c * j->src.sc + ih * j->src.sh + iw0 * j->src.sw;       \
-                        for (int64_t pw = 0; pw < lo; pw++) d[pw] = 0;                             \
-                        for (int64_t pw = lo; pw < hi; pw++) d[pw] = r[(pw - lo) * step];          \
-                        for (int64_t pw = hi; pw < g->Pw; pw++) d[pw] = 0;                         \
+                        int in = ih >= 0 && ih < g->Hi;                                            \
+                        /* pixel (ih, pw*s - p + kj) at off + pw*step, read only where valid */     \
+                        const int64_t off = c * j->src.sc + (in ? ih : 0) * j->src.sh +            \
+                                            (kj - g->p) * j->src.sw;                               \
+                        int64_t l = in ? lo : g->Pw, h = in ? hi : g->Pw;                          \
+                        for (int64_t pw = 0; pw < g->Pw; pw++)                                     \
+                            d[pw] = pw >= l && pw < h ? img[off + pw * step] : (T)0;               \
                     }                                                                              \
                 }                                                                                  \
         }                                                                                          \
@@ -124,6 +155,19 @@ static void valid_range(int64_t Pw, int64_t W, int64_t s, int64_t p, int64_t kj,
         (void)tid;                                                                                 \
         T *img = (T *)(void *)j->dst + (j->n0 + t) * g->Ci * g->Hi * g->Wi;                        \
         const T *col = (const T *)(const void *)j->mat + t * g->P;                                 \
+        if (j->idx) { /* the same order as the row loops below: c, ki, kj, ph, pw */                \
+            const int64_t kk = g->kh * g->kw;                                                      \
+            for (int64_t c = 0; c < g->Ci; c++) {                                                  \
+                T *dst = img + c * g->Hi * g->Wi;                                                  \
+                for (int64_t k = 0; k < kk; k++) {                                                 \
+                    const int32_t *ix = j->idx + k * g->P;                                         \
+                    const T *sp = col + (c * kk + k) * j->ld;                                      \
+                    for (int64_t q = 0; q < g->P; q++)                                             \
+                        if (ix[q] >= 0) dst[ix[q]] += sp[q];                                       \
+                }                                                                                  \
+            }                                                                                      \
+            return;                                                                                \
+        }                                                                                          \
         for (int64_t c = 0; c < g->Ci; c++)                                                        \
             for (int64_t ki = 0; ki < g->kh; ki++)                                                 \
                 for (int64_t kj = 0; kj < g->kw; kj++) {                                           \
@@ -202,6 +246,21 @@ static void gemm(int f64, int64_t M, int64_t N, int64_t K, const void *A, int64_
         vae_sgemm(M, N, K, 1.0f, A, rsa, csa, B, rsb, csb, (float)beta, C, rsc, csc);
 }
 
+/* im2col / col2im over the nb images of j's block, through the offset table when it fits. */
+static void run_im2col(int f64, job *j, int64_t nb) {
+    int32_t idx[IDX_MAX];
+    j->idx = idx_table(j->g, j->src.sh, j->src.sw, idx) ? idx : NULL;
+    per_image(f64 ? im2col_double : im2col_float, j, nb, j->g->CK * nb * j->g->P);
+    j->idx = NULL;
+}
+
+static void run_col2im(int f64, job *j, int64_t nb) {
+    int32_t idx[IDX_MAX];
+    j->idx = idx_table(j->g, j->g->Wi, 1, idx) ? idx : NULL;
+    per_image(f64 ? col2im_double : col2im_float, j, nb, j->g->CK * nb * j->g->P);
+    j->idx = NULL;
+}
+
 /* The block's images and its two scratch matrices: col (rows_col, nb*P) and mat (rows_mat, nb*P). NULL buffers on
  * OOM (after trying one image per block). */
 typedef struct blocks {
@@ -255,7 +314,7 @@ int vae__k_conv2d_keep(const vae_tensor *x, const vae_tensor *w, const vae_tenso
         int64_t ldc = keep ? g.N * g.P : nb * g.P;
         char *col = keep ? (char *)keep + (size_t)(n0 * g.P) * es : bl.col;
         j.n0 = n0, j.ld = ldc, j.mat = col;
-        per_image(f64 ? im2col_double : im2col_float, &j, nb, g.CK * nb * g.P);
+        run_im2col(f64, &j, nb);
         j.ld = nb * g.P;
         gemm(f64, O, j.ld, g.CK, W, g.CK, 1, col, ldc, 1, 0.0, bl.mat, j.ld, 1);
         j.mat = bl.mat;
@@ -303,7 +362,7 @@ int vae__k_conv2d_grad_kept(const vae_tensor *x, const vae_tensor *w, const vae_
                 col = (const char *)kept + (size_t)(n0 * g.P) * es, ldc = g.N * g.P;
             else {
                 j.src = xv, j.mat = bl.col;
-                per_image(f64 ? im2col_double : im2col_float, &j, nb, g.CK * j.ld);
+                run_im2col(f64, &j, nb);
             }
             gemm(f64, g.CK, O, j.ld, col, ldc, 1, bl.mat, 1, j.ld, 1.0, vae_tensor_ptr(gw), 1,
                  g.CK);
@@ -311,7 +370,7 @@ int vae__k_conv2d_grad_kept(const vae_tensor *x, const vae_tensor *w, const vae_
         if (gx) { /* dcol (CK, ld) = W^T @ gy; dx += col2im(dcol) */
             gemm(f64, g.CK, j.ld, O, W, 1, g.CK, bl.mat, j.ld, 1, 0.0, bl.col, j.ld, 1);
             j.dst = vae_tensor_ptr(gx), j.mat = bl.col;
-            per_image(f64 ? col2im_double : col2im_float, &j, nb, g.CK * j.ld);
+            run_col2im(f64, &j, nb);
         }
     }
     return 0;
@@ -361,7 +420,7 @@ int vae_k_conv_transpose2d(const vae_tensor *x, const vae_tensor *w, const vae_t
         /* col (O*kk, ld) = W^T (O*kk, C) @ x (C, ld) */
         gemm(f64, g.CK, j.ld, C, W, 1, g.CK, bl.mat, j.ld, 1, 0.0, bl.col, j.ld, 1);
         j.mat = bl.col;
-        per_image(f64 ? col2im_double : col2im_float, &j, nb, g.CK * j.ld);
+        run_col2im(f64, &j, nb);
     }
     return 0;
 }
@@ -385,7 +444,7 @@ int vae_k_conv_transpose2d_grad(const vae_tensor *x, const vae_tensor *w, const 
         int64_t nb = g.N - n0 < bl.nb ? g.N - n0 : bl.nb;
         j.n0 = n0, j.ld = nb * g.P;
         j.src = gyv, j.mat = bl.col; /* col (O*kk, ld) = patches of gy at x's positions */
-        per_image(f64 ? im2col_double : im2col_float, &j, nb, g.CK * j.ld);
+        run_im2col(f64, &j, nb);
         if (gw) { /* dW (C, O*kk) += x (C, ld) @ col^T */
             j.src = xv, j.mat = bl.mat;
             per_image(f64 ? gather_double : gather_float, &j, nb, C * j.ld);
