@@ -212,17 +212,31 @@ static void valid_range(int64_t Pw, int64_t W, int64_t s, int64_t p, int64_t kj,
                 for (int64_t q = 0; q < g->P; q++) o[q] = r[q] + bc;                               \
         }                                                                                          \
     }                                                                                              \
-    /* gb[o] += sum over images and positions of gy (N, O, P) contiguous, in a fixed order */      \
-    static void bias_grad_##T(const T *gy, int64_t N, int64_t O, int64_t P, T *gb, int64_t gbs) {  \
-        for (int64_t o = 0; o < O; o++) {                                                          \
-            double acc = 0;                                                                        \
-            for (int64_t n = 0; n < N; n++) {                                                      \
-                const T *r = gy + (n * O + o) * P;                                                 \
-                for (int64_t q = 0; q < P; q++) acc += r[q];                                       \
-            }                                                                                      \
-            gb[o * gbs] += (T)acc;                                                                 \
+    /* part[o, chunk] = sum of gy (N, O, P) contiguous over channel o of images [chunk*BG_CHUNK, ...) and all   \
+     * positions, in 8 double lanes combined in a fixed order (the same for any thread count) */              \
+    static void bias_part_##T(void *vj, int64_t t, int tid) {                                      \
+        const bias_job *j = vj;                                                                    \
+        (void)tid;                                                                                 \
+        int64_t o = t / j->nch, ch = t % j->nch, P = j->P;                                         \
+        int64_t n1 = (ch + 1) * BG_CHUNK < j->N ? (ch + 1) * BG_CHUNK : j->N;                      \
+        double a[8] = {0, 0, 0, 0, 0, 0, 0, 0};                                                    \
+        for (int64_t n = ch * BG_CHUNK; n < n1; n++) {                                             \
+            const T *r = (const T *)j->gy + (n * j->O + o) * P;                                    \
+            int64_t q = 0;                                                                         \
+            for (; q + 8 <= P; q += 8)                                                             \
+                for (int l = 0; l < 8; l++) a[l] += (double)r[q + l];                              \
+            for (; q < P; q++) a[q - (P & ~(int64_t)7)] += (double)r[q];                           \
         }                                                                                          \
+        j->part[t] = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));            \
     }
+
+#define BG_CHUNK 16 /* images per partial sum of the bias gradient: fixed, so sums do not depend on threads */
+
+typedef struct bias_job {
+    const void *gy;
+    int64_t N, O, P, nch;
+    double *part; /* (O, nch) */
+} bias_job;
 
 DEFINE_CONV(float)
 DEFINE_CONV(double)
@@ -328,11 +342,27 @@ int vae_k_conv2d(const vae_tensor *x, const vae_tensor *w, const vae_tensor *b, 
     return vae__k_conv2d_keep(x, w, b, y, s, p, NULL);
 }
 
-static void bias_grad(const vae_tensor *gy, vae_tensor *gb, int64_t N, int64_t O, int64_t P) {
-    if (gy->dtype == VAE_F64)
-        bias_grad_double(vae_tensor_ptr(gy), N, O, P, vae_tensor_ptr(gb), gb->stride[0]);
+/* gb[o] += sum of gy (N, O, P) contiguous over images and positions: partial sums per (o, chunk of images) on the
+ * pool, added in chunk order. -1 when the partial sums' scratch cannot be allocated. */
+static int bias_grad(const vae_tensor *gy, vae_tensor *gb, int64_t N, int64_t O, int64_t P) {
+    bias_job j = {vae_tensor_ptr(gy), N, O, P, (N + BG_CHUNK - 1) / BG_CHUNK, NULL};
+    if (N == 0 || O == 0) return 0;
+    j.part = vae__thread_scratch(2, sizeof(double) * (size_t)(O * j.nch));
+    if (!j.part) return -1;
+    task_fn fn = gy->dtype == VAE_F64 ? bias_part_double : bias_part_float;
+    if (N * O * P >= PAR_MIN && O * j.nch > 1)
+        vae_parallel_for(O * j.nch, fn, &j);
     else
-        bias_grad_float(vae_tensor_ptr(gy), N, O, P, vae_tensor_ptr(gb), gb->stride[0]);
+        for (int64_t t = 0; t < O * j.nch; t++) fn(&j, t, 0);
+    for (int64_t o = 0; o < O; o++) {
+        double acc = 0;
+        for (int64_t c = 0; c < j.nch; c++) acc += j.part[o * j.nch + c];
+        if (gy->dtype == VAE_F64)
+            ((double *)vae_tensor_ptr(gb))[o * gb->stride[0]] += acc;
+        else
+            ((float *)vae_tensor_ptr(gb))[o * gb->stride[0]] += (float)acc;
+    }
+    return 0;
 }
 
 int vae__k_conv2d_grad_kept(const vae_tensor *x, const vae_tensor *w, const vae_tensor *gy,
@@ -343,7 +373,7 @@ int vae__k_conv2d_grad_kept(const vae_tensor *x, const vae_tensor *w, const vae_
     int64_t O = w->shape[0];
     geom g = geom_make(images(x), SPATIAL(x, 0), SPATIAL(x, 1), SPATIAL(x, 2), w->shape[2],
                        w->shape[3], s, p, SPATIAL(gy, 1), SPATIAL(gy, 2));
-    if (gb) bias_grad(gy, gb, g.N, O, g.P);
+    if (gb && bias_grad(gy, gb, g.N, O, g.P)) return -1;
     if ((!gx && !gw) || g.N == 0 || g.P == 0 || O == 0) return 0;
     blocks bl; /* col scratch: for dcol, or for im2col when nothing was kept */
     if (blocks_make(&g, gx || !kept ? g.CK : 0, O, es, &bl)) return -1;
@@ -433,7 +463,7 @@ int vae_k_conv_transpose2d_grad(const vae_tensor *x, const vae_tensor *w, const 
     int64_t C = w->shape[0], O = w->shape[1];
     geom g = geom_make(images(x), O, SPATIAL(gy, 1), SPATIAL(gy, 2), w->shape[2], w->shape[3], s, p,
                        SPATIAL(x, 1), SPATIAL(x, 2));
-    if (gb) bias_grad(gy, gb, g.N, O, g.Hi * g.Wi);
+    if (gb && bias_grad(gy, gb, g.N, O, g.Hi * g.Wi)) return -1;
     if ((!gx && !gw) || g.N == 0 || g.P == 0 || C == 0) return 0;
     blocks bl;
     if (blocks_make(&g, g.CK, C, es, &bl)) return -1;
