@@ -127,9 +127,9 @@ static void conv_backward(vae_ctx *ctx, vae_node *n, int transposed) {
     if ((x->flags & VAE_TF_REQUIRES_GRAD) && !(gx = vae__grad(ctx, x))) return;
     if ((w->flags & VAE_TF_REQUIRES_GRAD) && !(gw = vae__grad(ctx, w))) return;
     if (b && (b->flags & VAE_TF_REQUIRES_GRAD) && !(gb = vae__grad(ctx, b))) return;
-    int rc = transposed ? vae_k_conv_transpose2d_grad(x, w, gy, gx, gw, gb, n->ip[0], n->ip[1])
-                        : vae__k_conv2d_grad_kept(x, w, gy, gx, gw, gb, n->ip[0], n->ip[1],
-                                                  n->saved);
+    int rc = transposed
+                 ? vae_k_conv_transpose2d_grad(x, w, gy, gx, gw, gb, n->ip[0], n->ip[1])
+                 : vae__k_conv2d_grad_kept(x, w, gy, gx, gw, gb, n->ip[0], n->ip[1], n->saved);
     if (rc) {
         char b1[160];
         vae__fail(ctx, VAE_ERR_OOM, "%s backward: x %s: out of memory for the im2col buffers",

@@ -77,7 +77,8 @@ typedef struct job {
     const int32_t *idx; /* im2col/col2im: NULL, or the offsets of idx_table (kh*kw rows of P) */
 } job;
 
-#define IDX_MAX 8192 /* entries of the offset table kept on the stack; a larger geometry takes the row loops */
+#define IDX_MAX                                                                                    \
+    8192 /* entries of the offset table kept on the stack; a larger geometry takes the row loops */
 
 /* idx (kh*kw, P): the offset ih*sh + iw*sw in a channel of the image side that kernel tap (i, j) reads at
  * position (ph, pw), or -1 where that pixel is padding. One flat loop over P positions per row of col then copies
@@ -108,129 +109,130 @@ static void valid_range(int64_t Pw, int64_t W, int64_t s, int64_t p, int64_t kj,
     *hi = h < Pw ? (h > *lo ? h : *lo) : Pw;
 }
 
-#define DEFINE_CONV(T)                                                                             \
-    /* col rows (c,i,j), columns of image n: the patches of image n0 + t */                        \
-    static void im2col_##T(void *vj, int64_t t, int tid) {                                         \
-        const job *j = vj;                                                                         \
-        const geom *g = j->g;                                                                      \
-        (void)tid;                                                                                 \
-        const T *img = (const T *)(const void *)j->src.base + img_off(&j->src, j->n0 + t);         \
-        T *col = (T *)(void *)j->mat + t * g->P;                                                   \
-        const int64_t step = g->s * j->src.sw, kk = g->kh * g->kw;                                 \
-        if (j->idx) {                                                                              \
-            for (int64_t c = 0; c < g->Ci; c++) {                                                  \
-                const T *src = img + c * j->src.sc;                                                \
-                for (int64_t k = 0; k < kk; k++) {                                                 \
-                    const int32_t *ix = j->idx + k * g->P;                                         \
-                    T *d = col + (c * kk + k) * j->ld;                                             \
-                    for (int64_t q = 0; q < g->P; q++) d[q] = ix[q] >= 0 ? src[ix[q]] : (T)0;      \
-                }                                                                                  \
-            }                                                                                      \
-            return;                                                                                \
-        }                                                                                          \
-        /* one pass per row with the zeros inline: short zero runs as memset calls cost more than the copy */ \
-        for (int64_t kj = 0; kj < g->kw; kj++) {                                                   \
-            int64_t lo, hi;                                                                        \
-            valid_range(g->Pw, g->Wi, g->s, g->p, kj, &lo, &hi);                                   \
-            for (int64_t c = 0; c < g->Ci; c++)                                                    \
-                for (int64_t ki = 0; ki < g->kh; ki++) {                                           \
-                    T *d = col + ((c * g->kh + ki) * g->kw + kj) * j->ld;                          \
-                    for (int64_t ph = 0; ph < g->Ph; ph++, d += g->Pw) {                           \
-                        int64_t ih = ph * g->s - g->p + ki;                                        \
-                        int in = ih >= 0 && ih < g->Hi;                                            \
-                        /* pixel (ih, pw*s - p + kj) at off + pw*step, read only where valid */     \
-                        const int64_t off = c * j->src.sc + (in ? ih : 0) * j->src.sh +            \
-                                            (kj - g->p) * j->src.sw;                               \
-                        int64_t l = in ? lo : g->Pw, h = in ? hi : g->Pw;                          \
-                        for (int64_t pw = 0; pw < g->Pw; pw++)                                     \
-                            d[pw] = pw >= l && pw < h ? img[off + pw * step] : (T)0;               \
-                    }                                                                              \
-                }                                                                                  \
-        }                                                                                          \
-    }                                                                                              \
-    /* image n0 + t (contiguous (Ci, Hi, Wi)) += the patches of its columns, in a fixed order */   \
-    static void col2im_##T(void *vj, int64_t t, int tid) {                                         \
-        const job *j = vj;                                                                         \
-        const geom *g = j->g;                                                                      \
-        (void)tid;                                                                                 \
-        T *img = (T *)(void *)j->dst + (j->n0 + t) * g->Ci * g->Hi * g->Wi;                        \
-        const T *col = (const T *)(const void *)j->mat + t * g->P;                                 \
-        if (j->idx) { /* the same order as the row loops below: c, ki, kj, ph, pw */                \
-            const int64_t kk = g->kh * g->kw;                                                      \
-            for (int64_t c = 0; c < g->Ci; c++) {                                                  \
-                T *dst = img + c * g->Hi * g->Wi;                                                  \
-                for (int64_t k = 0; k < kk; k++) {                                                 \
-                    const int32_t *ix = j->idx + k * g->P;                                         \
-                    const T *sp = col + (c * kk + k) * j->ld;                                      \
-                    for (int64_t q = 0; q < g->P; q++)                                             \
-                        if (ix[q] >= 0) dst[ix[q]] += sp[q];                                       \
-                }                                                                                  \
-            }                                                                                      \
-            return;                                                                                \
-        }                                                                                          \
-        for (int64_t c = 0; c < g->Ci; c++)                                                        \
-            for (int64_t ki = 0; ki < g->kh; ki++)                                                 \
-                for (int64_t kj = 0; kj < g->kw; kj++) {                                           \
-                    int64_t lo, hi;                                                                \
-                    valid_range(g->Pw, g->Wi, g->s, g->p, kj, &lo, &hi);                           \
-                    const int64_t iw0 = lo * g->s - g->p + kj;                                     \
-                    const T *sp = col + ((c * g->kh + ki) * g->kw + kj) * j->ld;                   \
-                    for (int64_t ph = 0; ph < g->Ph; ph++, sp += g->Pw) {                          \
-                        int64_t ih = ph * g->s - g->p + ki;                                        \
-                        if (ih < 0 || ih >= g->Hi) continue;                                       \
-                        T *r = img + (c * g->Hi + ih) * g->Wi + iw0;                               \
-                        for (int64_t pw = lo; pw < hi; pw++) r[(pw - lo) * g->s] += sp[pw];        \
-                    }                                                                              \
-                }                                                                                  \
-    }                                                                                              \
-    /* mat (ch, ld) columns of image n0 + t = src image (ch, Ph, Pw) */                            \
-    static void gather_##T(void *vj, int64_t t, int tid) {                                         \
-        const job *j = vj;                                                                         \
-        const geom *g = j->g;                                                                      \
-        (void)tid;                                                                                 \
-        const T *img = (const T *)(const void *)j->src.base + img_off(&j->src, j->n0 + t);         \
-        T *m = (T *)(void *)j->mat + t * g->P;                                                     \
-        for (int64_t c = 0; c < j->ch; c++)                                                        \
-            for (int64_t ph = 0; ph < g->Ph; ph++)                                                 \
-                for (int64_t pw = 0; pw < g->Pw; pw++)                                             \
-                    m[c * j->ld + ph * g->Pw + pw] =                                               \
-                        img[c * j->src.sc + ph * j->src.sh + pw * j->src.sw];                      \
-    }                                                                                              \
-    /* contiguous dst image n0 + t (ch, P) = (or +=) mat's columns (+ bias[c]) */                  \
-    static void scatter_##T(void *vj, int64_t t, int tid) {                                        \
-        const job *j = vj;                                                                         \
-        const geom *g = j->g;                                                                      \
-        (void)tid;                                                                                 \
-        T *o = (T *)(void *)j->dst + (j->n0 + t) * j->ch * g->P;                                   \
-        const T *m = (const T *)(const void *)j->mat + t * g->P;                                   \
-        for (int64_t c = 0; c < j->ch; c++, o += g->P) {                                           \
-            const T *r = m + c * j->ld;                                                            \
-            T bc = j->bias ? ((const T *)(const void *)j->bias)[c * j->bstride] : 0;               \
-            if (j->add)                                                                            \
-                for (int64_t q = 0; q < g->P; q++) o[q] += r[q];                                   \
-            else                                                                                   \
-                for (int64_t q = 0; q < g->P; q++) o[q] = r[q] + bc;                               \
-        }                                                                                          \
-    }                                                                                              \
+#define DEFINE_CONV(T)                                                                                            \
+    /* col rows (c,i,j), columns of image n: the patches of image n0 + t */                                       \
+    static void im2col_##T(void *vj, int64_t t, int tid) {                                                        \
+        const job *j = vj;                                                                                        \
+        const geom *g = j->g;                                                                                     \
+        (void)tid;                                                                                                \
+        const T *img = (const T *)(const void *)j->src.base + img_off(&j->src, j->n0 + t);                        \
+        T *col = (T *)(void *)j->mat + t * g->P;                                                                  \
+        const int64_t step = g->s * j->src.sw, kk = g->kh * g->kw;                                                \
+        if (j->idx) {                                                                                             \
+            for (int64_t c = 0; c < g->Ci; c++) {                                                                 \
+                const T *src = img + c * j->src.sc;                                                               \
+                for (int64_t k = 0; k < kk; k++) {                                                                \
+                    const int32_t *ix = j->idx + k * g->P;                                                        \
+                    T *d = col + (c * kk + k) * j->ld;                                                            \
+                    for (int64_t q = 0; q < g->P; q++) d[q] = ix[q] >= 0 ? src[ix[q]] : (T)0;                     \
+                }                                                                                                 \
+            }                                                                                                     \
+            return;                                                                                               \
+        }                                                                                                         \
+        /* one pass per row with the zeros inline: short zero runs as memset calls cost more than the copy */     \
+        for (int64_t kj = 0; kj < g->kw; kj++) {                                                                  \
+            int64_t lo, hi;                                                                                       \
+            valid_range(g->Pw, g->Wi, g->s, g->p, kj, &lo, &hi);                                                  \
+            for (int64_t c = 0; c < g->Ci; c++)                                                                   \
+                for (int64_t ki = 0; ki < g->kh; ki++) {                                                          \
+                    T *d = col + ((c * g->kh + ki) * g->kw + kj) * j->ld;                                         \
+                    for (int64_t ph = 0; ph < g->Ph; ph++, d += g->Pw) {                                          \
+                        int64_t ih = ph * g->s - g->p + ki;                                                       \
+                        int in = ih >= 0 && ih < g->Hi;                                                           \
+                        /* pixel (ih, pw*s - p + kj) at off + pw*step, read only where valid */                   \
+                        const int64_t off =                                                                       \
+                            c * j->src.sc + (in ? ih : 0) * j->src.sh + (kj - g->p) * j->src.sw;                  \
+                        int64_t l = in ? lo : g->Pw, h = in ? hi : g->Pw;                                         \
+                        for (int64_t pw = 0; pw < g->Pw; pw++)                                                    \
+                            d[pw] = pw >= l && pw < h ? img[off + pw * step] : (T)0;                              \
+                    }                                                                                             \
+                }                                                                                                 \
+        }                                                                                                         \
+    }                                                                                                             \
+    /* image n0 + t (contiguous (Ci, Hi, Wi)) += the patches of its columns, in a fixed order */                  \
+    static void col2im_##T(void *vj, int64_t t, int tid) {                                                        \
+        const job *j = vj;                                                                                        \
+        const geom *g = j->g;                                                                                     \
+        (void)tid;                                                                                                \
+        T *img = (T *)(void *)j->dst + (j->n0 + t) * g->Ci * g->Hi * g->Wi;                                       \
+        const T *col = (const T *)(const void *)j->mat + t * g->P;                                                \
+        if (j->idx) { /* the same order as the row loops below: c, ki, kj, ph, pw */                              \
+            const int64_t kk = g->kh * g->kw;                                                                     \
+            for (int64_t c = 0; c < g->Ci; c++) {                                                                 \
+                T *dst = img + c * g->Hi * g->Wi;                                                                 \
+                for (int64_t k = 0; k < kk; k++) {                                                                \
+                    const int32_t *ix = j->idx + k * g->P;                                                        \
+                    const T *sp = col + (c * kk + k) * j->ld;                                                     \
+                    for (int64_t q = 0; q < g->P; q++)                                                            \
+                        if (ix[q] >= 0) dst[ix[q]] += sp[q];                                                      \
+                }                                                                                                 \
+            }                                                                                                     \
+            return;                                                                                               \
+        }                                                                                                         \
+        for (int64_t c = 0; c < g->Ci; c++)                                                                       \
+            for (int64_t ki = 0; ki < g->kh; ki++)                                                                \
+                for (int64_t kj = 0; kj < g->kw; kj++) {                                                          \
+                    int64_t lo, hi;                                                                               \
+                    valid_range(g->Pw, g->Wi, g->s, g->p, kj, &lo, &hi);                                          \
+                    const int64_t iw0 = lo * g->s - g->p + kj;                                                    \
+                    const T *sp = col + ((c * g->kh + ki) * g->kw + kj) * j->ld;                                  \
+                    for (int64_t ph = 0; ph < g->Ph; ph++, sp += g->Pw) {                                         \
+                        int64_t ih = ph * g->s - g->p + ki;                                                       \
+                        if (ih < 0 || ih >= g->Hi) continue;                                                      \
+                        T *r = img + (c * g->Hi + ih) * g->Wi + iw0;                                              \
+                        for (int64_t pw = lo; pw < hi; pw++) r[(pw - lo) * g->s] += sp[pw];                       \
+                    }                                                                                             \
+                }                                                                                                 \
+    }                                                                                                             \
+    /* mat (ch, ld) columns of image n0 + t = src image (ch, Ph, Pw) */                                           \
+    static void gather_##T(void *vj, int64_t t, int tid) {                                                        \
+        const job *j = vj;                                                                                        \
+        const geom *g = j->g;                                                                                     \
+        (void)tid;                                                                                                \
+        const T *img = (const T *)(const void *)j->src.base + img_off(&j->src, j->n0 + t);                        \
+        T *m = (T *)(void *)j->mat + t * g->P;                                                                    \
+        for (int64_t c = 0; c < j->ch; c++)                                                                       \
+            for (int64_t ph = 0; ph < g->Ph; ph++)                                                                \
+                for (int64_t pw = 0; pw < g->Pw; pw++)                                                            \
+                    m[c * j->ld + ph * g->Pw + pw] =                                                              \
+                        img[c * j->src.sc + ph * j->src.sh + pw * j->src.sw];                                     \
+    }                                                                                                             \
+    /* contiguous dst image n0 + t (ch, P) = (or +=) mat's columns (+ bias[c]) */                                 \
+    static void scatter_##T(void *vj, int64_t t, int tid) {                                                       \
+        const job *j = vj;                                                                                        \
+        const geom *g = j->g;                                                                                     \
+        (void)tid;                                                                                                \
+        T *o = (T *)(void *)j->dst + (j->n0 + t) * j->ch * g->P;                                                  \
+        const T *m = (const T *)(const void *)j->mat + t * g->P;                                                  \
+        for (int64_t c = 0; c < j->ch; c++, o += g->P) {                                                          \
+            const T *r = m + c * j->ld;                                                                           \
+            T bc = j->bias ? ((const T *)(const void *)j->bias)[c * j->bstride] : 0;                              \
+            if (j->add)                                                                                           \
+                for (int64_t q = 0; q < g->P; q++) o[q] += r[q];                                                  \
+            else                                                                                                  \
+                for (int64_t q = 0; q < g->P; q++) o[q] = r[q] + bc;                                              \
+        }                                                                                                         \
+    }                                                                                                             \
     /* part[o, chunk] = sum of gy (N, O, P) contiguous over channel o of images [chunk*BG_CHUNK, ...) and all   \
-     * positions, in 8 double lanes combined in a fixed order (the same for any thread count) */              \
-    static void bias_part_##T(void *vj, int64_t t, int tid) {                                      \
-        const bias_job *j = vj;                                                                    \
-        (void)tid;                                                                                 \
-        int64_t o = t / j->nch, ch = t % j->nch, P = j->P;                                         \
-        int64_t n1 = (ch + 1) * BG_CHUNK < j->N ? (ch + 1) * BG_CHUNK : j->N;                      \
-        double a[8] = {0, 0, 0, 0, 0, 0, 0, 0};                                                    \
-        for (int64_t n = ch * BG_CHUNK; n < n1; n++) {                                             \
-            const T *r = (const T *)j->gy + (n * j->O + o) * P;                                    \
-            int64_t q = 0;                                                                         \
-            for (; q + 8 <= P; q += 8)                                                             \
-                for (int l = 0; l < 8; l++) a[l] += (double)r[q + l];                              \
-            for (; q < P; q++) a[q - (P & ~(int64_t)7)] += (double)r[q];                           \
-        }                                                                                          \
-        j->part[t] = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));            \
+     * positions, in 8 double lanes combined in a fixed order (the same for any thread count) */ \
+    static void bias_part_##T(void *vj, int64_t t, int tid) {                                                     \
+        const bias_job *j = vj;                                                                                   \
+        (void)tid;                                                                                                \
+        int64_t o = t / j->nch, ch = t % j->nch, P = j->P;                                                        \
+        int64_t n1 = (ch + 1) * BG_CHUNK < j->N ? (ch + 1) * BG_CHUNK : j->N;                                     \
+        double a[8] = {0, 0, 0, 0, 0, 0, 0, 0};                                                                   \
+        for (int64_t n = ch * BG_CHUNK; n < n1; n++) {                                                            \
+            const T *r = (const T *)j->gy + (n * j->O + o) * P;                                                   \
+            int64_t q = 0;                                                                                        \
+            for (; q + 8 <= P; q += 8)                                                                            \
+                for (int l = 0; l < 8; l++) a[l] += (double)r[q + l];                                             \
+            for (; q < P; q++) a[q - (P & ~(int64_t)7)] += (double)r[q];                                          \
+        }                                                                                                         \
+        j->part[t] = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));                           \
     }
 
-#define BG_CHUNK 16 /* images per partial sum of the bias gradient: fixed, so sums do not depend on threads */
+#define BG_CHUNK                                                                                   \
+    16 /* images per partial sum of the bias gradient: fixed, so sums do not depend on threads */
 
 typedef struct bias_job {
     const void *gy;
