@@ -10,7 +10,14 @@
  *
  * Images go in blocks whose size depends only on the shapes (a memory budget), im2col/col2im/gather/scatter are
  * split over images (each writes its own columns or its own image), weight gradients accumulate block after
- * block with beta = 1 and the GEMM never splits K: results are bit-identical for any thread count. */
+ * block with beta = 1 and the GEMM never splits K, the bias gradient is summed in chunks of a fixed number of
+ * images: results are bit-identical for any thread count.
+ *
+ * Where the time goes (W4, README "Performance"): the GEMMs, then im2col/col2im. So conv2d's forward can leave its
+ * col for backward (vae__k_conv2d_keep, kernels_conv_internal.h) instead of backward rebuilding it; weight
+ * gradients are computed as dW^T (CK, O) = col (CK, cols) @ gy^T, which packs col as the GEMM's A rows (as
+ * dW = gy @ col^T the GEMM gathered col column by column as a transposed B: as slow as the multiply); and
+ * im2col/col2im read a per-call table of pixel offsets (one flat loop over a row of col) when it fits. */
 #include <string.h>
 
 #include "gemm.h"
