@@ -7,6 +7,11 @@
 
 #include "autograd/ops.h"
 #include "internal.h"
+#include "tensor/kernels_conv_internal.h"
+
+/* Largest im2col matrix (elements) a recorded conv2d keeps for its backward pass (128 MiB in f32); a larger one is
+ * recomputed there. */
+#define KEEP_MAX (INT64_C(1) << 25)
 
 /* Record the error and return 0 (for the checks below). */
 #define fail0(...) (vae__fail(__VA_ARGS__), 0)
@@ -60,18 +65,30 @@ static vae_tensor *conv_build(vae_ctx *ctx, int op, const char *name, vae_tensor
     shape[x->ndim - 1] = ow;
     vae_tensor *y = vae__out(ctx, x->dtype, x->ndim, shape);
     if (!y) return NULL;
-    int rc = op == VAE_OP_CONV2D ? vae_k_conv2d(x, wc, b, y, stride, padding)
+    vae_tensor *rec[3] = {x, wc, b};
+    int grad = vae__wants_grad(ctx, 3, rec);
+    /* A recorded conv2d whose w needs a gradient keeps its im2col matrix in the arena: backward's dW = gy @ col^T
+     * reads it instead of building it again (the matrix is C*kh*kw times x's size; beyond KEEP_MAX, or when the
+     * arena cannot hold it, backward recomputes it). */
+    void *keep = NULL;
+    if (op == VAE_OP_CONV2D && grad && (wc->flags & VAE_TF_REQUIRES_GRAD)) {
+        int64_t n = vae__k_conv2d_col_elems(x, wc, y);
+        vae_error e = {VAE_OK, ""};
+        if (n > 0 && n <= KEEP_MAX)
+            keep = vae_arena_alloc(ctx->arena, (size_t)n * vae_dtype_size(x->dtype), &e);
+    }
+    int rc = op == VAE_OP_CONV2D ? vae__k_conv2d_keep(x, wc, b, y, stride, padding, keep)
                                  : vae_k_conv_transpose2d(x, wc, b, y, stride, padding);
     if (rc)
         return vae__fail(ctx, VAE_ERR_OOM, "%s: x %s: out of memory for the im2col buffers", name,
                          vae__shape(b1, sizeof b1, x));
-    vae_tensor *rec[3] = {x, wc, b};
-    if (vae__wants_grad(ctx, 3, rec)) {
+    if (grad) {
         vae_node *nd = vae__record(ctx, op, y, 3, rec);
         if (!nd) return NULL;
         nd->ip[0] = stride;
         nd->ip[1] = padding;
         nd->ip[2] = opad;
+        nd->saved = keep; /* conv2d: the im2col matrix, or NULL */
     }
     return vae__done(ctx, op, y);
 }
@@ -110,8 +127,9 @@ static void conv_backward(vae_ctx *ctx, vae_node *n, int transposed) {
     if ((x->flags & VAE_TF_REQUIRES_GRAD) && !(gx = vae__grad(ctx, x))) return;
     if ((w->flags & VAE_TF_REQUIRES_GRAD) && !(gw = vae__grad(ctx, w))) return;
     if (b && (b->flags & VAE_TF_REQUIRES_GRAD) && !(gb = vae__grad(ctx, b))) return;
-    int rc = transposed ? vae_k_conv_transpose2d_grad(x, w, gy, gx, gw, gb, n->ip[0], n->ip[1])
-                        : vae_k_conv2d_grad(x, w, gy, gx, gw, gb, n->ip[0], n->ip[1]);
+    int rc = transposed
+                 ? vae_k_conv_transpose2d_grad(x, w, gy, gx, gw, gb, n->ip[0], n->ip[1])
+                 : vae__k_conv2d_grad_kept(x, w, gy, gx, gw, gb, n->ip[0], n->ip[1], n->saved);
     if (rc) {
         char b1[160];
         vae__fail(ctx, VAE_ERR_OOM, "%s backward: x %s: out of memory for the im2col buffers",

@@ -19,7 +19,7 @@ int vae__net_is_conv(const vae_net_cfg *cfg) {
 }
 
 static int64_t ch(const vae_net_cfg *cfg, int i) {
-    static const int64_t def[2] = {16, 32}; /* cheaper per epoch than the 784-400-20 MLP x 2 */
+    static const int64_t def[2] = {16, 32}; /* half the usual 32, 64: README, conv section */
     return cfg->conv_ch[i] > 0 ? cfg->conv_ch[i] : def[i];
 }
 

@@ -10,10 +10,18 @@
  *
  * Images go in blocks whose size depends only on the shapes (a memory budget), im2col/col2im/gather/scatter are
  * split over images (each writes its own columns or its own image), weight gradients accumulate block after
- * block with beta = 1 and the GEMM never splits K: results are bit-identical for any thread count. */
+ * block with beta = 1 and the GEMM never splits K, the bias gradient is summed in chunks of a fixed number of
+ * images: results are bit-identical for any thread count.
+ *
+ * Where the time goes (W4, README "Performance"): the GEMMs, then im2col/col2im. So conv2d's forward can leave its
+ * col for backward (vae__k_conv2d_keep, kernels_conv_internal.h) instead of backward rebuilding it; weight
+ * gradients are computed as dW^T (CK, O) = col (CK, cols) @ gy^T, which packs col as the GEMM's A rows (as
+ * dW = gy @ col^T the GEMM gathered col column by column as a transposed B: as slow as the multiply); and
+ * im2col/col2im read a per-call table of pixel offsets (one flat loop over a row of col) when it fits. */
 #include <string.h>
 
 #include "gemm.h"
+#include "kernels_conv_internal.h"
 #include "kernels.h"
 #include "scratch.h"
 #include "threadpool.h"
@@ -73,7 +81,29 @@ typedef struct job {
     int64_t bstride;
     int64_t n0, ld, ch; /* ch: channels of gather/scatter */
     int add;            /* scatter: += instead of = */
+    const int32_t *idx; /* im2col/col2im: NULL, or the offsets of idx_table (kh*kw rows of P) */
 } job;
+
+#define IDX_MAX                                                                                    \
+    8192 /* entries of the offset table kept on the stack; a larger geometry takes the row loops */
+
+/* idx (kh*kw, P): the offset ih*sh + iw*sw in a channel of the image side that kernel tap (i, j) reads at
+ * position (ph, pw), or -1 where that pixel is padding. One flat loop over P positions per row of col then copies
+ * (or adds) a whole image's row without per-row range logic. 0 when the table does not fit (or offsets overflow
+ * int32): then the tasks take the row loops. */
+static int idx_table(const geom *g, int64_t sh, int64_t sw, int32_t *idx) {
+    if (g->kh * g->kw * g->P > IDX_MAX || (g->Hi * sh + g->Wi * sw) >= INT32_MAX) return 0;
+    for (int64_t ki = 0; ki < g->kh; ki++)
+        for (int64_t kj = 0; kj < g->kw; kj++, idx += g->P)
+            for (int64_t ph = 0; ph < g->Ph; ph++)
+                for (int64_t pw = 0; pw < g->Pw; pw++) {
+                    int64_t ih = ph * g->s - g->p + ki, iw = pw * g->s - g->p + kj;
+                    idx[ph * g->Pw + pw] = ih >= 0 && ih < g->Hi && iw >= 0 && iw < g->Wi
+                                               ? (int32_t)(ih * sh + iw * sw)
+                                               : -1;
+                }
+    return 1;
+}
 
 /* The positions pw in [*lo, *hi) whose input column pw*s - p + kj lies in [0, W). */
 static void valid_range(int64_t Pw, int64_t W, int64_t s, int64_t p, int64_t kj, int64_t *lo,
@@ -86,98 +116,136 @@ static void valid_range(int64_t Pw, int64_t W, int64_t s, int64_t p, int64_t kj,
     *hi = h < Pw ? (h > *lo ? h : *lo) : Pw;
 }
 
-#define DEFINE_CONV(T)                                                                             \
-    /* col rows (c,i,j), columns of image n: the patches of image n0 + t */                        \
-    static void im2col_##T(void *vj, int64_t t, int tid) {                                         \
-        const job *j = vj;                                                                         \
-        const geom *g = j->g;                                                                      \
-        (void)tid;                                                                                 \
-        const T *img = (const T *)(const void *)j->src.base + img_off(&j->src, j->n0 + t);         \
-        T *col = (T *)(void *)j->mat + t * g->P;                                                   \
-        const int64_t step = g->s * j->src.sw;                                                     \
-        for (int64_t kj = 0; kj < g->kw; kj++) {                                                   \
-            int64_t lo, hi;                                                                        \
-            valid_range(g->Pw, g->Wi, g->s, g->p, kj, &lo, &hi);                                   \
-            const int64_t iw0 = lo * g->s - g->p + kj;                                             \
-            for (int64_t c = 0; c < g->Ci; c++)                                                    \
-                for (int64_t ki = 0; ki < g->kh; ki++) {                                           \
-                    T *d = col + ((c * g->kh + ki) * g->kw + kj) * j->ld;                          \
-                    for (int64_t ph = 0; ph < g->Ph; ph++, d += g->Pw) {                           \
-                        int64_t ih = ph * g->s - g->p + ki;                                        \
-                        if (ih < 0 || ih >= g->Hi) {                                               \
-                            for (int64_t pw = 0; pw < g->Pw; pw++) d[pw] = 0;                      \
-                            continue;                                                              \
-                        }                                                                          \
-                        const T *r = img + c * j->src.sc + ih * j->src.sh + iw0 * j->src.sw;       \
-                        for (int64_t pw = 0; pw < lo; pw++) d[pw] = 0;                             \
-                        for (int64_t pw = lo; pw < hi; pw++) d[pw] = r[(pw - lo) * step];          \
-                        for (int64_t pw = hi; pw < g->Pw; pw++) d[pw] = 0;                         \
-                    }                                                                              \
-                }                                                                                  \
-        }                                                                                          \
-    }                                                                                              \
-    /* image n0 + t (contiguous (Ci, Hi, Wi)) += the patches of its columns, in a fixed order */   \
-    static void col2im_##T(void *vj, int64_t t, int tid) {                                         \
-        const job *j = vj;                                                                         \
-        const geom *g = j->g;                                                                      \
-        (void)tid;                                                                                 \
-        T *img = (T *)(void *)j->dst + (j->n0 + t) * g->Ci * g->Hi * g->Wi;                        \
-        const T *col = (const T *)(const void *)j->mat + t * g->P;                                 \
-        for (int64_t c = 0; c < g->Ci; c++)                                                        \
-            for (int64_t ki = 0; ki < g->kh; ki++)                                                 \
-                for (int64_t kj = 0; kj < g->kw; kj++) {                                           \
-                    int64_t lo, hi;                                                                \
-                    valid_range(g->Pw, g->Wi, g->s, g->p, kj, &lo, &hi);                           \
-                    const int64_t iw0 = lo * g->s - g->p + kj;                                     \
-                    const T *sp = col + ((c * g->kh + ki) * g->kw + kj) * j->ld;                   \
-                    for (int64_t ph = 0; ph < g->Ph; ph++, sp += g->Pw) {                          \
-                        int64_t ih = ph * g->s - g->p + ki;                                        \
-                        if (ih < 0 || ih >= g->Hi) continue;                                       \
-                        T *r = img + (c * g->Hi + ih) * g->Wi + iw0;                               \
-                        for (int64_t pw = lo; pw < hi; pw++) r[(pw - lo) * g->s] += sp[pw];        \
-                    }                                                                              \
-                }                                                                                  \
-    }                                                                                              \
-    /* mat (ch, ld) columns of image n0 + t = src image (ch, Ph, Pw) */                            \
-    static void gather_##T(void *vj, int64_t t, int tid) {                                         \
-        const job *j = vj;                                                                         \
-        const geom *g = j->g;                                                                      \
-        (void)tid;                                                                                 \
-        const T *img = (const T *)(const void *)j->src.base + img_off(&j->src, j->n0 + t);         \
-        T *m = (T *)(void *)j->mat + t * g->P;                                                     \
-        for (int64_t c = 0; c < j->ch; c++)                                                        \
-            for (int64_t ph = 0; ph < g->Ph; ph++)                                                 \
-                for (int64_t pw = 0; pw < g->Pw; pw++)                                             \
-                    m[c * j->ld + ph * g->Pw + pw] =                                               \
-                        img[c * j->src.sc + ph * j->src.sh + pw * j->src.sw];                      \
-    }                                                                                              \
-    /* contiguous dst image n0 + t (ch, P) = (or +=) mat's columns (+ bias[c]) */                  \
-    static void scatter_##T(void *vj, int64_t t, int tid) {                                        \
-        const job *j = vj;                                                                         \
-        const geom *g = j->g;                                                                      \
-        (void)tid;                                                                                 \
-        T *o = (T *)(void *)j->dst + (j->n0 + t) * j->ch * g->P;                                   \
-        const T *m = (const T *)(const void *)j->mat + t * g->P;                                   \
-        for (int64_t c = 0; c < j->ch; c++, o += g->P) {                                           \
-            const T *r = m + c * j->ld;                                                            \
-            T bc = j->bias ? ((const T *)(const void *)j->bias)[c * j->bstride] : 0;               \
-            if (j->add)                                                                            \
-                for (int64_t q = 0; q < g->P; q++) o[q] += r[q];                                   \
-            else                                                                                   \
-                for (int64_t q = 0; q < g->P; q++) o[q] = r[q] + bc;                               \
-        }                                                                                          \
-    }                                                                                              \
-    /* gb[o] += sum over images and positions of gy (N, O, P) contiguous, in a fixed order */      \
-    static void bias_grad_##T(const T *gy, int64_t N, int64_t O, int64_t P, T *gb, int64_t gbs) {  \
-        for (int64_t o = 0; o < O; o++) {                                                          \
-            double acc = 0;                                                                        \
-            for (int64_t n = 0; n < N; n++) {                                                      \
-                const T *r = gy + (n * O + o) * P;                                                 \
-                for (int64_t q = 0; q < P; q++) acc += r[q];                                       \
-            }                                                                                      \
-            gb[o * gbs] += (T)acc;                                                                 \
-        }                                                                                          \
+#define DEFINE_CONV(T)                                                                                            \
+    /* col rows (c,i,j), columns of image n: the patches of image n0 + t */                                       \
+    static void im2col_##T(void *vj, int64_t t, int tid) {                                                        \
+        const job *j = vj;                                                                                        \
+        const geom *g = j->g;                                                                                     \
+        (void)tid;                                                                                                \
+        const T *img = (const T *)(const void *)j->src.base + img_off(&j->src, j->n0 + t);                        \
+        T *col = (T *)(void *)j->mat + t * g->P;                                                                  \
+        const int64_t step = g->s * j->src.sw, kk = g->kh * g->kw;                                                \
+        if (j->idx) {                                                                                             \
+            for (int64_t c = 0; c < g->Ci; c++) {                                                                 \
+                const T *src = img + c * j->src.sc;                                                               \
+                for (int64_t k = 0; k < kk; k++) {                                                                \
+                    const int32_t *ix = j->idx + k * g->P;                                                        \
+                    T *d = col + (c * kk + k) * j->ld;                                                            \
+                    for (int64_t q = 0; q < g->P; q++) d[q] = ix[q] >= 0 ? src[ix[q]] : (T)0;                     \
+                }                                                                                                 \
+            }                                                                                                     \
+            return;                                                                                               \
+        }                                                                                                         \
+        /* one pass per row with the zeros inline: short zero runs as memset calls cost more than the copy */     \
+        for (int64_t kj = 0; kj < g->kw; kj++) {                                                                  \
+            int64_t lo, hi;                                                                                       \
+            valid_range(g->Pw, g->Wi, g->s, g->p, kj, &lo, &hi);                                                  \
+            for (int64_t c = 0; c < g->Ci; c++)                                                                   \
+                for (int64_t ki = 0; ki < g->kh; ki++) {                                                          \
+                    T *d = col + ((c * g->kh + ki) * g->kw + kj) * j->ld;                                         \
+                    for (int64_t ph = 0; ph < g->Ph; ph++, d += g->Pw) {                                          \
+                        int64_t ih = ph * g->s - g->p + ki;                                                       \
+                        int in = ih >= 0 && ih < g->Hi;                                                           \
+                        /* pixel (ih, pw*s - p + kj) at off + pw*step, read only where valid */                   \
+                        const int64_t off =                                                                       \
+                            c * j->src.sc + (in ? ih : 0) * j->src.sh + (kj - g->p) * j->src.sw;                  \
+                        int64_t l = in ? lo : g->Pw, h = in ? hi : g->Pw;                                         \
+                        for (int64_t pw = 0; pw < g->Pw; pw++)                                                    \
+                            d[pw] = pw >= l && pw < h ? img[off + pw * step] : (T)0;                              \
+                    }                                                                                             \
+                }                                                                                                 \
+        }                                                                                                         \
+    }                                                                                                             \
+    /* image n0 + t (contiguous (Ci, Hi, Wi)) += the patches of its columns, in a fixed order */                  \
+    static void col2im_##T(void *vj, int64_t t, int tid) {                                                        \
+        const job *j = vj;                                                                                        \
+        const geom *g = j->g;                                                                                     \
+        (void)tid;                                                                                                \
+        T *img = (T *)(void *)j->dst + (j->n0 + t) * g->Ci * g->Hi * g->Wi;                                       \
+        const T *col = (const T *)(const void *)j->mat + t * g->P;                                                \
+        if (j->idx) { /* the same order as the row loops below: c, ki, kj, ph, pw */                              \
+            const int64_t kk = g->kh * g->kw;                                                                     \
+            for (int64_t c = 0; c < g->Ci; c++) {                                                                 \
+                T *dst = img + c * g->Hi * g->Wi;                                                                 \
+                for (int64_t k = 0; k < kk; k++) {                                                                \
+                    const int32_t *ix = j->idx + k * g->P;                                                        \
+                    const T *sp = col + (c * kk + k) * j->ld;                                                     \
+                    for (int64_t q = 0; q < g->P; q++)                                                            \
+                        if (ix[q] >= 0) dst[ix[q]] += sp[q];                                                      \
+                }                                                                                                 \
+            }                                                                                                     \
+            return;                                                                                               \
+        }                                                                                                         \
+        for (int64_t c = 0; c < g->Ci; c++)                                                                       \
+            for (int64_t ki = 0; ki < g->kh; ki++)                                                                \
+                for (int64_t kj = 0; kj < g->kw; kj++) {                                                          \
+                    int64_t lo, hi;                                                                               \
+                    valid_range(g->Pw, g->Wi, g->s, g->p, kj, &lo, &hi);                                          \
+                    const int64_t iw0 = lo * g->s - g->p + kj;                                                    \
+                    const T *sp = col + ((c * g->kh + ki) * g->kw + kj) * j->ld;                                  \
+                    for (int64_t ph = 0; ph < g->Ph; ph++, sp += g->Pw) {                                         \
+                        int64_t ih = ph * g->s - g->p + ki;                                                       \
+                        if (ih < 0 || ih >= g->Hi) continue;                                                      \
+                        T *r = img + (c * g->Hi + ih) * g->Wi + iw0;                                              \
+                        for (int64_t pw = lo; pw < hi; pw++) r[(pw - lo) * g->s] += sp[pw];                       \
+                    }                                                                                             \
+                }                                                                                                 \
+    }                                                                                                             \
+    /* mat (ch, ld) columns of image n0 + t = src image (ch, Ph, Pw) */                                           \
+    static void gather_##T(void *vj, int64_t t, int tid) {                                                        \
+        const job *j = vj;                                                                                        \
+        const geom *g = j->g;                                                                                     \
+        (void)tid;                                                                                                \
+        const T *img = (const T *)(const void *)j->src.base + img_off(&j->src, j->n0 + t);                        \
+        T *m = (T *)(void *)j->mat + t * g->P;                                                                    \
+        for (int64_t c = 0; c < j->ch; c++)                                                                       \
+            for (int64_t ph = 0; ph < g->Ph; ph++)                                                                \
+                for (int64_t pw = 0; pw < g->Pw; pw++)                                                            \
+                    m[c * j->ld + ph * g->Pw + pw] =                                                              \
+                        img[c * j->src.sc + ph * j->src.sh + pw * j->src.sw];                                     \
+    }                                                                                                             \
+    /* contiguous dst image n0 + t (ch, P) = (or +=) mat's columns (+ bias[c]) */                                 \
+    static void scatter_##T(void *vj, int64_t t, int tid) {                                                       \
+        const job *j = vj;                                                                                        \
+        const geom *g = j->g;                                                                                     \
+        (void)tid;                                                                                                \
+        T *o = (T *)(void *)j->dst + (j->n0 + t) * j->ch * g->P;                                                  \
+        const T *m = (const T *)(const void *)j->mat + t * g->P;                                                  \
+        for (int64_t c = 0; c < j->ch; c++, o += g->P) {                                                          \
+            const T *r = m + c * j->ld;                                                                           \
+            T bc = j->bias ? ((const T *)(const void *)j->bias)[c * j->bstride] : 0;                              \
+            if (j->add)                                                                                           \
+                for (int64_t q = 0; q < g->P; q++) o[q] += r[q];                                                  \
+            else                                                                                                  \
+                for (int64_t q = 0; q < g->P; q++) o[q] = r[q] + bc;                                              \
+        }                                                                                                         \
+    }                                                                                                             \
+    /* part[o, chunk] = sum of gy (N, O, P) contiguous over channel o of images [chunk*BG_CHUNK, ...) and all   \
+     * positions, in 8 double lanes combined in a fixed order (the same for any thread count) */ \
+    static void bias_part_##T(void *vj, int64_t t, int tid) {                                                     \
+        const bias_job *j = vj;                                                                                   \
+        (void)tid;                                                                                                \
+        int64_t o = t / j->nch, ch = t % j->nch, P = j->P;                                                        \
+        int64_t n1 = (ch + 1) * BG_CHUNK < j->N ? (ch + 1) * BG_CHUNK : j->N;                                     \
+        double a[8] = {0, 0, 0, 0, 0, 0, 0, 0};                                                                   \
+        for (int64_t n = ch * BG_CHUNK; n < n1; n++) {                                                            \
+            const T *r = (const T *)j->gy + (n * j->O + o) * P;                                                   \
+            int64_t q = 0;                                                                                        \
+            for (; q + 8 <= P; q += 8)                                                                            \
+                for (int l = 0; l < 8; l++) a[l] += (double)r[q + l];                                             \
+            for (; q < P; q++) a[q - (P & ~(int64_t)7)] += (double)r[q];                                          \
+        }                                                                                                         \
+        j->part[t] = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));                           \
     }
+
+#define BG_CHUNK                                                                                   \
+    16 /* images per partial sum of the bias gradient: fixed, so sums do not depend on threads */
+
+typedef struct bias_job {
+    const void *gy;
+    int64_t N, O, P, nch;
+    double *part; /* (O, nch) */
+} bias_job;
 
 DEFINE_CONV(float)
 DEFINE_CONV(double)
@@ -199,6 +267,21 @@ static void gemm(int f64, int64_t M, int64_t N, int64_t K, const void *A, int64_
         vae_dgemm(M, N, K, 1.0, A, rsa, csa, B, rsb, csb, beta, C, rsc, csc);
     else
         vae_sgemm(M, N, K, 1.0f, A, rsa, csa, B, rsb, csb, (float)beta, C, rsc, csc);
+}
+
+/* im2col / col2im over the nb images of j's block, through the offset table when it fits. */
+static void run_im2col(int f64, job *j, int64_t nb) {
+    int32_t idx[IDX_MAX];
+    j->idx = idx_table(j->g, j->src.sh, j->src.sw, idx) ? idx : NULL;
+    per_image(f64 ? im2col_double : im2col_float, j, nb, j->g->CK * nb * j->g->P);
+    j->idx = NULL;
+}
+
+static void run_col2im(int f64, job *j, int64_t nb) {
+    int32_t idx[IDX_MAX];
+    j->idx = idx_table(j->g, j->g->Wi, 1, idx) ? idx : NULL;
+    per_image(f64 ? col2im_double : col2im_float, j, nb, j->g->CK * nb * j->g->P);
+    j->idx = NULL;
 }
 
 /* The block's images and its two scratch matrices: col (rows_col, nb*P) and mat (rows_mat, nb*P). NULL buffers on
@@ -231,8 +314,12 @@ static int64_t images(const vae_tensor *t) {
 
 #define SPATIAL(t, k) ((t)->shape[(t)->ndim - 3 + (k)])
 
-int vae_k_conv2d(const vae_tensor *x, const vae_tensor *w, const vae_tensor *b, vae_tensor *y,
-                 int64_t s, int64_t p) {
+int64_t vae__k_conv2d_col_elems(const vae_tensor *x, const vae_tensor *w, const vae_tensor *y) {
+    return images(x) * SPATIAL(x, 0) * w->shape[2] * w->shape[3] * SPATIAL(y, 1) * SPATIAL(y, 2);
+}
+
+int vae__k_conv2d_keep(const vae_tensor *x, const vae_tensor *w, const vae_tensor *b, vae_tensor *y,
+                       int64_t s, int64_t p, void *keep) {
     int f64 = x->dtype == VAE_F64;
     size_t es = vae_dtype_size(x->dtype);
     int64_t O = w->shape[0];
@@ -240,39 +327,65 @@ int vae_k_conv2d(const vae_tensor *x, const vae_tensor *w, const vae_tensor *b, 
                        w->shape[3], s, p, SPATIAL(y, 1), SPATIAL(y, 2));
     if (g.N == 0 || g.P == 0 || O == 0) return 0;
     blocks bl;
-    if (blocks_make(&g, g.CK, O, es, &bl)) return -1;
-    job j = {.g = &g, .src = img_of(x), .dst = vae_tensor_ptr(y), .ch = O, .mat = bl.col};
+    if (blocks_make(&g, keep ? 0 : g.CK, O, es, &bl)) return -1;
+    job j = {.g = &g, .src = img_of(x), .dst = vae_tensor_ptr(y), .ch = O};
     if (b) j.bias = vae_tensor_ptr(b), j.bstride = b->stride[0];
     const void *W = vae_tensor_ptr(w);
     for (int64_t n0 = 0; n0 < g.N; n0 += bl.nb) {
         int64_t nb = g.N - n0 < bl.nb ? g.N - n0 : bl.nb;
-        j.n0 = n0, j.ld = nb * g.P, j.mat = bl.col;
-        per_image(f64 ? im2col_double : im2col_float, &j, nb, g.CK * j.ld);
-        gemm(f64, O, j.ld, g.CK, W, g.CK, 1, bl.col, j.ld, 1, 0.0, bl.mat, j.ld, 1);
+        /* the block's col: the scratch (CK, nb*P), or columns [n0*P, (n0+nb)*P) of keep (CK, N*P) */
+        int64_t ldc = keep ? g.N * g.P : nb * g.P;
+        char *col = keep ? (char *)keep + (size_t)(n0 * g.P) * es : bl.col;
+        j.n0 = n0, j.ld = ldc, j.mat = col;
+        run_im2col(f64, &j, nb);
+        j.ld = nb * g.P;
+        gemm(f64, O, j.ld, g.CK, W, g.CK, 1, col, ldc, 1, 0.0, bl.mat, j.ld, 1);
         j.mat = bl.mat;
         per_image(f64 ? scatter_double : scatter_float, &j, nb, O * j.ld);
     }
     return 0;
 }
 
-static void bias_grad(const vae_tensor *gy, vae_tensor *gb, int64_t N, int64_t O, int64_t P) {
-    if (gy->dtype == VAE_F64)
-        bias_grad_double(vae_tensor_ptr(gy), N, O, P, vae_tensor_ptr(gb), gb->stride[0]);
-    else
-        bias_grad_float(vae_tensor_ptr(gy), N, O, P, vae_tensor_ptr(gb), gb->stride[0]);
+int vae_k_conv2d(const vae_tensor *x, const vae_tensor *w, const vae_tensor *b, vae_tensor *y,
+                 int64_t s, int64_t p) {
+    return vae__k_conv2d_keep(x, w, b, y, s, p, NULL);
 }
 
-int vae_k_conv2d_grad(const vae_tensor *x, const vae_tensor *w, const vae_tensor *gy,
-                      vae_tensor *gx, vae_tensor *gw, vae_tensor *gb, int64_t s, int64_t p) {
+/* gb[o] += sum of gy (N, O, P) contiguous over images and positions: partial sums per (o, chunk of images) on the
+ * pool, added in chunk order. -1 when the partial sums' scratch cannot be allocated. */
+static int bias_grad(const vae_tensor *gy, vae_tensor *gb, int64_t N, int64_t O, int64_t P) {
+    bias_job j = {vae_tensor_ptr(gy), N, O, P, (N + BG_CHUNK - 1) / BG_CHUNK, NULL};
+    if (N == 0 || O == 0) return 0;
+    j.part = vae__thread_scratch(2, sizeof(double) * (size_t)(O * j.nch));
+    if (!j.part) return -1;
+    task_fn fn = gy->dtype == VAE_F64 ? bias_part_double : bias_part_float;
+    if (N * O * P >= PAR_MIN && O * j.nch > 1)
+        vae_parallel_for(O * j.nch, fn, &j);
+    else
+        for (int64_t t = 0; t < O * j.nch; t++) fn(&j, t, 0);
+    for (int64_t o = 0; o < O; o++) {
+        double acc = 0;
+        for (int64_t c = 0; c < j.nch; c++) acc += j.part[o * j.nch + c];
+        if (gy->dtype == VAE_F64)
+            ((double *)vae_tensor_ptr(gb))[o * gb->stride[0]] += acc;
+        else
+            ((float *)vae_tensor_ptr(gb))[o * gb->stride[0]] += (float)acc;
+    }
+    return 0;
+}
+
+int vae__k_conv2d_grad_kept(const vae_tensor *x, const vae_tensor *w, const vae_tensor *gy,
+                            vae_tensor *gx, vae_tensor *gw, vae_tensor *gb, int64_t s, int64_t p,
+                            const void *kept) {
     int f64 = x->dtype == VAE_F64;
     size_t es = vae_dtype_size(x->dtype);
     int64_t O = w->shape[0];
     geom g = geom_make(images(x), SPATIAL(x, 0), SPATIAL(x, 1), SPATIAL(x, 2), w->shape[2],
                        w->shape[3], s, p, SPATIAL(gy, 1), SPATIAL(gy, 2));
-    if (gb) bias_grad(gy, gb, g.N, O, g.P);
+    if (gb && bias_grad(gy, gb, g.N, O, g.P)) return -1;
     if ((!gx && !gw) || g.N == 0 || g.P == 0 || O == 0) return 0;
-    blocks bl;
-    if (blocks_make(&g, g.CK, O, es, &bl)) return -1;
+    blocks bl; /* col scratch: for dcol, or for im2col when nothing was kept */
+    if (blocks_make(&g, gx || !kept ? g.CK : 0, O, es, &bl)) return -1;
     job j = {.g = &g, .ch = O};
     img4 gyv = img_of(gy), xv = img_of(x);
     const void *W = vae_tensor_ptr(w);
@@ -281,19 +394,30 @@ int vae_k_conv2d_grad(const vae_tensor *x, const vae_tensor *w, const vae_tensor
         j.n0 = n0, j.ld = nb * g.P;
         j.src = gyv, j.mat = bl.mat; /* mat (O, ld) = gy's columns */
         per_image(f64 ? gather_double : gather_float, &j, nb, O * j.ld);
-        if (gw) { /* dW (O, CK) += gy (O, ld) @ col^T */
-            j.src = xv, j.mat = bl.col;
-            per_image(f64 ? im2col_double : im2col_float, &j, nb, g.CK * j.ld);
-            gemm(f64, O, g.CK, j.ld, bl.mat, j.ld, 1, bl.col, 1, j.ld, 1.0, vae_tensor_ptr(gw),
-                 g.CK, 1);
+        if (gw) { /* dW (O, CK) += gy (O, ld) @ col^T, col the forward's (kept) or recomputed */
+            const char *col = bl.col;
+            int64_t ldc = j.ld;
+            if (kept)
+                col = (const char *)kept + (size_t)(n0 * g.P) * es, ldc = g.N * g.P;
+            else {
+                j.src = xv, j.mat = bl.col;
+                run_im2col(f64, &j, nb);
+            }
+            gemm(f64, g.CK, O, j.ld, col, ldc, 1, bl.mat, 1, j.ld, 1.0, vae_tensor_ptr(gw), 1,
+                 g.CK);
         }
         if (gx) { /* dcol (CK, ld) = W^T @ gy; dx += col2im(dcol) */
             gemm(f64, g.CK, j.ld, O, W, 1, g.CK, bl.mat, j.ld, 1, 0.0, bl.col, j.ld, 1);
             j.dst = vae_tensor_ptr(gx), j.mat = bl.col;
-            per_image(f64 ? col2im_double : col2im_float, &j, nb, g.CK * j.ld);
+            run_col2im(f64, &j, nb);
         }
     }
     return 0;
+}
+
+int vae_k_conv2d_grad(const vae_tensor *x, const vae_tensor *w, const vae_tensor *gy,
+                      vae_tensor *gx, vae_tensor *gw, vae_tensor *gb, int64_t s, int64_t p) {
+    return vae__k_conv2d_grad_kept(x, w, gy, gx, gw, gb, s, p, NULL);
 }
 
 /* y (N, O, P) contiguous = b[o] (or 0) */
@@ -335,7 +459,7 @@ int vae_k_conv_transpose2d(const vae_tensor *x, const vae_tensor *w, const vae_t
         /* col (O*kk, ld) = W^T (O*kk, C) @ x (C, ld) */
         gemm(f64, g.CK, j.ld, C, W, 1, g.CK, bl.mat, j.ld, 1, 0.0, bl.col, j.ld, 1);
         j.mat = bl.col;
-        per_image(f64 ? col2im_double : col2im_float, &j, nb, g.CK * j.ld);
+        run_col2im(f64, &j, nb);
     }
     return 0;
 }
@@ -348,7 +472,7 @@ int vae_k_conv_transpose2d_grad(const vae_tensor *x, const vae_tensor *w, const 
     int64_t C = w->shape[0], O = w->shape[1];
     geom g = geom_make(images(x), O, SPATIAL(gy, 1), SPATIAL(gy, 2), w->shape[2], w->shape[3], s, p,
                        SPATIAL(x, 1), SPATIAL(x, 2));
-    if (gb) bias_grad(gy, gb, g.N, O, g.Hi * g.Wi);
+    if (gb && bias_grad(gy, gb, g.N, O, g.Hi * g.Wi)) return -1;
     if ((!gx && !gw) || g.N == 0 || g.P == 0 || C == 0) return 0;
     blocks bl;
     if (blocks_make(&g, g.CK, C, es, &bl)) return -1;
@@ -359,12 +483,12 @@ int vae_k_conv_transpose2d_grad(const vae_tensor *x, const vae_tensor *w, const 
         int64_t nb = g.N - n0 < bl.nb ? g.N - n0 : bl.nb;
         j.n0 = n0, j.ld = nb * g.P;
         j.src = gyv, j.mat = bl.col; /* col (O*kk, ld) = patches of gy at x's positions */
-        per_image(f64 ? im2col_double : im2col_float, &j, nb, g.CK * j.ld);
+        run_im2col(f64, &j, nb);
         if (gw) { /* dW (C, O*kk) += x (C, ld) @ col^T */
             j.src = xv, j.mat = bl.mat;
             per_image(f64 ? gather_double : gather_float, &j, nb, C * j.ld);
-            gemm(f64, C, g.CK, j.ld, bl.mat, j.ld, 1, bl.col, 1, j.ld, 1.0, vae_tensor_ptr(gw),
-                 g.CK, 1);
+            gemm(f64, g.CK, C, j.ld, bl.col, j.ld, 1, bl.mat, 1, j.ld, 1.0, vae_tensor_ptr(gw), 1,
+                 g.CK);
         }
         if (gx) { /* dx (C, ld) = W (C, O*kk) @ col, added into gx's images */
             gemm(f64, C, j.ld, g.CK, W, g.CK, 1, bl.col, j.ld, 1, 0.0, bl.mat, j.ld, 1);

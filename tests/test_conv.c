@@ -1,9 +1,12 @@
 /* conv2d and conv_transpose2d: forward values and gradients against PyTorch (tests/reference/conv.txt, from
  * make_conv.py), gradcheck over strides, paddings, batch, channels, odd sizes and leading dims, strided inputs,
- * blocks of images, bit-identical results for 1 and 2 threads, and the error messages. */
+ * blocks of images, the definition's loops on images small and large (the kernels' offset table and their row
+ * loops) with the forward's kept im2col matrix and a recomputed one, bit-identical results for 1 and 2 threads,
+ * and the error messages. */
 #include <stdlib.h>
 #include <string.h>
 
+#include "tensor/kernels.h"
 #include "test.h"
 #include "vae.h"
 
@@ -241,6 +244,110 @@ static void fill(vae_tensor *t, double scale, double phase) {
     for (int64_t i = 0; i < vae_numel(t); i++) vae_set_flat(t, i, scale * sin(0.37 * i + phase));
 }
 
+/* ---- against the definition ---- */
+
+/* The definition's loops, f64 contiguous, one tap at a time: conv2d (w (O, C, k, k)) y[n,o,ph,pw] += x[n,c,ih,iw]
+ * w[o,c,i,j] at ih = ph*s - p + i, iw = pw*s - p + j; conv_transpose2d (w (C, O, k, k)) is the same sum with x and
+ * y swapped (x at the positions, y the image side). With gy given, gx += gy * w and gw += gy * x over the same taps
+ * (the adjoint), gb[o] += sum of gy. */
+typedef struct naive {
+    int64_t N, C, O, k, s, p, H, W, OH, OW; /* x (N, C, H, W), y (N, O, OH, OW) */
+    int transposed;
+} naive;
+
+static void naive_run(const naive *g, const double *x, const double *w, const double *gy, double *y,
+                      double *gx, double *gw) {
+    for (int64_t n = 0; n < g->N; n++)
+        for (int64_t o = 0; o < g->O; o++)
+            for (int64_t c = 0; c < g->C; c++)
+                for (int64_t i = 0; i < g->k; i++)
+                    for (int64_t j = 0; j < g->k; j++) {
+                        double wv = g->transposed ? w[((c * g->O + o) * g->k + i) * g->k + j]
+                                                  : w[((o * g->C + c) * g->k + i) * g->k + j];
+                        /* positions: y's for conv2d, x's for the transposed conv */
+                        int64_t PH = g->transposed ? g->H : g->OH,
+                                PW = g->transposed ? g->W : g->OW;
+                        int64_t IH = g->transposed ? g->OH : g->H,
+                                IW = g->transposed ? g->OW : g->W;
+                        for (int64_t ph = 0; ph < PH; ph++)
+                            for (int64_t pw = 0; pw < PW; pw++) {
+                                int64_t ih = ph * g->s - g->p + i, iw = pw * g->s - g->p + j;
+                                if (ih < 0 || ih >= IH || iw < 0 || iw >= IW) continue;
+                                int64_t xi = g->transposed
+                                                 ? ((n * g->C + c) * g->H + ph) * g->W + pw
+                                                 : ((n * g->C + c) * g->H + ih) * g->W + iw;
+                                int64_t yi = g->transposed
+                                                 ? ((n * g->O + o) * g->OH + ih) * g->OW + iw
+                                                 : ((n * g->O + o) * g->OH + ph) * g->OW + pw;
+                                y[yi] += x[xi] * wv;
+                                gx[xi] += gy[yi] * wv;
+                                gw[g->transposed ? ((c * g->O + o) * g->k + i) * g->k + j
+                                                 : ((o * g->C + c) * g->k + i) * g->k + j] +=
+                                    gy[yi] * x[xi];
+                            }
+                    }
+}
+
+static double maxdiff(const vae_tensor *t, const double *ref) {
+    double e = t ? 0 : INFINITY;
+    for (int64_t i = 0; t && i < vae_numel(t); i++) e = fmax(e, fabs(vae_get_flat(t, i) - ref[i]));
+    return e;
+}
+
+/* y, gx, gw, gb of one geometry three ways: autograd (conv2d keeps its im2col matrix for backward), the kernels'
+ * gradient called directly (conv2d: im2col recomputed), and the definition. Small images go through the kernels'
+ * offset table, large ones (kh*kw*positions > 8192) through their row loops. */
+static void check_naive(const naive *g) {
+    vae_ctx *ctx = vae_ctx_new(0);
+    vae_tensor *x = vae_zeros(ctx, VAE_F64, VAE_SHAPE(g->N, g->C, g->H, g->W));
+    vae_tensor *w = g->transposed ? vae_zeros(ctx, VAE_F64, VAE_SHAPE(g->C, g->O, g->k, g->k))
+                                  : vae_zeros(ctx, VAE_F64, VAE_SHAPE(g->O, g->C, g->k, g->k));
+    vae_tensor *b = vae_zeros(ctx, VAE_F64, VAE_SHAPE(g->O));
+    vae_tensor *r = vae_zeros(ctx, VAE_F64, VAE_SHAPE(g->N, g->O, g->OH, g->OW)); /* = dL/dy */
+    fill(x, 1, 0.3), fill(w, 0.2, 1.1), fill(b, 0.5, 2.0), fill(r, 1, 0.9);
+    vae_tensor *all[3] = {x, w, b};
+    for (int i = 0; i < 3; i++) vae_requires_grad(ctx, all[i], 1);
+    int64_t nx = vae_numel(x), nw = vae_numel(w), ny = vae_numel(r);
+    double *ref = calloc((size_t)(ny + nx + nw + g->O), sizeof(double));
+    double *gx = ref + ny, *gw = gx + nx, *gb = gw + nw;
+    naive_run(g, vae_tensor_ptr(x), vae_tensor_ptr(w), vae_tensor_ptr(r), ref, gx, gw);
+    for (int64_t i = 0; i < ny; i++) { /* + b[o]; gb[o] = sum of gy over images and positions */
+        int64_t o = i / (g->OH * g->OW) % g->O;
+        ref[i] += vae_get_flat(b, o);
+        gb[o] += vae_get_flat(r, i);
+    }
+    vae_tensor *y = g->transposed ? vae_conv_transpose2d(ctx, x, w, b, (int)g->s, (int)g->p, 0)
+                                  : vae_conv2d(ctx, x, w, b, (int)g->s, (int)g->p);
+    CHECK(y && vae_numel(y) == ny && vae_backward(ctx, vae_sum_all(ctx, vae_mul(ctx, y, r))) == 0);
+    vae_tensor *kx = vae_zeros(ctx, VAE_F64, VAE_SHAPE(g->N, g->C, g->H, g->W));
+    vae_tensor *kw = g->transposed ? vae_zeros(ctx, VAE_F64, VAE_SHAPE(g->C, g->O, g->k, g->k))
+                                   : vae_zeros(ctx, VAE_F64, VAE_SHAPE(g->O, g->C, g->k, g->k));
+    vae_tensor *kb = vae_zeros(ctx, VAE_F64, VAE_SHAPE(g->O));
+    int rc = g->transposed ? vae_k_conv_transpose2d_grad(x, w, r, kx, kw, kb, g->s, g->p)
+                           : vae_k_conv2d_grad(x, w, r, kx, kw, kb, g->s, g->p);
+    CHECK(rc == 0);
+    double e[7] = {maxdiff(y, ref),      maxdiff(x->grad, gx), maxdiff(w->grad, gw),
+                   maxdiff(b->grad, gb), maxdiff(kx, gx),      maxdiff(kw, gw),
+                   maxdiff(kb, gb)};
+    for (int i = 0; i < 7; i++)
+        CHECK_MSG(e[i] < 1e-10,
+                  "%s %lldx%lld k%lld s%lld p%lld: %s differs from the definition by %g",
+                  g->transposed ? "conv_transpose2d" : "conv2d", (long long)g->H, (long long)g->W,
+                  (long long)g->k, (long long)g->s, (long long)g->p,
+                  (const char *[]){"y", "gx", "gw", "gb", "kernel gx", "kernel gw", "kernel gb"}[i],
+                  e[i]);
+    free(ref);
+    vae_ctx_free(ctx);
+}
+
+static void test_naive(void) {
+    /* conv2d: 9x9 -> 4x4 (16 taps x 16 positions: the table); 40x40 -> 41x41 (16 x 1681: the row loops) */
+    naive c1 = {3, 2, 3, 4, 2, 1, 9, 9, 4, 4, 0}, c2 = {2, 2, 3, 4, 1, 2, 40, 40, 41, 41, 0};
+    /* conv_transpose2d: positions are x's: 5x5 -> 10x10 (table); 30x30 -> 60x60 (16 x 900: row loops) */
+    naive t1 = {3, 2, 3, 4, 2, 1, 5, 5, 10, 10, 1}, t2 = {2, 2, 3, 4, 2, 1, 30, 30, 60, 60, 1};
+    check_naive(&c1), check_naive(&c2), check_naive(&t1), check_naive(&t2);
+}
+
 /* A batch big enough to be cut into several blocks (the kernel's budget is 2^22 elements of col) gives the
  * values of the images done one at a time. */
 static void test_blocks(void) {
@@ -269,11 +376,12 @@ static void test_blocks(void) {
     vae_ctx_free(ctx);
 }
 
-/* Forward and every gradient of a conv -> relu -> convT chain, f32, for 1 and 2 threads: the same bits. */
+/* Forward and every gradient of a conv -> relu -> convT chain, f32, for 1 and 2 threads: the same bits (48 images:
+ * enough for im2col/col2im, the bias-gradient sums and the GEMMs to use the pool). */
 static void chain(int threads, float *out, int64_t nout) {
     vae_threads_set(threads);
     vae_ctx *ctx = vae_ctx_new(0);
-    vae_tensor *x = vae_zeros(ctx, VAE_F32, VAE_SHAPE(20, 3, 14, 14));
+    vae_tensor *x = vae_zeros(ctx, VAE_F32, VAE_SHAPE(48, 3, 14, 14));
     vae_tensor *w = vae_zeros(ctx, VAE_F32, VAE_SHAPE(16, 3, 4, 4)),
                *b = vae_zeros(ctx, VAE_F32, VAE_SHAPE(16));
     vae_tensor *wt = vae_zeros(ctx, VAE_F32, VAE_SHAPE(16, 3, 4, 4)),
@@ -298,7 +406,7 @@ static void chain(int threads, float *out, int64_t nout) {
 }
 
 static void test_threads(void) {
-    enum { NOUT = 20 * 3 * 14 * 14 * 2 + 16 * 48 * 2 + 16 + 3 };
+    enum { NOUT = 48 * 3 * 14 * 14 * 2 + 16 * 48 * 2 + 16 + 3 };
     float *a = calloc(NOUT, sizeof(float)), *b = calloc(NOUT, sizeof(float));
     chain(1, a, NOUT);
     chain(2, b, NOUT);
@@ -357,6 +465,7 @@ static void test_errors(void) {
 int main(void) {
     test_reference();
     test_gradcheck();
+    test_naive();
     test_blocks();
     test_threads();
     test_errors();
