@@ -13,6 +13,11 @@
  * multiples of 4), c1, c2 = conv_ch (16, 32), k = 4, s = 2, p = 1, act = the hidden activation:
  *   encoder  x -> (c,h,w) -> conv(c1) act -> conv(c2) act -> flatten (c2*h/4*w/4) -> linear -> (2Z)
  *   decoder  z -> linear act -> (c2,h/4,w/4) -> convT(c1) act -> convT(c*P) -> (..., P*h*w*c) (layout of x, per P)
+ *
+ * The families (cfg blocks below) combine only where the result is correct; vae_net_init refuses the rest with the
+ * reason: the conv net, discrete latents, the conditional VAE and the full-VB decoder take the MLP pair (the last
+ * two may go together) with one Gaussian latent layer and no flow or learned prior; flows and learned priors do not
+ * combine with two stochastic layers, and a flow not with the VampPrior.
  */
 #ifndef VAE_NET_H
 #define VAE_NET_H
