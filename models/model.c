@@ -81,6 +81,19 @@ static int text_ok(const char *s, size_t cap) {
     return !strchr(s, '\n') && !strchr(s, '\r') && s[0] != ' ' && s[n - 1] != ' ';
 }
 
+/* A list of layer sizes (key "hidden" or "hidden2"): 0..VAE_NET_MAX_HIDDEN layers of 1..65536 units. */
+static vae_status check_layers(const char *key, int count, const int64_t *sizes, vae_error *err) {
+    if (count < 0 || count > VAE_NET_MAX_HIDDEN)
+        return vae_error_set(err, VAE_ERR_ARG, "%s: %d layers; at most %d", key, count,
+                             VAE_NET_MAX_HIDDEN);
+    for (int i = 0; i < count; i++)
+        if (sizes[i] < 1 || sizes[i] > 65536)
+            return vae_error_set(err, VAE_ERR_ARG,
+                                 "%s: layer size %" PRId64 " is out of range 1..65536", key,
+                                 sizes[i]);
+    return VAE_OK;
+}
+
 vae_status vae_model_desc_check(const vae_model_desc *d, vae_error *err) {
     const vae_net_cfg *n = &d->net;
     if (n->x_dim < 0 || n->x_dim > (INT64_C(1) << 30))
@@ -89,25 +102,11 @@ vae_status vae_model_desc_check(const vae_model_desc *d, vae_error *err) {
     if (n->z_dim < 1 || n->z_dim > 4096)
         return vae_error_set(err, VAE_ERR_ARG, "latent: %" PRId64 " is out of range 1..4096",
                              n->z_dim);
-    if (n->nhidden < 0 || n->nhidden > VAE_NET_MAX_HIDDEN)
-        return vae_error_set(err, VAE_ERR_ARG, "hidden: %d layers; at most %d", n->nhidden,
-                             VAE_NET_MAX_HIDDEN);
-    for (int i = 0; i < n->nhidden; i++)
-        if (n->hidden[i] < 1 || n->hidden[i] > 65536)
-            return vae_error_set(err, VAE_ERR_ARG,
-                                 "hidden: layer size %" PRId64 " is out of range 1..65536",
-                                 n->hidden[i]);
+    if (check_layers("hidden", n->nhidden, n->hidden, err)) return VAE_ERR_ARG;
     if (n->z2_dim < 0 || n->z2_dim > 4096) /* two stochastic layers */
         return vae_error_set(err, VAE_ERR_ARG, "latent2: %" PRId64 " is out of range 0..4096",
                              n->z2_dim);
-    if (n->nhidden2 < 0 || n->nhidden2 > VAE_NET_MAX_HIDDEN)
-        return vae_error_set(err, VAE_ERR_ARG, "hidden2: %d layers; at most %d", n->nhidden2,
-                             VAE_NET_MAX_HIDDEN);
-    for (int i = 0; i < n->nhidden2; i++)
-        if (n->hidden2[i] < 1 || n->hidden2[i] > 65536)
-            return vae_error_set(err, VAE_ERR_ARG,
-                                 "hidden2: layer size %" PRId64 " is out of range 1..65536",
-                                 n->hidden2[i]);
+    if (check_layers("hidden2", n->nhidden2, n->hidden2, err)) return VAE_ERR_ARG;
     if (vae__discrete_cfg_check(n, err)) return err ? err->code : VAE_ERR_ARG;
     if (n->n_classes < 0 || n->n_classes > 100000)
         return vae_error_set(err, VAE_ERR_ARG, "classes: %" PRId64 " is out of range 0..100000",
