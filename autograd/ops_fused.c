@@ -165,6 +165,23 @@ void vae__bw_bernoulli_lp(vae_ctx *ctx, vae_node *n) {
 
 /* ---- KL(N(mu, e^lv) || N(0, I)) summed over the last dim ---- */
 
+/* 1 when t (..., Z) is rows of unit stride along Z at a fixed row stride (*rs): a contiguous tensor or a column
+ * slice of one, such as mu and logvar cut from one encoder output (B, 2Z). Then the f32 kernels take it as is. */
+static int kl_rows(const vae_tensor *t, int64_t *rs) {
+    const int nd = t->ndim;
+    const int64_t Z = t->shape[nd - 1];
+    if (Z > 1 && t->stride[nd - 1] != 1) return 0;
+    *rs = Z;
+    int64_t span = -1; /* the stride the next outer dim needs: inner stride x inner size */
+    for (int i = nd - 2; i >= 0; i--) {
+        if (t->shape[i] == 1) continue;
+        if (span < 0) *rs = t->stride[i];
+        else if (t->stride[i] != span) return 0;
+        span = t->stride[i] * t->shape[i];
+    }
+    return 1;
+}
+
 vae_tensor *vae_normal_kl_std(vae_ctx *ctx, vae_tensor *mu, vae_tensor *lv) {
     vae_tensor *in[2] = {mu, lv};
     if (!vae__inputs_ok(ctx, "normal_kl_std", 2, (const vae_tensor *const *)in)) return NULL;
@@ -177,6 +194,12 @@ vae_tensor *vae_normal_kl_std(vae_ctx *ctx, vae_tensor *mu, vae_tensor *lv) {
     vae_tensor *y = vae__out(ctx, mu->dtype, mu->ndim - 1, mu->shape);
     if (!y) return NULL;
     int64_t Z = mu->shape[mu->ndim - 1], rows = Z ? vae_numel(mu) / Z : vae_numel(y);
+    int64_t smu, slv;
+    if (mu->dtype == VAE_F32 && kl_rows(mu, &smu) && kl_rows(lv, &slv)) {
+        vae_k_normal_kl_std_f32(vae_tensor_ptr(mu), smu, vae_tensor_ptr(lv), slv, rows, Z,
+                                vae_tensor_ptr(y));
+        goto record;
+    }
     for (int64_t r = 0; r < rows; r++) {
         double acc = 0; /* f64 accumulation: Z is small, precision matters for the ELBO */
         for (int64_t j = 0; j < Z; j++) {
@@ -185,6 +208,7 @@ vae_tensor *vae_normal_kl_std(vae_ctx *ctx, vae_tensor *mu, vae_tensor *lv) {
         }
         vae_set_flat(y, r, 0.5 * acc);
     }
+record:
     if (vae__wants_grad(ctx, 2, in) && !vae__record(ctx, VAE_OP_NORMAL_KL_STD, y, 2, in))
         return NULL;
     return vae__done(ctx, VAE_OP_NORMAL_KL_STD, y);
@@ -195,6 +219,14 @@ void vae__bw_normal_kl_std(vae_ctx *ctx, vae_node *n) {
     int64_t Z = mu->shape[mu->ndim - 1], m = vae_numel(mu);
     vae_tensor *gm = (mu->flags & VAE_TF_REQUIRES_GRAD) ? vae__grad(ctx, mu) : NULL;
     vae_tensor *gl = (lv->flags & VAE_TF_REQUIRES_GRAD) ? vae__grad(ctx, lv) : NULL;
+    int64_t smu, slv;
+    if (mu->dtype == VAE_F32 && Z > 0 && vae_is_contiguous(gy) && kl_rows(mu, &smu) &&
+        kl_rows(lv, &slv)) { /* gm, gl: contiguous (vae__grad) */
+        vae_k_normal_kl_std_grad_f32(vae_tensor_ptr(mu), smu, vae_tensor_ptr(lv), slv,
+                                     vae_tensor_ptr(gy), m / Z, Z, gm ? vae_tensor_ptr(gm) : NULL,
+                                     gl ? vae_tensor_ptr(gl) : NULL);
+        return;
+    }
     for (int64_t i = 0; i < m; i++) {
         double g = vae_get_flat(gy, i / Z);
         if (gm) vae_set_flat(gm, i, vae_get_flat(gm, i) + g * vae_get_flat(mu, i));

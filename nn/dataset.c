@@ -232,11 +232,8 @@ vae_status vae_dataset_binarize_dynamic(const vae_dataset *src, float *dst_batch
     if (!rng) return vae_error_set(err, VAE_ERR_NULL, "dataset_binarize_dynamic: NULL rng");
     vae_status st = check_batch(src, dst_batch, idx, m, "dataset_binarize_dynamic", err);
     if (st != VAE_OK) return st;
-    size_t d = (size_t)src->d;
-    for (int64_t i = 0; i < m; i++) {
-        vae_rng_bernoulli_f32(rng, src->x + (size_t)idx[i] * d, dst_batch + (size_t)i * d,
-                              (int64_t)d);
-    }
+    /* one key from rng, then counter-based draws on the pool (tensor/rng.h) */
+    vae_rng_bernoulli_rows_f32(rng, src->x, src->d, idx, m, dst_batch);
     return VAE_OK;
 }
 

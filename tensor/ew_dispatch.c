@@ -124,3 +124,43 @@ void vae_k_bernoulli_lp_grad(const vae_tensor *l, const vae_tensor *x, const vae
 void vae_k_adam_f32(float *x, float *m, float *v, const float *g, int64_t n, const vae_k_adam *a) {
     ew()->adam(x, m, v, g, n, a);
 }
+
+/* The second group of variants (ew_isa.h VAE__EW_PROTOS2), in a table of its own. */
+typedef struct ew_table2 {
+    void (*bern_keyed)(uint64_t, uint64_t, const float *, int64_t, const int64_t *, int64_t, float *);
+    void (*kl)(const float *, int64_t, const float *, int64_t, int64_t, int64_t, float *);
+    void (*kl_grad)(const float *, int64_t, const float *, int64_t, const float *, int64_t, int64_t,
+                    float *, float *);
+} ew_table2;
+
+#define EW_TABLE2(sfx)                                                                             \
+    {vae_k_bernoulli_keyed_f32_##sfx, vae_k_normal_kl_std_f32_##sfx,                               \
+     vae_k_normal_kl_std_grad_f32_##sfx}
+
+static const ew_table2 tables2[VAE_SIMD_PATH_COUNT_] = {
+    EW_TABLE2(portable),
+    EW_TABLE2(portable),
+#if defined(VAE_HAVE_AVX2)
+    EW_TABLE2(avx2),
+#else
+    EW_TABLE2(portable),
+#endif
+#if defined(VAE_HAVE_AVX512)
+    EW_TABLE2(avx512),
+#else
+    EW_TABLE2(portable),
+#endif
+};
+
+void vae_k_bernoulli_keyed_f32(uint64_t key, uint64_t ctr0, const float *p, int64_t d,
+                               const int64_t *idx, int64_t m, float *out) {
+    tables2[vae_simd_get_path()].bern_keyed(key, ctr0, p, d, idx, m, out);
+}
+void vae_k_normal_kl_std_f32(const float *mu, int64_t smu, const float *lv, int64_t slv,
+                             int64_t rows, int64_t Z, float *y) {
+    tables2[vae_simd_get_path()].kl(mu, smu, lv, slv, rows, Z, y);
+}
+void vae_k_normal_kl_std_grad_f32(const float *mu, int64_t smu, const float *lv, int64_t slv,
+                                  const float *gy, int64_t rows, int64_t Z, float *gm, float *gl) {
+    tables2[vae_simd_get_path()].kl_grad(mu, smu, lv, slv, gy, rows, Z, gm, gl);
+}

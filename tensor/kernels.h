@@ -149,6 +149,21 @@ typedef struct vae_k_adam {
 } vae_k_adam;
 VAE_API void vae_k_adam_f32(float *x, float *m, float *v, const float *g, int64_t n, const vae_k_adam *a);
 
+/* Dynamic binarization by a counter-based generator (kernels_rng.c): out (m, d) row i, column j = 1 with
+ * probability p[idx[i]*d + j] (p[i*d + j] when idx is NULL), else 0, from the SplitMix64 output at position
+ * ctr0 + i*d + j + 1 of the stream seeded with key. Each element depends only on (key, its counter, p), so any split
+ * over threads (rows per task) or calls (ctr0) gives the same bits. */
+VAE_API void vae_k_bernoulli_keyed_f32(uint64_t key, uint64_t ctr0, const float *p, int64_t d,
+                                       const int64_t *idx, int64_t m, float *out);
+
+/* KL(N(mu, e^lv) || N(0, I)) of f32 rows: y[r] = 0.5 sum_j mu[r,j]^2 + expm1(lv[r,j]) - lv[r,j], with row r of mu at
+ * mu + r*smu (unit stride along j), likewise lv; terms and sum in f64, left to right; y (rows,). The gradient adds
+ * gy[r] mu to gm and gy[r] / 2 expm1(lv) to gl, both (rows, Z) contiguous and each may be NULL. Serial (small). */
+VAE_API void vae_k_normal_kl_std_f32(const float *mu, int64_t smu, const float *lv, int64_t slv, int64_t rows,
+                                     int64_t Z, float *y);
+VAE_API void vae_k_normal_kl_std_grad_f32(const float *mu, int64_t smu, const float *lv, int64_t slv,
+                                          const float *gy, int64_t rows, int64_t Z, float *gm, float *gl);
+
 /* Which compiled variant runs the f32-heavy kernels above (unary and its gradient, bias_act, act_grad, the
  * Bernoulli pair, adam_f32): the same C source built for the baseline ISA, AVX2+FMA or AVX-512. Every variant gives
  * the same bits (a NaN may differ in sign or payload: IEEE 754 leaves that open), so this only changes speed. The

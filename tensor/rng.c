@@ -1,5 +1,7 @@
 #include "rng.h"
 
+#include "kernels.h"
+
 #include <math.h>
 #include <string.h>
 
@@ -109,6 +111,12 @@ void vae_rng_bernoulli_f32(vae_rng *r, const float *p, float *out, int64_t n) {
         }
     }
     memcpy(r->s, s, sizeof s);
+}
+
+void vae_rng_bernoulli_rows_f32(vae_rng *r, const float *p, int64_t d, const int64_t *idx,
+                                int64_t m, float *out) {
+    if (m <= 0 || d <= 0) return;
+    vae_k_bernoulli_keyed_f32(next(r->s), 0, p, d, idx, m, out);
 }
 
 /* The published xoshiro256 jump polynomial: equivalent to 2^128 calls of next(). */

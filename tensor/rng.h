@@ -33,6 +33,13 @@ VAE_API int vae_rng_bernoulli(vae_rng *r, double p);
 /* out[i] = 1 with probability p[i], else 0, for i in [0, n): the same draws and results as
  * out[i] = vae_rng_bernoulli(r, p[i]) in order, without a call per element (dynamic binarization). */
 VAE_API void vae_rng_bernoulli_f32(vae_rng *r, const float *p, float *out, int64_t n);
+/* Dynamic binarization of m rows of d probabilities, counter-based: out (m, d) row i = Bernoulli draws of row
+ * idx[i] of p (row i when idx is NULL). Takes one 64-bit key from r (when m > 0 and d > 0; else r is unchanged);
+ * element (i, j) then depends only on (key, i*d + j, its p) (vae_k_bernoulli_keyed_f32 in kernels.h), so the rows
+ * are split over the thread pool and vectorized, with the same bits for any thread count or ISA. A different stream
+ * from vae_rng_bernoulli_f32's. */
+VAE_API void vae_rng_bernoulli_rows_f32(vae_rng *r, const float *p, int64_t d, const int64_t *idx,
+                                        int64_t m, float *out);
 /* Make `child` an independent stream: copy `parent`, then advance the parent by 2^128 steps. */
 VAE_API void vae_rng_split(vae_rng *parent, vae_rng *child);
 /* Fisher-Yates shuffle of idx[0..n). */
