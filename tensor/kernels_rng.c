@@ -43,6 +43,12 @@ static void keyed_task(void *vc, int64_t task, int tid) {
     vae__split(j->m, j->ntasks, task, 1, &r0, &r1);
     for (int64_t r = r0; r < r1; r++) {
         const float *src = j->p + (j->idx ? j->idx[r] : r) * j->d;
+        /* rows are at random indices of a data set far larger than the caches, and the hash is cheaper than the
+         * misses: fetch the next row's lines (64 bytes, 16 floats) while this one is drawn */
+        if (r + 1 < r1) { /* 1 row ahead: 72 -> 53 us for 100 MNIST rows; 2 or 4 rows: no better */
+            const float *nx = j->p + (j->idx ? j->idx[r + 1] : r + 1) * j->d;
+            for (int64_t k = 0; k < j->d; k += 16) __builtin_prefetch(nx + k);
+        }
         keyed_row(j->key, j->ctr0 + (uint64_t)(r * j->d), src, j->out + r * j->d, j->d);
     }
 }
