@@ -190,52 +190,14 @@ vae_status vae_optim_step(vae_optim *o, vae_error *err) {
     return VAE_OK;
 }
 
-/* Sum of squares over fixed chunks (their size depends only on n), each with 8 independent double
- * accumulators, chunks on the pool and added in chunk order: the same bits for any thread count,
- * and ~8x faster than one dependent chain of double adds (the whole step's gradient, 650k floats
- * for W1, is summed every training step when the norm is logged). */
-enum { NORM_MAX_CHUNKS = 256, NORM_MIN_CHUNK = 16384 };
-
-typedef struct norm_job {
-    const void *g;
-    int64_t n, chunk;
-    int f64;
-    double part[NORM_MAX_CHUNKS];
-} norm_job;
-
-static void norm_task(void *ctx, int64_t task, int thread_id) {
-    norm_job *j = ctx;
-    (void)thread_id;
-    const int64_t i0 = task * j->chunk, i1 = i0 + j->chunk < j->n ? i0 + j->chunk : j->n;
-    double acc[8] = {0};
-    int64_t i = i0;
-    if (j->f64) {
-        const double *g = j->g;
-        for (; i + 8 <= i1; i += 8)
-            for (int l = 0; l < 8; l++) acc[l] += g[i + l] * g[i + l];
-        for (; i < i1; i++) acc[0] += g[i] * g[i];
-    } else {
-        const float *g = j->g;
-        for (; i + 8 <= i1; i += 8)
-            for (int l = 0; l < 8; l++) acc[l] += (double)g[i + l] * (double)g[i + l];
-        for (; i < i1; i++) acc[0] += (double)g[i] * (double)g[i];
-    }
-    j->part[task] =
-        ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-}
-
+/* The sum of squares is a per-ISA kernel (kernels.h vae_k_sumsq: fixed chunks on the pool, 32 interleaved f64
+ * partial sums, the same bits for any thread count): the whole gradient, 650k floats for W1, is summed every
+ * training step for the log and the divergence check. */
 double vae_grad_norm(const vae_params *p) {
     const int64_t n = vae_params_flat_len(p);
     const void *g = vae_params_grads(p);
     if (!g || n <= 0) return 0;
-    norm_job j = {.g = g, .n = n, .f64 = vae_params_dtype(p) == VAE_F64};
-    j.chunk = (n + NORM_MAX_CHUNKS - 1) / NORM_MAX_CHUNKS;
-    if (j.chunk < NORM_MIN_CHUNK) j.chunk = NORM_MIN_CHUNK;
-    const int64_t nchunks = (n + j.chunk - 1) / j.chunk;
-    vae_parallel_for(nchunks, norm_task, &j);
-    double s = 0;
-    for (int64_t c = 0; c < nchunks; c++) s += j.part[c];
-    return sqrt(s);
+    return sqrt(vae_k_sumsq(g, n, vae_params_dtype(p) == VAE_F64));
 }
 
 double vae_clip_grad_norm(vae_params *p, double max_norm) {

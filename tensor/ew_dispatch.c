@@ -131,11 +131,12 @@ typedef struct ew_table2 {
     void (*kl)(const float *, int64_t, const float *, int64_t, int64_t, int64_t, float *);
     void (*kl_grad)(const float *, int64_t, const float *, int64_t, const float *, int64_t, int64_t,
                     float *, float *);
+    double (*sumsq)(const void *, int64_t, int);
 } ew_table2;
 
 #define EW_TABLE2(sfx)                                                                             \
     {vae_k_bernoulli_keyed_f32_##sfx, vae_k_normal_kl_std_f32_##sfx,                               \
-     vae_k_normal_kl_std_grad_f32_##sfx}
+     vae_k_normal_kl_std_grad_f32_##sfx, vae_k_sumsq_##sfx}
 
 static const ew_table2 tables2[VAE_SIMD_PATH_COUNT_] = {
     EW_TABLE2(portable),
@@ -163,4 +164,7 @@ void vae_k_normal_kl_std_f32(const float *mu, int64_t smu, const float *lv, int6
 void vae_k_normal_kl_std_grad_f32(const float *mu, int64_t smu, const float *lv, int64_t slv,
                                   const float *gy, int64_t rows, int64_t Z, float *gm, float *gl) {
     tables2[vae_simd_get_path()].kl_grad(mu, smu, lv, slv, gy, rows, Z, gm, gl);
+}
+double vae_k_sumsq(const void *x, int64_t n, int f64) {
+    return tables2[vae_simd_get_path()].sumsq(x, n, f64);
 }

@@ -164,6 +164,10 @@ VAE_API void vae_k_normal_kl_std_f32(const float *mu, int64_t smu, const float *
 VAE_API void vae_k_normal_kl_std_grad_f32(const float *mu, int64_t smu, const float *lv, int64_t slv,
                                           const float *gy, int64_t rows, int64_t Z, float *gm, float *gl);
 
+/* Sum of squares of n values (f32, or f64 when f64 != 0), accumulated in f64 in a fixed order: the same bits for
+ * any thread count and ISA. 0 for n <= 0 or NULL. (The gradient norm, every training step.) */
+VAE_API double vae_k_sumsq(const void *x, int64_t n, int f64);
+
 /* Which compiled variant runs the f32-heavy kernels above (unary and its gradient, bias_act, act_grad, the
  * Bernoulli pair, adam_f32): the same C source built for the baseline ISA, AVX2+FMA or AVX-512. Every variant gives
  * the same bits (a NaN may differ in sign or payload: IEEE 754 leaves that open), so this only changes speed. The

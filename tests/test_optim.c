@@ -3,6 +3,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "tensor/kernels.h"
+#include "tensor/threadpool.h"
 #include "test.h"
 #include "vae.h"
 
@@ -273,7 +275,47 @@ static void test_schedules(void) {
     CHECK(isnan(vae_schedule_lr(NULL, 3)) && isnan(vae_schedule_lr(&s, -1)));
 }
 
+/* vae_k_sumsq (the gradient norm's kernel): against a long double sum, f32 and f64, below and above one chunk (16384)
+ * and with a tail; the same bits for 1-4 threads and every ISA variant; 0 for nothing. */
+static void test_sumsq(void) {
+    enum { N = 3 * 16384 + 37 };
+    static float f[N];
+    static double d[N];
+    vae_rng r;
+    vae_rng_seed(&r, 31);
+    for (int i = 0; i < N; i++)
+        d[i] = vae_rng_normal(&r) * (i % 7 == 0 ? 1e3 : 1e-2), f[i] = (float)d[i];
+    const int64_t ns[3] = {5, 16384, N};
+    for (int k = 0; k < 3; k++)
+        for (int is64 = 0; is64 < 2; is64++) {
+            long double want = 0;
+            for (int64_t i = 0; i < ns[k]; i++) {
+                const long double v = is64 ? d[i] : f[i];
+                want += v * v;
+            }
+            double ref = 0;
+            int first = 1, same = 1;
+            for (int pa = VAE_SIMD_PORTABLE; pa < VAE_SIMD_PATH_COUNT_; pa++) {
+                if (vae_simd_set_path((vae_simd_path)pa) != VAE_OK) continue;
+                for (int nt = 1; nt <= 4; nt++) {
+                    vae_threads_set(nt);
+                    const double got =
+                        vae_k_sumsq(is64 ? (const void *)d : (const void *)f, ns[k], is64);
+                    if (first) ref = got, first = 0;
+                    same &= memcmp(&got, &ref, sizeof got) == 0;
+                }
+            }
+            vae_simd_set_path(VAE_SIMD_AUTO);
+            vae_threads_set(0);
+            CHECK_MSG(same, "n %lld f64 %d: bits differ across ISA / threads", (long long)ns[k],
+                      is64);
+            CHECK_NEAR(ref, (double)want, 0, 1e-14);
+        }
+    CHECK(vae_k_sumsq(f, 0, 0) == 0 && vae_k_sumsq(NULL, 10, 0) == 0);
+}
+
 int main(void) {
+    test_sumsq();
     test_convex();
     test_adam_exact();
     test_weight_decay_and_errors();
