@@ -175,8 +175,10 @@ static int kl_rows(const vae_tensor *t, int64_t *rs) {
     int64_t span = -1; /* the stride the next outer dim needs: inner stride x inner size */
     for (int i = nd - 2; i >= 0; i--) {
         if (t->shape[i] == 1) continue;
-        if (span < 0) *rs = t->stride[i];
-        else if (t->stride[i] != span) return 0;
+        if (span < 0)
+            *rs = t->stride[i];
+        else if (t->stride[i] != span)
+            return 0;
         span = t->stride[i] * t->shape[i];
     }
     return 1;

@@ -127,7 +127,8 @@ void vae_k_adam_f32(float *x, float *m, float *v, const float *g, int64_t n, con
 
 /* The second group of variants (ew_isa.h VAE__EW_PROTOS2), in a table of its own. */
 typedef struct ew_table2 {
-    void (*bern_keyed)(uint64_t, uint64_t, const float *, int64_t, const int64_t *, int64_t, float *);
+    void (*bern_keyed)(uint64_t, uint64_t, const float *, int64_t, const int64_t *, int64_t,
+                       float *);
     void (*kl)(const float *, int64_t, const float *, int64_t, int64_t, int64_t, float *);
     void (*kl_grad)(const float *, int64_t, const float *, int64_t, const float *, int64_t, int64_t,
                     float *, float *);
@@ -135,8 +136,10 @@ typedef struct ew_table2 {
 } ew_table2;
 
 #define EW_TABLE2(sfx)                                                                             \
-    {vae_k_bernoulli_keyed_f32_##sfx, vae_k_normal_kl_std_f32_##sfx,                               \
-     vae_k_normal_kl_std_grad_f32_##sfx, vae_k_sumsq_##sfx}
+    {                                                                                              \
+        vae_k_bernoulli_keyed_f32_##sfx, vae_k_normal_kl_std_f32_##sfx,                            \
+            vae_k_normal_kl_std_grad_f32_##sfx, vae_k_sumsq_##sfx                                  \
+    }
 
 static const ew_table2 tables2[VAE_SIMD_PATH_COUNT_] = {
     EW_TABLE2(portable),

@@ -45,10 +45,10 @@ VAE__EW_PROTOS(avx512)
 /* The counter-based Bernoulli draws (kernels_rng.c), the f32 Gaussian KL pair (kernels_fused.c) and the sum of
  * squares (kernels_optim.c). */
 #define VAE__EW_PROTOS2(sfx)                                                                       \
-    void vae_k_bernoulli_keyed_f32_##sfx(uint64_t key, uint64_t ctr0, const float *p, int64_t d,  \
+    void vae_k_bernoulli_keyed_f32_##sfx(uint64_t key, uint64_t ctr0, const float *p, int64_t d,   \
                                          const int64_t *idx, int64_t m, float *out);               \
-    void vae_k_normal_kl_std_f32_##sfx(const float *mu, int64_t smu, const float *lv,              \
-                                       int64_t slv, int64_t rows, int64_t Z, float *y);            \
+    void vae_k_normal_kl_std_f32_##sfx(const float *mu, int64_t smu, const float *lv, int64_t slv, \
+                                       int64_t rows, int64_t Z, float *y);                         \
     void vae_k_normal_kl_std_grad_f32_##sfx(const float *mu, int64_t smu, const float *lv,         \
                                             int64_t slv, const float *gy, int64_t rows, int64_t Z, \
                                             float *gm, float *gl);                                 \

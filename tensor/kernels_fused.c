@@ -343,7 +343,7 @@ static inline double kl_terms(double x, double *em1) {
     const int64_t n = (int64_t)(tb - sb);
     const double nd = t - shifter;
     const double r = (c - nd * 0x1.62e42fee00000p-1) - nd * 0x1.a39ef35793c76p-33; /* ln2 hi + lo */
-    double p = 1.0 / 6227020800.0;                                                    /* 1/13! */
+    double p = 1.0 / 6227020800.0;                                                 /* 1/13! */
     p = p * r + 1.0 / 479001600.0;
     p = p * r + 1.0 / 39916800.0;
     p = p * r + 1.0 / 3628800.0;
