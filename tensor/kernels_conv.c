@@ -16,8 +16,10 @@
  * Where the time goes (W4, README "Performance"): the GEMMs, then im2col/col2im. So conv2d's forward can leave its
  * col for backward (vae__k_conv2d_keep, kernels_conv_internal.h) instead of backward rebuilding it; weight
  * gradients are computed as dW^T (CK, O) = col (CK, cols) @ gy^T, which packs col as the GEMM's A rows (as
- * dW = gy @ col^T the GEMM gathered col column by column as a transposed B: as slow as the multiply); and
- * im2col/col2im read a per-call table of pixel offsets (one flat loop over a row of col) when it fits. */
+ * dW = gy @ col^T the GEMM gathered col column by column as a transposed B: as slow as the multiply); and the
+ * per-image loops (im2col/col2im, gather/scatter, the bias sums) live in kernels_conv_isa.c, compiled per ISA and
+ * chosen with the elementwise kernels' vae_simd_path: im2col/col2im go through phase planes (unit-stride copies) or,
+ * for stride 2 with AVX-512, two loads and a permute per row of positions, with the row loops' bits. */
 #include <stdatomic.h>
 #include <string.h>
 

@@ -9,7 +9,10 @@
  * col2im does the reverse: the planes start as the destination image's values, every tap adds its window in tap
  * order, and the planes are written back; a pixel gets its sums in the same order (image value first, then the
  * taps (ki, kj) in order) as adding straight into the image, so the result is bit for bit the row loops'.
- * Geometries whose planes exceed VAE__CONV_PHASE_MAX take the row loops. */
+ * Geometries whose planes exceed VAE__CONV_PHASE_MAX take the row loops. With AVX-512 (f32), stride 2 and rows of
+ * up to 16 positions (images up to 32 wide: 28x28 and 32x32) take a path without planes, below: im2col_s2_float and
+ * col2im_s2_float: there the planes alone gained little on this project's Zen VM, as a masked or narrow store read
+ * back at once by a wider load stalls store-to-load forwarding (README, conv section). */
 #include <string.h>
 
 #include "kernels_conv_isa.h"
