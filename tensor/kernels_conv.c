@@ -30,9 +30,11 @@
 #include "scratch.h"
 #include "threadpool.h"
 
-#define BLOCK_ELEMS                                                                                \
-    (INT64_C(1) << 22) /* elements of the larger scratch matrix per block (16 MB in f32) */
-#define PAR_MIN (INT64_C(1) << 15) /* elements moved below which the per-image loops stay serial */
+/* Elements of the larger scratch matrix per block: 512 KiB in f32, half the L2 of this project's Zen VM, so that
+ * im2col -> GEMM and GEMM -> col2im hand col over in L2 (with 16 MB blocks col2im waited on memory for most of its
+ * time in a training run; README, conv section). */
+#define BLOCK_ELEMS (INT64_C(1) << 17)
+#define PAR_MIN     (INT64_C(1) << 15) /* elements moved below which the per-image loops stay serial */
 
 typedef vae__img4 img4;
 typedef vae__conv_geom geom;
