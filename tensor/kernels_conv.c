@@ -16,28 +16,31 @@
  * Where the time goes (W4, README "Performance"): the GEMMs, then im2col/col2im. So conv2d's forward can leave its
  * col for backward (vae__k_conv2d_keep, kernels_conv_internal.h) instead of backward rebuilding it; weight
  * gradients are computed as dW^T (CK, O) = col (CK, cols) @ gy^T, which packs col as the GEMM's A rows (as
- * dW = gy @ col^T the GEMM gathered col column by column as a transposed B: as slow as the multiply); and
- * im2col/col2im read a per-call table of pixel offsets (one flat loop over a row of col) when it fits. */
+ * dW = gy @ col^T the GEMM gathered col column by column as a transposed B: as slow as the multiply); and the
+ * per-image loops (im2col/col2im, gather/scatter, the bias sums) live in kernels_conv_isa.c, compiled per ISA and
+ * chosen with the elementwise kernels' vae_simd_path: im2col/col2im go through phase planes (unit-stride copies) or,
+ * for stride 2 with AVX-512, two loads and a permute per row of positions, with the row loops' bits. */
+#include <stdatomic.h>
 #include <string.h>
 
 #include "gemm.h"
 #include "kernels_conv_internal.h"
+#include "kernels_conv_isa.h"
 #include "kernels.h"
 #include "scratch.h"
 #include "threadpool.h"
 
-#define BLOCK_ELEMS                                                                                \
-    (INT64_C(1) << 22) /* elements of the larger scratch matrix per block (16 MB in f32) */
-#define PAR_MIN (INT64_C(1) << 15) /* elements moved below which the per-image loops stay serial */
+/* Elements of the larger scratch matrix per block: 512 KiB in f32, half the L2 of this project's Zen VM, so that
+ * im2col -> GEMM and GEMM -> col2im hand col over in L2 (with 16 MB blocks col2im waited on memory for most of its
+ * time in a training run; README, conv section). */
+#define BLOCK_ELEMS (INT64_C(1) << 17)
+#define PAR_MIN     (INT64_C(1) << 15) /* elements moved below which the per-image loops stay serial */
 
-/* A 4-d view (images, channels, rows, cols) of a tensor (..., C, H, W): image n's offset unravels n over the
- * leading dims, so (K, B, C, H, W) particles or a permuted NHWC buffer are read without a copy. */
-typedef struct img4 {
-    char *base; /* element (0,...,0) */
-    int nlead;
-    int64_t lshape[VAE_MAX_DIMS], lstride[VAE_MAX_DIMS];
-    int64_t sc, sh, sw;
-} img4;
+typedef vae__img4 img4;
+typedef vae__conv_geom geom;
+typedef vae__conv_job job;
+typedef vae__conv_bias_job bias_job;
+#define BG_CHUNK VAE__CONV_BG_CHUNK
 
 static img4 img_of(const vae_tensor *t) {
     img4 v;
@@ -51,206 +54,47 @@ static img4 img_of(const vae_tensor *t) {
     return v;
 }
 
-static int64_t img_off(const img4 *v, int64_t n) {
-    int64_t off = 0;
-    for (int d = v->nlead - 1; d >= 0; d--) {
-        off += (n % v->lshape[d]) * v->lstride[d];
-        n /= v->lshape[d];
-    }
-    return off;
-}
-
-typedef struct geom {
-    int64_t N, Ci, Hi, Wi, kh, kw, s, p, Ph, Pw;
-    int64_t CK, P; /* Ci*kh*kw rows of col; Ph*Pw positions per image */
-} geom;
-
 static geom geom_make(int64_t N, int64_t Ci, int64_t Hi, int64_t Wi, int64_t kh, int64_t kw,
                       int64_t s, int64_t p, int64_t Ph, int64_t Pw) {
     geom g = {N, Ci, Hi, Wi, kh, kw, s, p, Ph, Pw, Ci * kh * kw, Ph * Pw};
     return g;
 }
 
-/* One call's work for the per-image tasks: images [n0, n0 + nb) of a block; ld = nb * P columns. */
-typedef struct job {
-    const geom *g;
-    img4 src;         /* strided input (im2col, gather) */
-    char *dst;        /* contiguous (N, ch, P) output (col2im, scatter) */
-    char *mat;        /* col or the (ch, ld) matrix */
-    const char *bias; /* scatter: optional bias per channel, stride bstride */
-    int64_t bstride;
-    int64_t n0, ld, ch; /* ch: channels of gather/scatter */
-    int add;            /* scatter: += instead of = */
-    const int32_t *idx; /* im2col/col2im: NULL, or the offsets of idx_table (kh*kw rows of P) */
-} job;
+typedef void (*task_fn)(void *, int64_t, int);
 
-#define IDX_MAX                                                                                    \
-    8192 /* entries of the offset table kept on the stack; a larger geometry takes the row loops */
+/* The per-image tasks of one ISA variant (kernels_conv_isa.c), [0] float, [1] double. */
+typedef struct conv_table {
+    task_fn im2col[2], col2im[2], gather[2], scatter[2], bias_part[2];
+} conv_table;
 
-/* idx (kh*kw, P): the offset ih*sh + iw*sw in a channel of the image side that kernel tap (i, j) reads at
- * position (ph, pw), or -1 where that pixel is padding. One flat loop over P positions per row of col then copies
- * (or adds) a whole image's row without per-row range logic. 0 when the table does not fit (or offsets overflow
- * int32): then the tasks take the row loops. */
-static int idx_table(const geom *g, int64_t sh, int64_t sw, int32_t *idx) {
-    if (g->kh * g->kw * g->P > IDX_MAX || (g->Hi * sh + g->Wi * sw) >= INT32_MAX) return 0;
-    for (int64_t ki = 0; ki < g->kh; ki++)
-        for (int64_t kj = 0; kj < g->kw; kj++, idx += g->P)
-            for (int64_t ph = 0; ph < g->Ph; ph++)
-                for (int64_t pw = 0; pw < g->Pw; pw++) {
-                    int64_t ih = ph * g->s - g->p + ki, iw = pw * g->s - g->p + kj;
-                    idx[ph * g->Pw + pw] = ih >= 0 && ih < g->Hi && iw >= 0 && iw < g->Wi
-                                               ? (int32_t)(ih * sh + iw * sw)
-                                               : -1;
-                }
-    return 1;
-}
-
-/* The positions pw in [*lo, *hi) whose input column pw*s - p + kj lies in [0, W). */
-static void valid_range(int64_t Pw, int64_t W, int64_t s, int64_t p, int64_t kj, int64_t *lo,
-                        int64_t *hi) {
-    int64_t a = p - kj; /* pw*s >= a */
-    int64_t l = a <= 0 ? 0 : (a + s - 1) / s;
-    int64_t b = W - 1 + p - kj; /* pw*s <= b */
-    int64_t h = b < 0 ? 0 : b / s + 1;
-    *lo = l < Pw ? l : Pw;
-    *hi = h < Pw ? (h > *lo ? h : *lo) : Pw;
-}
-
-#define DEFINE_CONV(T)                                                                                            \
-    /* col rows (c,i,j), columns of image n: the patches of image n0 + t */                                       \
-    static void im2col_##T(void *vj, int64_t t, int tid) {                                                        \
-        const job *j = vj;                                                                                        \
-        const geom *g = j->g;                                                                                     \
-        (void)tid;                                                                                                \
-        const T *img = (const T *)(const void *)j->src.base + img_off(&j->src, j->n0 + t);                        \
-        T *col = (T *)(void *)j->mat + t * g->P;                                                                  \
-        const int64_t step = g->s * j->src.sw, kk = g->kh * g->kw;                                                \
-        if (j->idx) {                                                                                             \
-            for (int64_t c = 0; c < g->Ci; c++) {                                                                 \
-                const T *src = img + c * j->src.sc;                                                               \
-                for (int64_t k = 0; k < kk; k++) {                                                                \
-                    const int32_t *ix = j->idx + k * g->P;                                                        \
-                    T *d = col + (c * kk + k) * j->ld;                                                            \
-                    for (int64_t q = 0; q < g->P; q++) d[q] = ix[q] >= 0 ? src[ix[q]] : (T)0;                     \
-                }                                                                                                 \
-            }                                                                                                     \
-            return;                                                                                               \
-        }                                                                                                         \
-        /* one pass per row with the zeros inline: short zero runs as memset calls cost more than the copy */     \
-        for (int64_t kj = 0; kj < g->kw; kj++) {                                                                  \
-            int64_t lo, hi;                                                                                       \
-            valid_range(g->Pw, g->Wi, g->s, g->p, kj, &lo, &hi);                                                  \
-            for (int64_t c = 0; c < g->Ci; c++)                                                                   \
-                for (int64_t ki = 0; ki < g->kh; ki++) {                                                          \
-                    T *d = col + ((c * g->kh + ki) * g->kw + kj) * j->ld;                                         \
-                    for (int64_t ph = 0; ph < g->Ph; ph++, d += g->Pw) {                                          \
-                        int64_t ih = ph * g->s - g->p + ki;                                                       \
-                        int in = ih >= 0 && ih < g->Hi;                                                           \
-                        /* pixel (ih, pw*s - p + kj) at off + pw*step, read only where valid */                   \
-                        const int64_t off =                                                                       \
-                            c * j->src.sc + (in ? ih : 0) * j->src.sh + (kj - g->p) * j->src.sw;                  \
-                        int64_t l = in ? lo : g->Pw, h = in ? hi : g->Pw;                                         \
-                        for (int64_t pw = 0; pw < g->Pw; pw++)                                                    \
-                            d[pw] = pw >= l && pw < h ? img[off + pw * step] : (T)0;                              \
-                    }                                                                                             \
-                }                                                                                                 \
-        }                                                                                                         \
-    }                                                                                                             \
-    /* image n0 + t (contiguous (Ci, Hi, Wi)) += the patches of its columns, in a fixed order */                  \
-    static void col2im_##T(void *vj, int64_t t, int tid) {                                                        \
-        const job *j = vj;                                                                                        \
-        const geom *g = j->g;                                                                                     \
-        (void)tid;                                                                                                \
-        T *img = (T *)(void *)j->dst + (j->n0 + t) * g->Ci * g->Hi * g->Wi;                                       \
-        const T *col = (const T *)(const void *)j->mat + t * g->P;                                                \
-        if (j->idx) { /* the same order as the row loops below: c, ki, kj, ph, pw */                              \
-            const int64_t kk = g->kh * g->kw;                                                                     \
-            for (int64_t c = 0; c < g->Ci; c++) {                                                                 \
-                T *dst = img + c * g->Hi * g->Wi;                                                                 \
-                for (int64_t k = 0; k < kk; k++) {                                                                \
-                    const int32_t *ix = j->idx + k * g->P;                                                        \
-                    const T *sp = col + (c * kk + k) * j->ld;                                                     \
-                    for (int64_t q = 0; q < g->P; q++)                                                            \
-                        if (ix[q] >= 0) dst[ix[q]] += sp[q];                                                      \
-                }                                                                                                 \
-            }                                                                                                     \
-            return;                                                                                               \
-        }                                                                                                         \
-        for (int64_t c = 0; c < g->Ci; c++)                                                                       \
-            for (int64_t ki = 0; ki < g->kh; ki++)                                                                \
-                for (int64_t kj = 0; kj < g->kw; kj++) {                                                          \
-                    int64_t lo, hi;                                                                               \
-                    valid_range(g->Pw, g->Wi, g->s, g->p, kj, &lo, &hi);                                          \
-                    const int64_t iw0 = lo * g->s - g->p + kj;                                                    \
-                    const T *sp = col + ((c * g->kh + ki) * g->kw + kj) * j->ld;                                  \
-                    for (int64_t ph = 0; ph < g->Ph; ph++, sp += g->Pw) {                                         \
-                        int64_t ih = ph * g->s - g->p + ki;                                                       \
-                        if (ih < 0 || ih >= g->Hi) continue;                                                      \
-                        T *r = img + (c * g->Hi + ih) * g->Wi + iw0;                                              \
-                        for (int64_t pw = lo; pw < hi; pw++) r[(pw - lo) * g->s] += sp[pw];                       \
-                    }                                                                                             \
-                }                                                                                                 \
-    }                                                                                                             \
-    /* mat (ch, ld) columns of image n0 + t = src image (ch, Ph, Pw) */                                           \
-    static void gather_##T(void *vj, int64_t t, int tid) {                                                        \
-        const job *j = vj;                                                                                        \
-        const geom *g = j->g;                                                                                     \
-        (void)tid;                                                                                                \
-        const T *img = (const T *)(const void *)j->src.base + img_off(&j->src, j->n0 + t);                        \
-        T *m = (T *)(void *)j->mat + t * g->P;                                                                    \
-        for (int64_t c = 0; c < j->ch; c++)                                                                       \
-            for (int64_t ph = 0; ph < g->Ph; ph++)                                                                \
-                for (int64_t pw = 0; pw < g->Pw; pw++)                                                            \
-                    m[c * j->ld + ph * g->Pw + pw] =                                                              \
-                        img[c * j->src.sc + ph * j->src.sh + pw * j->src.sw];                                     \
-    }                                                                                                             \
-    /* contiguous dst image n0 + t (ch, P) = (or +=) mat's columns (+ bias[c]) */                                 \
-    static void scatter_##T(void *vj, int64_t t, int tid) {                                                       \
-        const job *j = vj;                                                                                        \
-        const geom *g = j->g;                                                                                     \
-        (void)tid;                                                                                                \
-        T *o = (T *)(void *)j->dst + (j->n0 + t) * j->ch * g->P;                                                  \
-        const T *m = (const T *)(const void *)j->mat + t * g->P;                                                  \
-        for (int64_t c = 0; c < j->ch; c++, o += g->P) {                                                          \
-            const T *r = m + c * j->ld;                                                                           \
-            T bc = j->bias ? ((const T *)(const void *)j->bias)[c * j->bstride] : 0;                              \
-            if (j->add)                                                                                           \
-                for (int64_t q = 0; q < g->P; q++) o[q] += r[q];                                                  \
-            else                                                                                                  \
-                for (int64_t q = 0; q < g->P; q++) o[q] = r[q] + bc;                                              \
-        }                                                                                                         \
-    }                                                                                                             \
-    /* part[o, chunk] = sum of gy (N, O, P) contiguous over channel o of images [chunk*BG_CHUNK, ...) and all   \
-     * positions, in 8 double lanes combined in a fixed order (the same for any thread count) */ \
-    static void bias_part_##T(void *vj, int64_t t, int tid) {                                                     \
-        const bias_job *j = vj;                                                                                   \
-        (void)tid;                                                                                                \
-        int64_t o = t / j->nch, ch = t % j->nch, P = j->P;                                                        \
-        int64_t n1 = (ch + 1) * BG_CHUNK < j->N ? (ch + 1) * BG_CHUNK : j->N;                                     \
-        double a[8] = {0, 0, 0, 0, 0, 0, 0, 0};                                                                   \
-        for (int64_t n = ch * BG_CHUNK; n < n1; n++) {                                                            \
-            const T *r = (const T *)j->gy + (n * j->O + o) * P;                                                   \
-            int64_t q = 0;                                                                                        \
-            for (; q + 8 <= P; q += 8)                                                                            \
-                for (int l = 0; l < 8; l++) a[l] += (double)r[q + l];                                             \
-            for (; q < P; q++) a[q - (P & ~(int64_t)7)] += (double)r[q];                                          \
-        }                                                                                                         \
-        j->part[t] = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));                           \
+#define CONV_TABLE(sfx)                                                                            \
+    {                                                                                              \
+        {vae__conv_im2col_float_##sfx, vae__conv_im2col_double_##sfx},                             \
+            {vae__conv_col2im_float_##sfx, vae__conv_col2im_double_##sfx},                         \
+            {vae__conv_gather_float_##sfx, vae__conv_gather_double_##sfx},                         \
+            {vae__conv_scatter_float_##sfx, vae__conv_scatter_double_##sfx},                       \
+            {vae__conv_bias_part_float_##sfx, vae__conv_bias_part_double_##sfx},                   \
     }
 
-#define BG_CHUNK                                                                                   \
-    16 /* images per partial sum of the bias gradient: fixed, so sums do not depend on threads */
+/* Indexed by vae_simd_path (the same choice as the elementwise kernels, ew_dispatch.c). */
+static const conv_table tables[VAE_SIMD_PATH_COUNT_] = {
+    CONV_TABLE(portable),
+    CONV_TABLE(portable),
+#if defined(VAE_HAVE_AVX2)
+    CONV_TABLE(avx2),
+#else
+    CONV_TABLE(portable),
+#endif
+#if defined(VAE_HAVE_AVX512)
+    CONV_TABLE(avx512),
+#else
+    CONV_TABLE(portable),
+#endif
+};
 
-typedef struct bias_job {
-    const void *gy;
-    int64_t N, O, P, nch;
-    double *part; /* (O, nch) */
-} bias_job;
-
-DEFINE_CONV(float)
-DEFINE_CONV(double)
-
-typedef void (*task_fn)(void *, int64_t, int);
+static const conv_table *tab(void) {
+    return &tables[vae_simd_get_path()];
+}
 
 /* fn over the nb images of a block: on the pool when the block moves enough data. */
 static void per_image(task_fn fn, job *j, int64_t nb, int64_t elems) {
@@ -269,19 +113,28 @@ static void gemm(int f64, int64_t M, int64_t N, int64_t K, const void *A, int64_
         vae_sgemm(M, N, K, 1.0f, A, rsa, csa, B, rsb, csb, (float)beta, C, rsc, csc);
 }
 
-/* im2col / col2im over the nb images of j's block, through the offset table when it fits. */
+static atomic_int g_path; /* vae__k_conv_set_path: 0 auto, 1 row loops, 2 phase planes only */
+
+void vae__k_conv_set_path(int path) {
+    atomic_store(&g_path, path);
+}
+
+/* j->phase for im2col/col2im (kernels_conv_isa.h): the fast loops unless the phase planes do not fit. */
+static int phase_mode(const geom *g) {
+    int path = atomic_load_explicit(&g_path, memory_order_relaxed);
+    if (path == 1 || vae__conv_phase_elems(g) > VAE__CONV_PHASE_MAX) return 0;
+    return path == 2 ? 2 : 1;
+}
+
+/* im2col / col2im over the nb images of j's block. */
 static void run_im2col(int f64, job *j, int64_t nb) {
-    int32_t idx[IDX_MAX];
-    j->idx = idx_table(j->g, j->src.sh, j->src.sw, idx) ? idx : NULL;
-    per_image(f64 ? im2col_double : im2col_float, j, nb, j->g->CK * nb * j->g->P);
-    j->idx = NULL;
+    j->phase = phase_mode(j->g);
+    per_image(tab()->im2col[f64], j, nb, j->g->CK * nb * j->g->P);
 }
 
 static void run_col2im(int f64, job *j, int64_t nb) {
-    int32_t idx[IDX_MAX];
-    j->idx = idx_table(j->g, j->g->Wi, 1, idx) ? idx : NULL;
-    per_image(f64 ? col2im_double : col2im_float, j, nb, j->g->CK * nb * j->g->P);
-    j->idx = NULL;
+    j->phase = phase_mode(j->g);
+    per_image(tab()->col2im[f64], j, nb, j->g->CK * nb * j->g->P);
 }
 
 /* The block's images and its two scratch matrices: col (rows_col, nb*P) and mat (rows_mat, nb*P). NULL buffers on
@@ -341,7 +194,7 @@ int vae__k_conv2d_keep(const vae_tensor *x, const vae_tensor *w, const vae_tenso
         j.ld = nb * g.P;
         gemm(f64, O, j.ld, g.CK, W, g.CK, 1, col, ldc, 1, 0.0, bl.mat, j.ld, 1);
         j.mat = bl.mat;
-        per_image(f64 ? scatter_double : scatter_float, &j, nb, O * j.ld);
+        per_image(tab()->scatter[f64], &j, nb, O * j.ld);
     }
     return 0;
 }
@@ -358,7 +211,7 @@ static int bias_grad(const vae_tensor *gy, vae_tensor *gb, int64_t N, int64_t O,
     if (N == 0 || O == 0) return 0;
     j.part = vae__thread_scratch(2, sizeof(double) * (size_t)(O * j.nch));
     if (!j.part) return -1;
-    task_fn fn = gy->dtype == VAE_F64 ? bias_part_double : bias_part_float;
+    task_fn fn = tab()->bias_part[gy->dtype == VAE_F64];
     if (N * O * P >= PAR_MIN && O * j.nch > 1)
         vae_parallel_for(O * j.nch, fn, &j);
     else
@@ -393,7 +246,7 @@ int vae__k_conv2d_grad_kept(const vae_tensor *x, const vae_tensor *w, const vae_
         int64_t nb = g.N - n0 < bl.nb ? g.N - n0 : bl.nb;
         j.n0 = n0, j.ld = nb * g.P;
         j.src = gyv, j.mat = bl.mat; /* mat (O, ld) = gy's columns */
-        per_image(f64 ? gather_double : gather_float, &j, nb, O * j.ld);
+        per_image(tab()->gather[f64], &j, nb, O * j.ld);
         if (gw) { /* dW (O, CK) += gy (O, ld) @ col^T, col the forward's (kept) or recomputed */
             const char *col = bl.col;
             int64_t ldc = j.ld;
@@ -455,7 +308,7 @@ int vae_k_conv_transpose2d(const vae_tensor *x, const vae_tensor *w, const vae_t
     for (int64_t n0 = 0; n0 < g.N; n0 += bl.nb) {
         int64_t nb = g.N - n0 < bl.nb ? g.N - n0 : bl.nb;
         j.n0 = n0, j.ld = nb * g.P, j.mat = bl.mat;
-        per_image(f64 ? gather_double : gather_float, &j, nb, C * j.ld);
+        per_image(tab()->gather[f64], &j, nb, C * j.ld);
         /* col (O*kk, ld) = W^T (O*kk, C) @ x (C, ld) */
         gemm(f64, g.CK, j.ld, C, W, 1, g.CK, bl.mat, j.ld, 1, 0.0, bl.col, j.ld, 1);
         j.mat = bl.col;
@@ -486,14 +339,14 @@ int vae_k_conv_transpose2d_grad(const vae_tensor *x, const vae_tensor *w, const 
         run_im2col(f64, &j, nb);
         if (gw) { /* dW (C, O*kk) += x (C, ld) @ col^T */
             j.src = xv, j.mat = bl.mat;
-            per_image(f64 ? gather_double : gather_float, &j, nb, C * j.ld);
+            per_image(tab()->gather[f64], &j, nb, C * j.ld);
             gemm(f64, g.CK, C, j.ld, bl.col, j.ld, 1, bl.mat, 1, j.ld, 1.0, vae_tensor_ptr(gw), 1,
                  g.CK);
         }
         if (gx) { /* dx (C, ld) = W (C, O*kk) @ col, added into gx's images */
             gemm(f64, C, j.ld, g.CK, W, g.CK, 1, bl.col, j.ld, 1, 0.0, bl.mat, j.ld, 1);
             j.dst = vae_tensor_ptr(gx), j.mat = bl.mat, j.add = 1;
-            per_image(f64 ? scatter_double : scatter_float, &j, nb, C * j.ld);
+            per_image(tab()->scatter[f64], &j, nb, C * j.ld);
         }
     }
     return 0;

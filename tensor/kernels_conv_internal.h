@@ -19,4 +19,8 @@ int vae__k_conv2d_grad_kept(const vae_tensor *x, const vae_tensor *w, const vae_
                             vae_tensor *gx, vae_tensor *gw, vae_tensor *gb, int64_t s, int64_t p,
                             const void *kept);
 
+/* Tests: which loops im2col/col2im take (kernels_conv_isa.c): 0 the fastest that applies (default), 1 the row loops
+ * (the reference), 2 the phase planes without the stride-2 AVX-512 path. Every choice gives the same bits. */
+void vae__k_conv_set_path(int path);
+
 #endif

@@ -1,6 +1,6 @@
 /* conv2d and conv_transpose2d: forward values and gradients against PyTorch (tests/reference/conv.txt, from
  * make_conv.py), gradcheck over strides, paddings, batch, channels, odd sizes and leading dims, strided inputs,
- * blocks of images, the definition's loops on images small and large (the kernels' offset table and their row
+ * blocks of images, the definition's loops on images small and large (the kernels' fast paths and their row
  * loops) with the forward's kept im2col matrix and a recomputed one, bit-identical results for 1 and 2 threads,
  * and the error messages. */
 #include <stdlib.h>
@@ -341,14 +341,15 @@ static void check_naive(const naive *g) {
 }
 
 static void test_naive(void) {
-    /* conv2d: 9x9 -> 4x4 (16 taps x 16 positions: the table); 40x40 -> 41x41 (16 x 1681: the row loops) */
+    /* conv2d: 9x9 -> 4x4 (stride 2); 40x40 -> 41x41 (stride 1, phase planes); test_conv_paths.c compares each path
+     * with the row loops bit for bit */
     naive c1 = {3, 2, 3, 4, 2, 1, 9, 9, 4, 4, 0}, c2 = {2, 2, 3, 4, 1, 2, 40, 40, 41, 41, 0};
-    /* conv_transpose2d: positions are x's: 5x5 -> 10x10 (table); 30x30 -> 60x60 (16 x 900: row loops) */
+    /* conv_transpose2d: positions are x's: 5x5 -> 10x10; 30x30 -> 60x60 */
     naive t1 = {3, 2, 3, 4, 2, 1, 5, 5, 10, 10, 1}, t2 = {2, 2, 3, 4, 2, 1, 30, 30, 60, 60, 1};
     check_naive(&c1), check_naive(&c2), check_naive(&t1), check_naive(&t2);
 }
 
-/* A batch big enough to be cut into several blocks (the kernel's budget is 2^22 elements of col) gives the
+/* A batch big enough to be cut into several blocks (the kernel's budget is 2^17 elements of col) gives the
  * values of the images done one at a time. */
 static void test_blocks(void) {
     vae_ctx *ctx = vae_ctx_new(0);
