@@ -176,9 +176,10 @@ VAE_API void vae_dataset_threshold(vae_dataset *ds, float t);
 
 /* Dynamic binarization of a minibatch: dst_batch[i*d + j] = Bernoulli(src->x[idx[i]*d + j]) with a
  * fresh draw on every call (values are used as probabilities, clamped to [0, 1]). dst_batch is (m,
- * d). The draws are counter-based (vae_rng_bernoulli_rows_f32): one 64-bit key taken from rng per call,
- * vectorized and split over the thread pool with the same bits for any thread count. Fails with VAE_ERR_ARG on an index outside [0, n) or m < 0 (dst_batch then untouched, rng not
- * advanced), VAE_ERR_NULL on NULL. */
+ * d). The draws are counter-based (vae_rng_bernoulli_rows_f32): one 64-bit key taken from rng per
+ * call, vectorized and split over the thread pool with the same bits for any thread count. Fails with
+ * VAE_ERR_ARG on an index outside [0, n) or m < 0 (dst_batch then untouched, rng not advanced),
+ * VAE_ERR_NULL on NULL. */
 VAE_API vae_status vae_dataset_binarize_dynamic(const vae_dataset *src, float *dst_batch,
                                                 const int64_t *idx, int64_t m, vae_rng *rng,
                                                 vae_error *err);
