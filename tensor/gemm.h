@@ -57,12 +57,14 @@ VAE_API const char *vae_gemm_path_name(vae_gemm_path p);
 typedef struct vae_gemm_stats {
     int64_t calls;  /* vae_sgemm/vae_dgemm calls with M, N, K > 0 */
     double flops;   /* sum of 2*M*N*K */
-    double seconds; /* sum of their wall times, pool wake-up and barrier included */
+    double seconds; /* sum of the wall times of calls made outside pool tasks, pool wake-up and barrier included */
+    double task_seconds; /* sum of the times of calls made inside pool tasks (serial, several at once: thread-seconds;
+                          * divided by the thread count, a share of the wall time) */
 } vae_gemm_stats;
 
-/* Switch accounting on (on != 0) or off, process-wide; off by default. While on, each call made
- * outside a pool task adds to the totals (a call nested in a task runs inside an outer timed region,
- * so it is not counted again); it costs two clock reads per call. Never fails. */
+/* Switch accounting on (on != 0) or off, process-wide; off by default. While on, each call adds to the totals:
+ * calls and flops always, its time to seconds, or to task_seconds when it runs inside a pool task (the conv ops
+ * run blocks of images as tasks, each with serial GEMMs). It costs two clock reads per call. Never fails. */
 VAE_API void vae_gemm_stats_enable(int on);
 
 /* The totals since the last reset. Never fails. */

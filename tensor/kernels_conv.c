@@ -8,10 +8,12 @@
  *   conv_transpose2d: image side = y,  positions = x's (H, W):    col = Wm^T (O*kk, C) @ Xt (C, cols), col2im -> y
  * so the transposed conv's forward is the conv's input gradient and vice versa.
  *
- * Images go in blocks whose size depends only on the shapes (a memory budget), im2col/col2im/gather/scatter are
- * split over images (each writes its own columns or its own image), weight gradients accumulate block after
- * block with beta = 1 and the GEMM never splits K, the bias gradient is summed in chunks of a fixed number of
- * images: results are bit-identical for any thread count.
+ * Images go in blocks whose number and size depend only on the shapes (a memory budget, a multiple of LANES
+ * blocks). On two threads each thread takes whole blocks (im2col, GEMM, scatter of one block on one core, in its
+ * L2) rather than splitting each block's small GEMM (W4 on 2 threads, README "Performance"). Weight
+ * gradients accumulate block after block into LANES fixed partial sums (block b into lane b % LANES, the GEMM never
+ * splitting K), added in lane order; the bias gradient is summed in chunks of a fixed number of images: results
+ * are bit-identical for any thread count, whether blocks or the GEMMs inside them go on the pool.
  *
  * Where the time goes (W4, README "Performance"): the GEMMs, then im2col/col2im. So conv2d's forward can leave its
  * col for backward (vae__k_conv2d_keep, kernels_conv_internal.h) instead of backward rebuilding it; weight
@@ -35,6 +37,7 @@
  * time in a training run; README, conv section). */
 #define BLOCK_ELEMS (INT64_C(1) << 17)
 #define PAR_MIN     (INT64_C(1) << 15) /* elements moved below which the per-image loops stay serial */
+#define LANES       4 /* the weight gradients' partial sums (lanes_reduce), and the pool's share of blocks */
 
 typedef vae__img4 img4;
 typedef vae__conv_geom geom;
@@ -137,26 +140,88 @@ static void run_col2im(int f64, job *j, int64_t nb) {
     per_image(tab()->col2im[f64], j, nb, j->g->CK * nb * j->g->P);
 }
 
-/* The block's images and its two scratch matrices: col (rows_col, nb*P) and mat (rows_mat, nb*P). NULL buffers on
- * OOM (after trying one image per block). */
-typedef struct blocks {
-    int64_t nb; /* images per block */
-    void *col, *mat;
-} blocks;
+/* Blocks of images: nb images per block, nblk blocks. Both depend only on the shapes: at most BLOCK_ELEMS elements
+ * of the larger scratch matrix (rows x nb*P) per block and, once the op moves enough data to go on the pool, a
+ * multiple of LANES blocks (where there are that many images), so that up to LANES threads get equal shares. */
+typedef struct plan {
+    int64_t nb, nblk;
+} plan;
 
-static int blocks_make(const geom *g, int64_t rows_col, int64_t rows_mat, size_t es, blocks *b) {
-    int64_t per = (rows_col > rows_mat ? rows_col : rows_mat) * g->P;
-    int64_t nb = per > 0 ? BLOCK_ELEMS / per : g->N;
-    if (nb < 1) nb = 1;
-    if (nb > g->N) nb = g->N;
-    for (;;) {
-        b->nb = nb;
-        b->col = rows_col ? vae__thread_scratch(2, (size_t)(rows_col * nb * g->P) * es) : NULL;
-        b->mat = rows_mat ? vae__thread_scratch(3, (size_t)(rows_mat * nb * g->P) * es) : NULL;
-        if ((!rows_col || b->col) && (!rows_mat || b->mat)) return 0;
-        if (nb == 1) return -1;
-        nb = 1;
+static plan plan_make(const geom *g, int64_t rows) {
+    int64_t per = rows * g->P; /* elements per image */
+    int64_t nbmax = per > 0 && per < BLOCK_ELEMS ? BLOCK_ELEMS / per : 1;
+    int64_t nblk = (g->N + nbmax - 1) / nbmax;
+    if (nblk > 1 || g->N * per >= PAR_MIN) nblk = (nblk + LANES - 1) / LANES * LANES;
+    if (nblk > g->N) nblk = g->N;
+    plan pl = {(g->N + nblk - 1) / nblk, 0};
+    pl.nblk = (g->N + pl.nb - 1) / pl.nb;
+    return pl;
+}
+
+/* Run ntasks tasks (blocks, or lanes of blocks) on the pool, each with serial GEMMs and loops inside, when there is
+ * a task for every thread; else one after the other with the pool inside each GEMM and loop (a few large images,
+ * many threads). Either way every value is computed by the same operations in the same order: the same bits. A plan
+ * of more than one block moves at least PAR_MIN elements (plan_make). */
+static void run_tasks(task_fn fn, void *ctx, int64_t ntasks, const plan *pl) {
+    int nt = vae_threads_get();
+    if (nt > 1 && pl->nblk > 1 && ntasks >= nt)
+        vae_parallel_for(ntasks, fn, ctx);
+    else
+        for (int64_t t = 0; t < ntasks; t++) fn(ctx, t, 0);
+}
+
+/* Images [n0, n0 + nb) of block b. */
+static int64_t block_n0(const plan *pl, int64_t b) {
+    return b * pl->nb;
+}
+static int64_t block_len(const plan *pl, const geom *g, int64_t b) {
+    int64_t left = g->N - b * pl->nb;
+    return left < pl->nb ? left : pl->nb;
+}
+
+/* The weight gradient's partial sums: block b adds into lane b % LANES (the first block of a lane with beta = 0),
+ * and the lanes are added into gw (contiguous, n elements) in lane order, in double: a fixed order of additions
+ * for any thread count. part: LANES x n elements of the op's dtype, the calling thread's scratch slot 4. */
+static void lanes_reduce(int f64, const void *part, int64_t lanes, int64_t n, void *gw) {
+    for (int64_t i = 0; i < n; i++) {
+        double acc = f64 ? ((double *)gw)[i] : ((float *)gw)[i];
+        for (int64_t l = 0; l < lanes; l++)
+            acc += f64 ? ((const double *)part)[l * n + i] : ((const float *)part)[l * n + i];
+        if (f64)
+            ((double *)gw)[i] = acc;
+        else
+            ((float *)gw)[i] = (float)acc;
     }
+}
+
+/* One conv op's work, shared by its block (forward) or lane (backward) tasks. */
+typedef struct conv_ctx {
+    const geom *g;
+    plan pl;
+    int f64;
+    size_t es;
+    int64_t ch;           /* O for conv2d, C for the transposed conv: the rows of the (ch, ld) matrix */
+    const void *W;        /* the weight */
+    img4 xv, gyv;         /* conv2d forward: xv = x; transposed forward: xv = x (gathered); grads: both */
+    char *dst;            /* forward output (conv2d: y; transposed: y, col2im'd into) */
+    char *keep;           /* conv2d forward: the kept im2col matrix (CK, N*P), or NULL */
+    const char *kept;     /* conv2d backward: the forward's kept matrix, or NULL */
+    const char *bias;     /* conv2d forward: bias per channel or NULL */
+    int64_t bstride;
+    char *gx, *part;      /* backward: gx (contiguous) or NULL; the lanes' partial dW or NULL */
+    atomic_int err;       /* a task could not get its scratch */
+} conv_ctx;
+
+/* The calling thread's col (rows CK) and mat (rows ch) scratch for one block of c->pl.nb images; 0 on success. */
+static int block_scratch(conv_ctx *c, int want_col, char **col, char **mat) {
+    size_t cols = (size_t)(c->pl.nb * c->g->P);
+    *col = want_col ? vae__thread_scratch(2, (size_t)c->g->CK * cols * c->es) : NULL;
+    *mat = vae__thread_scratch(3, (size_t)c->ch * cols * c->es);
+    if ((want_col && !*col) || !*mat) {
+        atomic_store(&c->err, 1);
+        return -1;
+    }
+    return 0;
 }
 
 static int64_t images(const vae_tensor *t) {
@@ -171,32 +236,39 @@ int64_t vae__k_conv2d_col_elems(const vae_tensor *x, const vae_tensor *w, const 
     return images(x) * SPATIAL(x, 0) * w->shape[2] * w->shape[3] * SPATIAL(y, 1) * SPATIAL(y, 2);
 }
 
+/* conv2d forward, block b: col = im2col(x) (in keep, or scratch); mat (O, ld) = W (O, CK) @ col; y = mat (+ bias). */
+static void conv2d_block(void *vc, int64_t b, int tid) {
+    (void)tid;
+    conv_ctx *c = vc;
+    const geom *g = c->g;
+    int64_t n0 = block_n0(&c->pl, b), nb = block_len(&c->pl, g, b), O = c->ch;
+    char *col, *mat;
+    if (block_scratch(c, !c->keep, &col, &mat)) return;
+    /* the block's col: the scratch (CK, nb*P), or columns [n0*P, (n0+nb)*P) of keep (CK, N*P) */
+    int64_t ldc = c->keep ? g->N * g->P : nb * g->P;
+    if (c->keep) col = c->keep + (size_t)(n0 * g->P) * c->es;
+    job j = {.g = g, .src = c->xv, .dst = c->dst, .mat = col, .bias = c->bias, .bstride = c->bstride,
+             .n0 = n0, .ld = ldc, .ch = O};
+    run_im2col(c->f64, &j, nb);
+    j.ld = nb * g->P;
+    gemm(c->f64, O, j.ld, g->CK, c->W, g->CK, 1, col, ldc, 1, 0.0, mat, j.ld, 1);
+    j.mat = mat;
+    per_image(tab()->scatter[c->f64], &j, nb, O * j.ld);
+}
+
 int vae__k_conv2d_keep(const vae_tensor *x, const vae_tensor *w, const vae_tensor *b, vae_tensor *y,
                        int64_t s, int64_t p, void *keep) {
-    int f64 = x->dtype == VAE_F64;
-    size_t es = vae_dtype_size(x->dtype);
     int64_t O = w->shape[0];
     geom g = geom_make(images(x), SPATIAL(x, 0), SPATIAL(x, 1), SPATIAL(x, 2), w->shape[2],
                        w->shape[3], s, p, SPATIAL(y, 1), SPATIAL(y, 2));
     if (g.N == 0 || g.P == 0 || O == 0) return 0;
-    blocks bl;
-    if (blocks_make(&g, keep ? 0 : g.CK, O, es, &bl)) return -1;
-    job j = {.g = &g, .src = img_of(x), .dst = vae_tensor_ptr(y), .ch = O};
-    if (b) j.bias = vae_tensor_ptr(b), j.bstride = b->stride[0];
-    const void *W = vae_tensor_ptr(w);
-    for (int64_t n0 = 0; n0 < g.N; n0 += bl.nb) {
-        int64_t nb = g.N - n0 < bl.nb ? g.N - n0 : bl.nb;
-        /* the block's col: the scratch (CK, nb*P), or columns [n0*P, (n0+nb)*P) of keep (CK, N*P) */
-        int64_t ldc = keep ? g.N * g.P : nb * g.P;
-        char *col = keep ? (char *)keep + (size_t)(n0 * g.P) * es : bl.col;
-        j.n0 = n0, j.ld = ldc, j.mat = col;
-        run_im2col(f64, &j, nb);
-        j.ld = nb * g.P;
-        gemm(f64, O, j.ld, g.CK, W, g.CK, 1, col, ldc, 1, 0.0, bl.mat, j.ld, 1);
-        j.mat = bl.mat;
-        per_image(tab()->scatter[f64], &j, nb, O * j.ld);
-    }
-    return 0;
+    conv_ctx c = {.g = &g, .f64 = x->dtype == VAE_F64, .es = vae_dtype_size(x->dtype), .ch = O,
+                  .W = vae_tensor_ptr(w), .xv = img_of(x), .dst = vae_tensor_ptr(y), .keep = keep};
+    c.pl = plan_make(&g, keep ? O : (g.CK > O ? g.CK : O));
+    if (b) c.bias = vae_tensor_ptr(b), c.bstride = b->stride[0];
+    atomic_init(&c.err, 0);
+    run_tasks(conv2d_block, &c, c.pl.nblk, &c.pl);
+    return atomic_load(&c.err) ? -1 : 0;
 }
 
 int vae_k_conv2d(const vae_tensor *x, const vae_tensor *w, const vae_tensor *b, vae_tensor *y,
@@ -227,44 +299,63 @@ static int bias_grad(const vae_tensor *gy, vae_tensor *gb, int64_t N, int64_t O,
     return 0;
 }
 
+/* The lanes' partial weight gradients, n elements each, in the calling thread's scratch; NULL on OOM. */
+static char *lanes_scratch(const conv_ctx *c, int64_t n) {
+    return vae__thread_scratch(4, (size_t)(LANES * n) * c->es);
+}
+
+/* conv2d backward, lane l: blocks l, l + LANES, ...: mat (O, ld) = gy's columns; dW^T (CK, O) partial += col @ mat^T
+ * with col the forward's (kept) or recomputed; dcol (CK, ld) = W^T @ mat, gx += col2im(dcol). */
+static void conv2d_grad_lane(void *vc, int64_t lane, int tid) {
+    (void)tid;
+    conv_ctx *c = vc;
+    const geom *g = c->g;
+    int64_t O = c->ch;
+    for (int64_t b = lane; b < c->pl.nblk; b += LANES) {
+        int64_t n0 = block_n0(&c->pl, b), nb = block_len(&c->pl, g, b);
+        char *colbuf, *mat;
+        if (block_scratch(c, c->gx || !c->kept, &colbuf, &mat)) return;
+        job j = {.g = g, .src = c->gyv, .mat = mat, .n0 = n0, .ld = nb * g->P, .ch = O};
+        per_image(tab()->gather[c->f64], &j, nb, O * j.ld);
+        if (c->part) {
+            const char *col = colbuf;
+            int64_t ldc = j.ld;
+            if (c->kept)
+                col = c->kept + (size_t)(n0 * g->P) * c->es, ldc = g->N * g->P;
+            else {
+                j.src = c->xv, j.mat = colbuf;
+                run_im2col(c->f64, &j, nb);
+            }
+            gemm(c->f64, g->CK, O, j.ld, col, ldc, 1, mat, 1, j.ld, b < LANES ? 0.0 : 1.0,
+                 c->part + (size_t)(lane * g->CK * O) * c->es, 1, g->CK);
+        }
+        if (c->gx) {
+            gemm(c->f64, g->CK, j.ld, O, c->W, 1, g->CK, mat, j.ld, 1, 0.0, colbuf, j.ld, 1);
+            j.dst = c->gx, j.mat = colbuf;
+            run_col2im(c->f64, &j, nb);
+        }
+    }
+}
+
 int vae__k_conv2d_grad_kept(const vae_tensor *x, const vae_tensor *w, const vae_tensor *gy,
                             vae_tensor *gx, vae_tensor *gw, vae_tensor *gb, int64_t s, int64_t p,
                             const void *kept) {
-    int f64 = x->dtype == VAE_F64;
-    size_t es = vae_dtype_size(x->dtype);
     int64_t O = w->shape[0];
     geom g = geom_make(images(x), SPATIAL(x, 0), SPATIAL(x, 1), SPATIAL(x, 2), w->shape[2],
                        w->shape[3], s, p, SPATIAL(gy, 1), SPATIAL(gy, 2));
     if (gb && bias_grad(gy, gb, g.N, O, g.P)) return -1;
     if ((!gx && !gw) || g.N == 0 || g.P == 0 || O == 0) return 0;
-    blocks bl; /* col scratch: for dcol, or for im2col when nothing was kept */
-    if (blocks_make(&g, gx || !kept ? g.CK : 0, O, es, &bl)) return -1;
-    job j = {.g = &g, .ch = O};
-    img4 gyv = img_of(gy), xv = img_of(x);
-    const void *W = vae_tensor_ptr(w);
-    for (int64_t n0 = 0; n0 < g.N; n0 += bl.nb) {
-        int64_t nb = g.N - n0 < bl.nb ? g.N - n0 : bl.nb;
-        j.n0 = n0, j.ld = nb * g.P;
-        j.src = gyv, j.mat = bl.mat; /* mat (O, ld) = gy's columns */
-        per_image(tab()->gather[f64], &j, nb, O * j.ld);
-        if (gw) { /* dW (O, CK) += gy (O, ld) @ col^T, col the forward's (kept) or recomputed */
-            const char *col = bl.col;
-            int64_t ldc = j.ld;
-            if (kept)
-                col = (const char *)kept + (size_t)(n0 * g.P) * es, ldc = g.N * g.P;
-            else {
-                j.src = xv, j.mat = bl.col;
-                run_im2col(f64, &j, nb);
-            }
-            gemm(f64, g.CK, O, j.ld, col, ldc, 1, bl.mat, 1, j.ld, 1.0, vae_tensor_ptr(gw), 1,
-                 g.CK);
-        }
-        if (gx) { /* dcol (CK, ld) = W^T @ gy; dx += col2im(dcol) */
-            gemm(f64, g.CK, j.ld, O, W, 1, g.CK, bl.mat, j.ld, 1, 0.0, bl.col, j.ld, 1);
-            j.dst = vae_tensor_ptr(gx), j.mat = bl.col;
-            run_col2im(f64, &j, nb);
-        }
-    }
+    conv_ctx c = {.g = &g, .f64 = x->dtype == VAE_F64, .es = vae_dtype_size(x->dtype), .ch = O,
+                  .W = vae_tensor_ptr(w), .xv = img_of(x), .gyv = img_of(gy), .kept = kept};
+    /* col scratch: for dcol, or for im2col when nothing was kept */
+    c.pl = plan_make(&g, (gx || !kept) && g.CK > O ? g.CK : O);
+    if (gx) c.gx = vae_tensor_ptr(gx);
+    if (gw && !(c.part = lanes_scratch(&c, g.CK * O))) return -1;
+    atomic_init(&c.err, 0);
+    int64_t lanes = c.pl.nblk < LANES ? c.pl.nblk : LANES;
+    run_tasks(conv2d_grad_lane, &c, lanes, &c.pl);
+    if (atomic_load(&c.err)) return -1;
+    if (gw) lanes_reduce(c.f64, c.part, lanes, g.CK * O, vae_tensor_ptr(gw));
     return 0;
 }
 
@@ -292,62 +383,81 @@ static void fill_bias(vae_tensor *y, const vae_tensor *b, int64_t N, int64_t O, 
         }
 }
 
+/* conv_transpose2d forward, block b: mat (C, ld) = x's columns; col (O*kk, ld) = W^T (O*kk, C) @ mat; y +=
+ * col2im(col). */
+static void convt_block(void *vc, int64_t b, int tid) {
+    (void)tid;
+    conv_ctx *c = vc;
+    const geom *g = c->g;
+    int64_t n0 = block_n0(&c->pl, b), nb = block_len(&c->pl, g, b), C = c->ch;
+    char *col, *mat;
+    if (block_scratch(c, 1, &col, &mat)) return;
+    job j = {.g = g, .src = c->xv, .dst = c->dst, .mat = mat, .n0 = n0, .ld = nb * g->P, .ch = C};
+    per_image(tab()->gather[c->f64], &j, nb, C * j.ld);
+    gemm(c->f64, g->CK, j.ld, C, c->W, 1, g->CK, mat, j.ld, 1, 0.0, col, j.ld, 1);
+    j.mat = col;
+    run_col2im(c->f64, &j, nb);
+}
+
 int vae_k_conv_transpose2d(const vae_tensor *x, const vae_tensor *w, const vae_tensor *b,
                            vae_tensor *y, int64_t s, int64_t p) {
-    int f64 = x->dtype == VAE_F64;
-    size_t es = vae_dtype_size(x->dtype);
     int64_t C = w->shape[0], O = w->shape[1];
     geom g = geom_make(images(x), O, SPATIAL(y, 1), SPATIAL(y, 2), w->shape[2], w->shape[3], s, p,
                        SPATIAL(x, 1), SPATIAL(x, 2));
     fill_bias(y, b, g.N, O, g.Hi * g.Wi);
     if (g.N == 0 || g.P == 0 || C == 0) return 0;
-    blocks bl;
-    if (blocks_make(&g, g.CK, C, es, &bl)) return -1;
-    job j = {.g = &g, .src = img_of(x), .dst = vae_tensor_ptr(y), .ch = C};
-    const void *W = vae_tensor_ptr(w);
-    for (int64_t n0 = 0; n0 < g.N; n0 += bl.nb) {
-        int64_t nb = g.N - n0 < bl.nb ? g.N - n0 : bl.nb;
-        j.n0 = n0, j.ld = nb * g.P, j.mat = bl.mat;
-        per_image(tab()->gather[f64], &j, nb, C * j.ld);
-        /* col (O*kk, ld) = W^T (O*kk, C) @ x (C, ld) */
-        gemm(f64, g.CK, j.ld, C, W, 1, g.CK, bl.mat, j.ld, 1, 0.0, bl.col, j.ld, 1);
-        j.mat = bl.col;
-        run_col2im(f64, &j, nb);
+    conv_ctx c = {.g = &g, .f64 = x->dtype == VAE_F64, .es = vae_dtype_size(x->dtype), .ch = C,
+                  .W = vae_tensor_ptr(w), .xv = img_of(x), .dst = vae_tensor_ptr(y)};
+    c.pl = plan_make(&g, g.CK > C ? g.CK : C);
+    atomic_init(&c.err, 0);
+    run_tasks(convt_block, &c, c.pl.nblk, &c.pl);
+    return atomic_load(&c.err) ? -1 : 0;
+}
+
+/* conv_transpose2d backward, lane l: col (O*kk, ld) = patches of gy at x's positions; dW^T (O*kk, C) partial += col
+ * @ x^T (x's columns gathered into mat); dx (C, ld) = W (C, O*kk) @ col, added into gx's images. */
+static void convt_grad_lane(void *vc, int64_t lane, int tid) {
+    (void)tid;
+    conv_ctx *c = vc;
+    const geom *g = c->g;
+    int64_t C = c->ch;
+    for (int64_t b = lane; b < c->pl.nblk; b += LANES) {
+        int64_t n0 = block_n0(&c->pl, b), nb = block_len(&c->pl, g, b);
+        char *col, *mat;
+        if (block_scratch(c, 1, &col, &mat)) return;
+        job j = {.g = g, .src = c->gyv, .mat = col, .n0 = n0, .ld = nb * g->P, .ch = C};
+        run_im2col(c->f64, &j, nb);
+        if (c->part) {
+            j.src = c->xv, j.mat = mat;
+            per_image(tab()->gather[c->f64], &j, nb, C * j.ld);
+            gemm(c->f64, g->CK, C, j.ld, col, j.ld, 1, mat, 1, j.ld, b < LANES ? 0.0 : 1.0,
+                 c->part + (size_t)(lane * g->CK * C) * c->es, 1, g->CK);
+        }
+        if (c->gx) {
+            gemm(c->f64, C, j.ld, g->CK, c->W, g->CK, 1, col, j.ld, 1, 0.0, mat, j.ld, 1);
+            j.dst = c->gx, j.mat = mat, j.add = 1;
+            per_image(tab()->scatter[c->f64], &j, nb, C * j.ld);
+        }
     }
-    return 0;
 }
 
 int vae_k_conv_transpose2d_grad(const vae_tensor *x, const vae_tensor *w, const vae_tensor *gy,
                                 vae_tensor *gx, vae_tensor *gw, vae_tensor *gb, int64_t s,
                                 int64_t p) {
-    int f64 = x->dtype == VAE_F64;
-    size_t es = vae_dtype_size(x->dtype);
     int64_t C = w->shape[0], O = w->shape[1];
     geom g = geom_make(images(x), O, SPATIAL(gy, 1), SPATIAL(gy, 2), w->shape[2], w->shape[3], s, p,
                        SPATIAL(x, 1), SPATIAL(x, 2));
     if (gb && bias_grad(gy, gb, g.N, O, g.Hi * g.Wi)) return -1;
     if ((!gx && !gw) || g.N == 0 || g.P == 0 || C == 0) return 0;
-    blocks bl;
-    if (blocks_make(&g, g.CK, C, es, &bl)) return -1;
-    job j = {.g = &g, .ch = C};
-    img4 gyv = img_of(gy), xv = img_of(x);
-    const void *W = vae_tensor_ptr(w);
-    for (int64_t n0 = 0; n0 < g.N; n0 += bl.nb) {
-        int64_t nb = g.N - n0 < bl.nb ? g.N - n0 : bl.nb;
-        j.n0 = n0, j.ld = nb * g.P;
-        j.src = gyv, j.mat = bl.col; /* col (O*kk, ld) = patches of gy at x's positions */
-        run_im2col(f64, &j, nb);
-        if (gw) { /* dW (C, O*kk) += x (C, ld) @ col^T */
-            j.src = xv, j.mat = bl.mat;
-            per_image(tab()->gather[f64], &j, nb, C * j.ld);
-            gemm(f64, g.CK, C, j.ld, bl.col, j.ld, 1, bl.mat, 1, j.ld, 1.0, vae_tensor_ptr(gw), 1,
-                 g.CK);
-        }
-        if (gx) { /* dx (C, ld) = W (C, O*kk) @ col, added into gx's images */
-            gemm(f64, C, j.ld, g.CK, W, g.CK, 1, bl.col, j.ld, 1, 0.0, bl.mat, j.ld, 1);
-            j.dst = vae_tensor_ptr(gx), j.mat = bl.mat, j.add = 1;
-            per_image(tab()->scatter[f64], &j, nb, C * j.ld);
-        }
-    }
+    conv_ctx c = {.g = &g, .f64 = x->dtype == VAE_F64, .es = vae_dtype_size(x->dtype), .ch = C,
+                  .W = vae_tensor_ptr(w), .xv = img_of(x), .gyv = img_of(gy)};
+    c.pl = plan_make(&g, g.CK > C ? g.CK : C);
+    if (gx) c.gx = vae_tensor_ptr(gx);
+    if (gw && !(c.part = lanes_scratch(&c, g.CK * C))) return -1;
+    atomic_init(&c.err, 0);
+    int64_t lanes = c.pl.nblk < LANES ? c.pl.nblk : LANES;
+    run_tasks(convt_grad_lane, &c, lanes, &c.pl);
+    if (atomic_load(&c.err)) return -1;
+    if (gw) lanes_reduce(c.f64, c.part, lanes, g.CK * C, vae_tensor_ptr(gw));
     return 0;
 }

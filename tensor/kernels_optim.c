@@ -1,6 +1,6 @@
 /* The f32 Adam/AdamW update (kernels.h), here rather than in nn/optim.c so that it is compiled once
- * per ISA (ew_isa.h) like the other hot elementwise loops. Float arithmetic over fixed chunks split
- * across the thread pool; each element's update is independent, so the result does not depend on
+ * per ISA (ew_isa.h) like the other hot elementwise loops. Float arithmetic over one range of
+ * elements per thread; each element's update is independent, so the result does not depend on
  * the thread count. */
 #include <math.h>
 
@@ -10,16 +10,16 @@
 typedef struct adam32_job {
     float *x, *m, *v;
     const float *g;
-    int64_t n;
+    int64_t n, chunk;
     vae_k_adam a;
 } adam32_job;
 
-#define ADAM_CHUNK 16384
+#define ADAM_MIN_CHUNK 16384
 
 static void adam32_task(void *ctx, int64_t task, int thread_id) {
     const adam32_job *j = ctx;
     (void)thread_id;
-    int64_t i0 = task * ADAM_CHUNK, i1 = i0 + ADAM_CHUNK < j->n ? i0 + ADAM_CHUNK : j->n;
+    int64_t i0 = task * j->chunk, i1 = i0 + j->chunk < j->n ? i0 + j->chunk : j->n;
     float *restrict x = j->x, *restrict m = j->m, *restrict v = j->v;
     const float *restrict g = j->g;
     const float b1 = j->a.b1, b2 = j->a.b2, c1 = 1 - j->a.b1, c2 = 1 - j->a.b2, wd = j->a.wd,
@@ -36,8 +36,14 @@ static void adam32_task(void *ctx, int64_t task, int thread_id) {
 
 void VAE__EW(vae_k_adam_f32)(float *x, float *m, float *v, const float *g, int64_t n,
                              const vae_k_adam *a) {
-    adam32_job j = {x, m, v, g, n, *a};
-    if (n > 0) vae_parallel_for((n + ADAM_CHUNK - 1) / ADAM_CHUNK, adam32_task, &j);
+    /* One contiguous range per thread (a multiple of 16 floats), not 16k-element chunks claimed in turn: each step
+     * a thread usually gets the same range, whose moments m and v (touched only here) stay in its core's cache.
+     * 653k parameters (W1) on 2 threads alone: 119 -> 76 us per update (medians of 200). */
+    int64_t nt = vae_threads_get(), chunk = (n + nt - 1) / nt;
+    chunk = (chunk + 15) / 16 * 16;
+    if (chunk < ADAM_MIN_CHUNK) chunk = ADAM_MIN_CHUNK;
+    adam32_job j = {x, m, v, g, n, chunk, *a};
+    if (n > 0) vae_parallel_for((n + chunk - 1) / chunk, adam32_task, &j);
 }
 
 /* Sum of squares (kernels.h): fixed chunks (their size depends only on n) on the pool, each summed in SUMSQ_LANES

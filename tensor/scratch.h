@@ -6,7 +6,7 @@
 #include <stdint.h>
 
 /* Number of scratch slots per thread; a kernel that calls another one uses different slots. */
-#define VAE__SCRATCH_SLOTS 4
+#define VAE__SCRATCH_SLOTS 5
 
 /* A 64-byte aligned buffer of at least `bytes` bytes owned by the calling OS thread, slot `slot` in
  * [0, VAE__SCRATCH_SLOTS). It is reallocated only when too small (contents are then lost), so the
