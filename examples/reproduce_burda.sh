@@ -70,7 +70,7 @@ run)
     rows=${*:-vae1 iwae5 iwae50}
     for row in $rows; do
         if [ -f "$OUT/$row/checkpoint.vae" ]; then
-            "$VAE" train --resume --out "$OUT/$row" --quiet
+            "$VAE" train --resume --out "$OUT/$row" --threads "$THREADS" --quiet
         else
             train "$row"
         fi
