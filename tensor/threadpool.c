@@ -245,7 +245,10 @@ void vae_parallel_for(int64_t ntasks, void (*fn)(void *ctx, int64_t task, int th
  * Each thread grows its own buffers on demand. With dynamic task claiming, a worker that happened to take no large
  * task during the first steps would otherwise grow its buffer later, in the steady state; so the largest size ever
  * asked for each slot (the high-water mark) is remembered, and at the end of a parallel job, while every worker is
- * idle, the pool brings the workers' buffers and the caller's up to it. After warm-up no thread allocates again. */
+ * idle, the pool brings the workers' buffers up to it. After warm-up no worker allocates again. Not the caller's:
+ * a caller may hold its own buffers across a parallel call (the conv ops keep a block's matrices while its GEMM runs
+ * on the pool, and the weight gradients' partial sums while the blocks do), and growing one would free them under
+ * it; a caller grows its buffers on demand, once, the first time it needs the larger size. */
 
 typedef struct scratch {
     void *buf[VAE__SCRATCH_SLOTS];
@@ -324,7 +327,7 @@ static void scratch_level(void) {
     g_hwm_leveled = gen;
     pthread_mutex_lock(&g_lock);
     for (scratch *s = g_scratch_list; s; s = s->next)
-        if (s->worker || s == tl_scratch)
+        if (s->worker)
             for (int i = 0; i < VAE__SCRATCH_SLOTS; i++)
                 (void)scratch_grow(s, i, atomic_load(&g_hwm[i]));
     pthread_mutex_unlock(&g_lock);

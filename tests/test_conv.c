@@ -3,6 +3,7 @@
  * blocks of images, the definition's loops on images small and large (the kernels' fast paths and their row
  * loops) with the forward's kept im2col matrix and a recomputed one, bit-identical results for 1 and 2 threads,
  * and the error messages. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -469,7 +470,49 @@ static void test_errors(void) {
     vae_ctx_free(ctx);
 }
 
+/* conv2d's weight gradient on 2 threads from the main thread after another user thread asked for larger partial sums
+ * (128 x 128 x 3 x 3 weights): the main thread's partial sums live in its own scratch while its blocks, larger than
+ * any before, run on the pool and raise the pool's high-water marks; the pool must not then regrow (free) the
+ * caller's buffers at the end of the job (under AddressSanitizer that is a use after free: it was, before the pool
+ * stopped levelling its callers' scratch). */
+static int grad_run(int threads, int64_t N, int64_t C, int64_t O, int64_t H, float *gw_out) {
+    vae_threads_set(threads);
+    vae_ctx *ctx = vae_ctx_new(0);
+    vae_tensor *x = vae_zeros(ctx, VAE_F32, VAE_SHAPE(N, C, H, H));
+    vae_tensor *w = vae_zeros(ctx, VAE_F32, VAE_SHAPE(O, C, 3, 3));
+    vae_tensor *gy = vae_zeros(ctx, VAE_F32, VAE_SHAPE(N, O, H, H));
+    vae_tensor *gw = vae_zeros(ctx, VAE_F32, VAE_SHAPE(O, C, 3, 3));
+    int rc = -1;
+    if (x && w && gy && gw) {
+        fill(x, 0.5, 0.1), fill(w, 0.5, 0.2), fill(gy, 0.5, 0.3);
+        rc = vae_k_conv2d_grad(x, w, gy, NULL, gw, NULL, 1, 1);
+        for (int64_t i = 0; rc == 0 && gw_out && i < vae_numel(gw); i++)
+            gw_out[i] = (float)vae_get_flat(gw, i);
+    }
+    vae_ctx_free(ctx);
+    vae_threads_set(0);
+    return rc;
+}
+
+static void *big_grad(void *arg) {
+    *(int *)arg = grad_run(2, 8, 128, 128, 2, NULL); /* 4 lanes of 1152 x 128 partial sums */
+    return NULL;
+}
+
+static void test_caller_scratch(void) {
+    pthread_t th;
+    int rc_big = -1;
+    CHECK(pthread_create(&th, NULL, big_grad, &rc_big) == 0 && pthread_join(th, NULL) == 0);
+    CHECK(rc_big == 0);
+    enum { NW = 8 * 4 * 9 };
+    float a[NW], b[NW];
+    CHECK(grad_run(2, 64, 4, 8, 32, a) == 0); /* 24 blocks of 3 images of 36 x 3072 col, 4 lanes */
+    CHECK(grad_run(1, 64, 4, 8, 32, b) == 0);
+    CHECK_MSG(memcmp(a, b, sizeof a) == 0, "weight gradient on 2 threads differs from 1 thread");
+}
+
 int main(void) {
+    test_caller_scratch(); /* first: while the main thread's scratch is still small */
     test_reference();
     test_gradcheck();
     test_naive();
