@@ -146,11 +146,14 @@ static void print_table(const vae_bench_kernels_res *kr, const vae_bench_wl_res 
             snprintf(target, sizeof target, ">= %s (%dt)", w1 ? "80,000" : "5,000", all);
             ok = pn->samples_per_s >= (w1 ? 80000 : 5000);
         }
+        /* median [quartiles over the rounds] */
         if (two)
-            snprintf(m, sizeof m, "%.0f (%dt), %.0f (1t)", pn->samples_per_s, all,
-                     p1->samples_per_s);
+            snprintf(m, sizeof m, "%.0f [%.0f-%.0f] (%dt), %.0f [%.0f-%.0f] (1t)", pn->samples_per_s,
+                     pn->samples_per_s_q1, pn->samples_per_s_q3, all, p1->samples_per_s,
+                     p1->samples_per_s_q1, p1->samples_per_s_q3);
         else
-            snprintf(m, sizeof m, "%.0f (1t)", p1->samples_per_s);
+            snprintf(m, sizeof m, "%.0f [%.0f-%.0f] (1t)", p1->samples_per_s, p1->samples_per_s_q1,
+                     p1->samples_per_s_q3);
         row(what, target, m, ok);
         if (two) {
             snprintf(what, sizeof what, "%s %dt / 1t", r->name, all);

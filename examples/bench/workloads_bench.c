@@ -213,7 +213,9 @@ static int measure(const workload *w, const vae_dataset *data, const vae_bench_c
     out->samples = w->samples;
     for (int k = 0; k < c->n; k++) {
         vae_bench_wl_phase *p = &out->t[k];
-        p->samples_per_s = median(fig[k][PH_COUNT], reps);
+        p->samples_per_s = median(fig[k][PH_COUNT], reps); /* sorts: the quartiles are read off */
+        p->samples_per_s_q1 = fig[k][PH_COUNT][(reps - 1) / 4];
+        p->samples_per_s_q3 = fig[k][PH_COUNT][3 * (reps - 1) / 4];
         p->ms_step = 1e3 * (double)w->batch / p->samples_per_s;
         p->ms_data = median(fig[k][PH_DATA], reps);
         p->ms_forward = median(fig[k][PH_FWD], reps);
@@ -302,11 +304,13 @@ void vae_bench_workloads_json(FILE *out, const vae_bench_wl_res *res, int n,
             const vae_bench_wl_phase *p = &r->t[k];
             fprintf(
                 out,
-                ",\"t%d\":{\"samples_per_s\":%.0f,\"ms_step\":%.4f,\"ms_data\":%.4f,"
+                ",\"t%d\":{\"samples_per_s\":%.0f,\"samples_per_s_q1\":%.0f,\"samples_per_s_q3\":%.0f,"
+                "\"ms_step\":%.4f,\"ms_data\":%.4f,"
                 "\"ms_forward\":%.4f,\"ms_backward\":%.4f,\"ms_optim\":%.4f,\"gemm_share\":%.3f,"
                 "\"fma_limit_samples_per_s\":%.0f}",
-                c->t[k], p->samples_per_s, p->ms_step, p->ms_data, p->ms_forward, p->ms_backward,
-                p->ms_optim, p->gemm_share, vae_bench_fma_limit(r, c, k));
+                c->t[k], p->samples_per_s, p->samples_per_s_q1, p->samples_per_s_q3, p->ms_step,
+                p->ms_data, p->ms_forward, p->ms_backward, p->ms_optim, p->gemm_share,
+                vae_bench_fma_limit(r, c, k));
         }
         fprintf(out, "}");
     }

@@ -18,6 +18,7 @@ enum { VAE_BENCH_NWORKLOADS = 4 };
 /* One thread count's figures: medians over interleaved timed segments of whole steps. */
 typedef struct vae_bench_wl_phase {
     double samples_per_s;
+    double samples_per_s_q1, samples_per_s_q3; /* quartiles over the rounds: this VM's run-to-run spread */
     double ms_step, ms_data, ms_forward, ms_backward,
         ms_optim;      /* per step; data = indices + binarization */
     double gemm_share; /* GEMM wall time / step time */
