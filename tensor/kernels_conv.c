@@ -224,6 +224,25 @@ static int block_scratch(conv_ctx *c, int want_col, char **col, char **mat) {
     return 0;
 }
 
+/* A forward op: fn over the plan's blocks. -1 when a task could not get its scratch. */
+static int run_blocks(conv_ctx *c, task_fn fn) {
+    atomic_init(&c->err, 0);
+    run_tasks(fn, c, c->pl.nblk, &c->pl);
+    return atomic_load(&c->err) ? -1 : 0;
+}
+
+/* A backward op: fn over the lanes (min(nblk, LANES)), then, when gw is given, the lanes' partial sums (CK x cols
+ * each, in the calling thread's scratch slot 4) added into gw. -1 when a scratch buffer could not be had. */
+static int run_lanes(conv_ctx *c, task_fn fn, vae_tensor *gw, int64_t cols) {
+    const int64_t n = c->g->CK * cols, lanes = c->pl.nblk < LANES ? c->pl.nblk : LANES;
+    if (gw && !(c->part = vae__thread_scratch(4, (size_t)(LANES * n) * c->es))) return -1;
+    atomic_init(&c->err, 0);
+    run_tasks(fn, c, lanes, &c->pl);
+    if (atomic_load(&c->err)) return -1;
+    if (gw) lanes_reduce(c->f64, c->part, lanes, n, vae_tensor_ptr(gw));
+    return 0;
+}
+
 static int64_t images(const vae_tensor *t) {
     int64_t n = 1;
     for (int d = 0; d < t->ndim - 3; d++) n *= t->shape[d];
@@ -266,9 +285,7 @@ int vae__k_conv2d_keep(const vae_tensor *x, const vae_tensor *w, const vae_tenso
                   .W = vae_tensor_ptr(w), .xv = img_of(x), .dst = vae_tensor_ptr(y), .keep = keep};
     c.pl = plan_make(&g, keep ? O : (g.CK > O ? g.CK : O));
     if (b) c.bias = vae_tensor_ptr(b), c.bstride = b->stride[0];
-    atomic_init(&c.err, 0);
-    run_tasks(conv2d_block, &c, c.pl.nblk, &c.pl);
-    return atomic_load(&c.err) ? -1 : 0;
+    return run_blocks(&c, conv2d_block);
 }
 
 int vae_k_conv2d(const vae_tensor *x, const vae_tensor *w, const vae_tensor *b, vae_tensor *y,
@@ -297,11 +314,6 @@ static int bias_grad(const vae_tensor *gy, vae_tensor *gb, int64_t N, int64_t O,
             ((float *)vae_tensor_ptr(gb))[o * gb->stride[0]] += (float)acc;
     }
     return 0;
-}
-
-/* The lanes' partial weight gradients, n elements each, in the calling thread's scratch; NULL on OOM. */
-static char *lanes_scratch(const conv_ctx *c, int64_t n) {
-    return vae__thread_scratch(4, (size_t)(LANES * n) * c->es);
 }
 
 /* conv2d backward, lane l: blocks l, l + LANES, ...: mat (O, ld) = gy's columns; dW^T (CK, O) partial += col @ mat^T
@@ -350,13 +362,7 @@ int vae__k_conv2d_grad_kept(const vae_tensor *x, const vae_tensor *w, const vae_
     /* col scratch: for dcol, or for im2col when nothing was kept */
     c.pl = plan_make(&g, (gx || !kept) && g.CK > O ? g.CK : O);
     if (gx) c.gx = vae_tensor_ptr(gx);
-    if (gw && !(c.part = lanes_scratch(&c, g.CK * O))) return -1;
-    atomic_init(&c.err, 0);
-    int64_t lanes = c.pl.nblk < LANES ? c.pl.nblk : LANES;
-    run_tasks(conv2d_grad_lane, &c, lanes, &c.pl);
-    if (atomic_load(&c.err)) return -1;
-    if (gw) lanes_reduce(c.f64, c.part, lanes, g.CK * O, vae_tensor_ptr(gw));
-    return 0;
+    return run_lanes(&c, conv2d_grad_lane, gw, O);
 }
 
 int vae_k_conv2d_grad(const vae_tensor *x, const vae_tensor *w, const vae_tensor *gy,
@@ -409,9 +415,7 @@ int vae_k_conv_transpose2d(const vae_tensor *x, const vae_tensor *w, const vae_t
     conv_ctx c = {.g = &g, .f64 = x->dtype == VAE_F64, .es = vae_dtype_size(x->dtype), .ch = C,
                   .W = vae_tensor_ptr(w), .xv = img_of(x), .dst = vae_tensor_ptr(y)};
     c.pl = plan_make(&g, g.CK > C ? g.CK : C);
-    atomic_init(&c.err, 0);
-    run_tasks(convt_block, &c, c.pl.nblk, &c.pl);
-    return atomic_load(&c.err) ? -1 : 0;
+    return run_blocks(&c, convt_block);
 }
 
 /* conv_transpose2d backward, lane l: col (O*kk, ld) = patches of gy at x's positions; dW^T (O*kk, C) partial += col
@@ -453,11 +457,5 @@ int vae_k_conv_transpose2d_grad(const vae_tensor *x, const vae_tensor *w, const 
                   .W = vae_tensor_ptr(w), .xv = img_of(x), .gyv = img_of(gy)};
     c.pl = plan_make(&g, g.CK > C ? g.CK : C);
     if (gx) c.gx = vae_tensor_ptr(gx);
-    if (gw && !(c.part = lanes_scratch(&c, g.CK * C))) return -1;
-    atomic_init(&c.err, 0);
-    int64_t lanes = c.pl.nblk < LANES ? c.pl.nblk : LANES;
-    run_tasks(convt_grad_lane, &c, lanes, &c.pl);
-    if (atomic_load(&c.err)) return -1;
-    if (gw) lanes_reduce(c.f64, c.part, lanes, g.CK * C, vae_tensor_ptr(gw));
-    return 0;
+    return run_lanes(&c, convt_grad_lane, gw, C);
 }
