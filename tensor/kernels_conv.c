@@ -10,8 +10,9 @@
  *
  * Images go in blocks whose number and size depend only on the shapes (a memory budget, a multiple of LANES
  * blocks). On two threads each thread takes whole blocks (im2col, GEMM, scatter of one block on one core, in its
- * L2) rather than splitting each block's small GEMM (W4 on 2 threads, README "Performance"). Weight
- * gradients accumulate block after block into LANES fixed partial sums (block b into lane b % LANES, the GEMM never
+ * L2) rather than splitting each block's small GEMM (W4 on 2 threads, README "Performance"), and always a
+ * contiguous range of them, so that it works on the same images in every op (run_tasks). Weight gradients
+ * accumulate block after block into LANES fixed partial sums (lane l: a contiguous range of blocks, the GEMM never
  * splitting K), added in lane order; the bias gradient is summed in chunks of a fixed number of images: results
  * are bit-identical for any thread count, whether blocks or the GEMMs inside them go on the pool.
  *
@@ -161,13 +162,40 @@ static plan plan_make(const geom *g, int64_t rows) {
 /* Run ntasks tasks (blocks, or lanes of blocks) on the pool, each with serial GEMMs and loops inside, when there is
  * a task for every thread; else one after the other with the pool inside each GEMM and loop (a few large images,
  * many threads). Either way every value is computed by the same operations in the same order: the same bits. A plan
- * of more than one block moves at least PAR_MIN elements (plan_make). */
+ * of more than one block moves at least PAR_MIN elements (plan_make).
+ * On the pool, thread share t runs the contiguous tasks [t*ntasks/nt, (t+1)*ntasks/nt): blocks and lanes are
+ * contiguous in images, so a thread works on the same images in every layer, forward and backward, and their
+ * activations stay in its core's caches (with tasks claimed one by one, the images changed cores from op to op). */
+typedef struct share_ctx {
+    task_fn fn;
+    void *ctx;
+    int64_t ntasks, nshares;
+} share_ctx;
+
+static void run_share(void *vs, int64_t t, int tid) {
+    const share_ctx *s = vs;
+    for (int64_t i = s->ntasks * t / s->nshares; i < s->ntasks * (t + 1) / s->nshares; i++)
+        s->fn(s->ctx, i, tid);
+}
+
+/* fn over tasks [0, ntasks) on the pool, one contiguous share per thread. */
+static void run_shares(task_fn fn, void *ctx, int64_t ntasks) {
+    int64_t nt = vae_threads_get();
+    share_ctx s = {fn, ctx, ntasks, nt < ntasks ? nt : ntasks};
+    vae_parallel_for(s.nshares, run_share, &s);
+}
+
 static void run_tasks(task_fn fn, void *ctx, int64_t ntasks, const plan *pl) {
     int nt = vae_threads_get();
     if (nt > 1 && pl->nblk > 1 && ntasks >= nt)
-        vae_parallel_for(ntasks, fn, ctx);
+        run_shares(fn, ctx, ntasks);
     else
         for (int64_t t = 0; t < ntasks; t++) fn(ctx, t, 0);
+}
+
+/* The blocks of lane l: [lane_b0(l), lane_b0(l + 1)), contiguous. */
+static int64_t lane_b0(const plan *pl, int64_t lanes, int64_t l) {
+    return pl->nblk * l / lanes;
 }
 
 /* Images [n0, n0 + nb) of block b. */
@@ -179,7 +207,7 @@ static int64_t block_len(const plan *pl, const geom *g, int64_t b) {
     return left < pl->nb ? left : pl->nb;
 }
 
-/* The weight gradient's partial sums: block b adds into lane b % LANES (the first block of a lane with beta = 0),
+/* The weight gradient's partial sums: the blocks of lane l (lane_b0) add into partial l (the first with beta = 0),
  * and the lanes are added into gw (contiguous, n elements) in lane order, in double: a fixed order of additions
  * for any thread count. part: LANES x n elements of the op's dtype, the calling thread's scratch slot 4. */
 static void lanes_reduce(int f64, const void *part, int64_t lanes, int64_t n, void *gw) {
@@ -302,7 +330,7 @@ static int bias_grad(const vae_tensor *gy, vae_tensor *gb, int64_t N, int64_t O,
     if (!j.part) return -1;
     task_fn fn = tab()->bias_part[gy->dtype == VAE_F64];
     if (N * O * P >= PAR_MIN && O * j.nch > 1)
-        vae_parallel_for(O * j.nch, fn, &j);
+        run_shares(fn, &j, O * j.nch); /* tasks chunk-major: each thread sums its own images */
     else
         for (int64_t t = 0; t < O * j.nch; t++) fn(&j, t, 0);
     for (int64_t o = 0; o < O; o++) {
@@ -316,14 +344,15 @@ static int bias_grad(const vae_tensor *gy, vae_tensor *gb, int64_t N, int64_t O,
     return 0;
 }
 
-/* conv2d backward, lane l: blocks l, l + LANES, ...: mat (O, ld) = gy's columns; dW^T (CK, O) partial += col @ mat^T
+/* conv2d backward, lane l (its contiguous blocks): mat (O, ld) = gy's columns; dW^T (CK, O) partial += col @ mat^T
  * with col the forward's (kept) or recomputed; dcol (CK, ld) = W^T @ mat, gx += col2im(dcol). */
 static void conv2d_grad_lane(void *vc, int64_t lane, int tid) {
     (void)tid;
     conv_ctx *c = vc;
     const geom *g = c->g;
     int64_t O = c->ch;
-    for (int64_t b = lane; b < c->pl.nblk; b += LANES) {
+    const int64_t lanes = c->pl.nblk < LANES ? c->pl.nblk : LANES, b0 = lane_b0(&c->pl, lanes, lane);
+    for (int64_t b = b0; b < lane_b0(&c->pl, lanes, lane + 1); b++) {
         int64_t n0 = block_n0(&c->pl, b), nb = block_len(&c->pl, g, b);
         char *colbuf, *mat;
         if (block_scratch(c, c->gx || !c->kept, &colbuf, &mat)) return;
@@ -338,7 +367,7 @@ static void conv2d_grad_lane(void *vc, int64_t lane, int tid) {
                 j.src = c->xv, j.mat = colbuf;
                 run_im2col(c->f64, &j, nb);
             }
-            gemm(c->f64, g->CK, O, j.ld, col, ldc, 1, mat, 1, j.ld, b < LANES ? 0.0 : 1.0,
+            gemm(c->f64, g->CK, O, j.ld, col, ldc, 1, mat, 1, j.ld, b == b0 ? 0.0 : 1.0,
                  c->part + (size_t)(lane * g->CK * O) * c->es, 1, g->CK);
         }
         if (c->gx) {
@@ -370,21 +399,18 @@ int vae_k_conv2d_grad(const vae_tensor *x, const vae_tensor *w, const vae_tensor
     return vae__k_conv2d_grad_kept(x, w, gy, gx, gw, gb, s, p, NULL);
 }
 
-/* y (N, O, P) contiguous = b[o] (or 0) */
-static void fill_bias(vae_tensor *y, const vae_tensor *b, int64_t N, int64_t O, int64_t P) {
-    if (!b) {
-        memset(vae_tensor_ptr(y), 0, (size_t)(N * O * P) * vae_dtype_size(y->dtype));
-        return;
-    }
-    for (int64_t n = 0; n < N; n++)
+/* Images [n0, n0 + nb) of y (N, O, P) contiguous = b[o] (or 0), b (O,) of y's dtype with stride bs. In the
+ * transposed conv's blocks, so that each thread fills the images it then adds into. */
+static void fill_bias(int f64, char *y, const char *b, int64_t bs, int64_t n0, int64_t nb, int64_t O,
+                      int64_t P) {
+    for (int64_t n = n0; n < n0 + nb; n++)
         for (int64_t o = 0; o < O; o++) {
-            double v = vae_get(b, (int64_t[]){o});
-            if (y->dtype == VAE_F64) {
-                double *r = (double *)vae_tensor_ptr(y) + (n * O + o) * P;
+            if (f64) {
+                double *r = (double *)y + (n * O + o) * P, v = b ? ((const double *)b)[o * bs] : 0;
                 for (int64_t q = 0; q < P; q++) r[q] = v;
             } else {
-                float *r = (float *)vae_tensor_ptr(y) + (n * O + o) * P;
-                for (int64_t q = 0; q < P; q++) r[q] = (float)v;
+                float *r = (float *)y + (n * O + o) * P, v = b ? ((const float *)b)[o * bs] : 0;
+                for (int64_t q = 0; q < P; q++) r[q] = v;
             }
         }
 }
@@ -397,6 +423,7 @@ static void convt_block(void *vc, int64_t b, int tid) {
     const geom *g = c->g;
     int64_t n0 = block_n0(&c->pl, b), nb = block_len(&c->pl, g, b), C = c->ch;
     char *col, *mat;
+    fill_bias(c->f64, c->dst, c->bias, c->bstride, n0, nb, g->Ci, g->Hi * g->Wi);
     if (block_scratch(c, 1, &col, &mat)) return;
     job j = {.g = g, .src = c->xv, .dst = c->dst, .mat = mat, .n0 = n0, .ld = nb * g->P, .ch = C};
     per_image(tab()->gather[c->f64], &j, nb, C * j.ld);
@@ -410,10 +437,13 @@ int vae_k_conv_transpose2d(const vae_tensor *x, const vae_tensor *w, const vae_t
     int64_t C = w->shape[0], O = w->shape[1];
     geom g = geom_make(images(x), O, SPATIAL(y, 1), SPATIAL(y, 2), w->shape[2], w->shape[3], s, p,
                        SPATIAL(x, 1), SPATIAL(x, 2));
-    fill_bias(y, b, g.N, O, g.Hi * g.Wi);
-    if (g.N == 0 || g.P == 0 || C == 0) return 0;
     conv_ctx c = {.g = &g, .f64 = x->dtype == VAE_F64, .es = vae_dtype_size(x->dtype), .ch = C,
                   .W = vae_tensor_ptr(w), .xv = img_of(x), .dst = vae_tensor_ptr(y)};
+    if (b) c.bias = vae_tensor_ptr(b), c.bstride = b->stride[0];
+    if (g.N == 0 || g.P == 0 || C == 0) { /* y = the bias alone */
+        fill_bias(c.f64, c.dst, c.bias, c.bstride, 0, g.N, O, g.Hi * g.Wi);
+        return 0;
+    }
     c.pl = plan_make(&g, g.CK > C ? g.CK : C);
     return run_blocks(&c, convt_block);
 }
@@ -425,7 +455,8 @@ static void convt_grad_lane(void *vc, int64_t lane, int tid) {
     conv_ctx *c = vc;
     const geom *g = c->g;
     int64_t C = c->ch;
-    for (int64_t b = lane; b < c->pl.nblk; b += LANES) {
+    const int64_t lanes = c->pl.nblk < LANES ? c->pl.nblk : LANES, b0 = lane_b0(&c->pl, lanes, lane);
+    for (int64_t b = b0; b < lane_b0(&c->pl, lanes, lane + 1); b++) {
         int64_t n0 = block_n0(&c->pl, b), nb = block_len(&c->pl, g, b);
         char *col, *mat;
         if (block_scratch(c, 1, &col, &mat)) return;
@@ -434,7 +465,7 @@ static void convt_grad_lane(void *vc, int64_t lane, int tid) {
         if (c->part) {
             j.src = c->xv, j.mat = mat;
             per_image(tab()->gather[c->f64], &j, nb, C * j.ld);
-            gemm(c->f64, g->CK, C, j.ld, col, j.ld, 1, mat, 1, j.ld, b < LANES ? 0.0 : 1.0,
+            gemm(c->f64, g->CK, C, j.ld, col, j.ld, 1, mat, 1, j.ld, b == b0 ? 0.0 : 1.0,
                  c->part + (size_t)(lane * g->CK * C) * c->es, 1, g->CK);
         }
         if (c->gx) {
