@@ -10,6 +10,11 @@
 #define VAE_TENSOR_FAULT_H
 
 #ifdef VAE_FAULT_INJECTION
+/* This header comes first in every file (-include), so the feature macros that single files define before their
+ * includes (realpath in models/plugin.c, MADV_HUGEPAGE in nn/dataset.c) must be defined here, identically, or the
+ * system headers below fix the feature set without them (realpath undeclared: an implicit int-returning call). */
+#define _DEFAULT_SOURCE
+#define _XOPEN_SOURCE 700
 /* the real declarations first: the macros below must not rename them */
 #include <stdio.h>
 #include <stdlib.h>
