@@ -75,7 +75,9 @@ static void vae__gemm_split(int64_t total, int64_t parts, int64_t idx, int64_t a
 static void vae__gemm_grid(int64_t M, int64_t N, int64_t K, int mr, int nr, int nr_pad, int64_t *tm,
                            int64_t *tn) {
     *tm = *tn = 1;
-    const int nt = vae_threads_get();
+    /* Inside a pool task (a conv block) the tasks would run one after the other on this thread: a grid would only
+     * repeat the packing. */
+    const int nt = vae__pool_in_task() ? 1 : vae_threads_get();
     if (nt <= 1 || 2.0 * (double)M * (double)N * (double)K < GEMM_PARALLEL_FLOPS) return;
     const int64_t mmax = (M + mr - 1) / mr, nunits = (N + nr_pad - 1) / nr_pad;
     double best = -1;
