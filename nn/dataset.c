@@ -1,5 +1,5 @@
 #ifndef _DEFAULT_SOURCE /* (already defined in the fault-injection build: tensor/fault.h) */
-#define _DEFAULT_SOURCE     /* MADV_HUGEPAGE (Linux) in <sys/mman.h>; the rest is POSIX */
+#define _DEFAULT_SOURCE /* MADV_HUGEPAGE (Linux) in <sys/mman.h>; the rest is POSIX */
 #endif
 #include "nn/dataset.h"
 

@@ -434,7 +434,8 @@ static int col2im_s2_float(const geom *g, float *img, const float *col, int64_t 
     void VAE__EW(vae__conv_bias_part_##T)(void *vj, int64_t t, int tid) {                                               \
         const bias_job *j = vj;                                                                                         \
         (void)tid;                                                                                                      \
-        int64_t o = t % j->O, ch = t / j->O, P = j->P; /* chunk-major: a thread's share is a range of images */                                                              \
+        /* chunk-major, so that a thread's share of the tasks is a range of images */                                   \
+        int64_t o = t % j->O, ch = t / j->O, P = j->P;                                                                  \
         int64_t n1 = (ch + 1) * BG_CHUNK < j->N ? (ch + 1) * BG_CHUNK : j->N;                                           \
         double a[8] = {0, 0, 0, 0, 0, 0, 0, 0};                                                                         \
         for (int64_t n = ch * BG_CHUNK; n < n1; n++) {                                                                  \
@@ -444,7 +445,8 @@ static int col2im_s2_float(const geom *g, float *img, const float *col, int64_t 
                 for (int l = 0; l < 8; l++) a[l] += (double)r[q + l];                                                   \
             for (; q < P; q++) a[q - (P & ~(int64_t)7)] += (double)r[q];                                                \
         }                                                                                                               \
-        j->part[o * j->nch + ch] = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));                                 \
+        j->part[o * j->nch + ch] =                                                                                      \
+            ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));                                          \
     }
 
 DEFINE_CONV(float)

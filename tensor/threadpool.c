@@ -310,7 +310,8 @@ static void scratch_for_worker(void) {
 /* A buffer of at least SCRATCH_LARGE bytes gets 2 MiB-aligned memory of its own, in whole 2 MiB units (virtual
  * memory: only the pages used are ever touched), so that no two threads' large buffers share a page-table page. On
  * this project's VM two threads whose hot buffers did ran up to 1.8x slower each (a conv op's blocks; the same code
- * in two processes, or in two threads with 2 MiB-aligned buffers, did not slow down; README "Performance"). */
+ * in two processes, or in two threads with 2 MiB-aligned buffers, did not slow down; README "Performance"). Where
+ * transparent huge pages are "always" on, such a buffer may take whole huge pages: at most 2 MiB more per slot. */
 enum { SCRATCH_LARGE = 64 << 10, SCRATCH_REGION = 2 << 20 };
 
 /* Grow slot `slot` of s to at least `bytes` (64-byte aligned, large buffers as above). 0 on success. */
