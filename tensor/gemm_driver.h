@@ -97,11 +97,14 @@ static void DRV_(block)(const DRV_(ctx) * x, int64_t m0, int64_t m1, int64_t n0,
      * rows all land in a few cache sets and evict each other. */
     const int direct_b =
         x->csb == 1 && npanels <= GEMM_DIRECT_B_PANELS && (x->rsb * (int64_t)sizeof(DRV_T)) % 256;
+    /* When the task's N fits one micro-panel, each A panel meets one B panel: read A in place (ukr_da) rather than
+     * copy it (the conv weight gradients: A = col, (C*kh*kw) x thousands of positions; N = output channels). */
+    const int direct_a = kd->ukr_da && x->csa == 1 && n1 - n0 <= kd->nr;
     for (int64_t b = 0; b < nblk; b++) {
         const int64_t ip0 = npanels * b / nblk, ip1 = npanels * (b + 1) / nblk;
         for (int64_t pk = 0; pk < x->nk; pk++) {
             const int64_t p0 = x->K * pk / x->nk, kc = x->K * (pk + 1) / x->nk - p0;
-            for (int64_t ip = ip0; ip < ip1; ip++) {
+            for (int64_t ip = ip0; ip < ip1 && !direct_a; ip++) {
                 const int64_t i0 = m0 + mrows * ip / npanels,
                               m = m0 + mrows * (ip + 1) / npanels - i0;
                 const DRV_T *ap = x->A + i0 * x->rsa + p0 * x->csa;
@@ -136,9 +139,14 @@ static void DRV_(block)(const DRV_(ctx) * x, int64_t m0, int64_t m1, int64_t n0,
                         const int npad = (n + kd->nr_pad - 1) / kd->nr_pad * kd->nr_pad;
                         const int direct = direct_b && n == kd->nr;
                         const DRV_T *bp = direct ? x->B + p0 * x->rsb + jc + jr : bbuf + kc * jr;
-                        kd->ukr(kc, ap, bp, direct ? x->rsb : npad,
-                                x->C + i0 * x->rsc + (jc + jr) * x->csc, x->rsc, x->csc, (int)m, n,
-                                x->alpha, beta);
+                        DRV_T *cp = x->C + i0 * x->rsc + (jc + jr) * x->csc;
+                        if (direct_a)
+                            kd->ukr_da(kc, x->A + i0 * x->rsa + p0, x->rsa, bp,
+                                       direct ? x->rsb : npad, cp, x->rsc, x->csc, (int)m, n,
+                                       x->alpha, beta);
+                        else
+                            kd->ukr(kc, ap, bp, direct ? x->rsb : npad, cp, x->rsc, x->csc,
+                                    (int)m, n, x->alpha, beta);
                     }
                 }
             }

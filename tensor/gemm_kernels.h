@@ -21,6 +21,14 @@ typedef void (*vae__sgemm_ukr)(int64_t kc, const float *a, const float *b, int64
 typedef void (*vae__dgemm_ukr)(int64_t kc, const double *a, const double *b, int64_t ldb, double *c,
                                int64_t rsc, int64_t csc, int m, int n, double alpha, double beta);
 
+/* Optional micro-kernel reading A unpacked, row-major: A(i, k) = a[i*lda + k] (same arithmetic, same bits). The
+ * driver uses it when N fits one micro-panel: then every A panel meets exactly one B panel, and packing A would only
+ * copy it (the conv ops' weight gradients dW^T = col @ gy^T, col being thousands of columns long). */
+typedef void (*vae__sgemm_ukr_da)(int64_t kc, const float *a, int64_t lda, const float *b, int64_t ldb, float *c,
+                                  int64_t rsc, int64_t csc, int m, int n, float alpha, float beta);
+typedef void (*vae__dgemm_ukr_da)(int64_t kc, const double *a, int64_t lda, const double *b, int64_t ldb,
+                                  double *c, int64_t rsc, int64_t csc, int m, int n, double alpha, double beta);
+
 /* Optional fast packing of an A micro-panel whose rows are contiguous (csa == 1): dst[k*m + i] =
  * A[i*rsa + k]. It may write up to GEMM_PACK_SLACK elements past dst + kc*m (the driver's buffers
  * have that slack; the panel packed next overwrites them). */
@@ -42,6 +50,7 @@ typedef struct vae__sgemm_kernel {
     vae__sgemm_pack_rows pack_a_rows; /* NULL: generic C packing */
     vae__sgemm_pack_cols pack_b_cols; /* NULL: generic C packing */
     int mr, nr, nr_pad, kc, nc;
+    vae__sgemm_ukr_da ukr_da; /* NULL: A always packed */
 } vae__sgemm_kernel;
 
 typedef struct vae__dgemm_kernel {
@@ -49,6 +58,7 @@ typedef struct vae__dgemm_kernel {
     vae__dgemm_pack_rows pack_a_rows;
     vae__dgemm_pack_cols pack_b_cols;
     int mr, nr, nr_pad, kc, nc;
+    vae__dgemm_ukr_da ukr_da;
 } vae__dgemm_kernel;
 
 #if defined(VAE_HAVE_AVX2)

@@ -14,10 +14,11 @@
 #define UKR_CAT(a, b)  UKR_CAT_(a, b)
 #define UKR_FN(m, nv)  UKR_CAT(UKR_NAME, UKR_CAT(_, UKR_CAT(m, UKR_CAT(x, nv))))
 
+/* DA (a constant): A unpacked, A(i, k) = a[i*lda + k], instead of the packed a[k*MR + i]. */
 static inline __attribute__((always_inline)) void
-UKR_CAT(UKR_NAME, _body)(const int MR, const int NV, int64_t kc, const UKR_T *restrict a,
-                         const UKR_T *restrict b, int64_t ldb, UKR_T *c, int64_t rsc, int64_t csc,
-                         int n, UKR_T alpha, UKR_T beta) {
+UKR_CAT(UKR_NAME, _body)(const int MR, const int NV, const int DA, int64_t kc, const UKR_T *restrict a,
+                         int64_t lda, const UKR_T *restrict b, int64_t ldb, UKR_T *c, int64_t rsc,
+                         int64_t csc, int n, UKR_T alpha, UKR_T beta) {
     UKR_V acc[12][2];
     _Pragma("GCC unroll 12") for (int i = 0; i < MR; i++) {
         acc[i][0] = UKR_ZERO();
@@ -35,11 +36,11 @@ UKR_CAT(UKR_NAME, _body)(const int MR, const int NV, int64_t kc, const UKR_T *re
     for (int64_t k = 0; k < kc; k++) {
         const UKR_V b0 = UKR_LOADU(b), b1 = NV > 1 ? UKR_LOADU(b + UKR_W) : b0;
         _Pragma("GCC unroll 12") for (int i = 0; i < MR; i++) {
-            const UKR_V ai = UKR_SET1(a[i]);
+            const UKR_V ai = UKR_SET1(DA ? a[i * lda] : a[i]);
             acc[i][0] = UKR_FMA(ai, b0, acc[i][0]);
             if (NV > 1) acc[i][1] = UKR_FMA(ai, b1, acc[i][1]);
         }
-        a += MR;
+        a += DA ? 1 : MR;
         b += ldb;
     }
     const UKR_V va = UKR_SET1(alpha), vb = UKR_SET1(beta);
@@ -88,12 +89,30 @@ UKR_CAT(UKR_NAME, _body)(const int MR, const int NV, int64_t kc, const UKR_T *re
 #define UKR_INST(m)                                                                                \
     static void UKR_FN(m, 1)(int64_t kc, const UKR_T *a, const UKR_T *b, int64_t ldb, UKR_T *c,    \
                              int64_t rsc, int64_t csc, int n, UKR_T alpha, UKR_T beta) {           \
-        UKR_CAT(UKR_NAME, _body)(m, 1, kc, a, b, ldb, c, rsc, csc, n, alpha, beta);                \
+        UKR_CAT(UKR_NAME, _body)(m, 1, 0, kc, a, 0, b, ldb, c, rsc, csc, n, alpha, beta);          \
     }                                                                                              \
     static void UKR_FN(m, 2)(int64_t kc, const UKR_T *a, const UKR_T *b, int64_t ldb, UKR_T *c,    \
                              int64_t rsc, int64_t csc, int n, UKR_T alpha, UKR_T beta) {           \
-        UKR_CAT(UKR_NAME, _body)(m, 2, kc, a, b, ldb, c, rsc, csc, n, alpha, beta);                \
+        UKR_CAT(UKR_NAME, _body)(m, 2, 0, kc, a, 0, b, ldb, c, rsc, csc, n, alpha, beta);          \
+    }                                                                                              \
+    UKR_INST_DA(m)
+
+#if defined(UKR_DIRECT_A)
+#define UKR_FN_DA(m, nv) UKR_CAT(UKR_NAME, UKR_CAT(_da_, UKR_CAT(m, UKR_CAT(x, nv))))
+#define UKR_INST_DA(m)                                                                             \
+    static void UKR_FN_DA(m, 1)(int64_t kc, const UKR_T *a, int64_t lda, const UKR_T *b,           \
+                                int64_t ldb, UKR_T *c, int64_t rsc, int64_t csc, int n,            \
+                                UKR_T alpha, UKR_T beta) {                                         \
+        UKR_CAT(UKR_NAME, _body)(m, 1, 1, kc, a, lda, b, ldb, c, rsc, csc, n, alpha, beta);        \
+    }                                                                                              \
+    static void UKR_FN_DA(m, 2)(int64_t kc, const UKR_T *a, int64_t lda, const UKR_T *b,           \
+                                int64_t ldb, UKR_T *c, int64_t rsc, int64_t csc, int n,            \
+                                UKR_T alpha, UKR_T beta) {                                         \
+        UKR_CAT(UKR_NAME, _body)(m, 2, 1, kc, a, lda, b, ldb, c, rsc, csc, n, alpha, beta);        \
     }
+#else
+#define UKR_INST_DA(m)
+#endif
 
 UKR_INST(1)
 UKR_INST(2)
@@ -132,6 +151,34 @@ static void UKR_NAME(int64_t kc, const UKR_T *a, const UKR_T *b, int64_t ldb, UK
     };
     tab[m - 1][n > UKR_W](kc, a, b, ldb, c, rsc, csc, n, alpha, beta);
 }
+
+#if defined(UKR_DIRECT_A)
+static void UKR_CAT(UKR_NAME, _da)(int64_t kc, const UKR_T *a, int64_t lda, const UKR_T *b, int64_t ldb,
+                                   UKR_T *c, int64_t rsc, int64_t csc, int m, int n, UKR_T alpha,
+                                   UKR_T beta) {
+    typedef void (*fn)(int64_t, const UKR_T *, int64_t, const UKR_T *, int64_t, UKR_T *, int64_t,
+                       int64_t, int, UKR_T, UKR_T);
+    static const fn tab[UKR_MR][2] = {
+        {UKR_FN_DA(1, 1), UKR_FN_DA(1, 2)},
+        {UKR_FN_DA(2, 1), UKR_FN_DA(2, 2)},
+        {UKR_FN_DA(3, 1), UKR_FN_DA(3, 2)},
+        {UKR_FN_DA(4, 1), UKR_FN_DA(4, 2)},
+        {UKR_FN_DA(5, 1), UKR_FN_DA(5, 2)},
+        {UKR_FN_DA(6, 1), UKR_FN_DA(6, 2)},
+#if UKR_MR > 6
+        {UKR_FN_DA(7, 1), UKR_FN_DA(7, 2)},
+        {UKR_FN_DA(8, 1), UKR_FN_DA(8, 2)},
+        {UKR_FN_DA(9, 1), UKR_FN_DA(9, 2)},
+        {UKR_FN_DA(10, 1), UKR_FN_DA(10, 2)},
+        {UKR_FN_DA(11, 1), UKR_FN_DA(11, 2)},
+        {UKR_FN_DA(12, 1), UKR_FN_DA(12, 2)},
+#endif
+    };
+    tab[m - 1][n > UKR_W](kc, a, lda, b, ldb, c, rsc, csc, n, alpha, beta);
+}
+#undef UKR_FN_DA
+#endif
+#undef UKR_INST_DA
 
 #undef UKR_INST
 #undef UKR_FN

@@ -160,20 +160,22 @@ static void mask32(int64_t lo, int64_t hi, __mmask16 *m0, __mmask16 *m1) {
 static int im2col_s2_float(const geom *g, const float *img, int64_t sc, int64_t sh, int64_t sw,
                            float *col, int64_t ld) {
     if (g->s != 2 || sw != 1 || g->Pw > 16) return 0;
-    const int64_t Pw = g->Pw, p = g->p;
+    /* the geometry in locals: the stores below go through float pointers that could alias *g, so the compiler
+     * would reload g->Ph after every masked store (the loop's hottest instruction in a profile) */
+    const int64_t Pw = g->Pw, p = g->p, Ph = g->Ph, Hi = g->Hi, Wi = g->Wi, Ci = g->Ci, kh = g->kh, kw = g->kw;
     const __m512i ev = _mm512_loadu_si512(EVEN);
     const __mmask16 mp = (__mmask16)((1u << Pw) - 1);
-    for (int64_t c = 0; c < g->Ci; c++)
-        for (int64_t ki = 0; ki < g->kh; ki++)
-            for (int64_t kj = 0; kj < g->kw; kj++) {
-                float *d = col + ((c * g->kh + ki) * g->kw + kj) * ld;
+    for (int64_t c = 0; c < Ci; c++)
+        for (int64_t ki = 0; ki < kh; ki++)
+            for (int64_t kj = 0; kj < kw; kj++) {
+                float *d = col + ((c * kh + ki) * kw + kj) * ld;
                 const int64_t c0 =
                     kj - p; /* image column of lane 0 of the window: position pw reads c0 + 2 pw */
                 __mmask16 m0, m1;
-                mask32(-c0, g->Wi - c0, &m0, &m1);
-                for (int64_t ph = 0; ph < g->Ph; ph++, d += Pw) {
+                mask32(-c0, Wi - c0, &m0, &m1);
+                for (int64_t ph = 0; ph < Ph; ph++, d += Pw) {
                     const int64_t r = 2 * ph + ki - p;
-                    if (r < 0 || r >= g->Hi) {
+                    if (r < 0 || r >= Hi) {
                         _mm512_mask_storeu_ps(d, mp, _mm512_setzero_ps());
                         continue;
                     }
@@ -189,14 +191,14 @@ static int im2col_s2_float(const geom *g, const float *img, int64_t sc, int64_t 
 
 static int col2im_s2_float(const geom *g, float *img, const float *col, int64_t ld) {
     const int64_t Hq = g->Ph - 1 + (g->kh + 1) / 2, Wq = g->Pw - 1 + (g->kw + 1) / 2, Pw = g->Pw,
-                  p = g->p;
+                  p = g->p, Ph = g->Ph, Hi = g->Hi, Wi = g->Wi; /* in locals: see im2col_s2_float */
     enum { TAPS = 64 };
     if (g->s != 2 || Wq > 16 || (g->kh + 1) / 2 * ((g->kw + 1) / 2) > TAPS) return 0;
     const __m512i ev = _mm512_loadu_si512(EVEN), il = _mm512_loadu_si512(INTER_LO),
                   ih = _mm512_loadu_si512(INTER_HI), one = _mm512_set1_epi32(1);
     const __m512i od = _mm512_add_epi32(ev, one);
     __mmask16 m0, m1; /* the window of image columns -p .. -p + 31 that lie in the image */
-    mask32(p, p + g->Wi, &m0, &m1);
+    mask32(p, p + Wi, &m0, &m1);
     const __mmask16 mq = (__mmask16)((1u << Wq) - 1);
     for (int64_t c = 0; c < g->Ci; c++)
         for (int64_t a = 0; a < 2; a++) {
@@ -214,8 +216,8 @@ static int col2im_s2_float(const geom *g, float *img, const float *col, int64_t 
                 }
             for (int64_t u = 0; u < Hq; u++) {
                 const int64_t r = 2 * u + a - p;
-                if (r < 0 || r >= g->Hi) continue; /* padding rows: their sums are dropped */
-                float *rp = img + (c * g->Hi + r) * g->Wi - p;
+                if (r < 0 || r >= Hi) continue; /* padding rows: their sums are dropped */
+                float *rp = img + (c * Hi + r) * Wi - p;
                 __m512 lo = _mm512_maskz_loadu_ps(m0, rp),
                        hi = m1 ? _mm512_maskz_loadu_ps(m1, rp + 16) : _mm512_setzero_ps();
                 /* the two phases in two registers (an array indexed by b would live on the stack) */
@@ -223,14 +225,14 @@ static int col2im_s2_float(const geom *g, float *img, const float *col, int64_t 
                        acc1 = _mm512_permutex2var_ps(lo, od, hi);
                 for (int t = 0; t < nt[0]; t++) {
                     const int64_t ph = u - tdi[0][t];
-                    if (ph >= 0 && ph < g->Ph)
+                    if (ph >= 0 && ph < Ph)
                         acc0 =
                             _mm512_mask_add_ps(acc0, tm[0][t], acc0,
                                                _mm512_maskz_loadu_ps(tm[0][t], tp[0][t] + ph * Pw));
                 }
                 for (int t = 0; t < nt[1]; t++) {
                     const int64_t ph = u - tdi[1][t];
-                    if (ph >= 0 && ph < g->Ph)
+                    if (ph >= 0 && ph < Ph)
                         acc1 =
                             _mm512_mask_add_ps(acc1, tm[1][t], acc1,
                                                _mm512_maskz_loadu_ps(tm[1][t], tp[1][t] + ph * Pw));
