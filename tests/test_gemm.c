@@ -5,6 +5,7 @@
 #include "test.h"
 #include "tensor/gemm.h"
 #include "tensor/rng.h"
+#include "tensor/threadpool.h"
 
 #include <float.h>
 #include <stdint.h>
@@ -153,6 +154,39 @@ static void suite(void) {
     }
 }
 
+/* N <= 32 (one micro-panel) reads a row-major A in place instead of packing it (ukr_da): the same arithmetic, so
+ * column j of A @ B1 (N = 20, in place) must equal column j of A @ [B1 B2] (N = 60, packed) bit for bit, over K
+ * long enough for several K chunks, with and without beta. On 1 thread: with more, each thread's half of the N = 60
+ * product would fit one micro-panel too. (Only the AVX-512 f32 kernel has the in-place path; on the others this
+ * compares two packed products.) */
+static void test_direct_a(void) {
+    enum { M = 50, K = 1300, N1 = 20, N2 = 60 };
+    float *A = malloc(sizeof(float) * M * K), *B = malloc(sizeof(float) * K * N2);
+    float *C1 = malloc(sizeof(float) * M * N1), *C2 = malloc(sizeof(float) * M * N2);
+    CHECK(A && B && C1 && C2);
+    if (!A || !B || !C1 || !C2) return;
+    for (int64_t i = 0; i < (int64_t)M * K; i++) A[i] = (float)(vae_rng_uniform(&rng) - 0.5);
+    for (int64_t i = 0; i < (int64_t)K * N2; i++) B[i] = (float)(vae_rng_uniform(&rng) - 0.5);
+    const int threads = vae_threads_get();
+    vae_threads_set(1);
+    for (int beta = 0; beta < 2; beta++) {
+        for (int64_t i = 0; i < (int64_t)M * N1; i++) C1[i] = 0.25f * (float)(i % 7);
+        for (int64_t i = 0; i < (int64_t)M * N2; i++)
+            C2[i] = 0.25f * (float)((i / N2 * N1 + i % N2) % 7);
+        /* B1 = the first N1 columns of B (row stride N2) */
+        vae_sgemm(M, N1, K, 1.0f, A, K, 1, B, N2, 1, (float)beta, C1, N1, 1);
+        vae_sgemm(M, N2, K, 1.0f, A, K, 1, B, N2, 1, (float)beta, C2, N2, 1);
+        int same = 1;
+        for (int64_t i = 0; i < M; i++)
+            for (int64_t j = 0; j < N1; j++)
+                same &= memcmp(&C1[i * N1 + j], &C2[i * N2 + j], sizeof(float)) == 0;
+        CHECK_MSG(same, "in-place A (N = %d) and packed A (N = %d) differ, beta = %d", N1, N2,
+                  beta);
+    }
+    vae_threads_set(threads);
+    free(A), free(B), free(C1), free(C2);
+}
+
 int main(void) {
     vae_rng_seed(&rng, 20240601);
     const vae_gemm_path paths[] = {VAE_GEMM_PORTABLE, VAE_GEMM_AVX2, VAE_GEMM_AVX512};
@@ -166,6 +200,7 @@ int main(void) {
         CHECK(st == VAE_OK);
         CHECK(vae_gemm_get_path() == paths[p]);
         suite();
+        test_direct_a();
     }
     /* Path API. */
     const vae_gemm_path before = vae_gemm_get_path();
