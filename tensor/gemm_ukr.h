@@ -4,6 +4,7 @@
  *   UKR_T, UKR_V   element and vector types; UKR_W lanes per vector; UKR_MR max rows (<= 12)
  *   UKR_ZERO() UKR_SET1(x) UKR_LOADU(p) UKR_STOREU(p, v) UKR_FMA(a, b, c) = a*b + c
  *   UKR_MUL(a, b), UKR_SFMA(a, b, c) scalar fused a*b + c
+ *   optional UKR_DIRECT_A: also define UKR_NAME_da, the same kernels reading A unpacked (gemm_kernels.h, ukr_da)
  *   optional UKR_MASKED with UKR_MASK_T, UKR_MASK(rem) (first rem lanes), UKR_MLOADU(m, p),
  * UKR_MSTOREU(p, m, v) A tile is m rows x nv vectors of columns (nv = 1 or 2): m*nv accumulators,
  * plus nv B vectors and a broadcast, so 12x2 uses 27 of 32 zmm and 6x2 uses 15 of 16 ymm. Each (m,
