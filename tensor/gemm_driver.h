@@ -9,7 +9,9 @@
  * of 11-12 rows), then for each of the task's near-equal N blocks of <= nc columns: pack B(pc, jc)
  * into nr-wide micro-panels (kc x nc, stays in L2) and run each A micro-panel (stays in L1d while
  * it sweeps) against every B micro-panel. A is packed once per K chunk whatever N is; B once per A
- * block. The first K chunk applies the caller's beta, later chunks add (beta = 1).
+ * block. The first K chunk applies the caller's beta, later chunks add (beta = 1). When the task's
+ * N fits one micro-panel and the kernel has ukr_da, A is read in place instead of packed (each of
+ * its panels would be used once).
  */
 
 typedef struct DRV_(ctx) {
