@@ -130,26 +130,23 @@ UKR_INST(11)
 UKR_INST(12)
 #endif
 
+/* The dispatch table of one family: row m - 1 holds the m x 1 and m x 2 tiles. */
+#define UKR_ROW(F, m) {F(m, 1), F(m, 2)}
+#define UKR_ROWS6(F)                                                                               \
+    UKR_ROW(F, 1), UKR_ROW(F, 2), UKR_ROW(F, 3), UKR_ROW(F, 4), UKR_ROW(F, 5), UKR_ROW(F, 6)
+#if UKR_MR > 6
+#define UKR_TABLE(F)                                                                               \
+    {UKR_ROWS6(F), UKR_ROW(F, 7),  UKR_ROW(F, 8),  UKR_ROW(F, 9),                                  \
+     UKR_ROW(F, 10), UKR_ROW(F, 11), UKR_ROW(F, 12)}
+#else
+#define UKR_TABLE(F) {UKR_ROWS6(F)}
+#endif
+
 static void UKR_NAME(int64_t kc, const UKR_T *a, const UKR_T *b, int64_t ldb, UKR_T *c, int64_t rsc,
                      int64_t csc, int m, int n, UKR_T alpha, UKR_T beta) {
     typedef void (*fn)(int64_t, const UKR_T *, const UKR_T *, int64_t, UKR_T *, int64_t, int64_t,
                        int, UKR_T, UKR_T);
-    static const fn tab[UKR_MR][2] = {
-        {UKR_FN(1, 1), UKR_FN(1, 2)},
-        {UKR_FN(2, 1), UKR_FN(2, 2)},
-        {UKR_FN(3, 1), UKR_FN(3, 2)},
-        {UKR_FN(4, 1), UKR_FN(4, 2)},
-        {UKR_FN(5, 1), UKR_FN(5, 2)},
-        {UKR_FN(6, 1), UKR_FN(6, 2)},
-#if UKR_MR > 6
-        {UKR_FN(7, 1), UKR_FN(7, 2)},
-        {UKR_FN(8, 1), UKR_FN(8, 2)},
-        {UKR_FN(9, 1), UKR_FN(9, 2)},
-        {UKR_FN(10, 1), UKR_FN(10, 2)},
-        {UKR_FN(11, 1), UKR_FN(11, 2)},
-        {UKR_FN(12, 1), UKR_FN(12, 2)},
-#endif
-    };
+    static const fn tab[UKR_MR][2] = UKR_TABLE(UKR_FN);
     tab[m - 1][n > UKR_W](kc, a, b, ldb, c, rsc, csc, n, alpha, beta);
 }
 
@@ -159,28 +156,16 @@ static void UKR_CAT(UKR_NAME, _da)(int64_t kc, const UKR_T *a, int64_t lda, cons
                                    UKR_T beta) {
     typedef void (*fn)(int64_t, const UKR_T *, int64_t, const UKR_T *, int64_t, UKR_T *, int64_t,
                        int64_t, int, UKR_T, UKR_T);
-    static const fn tab[UKR_MR][2] = {
-        {UKR_FN_DA(1, 1), UKR_FN_DA(1, 2)},
-        {UKR_FN_DA(2, 1), UKR_FN_DA(2, 2)},
-        {UKR_FN_DA(3, 1), UKR_FN_DA(3, 2)},
-        {UKR_FN_DA(4, 1), UKR_FN_DA(4, 2)},
-        {UKR_FN_DA(5, 1), UKR_FN_DA(5, 2)},
-        {UKR_FN_DA(6, 1), UKR_FN_DA(6, 2)},
-#if UKR_MR > 6
-        {UKR_FN_DA(7, 1), UKR_FN_DA(7, 2)},
-        {UKR_FN_DA(8, 1), UKR_FN_DA(8, 2)},
-        {UKR_FN_DA(9, 1), UKR_FN_DA(9, 2)},
-        {UKR_FN_DA(10, 1), UKR_FN_DA(10, 2)},
-        {UKR_FN_DA(11, 1), UKR_FN_DA(11, 2)},
-        {UKR_FN_DA(12, 1), UKR_FN_DA(12, 2)},
-#endif
-    };
+    static const fn tab[UKR_MR][2] = UKR_TABLE(UKR_FN_DA);
     tab[m - 1][n > UKR_W](kc, a, lda, b, ldb, c, rsc, csc, n, alpha, beta);
 }
 #undef UKR_FN_DA
 #endif
 #undef UKR_INST_DA
 
+#undef UKR_TABLE
+#undef UKR_ROWS6
+#undef UKR_ROW
 #undef UKR_INST
 #undef UKR_FN
 #undef UKR_CAT
