@@ -193,9 +193,12 @@ static void run_tasks(task_fn fn, void *ctx, int64_t ntasks, const plan *pl) {
         for (int64_t t = 0; t < ntasks; t++) fn(ctx, t, 0);
 }
 
-/* The blocks of lane l: [lane_b0(l), lane_b0(l + 1)), contiguous. */
-static int64_t lane_b0(const plan *pl, int64_t lanes, int64_t l) {
-    return pl->nblk * l / lanes;
+/* The weight gradients' lanes: min(nblk, LANES); lane l holds blocks [lane_b0(l), lane_b0(l + 1)), contiguous. */
+static int64_t plan_lanes(const plan *pl) {
+    return pl->nblk < LANES ? pl->nblk : LANES;
+}
+static int64_t lane_b0(const plan *pl, int64_t l) {
+    return pl->nblk * l / plan_lanes(pl);
 }
 
 /* Images [n0, n0 + nb) of block b. */
@@ -262,7 +265,7 @@ static int run_blocks(conv_ctx *c, task_fn fn) {
 /* A backward op: fn over the lanes (min(nblk, LANES)), then, when gw is given, the lanes' partial sums (CK x cols
  * each, in the calling thread's scratch slot 4) added into gw. -1 when a scratch buffer could not be had. */
 static int run_lanes(conv_ctx *c, task_fn fn, vae_tensor *gw, int64_t cols) {
-    const int64_t n = c->g->CK * cols, lanes = c->pl.nblk < LANES ? c->pl.nblk : LANES;
+    const int64_t n = c->g->CK * cols, lanes = plan_lanes(&c->pl);
     if (gw && !(c->part = vae__thread_scratch(4, (size_t)(LANES * n) * c->es))) return -1;
     atomic_init(&c->err, 0);
     run_tasks(fn, c, lanes, &c->pl);
@@ -351,8 +354,8 @@ static void conv2d_grad_lane(void *vc, int64_t lane, int tid) {
     conv_ctx *c = vc;
     const geom *g = c->g;
     int64_t O = c->ch;
-    const int64_t lanes = c->pl.nblk < LANES ? c->pl.nblk : LANES, b0 = lane_b0(&c->pl, lanes, lane);
-    for (int64_t b = b0; b < lane_b0(&c->pl, lanes, lane + 1); b++) {
+    const int64_t b0 = lane_b0(&c->pl, lane);
+    for (int64_t b = b0; b < lane_b0(&c->pl, lane + 1); b++) {
         int64_t n0 = block_n0(&c->pl, b), nb = block_len(&c->pl, g, b);
         char *colbuf, *mat;
         if (block_scratch(c, c->gx || !c->kept, &colbuf, &mat)) return;
@@ -455,8 +458,8 @@ static void convt_grad_lane(void *vc, int64_t lane, int tid) {
     conv_ctx *c = vc;
     const geom *g = c->g;
     int64_t C = c->ch;
-    const int64_t lanes = c->pl.nblk < LANES ? c->pl.nblk : LANES, b0 = lane_b0(&c->pl, lanes, lane);
-    for (int64_t b = b0; b < lane_b0(&c->pl, lanes, lane + 1); b++) {
+    const int64_t b0 = lane_b0(&c->pl, lane);
+    for (int64_t b = b0; b < lane_b0(&c->pl, lane + 1); b++) {
         int64_t n0 = block_n0(&c->pl, b), nb = block_len(&c->pl, g, b);
         char *col, *mat;
         if (block_scratch(c, 1, &col, &mat)) return;
