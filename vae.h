@@ -33,6 +33,7 @@
 #include "autograd/op_table.h"
 #include "autograd/ops.h"
 #include "autograd/gradcheck.h"
+#include "autograd/profile.h"
 #include "tensor/cpu.h"
 #include "tensor/threadpool.h"
 #include "nn/params.h"

@@ -115,6 +115,7 @@ vae_tensor *vae__fail(vae_ctx *ctx, vae_status code, const char *fmt, ...) {
 
 int vae__inputs_ok(vae_ctx *ctx, const char *op, int n, const vae_tensor *const *in) {
     if (!ctx) return 0;
+    if (ctx->prof) vae__prof_start(ctx);
     for (int i = 0; i < n; i++)
         if (!in[i]) {
             /* NULL usually means an earlier op failed: that error is already stored and explains it */

@@ -43,6 +43,8 @@ struct vae_ctx {
     uint64_t ops_seen[(VAE_OP_COUNT_ + 63) / 64];
     const double *replay; /* vae_ctx_replay_normals: vae_randn reads replay[replay_pos..replay_n) */
     int64_t replay_n, replay_pos;
+    struct vae_profile *prof; /* vae_ctx_set_profile; NULL = off */
+    int64_t prof_mark;        /* ns: the latest op start or end (profile.c) */
 };
 
 typedef void (*vae__backward_fn)(vae_ctx *ctx, vae_node *n);
@@ -76,6 +78,12 @@ vae_tensor *vae__grad_fresh(vae_ctx *ctx, vae_tensor *t, int *fresh);
 void vae__accum(vae_ctx *ctx, vae_tensor *x, const vae_tensor *g);
 /* Format a tensor's shape into buf (for messages). */
 const char *vae__shape(char *buf, int len, const vae_tensor *t);
+
+/* Profile hooks (profile.c), called only when ctx->prof is set: an op starts (vae__inputs_ok), an op ends
+ * (vae__done: its forward time is from the latest mark), a backward function took ns. */
+void vae__prof_start(vae_ctx *ctx);
+void vae__prof_forward(vae_ctx *ctx, int op);
+void vae__prof_backward(vae_ctx *ctx, int op, int64_t ns);
 
 /* Backward functions named in op_table.h. */
 #define VAE_X_DECL(e, name, arity, bw) void vae__bw_##bw(vae_ctx *ctx, vae_node *n);

@@ -1,6 +1,7 @@
 /* The tape: recording nodes, the reverse walk, and gradient accumulation with un-broadcasting. */
 #include <string.h>
 
+#include "autograd/profile.h"
 #include "internal.h"
 
 extern const vae__backward_fn vae__backward_table[];
@@ -30,6 +31,7 @@ vae_node *vae__record(vae_ctx *ctx, int op, vae_tensor *out, int nin, vae_tensor
 }
 
 vae_tensor *vae__done(vae_ctx *ctx, int op, vae_tensor *out) {
+    if (ctx->prof) vae__prof_forward(ctx, op);
     if (out && ctx->anomaly && !vae_k_all_finite(out)) {
         char b[160];
         return vae__fail(ctx, VAE_ERR_NAN, "anomaly: %s produced NaN/Inf in its output %s",
@@ -86,7 +88,13 @@ static vae_status backward_from(vae_ctx *ctx, vae_tensor *y, const vae_tensor *s
     ctx->backward_done = 1;
     for (vae_node *n = ctx->tape; n; n = n->prev) {
         if (!n->out->grad) continue; /* no gradient flows through this node */
-        vae__backward_table[n->op](ctx, n);
+        if (ctx->prof) {
+            const int64_t t0 = vae_profile_now_ns();
+            vae__backward_table[n->op](ctx, n);
+            vae__prof_backward(ctx, n->op, vae_profile_now_ns() - t0);
+        } else {
+            vae__backward_table[n->op](ctx, n);
+        }
         if (ctx->err.code) return ctx->err.code;
         if (ctx->anomaly) {
             int nin = n->ins ? n->nin : (n->nin < VAE_NODE_MAX_IN ? n->nin : VAE_NODE_MAX_IN);
