@@ -66,7 +66,7 @@ static double wall_s(void) {
 
 static void usage(FILE *f) {
     fprintf(f, "usage: vae_bench [--smoke] [--threads N] [--mnist DIR] [--json FILE]\n"
-               "                 [--kernels-only | --workloads-only | --workloads LIST]\n"
+               "                 [--kernels-only | --workloads-only | --workloads LIST] [--profile]\n"
                "  --smoke            a few ms per measurement (CI check, figures not meaningful)\n"
                "  --threads N        thread count compared with 1 thread (default: VAE_NUM_THREADS "
                "or cores);\n"
@@ -79,6 +79,8 @@ static void usage(FILE *f) {
                "against)\n"
                "  --workloads LIST   only these workloads, e.g. W1 or W2,W4 (implies "
                "--workloads-only)\n"
+               "  --profile          also print each workload's per-op profile (ms per step of every op's\n"
+               "                     forward and backward, and the data/optimizer phases) for each thread count\n"
                "Workloads: W1 784-400-(20) ReLU VAE batch 100; W2 784-200-200-(50) tanh IWAE K=50 "
                "batch 20;\n"
                "W3 the same network with K=5 (Burda et al.). All Adam, dynamically binarized.\n"
@@ -201,6 +203,8 @@ int main(int argc, char **argv) {
             workloads = 0;
         else if (strcmp(argv[i], "--workloads-only") == 0)
             kernels = 0;
+        else if (strcmp(argv[i], "--profile") == 0)
+            vae_bench_workloads_profile(stdout);
         else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage(stdout);
             return 0;

@@ -195,6 +195,16 @@ check "resumed run equals the uninterrupted one" test "$("$CHECK" num "$T/out" 1
     "$("$CHECK" num "$T/full.json" 1 valid_elbo)"
 expect 0 "resume with more epochs" "$VAE" train --resume --out "$T/part" --epochs 4 --no-pictures --quiet
 check "extended log has 4 epochs" test "$(lines "$T/part/log.jsonl")" -eq 4
+# --profile: the same bits, a table of the 15 steps in profile.txt (and on stderr unless --quiet)
+expect 0 "train --profile" "$VAE" train $TINY --epochs 3 --out "$T/prof" --no-pictures --profile
+check "profiled run equals the unprofiled one" test "$("$CHECK" num "$T/out" 1 valid_elbo)" = \
+    "$("$CHECK" num "$T/full.json" 1 valid_elbo)"
+check "profile.txt names the steps, linear and the optimizer" sh -c \
+    "grep -q '15 steps' '$T/prof/profile.txt' && grep -q '^linear ' '$T/prof/profile.txt' && grep -q '^(optimizer) ' '$T/prof/profile.txt'"
+check "--quiet keeps the profile off stderr" test ! -s "$T/err"
+expect 0 "train --profile without --quiet" "$VAE" train --hidden 32 --latent 2 --n-train 500 --batch 100 --epochs 1 \
+    --out "$T/prof2" --no-pictures --profile
+check "the profile table on stderr" grep -q "^bernoulli_logits_lp " "$T/err"
 
 # ---- Ctrl-C: saves, prints interrupted JSON, exits 130; --resume continues ----
 S="$T/sig"

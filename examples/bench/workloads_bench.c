@@ -5,6 +5,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "autograd/profile.h"
 #include "nn/dataset.h"
 #include "tensor/io/idx.h"
 #include "models/objective.h"
@@ -91,7 +92,14 @@ typedef struct run {
     vae_rng rng;
     float *xb;
     int64_t *idx;
+    vae_profile *prof; /* the timed segments' per-op profile of the current thread count, or NULL */
 } run;
+
+static FILE *g_profile_out; /* vae_bench_workloads_profile */
+
+void vae_bench_workloads_profile(FILE *out) {
+    g_profile_out = out;
+}
 
 /* `steps` training steps; adds the seconds of each phase to ph. */
 static int segment(run *r, int steps, double ph[PH_COUNT], vae_error *err) {
@@ -104,6 +112,7 @@ static int segment(run *r, int steps, double ph[PH_COUNT], vae_error *err) {
         const double t1 = now();
         vae_ctx_reset(r->ctx);
         vae_params_zero_grad(r->net.params);
+        if (r->prof) vae_profile_add(r->prof, "(reset, zero grads)", (int64_t)(1e9 * (now() - t1)));
         vae_objective_out o;
         vae_tensor *x = vae_wrap(r->ctx, VAE_F32, VAE_SHAPE(w->batch, r->data->d), r->xb);
         if (vae_objective(r->ctx, &r->net, x, &r->cfg, &r->st, &o)) goto fail;
@@ -112,6 +121,10 @@ static int segment(run *r, int steps, double ph[PH_COUNT], vae_error *err) {
         const double t3 = now();
         if (vae_optim_step(&r->opt, err)) return 1;
         const double t4 = now();
+        if (r->prof) {
+            vae_profile_add(r->prof, "(data)", (int64_t)(1e9 * (t1 - t0)));
+            vae_profile_add(r->prof, "(optimizer)", (int64_t)(1e9 * (t4 - t3)));
+        }
         ph[PH_DATA] += t1 - t0;
         ph[PH_FWD] += t2 - t1;
         ph[PH_BWD] += t3 - t2;
@@ -166,6 +179,44 @@ static int run_init(run *r, const workload *w, const vae_dataset *data, vae_erro
 
 enum { MAXREPS = 15 };
 
+/* The per-op profiles of the thread counts side by side, ms per step, rows in the first count's order. */
+static void profile_print(FILE *f, const workload *w, vae_profile *const *prof, const vae_bench_counts *c,
+                          double steps) {
+    enum { CAP = 128 };
+    vae_profile_row rows[VAE_BENCH_NCOUNTS][CAP];
+    int n[VAE_BENCH_NCOUNTS];
+    for (int k = 0; k < c->n; k++) {
+        n[k] = vae_profile_rows(prof[k], rows[k], CAP);
+        if (n[k] > CAP) n[k] = CAP;
+    }
+    fprintf(f, "%s per-op profile, ms per step (means over the %.0f timed steps of each thread count)\n",
+            w->name, steps);
+    fprintf(f, "%-22s %10s", "op / phase", "calls/step");
+    for (int k = 0; k < c->n; k++) fprintf(f, "   %2dt fwd   %2dt bwd", c->t[k], c->t[k]);
+    if (c->n == 2) fprintf(f, "  %2dt/%dt", c->t[0], c->t[1]);
+    fputc('\n', f);
+    double tot[VAE_BENCH_NCOUNTS] = {0};
+    for (int i = 0; i < n[0]; i++) {
+        fprintf(f, "%-22s %10.2f", rows[0][i].name, (double)rows[0][i].calls / steps);
+        double t[VAE_BENCH_NCOUNTS] = {0};
+        for (int k = 0; k < c->n; k++) {
+            const vae_profile_row *r = NULL;
+            for (int j = 0; j < n[k] && !r; j++)
+                if (!strcmp(rows[k][j].name, rows[0][i].name)) r = &rows[k][j];
+            const double fw = r ? 1e-6 * (double)r->fwd_ns / steps : 0, bw = r ? 1e-6 * (double)r->bwd_ns / steps : 0;
+            t[k] = fw + bw;
+            tot[k] += t[k];
+            fprintf(f, "  %8.4f  %8.4f", fw, bw);
+        }
+        if (c->n == 2) fprintf(f, "  %6.2f", t[1] > 0 ? t[0] / t[1] : 0.0);
+        fputc('\n', f);
+    }
+    fprintf(f, "%-22s %10s", "total", "");
+    for (int k = 0; k < c->n; k++) fprintf(f, "  %18.4f", tot[k]);
+    if (c->n == 2) fprintf(f, "  %6.2f", tot[1] > 0 ? tot[0] / tot[1] : 0.0);
+    fprintf(f, "\n\n");
+}
+
 /* Interleaved rounds: each times one segment per thread count, so both counts see the same
  * machine load; every figure is the median over rounds of a segment's per-step value. */
 static int measure(const workload *w, const vae_dataset *data, const vae_bench_counts *c, int smoke,
@@ -173,6 +224,7 @@ static int measure(const workload *w, const vae_dataset *data, const vae_bench_c
     const int prev_threads = vae_threads_get();
     run r;
     int rc = 1;
+    vae_profile *prof[VAE_BENCH_NCOUNTS] = {0};
     if (run_init(&r, w, data, err)) goto done;
     /* ~50 ms segments: long against the clock, short against the machine's load swings */
     const int steps = smoke                           ? 2
@@ -180,6 +232,11 @@ static int measure(const workload *w, const vae_dataset *data, const vae_bench_c
                       : strcmp(w->model, "iwae") == 0 ? (w->samples >= 50 ? 10 : 40)
                                                       : 30;
     const int reps = smoke ? 1 : MAXREPS;
+    for (int k = 0; g_profile_out && k < c->n; k++)
+        if (!(prof[k] = vae_profile_new())) {
+            vae_error_set(err, VAE_ERR_OOM, "out of memory");
+            goto done;
+        }
     double fig[VAE_BENCH_NCOUNTS][PH_COUNT + 1][MAXREPS];
     double warm[PH_COUNT] = {0};
     for (int k = 0; k < c->n; k++) { /* warm-up: arena growth, pool start, scratch, caches */
@@ -191,6 +248,8 @@ static int measure(const workload *w, const vae_dataset *data, const vae_bench_c
     for (int rep = 0; rep < reps; rep++)
         for (int k = 0; k < c->n; k++) {
             vae_threads_set(c->t[k]);
+            r.prof = prof[k];
+            vae_ctx_set_profile(r.ctx, prof[k]);
             double ph[PH_COUNT] = {0};
             vae_gemm_stats_reset();
             const long m0 = vae_bench_malloc_count ? vae_bench_malloc_count() : 0;
@@ -207,6 +266,9 @@ static int measure(const workload *w, const vae_dataset *data, const vae_bench_c
             fig[k][PH_COUNT][rep] = (double)(steps * w->batch) / dt;
         }
     vae_gemm_stats_enable(0);
+    vae_ctx_set_profile(r.ctx, NULL);
+    r.prof = NULL;
+    if (g_profile_out) profile_print(g_profile_out, w, prof, c, (double)(steps * reps));
     out->name = w->name;
     out->desc = w->desc;
     out->batch = w->batch;
@@ -230,6 +292,7 @@ static int measure(const workload *w, const vae_dataset *data, const vae_bench_c
     rc = 0;
 done:
     vae_gemm_stats_enable(0);
+    for (int k = 0; k < VAE_BENCH_NCOUNTS; k++) vae_profile_free(prof[k]);
     vae_threads_set(prev_threads);
     run_free(&r);
     return rc;

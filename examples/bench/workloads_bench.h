@@ -42,6 +42,10 @@ int vae_bench_workloads_run(vae_bench_wl_res *res, int *nres, unsigned mask,
                             const vae_bench_counts *c, const char *mnist_dir, int smoke,
                             int *synthetic);
 
+/* Print each workload's per-op profile (autograd/profile.h) for every thread count, side by side, to out while
+ * the workloads run (NULL: off, the default). The profile costs two clock reads per op. */
+void vae_bench_workloads_profile(FILE *out);
+
 /* Samples/s if every GEMM flop of r ran at the FMA peak of thread count c->t[k]. */
 double vae_bench_fma_limit(const vae_bench_wl_res *r, const vae_bench_counts *c, int k);
 

@@ -10,6 +10,7 @@
 
 #include "applies.h"
 #include "autograd/ops.h"
+#include "autograd/profile.h"
 #include "cli.h"
 #include "families.h"
 #include "json.h"
@@ -26,6 +27,8 @@
 #include "ranks.h"
 #include "run.h"
 #include "run_data.h"
+#include "tensor/atomic_file.h"
+#include "tensor/threadpool.h"
 #include "train_extras.h"
 #include "train_log.h"
 #include "train_ranks.h"
@@ -71,7 +74,7 @@ typedef struct train_opts {
     train_study_opts study; /* --study-every and its options (train_extras.h) */
     double lik_param, beta, free_bits, lr, weight_decay, clip_norm, valid_fraction, lr_gamma;
     double adam_beta1, adam_beta2, opt_eps; /* 0 = the optimizer's default */
-    int mc_kl, n_over_m, resume, quiet, no_pictures, det_reduce;
+    int mc_kl, n_over_m, resume, quiet, no_pictures, det_reduce, profile;
     family_opts fam; /* --cond, --bayes-decoder and their options (families.h) */
 } train_opts;
 
@@ -337,6 +340,7 @@ typedef struct trainer {
     int64_t steps_per_epoch;
     /* ranks (train_ranks.h): --deterministic-reduce; a stop every rank agreed on */
     int det_reduce, stop_all;
+    vae_profile *prof; /* --profile: the training steps' ops and phases, else NULL */
 } trainer;
 
 static void trainer_free(trainer *t) {
@@ -346,6 +350,7 @@ static void trainer_free(trainer *t) {
     run_config_free(&t->cfg);
     vae_ctx_free(t->ctx);
     vae_ctx_free(t->ectx);
+    vae_profile_free(t->prof);
     free(t->xbuf);
     free(t->ybuf);
     train_log_free(&t->log);
@@ -427,6 +432,14 @@ static int write_pictures(trainer *t, char *msg, size_t n) {
                               t->log.valid_elbo, t->log.n, msg, n);
 }
 
+/* --profile: add the time since *tp to phase `name` and restart the clock (nothing when p is NULL). */
+static void profile_phase(vae_profile *p, const char *name, int64_t *tp) {
+    if (!p) return;
+    const int64_t now = vae_profile_now_ns();
+    vae_profile_add(p, name, now - *tp);
+    *tp = now;
+}
+
 /* One optimizer step on the next batch. Returns 1 on a step taken, 0 at the end of the epoch, -1 on
  * error. */
 static int train_step(trainer *t, double *bound, double *rec, double *kl, double *elbo, int64_t *mb,
@@ -434,6 +447,7 @@ static int train_step(trainer *t, double *bound, double *rec, double *kl, double
     const int64_t *idx;
     int64_t m = vae_batch_iter_next(&t->it, &idx), D = t->cfg.x_dim;
     if (m == 0) return 0;
+    int64_t tp = t->prof ? vae_profile_now_ns() : 0;
     vae_error err = {0};
     vae_status s = t->data.dynamic ? vae_dataset_binarize_dynamic(&t->data.train, t->xbuf, idx, m,
                                                                   &t->rng_data, &err)
@@ -443,6 +457,7 @@ static int train_step(trainer *t, double *bound, double *rec, double *kl, double
         return -1;
     }
     if (family_batch(&t->net, &t->data.train, idx, m, t->ybuf, msg, n)) return -1;
+    profile_phase(t->prof, "(data)", &tp);
     vae_objective_out out;
     /* under mpirun (or --deterministic-reduce): every rank its share of the batch, one gradient sum */
     if (train_ranks_needed(t->det_reduce)) {
@@ -455,6 +470,7 @@ static int train_step(trainer *t, double *bound, double *rec, double *kl, double
     } else {
         vae_ctx_reset(t->ctx);
         vae_params_zero_grad(t->net.params);
+        profile_phase(t->prof, "(reset, zero grads)", &tp);
         vae_tensor *x =
             vae_cast(t->ctx, vae_wrap(t->ctx, VAE_F32, VAE_SHAPE(m, D), t->xbuf), t->net.cfg.dtype);
         s = vae_objective(t->ctx, &t->net, x, &t->ocfg, &t->ost, &out);
@@ -464,9 +480,11 @@ static int train_step(trainer *t, double *bound, double *rec, double *kl, double
             return -1;
         }
     }
+    if (t->prof) tp = vae_profile_now_ns(); /* the ops timed themselves */
     double gnorm = t->cfg.clip_norm > 0 ? vae_clip_grad_norm(t->net.params, t->cfg.clip_norm)
                                         : vae_grad_norm(t->net.params);
     t->last_gnorm = gnorm, t->last_loss = vae_item(out.loss);
+    profile_phase(t->prof, "(grad norm)", &tp);
     if (!isfinite(out.bound_mean) || !isfinite(gnorm)) {
         snprintf(msg, n,
                  "training diverged at step %" PRId64
@@ -480,11 +498,40 @@ static int train_step(trainer *t, double *bound, double *rec, double *kl, double
         snprintf(msg, n, "optimizer: %s", err.msg);
         return -1;
     }
+    profile_phase(t->prof, "(optimizer)", &tp);
     *bound = out.bound_mean, *mb = m;
     *rec = vae_objective_out_value(&out, "rec"), *kl = vae_objective_out_value(&out, "kl");
     *elbo = vae_objective_out_value(&out, "elbo");
     t->last_out = out;
     return 1;
+}
+
+/* --profile: the table of this process's steps (ms per step) into dir/profile.txt and onto stderr. */
+static int write_profile(trainer *t, char *msg, size_t n) {
+    vae_profile_row rows[128];
+    const int nr = vae_profile_rows(t->prof, rows, 128);
+    int64_t steps = 0; /* the steps this process took: the optimizer phase counts one per step */
+    for (int j = 0; j < nr && j < 128; j++)
+        if (!strcmp(rows[j].name, "(optimizer)")) steps = rows[j].calls;
+    const int len = vae_profile_format(t->prof, steps > 0 ? (double)steps : 1, NULL, 0);
+    char *buf = malloc((size_t)len + 1);
+    if (!buf) return snprintf(msg, n, "out of memory"), -1;
+    vae_profile_format(t->prof, steps > 0 ? (double)steps : 1, buf, (size_t)len + 1);
+    char path[RUN_PATH_MAX];
+    vae_error err = {0};
+    vae_atomic_file af;
+    int rc = path_join(path, sizeof path, t->dir, "profile.txt", msg, n);
+    if (!rc && vae_atomic_open(&af, path, &err) == VAE_OK) {
+        fprintf(af.f, "vae train --profile: %" PRId64 " steps, %d threads; ms per step\n%s", steps,
+                vae_threads_get(), buf);
+        rc = vae_atomic_commit(&af, &err) == VAE_OK ? 0 : -1;
+    } else if (!rc) {
+        rc = -1;
+    }
+    if (rc && err.code) snprintf(msg, n, "%s", err.msg);
+    if (!rc && !t->prog.quiet) fprintf(stderr, "profile of %" PRId64 " steps (ms per step), also in %s:\n%s", steps, path, buf);
+    free(buf);
+    return rc;
 }
 
 static void print_result(trainer *t, const char *status, double seconds) {
@@ -684,6 +731,10 @@ static cli_opt *train_table(train_opts *o, int *n) {
          "under mpirun: sum the gradients of 8 fixed batch groups in order, the same bits for any "
          "rank count up to 8",
          0},
+        {"profile", NULL, CLI_OPT_FLAG, &o->profile, 0, 0, NULL,
+         "time every op's forward and backward and the step's other phases; the table (ms per step) goes to "
+         "profile.txt in --out and to stderr",
+         0},
         CLI_OPT_QUIET(&o->quiet),
         {"max-memory", "SIZE", CLI_OPT_STR, &o->max_memory, 0, 0, NULL,
          "refuse data whose load is estimated above SIZE (e.g. 2G; default 4G)", 0},
@@ -713,6 +764,7 @@ static const char *const resumable[] = {"out",
                                         "study-estimators",
                                         "study-objective",
                                         "deterministic-reduce",
+                                        "profile",
                                         NULL};
 
 /* The optimizer the run describes: its kind's defaults, then the run's lr, weight decay, betas and eps (0 keeps
@@ -899,7 +951,8 @@ int cmd_train(int argc, char **argv) {
     t.det_reduce = o.det_reduce;
     t.ctx = vae_ctx_new(0);
     t.ectx = vae_ctx_new(0);
-    if (!t.ctx || !t.ectx) {
+    if (o.profile) vae_ctx_set_profile(t.ctx, t.prof = vae_profile_new());
+    if (!t.ctx || !t.ectx || (o.profile && !t.prof)) {
         trainer_free(&t);
         return cli_error(CMD, "out of memory");
     }
@@ -1090,6 +1143,8 @@ int cmd_train(int argc, char **argv) {
         trainer_free(&t);
         return cli_error(CMD, "%s", msg);
     }
+    if (rank0 && t.prof && write_profile(&t, msg, sizeof msg))
+        progress_note(&t.prog, "vae train: warning: profile: %s", msg);
     if (rank0) print_result(&t, status, clock_now() - t0);
     trainer_free(&t);
     return exit_code;
