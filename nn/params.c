@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tensor/kernels.h"
+
 #define PARAMS_ALIGN_BYTES 64
 
 /* One parameter. Allocated on its own so that &value and &grad never move. */
@@ -209,7 +211,7 @@ void *vae_params_grads(const vae_params *p) {
 }
 
 void vae_params_zero_grad(vae_params *p) {
-    if (p && p->len) memset(p->grads, 0, (size_t)p->len * dsize(p));
+    if (p && p->len) vae_k_zero_shares(p->grads, p->len, dsize(p));
 }
 
 vae_status vae_params_ensure_slots(vae_params *p, int nslots, vae_error *err) {

@@ -2,9 +2,11 @@
  * over element ranges (iter.h), except the accumulate into a stride-0 destination, which is split over columns so
  * that every output keeps its serial summation order. */
 #include <math.h>
+#include <string.h>
 
 #include "iter.h"
 #include "kernels.h"
+#include "scratch.h"
 #include "threadpool.h"
 #include "view.h"
 
@@ -182,4 +184,24 @@ int vae_k_all_finite(const vae_tensor *x) {
     for (int64_t i = 0; i < n; i++)
         if (!isfinite(vae_get_flat(x, i))) return 0;
     return 1;
+}
+
+typedef struct zero_job {
+    char *p;
+    int64_t n, len;
+    size_t elem;
+} zero_job;
+
+static void zero_task(void *ctx, int64_t t, int tid) {
+    const zero_job *z = ctx;
+    (void)tid;
+    const int64_t i0 = t * z->len, i1 = i0 + z->len < z->n ? i0 + z->len : z->n;
+    memset(z->p + (size_t)i0 * z->elem, 0, (size_t)(i1 - i0) * z->elem);
+}
+
+void vae_k_zero_shares(void *p, int64_t n, size_t elem_size) {
+    if (!p || n <= 0) return;
+    zero_job z = {p, n, 0, elem_size};
+    const int nt = vae__share(n, VAE_K_SHARE_ALIGN, VAE_K_SHARE_MIN, &z.len);
+    vae__parallel_pinned(nt, zero_task, &z);
 }

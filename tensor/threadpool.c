@@ -51,6 +51,7 @@ typedef struct job {
     void *ctx;
     int64_t ntasks;
     int nthreads;             /* threads with id < nthreads take part */
+    int pinned;               /* vae__parallel_pinned: thread id runs tasks id, id + nthreads, ... */
     atomic_int_fast64_t next; /* next unclaimed task */
     atomic_int_fast64_t done; /* finished tasks */
     atomic_int caller_sleeping;
@@ -109,8 +110,9 @@ vae_status vae_threads_set(int n) {
 }
 
 static void run_tasks(job *j, int id) {
-    for (;;) {
-        int64_t t = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed);
+    for (int64_t k = 0;; k++) {
+        const int64_t t = j->pinned ? id + k * j->nthreads
+                                    : atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed);
         if (t >= j->ntasks) return;
         j->fn(j->ctx, t, id);
         if (atomic_fetch_add(&j->done, 1) + 1 == j->ntasks && atomic_load(&j->caller_sleeping)) {
@@ -186,8 +188,7 @@ static void run_serial(int64_t ntasks, task_fn fn, void *ctx) {
     tl_in_task = outer;
 }
 
-void vae_parallel_for(int64_t ntasks, void (*fn)(void *ctx, int64_t task, int thread_id),
-                      void *ctx) {
+static void parallel(int64_t ntasks, task_fn fn, void *ctx, int pinned) {
     if (ntasks <= 0 || !fn) return;
     int nt = vae_threads_get();
     if (nt > ntasks) nt = (int)ntasks;
@@ -202,7 +203,7 @@ void vae_parallel_for(int64_t ntasks, void (*fn)(void *ctx, int64_t task, int th
         run_serial(ntasks, fn, ctx);
         return;
     }
-    job j = {.fn = fn, .ctx = ctx, .ntasks = ntasks, .nthreads = nt};
+    job j = {.fn = fn, .ctx = ctx, .ntasks = ntasks, .nthreads = nt, .pinned = pinned};
     atomic_init(&j.next, 0);
     atomic_init(&j.done, 0);
     atomic_init(&j.caller_sleeping, 0);
@@ -238,6 +239,24 @@ void vae_parallel_for(int64_t ntasks, void (*fn)(void *ctx, int64_t task, int th
     while (atomic_load(&g_refs) > 0) cpu_relax();
     scratch_level(); /* workers are idle now and no job can start: safe to grow their scratch */
     pthread_mutex_unlock(&g_dispatch);
+}
+
+void vae_parallel_for(int64_t ntasks, void (*fn)(void *ctx, int64_t task, int thread_id),
+                      void *ctx) {
+    parallel(ntasks, fn, ctx, 0);
+}
+
+void vae__parallel_pinned(int64_t ntasks, void (*fn)(void *ctx, int64_t task, int thread_id),
+                          void *ctx) {
+    parallel(ntasks, fn, ctx, 1);
+}
+
+int vae__share(int64_t n, int64_t align, int64_t min_len, int64_t *len) {
+    int64_t nt = vae_threads_get(), l = (n + nt - 1) / nt;
+    l = (l + align - 1) / align * align;
+    if (l < min_len) l = min_len;
+    *len = l;
+    return n > 0 ? (int)((n + l - 1) / l) : 0;
 }
 
 /* ---- per-thread scratch ----

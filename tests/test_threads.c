@@ -1,7 +1,9 @@
 /* Thread pool: every task runs exactly once, nested calls run serially, thread-count settings are
- * validated, and sgemm/dgemm results are bit-identical for 1..4 threads. */
+ * validated, pinned jobs run task t on thread t % n, vae__share's split, vae_k_zero_shares, and sgemm/dgemm results
+ * are bit-identical for 1..4 threads. */
 #include "test.h"
 #include "tensor/gemm.h"
+#include "tensor/kernels.h"
 #include "tensor/rng.h"
 #include "tensor/threadpool.h"
 #include "tensor/scratch.h"
@@ -53,6 +55,62 @@ static int cover_once(int64_t n, int nested) {
     return ok;
 }
 
+/* Pinned jobs: each task once, task t on thread t % n where n = min(threads, tasks) (n = 1: serial). */
+typedef struct {
+    atomic_int hits[64];
+    atomic_int tid[64];
+} pin_ctx;
+
+static void pin_task(void *vctx, int64_t t, int tid) {
+    pin_ctx *x = vctx;
+    atomic_fetch_add(&x->hits[t], 1);
+    atomic_store(&x->tid[t], tid);
+}
+
+static int pinned_ok(int64_t n) {
+    pin_ctx x;
+    for (int i = 0; i < 64; i++) atomic_init(&x.hits[i], 0), atomic_init(&x.tid[i], -1);
+    vae__parallel_pinned(n, pin_task, &x);
+    const int64_t nt = vae_threads_get() < n ? vae_threads_get() : n;
+    int ok = 1;
+    for (int64_t t = 0; t < n; t++)
+        ok &= atomic_load(&x.hits[t]) == 1 && atomic_load(&x.tid[t]) == (int)(t % nt);
+    return ok;
+}
+
+static void test_pinned_and_shares(void) {
+    for (int nt = 1; nt <= 4; nt++) {
+        CHECK(vae_threads_set(nt) == VAE_OK);
+        const int64_t counts[] = {1, 2, 3, 4, 9, 64};
+        for (int c = 0; c < 6; c++)
+            CHECK_MSG(pinned_ok(counts[c]), "pinned: threads=%d ntasks=%lld", nt,
+                      (long long)counts[c]);
+        for (int rep = 0; rep < 200; rep++)
+            if (!pinned_ok(nt)) {
+                CHECK_MSG(0, "rapid pinned jobs, threads=%d rep=%d", nt, rep);
+                break;
+            }
+        /* the split: ranges of len (a multiple of 16, >= min) covering [0, n) */
+        int64_t len;
+        int k = vae__share(100000, 16, 1000, &len);
+        CHECK(len % 16 == 0 && len >= 1000 && k == (100000 + len - 1) / len && k <= nt &&
+              (k - 1) * len < 100000);
+        CHECK(vae__share(10, 16, 16384, &len) == 1 && len == 16384);
+        CHECK(vae__share(0, 16, 16, &len) == 0);
+        /* zeroing by shares: every element, nothing beyond */
+        float *z = malloc(sizeof(float) * 70001);
+        if (z) {
+            for (int i = 0; i < 70001; i++) z[i] = 1.0f;
+            vae_k_zero_shares(z, 70000, sizeof(float));
+            int all = z[70000] == 1.0f;
+            for (int i = 0; i < 70000; i++) all &= z[i] == 0.0f;
+            CHECK_MSG(all, "zero_shares, threads=%d", nt);
+            free(z);
+        }
+    }
+    CHECK(vae_threads_set(0) == VAE_OK);
+}
+
 int main(void) {
     /* Settings. */
     const int def = vae_threads_get();
@@ -79,6 +137,7 @@ int main(void) {
             }
     }
     vae_parallel_for(5, NULL, NULL); /* NULL fn is ignored */
+    test_pinned_and_shares();
 
     /* Bit-identical GEMM for 1..4 threads on a shape that splits into many tasks. */
     const int64_t M = 500, N = 700, K = 600;
