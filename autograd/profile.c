@@ -91,7 +91,8 @@ int vae_profile_rows(const vae_profile *p, vae_profile_row *rows, int cap) {
     int n = 0;
     for (int op = 0; op < VAE_OP_COUNT_; op++)
         if (p->calls[op] || p->bwd_ns[op])
-            all[n++] = (vae_profile_row){vae_op_name(op), 0, p->calls[op], p->fwd_ns[op], p->bwd_ns[op]};
+            all[n++] =
+                (vae_profile_row){vae_op_name(op), 0, p->calls[op], p->fwd_ns[op], p->bwd_ns[op]};
     for (int i = 0; i < p->nphase; i++)
         all[n++] = (vae_profile_row){p->phase[i], 1, p->phase_calls[i], p->phase_ns[i], 0};
     qsort(all, (size_t)n, sizeof all[0], by_total);
@@ -124,19 +125,19 @@ int vae_profile_format(const vae_profile *p, double steps, char *buf, size_t n) 
     int64_t total = 0;
     for (int i = 0; i < nr; i++) total += rows[i].fwd_ns + rows[i].bwd_ns;
     int len = 0;
-    put(buf, n, &len, "%-22s %10s %11s %11s %11s %7s\n", "op / phase", "calls/step", "fwd ms", "bwd ms",
-        "total ms", "share");
+    put(buf, n, &len, "%-22s %10s %11s %11s %11s %7s\n", "op / phase", "calls/step", "fwd ms",
+        "bwd ms", "total ms", "share");
     for (int i = 0; i < nr; i++) {
         const vae_profile_row *r = &rows[i];
         const int64_t t = r->fwd_ns + r->bwd_ns;
         char fwd[16], bwd[16];
         snprintf(fwd, sizeof fwd, "%.4f", 1e-6 * (double)r->fwd_ns / steps);
         snprintf(bwd, sizeof bwd, "%.4f", 1e-6 * (double)r->bwd_ns / steps);
-        put(buf, n, &len, "%-22s %10.2f %11s %11s %11.4f %6.1f%%\n", r->name, (double)r->calls / steps,
-            r->kind ? "" : fwd, r->kind ? "" : bwd, 1e-6 * (double)t / steps,
-            total ? 100.0 * (double)t / (double)total : 0.0);
+        put(buf, n, &len, "%-22s %10.2f %11s %11s %11.4f %6.1f%%\n", r->name,
+            (double)r->calls / steps, r->kind ? "" : fwd, r->kind ? "" : bwd,
+            1e-6 * (double)t / steps, total ? 100.0 * (double)t / (double)total : 0.0);
     }
-    put(buf, n, &len, "%-22s %10s %11s %11s %11.4f %6.1f%%\n", "total", "", "", "", 1e-6 * (double)total / steps,
-        100.0);
+    put(buf, n, &len, "%-22s %10s %11s %11s %11.4f %6.1f%%\n", "total", "", "", "",
+        1e-6 * (double)total / steps, 100.0);
     return len;
 }

@@ -38,7 +38,8 @@ static void test_counts(void) {
     step(c, wbuf);
     vae_profile_row rows[64];
     int n = vae_profile_rows(p, rows, 64);
-    const vae_profile_row *mm = row(rows, n, "matmul"), *re = row(rows, n, "relu"), *su = row(rows, n, "sum");
+    const vae_profile_row *mm = row(rows, n, "matmul"), *re = row(rows, n, "relu"),
+                          *su = row(rows, n, "sum");
     CHECK(n == 3 && mm && re && su);
     if (mm && re && su) {
         CHECK(mm->calls == 3 && re->calls == 3 && su->calls == 3);
@@ -62,7 +63,8 @@ static void test_counts(void) {
     vae_ctx_set_profile(c, p);
     vae_ctx_reset(c);
     vae_tensor *img = vae_ones(c, VAE_F32, VAE_SHAPE(2, 3, 9, 9));
-    vae_tensor *wt = vae_transpose(c, vae_ones(c, VAE_F32, VAE_SHAPE(3, 4, 3, 3)), 0, 1); /* (4, 3, 3, 3) view */
+    vae_tensor *wt =
+        vae_transpose(c, vae_ones(c, VAE_F32, VAE_SHAPE(3, 4, 3, 3)), 0, 1); /* (4, 3, 3, 3) view */
     const int64_t t0 = vae_profile_now_ns();
     vae_tensor *y = vae_conv2d(c, img, wt, NULL, 1, 0);
     const int64_t wall = vae_profile_now_ns() - t0;
@@ -105,7 +107,8 @@ static void test_phases_and_format(void) {
     CHECK(len > 0 && (size_t)len < sizeof buf && (size_t)len == strlen(buf));
     CHECK(strstr(buf, "optimizer") && strstr(buf, "2.0000")); /* 4 ms over 2 steps */
     char small[40];
-    CHECK(vae_profile_format(p, 2, small, sizeof small) == len && strlen(small) == sizeof small - 1);
+    CHECK(vae_profile_format(p, 2, small, sizeof small) == len &&
+          strlen(small) == sizeof small - 1);
     CHECK(vae_profile_format(p, 2, NULL, 0) == len);
     vae_profile_free(p);
     vae_profile_free(NULL);

@@ -529,7 +529,9 @@ static int write_profile(trainer *t, char *msg, size_t n) {
         rc = -1;
     }
     if (rc && err.code) snprintf(msg, n, "%s", err.msg);
-    if (!rc && !t->prog.quiet) fprintf(stderr, "profile of %" PRId64 " steps (ms per step), also in %s:\n%s", steps, path, buf);
+    if (!rc && !t->prog.quiet)
+        fprintf(stderr, "profile of %" PRId64 " steps (ms per step), also in %s:\n%s", steps, path,
+                buf);
     free(buf);
     return rc;
 }
