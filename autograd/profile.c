@@ -14,7 +14,8 @@
 enum { PHASES = 16, NAME_LEN = 32 };
 
 struct vae_profile {
-    int64_t calls[VAE_OP_COUNT_], fwd_ns[VAE_OP_COUNT_], bwd_ns[VAE_OP_COUNT_];
+    int64_t calls[VAE_OP_COUNT_], fwd_ns[VAE_OP_COUNT_], bwd_calls[VAE_OP_COUNT_],
+        bwd_ns[VAE_OP_COUNT_];
     int nphase;
     char phase[PHASES][NAME_LEN];
     int64_t phase_calls[PHASES], phase_ns[PHASES];
@@ -58,7 +59,10 @@ void vae__prof_forward(vae_ctx *ctx, int op) {
 }
 
 void vae__prof_backward(vae_ctx *ctx, int op, int64_t ns) {
-    if (op >= 0 && op < VAE_OP_COUNT_) ctx->prof->bwd_ns[op] += ns;
+    if (op >= 0 && op < VAE_OP_COUNT_) {
+        ctx->prof->bwd_calls[op]++;
+        ctx->prof->bwd_ns[op] += ns;
+    }
 }
 
 void vae_profile_add(vae_profile *p, const char *name, int64_t ns) {
@@ -91,8 +95,9 @@ int vae_profile_rows(const vae_profile *p, vae_profile_row *rows, int cap) {
     int n = 0;
     for (int op = 0; op < VAE_OP_COUNT_; op++)
         if (p->calls[op] || p->bwd_ns[op])
-            all[n++] =
-                (vae_profile_row){vae_op_name(op), 0, p->calls[op], p->fwd_ns[op], p->bwd_ns[op]};
+            all[n++] = (vae_profile_row){vae_op_name(op), 0,
+                                         p->calls[op] ? p->calls[op] : p->bwd_calls[op],
+                                         p->fwd_ns[op], p->bwd_ns[op]};
     for (int i = 0; i < p->nphase; i++)
         all[n++] = (vae_profile_row){p->phase[i], 1, p->phase_calls[i], p->phase_ns[i], 0};
     qsort(all, (size_t)n, sizeof all[0], by_total);

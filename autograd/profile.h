@@ -18,7 +18,9 @@
 
 typedef struct vae_profile vae_profile;
 
-/* One row of a profile: an op (kind 0) or a named phase (kind 1). Times in nanoseconds, summed over calls. */
+/* One row of a profile: an op (kind 0) or a named phase (kind 1). Times in nanoseconds, summed over calls. calls
+ * counts an op's forward calls; a view (reshape, slice, ...), which runs no kernel forward and is not timed there,
+ * counts its backward calls instead. */
 typedef struct vae_profile_row {
     const char *name;
     int kind;

@@ -7,14 +7,15 @@
 #include "test.h"
 #include "vae.h"
 
-/* One step: L = sum(relu(x @ W)), x (4, 3), W (3, 5), W requires grad. */
+/* One step: L = sum(relu(reshape(x @ W, (20)))), x (4, 3), W (3, 5), W requires grad. */
 static void step(vae_ctx *c, double *wbuf) {
     static const double xv[12] = {1, -2, 0.5, 3, 0.25, -1, 2, 2, -0.5, 1, 1, 1};
     vae_ctx_reset(c);
     vae_tensor *x = vae_from_data(c, VAE_F64, 2, (int64_t[]){4, 3}, VAE_F64, xv);
     vae_tensor *W = vae_wrap(c, VAE_F64, VAE_SHAPE(3, 5), wbuf);
     vae_requires_grad(c, W, 1);
-    vae_tensor *L = vae_sum_all(c, vae_relu(c, vae_matmul(c, x, W)));
+    vae_tensor *y = vae_reshape(c, vae_matmul(c, x, W), 1, (int64_t[]){20}); /* a view */
+    vae_tensor *L = vae_sum_all(c, vae_relu(c, y));
     CHECK(vae_backward(c, L) == VAE_OK);
 }
 
@@ -39,8 +40,9 @@ static void test_counts(void) {
     vae_profile_row rows[64];
     int n = vae_profile_rows(p, rows, 64);
     const vae_profile_row *mm = row(rows, n, "matmul"), *re = row(rows, n, "relu"),
-                          *su = row(rows, n, "sum");
-    CHECK(n == 3 && mm && re && su);
+                          *su = row(rows, n, "sum"), *rs = row(rows, n, "reshape");
+    CHECK(n == 4 && mm && re && su && rs);
+    if (rs) CHECK(rs->calls == 3 && rs->fwd_ns == 0 && rs->bwd_ns > 0); /* a view: backward calls */
     if (mm && re && su) {
         CHECK(mm->calls == 3 && re->calls == 3 && su->calls == 3);
         CHECK(mm->kind == 0 && mm->fwd_ns > 0 && mm->bwd_ns > 0);
