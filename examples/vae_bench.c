@@ -114,6 +114,16 @@ static void print_table(const vae_bench_kernels_res *kr, const vae_bench_wl_res 
             snprintf(m, sizeof m, "%.1f us hot, %.1f us after 5 ms idle", kr->wake_hot_us,
                      kr->wake_cold_us);
             row("pool wake-up + barrier (empty tasks)", "a few us", m, -1);
+            if (kr->cores.round_trip_ns > 0) {
+                snprintf(m, sizeof m, "%.0f ns", kr->cores.round_trip_ns);
+                row("cache line round trip between 2 threads", "-", m, -1);
+                snprintf(m, sizeof m, "%.0f GB/s own, %.0f GB/s handed over (%.2fx)", kr->cores.own_gbs,
+                         kr->cores.handed_gbs, kr->cores.handed_gbs / kr->cores.own_gbs);
+                char what[80];
+                snprintf(what, sizeof what, "%.0f MB pass (r+w), last written by this/the other core",
+                         kr->cores.mb);
+                row(what, "-", m, -1);
+            }
         }
         for (int i = 0; i < VAE_BENCH_NSHAPES; i++) {
             char what[80], target[40] = "-";

@@ -267,6 +267,7 @@ int vae_bench_kernels_run(vae_bench_kernels_res *r, int smoke) {
     const int all = r->c.t[r->c.n - 1];
     r->wake_hot_us = all > 1 ? measure_wake(all, 0, smoke) : 0;
     r->wake_cold_us = all > 1 ? measure_wake(all, 1, smoke) : 0;
+    if (all > 1) vae_bench_cores_run(&r->cores, smoke); /* zeroed when two threads did not run at once */
     for (int i = 0; i < VAE_BENCH_NSHAPES; i++) {
         const int64_t M = shapes[i][0], K = shapes[i][1], N = shapes[i][2];
         r->gemm[i].M = M, r->gemm[i].K = K, r->gemm[i].N = N,
@@ -298,8 +299,11 @@ void vae_bench_kernels_json(FILE *out, const vae_bench_kernels_res *r) {
     fprintf(out, "},\"fma_peak_window_s\":{");
     for (int k = 0; k < c->n; k++)
         fprintf(out, "%s\"%d\":%.3f", k ? "," : "", c->t[k], c->window_s[k]);
-    fprintf(out, "},\"pool_wake_us\":{\"hot\":%.2f,\"cold\":%.2f},\"sgemm\":[", r->wake_hot_us,
-            r->wake_cold_us);
+    fprintf(out, "},\"pool_wake_us\":{\"hot\":%.2f,\"cold\":%.2f}", r->wake_hot_us, r->wake_cold_us);
+    fprintf(out,
+            ",\"cores\":{\"line_round_trip_ns\":%.1f,\"pass_mb\":%.2f,\"own_gbs\":%.1f,"
+            "\"handed_over_gbs\":%.1f},\"sgemm\":[",
+            r->cores.round_trip_ns, r->cores.mb, r->cores.own_gbs, r->cores.handed_gbs);
     for (int i = 0; i < VAE_BENCH_NSHAPES; i++) {
         fprintf(out, "%s{\"M\":%lld,\"K\":%lld,\"N\":%lld,\"a_transposed\":%s", i ? "," : "",
                 (long long)r->gemm[i].M, (long long)r->gemm[i].K, (long long)r->gemm[i].N,

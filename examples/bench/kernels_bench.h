@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "cores_bench.h"
+
 enum { VAE_BENCH_NSHAPES = 5, VAE_BENCH_NCOUNTS = 2 };
 
 /* Thread counts the benchmarks compare: 1 and vae_threads_get() (just 1 when that is 1). */
@@ -26,6 +28,7 @@ typedef struct vae_bench_kernels_res {
      * hot = back to back (workers spinning), cold = after 5 ms idle (workers asleep). 0 with one
      * thread. */
     double wake_hot_us, wake_cold_us;
+    vae_bench_cores cores; /* handing data between two cores (zero with one thread) */
     struct {
         int64_t M, K, N;
         int a_trans; /* A given as a K x M row-major buffer (the weight gradient x^T g) */
