@@ -70,12 +70,15 @@ void vae_profile_add(vae_profile *p, const char *name, int64_t ns) {
     int i = 0;
     while (i < p->nphase && strcmp(p->phase[i], name)) i++;
     if (i == p->nphase) {
-        if (p->nphase == PHASES) {
-            i = PHASES - 1; /* the last slot becomes "other" */
-            snprintf(p->phase[i], NAME_LEN, "other");
-        } else {
+        if (p->nphase < PHASES - 1) {
             snprintf(p->phase[i], NAME_LEN, "%s", name);
             p->nphase++;
+        } else { /* the last slot collects every name that did not fit */
+            i = PHASES - 1;
+            if (p->nphase == PHASES - 1) {
+                snprintf(p->phase[i], NAME_LEN, "other");
+                p->nphase = PHASES;
+            }
         }
     }
     p->phase_calls[i]++;

@@ -37,7 +37,8 @@ VAE_API void vae_profile_clear(vae_profile *p);
 VAE_API void vae_ctx_set_profile(vae_ctx *ctx, vae_profile *p);
 /* A monotonic clock in nanoseconds, for timing phases. */
 VAE_API int64_t vae_profile_now_ns(void);
-/* Add one call of `ns` nanoseconds to the phase `name` (at most 16 phases; later names go to "other"). */
+/* Add one call of `ns` nanoseconds to the phase `name` (names are cut to 31 characters; after 15 names, new ones
+ * are added to a row "other"). */
 VAE_API void vae_profile_add(vae_profile *p, const char *name, int64_t ns);
 /* The non-empty rows, largest total time first, into rows[0..cap); returns how many there are (may exceed cap).
  * Row names point into the profile or the op table: valid until the profile is cleared or freed. */

@@ -15,7 +15,6 @@ typedef struct adam32_job {
     vae_k_adam a;
 } adam32_job;
 
-
 static void adam32_task(void *ctx, int64_t task, int thread_id) {
     const adam32_job *j = ctx;
     (void)thread_id;

@@ -18,16 +18,17 @@ void *vae__thread_scratch(int slot, size_t bytes);
  * now would run serially. */
 int vae__pool_in_task(void);
 
-/* vae_parallel_for (threadpool.h), but task t runs on thread t % n of the n threads taking part (the caller is thread
- * 0), never claimed by another: a pass over the same ranges each step (the optimizer, the gradient zeroing) keeps
- * each range in one core's cache, where on a machine whose cores share no cache a range handed from core to core
- * streams at a third of the speed (README, Performance). A slow worker is waited for, not replaced. Falls back to
- * serial like vae_parallel_for. */
-void vae__parallel_pinned(int64_t ntasks, void (*fn)(void *ctx, int64_t task, int thread_id), void *ctx);
+/* vae_parallel_for (threadpool.h), but task t runs on thread t % n of the n threads taking part (the caller is
+ * thread 0), never claimed by another: a pass over the same ranges each step (the optimizer, the gradient zeroing)
+ * keeps each range in one core's cache, where on a machine whose cores share no cache a range handed from core to
+ * core streams at a half to a quarter of the speed (README, Performance). A slow worker is waited for, not
+ * replaced. Falls back to serial like vae_parallel_for. */
+void vae__parallel_pinned(int64_t ntasks, void (*fn)(void *ctx, int64_t task, int thread_id),
+                          void *ctx);
 
-/* Split [0, n) into one range per thread of len elements each (the last shorter): len =
- * n / threads rounded up to a multiple of align and at least min_len. Returns the number of ranges; range t is
- * [t len, min(n, (t + 1) len)). Passes that should touch the same elements on the same thread use the same split. */
+/* Split [0, n) into one range per thread of len elements each (the last shorter): len = n / threads rounded up to
+ * a multiple of align and at least min_len. Returns the number of ranges; range t is [t len, min(n, (t + 1) len)).
+ * Passes that should touch the same elements on the same thread use the same split. */
 int vae__share(int64_t n, int64_t align, int64_t min_len, int64_t *len);
 
 /* The stamp that tensors allocated in arena `a` now receive (vae_tensor.arena_id, .arena_gen); 0, 0 for NULL. */

@@ -92,7 +92,7 @@ static void test_phases_and_format(void) {
     vae_profile_add(p, "optimizer", 3000000);
     vae_profile_add(p, "optimizer", 1000000);
     vae_profile_add(p, "data", 1000000);
-    for (int i = 0; i < 20; i++) { /* 16 phases at most: the rest go to "other" */
+    for (int i = 0; i < 20; i++) { /* 15 names at most: the rest go to "other" */
         char name[16];
         snprintf(name, sizeof name, "ph%d", i);
         vae_profile_add(p, name, 10);
@@ -103,7 +103,7 @@ static void test_phases_and_format(void) {
     CHECK(!strcmp(rows[0].name, "optimizer") && rows[0].calls == 2 && rows[0].fwd_ns == 4000000 &&
           rows[0].kind == 1);
     const vae_profile_row *other = row(rows, n, "other");
-    CHECK(other && other->calls == 7 && other->fwd_ns == 70); /* ph13 (renamed) .. ph19 */
+    CHECK(other && other->calls == 7 && other->fwd_ns == 70); /* ph13 .. ph19 */
     char buf[2048];
     const int len = vae_profile_format(p, 2, buf, sizeof buf);
     CHECK(len > 0 && (size_t)len < sizeof buf && (size_t)len == strlen(buf));
