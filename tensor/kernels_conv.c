@@ -178,11 +178,11 @@ static void run_share(void *vs, int64_t t, int tid) {
         s->fn(s->ctx, i, tid);
 }
 
-/* fn over tasks [0, ntasks) on the pool, one contiguous share per thread. */
+/* fn over tasks [0, ntasks) on the pool, one contiguous share per thread, share t always on thread t (pinned). */
 static void run_shares(task_fn fn, void *ctx, int64_t ntasks) {
     int64_t nt = vae_threads_get();
     share_ctx s = {fn, ctx, ntasks, nt < ntasks ? nt : ntasks};
-    vae_parallel_for(s.nshares, run_share, &s);
+    vae__parallel_pinned(s.nshares, run_share, &s);
 }
 
 static void run_tasks(task_fn fn, void *ctx, int64_t ntasks, const plan *pl) {

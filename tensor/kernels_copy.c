@@ -195,7 +195,8 @@ typedef struct zero_job {
 static void zero_task(void *ctx, int64_t t, int tid) {
     const zero_job *z = ctx;
     (void)tid;
-    const int64_t i0 = t * z->len, i1 = i0 + z->len < z->n ? i0 + z->len : z->n;
+    int64_t i0, i1;
+    vae__share_range(z->n, z->len, t, &i0, &i1);
     memset(z->p + (size_t)i0 * z->elem, 0, (size_t)(i1 - i0) * z->elem);
 }
 

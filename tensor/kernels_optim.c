@@ -18,7 +18,8 @@ typedef struct adam32_job {
 static void adam32_task(void *ctx, int64_t task, int thread_id) {
     const adam32_job *j = ctx;
     (void)thread_id;
-    int64_t i0 = task * j->chunk, i1 = i0 + j->chunk < j->n ? i0 + j->chunk : j->n;
+    int64_t i0, i1;
+    vae__share_range(j->n, j->chunk, task, &i0, &i1);
     float *restrict x = j->x, *restrict m = j->m, *restrict v = j->v;
     const float *restrict g = j->g;
     const float b1 = j->a.b1, b2 = j->a.b2, c1 = 1 - j->a.b1, c2 = 1 - j->a.b2, wd = j->a.wd,

@@ -30,6 +30,11 @@ void vae__parallel_pinned(int64_t ntasks, void (*fn)(void *ctx, int64_t task, in
  * a multiple of align and at least min_len. Returns the number of ranges; range t is [t len, min(n, (t + 1) len)).
  * Passes that should touch the same elements on the same thread use the same split. */
 int vae__share(int64_t n, int64_t align, int64_t min_len, int64_t *len);
+/* Range t of that split: [*i0, *i1). */
+static inline void vae__share_range(int64_t n, int64_t len, int64_t t, int64_t *i0, int64_t *i1) {
+    *i0 = t * len;
+    *i1 = *i0 + len < n ? *i0 + len : n;
+}
 
 /* The stamp that tensors allocated in arena `a` now receive (vae_tensor.arena_id, .arena_gen); 0, 0 for NULL. */
 struct vae_arena;
