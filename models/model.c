@@ -107,6 +107,9 @@ vae_status vae_model_desc_check(const vae_model_desc *d, vae_error *err) {
         return vae_error_set(err, VAE_ERR_ARG, "latent2: %" PRId64 " is out of range 0..4096",
                              n->z2_dim);
     if (check_layers("hidden2", n->nhidden2, n->hidden2, err)) return VAE_ERR_ARG;
+    if (check_layers("conv_hidden", n->nconv_hidden, n->conv_hidden, err)) return VAE_ERR_ARG;
+    if (n->nconv_hidden && strcmp(n->net, "conv"))
+        return vae_error_set(err, VAE_ERR_ARG, "conv_hidden: only with net conv");
     if (vae__discrete_cfg_check(n, err)) return err ? err->code : VAE_ERR_ARG;
     if (n->n_classes < 0 || n->n_classes > 100000)
         return vae_error_set(err, VAE_ERR_ARG, "classes: %" PRId64 " is out of range 0..100000",
@@ -245,8 +248,16 @@ vae_status vae_model_desc_write(const vae_model_desc *d, char **text, size_t *le
     for (int i = 0; i < d->nplugins; i++) vae_strbuf_printf(&s, "plugin %s\n", d->plugins[i]);
     /* network family: written only for a non-MLP net, so an MLP's text is as before (absent = mlp) */
     if (!strcmp(n->net, "conv"))
+    {
         vae_strbuf_printf(&s, "net conv\nconv_channels %" PRId64 ",%" PRId64 "\n", n->conv_ch[0],
                           n->conv_ch[1]);
+        if (n->nconv_hidden) { /* absent = one linear layer (older files) */
+            vae_strbuf_printf(&s, "conv_hidden ");
+            for (int i = 0; i < n->nconv_hidden; i++)
+                vae_strbuf_printf(&s, "%s%" PRId64, i ? "," : "", n->conv_hidden[i]);
+            vae_strbuf_printf(&s, "\n");
+        }
+    }
     if (s.oom) {
         free(s.buf);
         return vae_error_set(err, VAE_ERR_OOM, "model: out of memory writing its description");
@@ -351,6 +362,10 @@ static vae_status parse_line(vae_model_desc *d, const char *key, const char *val
     }
     if (!strcmp(key, "baseline_net"))
         return parse_i64(val, &n->baseline_hidden) ? VAE_OK : bad(err, key, "is not an integer", val);
+    if (!strcmp(key, "conv_hidden"))
+        return parse_sizes(val, n->conv_hidden, &n->nconv_hidden)
+                   ? VAE_OK
+                   : bad(err, key, "is not a list of layer sizes", val);
     if (!strcmp(key, "latent2"))
         return parse_i64(val, &n->z2_dim) ? VAE_OK : bad(err, key, "is not an integer", val);
     if (!strcmp(key, "hidden2"))

@@ -23,6 +23,7 @@
  *   plugin PATH    (repeatable) a plugin the model needs (models/plugin.h); never loaded here
  *   net N          mlp|conv (absent in older files: mlp); a conv net's images are h, w, c above
  *   conv_channels A,B   the conv net's two channel counts (0 = its default, 16, 32)
+ *   conv_hidden H,..    the conv net's fc hidden sizes (absent: one linear layer each side)
  * Model families (absent = off):
  *   classes C      conditional VAE over labels 0..C-1     cond_prior learned|normal   p(z|y)
  *   bayes_decoder 1  full VB over the decoder             prior_scale S (0 = 1)       local_reparam 0|1

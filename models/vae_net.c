@@ -54,6 +54,16 @@ vae_status vae_net_init(vae_net *net, const vae_net_cfg *cfg, vae_rng *rng, vae_
         if (cfg->hidden[i] < 1)
             return vae_error_set(err, VAE_ERR_ARG, "vae_net: hidden layer %d has size %lld", i,
                                  (long long)cfg->hidden[i]);
+    if (cfg->nconv_hidden < 0 || cfg->nconv_hidden > VAE_NET_MAX_HIDDEN)
+        return vae_error_set(err, VAE_ERR_ARG, "vae_net: %d conv_hidden layers (0..%d)",
+                             cfg->nconv_hidden, VAE_NET_MAX_HIDDEN);
+    for (int i = 0; i < cfg->nconv_hidden; i++)
+        if (cfg->conv_hidden[i] < 1)
+            return vae_error_set(err, VAE_ERR_ARG, "vae_net: conv_hidden layer %d has size %lld",
+                                 i, (long long)cfg->conv_hidden[i]);
+    if (cfg->nconv_hidden && !vae__net_is_conv(cfg))
+        return vae_error_set(err, VAE_ERR_ARG,
+                             "vae_net: conv_hidden is for the conv net; an MLP's layers are hidden");
     if (vae__discrete_cfg_check(cfg, err)) return err ? err->code : VAE_ERR_ARG;
     const vae_likelihood *lik = vae_likelihood_find(cfg->likelihood);
     if (!lik)

@@ -69,6 +69,10 @@ typedef struct vae_net_cfg {
     char net[16];            /* "mlp" (the default; "" reads as mlp) or "conv" */
     int img_h, img_w, img_c; /* conv: the geometry of x (B, h*w*c), pixels interleaved (h, w, c) */
     int64_t conv_ch[2];      /* conv: channels of its two stride-2 layers; 0 = 16, 32 */
+    /* conv: fully connected hidden layers between the flattened features and the latent (encoder
+     * c2*h/4*w/4 -> conv_hidden... -> 2Z; decoder Z -> reversed... -> features, all with `act`); 0 = one linear */
+    int nconv_hidden;
+    int64_t conv_hidden[VAE_NET_MAX_HIDDEN];
     /* discrete latents and the learned baseline (models/discrete.h) */
     vae_latent_kind latent_kind; /* VAE_LATENT_GAUSSIAN by default; discrete: the encoder outputs Z logits */
     int64_t latent_classes;      /* C of a categorical latent (z_dim = N * C); 0 otherwise */

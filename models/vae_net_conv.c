@@ -1,7 +1,10 @@
 /* The convolutional encoder/decoder pair of a VAE on h x w x c images (cfg.net "conv"), DCGAN-style:
  *
- *   q(z|x) = N(mu, diag exp(logvar)),  [mu | logvar] = Linear(flatten(act(Conv_2(act(Conv_1(x))))))
- *   p(x|z) = likelihood(ConvT_2(act(ConvT_1(act(Linear(z))))))
+ *   q(z|x) = N(mu, diag exp(logvar)),  [mu | logvar] = FC(flatten(act(Conv_2(act(Conv_1(x))))))
+ *   p(x|z) = likelihood(ConvT_2(act(ConvT_1(act(FC(z))))))
+ *
+ * FC is one linear layer, or an MLP with hidden sizes cfg.conv_hidden (the decoder's reversed, act after every
+ * layer of the decoder's, the last included, as the conv layers read it).
  *
  * Conv_1: c -> c1, Conv_2: c1 -> c2, ConvT_1: c2 -> c1, ConvT_2: c1 -> c*P, each 4x4, stride 2, padding 1, so the
  * image halves twice (h -> h/2 -> h/4) and doubles back. x's pixels are interleaved (B, h, w, c); the encoder
@@ -23,23 +26,31 @@ static int64_t ch(const vae_net_cfg *cfg, int i) {
     return cfg->conv_ch[i] > 0 ? cfg->conv_ch[i] : def[i];
 }
 
+/* Normal init of one layer's weight then bias, or PyTorch's default (also for "xavier": its conv layers keep
+ * PyTorch's default); exactly one of l, m is set. */
+static vae_status init_one(const vae_net_cfg *cfg, const vae_conv2d_layer *l, const vae_mlp *m,
+                           vae_rng *rng, vae_error *err) {
+    if (cfg->init != VAE_INIT_NORMAL)
+        return l ? vae_conv2d_layer_reset(l, rng, err) : vae_mlp_reset(m, rng, err);
+    int n = l ? 1 : m->nlayers;
+    vae_status s = VAE_OK;
+    for (int i = 0; i < n && !s; i++) {
+        vae_tensor *w = l ? l->w : m->layer[i].w, *b = l ? l->b : m->layer[i].b;
+        s = vae_init_normal(w, 0.0, cfg->init_sigma, rng, err);
+        if (!s) s = vae_init_normal(b, 0.0, cfg->init_sigma, rng, err);
+    }
+    return s;
+}
+
 static vae_status init_values(const vae_net *net, vae_rng *rng, vae_error *err) {
     const vae_net_cfg *cfg = &net->cfg;
-    const vae_conv2d_layer *conv[4] = {&net->conv_enc[0], &net->conv_enc[1], &net->conv_dec[0],
-                                       &net->conv_dec[1]};
-    const vae_mlp *fc[2] = {&net->enc, &net->dec};
-    vae_status s = VAE_OK;
-    for (int i = 0; i < 6 && !s; i++) {
-        /* in store order: enc.conv0, enc.conv1, enc.fc, dec.fc, dec.convt0, dec.convt1 */
-        const vae_conv2d_layer *l = i < 2 ? conv[i] : i >= 4 ? conv[i - 2] : NULL;
-        const vae_mlp *m = l ? NULL : fc[i - 2];
-        if (cfg->init == VAE_INIT_NORMAL) {
-            vae_tensor *w = l ? l->w : m->layer[0].w, *b = l ? l->b : m->layer[0].b;
-            s = vae_init_normal(w, 0.0, cfg->init_sigma, rng, err);
-            if (!s) s = vae_init_normal(b, 0.0, cfg->init_sigma, rng, err);
-        } else /* PyTorch's default (also for "xavier": its conv layers keep PyTorch's default) */
-            s = l ? vae_conv2d_layer_reset(l, rng, err) : vae_mlp_reset(m, rng, err);
-    }
+    /* in store order: enc.conv0, enc.conv1, enc.fc.*, dec.fc.*, dec.convt0, dec.convt1 */
+    vae_status s = init_one(cfg, &net->conv_enc[0], NULL, rng, err);
+    if (!s) s = init_one(cfg, &net->conv_enc[1], NULL, rng, err);
+    if (!s) s = init_one(cfg, NULL, &net->enc, rng, err);
+    if (!s) s = init_one(cfg, NULL, &net->dec, rng, err);
+    if (!s) s = init_one(cfg, &net->conv_dec[0], NULL, rng, err);
+    if (!s) s = init_one(cfg, &net->conv_dec[1], NULL, rng, err);
     return s;
 }
 
@@ -56,11 +67,17 @@ vae_status vae__net_conv_init(vae_net *net, vae_rng *rng, vae_error *err) {
     int64_t P = net->lik->params_per_dim;
     vae_activation act = {cfg->act, cfg->act_alpha};
     vae_params *p = net->params;
-    int64_t enc_sizes[2] = {feat, 2 * cfg->z_dim}, dec_sizes[2] = {cfg->z_dim, feat};
+    /* the fc part: features -> conv_hidden... -> 2Z, and Z -> conv_hidden reversed... -> features */
+    int nh = cfg->nconv_hidden, n = nh + 2;
+    int64_t enc_sizes[VAE_NET_MAX_HIDDEN + 2], dec_sizes[VAE_NET_MAX_HIDDEN + 2];
+    enc_sizes[0] = feat, enc_sizes[n - 1] = 2 * cfg->z_dim;
+    dec_sizes[0] = cfg->z_dim, dec_sizes[n - 1] = feat;
+    for (int i = 0; i < nh; i++)
+        enc_sizes[i + 1] = cfg->conv_hidden[i], dec_sizes[i + 1] = cfg->conv_hidden[nh - 1 - i];
     if (vae_conv2d_layer_init(&net->conv_enc[0], p, "enc.conv0", c, c1, 4, 2, 1, 1, err) ||
         vae_conv2d_layer_init(&net->conv_enc[1], p, "enc.conv1", c1, c2, 4, 2, 1, 1, err) ||
-        vae_mlp_init(&net->enc, p, "enc.fc", 2, enc_sizes, act, 0, err) ||
-        vae_mlp_init(&net->dec, p, "dec.fc", 2, dec_sizes, act, 1, err) ||
+        vae_mlp_init(&net->enc, p, "enc.fc", n, enc_sizes, act, 0, err) ||
+        vae_mlp_init(&net->dec, p, "dec.fc", n, dec_sizes, act, 1, err) ||
         vae_conv_transpose2d_layer_init(&net->conv_dec[0], p, "dec.convt0", c2, c1, 4, 2, 1, 0, 1,
                                         err) ||
         vae_conv_transpose2d_layer_init(&net->conv_dec[1], p, "dec.convt1", c1, c * P, 4, 2, 1, 0,

@@ -345,6 +345,16 @@ expect 2 "--net conv on CSV" "$VAE" train --data "csv:$T/data.csv" --net conv --
 check "--net conv on tabular data says why" grep -q "is tabular: use --net mlp" "$T/err"
 expect 2 "--conv-channels without --net conv" "$VAE" train $SP --conv-channels 4,8 --out "$T/cc"
 expect 2 "--conv-channels with one count" "$VAE" train $CV --conv-channels 4 --out "$T/cc"
+expect 0 "train --net conv --conv-hidden" "$VAE" train $CV --conv-hidden 12,6 --out "$T/convh"
+expect 0 "export of the conv-hidden run" "$VAE" export --run "$T/convh" --to "$T/convh/w"
+check "run.txt keeps the fc sizes" grep -q "^conv_hidden 12,6$" "$T/convh/w/run.txt"
+check "the encoder's second fc layer" grep -q "enc.fc.1.weight" "$T/convh/w/manifest.json"
+expect 0 "eval rebuilds the conv-hidden net" "$VAE" eval --run "$T/convh" --is-samples 5 --n 20 --quiet
+expect 2 "--conv-hidden without --net conv" "$VAE" train $SP --conv-hidden 12 --out "$T/cc"
+check "--conv-hidden without conv says why" grep -q "does not act.*add --net conv" "$T/err"
+expect 2 "--hidden with --net conv" "$VAE" train $CV --hidden 12 --out "$T/cc"
+check "--hidden with conv names --conv-hidden" grep -q "and --conv-hidden" "$T/err"
+expect 2 "--conv-hidden with a bad size" "$VAE" train $CV --conv-hidden 12,0 --out "$T/cc"
 expect 2 "bad --net" "$VAE" train --net rnn
 expect 0 "estimators on a fresh conv net" "$VAE" estimators --data sprites:16 --net conv --ks 1 --draws 4 \
     --ref-draws 0 --estimators reparam --batch 10 --out "$T/conv_est" --quiet

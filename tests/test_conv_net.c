@@ -1,7 +1,8 @@
 /* The convolutional encoder/decoder (models/vae_net_conv.c, cfg.net "conv"): its parameters and their names, the
  * layout of x and of the decoder's output (checked against the same layers applied by hand), leading particle
- * dims, the model text keys (net, conv_channels; absent = mlp), save/load, the errors, the output bias, and a short
- * training run whose loss must fall. */
+ * dims, the model text keys (net, conv_channels, conv_hidden; absent = mlp), save/load, the errors, the output
+ * bias, fully connected hidden layers (conv_hidden) against the same layers by hand, and a short training run
+ * whose loss must fall. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -202,6 +203,91 @@ static void test_model_text(void) {
     }
 }
 
+/* conv_hidden {5, 6}: the encoder's fc is features (4*2*2) -> 5 -> 6 -> 2Z and the decoder's Z -> 6 -> 5 ->
+ * features, act after each decoder layer; the net's output equals the same layers applied by hand. */
+static void test_fc_hidden(void) {
+    vae_net_cfg cfg;
+    conv_cfg(&cfg, "bernoulli", VAE_F64);
+    cfg.nconv_hidden = 2, cfg.conv_hidden[0] = 5, cfg.conv_hidden[1] = 6;
+    vae_net net;
+    vae_rng rng;
+    vae_rng_seed(&rng, 8);
+    vae_error err = {0};
+    CHECK_MSG(vae_net_init(&net, &cfg, &rng, &err) == VAE_OK, "%s", err.msg);
+    if (!net.params) return;
+    CHECK(vae_params_count(net.params) == 20); /* 4 conv layers + 3 + 3 fc layers, weight and bias */
+    const char *names[] = {"enc.fc.0.weight", "enc.fc.1.weight", "enc.fc.2.weight",
+                           "dec.fc.0.weight", "dec.fc.1.weight", "dec.fc.2.weight"};
+    const int64_t in[] = {16, 5, 6, Z, 6, 5}, out[] = {5, 6, 2 * Z, 6, 5, 16};
+    for (int i = 0; i < 6; i++) {
+        vae_tensor *w = vae_params_find(net.params, names[i]);
+        CHECK_MSG(w && w->shape[0] == in[i] && w->shape[1] == out[i], "%s", names[i]);
+    }
+    CHECK(net.dec.act_last && !net.enc.act_last);
+    vae_ctx *ctx = vae_ctx_new(0);
+    vae_tensor *x = pattern(ctx, VAE_F64, VAE_SHAPE(3, D), 0.7), *mu, *lv;
+    CHECK(vae_net_encode(ctx, &net, x, &mu, &lv) != NULL);
+    vae_activation relu = vae_act_default(VAE_ACT_RELU), id = vae_act_default(VAE_ACT_IDENTITY);
+    vae_tensor *img =
+        vae_permute(ctx, vae_reshape(ctx, x, VAE_SHAPE(3, H, W, C)), (int[]){0, 3, 1, 2});
+    vae_tensor *h = vae_conv2d_layer_forward(ctx, &net.conv_enc[0], img, relu);
+    h = vae_reshape(ctx, vae_conv2d_layer_forward(ctx, &net.conv_enc[1], h, relu), VAE_SHAPE(3, 16));
+    for (int i = 0; i < 3; i++) h = vae_linear_forward(ctx, &net.enc.layer[i], h, i < 2 ? relu : id);
+    CHECK_MSG(max_diff(mu, vae_slice(ctx, h, 1, 0, Z, 1)) == 0 &&
+                  max_diff(lv, vae_slice(ctx, h, 1, Z, 2 * Z, 1)) == 0,
+              "encoder differs from its layers: %s", vae_ctx_message(ctx));
+    vae_tensor *z = pattern(ctx, VAE_F64, VAE_SHAPE(3, Z), 0.4);
+    vae_tensor *loc = vae_net_decode_mean(ctx, &net, z), *g = z;
+    for (int i = 0; i < 3; i++) g = vae_linear_forward(ctx, &net.dec.layer[i], g, relu);
+    g = vae_conv2d_layer_forward(ctx, &net.conv_dec[0], vae_reshape(ctx, g, VAE_SHAPE(3, 4, 2, 2)),
+                                 relu);
+    g = vae_conv2d_layer_forward(ctx, &net.conv_dec[1], g, id); /* (3, C, H, W) */
+    g = vae_reshape(ctx, vae_contiguous(ctx, vae_permute(ctx, g, (int[]){0, 2, 3, 1})),
+                    VAE_SHAPE(3, D));
+    g = vae_sigmoid(ctx, g); /* the Bernoulli mean of the logits */
+    CHECK_MSG(loc && max_diff(loc, g) < 1e-15, "decoder differs from its layers by %g: %s", max_diff(loc, g),
+              vae_ctx_message(ctx));
+    CHECK(vae_ctx_status(ctx) == VAE_OK);
+    vae_ctx_free(ctx);
+    vae_net_free(&net);
+    /* refused: a size of 0, too many layers, conv_hidden on the MLP net */
+    cfg.conv_hidden[1] = 0;
+    CHECK(vae_net_init(&net, &cfg, &rng, &err) == VAE_ERR_ARG && strstr(err.msg, "conv_hidden"));
+    cfg.conv_hidden[1] = 6, cfg.nconv_hidden = VAE_NET_MAX_HIDDEN + 1;
+    CHECK(vae_net_init(&net, &cfg, &rng, &err) == VAE_ERR_ARG && strstr(err.msg, "conv_hidden"));
+    cfg.nconv_hidden = 2;
+    snprintf(cfg.net, sizeof cfg.net, "mlp");
+    err = (vae_error){0};
+    CHECK(vae_net_init(&net, &cfg, &rng, &err) == VAE_ERR_ARG);
+    CHECK_MSG(strstr(err.msg, "conv_hidden is for the conv net"), "%s", err.msg);
+    /* the model text: conv_hidden written only when set, read back */
+    vae_model_desc d, back;
+    vae_model_desc_default(&d);
+    conv_cfg(&d.net, "bernoulli", VAE_F32);
+    d.net.nconv_hidden = 2, d.net.conv_hidden[0] = 5, d.net.conv_hidden[1] = 6;
+    d.data.h = H, d.data.w = W, d.data.c = C;
+    char *text = NULL;
+    size_t len = 0;
+    CHECK(vae_model_desc_write(&d, &text, &len, &err) == VAE_OK);
+    CHECK(text && strstr(text, "\nconv_hidden 5,6\n"));
+    vae_model_desc_default(&back);
+    CHECK_MSG(vae_model_desc_parse(text, len, &back, &err) == VAE_OK, "%s", err.msg);
+    CHECK(back.net.nconv_hidden == 2 && back.net.conv_hidden[0] == 5 &&
+          back.net.conv_hidden[1] == 6);
+    vae_model_desc_free(&back);
+    free(text);
+    const char *bad[] = {"vae-run 1\nnet conv\nconv_hidden 5,x\n",
+                         "vae-run 1\nx_dim 4\nconv_hidden 5\n"};
+    const char *why[] = {"is not a list of layer sizes", "only with net conv"};
+    for (int i = 0; i < 2; i++) {
+        vae_model_desc_default(&back);
+        err = (vae_error){0};
+        CHECK(vae_model_desc_parse(bad[i], strlen(bad[i]), &back, &err) != VAE_OK);
+        CHECK_MSG(strstr(err.msg, why[i]), "\"%s\": %s", bad[i], err.msg);
+        vae_model_desc_free(&back);
+    }
+}
+
 /* 40 Adam steps of the VAE objective on 8x8x2 blobs: the loss falls (fixed seed, f32). */
 static void test_training(void) {
     vae_net_cfg cfg;
@@ -251,6 +337,7 @@ int main(void) {
     test_params_and_layout();
     test_errors_and_bias();
     test_model_text();
+    test_fc_hidden();
     test_training();
     return test_finish();
 }

@@ -33,7 +33,8 @@ static const cli_applies rows[] = {
     {"train", "--lik-param", "likelihood!=poisson", "the Poisson likelihood's rate comes from the decoder: it takes no parameter"},
     /* ---- model families */
     {"train", "--conv-channels", "net=conv", "the channels of the conv net's two layers (add --net conv)"},
-    {"train", "--hidden", "net!=conv", "the conv net's layers are set by --conv-channels"},
+    {"train", "--conv-hidden", "net=conv", "the fully connected layers of the conv net (add --net conv)"},
+    {"train", "--hidden", "net!=conv", "the conv net's layers are set by --conv-channels and --conv-hidden"},
     {"train", "--temperature", "estimator=gumbel", "the Gumbel-softmax relaxation's temperature (add --estimator gumbel)"},
     {"train", "--temp-anneal", "estimator=gumbel", "the Gumbel-softmax temperature's annealing rate (add --estimator gumbel)"},
     {"train", "--temp-min", "estimator=gumbel", "the Gumbel-softmax temperature's floor (add --estimator gumbel)"},

@@ -63,6 +63,7 @@ typedef struct train_opts {
     const char *flow, *prior; /* model families: --flow planar:K|iaf:K, --prior mog:K|vamp:K */
     const char *net;           /* --net mlp|conv */
     const char *conv_channels; /* --conv-channels C1,C2 (NULL: the net's default) */
+    const char *conv_hidden;   /* --conv-hidden H1[,H2..] (NULL: none) */
     /* discrete latents and the gumbel estimator (models/discrete.h) */
     const char *latent_kind;
     int64_t baseline_hidden; /* -1: 100 for discrete latents or --baseline nvil, else 0 */
@@ -218,6 +219,15 @@ static int config_from_opts(const train_opts *o, cli_opt *tab, int ntab, run_con
                                o->conv_channels);
     if (o->conv_channels && strcmp(c->net, "conv"))
         return cli_usage_error(CMD, "--conv-channels is for --net conv");
+    int nch = !o->conv_hidden || !strcmp(o->conv_hidden, "0")
+                  ? 0
+                  : cli_parse_int_list(o->conv_hidden, c->conv_hidden, RUN_MAX_HIDDEN, 1, 65536);
+    if (nch < 0)
+        return cli_usage_error(CMD,
+                               "--conv-hidden: \"%s\" is not a list of up to %d layer sizes in "
+                               "1..65536 (e.g. 256)",
+                               o->conv_hidden, RUN_MAX_HIDDEN);
+    c->nconv_hidden = nch;
     c->latent = o->latent;
     if ((rc2 = two_layers_from_opts(o, tab, ntab, c))) return rc2;
     c->samples = o->samples;
@@ -626,10 +636,14 @@ static cli_opt *train_table(train_opts *o, int *n) {
          "hidden sizes of q(z2|z1), mirrored by p(z1|z2); implies --layers 2 (50,50)", 0},
         {"net", "KIND", CLI_OPT_CHOICE, &o->net, 0, 0, "mlp|conv",
          "encoder/decoder: mlp (--hidden) or conv (images only, h and w multiples of 4: two 4x4 "
-         "stride-2 convs and a linear layer, mirrored by transposed convs) (mlp)",
+         "stride-2 convs and a linear layer or --conv-hidden, mirrored by transposed convs) (mlp)",
          0},
         {"conv-channels", "C1,C2", CLI_OPT_STR, &o->conv_channels, 0, 0, NULL,
          "--net conv: channels of its two conv layers (16,32)", 0},
+        {"conv-hidden", "H1[,H2..]", CLI_OPT_STR, &o->conv_hidden, 0, 0, NULL,
+         "--net conv: fully connected hidden layers between its conv features and the latent, "
+         "mirrored by the decoder (none: one linear layer)",
+         0},
         {"samples", "K", CLI_OPT_INT, &o->samples, 1, 100000, NULL,
          "samples per datum (vae) or particles K (iwae) (1)", 0},
         {"k", "K", CLI_OPT_INT, &o->samples, 1, 100000, NULL, "same as --samples", 0},

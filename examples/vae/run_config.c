@@ -149,6 +149,13 @@ int run_config_check(const run_config *c, char *msg, size_t n) {
                                             : "discrete latents (--latent-kind)");
     RANGE_I(conv_ch[0], 0, 4096)
     RANGE_I(conv_ch[1], 0, 4096)
+    RANGE_I(nconv_hidden, 0, RUN_MAX_HIDDEN)
+    for (int i = 0; i < c->nconv_hidden; i++)
+        if (c->conv_hidden[i] < 1 || c->conv_hidden[i] > 65536)
+            return fail(msg, n, "conv_hidden: layer size %" PRId64 " is out of range 1..65536",
+                        c->conv_hidden[i]);
+    if (c->nconv_hidden && strcmp(c->net, "conv"))
+        return fail(msg, n, "conv_hidden: only with net conv");
     if (one_of(c->dtype, dtype_names, 2) < 0)
         return fail(msg, n, "dtype: unknown \"%s\"", c->dtype);
     RANGE_I(classes, 0, 100000)
@@ -363,6 +370,8 @@ static int from_model_desc(run_config *c, vae_model_desc *d, char *msg, size_t n
     memcpy(c->plugins, d->plugins, sizeof c->plugins);
     snprintf(c->net, sizeof c->net, "%s", nc->net[0] ? nc->net : "mlp");
     c->conv_ch[0] = nc->conv_ch[0], c->conv_ch[1] = nc->conv_ch[1];
+    c->nconv_hidden = nc->nconv_hidden;
+    for (int i = 0; i < nc->nconv_hidden; i++) c->conv_hidden[i] = nc->conv_hidden[i];
     return 0;
 }
 
@@ -595,6 +604,9 @@ void run_config_net_cfg(const run_config *c, vae_net_cfg *net) {
     snprintf(net->net, sizeof net->net, "%s", c->net);
     net->img_h = c->h, net->img_w = c->w, net->img_c = c->c;
     net->conv_ch[0] = c->conv_ch[0], net->conv_ch[1] = c->conv_ch[1];
+    net->nconv_hidden = c->nconv_hidden;
+    for (int i = 0; i < c->nconv_hidden && i < RUN_MAX_HIDDEN; i++)
+        net->conv_hidden[i] = c->conv_hidden[i];
     vae_error err = {0};
     if (vae_latent_kind_parse(net, c->latent_kind, &err) == VAE_OK && net->latent_kind != VAE_LATENT_GAUSSIAN)
         net->z_dim = c->latent; /* run_config_check holds them equal; a mismatch fails in vae_net_init */

@@ -113,9 +113,11 @@ typedef struct run_config {
     /* plugins the run needs (absolute paths), loaded by every command that opens the run */
     int nplugins;
     char plugins[VAE_MODEL_MAX_PLUGINS][VAE_PLUGIN_PATH_MAX];
-    /* network family (models/vae_net_conv.c): keys "net", "conv_channels" of models/model.c */
+    /* network family (models/vae_net_conv.c): keys "net", "conv_channels", "conv_hidden" of models/model.c */
     char net[16];       /* mlp | conv */
     int64_t conv_ch[2]; /* conv: its two channel counts (0 = 16, 32) */
+    int nconv_hidden;   /* conv: its fc hidden sizes (0 layers: one linear layer each side) */
+    int64_t conv_hidden[RUN_MAX_HIDDEN];
 } run_config;
 
 /* The defaults of `vae train` (sprites, VAE, Bernoulli, Adam, ...). */
