@@ -158,6 +158,14 @@ VAE_API vae_tensor *vae_conv2d(vae_ctx *ctx, vae_tensor *x, vae_tensor *w, vae_t
  * vae_conv2d, and VAE_ERR_ARG unless 0 <= output_padding < stride. */
 VAE_API vae_tensor *vae_conv_transpose2d(vae_ctx *ctx, vae_tensor *x, vae_tensor *w, vae_tensor *b, int stride,
                                          int padding, int output_padding);
+/* y = act(conv(x, w) + b) as one node: the activation runs in place on the fresh output and the backward reads
+ * act' from it (as vae_linear_act; ELU and leaky ReLU take alpha > 0, else VAE_ERR_ARG). It saves the activation's
+ * own tensor, node and passes. */
+VAE_API vae_tensor *vae_conv2d_act(vae_ctx *ctx, vae_tensor *x, vae_tensor *w, vae_tensor *b, int stride,
+                                   int padding, vae_act act, double alpha);
+VAE_API vae_tensor *vae_conv_transpose2d_act(vae_ctx *ctx, vae_tensor *x, vae_tensor *w, vae_tensor *b,
+                                             int stride, int padding, int output_padding, vae_act act,
+                                             double alpha);
 
 /* ---- movement ---- */
 /* Reshape (one dim may be -1): a view when the strides allow, otherwise a contiguous copy. */

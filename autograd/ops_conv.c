@@ -46,10 +46,29 @@ static int conv_check(vae_ctx *ctx, const char *op, const vae_tensor *x, const v
     return 1;
 }
 
-/* Build y = op(x, w) + b: shapes checked by the caller, output spatial size oh x ow. */
+/* The activation of a fused op (as vae_linear_act's): 1 if fine, else 0 with the error in ctx. */
+static int act_ok(vae_ctx *ctx, const char *op, vae_act act, double alpha) {
+    if (act < 0 || act >= VAE_ACT_COUNT_ ||
+        ((act == VAE_ACT_ELU || act == VAE_ACT_LEAKY_RELU) && !(alpha > 0)))
+        return fail0(ctx, VAE_ERR_ARG, "%s: bad activation %d (alpha %g)", op, (int)act, alpha);
+    return 1;
+}
+
+/* y viewed as contiguous rows (numel / last dim, last dim), for the elementwise activation kernels. */
+static vae_tensor rows_of(const vae_tensor *y) {
+    vae_tensor v = *y;
+    int64_t n = vae_numel(y), cols = y->shape[y->ndim - 1];
+    v.ndim = 2;
+    v.shape[0] = cols ? n / cols : 0, v.shape[1] = cols;
+    v.stride[0] = cols, v.stride[1] = 1;
+    return v;
+}
+
+/* Build y = act(op(x, w) + b): shapes checked by the caller, output spatial size oh x ow. The activation runs in
+ * place on the fresh y, so the node's backward reads act' from its output (node ip[3] = act, p[0] = alpha). */
 static vae_tensor *conv_build(vae_ctx *ctx, int op, const char *name, vae_tensor *x, vae_tensor *w,
                               vae_tensor *b, int64_t O, int64_t oh, int64_t ow, int stride,
-                              int padding, int opad) {
+                              int padding, int opad, vae_act act, double alpha) {
     char b1[160], b2[160];
     if (oh < 1 || ow < 1)
         return vae__fail(ctx, VAE_ERR_SHAPE,
@@ -82,12 +101,18 @@ static vae_tensor *conv_build(vae_ctx *ctx, int op, const char *name, vae_tensor
     if (rc)
         return vae__fail(ctx, VAE_ERR_OOM, "%s: x %s: out of memory for the im2col buffers", name,
                          vae__shape(b1, sizeof b1, x));
+    if (act != VAE_ACT_IDENTITY) {
+        vae_tensor y2 = rows_of(y);
+        vae_k_bias_act(&y2, NULL, (vae_kact)act, alpha);
+    }
     if (grad) {
         vae_node *nd = vae__record(ctx, op, y, 3, rec);
         if (!nd) return NULL;
         nd->ip[0] = stride;
         nd->ip[1] = padding;
         nd->ip[2] = opad;
+        nd->ip[3] = act;
+        nd->p[0] = alpha;
         nd->saved = keep; /* conv2d: the im2col matrix, or NULL */
     }
     return vae__done(ctx, op, y);
@@ -95,21 +120,35 @@ static vae_tensor *conv_build(vae_ctx *ctx, int op, const char *name, vae_tensor
 
 vae_tensor *vae_conv2d(vae_ctx *ctx, vae_tensor *x, vae_tensor *w, vae_tensor *b, int stride,
                        int padding) {
+    return vae_conv2d_act(ctx, x, w, b, stride, padding, VAE_ACT_IDENTITY, 0.0);
+}
+
+vae_tensor *vae_conv2d_act(vae_ctx *ctx, vae_tensor *x, vae_tensor *w, vae_tensor *b, int stride,
+                           int padding, vae_act act, double alpha) {
     vae_tensor *in[2] = {x, w};
     if (!vae__inputs_ok(ctx, "conv2d", 2, (const vae_tensor *const *)in)) return NULL;
+    if (!act_ok(ctx, "conv2d", act, alpha)) return NULL;
     if (!conv_check(ctx, "conv2d", x, w, b, 0, stride, padding, 0)) return NULL;
     int64_t H = x->shape[x->ndim - 2] + 2 * (int64_t)padding,
             W = x->shape[x->ndim - 1] + 2 * (int64_t)padding;
     int64_t oh = H < w->shape[2] ? 0 : (H - w->shape[2]) / stride + 1;
     int64_t ow = W < w->shape[3] ? 0 : (W - w->shape[3]) / stride + 1;
     return conv_build(ctx, VAE_OP_CONV2D, "conv2d", x, w, b, w->shape[0], oh, ow, stride, padding,
-                      0);
+                      0, act, alpha);
 }
 
 vae_tensor *vae_conv_transpose2d(vae_ctx *ctx, vae_tensor *x, vae_tensor *w, vae_tensor *b,
                                  int stride, int padding, int output_padding) {
+    return vae_conv_transpose2d_act(ctx, x, w, b, stride, padding, output_padding,
+                                    VAE_ACT_IDENTITY, 0.0);
+}
+
+vae_tensor *vae_conv_transpose2d_act(vae_ctx *ctx, vae_tensor *x, vae_tensor *w, vae_tensor *b,
+                                     int stride, int padding, int output_padding, vae_act act,
+                                     double alpha) {
     vae_tensor *in[2] = {x, w};
     if (!vae__inputs_ok(ctx, "conv_transpose2d", 2, (const vae_tensor *const *)in)) return NULL;
+    if (!act_ok(ctx, "conv_transpose2d", act, alpha)) return NULL;
     if (!conv_check(ctx, "conv_transpose2d", x, w, b, 1, stride, padding, output_padding))
         return NULL;
     int64_t oh =
@@ -117,12 +156,20 @@ vae_tensor *vae_conv_transpose2d(vae_ctx *ctx, vae_tensor *x, vae_tensor *w, vae
     int64_t ow =
         (x->shape[x->ndim - 1] - 1) * stride - 2 * (int64_t)padding + w->shape[3] + output_padding;
     return conv_build(ctx, VAE_OP_CONV_TRANSPOSE2D, "conv_transpose2d", x, w, b, w->shape[1], oh,
-                      ow, stride, padding, output_padding);
+                      ow, stride, padding, output_padding, act, alpha);
 }
 
-/* Gradients of x, w and b (each when it requires grad), added into their buffers by the kernel. */
+/* Gradients of x, w and b (each when it requires grad), added into their buffers by the kernel; with an
+ * activation, of gy * act'(pre) computed from the output first. */
 static void conv_backward(vae_ctx *ctx, vae_node *n, int transposed) {
-    vae_tensor *x = n->in[0], *w = n->in[1], *b = n->in[2], *gy = n->out->grad;
+    vae_tensor *x = n->in[0], *w = n->in[1], *b = n->in[2], *y = n->out, *gy = y->grad;
+    if ((vae_act)n->ip[3] != VAE_ACT_IDENTITY) {
+        vae_tensor *g = vae__out(ctx, y->dtype, y->ndim, y->shape);
+        if (!g) return;
+        vae_tensor g2 = rows_of(g), y2 = rows_of(y), gy2 = rows_of(gy);
+        vae_k_act_grad((vae_kact)n->ip[3], n->p[0], &y2, &gy2, &g2);
+        gy = g;
+    }
     vae_tensor *gx = NULL, *gw = NULL, *gb = NULL;
     if ((x->flags & VAE_TF_REQUIRES_GRAD) && !(gx = vae__grad(ctx, x))) return;
     if ((w->flags & VAE_TF_REQUIRES_GRAD) && !(gw = vae__grad(ctx, w))) return;

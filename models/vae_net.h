@@ -11,8 +11,9 @@
  *
  * cfg.net "conv" (models/vae_net_conv.c) swaps the MLPs for a convolutional pair on h x w x c images (h, w
  * multiples of 4), c1, c2 = conv_ch (16, 32), k = 4, s = 2, p = 1, act = the hidden activation:
- *   encoder  x -> (c,h,w) -> conv(c1) act -> conv(c2) act -> flatten (c2*h/4*w/4) -> linear -> (2Z)
- *   decoder  z -> linear act -> (c2,h/4,w/4) -> convT(c1) act -> convT(c*P) -> (..., P*h*w*c) (layout of x, per P)
+ *   encoder  x -> (c,h,w) -> conv(c1) act -> conv(c2) act -> flatten (c2*h/4*w/4) -> fc -> (2Z)
+ *   decoder  z -> fc act -> (c2,h/4,w/4) -> convT(c1) act -> convT(c*P) -> (..., P*h*w*c) (layout of x, per P)
+ * where fc is one linear layer, or an MLP through the hidden sizes conv_hidden (the decoder's reversed).
  *
  * The families (cfg blocks below) combine only where the result is correct; vae_net_init refuses the rest with the
  * reason: the conv net, discrete latents, the conditional VAE and the full-VB decoder take the MLP pair (the last

@@ -72,8 +72,9 @@ vae_tensor *vae_conv2d_layer_forward(vae_ctx *ctx, const vae_conv2d_layer *l, va
         vae_error_set(vae_ctx_error(ctx), VAE_ERR_NULL, "conv2d layer: NULL layer");
         return NULL;
     }
-    vae_tensor *y = l->transposed ? vae_conv_transpose2d(ctx, x, l->w, l->b, l->stride, l->padding,
-                                                         l->output_padding)
-                                  : vae_conv2d(ctx, x, l->w, l->b, l->stride, l->padding);
-    return vae_act_apply(ctx, y, act);
+    /* one fused node: the activation in place on the conv's output */
+    return l->transposed ? vae_conv_transpose2d_act(ctx, x, l->w, l->b, l->stride, l->padding,
+                                                    l->output_padding, act.kind, act.alpha)
+                         : vae_conv2d_act(ctx, x, l->w, l->b, l->stride, l->padding, act.kind,
+                                          act.alpha);
 }

@@ -383,7 +383,8 @@ static void test_blocks(void) {
  * pool tasks for 2-4 threads and one after the other with the pool inside each GEMM and loop for 5. */
 enum { CH_N = 64, CH_C = 16, CH_H = 14 };
 
-static void chain(int threads, float *out, int64_t nout) {
+/* conv -> ReLU -> convT, the ReLU separate (fused 0) or fused into the conv (vae_conv2d_act) */
+static void chain(int threads, int fused, float *out, int64_t nout) {
     vae_threads_set(threads);
     vae_ctx *ctx = vae_ctx_new(0);
     vae_tensor *x = vae_zeros(ctx, VAE_F32, VAE_SHAPE(CH_N, CH_C, CH_H, CH_H));
@@ -396,8 +397,9 @@ static void chain(int threads, float *out, int64_t nout) {
         fill(all[i], 0.5, i);
         vae_requires_grad(ctx, all[i], 1);
     }
-    vae_tensor *y =
-        vae_conv_transpose2d(ctx, vae_relu(ctx, vae_conv2d(ctx, x, w, b, 2, 1)), wt, bt, 2, 1, 0);
+    vae_tensor *h = fused ? vae_conv2d_act(ctx, x, w, b, 2, 1, VAE_ACT_RELU, 0)
+                          : vae_relu(ctx, vae_conv2d(ctx, x, w, b, 2, 1));
+    vae_tensor *y = vae_conv_transpose2d(ctx, h, wt, bt, 2, 1, 0);
     vae_tensor *loss = vae_sum_all(ctx, vae_square(ctx, y));
     CHECK(loss && vae_backward(ctx, loss) == VAE_OK);
     int64_t k = 0;
@@ -413,11 +415,17 @@ static void chain(int threads, float *out, int64_t nout) {
 static void test_threads(void) {
     enum { NOUT = CH_N * CH_C * CH_H * CH_H * 2 + 16 * CH_C * 16 * 2 + 16 + CH_C };
     float *a = calloc(NOUT, sizeof(float)), *b = calloc(NOUT, sizeof(float));
-    chain(1, a, NOUT);
+    chain(1, 0, a, NOUT);
     for (int threads = 2; threads <= 5; threads++) {
-        chain(threads, b, NOUT);
+        chain(threads, 0, b, NOUT);
         CHECK_MSG(memcmp(a, b, sizeof(float) * NOUT) == 0, "1 and %d threads give different bits",
                   threads);
+    }
+    /* the fused ReLU: the same bits as the separate op (max(0, y) and the mask y > 0 either way) */
+    for (int threads = 1; threads <= 3; threads += 2) {
+        chain(threads, 1, b, NOUT);
+        CHECK_MSG(memcmp(a, b, sizeof(float) * NOUT) == 0,
+                  "fused conv + ReLU on %d threads differs from conv then ReLU", threads);
     }
     int nonzero = 0;
     for (int i = 0; i < NOUT; i++) nonzero += a[i] != 0;
@@ -462,6 +470,10 @@ static void test_errors(void) {
     expect_err(ctx, vae_conv2d(ctx, x, vae_zeros(ctx, VAE_F32, VAE_SHAPE(4, 3, 3)), NULL, 1, 0),
                VAE_ERR_SHAPE, "w must be (O, C, kh, kw)", "(4,3,3)");
     expect_err(ctx, vae_conv2d(ctx, x64, w3, NULL, 1, 0), VAE_ERR_DTYPE, "conv2d", NULL);
+    expect_err(ctx, vae_conv2d_act(ctx, x, w3, NULL, 1, 0, VAE_ACT_ELU, 0), VAE_ERR_ARG,
+               "conv2d: bad activation", "alpha 0");
+    expect_err(ctx, vae_conv_transpose2d_act(ctx, x, w, NULL, 1, 0, 0, (vae_act)99, 1), VAE_ERR_ARG,
+               "conv_transpose2d: bad activation 99", NULL);
     /* a NULL input: NULL out, VAE_ERR_NULL naming the op */
     expect_err(ctx, vae_conv2d(ctx, NULL, w3, NULL, 1, 0), VAE_ERR_NULL, "conv2d", NULL);
     /* the good call after all those */

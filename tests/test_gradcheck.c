@@ -84,6 +84,13 @@ U1(f_kl_std, vae_normal_kl_std(c, x[0], x[1]))
 /* convolutions: one row each for the meta-test; tests/test_conv.c has the full grid and the PyTorch values */
 U1(f_conv2d, vae_conv2d(c, x[0], x[1], x[2], 2, 1))
 U1(f_convt2d, vae_conv_transpose2d(c, x[0], x[1], x[2], 2, 1, 1))
+/* the fused conv + activation (nn/conv.h's layers): conv (u = act) and transposed conv (u = act + 100) */
+static vae_tensor *f_conv_act(vae_ctx *c, vae_tensor *const *x, int n, void *u) {
+    (void)n;
+    int a = *(const int *)u;
+    return a >= 100 ? vae_conv_transpose2d_act(c, x[0], x[1], x[2], 2, 1, 1, (vae_act)(a - 100), 0.3)
+                    : vae_conv2d_act(c, x[0], x[1], x[2], 2, 1, (vae_act)a, 0.3);
+}
 
 typedef struct row {
     const char *name;
@@ -213,6 +220,27 @@ int main(void) {
         seen[0] |= res.ops[0];
         seen[1] |= res.ops[1];
     }
+    /* conv2d and conv_transpose2d with every fused activation, on (2 images, 2 channels) inputs */
+    for (int t = 0; t < 2; t++)
+        for (int act = 0; act < VAE_ACT_COUNT_; act++) {
+            double xv[2 * 2 * 5 * 4], wv[3 * 2 * 3 * 3], bv[3];
+            for (int i = 0; i < 80; i++) xv[i] = -1 + 2 * vae_rng_uniform(&rng);
+            for (int i = 0; i < 54; i++) wv[i] = -1 + 2 * vae_rng_uniform(&rng);
+            for (int i = 0; i < 3; i++) bv[i] = -0.5 + vae_rng_uniform(&rng);
+            /* conv: w (O 3, C 2, 3, 3); transposed: w (C 2, O 3, 3, 3) */
+            vae_gc_input in[3] = {
+                {.ndim = 4, .shape = {2, 2, 5, 4}, .data = xv, .requires_grad = 1},
+                {.ndim = 4, .shape = {t ? 2 : 3, t ? 3 : 2, 3, 3}, .data = wv, .requires_grad = 1},
+                {.ndim = 1, .shape = {3}, .data = bv, .requires_grad = 1}};
+            int u = act + 100 * t;
+            vae_error err = {0};
+            vae_gc_result res;
+            CHECK_MSG(vae_gradcheck(f_conv_act, &u, 3, in, 1e-6, 1e-6, 1e-6, &res, &err) == VAE_OK,
+                      "%s act %d: %s", t ? "conv_transpose2d" : "conv2d", act, err.msg);
+            CHECK(res.checked > 0);
+            seen[0] |= res.ops[0];
+            seen[1] |= res.ops[1];
+        }
     /* The expanded layout: a (1,4) leaf presented as (3,4) to a unary op. */
     {
         double v[4] = {0.3, -0.2, 0.9, 1.4};
