@@ -86,7 +86,8 @@ static void usage(FILE *f) {
                "W3 the same network with K=5 (Burda et al.). All Adam, dynamically binarized.\n"
                "Example profile: perf record -g build/examples/vae_bench --threads 1 --workloads "
                "W1\n");
-    fprintf(f, "W4: the conv VAE, conv 16-32 4x4 stride 2 -> (20), batch 100 (vae_net_conv.c).\n");
+    fprintf(f, "W4: the conv VAE, conv 16-32 4x4 stride 2 -> (20), batch 100 (vae_net_conv.c);\n"
+               "W5: the same with a 256-unit fc layer -> (10) (--net conv --conv-hidden 256 --latent 10).\n");
 }
 
 /* ---- the table ---- */
@@ -204,7 +205,7 @@ static void print_table(const vae_bench_kernels_res *kr, const vae_bench_wl_res 
 
 int main(int argc, char **argv) {
     int smoke = 0, kernels = 1, workloads = 1;
-    unsigned mask = 15;
+    unsigned mask = (1u << VAE_BENCH_NWORKLOADS) - 1;
     const char *mnist = NULL, *json = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--smoke") == 0)
@@ -227,7 +228,7 @@ int main(int argc, char **argv) {
             kernels = 0;
             mask = 0;
             for (const char *p = s; *p;) {
-                if ((p[0] == 'W' || p[0] == 'w') && p[1] >= '1' && p[1] <= '4' &&
+                if ((p[0] == 'W' || p[0] == 'w') && p[1] >= '1' && p[1] < '1' + VAE_BENCH_NWORKLOADS &&
                     (p[2] == ',' || p[2] == 0)) {
                     mask |= 1u << (p[1] - '1');
                     p += p[2] ? 3 : 2;

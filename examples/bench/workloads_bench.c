@@ -23,7 +23,8 @@ typedef struct workload {
     int64_t batch;
     const char *model; /* objective name; samples is its k (iwae) or l (vae) */
     int64_t samples;
-    const char *net; /* NULL: the MLP of nhidden/hidden; "conv": models/vae_net_conv.c on 28x28x1 */
+    const char *net; /* NULL: the MLP of nhidden/hidden; "conv": models/vae_net_conv.c on 28x28x1 with
+                      * nhidden/hidden as its fc layers (conv_hidden) */
 } workload;
 
 static const workload W[VAE_BENCH_NWORKLOADS] = {
@@ -54,6 +55,17 @@ static const workload W[VAE_BENCH_NWORKLOADS] = {
      0,
      {0, 0},
      20,
+     VAE_ACT_RELU,
+     100,
+     "vae",
+     1,
+     "conv"},
+    /* the same with a 256-unit fc layer each side, latent 10: --net conv --conv-hidden 256 --latent 10 */
+    {"W5",
+     "conv 16-32 4x4/2 -256-(10) ReLU VAE, batch 100",
+     1,
+     {256, 0},
+     10,
      VAE_ACT_RELU,
      100,
      "vae",
@@ -157,6 +169,8 @@ static int run_init(run *r, const workload *w, const vae_dataset *data, vae_erro
     if (w->net) {
         snprintf(nc.net, sizeof nc.net, "%s", w->net);
         nc.img_h = data->h, nc.img_w = data->w, nc.img_c = data->c;
+        nc.nconv_hidden = w->nhidden, nc.nhidden = 0; /* a conv net's fc layers */
+        memcpy(nc.conv_hidden, w->hidden, sizeof w->hidden);
     }
     vae_rng_seed(&r->rng, 1);
     if (vae_net_init(&r->net, &nc, &r->rng, err)) return 1;
@@ -389,7 +403,8 @@ int vae_bench_workloads(FILE *out, const char *mnist_dir, int smoke) {
     vae_bench_peaks(&c, smoke);
     vae_bench_wl_res res[VAE_BENCH_NWORKLOADS];
     int n, synth;
-    if (vae_bench_workloads_run(res, &n, 15u, &c, mnist_dir, smoke, &synth)) return 1;
+    if (vae_bench_workloads_run(res, &n, (1u << VAE_BENCH_NWORKLOADS) - 1, &c, mnist_dir, smoke,
+                                &synth)) return 1;
     vae_bench_peaks(&c, smoke); /* the best window of the run (see kernels_bench.h) */
     fprintf(out,
             "{\"bench\":\"workloads\",\"data\":\"%s\",\"simd\":\"%s\",\"threads\":%d,\"smoke\":%s,"

@@ -13,7 +13,7 @@ int cmd_bench(int argc, char **argv) {
         {"smoke", NULL, CLI_OPT_FLAG, &smoke, 0, 0, NULL,
          "a few milliseconds per measurement (a quick check)", 0},
         {"workloads", NULL, CLI_OPT_FLAG, &workloads, 0, 0, NULL,
-         "training samples/s on the reference workloads W1-W4 instead", 0},
+         "training samples/s on the reference workloads W1-W5 instead", 0},
         {"mnist", "DIR", CLI_OPT_STR, &mnist, 0, 0, NULL,
          "with --workloads: MNIST IDX folder (synthetic data)", 0},
         CLI_OPT_THREADS(&threads),
