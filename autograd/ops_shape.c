@@ -111,7 +111,12 @@ vae_tensor *vae_unsqueeze(vae_ctx *ctx, vae_tensor *x, int axis) {
 void vae__bw_view(vae_ctx *ctx, vae_node *n) {
     vae_tensor *x = n->in[0];
     if (!(x->flags & VAE_TF_REQUIRES_GRAD)) return;
-    vae_tensor *gx = vae__grad(ctx, x);
+    /* A reshape, permute or (un)squeeze maps every element of x to exactly one of the output: when x has no
+     * gradient yet, the output's gradient is copied into a fresh one (no zero fill, no read-add-write). A slice
+     * or expand covers part of x, or x more than once: those add into a zeroed gradient. */
+    int fresh = 0, onto = n->op == VAE_OP_RESHAPE || n->op == VAE_OP_PERMUTE ||
+                          n->op == VAE_OP_SQUEEZE || n->op == VAE_OP_UNSQUEEZE;
+    vae_tensor *gx = onto ? vae__grad_fresh(ctx, x, &fresh) : vae__grad(ctx, x);
     if (!gx) return;
     vae_tensor gv;
     vae_status s = VAE_OK;
@@ -146,7 +151,10 @@ void vae__bw_view(vae_ctx *ctx, vae_node *n) {
                       vae_op_name(n->op));
         return;
     }
-    vae_k_accum(&gv, n->out->grad);
+    if (fresh)
+        vae_k_copy(&gv, n->out->grad);
+    else
+        vae_k_accum(&gv, n->out->grad);
 }
 
 /* ---- copies ---- */
