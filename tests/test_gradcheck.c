@@ -64,6 +64,12 @@ U1(f_lse02, vae_logsumexp(c, x[0], 2, (int[]){0, 2}, 0))
 U1(f_matmul, vae_matmul(c, x[0], x[1]))
 U1(f_reshape, vae_mul(c, vae_reshape(c, x[0], VAE_SHAPE(2, 6)), x[1]))
 U1(f_permute, vae_mul(c, vae_permute(c, x[0], (int[]){2, 0, 1}), x[1]))
+/* x used by a view and by another op: the view's backward runs first (it copies into a fresh gradient that the
+ * square then adds to), or last (it adds) */
+U1(f_view_first, vae_mul(c, vae_reshape(c, vae_square(c, x[0]), VAE_SHAPE(2, 6)),
+                         vae_permute(c, x[0], (int[]){1, 0})))
+U1(f_view_last, vae_mul(c, vae_permute(c, x[0], (int[]){1, 0}),
+                        vae_reshape(c, vae_square(c, x[0]), VAE_SHAPE(2, 6))))
 U1(f_slice, vae_mul(c, vae_slice(c, x[0], 1, 1, 6, 2), x[1]))
 U1(f_expand, vae_mul(c, vae_expand(c, x[0], VAE_SHAPE(3, 4)), x[1]))
 U1(f_squeeze, vae_mul(c, vae_squeeze(c, x[0], 1), x[1]))
@@ -157,6 +163,8 @@ static row rows[] = {
     {"matmul-batch-both", f_matmul, 2, {IN(4, 2, 1, 3, 4), INT(3, 3, 4, 2)}, -1, 1, 1e-6, 1e-6, 0},
     {"reshape", f_reshape, 2, {INT(3, 2, 3, 2), IN(2, 2, 6)}, -2, 2, 1e-6, 1e-6, 0},
     {"permute", f_permute, 2, {IN(3, 2, 3, 4), IN(3, 4, 2, 3)}, -2, 2, 1e-6, 1e-6, 0},
+    {"view-first", f_view_first, 1, {IN(2, 6, 2)}, -2, 2, 1e-6, 1e-6, 0},
+    {"view-last", f_view_last, 1, {IN(2, 6, 2)}, -2, 2, 1e-6, 1e-6, 0},
     {"slice", f_slice, 2, {IN(2, 3, 7), IN(2, 3, 3)}, -2, 2, 1e-6, 1e-6, 0},
     {"expand", f_expand, 2, {IN(2, 1, 4), IN(2, 3, 4)}, -2, 2, 1e-6, 1e-6, 0},
     {"squeeze", f_squeeze, 2, {IN(2, 3, 1), IN(1, 3)}, -2, 2, 1e-6, 1e-6, 0},
