@@ -62,7 +62,7 @@ static const workload W[VAE_BENCH_NWORKLOADS] = {
      "conv"},
     /* the same with a 256-unit fc layer each side, latent 10: --net conv --conv-hidden 256 --latent 10 */
     {"W5",
-     "conv 16-32 4x4/2 -256-(10) ReLU VAE, batch 100",
+     "conv 16-32 -256-(10) ReLU VAE, batch 100",
      1,
      {256, 0},
      10,
