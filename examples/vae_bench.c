@@ -87,7 +87,8 @@ static void usage(FILE *f) {
                "Example profile: perf record -g build/examples/vae_bench --threads 1 --workloads "
                "W1\n");
     fprintf(f, "W4: the conv VAE, conv 16-32 4x4 stride 2 -> (20), batch 100 (vae_net_conv.c);\n"
-               "W5: the same with a 256-unit fc layer -> (10) (--net conv --conv-hidden 256 --latent 10).\n");
+               "W5: the same with a 256-unit fc layer -> (10) (--net conv --conv-hidden 256 "
+               "--latent 10).\n");
 }
 
 /* ---- the table ---- */
@@ -228,9 +229,10 @@ int main(int argc, char **argv) {
             kernels = 0;
             mask = 0;
             for (const char *p = s; *p;) {
-                if ((p[0] == 'W' || p[0] == 'w') && p[1] >= '1' && p[1] < '1' + VAE_BENCH_NWORKLOADS &&
+                const int wl = p[1] - '1';
+                if ((p[0] == 'W' || p[0] == 'w') && wl >= 0 && wl < VAE_BENCH_NWORKLOADS &&
                     (p[2] == ',' || p[2] == 0)) {
-                    mask |= 1u << (p[1] - '1');
+                    mask |= 1u << wl;
                     p += p[2] ? 3 : 2;
                 } else {
                     fprintf(stderr, "vae_bench: --workloads wants a list like W1,W3, got '%s'\n",

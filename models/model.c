@@ -247,8 +247,7 @@ vae_status vae_model_desc_write(const vae_model_desc *d, char **text, size_t *le
     }
     for (int i = 0; i < d->nplugins; i++) vae_strbuf_printf(&s, "plugin %s\n", d->plugins[i]);
     /* network family: written only for a non-MLP net, so an MLP's text is as before (absent = mlp) */
-    if (!strcmp(n->net, "conv"))
-    {
+    if (!strcmp(n->net, "conv")) {
         vae_strbuf_printf(&s, "net conv\nconv_channels %" PRId64 ",%" PRId64 "\n", n->conv_ch[0],
                           n->conv_ch[1]);
         if (n->nconv_hidden) { /* absent = one linear layer (older files) */

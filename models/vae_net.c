@@ -62,8 +62,8 @@ vae_status vae_net_init(vae_net *net, const vae_net_cfg *cfg, vae_rng *rng, vae_
             return vae_error_set(err, VAE_ERR_ARG, "vae_net: conv_hidden layer %d has size %lld",
                                  i, (long long)cfg->conv_hidden[i]);
     if (cfg->nconv_hidden && !vae__net_is_conv(cfg))
-        return vae_error_set(err, VAE_ERR_ARG,
-                             "vae_net: conv_hidden is for the conv net; an MLP's layers are hidden");
+        return vae_error_set(err, VAE_ERR_ARG, "vae_net: conv_hidden is for the conv net; an "
+                                               "MLP's layers are hidden");
     if (vae__discrete_cfg_check(cfg, err)) return err ? err->code : VAE_ERR_ARG;
     const vae_likelihood *lik = vae_likelihood_find(cfg->likelihood);
     if (!lik)

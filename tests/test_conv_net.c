@@ -231,8 +231,10 @@ static void test_fc_hidden(void) {
     vae_tensor *img =
         vae_permute(ctx, vae_reshape(ctx, x, VAE_SHAPE(3, H, W, C)), (int[]){0, 3, 1, 2});
     vae_tensor *h = vae_conv2d_layer_forward(ctx, &net.conv_enc[0], img, relu);
-    h = vae_reshape(ctx, vae_conv2d_layer_forward(ctx, &net.conv_enc[1], h, relu), VAE_SHAPE(3, 16));
-    for (int i = 0; i < 3; i++) h = vae_linear_forward(ctx, &net.enc.layer[i], h, i < 2 ? relu : id);
+    h = vae_conv2d_layer_forward(ctx, &net.conv_enc[1], h, relu);
+    h = vae_reshape(ctx, h, VAE_SHAPE(3, 16));
+    for (int i = 0; i < 3; i++)
+        h = vae_linear_forward(ctx, &net.enc.layer[i], h, i < 2 ? relu : id);
     CHECK_MSG(max_diff(mu, vae_slice(ctx, h, 1, 0, Z, 1)) == 0 &&
                   max_diff(lv, vae_slice(ctx, h, 1, Z, 2 * Z, 1)) == 0,
               "encoder differs from its layers: %s", vae_ctx_message(ctx));
@@ -245,8 +247,8 @@ static void test_fc_hidden(void) {
     g = vae_reshape(ctx, vae_contiguous(ctx, vae_permute(ctx, g, (int[]){0, 2, 3, 1})),
                     VAE_SHAPE(3, D));
     g = vae_sigmoid(ctx, g); /* the Bernoulli mean of the logits */
-    CHECK_MSG(loc && max_diff(loc, g) < 1e-15, "decoder differs from its layers by %g: %s", max_diff(loc, g),
-              vae_ctx_message(ctx));
+    CHECK_MSG(loc && max_diff(loc, g) < 1e-15, "decoder differs from its layers by %g: %s",
+              max_diff(loc, g), vae_ctx_message(ctx));
     CHECK(vae_ctx_status(ctx) == VAE_OK);
     vae_ctx_free(ctx);
     vae_net_free(&net);

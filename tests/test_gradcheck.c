@@ -94,8 +94,9 @@ U1(f_convt2d, vae_conv_transpose2d(c, x[0], x[1], x[2], 2, 1, 1))
 static vae_tensor *f_conv_act(vae_ctx *c, vae_tensor *const *x, int n, void *u) {
     (void)n;
     int a = *(const int *)u;
-    return a >= 100 ? vae_conv_transpose2d_act(c, x[0], x[1], x[2], 2, 1, 1, (vae_act)(a - 100), 0.3)
-                    : vae_conv2d_act(c, x[0], x[1], x[2], 2, 1, (vae_act)a, 0.3);
+    if (a >= 100)
+        return vae_conv_transpose2d_act(c, x[0], x[1], x[2], 2, 1, 1, (vae_act)(a - 100), 0.3);
+    return vae_conv2d_act(c, x[0], x[1], x[2], 2, 1, (vae_act)a, 0.3);
 }
 
 typedef struct row {
