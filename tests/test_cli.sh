@@ -73,6 +73,10 @@ check "train JSON names the objective" grep -q '"objective":"vr:k=3"' "$T/out"
 check "log.jsonl names the bound" "$CHECK" keys "$T/vr/log.jsonl" bound_name train_bound train_elbo valid_bound \
     valid_elbo kl_weight beta capacity
 check "log.jsonl bound_name" grep -q '"bound_name":"vr:k=3"' "$T/vr/log.jsonl"
+check "log.jsonl standard errors" "$CHECK" keys "$T/vr/log.jsonl" valid_bound_se valid_elbo_se
+VSE=$("$CHECK" num "$T/vr/log.jsonl" 1 valid_bound_se)
+ESE=$("$CHECK" num "$T/vr/log.jsonl" 1 valid_elbo_se)
+check "the standard errors are positive and small" awk "BEGIN { exit !($VSE > 0 && $VSE < 20 && $ESE > 0 && $ESE < 20) }"
 check "valid bound and valid ELBO differ" test "$("$CHECK" num "$T/vr/log.jsonl" 1 valid_bound)" != \
     "$("$CHECK" num "$T/vr/log.jsonl" 1 valid_elbo)"
 expect 0 "export of the vr run" "$VAE" export --run "$T/vr" --to "$T/vr/w"

@@ -334,6 +334,7 @@ typedef struct trainer {
     vae_objective_state ost;
     vae_objective_out last_out; /* the last step's values (kl_weight, beta, capacity for the log) */
     double valid_bound;         /* the objective's bound on the validation data, last epoch */
+    double valid_bound_se;      /* its standard error across the examples */
     double last_gnorm, last_loss; /* the last step's gradient norm (before clipping) and loss */
     int has_elbo;                 /* the objective reports "elbo" (the train ELBO is logged) */
     double last_train_elbo;       /* of the last epoch this process completed (NaN before) */
@@ -409,7 +410,7 @@ static int evaluate_epoch(trainer *t, char *msg, size_t n) {
     /* the training objective's own bound on the same examples (for IWAE/VR not the ELBO above), no tape */
     vae_objective_cfg oc = t->ocfg;
     oc.data_size = 0;
-    double sum = 0;
+    double sum = 0, sq = 0; /* of the per-example bounds, for the mean and its standard error */
     int was = vae_set_grad_enabled(t->ectx, 0);
     for (int64_t i = 0; i < m; i += ec.batch) {
         int64_t mb = m - i < ec.batch ? m - i : ec.batch;
@@ -427,11 +428,16 @@ static int evaluate_epoch(trainer *t, char *msg, size_t n) {
             vae_set_grad_enabled(t->ectx, was);
             return -1;
         }
-        sum += o.bound_mean * (double)mb;
+        for (int64_t b = 0; b < mb; b++) {
+            double v = o.bound && vae_numel(o.bound) == mb ? vae_get_flat(o.bound, b) : o.bound_mean;
+            sum += v, sq += v * v;
+        }
     }
     vae_set_grad_enabled(t->ectx, was);
     vae_ctx_reset(t->ectx);
     t->valid_bound = m > 0 ? sum / (double)m : NAN;
+    double var = m > 1 ? (sq - sum * (sum / (double)m)) / (double)(m - 1) : NAN;
+    t->valid_bound_se = m > 1 ? sqrt(var > 0 ? var / (double)m : 0.0) : NAN;
     return 0;
 }
 
@@ -935,7 +941,7 @@ int cmd_train(int argc, char **argv) {
     double t0 = clock_now();
     trainer t;
     memset(&t, 0, sizeof t);
-    t.last_train_elbo = t.valid_bound = NAN;
+    t.last_train_elbo = t.valid_bound = t.valid_bound_se = NAN;
     char msg[512];
     if (o.out)
         snprintf(t.dir, sizeof t.dir, "%s", o.out);
@@ -1096,6 +1102,7 @@ int cmd_train(int argc, char **argv) {
                                .train_bound = seen ? c->part_bound / (double)seen : NAN,
                                .train_elbo = seen && t.has_elbo ? c->part_elbo / (double)seen : NAN,
                                .valid_bound = t.valid_bound,
+                               .valid_bound_se = t.valid_bound_se,
                                .kl_weight = vae_objective_out_value(&t.last_out, "kl_weight"),
                                .beta = vae_objective_out_value(&t.last_out, "beta"),
                                .capacity = vae_objective_out_value(&t.last_out, "capacity"),

@@ -111,7 +111,9 @@ int train_log_append(train_log *l, const char *path, const train_epoch_row *r, c
     json_num(&j, "train_rec", r->train_rec);
     json_num(&j, "train_kl", r->train_kl);
     json_num(&j, "valid_bound", r->has_valid ? r->valid_bound : NAN);
+    json_num(&j, "valid_bound_se", r->has_valid ? r->valid_bound_se : NAN);
     json_num(&j, "valid_elbo", r->has_valid ? ev->elbo : NAN);
+    json_num(&j, "valid_elbo_se", r->has_valid ? ev->elbo_se : NAN);
     json_num(&j, "valid_rec", r->has_valid ? ev->rec : NAN);
     json_num(&j, "valid_kl", r->has_valid ? ev->kl : NAN);
     json_num(&j, "kl_weight", r->kl_weight);

@@ -4,7 +4,8 @@
  * Line keys: epoch, step, bound_name (the objective's spec, e.g. "iwae:k=5"), train_bound (that
  * bound on the training batches), train_elbo (the ELBO on them, null when the objective does not
  * report it), train_rec, train_kl, valid_bound (the objective's bound on the validation data),
- * valid_elbo, valid_rec, valid_kl (the ELBO and its parts; null without a validation set),
+ * valid_bound_se (its standard error across the examples), valid_elbo, valid_elbo_se, valid_rec,
+ * valid_kl (the ELBO, its standard error and its parts; null without a validation set),
  * kl_weight, beta, capacity (the last step's KL weight, beta and capacity C; null when the
  * objective has none), kl_per_dim (array), active_units, lr, seconds, samples_per_s. On
  * --resume the file is cut back to the epochs the checkpoint has completed (a crash between the log
@@ -23,7 +24,7 @@ typedef struct train_epoch_row {
     int64_t epoch, step;
     const char *bound_name;
     double train_bound, train_elbo, train_rec, train_kl;
-    double valid_bound;
+    double valid_bound, valid_bound_se; /* mean over the examples and its standard error */
     double kl_weight, beta, capacity;
     int has_valid;             /* ev is from the validation set (else from training examples) */
     const vae_eval_result *ev; /* the epoch's evaluation: ELBO parts, KL per dim, active units */
