@@ -70,6 +70,7 @@ expect 2 "--objective with --samples" "$VAE" train --objective iwae:k=3 --sample
 expect 2 "estimator the objective lacks" "$VAE" train --objective vr --estimator dreg
 expect 0 "train --objective vr" "$VAE" train $TINY --epochs 1 --objective vr:alpha=0.5,k=3 --out "$T/vr"
 check "train JSON names the objective" grep -q '"objective":"vr:k=3"' "$T/out"
+check "train JSON gives the validation standard errors" "$CHECK" keys "$T/out" valid_bound_se valid_elbo_se
 check "log.jsonl names the bound" "$CHECK" keys "$T/vr/log.jsonl" bound_name train_bound train_elbo valid_bound \
     valid_elbo kl_weight beta capacity
 check "log.jsonl bound_name" grep -q '"bound_name":"vr:k=3"' "$T/vr/log.jsonl"

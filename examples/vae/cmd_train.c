@@ -576,7 +576,9 @@ static void print_result(trainer *t, const char *status, double seconds) {
     json_num(&j, "train_bound", last >= 0 ? t->log.train_bound[last] : NAN);
     json_num(&j, "train_elbo", t->last_train_elbo);
     json_num(&j, "valid_bound", last >= 0 ? t->log.valid_bound[last] : NAN);
+    json_num(&j, "valid_bound_se", last >= 0 ? t->log.valid_bound_se[last] : NAN);
     json_num(&j, "valid_elbo", last >= 0 ? t->log.valid_elbo[last] : NAN);
+    json_num(&j, "valid_elbo_se", last >= 0 ? t->log.valid_elbo_se[last] : NAN);
     if (t->last_eval.kl_per_dim) {
         json_num(&j, "kl", t->last_eval.kl);
         json_int(&j, "active_units", t->last_eval.active_units);

@@ -16,14 +16,17 @@ void train_log_free(train_log *l) {
     free(l->train_bound);
     free(l->valid_bound);
     free(l->valid_elbo);
+    free(l->valid_bound_se);
+    free(l->valid_elbo_se);
     memset(l, 0, sizeof *l);
 }
 
-static int push(train_log *l, double tr, double vb, double va) {
+static int push(train_log *l, double tr, double vb, double va, double vbse, double vase) {
     if (l->n == l->cap) {
         int cap = l->cap ? 2 * l->cap : 64;
-        double **arr[3] = {&l->train_bound, &l->valid_bound, &l->valid_elbo};
-        for (int i = 0; i < 3; i++) {
+        double **arr[5] = {&l->train_bound, &l->valid_bound, &l->valid_elbo, &l->valid_bound_se,
+                           &l->valid_elbo_se};
+        for (int i = 0; i < 5; i++) {
             double *a = realloc(*arr[i], sizeof(double) * (size_t)cap);
             if (!a) return -1;
             *arr[i] = a;
@@ -33,6 +36,8 @@ static int push(train_log *l, double tr, double vb, double va) {
     l->train_bound[l->n] = tr;
     l->valid_bound[l->n] = vb;
     l->valid_elbo[l->n] = va;
+    l->valid_bound_se[l->n] = vbse;
+    l->valid_elbo_se[l->n] = vase;
     l->n++;
     return 0;
 }
@@ -57,7 +62,7 @@ int train_log_trim(train_log *l, const char *path, int64_t epochs_done, int64_t 
     }
     int64_t expect = 1;
     while (rc == 0 && fgets(line, LOG_MAX_LINE, f)) {
-        double ep, tr, vb = NAN, va = NAN, st;
+        double ep, tr, vb = NAN, va = NAN, vbse = NAN, vase = NAN, st;
         size_t ll = strlen(line);
         if (ll == 0 || line[ll - 1] != '\n') break; /* a torn last line */
         /* --log-steps records: kept up to the checkpoint's step */
@@ -71,6 +76,8 @@ int train_log_trim(train_log *l, const char *path, int64_t epochs_done, int64_t 
             tr = NAN;
         if (!json_get_num(line, "valid_bound", &vb)) vb = NAN;
         if (!json_get_num(line, "valid_elbo", &va)) va = NAN;
+        if (!json_get_num(line, "valid_bound_se", &vbse)) vbse = NAN; /* absent in older logs */
+        if (!json_get_num(line, "valid_elbo_se", &vase)) vase = NAN;
         if (len + ll + 1 > cap) {
             while (len + ll + 1 > cap) cap *= 2;
             char *k = realloc(keep, cap);
@@ -84,7 +91,7 @@ int train_log_trim(train_log *l, const char *path, int64_t epochs_done, int64_t 
         memcpy(keep + len, line, ll);
         len += ll;
         if (is_step) continue;
-        if (push(l, tr, vb, va)) {
+        if (push(l, tr, vb, va, vbse, vase)) {
             snprintf(msg, n, "out of memory");
             rc = -1;
         }
@@ -147,7 +154,8 @@ int train_log_append(train_log *l, const char *path, const train_epoch_row *r, c
     }
     json_free(&j);
     if (rc == 0 && push(l, r->train_bound, r->has_valid ? r->valid_bound : NAN,
-                        r->has_valid ? ev->elbo : NAN)) {
+                        r->has_valid ? ev->elbo : NAN, r->has_valid ? r->valid_bound_se : NAN,
+                        r->has_valid ? ev->elbo_se : NAN)) {
         snprintf(msg, n, "out of memory");
         rc = -1;
     }

@@ -34,6 +34,7 @@ typedef struct train_epoch_row {
 typedef struct train_log {
     int n, cap;
     double *train_bound, *valid_bound, *valid_elbo; /* (n) per epoch; NaN when absent */
+    double *valid_bound_se, *valid_elbo_se;         /* their standard errors; NaN when absent */
 } train_log;
 
 /* Start an empty log file at path (truncating). 0 or -1 with msg. */
