@@ -411,6 +411,7 @@ static int evaluate_epoch(trainer *t, char *msg, size_t n) {
     vae_objective_cfg oc = t->ocfg;
     oc.data_size = 0;
     double sum = 0, sq = 0; /* of the per-example bounds, for the mean and its standard error */
+    int per_example = 1;    /* every batch gave its per-example bounds (else no standard error) */
     int was = vae_set_grad_enabled(t->ectx, 0);
     for (int64_t i = 0; i < m; i += ec.batch) {
         int64_t mb = m - i < ec.batch ? m - i : ec.batch;
@@ -428,8 +429,10 @@ static int evaluate_epoch(trainer *t, char *msg, size_t n) {
             vae_set_grad_enabled(t->ectx, was);
             return -1;
         }
+        int have = o.bound && vae_numel(o.bound) == mb;
+        per_example &= have;
         for (int64_t b = 0; b < mb; b++) {
-            double v = o.bound && vae_numel(o.bound) == mb ? vae_get_flat(o.bound, b) : o.bound_mean;
+            double v = have ? vae_get_flat(o.bound, b) : o.bound_mean;
             sum += v, sq += v * v;
         }
     }
@@ -437,7 +440,7 @@ static int evaluate_epoch(trainer *t, char *msg, size_t n) {
     vae_ctx_reset(t->ectx);
     t->valid_bound = m > 0 ? sum / (double)m : NAN;
     double var = m > 1 ? (sq - sum * (sum / (double)m)) / (double)(m - 1) : NAN;
-    t->valid_bound_se = m > 1 ? sqrt(var > 0 ? var / (double)m : 0.0) : NAN;
+    t->valid_bound_se = m > 1 && per_example ? sqrt(var > 0 ? var / (double)m : 0.0) : NAN;
     return 0;
 }
 
