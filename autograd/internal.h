@@ -78,6 +78,11 @@ vae_tensor *vae__grad_fresh(vae_ctx *ctx, vae_tensor *t, int *fresh);
 void vae__accum(vae_ctx *ctx, vae_tensor *x, const vae_tensor *g);
 /* Format a tensor's shape into buf (for messages). */
 const char *vae__shape(char *buf, int len, const vae_tensor *t);
+/* A contiguous t (..., cols) viewed as 2-d rows (numel / cols, cols), for the row kernels (GEMM, bias + act). */
+vae_tensor vae__as_rows(const vae_tensor *t);
+/* 1 when act (with alpha: ELU and leaky ReLU need alpha > 0) is a fused op's valid activation, else 0 with
+ * VAE_ERR_ARG naming op in ctx. */
+int vae__act_ok(vae_ctx *ctx, const char *op, int act, double alpha); /* act: a vae_act */
 
 /* Profile hooks (profile.c), called only when ctx->prof is set: an op starts (vae__inputs_ok), an op ends
  * (vae__done: its forward time is from the latest mark), a backward function took ns. */

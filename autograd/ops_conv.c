@@ -46,24 +46,6 @@ static int conv_check(vae_ctx *ctx, const char *op, const vae_tensor *x, const v
     return 1;
 }
 
-/* The activation of a fused op (as vae_linear_act's): 1 if fine, else 0 with the error in ctx. */
-static int act_ok(vae_ctx *ctx, const char *op, vae_act act, double alpha) {
-    if (act < 0 || act >= VAE_ACT_COUNT_ ||
-        ((act == VAE_ACT_ELU || act == VAE_ACT_LEAKY_RELU) && !(alpha > 0)))
-        return fail0(ctx, VAE_ERR_ARG, "%s: bad activation %d (alpha %g)", op, (int)act, alpha);
-    return 1;
-}
-
-/* y viewed as contiguous rows (numel / last dim, last dim), for the elementwise activation kernels. */
-static vae_tensor rows_of(const vae_tensor *y) {
-    vae_tensor v = *y;
-    int64_t n = vae_numel(y), cols = y->shape[y->ndim - 1];
-    v.ndim = 2;
-    v.shape[0] = cols ? n / cols : 0, v.shape[1] = cols;
-    v.stride[0] = cols, v.stride[1] = 1;
-    return v;
-}
-
 /* Build y = act(op(x, w) + b): shapes checked by the caller, output spatial size oh x ow. The activation runs in
  * place on the fresh y, so the node's backward reads act' from its output (node ip[3] = act, p[0] = alpha). */
 static vae_tensor *conv_build(vae_ctx *ctx, int op, const char *name, vae_tensor *x, vae_tensor *w,
@@ -102,7 +84,7 @@ static vae_tensor *conv_build(vae_ctx *ctx, int op, const char *name, vae_tensor
         return vae__fail(ctx, VAE_ERR_OOM, "%s: x %s: out of memory for the im2col buffers", name,
                          vae__shape(b1, sizeof b1, x));
     if (act != VAE_ACT_IDENTITY) {
-        vae_tensor y2 = rows_of(y);
+        vae_tensor y2 = vae__as_rows(y);
         vae_k_bias_act(&y2, NULL, (vae_kact)act, alpha);
     }
     if (grad) {
@@ -127,7 +109,7 @@ vae_tensor *vae_conv2d_act(vae_ctx *ctx, vae_tensor *x, vae_tensor *w, vae_tenso
                            int padding, vae_act act, double alpha) {
     vae_tensor *in[2] = {x, w};
     if (!vae__inputs_ok(ctx, "conv2d", 2, (const vae_tensor *const *)in)) return NULL;
-    if (!act_ok(ctx, "conv2d", act, alpha)) return NULL;
+    if (!vae__act_ok(ctx, "conv2d", act, alpha)) return NULL;
     if (!conv_check(ctx, "conv2d", x, w, b, 0, stride, padding, 0)) return NULL;
     int64_t H = x->shape[x->ndim - 2] + 2 * (int64_t)padding,
             W = x->shape[x->ndim - 1] + 2 * (int64_t)padding;
@@ -148,7 +130,7 @@ vae_tensor *vae_conv_transpose2d_act(vae_ctx *ctx, vae_tensor *x, vae_tensor *w,
                                      double alpha) {
     vae_tensor *in[2] = {x, w};
     if (!vae__inputs_ok(ctx, "conv_transpose2d", 2, (const vae_tensor *const *)in)) return NULL;
-    if (!act_ok(ctx, "conv_transpose2d", act, alpha)) return NULL;
+    if (!vae__act_ok(ctx, "conv_transpose2d", act, alpha)) return NULL;
     if (!conv_check(ctx, "conv_transpose2d", x, w, b, 1, stride, padding, output_padding))
         return NULL;
     int64_t oh =
@@ -166,7 +148,7 @@ static void conv_backward(vae_ctx *ctx, vae_node *n, int transposed) {
     if ((vae_act)n->ip[3] != VAE_ACT_IDENTITY) {
         vae_tensor *g = vae__out(ctx, y->dtype, y->ndim, y->shape);
         if (!g) return;
-        vae_tensor g2 = rows_of(g), y2 = rows_of(y), gy2 = rows_of(gy);
+        vae_tensor g2 = vae__as_rows(g), y2 = vae__as_rows(y), gy2 = vae__as_rows(gy);
         vae_k_act_grad((vae_kact)n->ip[3], n->p[0], &y2, &gy2, &g2);
         gy = g;
     }

@@ -18,8 +18,7 @@ _Static_assert((int)VAE_ACT_IDENTITY == (int)VAE_KACT_IDENTITY &&
                    (int)VAE_ACT_COUNT_ == (int)VAE_KACT_COUNT_,
                "vae_act and the kernels' vae_kact must agree");
 
-/* A 2-d (rows, cols) view of t (..., cols), given that t is contiguous. */
-static vae_tensor as_rows(const vae_tensor *t) {
+vae_tensor vae__as_rows(const vae_tensor *t) {
     vae_tensor v = *t;
     int64_t cols = t->ndim ? t->shape[t->ndim - 1] : 1;
     int64_t n = vae_numel(t);
@@ -31,14 +30,20 @@ static vae_tensor as_rows(const vae_tensor *t) {
     return v;
 }
 
+int vae__act_ok(vae_ctx *ctx, const char *op, int act, double alpha) {
+    if (act >= 0 && act < VAE_ACT_COUNT_ &&
+        ((act != VAE_ACT_ELU && act != VAE_ACT_LEAKY_RELU) || alpha > 0))
+        return 1;
+    vae__fail(ctx, VAE_ERR_ARG, "%s: bad activation %d (alpha %g)", op, act, alpha);
+    return 0;
+}
+
 vae_tensor *vae_linear_act(vae_ctx *ctx, vae_tensor *x, vae_tensor *W, vae_tensor *b, vae_act act,
                            double alpha) {
     vae_tensor *in[3] = {x, W, b};
     if (!vae__inputs_ok(ctx, "linear", 2, (const vae_tensor *const *)in)) return NULL;
     char b1[160], b2[160];
-    if (act < 0 || act >= VAE_ACT_COUNT_ ||
-        ((act == VAE_ACT_ELU || act == VAE_ACT_LEAKY_RELU) && !(alpha > 0)))
-        return vae__fail(ctx, VAE_ERR_ARG, "linear: bad activation %d (alpha %g)", (int)act, alpha);
+    if (!vae__act_ok(ctx, "linear", act, alpha)) return NULL;
     if (x->ndim < 1 || W->ndim != 2 || x->shape[x->ndim - 1] != W->shape[0])
         return vae__fail(ctx, VAE_ERR_SHAPE, "linear: x %s, W %s: need x (..., in) and W (in, out)",
                          vae__shape(b1, sizeof b1, x), vae__shape(b2, sizeof b2, W));
@@ -56,7 +61,7 @@ vae_tensor *vae_linear_act(vae_ctx *ctx, vae_tensor *x, vae_tensor *W, vae_tenso
     shape[x->ndim - 1] = W->shape[1];
     vae_tensor *y = vae__out(ctx, x->dtype, x->ndim, shape);
     if (!y) return NULL;
-    vae_tensor x2 = as_rows(xc), y2 = as_rows(y);
+    vae_tensor x2 = vae__as_rows(xc), y2 = vae__as_rows(y);
     vae_k_matmul(&x2, W, &y2, 0.0);
     vae_k_bias_act(y, bc, (vae_kact)act, alpha);
     vae_tensor *rec[3] = {xc, W, bc};
@@ -77,7 +82,7 @@ void vae__bw_linear(vae_ctx *ctx, vae_node *n) {
         if (!(g = vae__out(ctx, y->dtype, y->ndim, y->shape))) return;
         vae_k_act_grad((vae_kact)n->ip[0], n->p[0], y, y->grad, g);
     }
-    vae_tensor g2 = as_rows(g), x2 = as_rows(x);
+    vae_tensor g2 = vae__as_rows(g), x2 = vae__as_rows(x);
     if (b && (b->flags & VAE_TF_REQUIRES_GRAD)) vae__accum(ctx, b, &g2); /* column sums */
     if (W->flags & VAE_TF_REQUIRES_GRAD) { /* dW += x^T g: one GEMM over all rows */
         vae_tensor *gW = vae__grad(ctx, W);
@@ -93,7 +98,7 @@ void vae__bw_linear(vae_ctx *ctx, vae_node *n) {
         int fresh;
         vae_tensor *gx = vae__grad_fresh(ctx, x, &fresh);
         if (!gx) return;
-        vae_tensor gx2 = as_rows(gx), Wt = *W;
+        vae_tensor gx2 = vae__as_rows(gx), Wt = *W;
         Wt.shape[0] = W->shape[1];
         Wt.shape[1] = W->shape[0];
         Wt.stride[0] = W->stride[1];

@@ -148,13 +148,8 @@ typedef struct vae_k_adam {
     float b1, b2, wd, eps, step_size, inv_sqrt_bc2, decay;
 } vae_k_adam;
 VAE_API void vae_k_adam_f32(float *x, float *m, float *v, const float *g, int64_t n, const vae_k_adam *a);
-/* The split of [0, n) that vae_k_adam_f32 and vae_k_zero_shares give the threads (one range per thread, a multiple
- * of VAE_K_SHARE_ALIGN elements and at least VAE_K_SHARE_MIN):
- * the same elements on the same thread in both passes. */
-#define VAE_K_SHARE_ALIGN 16
-#define VAE_K_SHARE_MIN   16384
-/* Zero n elements of elem_size bytes at p, each thread its VAE_K_SHARE range, pinned (the gradients before a step:
- * each thread clears the gradients its Adam range reads, in its own cache). */
+/* Zero n elements of elem_size bytes at p, one range per thread, pinned, split as vae_k_adam_f32 splits its n (the
+ * gradients before a step: each thread clears the gradients its Adam range reads, in its own cache). */
 VAE_API void vae_k_zero_shares(void *p, int64_t n, size_t elem_size);
 
 /* Dynamic binarization by a counter-based generator (kernels_rng.c): out (m, d) row i, column j = 1 with

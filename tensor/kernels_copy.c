@@ -188,21 +188,15 @@ int vae_k_all_finite(const vae_tensor *x) {
 
 typedef struct zero_job {
     char *p;
-    int64_t n, len;
     size_t elem;
 } zero_job;
 
-static void zero_task(void *ctx, int64_t t, int tid) {
+static void zero_range(void *ctx, int64_t i0, int64_t i1) {
     const zero_job *z = ctx;
-    (void)tid;
-    int64_t i0, i1;
-    vae__share_range(z->n, z->len, t, &i0, &i1);
     memset(z->p + (size_t)i0 * z->elem, 0, (size_t)(i1 - i0) * z->elem);
 }
 
 void vae_k_zero_shares(void *p, int64_t n, size_t elem_size) {
-    if (!p || n <= 0) return;
-    zero_job z = {p, n, 0, elem_size};
-    const int nt = vae__share(n, VAE_K_SHARE_ALIGN, VAE_K_SHARE_MIN, &z.len);
-    vae__parallel_pinned(nt, zero_task, &z);
+    zero_job z = {p, elem_size};
+    if (p && n > 0) vae__parallel_ranges(n, zero_range, &z);
 }

@@ -36,6 +36,11 @@ static inline void vae__share_range(int64_t n, int64_t len, int64_t t, int64_t *
     *i1 = *i0 + len < n ? *i0 + len : n;
 }
 
+/* fn(ctx, i0, i1) over the ranges of vae__share(n, 16, 16384) (multiples of 16 elements, at least 16384 each),
+ * pinned: range t always on thread t. The per-step passes over the flat parameter store (Adam, the gradient
+ * zeroing) all run through it, so every thread touches the same elements in each of them, in its own cache. */
+void vae__parallel_ranges(int64_t n, void (*fn)(void *ctx, int64_t i0, int64_t i1), void *ctx);
+
 /* The stamp that tensors allocated in arena `a` now receive (vae_tensor.arena_id, .arena_gen); 0, 0 for NULL. */
 struct vae_arena;
 void vae__arena_stamp(const struct vae_arena *a, uint32_t *id, uint32_t *gen);

@@ -259,6 +259,26 @@ int vae__share(int64_t n, int64_t align, int64_t min_len, int64_t *len) {
     return n > 0 ? (int)((n + l - 1) / l) : 0;
 }
 
+typedef struct ranges_job {
+    void (*fn)(void *ctx, int64_t i0, int64_t i1);
+    void *ctx;
+    int64_t n, len;
+} ranges_job;
+
+static void range_task(void *vj, int64_t t, int tid) {
+    const ranges_job *j = vj;
+    (void)tid;
+    int64_t i0, i1;
+    vae__share_range(j->n, j->len, t, &i0, &i1);
+    j->fn(j->ctx, i0, i1);
+}
+
+void vae__parallel_ranges(int64_t n, void (*fn)(void *ctx, int64_t i0, int64_t i1), void *ctx) {
+    ranges_job j = {fn, ctx, n, 0};
+    const int nt = vae__share(n, 16, 16384, &j.len);
+    vae__parallel_pinned(nt, range_task, &j);
+}
+
 /* ---- per-thread scratch ----
  *
  * Each thread grows its own buffers on demand. With dynamic task claiming, a worker that happened to take no large

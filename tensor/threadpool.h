@@ -32,5 +32,4 @@ VAE_API vae_status vae_threads_set(int n);
 VAE_API void vae_parallel_for(int64_t ntasks, void (*fn)(void *ctx, int64_t task, int thread_id),
                       void *ctx);
 
-
 #endif

@@ -37,6 +37,17 @@ static double max_diff(const vae_tensor *a, const vae_tensor *b) {
     return e;
 }
 
+/* The encoder's conv part applied by hand: x (B, h*w*c) interleaved, read as (B, c, h, w), two conv + ReLU
+ * layers, flattened to (B, 4 * h/4 * w/4). */
+static vae_tensor *conv_features(vae_ctx *ctx, const vae_net *net, vae_tensor *x, int64_t B) {
+    vae_activation relu = vae_act_default(VAE_ACT_RELU);
+    vae_tensor *img =
+        vae_permute(ctx, vae_reshape(ctx, x, VAE_SHAPE(B, H, W, C)), (int[]){0, 3, 1, 2});
+    vae_tensor *h = vae_conv2d_layer_forward(ctx, &net->conv_enc[0], img, relu);
+    h = vae_conv2d_layer_forward(ctx, &net->conv_enc[1], h, relu);
+    return vae_reshape(ctx, h, VAE_SHAPE(B, 4 * (H / 4) * (W / 4)));
+}
+
 static void test_params_and_layout(void) {
     vae_net_cfg cfg;
     conv_cfg(&cfg, "gaussian-learned", VAE_F64); /* P = 2 parameters per pixel */
@@ -67,11 +78,7 @@ static void test_params_and_layout(void) {
     vae_tensor *x = pattern(ctx, VAE_F64, VAE_SHAPE(2, D), 0.3), *mu, *lv;
     CHECK(vae_net_encode(ctx, &net, x, &mu, &lv) != NULL);
     vae_activation relu = vae_act_default(VAE_ACT_RELU), id = vae_act_default(VAE_ACT_IDENTITY);
-    vae_tensor *img =
-        vae_permute(ctx, vae_reshape(ctx, x, VAE_SHAPE(2, H, W, C)), (int[]){0, 3, 1, 2});
-    vae_tensor *h = vae_conv2d_layer_forward(ctx, &net.conv_enc[0], img, relu);
-    h = vae_conv2d_layer_forward(ctx, &net.conv_enc[1], h, relu);
-    vae_tensor *e = vae_mlp_forward(ctx, &net.enc, vae_reshape(ctx, h, VAE_SHAPE(2, 4 * 2 * 2)));
+    vae_tensor *e = vae_mlp_forward(ctx, &net.enc, conv_features(ctx, &net, x, 2));
     CHECK_MSG(max_diff(mu, vae_slice(ctx, e, 1, 0, Z, 1)) == 0 &&
                   max_diff(lv, vae_slice(ctx, e, 1, Z, 2 * Z, 1)) == 0,
               "encoder differs from its layers: %s", vae_ctx_message(ctx));
@@ -228,11 +235,7 @@ static void test_fc_hidden(void) {
     vae_tensor *x = pattern(ctx, VAE_F64, VAE_SHAPE(3, D), 0.7), *mu, *lv;
     CHECK(vae_net_encode(ctx, &net, x, &mu, &lv) != NULL);
     vae_activation relu = vae_act_default(VAE_ACT_RELU), id = vae_act_default(VAE_ACT_IDENTITY);
-    vae_tensor *img =
-        vae_permute(ctx, vae_reshape(ctx, x, VAE_SHAPE(3, H, W, C)), (int[]){0, 3, 1, 2});
-    vae_tensor *h = vae_conv2d_layer_forward(ctx, &net.conv_enc[0], img, relu);
-    h = vae_conv2d_layer_forward(ctx, &net.conv_enc[1], h, relu);
-    h = vae_reshape(ctx, h, VAE_SHAPE(3, 16));
+    vae_tensor *h = conv_features(ctx, &net, x, 3); /* (3, 16) */
     for (int i = 0; i < 3; i++)
         h = vae_linear_forward(ctx, &net.enc.layer[i], h, i < 2 ? relu : id);
     CHECK_MSG(max_diff(mu, vae_slice(ctx, h, 1, 0, Z, 1)) == 0 &&

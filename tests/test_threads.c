@@ -78,6 +78,23 @@ static int pinned_ok(int64_t n) {
     return ok;
 }
 
+/* vae__parallel_ranges: each element of [0, n) in exactly one range, ranges on 16-element boundaries */
+static void range_hit(void *vctx, int64_t i0, int64_t i1) {
+    unsigned char *hits = vctx;
+    for (int64_t i = i0; i < i1; i++) hits[i]++;
+    if (i0 % 16) hits[i0] += 100; /* a misaligned start shows as a count > 1 */
+}
+
+static int ranges_once(int64_t n) {
+    unsigned char *hits = calloc((size_t)n + 1, 1);
+    if (!hits) return 0;
+    vae__parallel_ranges(n, range_hit, hits);
+    int ok = hits[n] == 0;
+    for (int64_t i = 0; i < n; i++) ok &= hits[i] == 1;
+    free(hits);
+    return ok;
+}
+
 static void test_pinned_and_shares(void) {
     for (int nt = 1; nt <= 4; nt++) {
         CHECK(vae_threads_set(nt) == VAE_OK);
@@ -97,6 +114,8 @@ static void test_pinned_and_shares(void) {
               (k - 1) * len < 100000);
         CHECK(vae__share(10, 16, 16384, &len) == 1 && len == 16384);
         CHECK(vae__share(0, 16, 16, &len) == 0);
+        CHECK_MSG(ranges_once(1) && ranges_once(16384) && ranges_once(100003),
+                  "parallel_ranges, threads=%d", nt);
         /* zeroing by shares: every element, nothing beyond */
         float *z = malloc(sizeof(float) * 70001);
         if (z) {
