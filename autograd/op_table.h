@@ -50,6 +50,7 @@
     X(LINEAR, "linear", 3, linear)                                                                                  \
     X(BERNOULLI_LOGITS_LP, "bernoulli_logits_lp", 2, bernoulli_lp)                                                  \
     X(NORMAL_KL_STD, "normal_kl_std", 2, normal_kl_std)                                                          \
+    X(NORMAL_LOGPDF, "normal_logpdf", 3, normal_logpdf)                                                          \
     /* convolutions (ops_conv.c): in = x, w, b (b may be NULL); ip[0] = stride, ip[1] = padding, ip[2] = output \
      * padding */                                                                                                \
     X(CONV2D, "conv2d", 3, conv2d)                                                                                  \

@@ -146,6 +146,11 @@ VAE_API vae_tensor *vae_bernoulli_logits_lp(vae_ctx *ctx, vae_tensor *logits, va
 /* KL(N(mu, exp(logvar)) || N(0, I)) summed over the last dim: 0.5 sum (mu^2 + exp(lv) - 1 - lv).
  * mu and logvar have the same shape (..., Z); the result is (...). */
 VAE_API vae_tensor *vae_normal_kl_std(vae_ctx *ctx, vae_tensor *mu, vae_tensor *logvar);
+/* log N(x; mu, sigma^2) elementwise with sigma = exp(log_scale): -((x - mu) / sigma)^2 / 2 - log_scale - log(2 pi) / 2.
+ * x, mu and log_scale broadcast (the result has the broadcast shape); one pass and one tape node for the seven ops
+ * of the composed form, with its bits. Every Normal's log_prob (models/dist_normal.c) is this, summed over the
+ * event. */
+VAE_API vae_tensor *vae_normal_logpdf(vae_ctx *ctx, vae_tensor *x, vae_tensor *mu, vae_tensor *log_scale);
 
 /* ---- convolutions (PyTorch's layouts; one tape node each) ---- */
 /* 2-d cross-correlation with zero padding: x (..., C, H, W), w (O, C, kh, kw), b (O,) or NULL ->

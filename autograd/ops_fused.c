@@ -240,3 +240,39 @@ void vae__bw_normal_kl_std(vae_ctx *ctx, vae_node *n) {
         if (gl) vae_set_flat(gl, i, vae_get_flat(gl, i) + g * 0.5 * expm1(vae_get_flat(lv, i)));
     }
 }
+
+/* ---- log N(x; mu, e^s), elementwise with broadcasting ---- */
+
+vae_tensor *vae_normal_logpdf(vae_ctx *ctx, vae_tensor *x, vae_tensor *mu, vae_tensor *log_scale) {
+    vae_tensor *in[3] = {x, mu, log_scale};
+    if (!vae__inputs_ok(ctx, "normal_logpdf", 3, (const vae_tensor *const *)in)) return NULL;
+    if (!vae__same_dtype(ctx, "normal_logpdf", x, mu) ||
+        !vae__same_dtype(ctx, "normal_logpdf", x, log_scale))
+        return NULL;
+    int nd, nd2;
+    int64_t full[VAE_MAX_DIMS], full2[VAE_MAX_DIMS];
+    if (!vae_broadcast_shape(x->ndim, x->shape, mu->ndim, mu->shape, &nd, full) ||
+        !vae_broadcast_shape(nd, full, log_scale->ndim, log_scale->shape, &nd2, full2)) {
+        char b1[160], b2[160], b3[160];
+        return vae__fail(ctx, VAE_ERR_SHAPE, "normal_logpdf: x %s, mu %s and log_scale %s do not broadcast",
+                         vae__shape(b1, sizeof b1, x), vae__shape(b2, sizeof b2, mu),
+                         vae__shape(b3, sizeof b3, log_scale));
+    }
+    vae_tensor *y = vae__out(ctx, x->dtype, nd2, full2);
+    if (!y) return NULL;
+    vae_k_normal_lpdf(x, mu, log_scale, y);
+    if (vae__wants_grad(ctx, 3, in) && !vae__record(ctx, VAE_OP_NORMAL_LOGPDF, y, 3, in)) return NULL;
+    return vae__done(ctx, VAE_OP_NORMAL_LOGPDF, y);
+}
+
+/* The partials in one pass into y-shaped temporaries, each then summed over where its input was broadcast: all three,
+ * or x's alone when neither parameter requires grad (a prior's constants). */
+void vae__bw_normal_logpdf(vae_ctx *ctx, vae_node *n) {
+    vae_tensor *y = n->out, *g[3] = {NULL, NULL, NULL};
+    const int params = ((n->in[1]->flags | n->in[2]->flags) & VAE_TF_REQUIRES_GRAD) != 0;
+    for (int i = 0; i < (params ? 3 : 1); i++)
+        if (!(g[i] = vae__out(ctx, y->dtype, y->ndim, y->shape))) return;
+    vae_k_normal_lpdf_grad(n->in[0], n->in[1], n->in[2], y->grad, g[0], g[1], g[2]);
+    for (int i = 0; i < 3; i++)
+        if (g[i]) vae__accum(ctx, n->in[i], g[i]);
+}

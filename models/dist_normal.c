@@ -10,28 +10,11 @@
 
 #define HALF_LOG_2PI 0.91893853320467274178 /* log(2 pi) / 2 */
 
-/* log N(x; mu, sigma) = -((x - mu) / sigma)^2 / 2 - log sigma - log(2 pi) / 2, summed over the
- * event. */
+/* log N(x; mu, sigma) = -((x - mu) / sigma)^2 / 2 - log sigma - log(2 pi) / 2 (the fused op; the same bits as composing
+ * it from sub, div, square, ...), summed over the event. x broadcasts against the parameters, so the standard Normal
+ * prior (mu a stride-0 zero, log sigma one 0) gives -x^2 / 2 - log(2 pi) / 2 over the distribution's shape. */
 static vae_tensor *normal_log_prob(vae_ctx *ctx, const vae_dist *d, vae_tensor *x) {
-    vae_tensor *r = vae_div(ctx, vae_sub(ctx, x, d->param[0]), d->param[2]);
-    vae_tensor *t = vae_sub(ctx, vae_mul_scalar(ctx, vae_square(ctx, r), -0.5), d->param[1]);
-    return vae_dist_sum_event(ctx, d, vae_add_scalar(ctx, t, -HALF_LOG_2PI));
-}
-
-/* log N(x; 0, 1) = -x^2 / 2 - log(2 pi) / 2: the prior term of every ELBO, so it skips the zero
- * parameters. */
-static vae_tensor *std_normal_log_prob(vae_ctx *ctx, const vae_dist *d, vae_tensor *x) {
-    vae_tensor *t = vae_mul_scalar(ctx, vae_square(ctx, x), -0.5);
-    t = vae_add_scalar(ctx, t, -HALF_LOG_2PI);
-    int64_t shape[VAE_MAX_DIMS];
-    int nd = vae_dist_shape(d, shape);
-    /* x may have fewer (or size-1) batch dims than the prior: broadcast to the documented shape */
-    int nout;
-    int64_t out[VAE_MAX_DIMS];
-    if (t && vae_broadcast_shape(t->ndim, t->shape, nd, shape, &nout, out) &&
-        (nout != t->ndim || memcmp(out, t->shape, sizeof(int64_t) * (size_t)nout)))
-        t = vae_expand(ctx, t, nout, out);
-    return vae_dist_sum_event(ctx, d, t);
+    return vae_dist_sum_event(ctx, d, vae_normal_logpdf(ctx, x, d->param[0], d->param[1]));
 }
 
 vae_tensor *vae_normal_rsample_with(vae_ctx *ctx, vae_dist *d, vae_tensor *eps) {
@@ -99,7 +82,7 @@ const vae_dist_ops vae_normal_ops = {
 
 const vae_dist_ops vae_std_normal_ops = {
     .name = "std_normal",
-    .log_prob = std_normal_log_prob,
+    .log_prob = normal_log_prob,
     .sample = normal_rsample,
     .rsample = normal_rsample,
     .mean = normal_mean,

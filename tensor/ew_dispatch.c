@@ -133,12 +133,16 @@ typedef struct ew_table2 {
     void (*kl_grad)(const float *, int64_t, const float *, int64_t, const float *, int64_t, int64_t,
                     float *, float *);
     double (*sumsq)(const void *, int64_t, int);
+    void (*lpdf)(const vae_tensor *, const vae_tensor *, const vae_tensor *, vae_tensor *);
+    void (*lpdf_grad)(const vae_tensor *, const vae_tensor *, const vae_tensor *, const vae_tensor *,
+                      vae_tensor *, vae_tensor *, vae_tensor *);
 } ew_table2;
 
 #define EW_TABLE2(sfx)                                                                             \
     {                                                                                              \
         vae_k_bernoulli_keyed_f32_##sfx, vae_k_normal_kl_std_f32_##sfx,                            \
-            vae_k_normal_kl_std_grad_f32_##sfx, vae_k_sumsq_##sfx                                  \
+            vae_k_normal_kl_std_grad_f32_##sfx, vae_k_sumsq_##sfx, vae_k_normal_lpdf_##sfx,        \
+            vae_k_normal_lpdf_grad_##sfx                                                           \
     }
 
 static const ew_table2 tables2[VAE_SIMD_PATH_COUNT_] = {
@@ -170,4 +174,11 @@ void vae_k_normal_kl_std_grad_f32(const float *mu, int64_t smu, const float *lv,
 }
 double vae_k_sumsq(const void *x, int64_t n, int f64) {
     return tables2[vae_simd_get_path()].sumsq(x, n, f64);
+}
+void vae_k_normal_lpdf(const vae_tensor *x, const vae_tensor *mu, const vae_tensor *s, vae_tensor *y) {
+    tables2[vae_simd_get_path()].lpdf(x, mu, s, y);
+}
+void vae_k_normal_lpdf_grad(const vae_tensor *x, const vae_tensor *mu, const vae_tensor *s, const vae_tensor *gy,
+                            vae_tensor *gx, vae_tensor *gmu, vae_tensor *gs) {
+    tables2[vae_simd_get_path()].lpdf_grad(x, mu, s, gy, gx, gmu, gs);
 }

@@ -42,8 +42,8 @@ VAE__EW_PROTOS(portable)
 VAE__EW_PROTOS(avx2)
 VAE__EW_PROTOS(avx512)
 
-/* The counter-based Bernoulli draws (kernels_rng.c), the f32 Gaussian KL pair (kernels_fused.c) and the sum of
- * squares (kernels_optim.c). */
+/* The counter-based Bernoulli draws (kernels_rng.c), the f32 Gaussian KL pair (kernels_fused.c), the sum of
+ * squares (kernels_optim.c) and the Normal log-density pair (kernels_normal.c). */
 #define VAE__EW_PROTOS2(sfx)                                                                       \
     void vae_k_bernoulli_keyed_f32_##sfx(uint64_t key, uint64_t ctr0, const float *p, int64_t d,   \
                                          const int64_t *idx, int64_t m, float *out);               \
@@ -52,7 +52,12 @@ VAE__EW_PROTOS(avx512)
     void vae_k_normal_kl_std_grad_f32_##sfx(const float *mu, int64_t smu, const float *lv,         \
                                             int64_t slv, const float *gy, int64_t rows, int64_t Z, \
                                             float *gm, float *gl);                                 \
-    double vae_k_sumsq_##sfx(const void *x, int64_t n, int f64);
+    double vae_k_sumsq_##sfx(const void *x, int64_t n, int f64);                                 \
+    void vae_k_normal_lpdf_##sfx(const vae_tensor *x, const vae_tensor *mu, const vae_tensor *s,   \
+                                 vae_tensor *y);                                                   \
+    void vae_k_normal_lpdf_grad_##sfx(const vae_tensor *x, const vae_tensor *mu,                   \
+                                      const vae_tensor *s, const vae_tensor *gy, vae_tensor *gx,   \
+                                      vae_tensor *gmu, vae_tensor *gs);
 
 VAE__EW_PROTOS2(portable)
 VAE__EW_PROTOS2(avx2)

@@ -141,6 +141,16 @@ VAE_API void vae_k_bernoulli_lp(const vae_tensor *l, const vae_tensor *x, vae_te
 VAE_API void vae_k_bernoulli_lp_grad(const vae_tensor *l, const vae_tensor *x, const vae_tensor *gy,
                              vae_tensor *g, int accumulate);
 
+/* The diagonal Normal log-density, elementwise: y = -((x - mu) / e^s)^2 / 2 - s - log(2 pi) / 2, with x, mu and s
+ * (the log-scale) broadcast to y's shape (y contiguous); the same operations in the same order as the composed ops
+ * exp, sub, div, square, mul_scalar(-1/2), sub, add_scalar(-log(2 pi) / 2), so the same bits. */
+VAE_API void vae_k_normal_lpdf(const vae_tensor *x, const vae_tensor *mu, const vae_tensor *s, vae_tensor *y);
+/* Its partials times gy over gy's shape (gy, gx, gmu, gs contiguous, that shape; x, mu, s broadcast to it): with
+ * r = (x - mu) / e^s, gmu = gy r / e^s, gx = -gmu, gs = gy (r^2 - 1). gmu and gs NULL: gx alone (the partials of
+ * constant parameters are not wanted). */
+VAE_API void vae_k_normal_lpdf_grad(const vae_tensor *x, const vae_tensor *mu, const vae_tensor *s,
+                                    const vae_tensor *gy, vae_tensor *gx, vae_tensor *gmu, vae_tensor *gs);
+
 /* One Adam/AdamW step on n f32 elements of flat buffers, in float arithmetic, threaded over fixed chunks (same bits
  * for any thread count): x' = x*decay, g' = g + wd*x', m = b1*m + (1-b1)*g', v = b2*v + (1-b2)*g'^2,
  * x = x' - step_size * m / (sqrt(v) * inv_sqrt_bc2 + eps). */

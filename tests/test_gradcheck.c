@@ -87,6 +87,7 @@ static vae_tensor *f_linear(vae_ctx *c, vae_tensor *const *x, int n, void *u) {
 U1(f_linear_nobias, vae_linear_act(c, x[0], x[1], NULL, VAE_ACT_TANH, 0))
 U1(f_bern_lp, vae_bernoulli_logits_lp(c, x[0], x[1]))
 U1(f_kl_std, vae_normal_kl_std(c, x[0], x[1]))
+U1(f_normal_logpdf, vae_normal_logpdf(c, x[0], x[1], x[2]))
 /* convolutions: one row each for the meta-test; tests/test_conv.c has the full grid and the PyTorch values */
 U1(f_conv2d, vae_conv2d(c, x[0], x[1], x[2], 2, 1))
 U1(f_convt2d, vae_conv_transpose2d(c, x[0], x[1], x[2], 2, 1, 1))
@@ -178,6 +179,11 @@ static row rows[] = {
     {"linear-nobias-T", f_linear_nobias, 2, {INT(2, 3, 4), INT(2, 4, 5)}, -1, 1, 1e-6, 1e-6, 0},
     {"bernoulli_logits_lp", f_bern_lp, 2, {IN(3, 2, 3, 4), IN(2, 3, 4)}, -3, 3, 1e-6, 1e-6, 0},
     {"normal_kl_std", f_kl_std, 2, {IN(2, 3, 4), INT(2, 3, 4)}, -2, 2, 1e-6, 1e-6, 0},
+    /* z (K, B, Z) against a posterior's (B, Z) parameters, as in IWAE; and x against a (Z,) mean, scalar log-scale */
+    {"normal_logpdf-bcast", f_normal_logpdf, 3, {IN(3, 2, 3, 4), IN(2, 3, 4), INT(2, 3, 4)}, -1.5, 1.5, 1e-6, 1e-6,
+     0},
+    {"normal_logpdf-scalar", f_normal_logpdf, 3, {INT(2, 3, 4), IN(1, 4), {.ndim = 0, .requires_grad = 1}}, -1.5,
+     1.5, 1e-6, 1e-6, 0},
     {"conv", f_conv2d, 3, {IN(4, 2, 2, 5, 4), IN(4, 3, 2, 3, 3), IN(1, 3)}, -1, 1, 1e-6, 1e-6, 0},
     {"convt", f_convt2d, 3, {IN(4, 2, 2, 3, 2), IN(4, 2, 3, 3, 3), IN(1, 3)}, -1, 1, 1e-6, 1e-6, 0},
 };

@@ -82,7 +82,9 @@ enum {
     K_ACT_GRAD,
     K_BERN,
     K_BERN_GRAD,
-    K_ADAM
+    K_ADAM,
+    K_NLPDF,
+    K_NLPDF_GRAD
 };
 
 static void run_call(void *vc, vae_tensor *out) {
@@ -134,6 +136,20 @@ static void run_call(void *vc, vae_tensor *out) {
         const int64_t n = vae_numel(c->a);
         float *x = out->data;
         vae_k_adam_f32(x, x + n, x + 2 * n, c->a->data, n, &h);
+        break;
+    }
+    case K_NLPDF: /* x, mu, log-scale */
+        vae_k_normal_lpdf(c->a, c->b, c->c, out);
+        break;
+    case K_NLPDF_GRAD: { /* out (3, ...x's shape): gx, gmu, gs (op 1: gx alone); gy = x */
+        vae_tensor g[3];
+        for (int k = 0; k < 3; k++) {
+            g[k] = *c->a;
+            g[k].data = (char *)out->data + (size_t)k * nbytes(c->a);
+            g[k].offset = 0;
+            vae_contiguous_strides(g[k].ndim, g[k].shape, g[k].stride);
+        }
+        vae_k_normal_lpdf_grad(c->a, c->b, c->c, c->a, &g[0], c->op ? NULL : &g[1], c->op ? NULL : &g[2]);
         break;
     }
     default:
@@ -204,6 +220,21 @@ static void check_size(vae_dtype dt, int64_t K, int64_t B, int64_t D) {
     SAME("bernoulli_lp transposed", out_lp, init_lp, K_BERN, 0, &at, xr, NULL);
     SAME("bernoulli_lp_grad", o, init, K_BERN_GRAD, 0, a, xr, gy_lp);
     SAME("bernoulli_lp_grad +=", o, init, K_BERN_GRAD, 1, &at, xr, gy_lp);
+    { /* x (K, B, D) against (B, D) parameters; against a transposed x and one scalar log-scale */
+        vae_tensor *s0 = vae_tensor_alloc(g_ar, NULL, dt, 0, NULL);
+        int64_t s3[2] = {3, vae_numel(a)};
+        vae_tensor *g3 = rnd(dt, 2, s3, 1), *g30 = rnd(dt, 2, s3, 1);
+        CHECK(s0 && g3 && g30);
+        if (s0 && g3 && g30) {
+            vae_set_flat(s0, 0, -0.3);
+            SAME("normal_lpdf", o, init, K_NLPDF, 0, a, xr, mask);
+            SAME("normal_lpdf transposed", o, init, K_NLPDF, 0, &at, xr, s0);
+            SAME("normal_lpdf_grad", g3, g30, K_NLPDF_GRAD, 0, a, xr, mask);
+            SAME("normal_lpdf_grad scalar", g3, g30, K_NLPDF_GRAD, 0, a, xr, s0);
+            SAME("normal_lpdf_grad gx alone", g3, g30, K_NLPDF_GRAD, 1, a, xr, mask);
+            SAME("normal_lpdf_grad gx alone, scalars", g3, g30, K_NLPDF_GRAD, 1, a, s0, s0);
+        }
+    }
     if (dt == VAE_F32) { /* x, m, v in one (3, K*B*D) buffer; v = |init| */
         int64_t s3[2] = {3, vae_numel(a)};
         vae_tensor *xmv = rnd(dt, 2, s3, 1), *xmv0 = rnd(dt, 2, s3, 1);
