@@ -216,10 +216,14 @@ enum { LANES = 16 };
  * (x e - (1 - x)) / (1 + e) for l >= 0, (x - (1 - x) e) / (1 + e) below. */
 #define bern_exp_float  vae_vexpf
 #define bern_exp_double exp
+#define bern_l1pe_float vae_vlog1p_expnf /* log1p(e^-a), a >= 0 */
+static inline double bern_l1pe_double(double a) {
+    return log1p(exp(-a));
+}
 #define BERN_TERMS(T)                                                                              \
     static inline T bern_lp_##T(T x, T l) {                                                        \
         const T a = l < 0 ? -l : l;                                                                \
-        return -(softplus_##T(-a) + x * (l < 0 ? a : 0) + (1 - x) * (l > 0 ? a : 0));              \
+        return -(bern_l1pe_##T(a) + x * (l < 0 ? a : 0) + (1 - x) * (l > 0 ? a : 0));              \
     }                                                                                              \
     static inline T bern_dl_##T(T x, T l) {                                                        \
         const T e = bern_exp_##T(l < 0 ? l : -l);                                                  \
