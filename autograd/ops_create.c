@@ -62,12 +62,25 @@ vae_tensor *vae_wrap(vae_ctx *ctx, vae_dtype dt, int ndim, const int64_t *shape,
     return vae_tensor_wrap(ctx->arena, &ctx->err, dt, ndim, shape, data);
 }
 
-/* One random value of vae_randn / vae_rand, as a double (converted to the output dtype by the caller). */
-static double draw(vae_rng *r, int normal, vae_dtype dt) {
-    if (normal) return vae_rng_normal(r);
-    /* f32: 24 bits, exact in float: a 53-bit double just under 1 would round to 1.0f, outside [0, 1) */
-    return dt == VAE_F64 ? vae_rng_uniform(r)
-                         : (double)((float)(vae_rng_u64(r) >> 40) * 0x1.0p-24f);
+/* n random values of vae_randn / vae_rand in order, as doubles, into out (converted to the output dtype when dst is
+ * not NULL: dst[i] of dtype dt; out is then scratch). Normals in blocks (vae_rng_normal_n: the same values as one
+ * vae_rng_normal call each). */
+enum { DRAW_BLOCK = 256 };
+static void draw_n(vae_rng *r, int normal, vae_dtype dt, int64_t n, void *dst) {
+    double out[DRAW_BLOCK];
+    for (int64_t i0 = 0; i0 < n; i0 += DRAW_BLOCK) {
+        const int64_t m = n - i0 < DRAW_BLOCK ? n - i0 : DRAW_BLOCK;
+        if (normal)
+            vae_rng_normal_n(r, out, m);
+        else /* f32: 24 bits, exact in float: a 53-bit double just under 1 would round to 1.0f, outside [0, 1) */
+            for (int64_t k = 0; k < m; k++)
+                out[k] = dt == VAE_F64 ? vae_rng_uniform(r)
+                                       : (double)((float)(vae_rng_u64(r) >> 40) * 0x1.0p-24f);
+        if (dst && dt == VAE_F64)
+            memcpy((double *)dst + i0, out, sizeof(double) * (size_t)m);
+        else if (dst)
+            for (int64_t k = 0; k < m; k++) ((float *)dst)[i0 + k] = (float)out[k];
+    }
 }
 
 /* Fill t with draws; under vae_ctx_set_noise_rows, as rows [lo, lo + b) of a (..., total, E) draw. */
@@ -84,17 +97,12 @@ static vae_tensor *fill_random(vae_ctx *ctx, vae_tensor *t, int normal) {
         }
     }
     if (skip_lo == 0 && skip_hi == 0) outer = 1, inner = n, b = 1;
-    int64_t keep = b * inner, i = 0;
+    const int64_t keep = b * inner;
+    const size_t esize = t->dtype == VAE_F64 ? sizeof(double) : sizeof(float);
     for (int64_t o = 0; o < outer; o++) {
-        for (int64_t k = 0; k < skip_lo; k++) draw(&ctx->rng, normal, t->dtype);
-        for (int64_t k = 0; k < keep; k++, i++) {
-            double v = draw(&ctx->rng, normal, t->dtype);
-            if (t->dtype == VAE_F64)
-                ((double *)t->data)[i] = v;
-            else
-                ((float *)t->data)[i] = (float)v;
-        }
-        for (int64_t k = 0; k < skip_hi; k++) draw(&ctx->rng, normal, t->dtype);
+        draw_n(&ctx->rng, normal, t->dtype, skip_lo, NULL);
+        draw_n(&ctx->rng, normal, t->dtype, keep, (char *)t->data + (size_t)(o * keep) * esize);
+        draw_n(&ctx->rng, normal, t->dtype, skip_hi, NULL);
     }
     return t;
 }

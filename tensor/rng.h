@@ -28,6 +28,9 @@ VAE_API double vae_rng_uniform_pos(vae_rng *r);
 VAE_API uint64_t vae_rng_below(vae_rng *r, uint64_t n);
 /* Standard normal N(0,1) (Marsaglia polar method). */
 VAE_API double vae_rng_normal(vae_rng *r);
+/* out[i] = vae_rng_normal(r) for i in [0, n), in order: the same values bit for bit and the same state after, about
+ * twice as fast (the transcendental part runs over blocks of pairs). */
+VAE_API void vae_rng_normal_n(vae_rng *r, double *out, int64_t n);
 /* 1 with probability p (p clamped to [0,1]), else 0. */
 VAE_API int vae_rng_bernoulli(vae_rng *r, double p);
 /* out[i] = 1 with probability p[i], else 0, for i in [0, n): the same draws and results as

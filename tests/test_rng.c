@@ -123,6 +123,29 @@ static void test_normal_bernoulli(void) {
     CHECK(never == 0 && always == 2000);
 }
 
+/* vae_rng_normal_n gives what vae_rng_normal gives one call at a time, bit for bit, for counts around its block of
+ * 64 pairs, starting with and without a spare normal, and leaves the same state behind (the spare field too, also
+ * when it was already returned). */
+static void test_normal_n(void) {
+    const int64_t counts[] = {0, 1, 2, 3, 127, 128, 129, 130, 1001};
+    double got[1001], want[1001];
+    for (size_t c = 0; c < sizeof counts / sizeof counts[0]; c++)
+        for (int spare = 0; spare < 2; spare++) {
+            const int64_t n = counts[c];
+            vae_rng a, b;
+            vae_rng_seed(&a, 77 + (uint64_t)c);
+            if (spare) vae_rng_normal(&a); /* leaves one spare normal */
+            b = a;
+            vae_rng_normal_n(&a, got, n);
+            for (int64_t i = 0; i < n; i++) want[i] = vae_rng_normal(&b);
+            CHECK_MSG(memcmp(got, want, sizeof(double) * (size_t)n) == 0, "normal_n n=%lld spare %d",
+                      (long long)n, spare);
+            CHECK(a.has_spare == b.has_spare && memcmp(&a.spare, &b.spare, sizeof a.spare) == 0 &&
+                  memcmp(a.s, b.s, sizeof a.s) == 0);
+            CHECK(vae_rng_normal(&a) == vae_rng_normal(&b));
+        }
+}
+
 static void test_below(void) {
     vae_rng r;
     vae_rng_seed(&r, 3);
@@ -243,6 +266,7 @@ int main(void) {
     test_bernoulli_f32();
     test_uniform();
     test_normal_bernoulli();
+    test_normal_n();
     test_below();
     test_split_shuffle();
     return test_finish();
