@@ -178,6 +178,8 @@ static row rows[] = {
     {"stack", f_stack, 2, {IN(2, 3, 4), INT(2, 3, 4)}, -2, 2, 1e-6, 1e-6, 0},
     {"linear-nobias-T", f_linear_nobias, 2, {INT(2, 3, 4), INT(2, 4, 5)}, -1, 1, 1e-6, 1e-6, 0},
     {"bernoulli_logits_lp", f_bern_lp, 2, {IN(3, 2, 3, 4), IN(2, 3, 4)}, -3, 3, 1e-6, 1e-6, 0},
+    /* logits broadcast against x: the backward sums the logits' gradient over the broadcast dim */
+    {"bernoulli_logits_lp-bcast", f_bern_lp, 2, {INT(2, 3, 4), IN(3, 2, 3, 4)}, -3, 3, 1e-6, 1e-6, 0},
     {"normal_kl_std", f_kl_std, 2, {IN(2, 3, 4), INT(2, 3, 4)}, -2, 2, 1e-6, 1e-6, 0},
     /* z (K, B, Z) against a posterior's (B, Z) parameters, as in IWAE; and x against a (Z,) mean, scalar log-scale */
     {"normal_logpdf-bcast", f_normal_logpdf, 3, {IN(3, 2, 3, 4), IN(2, 3, 4), INT(2, 3, 4)}, -1.5, 1.5, 1e-6, 1e-6,
