@@ -64,9 +64,12 @@ static void vae__gemm_split(int64_t total, int64_t parts, int64_t idx, int64_t a
 /* Below this many flops a product runs on the calling thread: waking workers costs more than it
  * saves. */
 #define GEMM_PARALLEL_FLOPS 2e6
-/* Cost of packing one element, in flops of micro-kernel time (a packed element is a load + a
- * store). */
-#define GEMM_PACK_COST 16.0
+/* Cost of moving one operand element into a task (packing it, or streaming it in place), in flops of micro-kernel
+ * time: a load and a store, from L3 in a training step, whose working set exceeds L2 (half a cycle per element at
+ * ~64 flops per cycle). 16 (in-cache packing) split W1's 100x784 @ 784x400 products by rows, each thread then
+ * streaming all of the weights; with 32 they split by columns, each thread reading half: W1 on 2 threads +4-7% (7
+ * of 8 alternations), W2 and W3 +3-4% in the last five. */
+#define GEMM_PACK_COST 32.0
 
 /* Pick the task grid tm x tn minimizing the modelled time of the busiest thread: compute plus the
  * packing that each task repeats (its A rows and its B columns, once each). The grid only
