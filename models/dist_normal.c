@@ -2,11 +2,9 @@
  * Gaussian. param[0] = loc, param[1] = log-scale s, param[2] = scale sigma = exp(s); each
  * broadcasts to the shape. */
 #include <math.h>
-#include <string.h>
 
 #include "autograd/ops.h"
 #include "models/dist_builtin.h"
-#include "tensor/view.h"
 
 #define HALF_LOG_2PI 0.91893853320467274178 /* log(2 pi) / 2 */
 

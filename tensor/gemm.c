@@ -67,8 +67,8 @@ static void vae__gemm_split(int64_t total, int64_t parts, int64_t idx, int64_t a
 /* Cost of moving one operand element into a task (packing it, or streaming it in place), in flops of micro-kernel
  * time: a load and a store, from L3 in a training step, whose working set exceeds L2 (half a cycle per element at
  * ~64 flops per cycle). 16 (in-cache packing) split W1's 100x784 @ 784x400 products by rows, each thread then
- * streaming all of the weights; with 32 they split by columns, each thread reading half: W1 on 2 threads +4% (median
- * of 8 alternations, ahead in 7), W2 and W3 unchanged (+1%, -0.5%). */
+ * streaming all of the weights; with 32 they split by columns, each thread reading half: W1 on 2 threads +4.7% +- 3.6%
+ * (8 alternations, ahead in 7), W2 and W3 +1.5% +- 1.3% and +2.4% +- 1.9%. */
 #define GEMM_PACK_COST 32.0
 
 /* Pick the task grid tm x tn minimizing the modelled time of the busiest thread: compute plus the

@@ -48,15 +48,20 @@ static vae_tensor *conv_features(vae_ctx *ctx, const vae_net *net, vae_tensor *x
     return vae_reshape(ctx, h, VAE_SHAPE(B, 4 * (H / 4) * (W / 4)));
 }
 
+/* vae_net_init with an rng seeded `seed`; 0 with the error reported when it fails. */
+static int init_net(vae_net *net, const vae_net_cfg *cfg, uint64_t seed) {
+    vae_rng rng;
+    vae_rng_seed(&rng, seed);
+    vae_error err = {0};
+    CHECK_MSG(vae_net_init(net, cfg, &rng, &err) == VAE_OK, "%s", err.msg);
+    return err.code == VAE_OK;
+}
+
 static void test_params_and_layout(void) {
     vae_net_cfg cfg;
     conv_cfg(&cfg, "gaussian-learned", VAE_F64); /* P = 2 parameters per pixel */
     vae_net net;
-    vae_rng rng;
-    vae_rng_seed(&rng, 5);
-    vae_error err = {0};
-    CHECK_MSG(vae_net_init(&net, &cfg, &rng, &err) == VAE_OK, "%s", err.msg);
-    if (!net.params) return;
+    if (!init_net(&net, &cfg, 5)) return;
     /* enc.conv0, enc.conv1, enc.fc.0, dec.fc.0, dec.convt0, dec.convt1: weight and bias each */
     CHECK(vae_params_count(net.params) == 12);
     for (int i = 0; i < vae_params_count(net.params); i++) {
@@ -217,11 +222,7 @@ static void test_fc_hidden(void) {
     conv_cfg(&cfg, "bernoulli", VAE_F64);
     cfg.nconv_hidden = 2, cfg.conv_hidden[0] = 5, cfg.conv_hidden[1] = 6;
     vae_net net;
-    vae_rng rng;
-    vae_rng_seed(&rng, 8);
-    vae_error err = {0};
-    CHECK_MSG(vae_net_init(&net, &cfg, &rng, &err) == VAE_OK, "%s", err.msg);
-    if (!net.params) return;
+    if (!init_net(&net, &cfg, 8)) return;
     CHECK(vae_params_count(net.params) == 20); /* 4 conv layers + 3 + 3 fc layers, weight and bias */
     const char *names[] = {"enc.fc.0.weight", "enc.fc.1.weight", "enc.fc.2.weight",
                            "dec.fc.0.weight", "dec.fc.1.weight", "dec.fc.2.weight"};
@@ -256,6 +257,9 @@ static void test_fc_hidden(void) {
     vae_ctx_free(ctx);
     vae_net_free(&net);
     /* refused: a size of 0, too many layers, conv_hidden on the MLP net */
+    vae_rng rng;
+    vae_rng_seed(&rng, 8);
+    vae_error err = {0};
     cfg.conv_hidden[1] = 0;
     CHECK(vae_net_init(&net, &cfg, &rng, &err) == VAE_ERR_ARG && strstr(err.msg, "conv_hidden"));
     cfg.conv_hidden[1] = 6, cfg.nconv_hidden = VAE_NET_MAX_HIDDEN + 1;
