@@ -115,6 +115,13 @@ int main(void) {
         CHECK(vae_normal_logpdf(c, x, mu, lv) == NULL && vae_ctx_status(c) == VAE_ERR_SHAPE);
         CHECK(strstr(vae_ctx_message(c), "normal_logpdf") && strstr(vae_ctx_message(c), "(3,5,7)") &&
               strstr(vae_ctx_message(c), "(5,3)"));
+        vae_ctx_clear_error(c); /* a dtype mismatch and a NULL input name the op too */
+        vae_tensor *other = vae_randn(c, dt ? VAE_F32 : VAE_F64, VAE_SHAPE(5, 3));
+        CHECK(vae_normal_logpdf(c, mu, other, lv) == NULL && vae_ctx_status(c) == VAE_ERR_DTYPE &&
+              strstr(vae_ctx_message(c), "normal_logpdf"));
+        vae_ctx_clear_error(c);
+        CHECK(vae_normal_logpdf(c, mu, NULL, lv) == NULL && vae_ctx_status(c) == VAE_ERR_NULL &&
+              strstr(vae_ctx_message(c), "normal_logpdf"));
         vae_ctx_free(c);
     }
     return test_finish();
