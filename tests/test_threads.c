@@ -1,6 +1,6 @@
 /* Thread pool: every task runs exactly once, nested calls run serially, thread-count settings are
  * validated, pinned jobs run task t on thread t % n, vae__share's split, vae_k_zero_shares, and sgemm/dgemm results
- * are bit-identical for 1..4 threads. */
+ * are bit-identical for 1..4 threads, over every kind of task grid and with two callers at once. */
 #include "test.h"
 #include "tensor/gemm.h"
 #include "tensor/kernels.h"
@@ -8,6 +8,7 @@
 #include "tensor/threadpool.h"
 #include "tensor/scratch.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -130,6 +131,86 @@ static void test_pinned_and_shares(void) {
     CHECK(vae_threads_set(0) == VAE_OK);
 }
 
+/* One product of the shapes below, A (M x K) and B (K x N) row-major or transposed. */
+typedef struct {
+    int64_t M, N, K;
+    int ta, tb, dbl;
+    const void *A, *B;
+    void *C;
+} gemm_job;
+
+static void gemm_job_run(gemm_job *g) {
+    const int64_t rsa = g->ta ? 1 : g->K, csa = g->ta ? g->M : 1;
+    const int64_t rsb = g->tb ? 1 : g->N, csb = g->tb ? g->K : 1;
+    if (g->dbl)
+        vae_dgemm(g->M, g->N, g->K, 1.0, g->A, rsa, csa, g->B, rsb, csb, 0.0, g->C, g->N, 1);
+    else
+        vae_sgemm(g->M, g->N, g->K, 1.0f, g->A, rsa, csa, g->B, rsb, csb, 0.0f, g->C, g->N, 1);
+}
+
+static void *gemm_job_thread(void *arg) {
+    gemm_job_run(arg);
+    return NULL;
+}
+
+/* The task grids (gemm.c, vae__gemm_grid): with 2-4 threads these shapes split 1 x n, n x 1 and 2 x 2, with
+ * several K chunks, partial edge panels, B read in place or packed, tasks reading A in place (N <= 32 per task)
+ * beside tasks packing it, and two A blocks per task (6000 x 1024, 4200 x 1024). Each result must equal the
+ * 1-thread one bit for bit; then two user threads run their products at once on 2 threads (one gets the pool, the
+ * other runs its tasks serially) and must agree too. */
+static void test_gemm_grids(void) {
+    static const int64_t shapes[][3] = {{100, 400, 784}, {1000, 200, 784}, {300, 517, 1100}, {64, 60, 300},
+                                        {1000, 1000, 300}, {600, 700, 1100}, {6000, 40, 1024}, {40, 1000, 900},
+                                        {4200, 700, 1024}};
+    const int nshapes = (int)(sizeof shapes / sizeof shapes[0]);
+    vae_rng r;
+    vae_rng_seed(&r, 11);
+    for (int sh = 0; sh < nshapes; sh++)
+        for (int v = 0; v < 3; v++) { /* v: 0 row-major f32, 1 both transposed f32, 2 row-major f64 */
+            const int64_t M = shapes[sh][0], N = shapes[sh][1], K = shapes[sh][2];
+            const int dbl = v == 2, es = dbl ? 8 : 4;
+            if (dbl && M * N * K > 200000000) continue; /* f64 on the smaller shapes only */
+            char *A = malloc((size_t)(M * K * es)), *B = malloc((size_t)(K * N * es));
+            char *C[5];
+            for (int i = 0; i < 5; i++) C[i] = malloc((size_t)(M * N * es));
+            int ok = A && B && C[0] && C[1] && C[2] && C[3] && C[4];
+            CHECK(ok);
+            if (ok) {
+                for (int64_t i = 0; i < M * K; i++)
+                    dbl ? (((double *)A)[i] = vae_rng_normal(&r)) : (((float *)A)[i] = (float)vae_rng_normal(&r));
+                for (int64_t i = 0; i < K * N; i++)
+                    dbl ? (((double *)B)[i] = vae_rng_normal(&r)) : (((float *)B)[i] = (float)vae_rng_normal(&r));
+                for (int nt = 1; nt <= 4; nt++) {
+                    CHECK(vae_threads_set(nt) == VAE_OK);
+                    gemm_job g = {M, N, K, v == 1, v == 1, dbl, A, B, C[nt - 1]};
+                    gemm_job_run(&g);
+                    if (nt > 1)
+                        CHECK_MSG(memcmp(C[0], C[nt - 1], (size_t)(M * N * es)) == 0,
+                                  "%s %lldx%lldx%lld (%s): 1 vs %d threads", dbl ? "dgemm" : "sgemm", (long long)M,
+                                  (long long)N, (long long)K, v == 1 ? "transposed" : "row-major", nt);
+                }
+                /* two callers at once on 2 threads */
+                CHECK(vae_threads_set(2) == VAE_OK);
+                gemm_job g1 = {M, N, K, v == 1, v == 1, dbl, A, B, C[1]}, g2 = g1;
+                g2.C = C[4];
+                pthread_t th;
+                const int started = pthread_create(&th, NULL, gemm_job_thread, &g2) == 0;
+                gemm_job_run(&g1);
+                if (started)
+                    pthread_join(th, NULL);
+                else
+                    gemm_job_run(&g2);
+                CHECK_MSG(memcmp(C[0], C[1], (size_t)(M * N * es)) == 0 &&
+                              memcmp(C[0], C[4], (size_t)(M * N * es)) == 0,
+                          "%lldx%lldx%lld: two concurrent callers differ from 1 thread", (long long)M, (long long)N,
+                          (long long)K);
+            }
+            free(A), free(B);
+            for (int i = 0; i < 5; i++) free(C[i]);
+        }
+    CHECK(vae_threads_set(0) == VAE_OK);
+}
+
 int main(void) {
     /* Settings. */
     const int def = vae_threads_get();
@@ -187,6 +268,7 @@ int main(void) {
     for (int i = 0; i < 4; i++) free(C[i]), free(dC[i]);
     free(A), free(B), free(dA), free(dB);
     CHECK(vae_threads_set(0) == VAE_OK);
+    test_gemm_grids();
 
     /* Scratch: aligned, reused when large enough, bad slots refused. */
     void *s1 = vae__thread_scratch(2, 100);
