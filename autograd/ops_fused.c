@@ -5,6 +5,7 @@
 
 #include "autograd/ops.h"
 #include "internal.h"
+#include "tensor/gemm_hint.h"
 
 /* ---- linear: y = act(x @ W + b); node->ip[0] = act, p[0] = alpha ---- */
 
@@ -62,7 +63,10 @@ vae_tensor *vae_linear_act(vae_ctx *ctx, vae_tensor *x, vae_tensor *W, vae_tenso
     vae_tensor *y = vae__out(ctx, x->dtype, x->ndim, shape);
     if (!y) return NULL;
     vae_tensor x2 = vae__as_rows(xc), y2 = vae__as_rows(y);
+    /* W's rows are K: each thread sums over the rows it owns (gemm_hint.h) */
+    const vae__gemm_hint_kind hint = vae__gemm_hint(VAE__GEMM_KSPLIT);
     vae_k_matmul(&x2, W, &y2, 0.0);
+    vae__gemm_hint(hint);
     vae_k_bias_act(y, bc, (vae_kact)act, alpha);
     vae_tensor *rec[3] = {xc, W, bc};
     if (vae__wants_grad(ctx, 3, rec)) {
@@ -84,9 +88,11 @@ void vae__bw_linear(vae_ctx *ctx, vae_node *n) {
     }
     vae_tensor g2 = vae__as_rows(g), x2 = vae__as_rows(x);
     if (b && (b->flags & VAE_TF_REQUIRES_GRAD)) vae__accum(ctx, b, &g2); /* column sums */
+    /* dW's rows and dx's columns are W's rows: their tasks run on the threads that own them (gemm_hint.h) */
+    const vae__gemm_hint_kind hint = vae__gemm_hint(VAE__GEMM_PINNED);
     if (W->flags & VAE_TF_REQUIRES_GRAD) { /* dW += x^T g: one GEMM over all rows */
         vae_tensor *gW = vae__grad(ctx, W);
-        if (!gW) return;
+        if (!gW) goto done;
         vae_tensor xt = x2;
         xt.shape[0] = x2.shape[1];
         xt.shape[1] = x2.shape[0];
@@ -97,14 +103,17 @@ void vae__bw_linear(vae_ctx *ctx, vae_node *n) {
     if (x->flags & VAE_TF_REQUIRES_GRAD) { /* dx += g W^T, or dx = g W^T into a fresh gradient */
         int fresh;
         vae_tensor *gx = vae__grad_fresh(ctx, x, &fresh);
-        if (!gx) return;
-        vae_tensor gx2 = vae__as_rows(gx), Wt = *W;
-        Wt.shape[0] = W->shape[1];
-        Wt.shape[1] = W->shape[0];
-        Wt.stride[0] = W->stride[1];
-        Wt.stride[1] = W->stride[0];
-        vae_k_matmul(&g2, &Wt, &gx2, fresh ? 0.0 : 1.0);
+        if (gx) {
+            vae_tensor gx2 = vae__as_rows(gx), Wt = *W;
+            Wt.shape[0] = W->shape[1];
+            Wt.shape[1] = W->shape[0];
+            Wt.stride[0] = W->stride[1];
+            Wt.stride[1] = W->stride[0];
+            vae_k_matmul(&g2, &Wt, &gx2, fresh ? 0.0 : 1.0);
+        }
     }
+done:
+    vae__gemm_hint(hint);
 }
 
 /* ---- Bernoulli log-likelihood from logits, summed over the last dim ---- */

@@ -126,11 +126,11 @@ DEFINE_STEPS(double, f64)
 
 /* Adam/AdamW on f32 storage, the hot case: float arithmetic, vectorized per ISA (tensor/kernels_optim.c). */
 static void adam_f32_fast(float *x, const float *g, float *m, float *v, int64_t n, const step_k *k,
-                          double decay) {
+                          double decay, const vae_owner_map *own) {
     const vae_k_adam a = {(float)k->b1,  (float)k->b2,        (float)k->wd,
                           (float)k->eps, (float)k->step_size, (float)(1.0 / k->sqrt_bc2),
                           (float)decay};
-    vae_k_adam_f32(x, m, v, g, n, &a);
+    vae_k_adam_f32(x, m, v, g, n, &a, own);
 }
 
 vae_status vae_optim_step(vae_optim *o, vae_error *err) {
@@ -175,7 +175,7 @@ vae_status vae_optim_step(vae_optim *o, vae_error *err) {
             if (f64)
                 adam_f64(x, g, s0, s1, n, &k, decay);
             else
-                adam_f32_fast(x, g, s0, s1, n, &k, decay);
+                adam_f32_fast(x, g, s0, s1, n, &k, decay, vae_params_owner_map(p));
             break;
         case VAE_OPTIM_ADAGRAD:
             if (f64)

@@ -26,6 +26,12 @@ struct vae_params {
     void *grads;
     int nslots;
     void *slot[VAE_PARAMS_MAX_SLOTS];
+    /* which pool thread updates and zeroes what (vae_params_owner_map): built for own.nthreads threads (0: to be
+     * rebuilt); arrays of own_cap ranges */
+    vae_owner_map own;
+    int own_cap;
+    int64_t *own_lo, *own_hi;
+    int *own_who;
 };
 
 static size_t dsize(const vae_params *p) {
@@ -63,6 +69,9 @@ void vae_params_free(vae_params *p) {
     free(p->values);
     free(p->grads);
     for (int s = 0; s < p->nslots; s++) free(p->slot[s]);
+    free(p->own_lo);
+    free(p->own_hi);
+    free(p->own_who);
     free(p);
 }
 
@@ -148,6 +157,7 @@ vae_tensor *vae_params_add(vae_params *p, const char *name, int ndim, const int6
     v->name = g->name = e->name;
     repoint(p, e);
     p->entries[p->count++] = e;
+    p->own.nthreads = 0; /* the owner map is rebuilt at its next use */
     p->len = end;
     return v;
 oom:
@@ -166,6 +176,7 @@ void vae_params_truncate(vae_params *p, int n) {
     for (int i = n; i < p->count; i++) free(p->entries[i]);
     p->count = n;
     p->len = new_len;
+    p->own.nthreads = 0;
 }
 
 vae_dtype vae_params_dtype(const vae_params *p) {
@@ -210,8 +221,60 @@ void *vae_params_grads(const vae_params *p) {
     return p && p->len ? p->grads : NULL;
 }
 
+/* A weight of at least this many elements is split by rows between the threads; a smaller parameter goes whole to
+ * the thread with the fewest elements so far. */
+#define OWN_ROWS_MIN 65536
+
+/* Rows [r*t/nt, r*(t+1)/nt) of a (rows, cols) weight go to thread t: the rows that the linear op's GEMM tasks give
+ * thread t (autograd/ops_fused.c: the forward's K halves, the weight gradient's row split, the input gradient's
+ * column split, all pinned), so that a weight's cache lines stay with one core from the forward to Adam. */
+const vae_owner_map *vae_params_owner_map(vae_params *p) {
+    const int nt = vae_threads_get();
+    if (!p || !p->len || nt < 2 || nt > 64) return NULL;
+    if (p->own.nthreads == nt) return &p->own; /* reset by vae_params_add and _truncate */
+    const int need = p->count * nt;
+    if (need > p->own_cap) {
+        int64_t *lo = malloc(sizeof *lo * (size_t)need), *hi = malloc(sizeof *hi * (size_t)need);
+        int *who = malloc(sizeof *who * (size_t)need);
+        if (!lo || !hi || !who) {
+            free(lo), free(hi), free(who);
+            return NULL; /* the passes then split evenly: slower on some machines, the same results */
+        }
+        free(p->own_lo), free(p->own_hi), free(p->own_who);
+        p->own_lo = lo, p->own_hi = hi, p->own_who = who, p->own_cap = need;
+    }
+    int64_t load[64] = {0};
+    int c = 0;
+    for (int i = 0; i < p->count; i++) {
+        const param_entry *e = p->entries[i];
+        /* a parameter's ranges run to the next one's offset (or the end): the padding goes with them */
+        const int64_t off = i == 0 ? 0 : e->off, end = i + 1 < p->count ? p->entries[i + 1]->off : p->len;
+        const vae_tensor *v = &e->value;
+        const int64_t ne = vae_numel(v);
+        if (v->ndim == 2 && ne >= OWN_ROWS_MIN && v->shape[0] >= nt) {
+            const int64_t rows = v->shape[0], cols = v->shape[1];
+            for (int t = 0; t < nt; t++) {
+                p->own_lo[c] = t == 0 ? off : e->off + rows * t / nt * cols;
+                p->own_hi[c] = t + 1 == nt ? end : e->off + rows * (t + 1) / nt * cols;
+                p->own_who[c] = t;
+                load[t] += p->own_hi[c] - p->own_lo[c];
+                c++;
+            }
+        } else {
+            int t = 0;
+            for (int u = 1; u < nt; u++)
+                if (load[u] < load[t]) t = u;
+            p->own_lo[c] = off, p->own_hi[c] = end, p->own_who[c] = t;
+            load[t] += end - off;
+            c++;
+        }
+    }
+    p->own = (vae_owner_map){nt, c, p->len, p->own_lo, p->own_hi, p->own_who};
+    return &p->own;
+}
+
 void vae_params_zero_grad(vae_params *p) {
-    if (p && p->len) vae_k_zero_shares(p->grads, p->len, dsize(p));
+    if (p && p->len) vae_k_zero_shares(p->grads, p->len, dsize(p), vae_params_owner_map(p));
 }
 
 vae_status vae_params_ensure_slots(vae_params *p, int nslots, vae_error *err) {

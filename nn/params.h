@@ -25,6 +25,7 @@
 
 #include "tensor/error.h"
 #include "tensor/tensor.h"
+#include "tensor/threadpool.h"
 
 /* Most optimizer state slots a store can hold (Adam uses 2). */
 #define VAE_PARAMS_MAX_SLOTS 4
@@ -68,8 +69,14 @@ VAE_API int vae_params_index(const vae_params *p, const char *name);
  * Valid until the next vae_params_add. */
 VAE_API void *vae_params_values(const vae_params *p);
 VAE_API void *vae_params_grads(const vae_params *p);
-/* Set every gradient to zero with one memset; NULL is harmless. */
+/* Set every gradient to zero, on the pool by the owner map below; NULL is harmless. */
 VAE_API void vae_params_zero_grad(vae_params *p);
+/* Which pool thread zeroes and updates which elements of the flat buffers (threadpool.h): each weight of at least
+ * 64k elements split by rows in vae_threads_get() parts, the rows that the linear op's GEMM tasks give each thread,
+ * smaller parameters whole to the least loaded thread. Rebuilt when the thread count or the parameters change (no
+ * allocation otherwise); NULL for 1 or more than 64 threads, NULL p, an empty store, or no memory (the passes then
+ * split evenly, with the same results). Valid until the next call, vae_params_add or vae_params_truncate. */
+VAE_API const vae_owner_map *vae_params_owner_map(vae_params *p);
 
 /* Make sure state slots 0..nslots-1 exist (new slots are zero-filled; existing ones are kept). Fails with
  * VAE_ERR_ARG (nslots outside 0..VAE_PARAMS_MAX_SLOTS) or VAE_ERR_OOM, leaving the store unchanged. */

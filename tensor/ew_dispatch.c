@@ -16,7 +16,7 @@ typedef struct ew_table {
     void (*bern)(const vae_tensor *, const vae_tensor *, vae_tensor *);
     void (*bern_grad)(const vae_tensor *, const vae_tensor *, const vae_tensor *, vae_tensor *,
                       int);
-    void (*adam)(float *, float *, float *, const float *, int64_t, const vae_k_adam *);
+    void (*adam)(float *, float *, float *, const float *, int64_t, const vae_k_adam *, const vae_owner_map *);
 } ew_table;
 
 #define EW_TABLE(sfx)                                                                              \
@@ -121,8 +121,9 @@ void vae_k_bernoulli_lp_grad(const vae_tensor *l, const vae_tensor *x, const vae
                              vae_tensor *g, int accumulate) {
     ew()->bern_grad(l, x, gy, g, accumulate);
 }
-void vae_k_adam_f32(float *x, float *m, float *v, const float *g, int64_t n, const vae_k_adam *a) {
-    ew()->adam(x, m, v, g, n, a);
+void vae_k_adam_f32(float *x, float *m, float *v, const float *g, int64_t n, const vae_k_adam *a,
+                    const vae_owner_map *own) {
+    ew()->adam(x, m, v, g, n, a, own);
 }
 
 /* The second group of variants (ew_isa.h VAE__EW_PROTOS2), in a table of its own. */

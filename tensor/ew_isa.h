@@ -36,7 +36,7 @@
     void vae_k_bernoulli_lp_grad_##sfx(const vae_tensor *l, const vae_tensor *x,                   \
                                        const vae_tensor *gy, vae_tensor *g, int accumulate);       \
     void vae_k_adam_f32_##sfx(float *x, float *m, float *v, const float *g, int64_t n,             \
-                              const vae_k_adam *a);
+                              const vae_k_adam *a, const vae_owner_map *own);
 
 VAE__EW_PROTOS(portable)
 VAE__EW_PROTOS(avx2)

@@ -165,6 +165,60 @@ static void DRV_(task)(void *vctx, int64_t t, int thread_id) {
     if (m0 < m1 && n0 < n1) DRV_(block)(x, m0, m1, n0, n1);
 }
 
+/* The K-split product (gemm_hint.h, VAE__GEMM_KSPLIT): task t computes C's whole M x N over K chunk t of 2; task 0
+ * into C with the caller's beta, task 1 into P (its scratch) with beta 0; then C += P by row halves. */
+typedef struct DRV_(kctx) {
+    DRV_(ctx) x;
+    DRV_T *P; /* task 1's partial (M x N, row stride N); NULL if its scratch was not available */
+} DRV_(kctx);
+
+static void DRV_(ktask)(void *vk, int64_t t, int thread_id) {
+    (void)thread_id;
+    DRV_(kctx) *k = vk;
+    DRV_(ctx) y = k->x;
+    const int64_t k0 = k->x.K * t / 2, k1 = k->x.K * (t + 1) / 2; /* the serial driver's chunk boundaries */
+    y.A = k->x.A + k0 * k->x.csa;
+    y.B = k->x.B + k0 * k->x.rsb;
+    y.K = k1 - k0;
+    y.nk = 1;
+    if (t == 1) {
+        DRV_T *P = vae__thread_scratch(5, (size_t)(y.M * y.N) * sizeof(DRV_T));
+        if (!P) return; /* the caller computes this chunk afterwards */
+        y.C = P, y.rsc = y.N, y.csc = 1, y.beta = 0;
+        k->P = P;
+    }
+    DRV_(block)(&y, 0, y.M, 0, y.N);
+}
+
+static void DRV_(kreduce)(void *vk, int64_t t, int thread_id) {
+    (void)thread_id;
+    const DRV_(kctx) *k = vk;
+    const DRV_(ctx) *x = &k->x;
+    for (int64_t i = x->M * t / 2; i < x->M * (t + 1) / 2; i++) {
+        DRV_T *c = x->C + i * x->rsc;
+        const DRV_T *p = k->P + i * x->N;
+        if (x->csc == 1)
+            for (int64_t j = 0; j < x->N; j++) c[j] = c[j] + p[j];
+        else
+            for (int64_t j = 0; j < x->N; j++) c[j * x->csc] = c[j * x->csc] + p[j];
+    }
+}
+
+/* With alpha = 1 the serial driver's second chunk leaves C = C + acc (the kernel's beta = 1 path, rounded once),
+ * which is what task 1's acc added to task 0's C gives. */
+static void DRV_(ksplit)(const DRV_(ctx) * x) {
+    DRV_(kctx) k = {.x = *x, .P = NULL};
+    vae__parallel_pinned(2, DRV_(ktask), &k);
+    if (k.P)
+        vae__parallel_pinned(2, DRV_(kreduce), &k);
+    else { /* no scratch on the worker: the second chunk on this thread, as the serial driver runs it */
+        DRV_(ctx) y = *x;
+        const int64_t k0 = x->K / 2;
+        y.A = x->A + k0 * x->csa, y.B = x->B + k0 * x->rsb, y.K = x->K - k0, y.nk = 1, y.beta = 1;
+        DRV_(block)(&y, 0, y.M, 0, y.N);
+    }
+}
+
 static void DRV_(run)(const DRV_KERNEL *kd, int64_t M, int64_t N, int64_t K, DRV_T alpha,
                       const DRV_T *A, int64_t rsa, int64_t csa, const DRV_T *B, int64_t rsb,
                       int64_t csb, DRV_T beta, DRV_T *C, int64_t rsc, int64_t csc) {
@@ -187,9 +241,20 @@ static void DRV_(run)(const DRV_KERNEL *kd, int64_t M, int64_t N, int64_t K, DRV
          .csc = csc,
          .tm = 1,
          .tn = 1};
+    /* Under the K-split hint a K that fits one chunk but is long enough to halve is summed in two chunks on every
+     * thread count, so that 2 threads can split it (gemm_hint.h). */
+    if (tl_hint == VAE__GEMM_KSPLIT && x.nk == 1 && K >= GEMM_KSPLIT_MIN_K) x.nk = 2;
+    const int nt = vae__pool_in_task() ? 1 : vae_threads_get();
+    if (tl_hint == VAE__GEMM_KSPLIT && nt == 2 && x.nk == 2 && alpha == 1 &&
+        2.0 * (double)M * (double)N * (double)K >= GEMM_PARALLEL_FLOPS) {
+        DRV_(ksplit)(&x);
+        return;
+    }
     vae__gemm_grid(M, N, K, kd->mr, kd->nr, kd->nr_pad, &x.tm, &x.tn);
     if (x.tm * x.tn == 1)
         DRV_(block)(&x, 0, M, 0, N);
+    else if (tl_hint != VAE__GEMM_FREE && x.tm * x.tn == nt)
+        vae__parallel_pinned(x.tm * x.tn, DRV_(task), &x);
     else
         vae_parallel_for(x.tm * x.tn, DRV_(task), &x);
 }

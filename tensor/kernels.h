@@ -9,6 +9,7 @@
 #define VAE_KERNELS_H
 
 #include "tensor/tensor.h"
+#include "tensor/threadpool.h"
 
 /* Every unary elementwise function once, its derivative beside it:
  *   X(NAME, "name", cost, f(v), f'(v, y))
@@ -151,16 +152,18 @@ VAE_API void vae_k_normal_lpdf(const vae_tensor *x, const vae_tensor *mu, const 
 VAE_API void vae_k_normal_lpdf_grad(const vae_tensor *x, const vae_tensor *mu, const vae_tensor *s,
                                     const vae_tensor *gy, vae_tensor *gx, vae_tensor *gmu, vae_tensor *gs);
 
-/* One Adam/AdamW step on n f32 elements of flat buffers, in float arithmetic, threaded over fixed chunks (same bits
- * for any thread count): x' = x*decay, g' = g + wd*x', m = b1*m + (1-b1)*g', v = b2*v + (1-b2)*g'^2,
+/* One Adam/AdamW step on n f32 elements of flat buffers, in float arithmetic, one range per thread (the ranges of
+ * `own` when it is valid for n, else an even split; threadpool.h; the same bits for any split): x' = x*decay, g' = g + wd*x', m = b1*m + (1-b1)*g', v = b2*v + (1-b2)*g'^2,
  * x = x' - step_size * m / (sqrt(v) * inv_sqrt_bc2 + eps). */
 typedef struct vae_k_adam {
     float b1, b2, wd, eps, step_size, inv_sqrt_bc2, decay;
 } vae_k_adam;
-VAE_API void vae_k_adam_f32(float *x, float *m, float *v, const float *g, int64_t n, const vae_k_adam *a);
-/* Zero n elements of elem_size bytes at p, one range per thread, pinned, split as vae_k_adam_f32 splits its n (the
- * gradients before a step: each thread clears the gradients its Adam range reads, in its own cache). */
-VAE_API void vae_k_zero_shares(void *p, int64_t n, size_t elem_size);
+VAE_API void vae_k_adam_f32(float *x, float *m, float *v, const float *g, int64_t n, const vae_k_adam *a,
+                            const vae_owner_map *own);
+/* Zero n elements of elem_size bytes at p, one range per thread, pinned, split as vae_k_adam_f32 splits its n with
+ * the same `own` (the gradients before a step: each thread clears the gradients its Adam ranges read, in its own
+ * cache). */
+VAE_API void vae_k_zero_shares(void *p, int64_t n, size_t elem_size, const vae_owner_map *own);
 
 /* Dynamic binarization by a counter-based generator (kernels_rng.c): out (m, d) row i, column j = 1 with
  * probability p[idx[i]*d + j] (p[i*d + j] when idx is NULL), else 0, from the SplitMix64 output at position

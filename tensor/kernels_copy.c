@@ -196,7 +196,7 @@ static void zero_range(void *ctx, int64_t i0, int64_t i1) {
     memset(z->p + (size_t)i0 * z->elem, 0, (size_t)(i1 - i0) * z->elem);
 }
 
-void vae_k_zero_shares(void *p, int64_t n, size_t elem_size) {
+void vae_k_zero_shares(void *p, int64_t n, size_t elem_size, const vae_owner_map *own) {
     zero_job z = {p, elem_size};
-    if (p && n > 0) vae__parallel_ranges(n, zero_range, &z);
+    if (p && n > 0) vae__parallel_owned(n, own, zero_range, &z);
 }

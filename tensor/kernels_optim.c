@@ -31,13 +31,14 @@ static void adam32_range(void *ctx, int64_t i0, int64_t i1) {
 }
 
 void VAE__EW(vae_k_adam_f32)(float *x, float *m, float *v, const float *g, int64_t n,
-                             const vae_k_adam *a) {
+                             const vae_k_adam *a, const vae_owner_map *own) {
     /* One contiguous range per thread, each always on the same thread (vae__parallel_ranges): its moments m and v
      * (touched only here), its parameters and, zeroed by vae_k_zero_shares over the same ranges, its gradients stay
      * in that core's cache. 653k parameters (W1) on 2 threads alone: 119 -> 76 us per update (medians of 200)
-     * against 16k-element chunks claimed in turn. */
+     * against 16k-element chunks claimed in turn. With the parameter store's owner map each thread takes the rows of
+     * the weights that its GEMM tasks read and write (README, stop 25). */
     adam32_job j = {x, m, v, g, *a};
-    if (n > 0) vae__parallel_ranges(n, adam32_range, &j);
+    if (n > 0) vae__parallel_owned(n, own, adam32_range, &j);
 }
 
 /* Sum of squares (kernels.h): fixed chunks (their size depends only on n) on the pool, each summed in SUMSQ_LANES

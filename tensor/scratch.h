@@ -5,8 +5,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Number of scratch slots per thread; a kernel that calls another one uses different slots. */
-#define VAE__SCRATCH_SLOTS 5
+/* Number of scratch slots per thread; a kernel that calls another one uses different slots. GEMM: 0 and 1 (a
+ * thread's packed A and B), 5 (the second half of a K-split product, gemm_driver.h); conv: 2-4. */
+#define VAE__SCRATCH_SLOTS 6
 
 /* A 64-byte aligned buffer of at least `bytes` bytes owned by the calling OS thread, slot `slot` in
  * [0, VAE__SCRATCH_SLOTS). It is reallocated only when too small (contents are then lost), so the
@@ -40,6 +41,11 @@ static inline void vae__share_range(int64_t n, int64_t len, int64_t t, int64_t *
  * pinned: range t always on thread t. The per-step passes over the flat parameter store (Adam, the gradient
  * zeroing) all run through it, so every thread touches the same elements in each of them, in its own cache. */
 void vae__parallel_ranges(int64_t n, void (*fn)(void *ctx, int64_t i0, int64_t i1), void *ctx);
+/* The same over the ranges of an owner map (threadpool.h), range by range on its thread, pinned; a map that is NULL
+ * or not valid for n and the current thread count falls back to vae__parallel_ranges. */
+struct vae_owner_map;
+void vae__parallel_owned(int64_t n, const struct vae_owner_map *own,
+                         void (*fn)(void *ctx, int64_t i0, int64_t i1), void *ctx);
 
 /* The stamp that tensors allocated in arena `a` now receive (vae_tensor.arena_id, .arena_gen); 0, 0 for NULL. */
 struct vae_arena;

@@ -279,6 +279,29 @@ void vae__parallel_ranges(int64_t n, void (*fn)(void *ctx, int64_t i0, int64_t i
     vae__parallel_pinned(nt, range_task, &j);
 }
 
+typedef struct owned_job {
+    const vae_owner_map *own;
+    void (*fn)(void *ctx, int64_t i0, int64_t i1);
+    void *ctx;
+} owned_job;
+
+static void owned_task(void *vj, int64_t t, int tid) {
+    const owned_job *j = vj;
+    (void)tid;
+    for (int i = 0; i < j->own->count; i++)
+        if (j->own->who[i] == t && j->own->lo[i] < j->own->hi[i]) j->fn(j->ctx, j->own->lo[i], j->own->hi[i]);
+}
+
+void vae__parallel_owned(int64_t n, const vae_owner_map *own, void (*fn)(void *ctx, int64_t i0, int64_t i1),
+                         void *ctx) {
+    if (!own || own->n != n || own->nthreads != vae_threads_get() || own->nthreads < 2) {
+        vae__parallel_ranges(n, fn, ctx);
+        return;
+    }
+    owned_job j = {own, fn, ctx};
+    vae__parallel_pinned(own->nthreads, owned_task, &j);
+}
+
 /* ---- per-thread scratch ----
  *
  * Each thread grows its own buffers on demand. With dynamic task claiming, a worker that happened to take no large

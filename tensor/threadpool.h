@@ -32,4 +32,16 @@ VAE_API vae_status vae_threads_set(int n);
 VAE_API void vae_parallel_for(int64_t ntasks, void (*fn)(void *ctx, int64_t task, int thread_id),
                       void *ctx);
 
+/* Which thread of a pinned pass (the optimizer's update, the gradient zeroing) takes which elements of a flat buffer
+ * of n elements: the ranges [lo[i], hi[i]) with who[i] == t go to thread t of nthreads. Built by the parameter store
+ * (nn/params.c) so that each thread updates the rows of a weight that its GEMM tasks read and write (README,
+ * Performance, stop 25). Valid when the ranges cover [0, n) exactly once and nthreads is the pool's thread count;
+ * passes given any other map (or NULL) split n evenly instead, with the same results. */
+typedef struct vae_owner_map {
+    int nthreads, count;
+    int64_t n;
+    const int64_t *lo, *hi;
+    const int *who;
+} vae_owner_map;
+
 #endif

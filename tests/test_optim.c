@@ -1,6 +1,7 @@
 /* Optimizers on convex quadratics, Adam's first steps against reference values, weight decay, clipping, and the
  * learning-rate schedules at chosen steps (Burda's stage boundaries included). */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tensor/kernels.h"
@@ -224,6 +225,73 @@ static void test_adam_autograd(void) {
     vae_params_free(p);
 }
 
+/* The parameter store's owner map (vae_params_owner_map) and the linear op's pinned, K-split GEMMs change which
+ * thread does what, never a bit: a 784-600-784 net (both weights split by rows, the first one's forward split over
+ * K) trained 3 Adam steps on 1, 2, 3 and 4 threads ends with the same parameters; and the map covers the store once,
+ * the weights by row halves. */
+static void test_owner_threads(void) {
+    vae_error err = {0};
+    float *ref = NULL;
+    for (int nt = 1; nt <= 4; nt++) {
+        CHECK(vae_threads_set(nt) == VAE_OK);
+        vae_params *p = vae_params_new(VAE_F32);
+        vae_linear l1, l2;
+        vae_linear_init(&l1, p, "l1", 784, 600, 1, &err);
+        vae_linear_init(&l2, p, "l2", 600, 784, 1, &err);
+        vae_rng rng;
+        vae_rng_seed(&rng, 6);
+        vae_linear_reset(&l1, &rng, &err);
+        vae_linear_reset(&l2, &rng, &err);
+        vae_optim o;
+        vae_optim_config c = vae_optim_defaults(VAE_OPTIM_ADAM, 1e-3);
+        vae_optim_init(&o, p, &c, &err);
+        enum { B = 40 };
+        float *xs = malloc(sizeof(float) * B * 784);
+        CHECK(xs != NULL && err.code == VAE_OK);
+        if (!xs) return;
+        for (int i = 0; i < B * 784; i++) xs[i] = (float)vae_rng_uniform(&rng);
+        vae_ctx *ctx = vae_ctx_new(0);
+        for (int s = 0; s < 3; s++) {
+            vae_ctx_reset(ctx);
+            vae_params_zero_grad(p);
+            vae_tensor *x = vae_wrap(ctx, VAE_F32, VAE_SHAPE(B, 784), xs);
+            vae_tensor *h = vae_linear_forward(ctx, &l1, x, vae_act_default(VAE_ACT_TANH));
+            vae_tensor *y = vae_linear_forward(ctx, &l2, h, vae_act_default(VAE_ACT_IDENTITY));
+            vae_backward(ctx, vae_sum_all(ctx, vae_square(ctx, vae_sub(ctx, y, x))));
+            vae_optim_step(&o, &err);
+        }
+        CHECK(vae_ctx_status(ctx) == VAE_OK && err.code == VAE_OK);
+        const int64_t n = vae_params_flat_len(p);
+        const vae_owner_map *own = vae_params_owner_map(p);
+        if (nt == 1)
+            CHECK(own == NULL);
+        else {
+            CHECK(own && own->nthreads == nt && own->n == n);
+            int64_t covered = 0, w1_rows0 = -1;
+            for (int i = 0; own && i < own->count; i++) {
+                covered += own->hi[i] - own->lo[i];
+                CHECK(own->who[i] >= 0 && own->who[i] < nt && (i == 0 || own->lo[i] == own->hi[i - 1]));
+                if (i == 0) w1_rows0 = own->hi[0] / 600;
+            }
+            CHECK_MSG(own && own->lo[0] == 0 && covered == n, "owner map covers %lld of %lld", (long long)covered,
+                      (long long)n);
+            CHECK_MSG(w1_rows0 == 784 / nt, "thread 0 owns %lld rows of l1.weight on %d threads", (long long)w1_rows0,
+                      nt);
+        }
+        if (nt == 1) {
+            ref = malloc(sizeof(float) * (size_t)n);
+            if (ref) memcpy(ref, vae_params_values(p), sizeof(float) * (size_t)n);
+        } else
+            CHECK_MSG(ref && memcmp(ref, vae_params_values(p), sizeof(float) * (size_t)n) == 0,
+                      "parameters after 3 steps on %d threads differ from 1 thread", nt);
+        vae_ctx_free(ctx);
+        free(xs);
+        vae_params_free(p);
+    }
+    free(ref);
+    CHECK(vae_threads_set(0) == VAE_OK);
+}
+
 static void test_schedules(void) {
     vae_schedule s = vae_schedule_constant(0.01);
     CHECK(vae_schedule_lr(&s, 0) == 0.01 && vae_schedule_lr(&s, 1000000) == 0.01);
@@ -321,6 +389,7 @@ int main(void) {
     test_weight_decay_and_errors();
     test_clip();
     test_adam_autograd();
+    test_owner_threads();
     test_schedules();
     return test_finish();
 }

@@ -3,6 +3,7 @@
  * are bit-identical for 1..4 threads, over every kind of task grid and with two callers at once. */
 #include "test.h"
 #include "tensor/gemm.h"
+#include "tensor/gemm_hint.h"
 #include "tensor/kernels.h"
 #include "tensor/rng.h"
 #include "tensor/threadpool.h"
@@ -121,7 +122,7 @@ static void test_pinned_and_shares(void) {
         float *z = malloc(sizeof(float) * 70001);
         if (z) {
             for (int i = 0; i < 70001; i++) z[i] = 1.0f;
-            vae_k_zero_shares(z, 70000, sizeof(float));
+            vae_k_zero_shares(z, 70000, sizeof(float), NULL);
             int all = z[70000] == 1.0f;
             for (int i = 0; i < 70000; i++) all &= z[i] == 0.0f;
             CHECK_MSG(all, "zero_shares, threads=%d", nt);
@@ -211,6 +212,92 @@ static void test_gemm_grids(void) {
     CHECK(vae_threads_set(0) == VAE_OK);
 }
 
+/* The linear op's hints (gemm_hint.h) change which thread computes what, never a bit between thread counts: for
+ * 1-4 threads, products under VAE__GEMM_PINNED equal the unhinted 1-thread product, and under VAE__GEMM_KSPLIT
+ * (K in two chunks: 300 - two chunks under the hint only -, 600, 784, 1024, split on 2 threads; 100, 1100, alpha
+ * != 1 not split) the hinted 1-thread product, with beta 0 and 1, f32 and f64, C contiguous or strided. */
+static void test_gemm_hints(void) {
+    static const int64_t shapes[][3] = {{100, 400, 784}, {100, 784, 600}, {20, 200, 784}, {333, 129, 1024},
+                                        {100, 400, 300}, {64, 50, 1100}, {784, 400, 100}};
+    const int nsh = (int)(sizeof shapes / sizeof shapes[0]);
+    vae_rng r;
+    vae_rng_seed(&r, 12);
+    for (int sh = 0; sh < nsh; sh++)
+        for (int v = 0; v < 4; v++) { /* v: f32 beta 0, f32 beta 1 strided C, f32 alpha 0.5, f64 beta 1 */
+            const int64_t M = shapes[sh][0], N = shapes[sh][1], K = shapes[sh][2];
+            const int dbl = v == 3, es = dbl ? 8 : 4, csc = v == 1 ? 2 : 1;
+            const double alpha = v == 2 ? 0.5 : 1.0, beta = v == 1 || v == 3 ? 1.0 : 0.0;
+            char *A = malloc((size_t)(M * K * es)), *B = malloc((size_t)(K * N * es)), *C0 = malloc((size_t)(M * N * csc * es));
+            char *R = malloc((size_t)(M * N * csc * es)), *C = malloc((size_t)(M * N * csc * es));
+            CHECK(A && B && C0 && R && C);
+            if (A && B && C0 && R && C) {
+                for (int64_t i = 0; i < M * K; i++)
+                    dbl ? (((double *)A)[i] = vae_rng_normal(&r)) : (((float *)A)[i] = (float)vae_rng_normal(&r));
+                for (int64_t i = 0; i < K * N; i++)
+                    dbl ? (((double *)B)[i] = vae_rng_normal(&r)) : (((float *)B)[i] = (float)vae_rng_normal(&r));
+                for (int64_t i = 0; i < M * N * csc; i++)
+                    dbl ? (((double *)C0)[i] = vae_rng_normal(&r)) : (((float *)C0)[i] = (float)vae_rng_normal(&r));
+                for (int hint = 0; hint < 3; hint++)
+                    for (int nt = 1; nt <= 4; nt++) {
+                        CHECK(vae_threads_set(nt) == VAE_OK);
+                        /* the reference: unhinted on 1 thread, and for the K split its own 1-thread product */
+                        char *out = (hint == 0 || hint == 2) && nt == 1 ? R : C;
+                        memcpy(out, C0, (size_t)(M * N * csc * es));
+                        const vae__gemm_hint_kind old = vae__gemm_hint((vae__gemm_hint_kind)hint);
+                        if (dbl)
+                            vae_dgemm(M, N, K, alpha, (double *)A, K, 1, (double *)B, N, 1, beta, (double *)out,
+                                      N * csc, csc);
+                        else
+                            vae_sgemm(M, N, K, (float)alpha, (float *)A, K, 1, (float *)B, N, 1, (float)beta,
+                                      (float *)out, N * csc, csc);
+                        vae__gemm_hint(old);
+                        if (out != R)
+                            CHECK_MSG(memcmp(R, C, (size_t)(M * N * csc * es)) == 0,
+                                      "%lldx%lldx%lld variant %d, hint %d, %d threads: differs from 1 thread",
+                                      (long long)M, (long long)N, (long long)K, v, hint, nt);
+                    }
+            }
+            free(A), free(B), free(C0), free(R), free(C);
+        }
+    CHECK(vae_threads_set(0) == VAE_OK);
+}
+
+/* An owner map (threadpool.h) decides which thread zeroes and updates which ranges: every element once, and the
+ * same Adam bits as the even split; a map for another n or thread count is ignored (even split, same bits). */
+static void test_owner_map(void) {
+    enum { N = 100003 };
+    const int64_t lo[] = {0, 40000, 40001, 90000}, hi[] = {40000, 40001, 90000, N};
+    const int who[] = {1, 0, 1, 0};
+    const vae_owner_map own = {2, 4, N, lo, hi, who};
+    float *x = malloc(sizeof(float) * 4 * N), *y = malloc(sizeof(float) * 4 * N);
+    CHECK(x && y);
+    if (!x || !y) return;
+    vae_rng r;
+    vae_rng_seed(&r, 13);
+    for (int64_t i = 0; i < 4 * N; i++) x[i] = (float)vae_rng_normal(&r);
+    for (int64_t i = N; i < 3 * N; i++) x[i] = x[i] * x[i]; /* v >= 0 */
+    memcpy(y, x, sizeof(float) * 4 * N);
+    const vae_k_adam a = {0.9f, 0.999f, 0.01f, 1e-8f, 1e-3f, 1.5f, 0.9999f};
+    CHECK(vae_threads_set(1) == VAE_OK);
+    vae_k_adam_f32(x, x + N, x + 2 * N, x + 3 * N, N, &a, NULL);
+    for (int nt = 2; nt <= 3; nt++) { /* the map on 2 threads; ignored on 3 */
+        CHECK(vae_threads_set(nt) == VAE_OK);
+        float *z = malloc(sizeof(float) * 4 * N);
+        CHECK(z != NULL);
+        if (!z) break;
+        memcpy(z, y, sizeof(float) * 4 * N);
+        vae_k_adam_f32(z, z + N, z + 2 * N, z + 3 * N, N, &a, &own);
+        CHECK_MSG(memcmp(x, z, sizeof(float) * 3 * N) == 0, "Adam with an owner map, %d threads", nt);
+        vae_k_zero_shares(z + 3 * N, N, sizeof(float), &own);
+        int zeroed = 1;
+        for (int64_t i = 0; i < N; i++) zeroed &= z[3 * N + i] == 0;
+        CHECK_MSG(zeroed, "zero_shares with an owner map, %d threads", nt);
+        free(z);
+    }
+    CHECK(vae_threads_set(0) == VAE_OK);
+    free(x), free(y);
+}
+
 int main(void) {
     /* Settings. */
     const int def = vae_threads_get();
@@ -269,6 +356,8 @@ int main(void) {
     free(A), free(B), free(dA), free(dB);
     CHECK(vae_threads_set(0) == VAE_OK);
     test_gemm_grids();
+    test_gemm_hints();
+    test_owner_map();
 
     /* Scratch: aligned, reused when large enough, bad slots refused. */
     void *s1 = vae__thread_scratch(2, 100);
