@@ -116,7 +116,7 @@ static void vae__gemm_grid(int64_t M, int64_t N, int64_t K, int mr, int nr, int 
 }
 
 /* Under the K-split hint (gemm_hint.h), a K of at least this many (and at most one chunk) is summed in two halves: W1's
- * decoder weight (K = 400) then stays with the threads that own its rows; W1 on 2 threads 64.2k -> 68.3k samples/s
+ * decoder weight (K = 400) then stays with the threads that own its rows; W1 on 2 threads 63.8k -> 68.1k samples/s
  * (README, stop 25). Below it the halves would be too short to pay for the second pass over C. */
 #define GEMM_KSPLIT_MIN_K 256
 /* Read B in place (no packing) when at most this many A micro-panels share it (see gemm_driver.h).

@@ -4,7 +4,7 @@
  * store gives to fixed threads (nn/params.c, vae_params_owner_map: rows [r t/n, r (t+1)/n) to thread t), so that
  * the tasks touching those rows run on that thread and a weight's cache lines stay with one core from the forward
  * to the optimizer: on this project's 2-core VM, whose cores share no cache most of the time, W1 on 2 threads
- * +19% (README, Performance, stop 25). A hint never changes a result: every split gives the same bits. */
+ * +15% (README, Performance, stop 25). A hint never makes the result depend on the thread count. */
 #ifndef VAE_GEMM_HINT_H
 #define VAE_GEMM_HINT_H
 

@@ -153,7 +153,8 @@ VAE_API void vae_k_normal_lpdf_grad(const vae_tensor *x, const vae_tensor *mu, c
                                     const vae_tensor *gy, vae_tensor *gx, vae_tensor *gmu, vae_tensor *gs);
 
 /* One Adam/AdamW step on n f32 elements of flat buffers, in float arithmetic, one range per thread (the ranges of
- * `own` when it is valid for n, else an even split; threadpool.h; the same bits for any split): x' = x*decay, g' = g + wd*x', m = b1*m + (1-b1)*g', v = b2*v + (1-b2)*g'^2,
+ * `own` when it was built for n and this thread count, else an even split; threadpool.h; the same bits for any
+ * split): x' = x*decay, g' = g + wd*x', m = b1*m + (1-b1)*g', v = b2*v + (1-b2)*g'^2,
  * x = x' - step_size * m / (sqrt(v) * inv_sqrt_bc2 + eps). */
 typedef struct vae_k_adam {
     float b1, b2, wd, eps, step_size, inv_sqrt_bc2, decay;

@@ -35,8 +35,9 @@ VAE_API void vae_parallel_for(int64_t ntasks, void (*fn)(void *ctx, int64_t task
 /* Which thread of a pinned pass (the optimizer's update, the gradient zeroing) takes which elements of a flat buffer
  * of n elements: the ranges [lo[i], hi[i]) with who[i] == t go to thread t of nthreads. Built by the parameter store
  * (nn/params.c) so that each thread updates the rows of a weight that its GEMM tasks read and write (README,
- * Performance, stop 25). Valid when the ranges cover [0, n) exactly once and nthreads is the pool's thread count;
- * passes given any other map (or NULL) split n evenly instead, with the same results. */
+ * Performance, stop 25). Whoever builds one guarantees that its ranges cover [0, n) exactly once; a pass given a map
+ * for another n or another thread count than the pool's (or NULL) ignores it and splits n evenly, with the same
+ * results. */
 typedef struct vae_owner_map {
     int nthreads, count;
     int64_t n;
