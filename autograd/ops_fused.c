@@ -103,14 +103,13 @@ void vae__bw_linear(vae_ctx *ctx, vae_node *n) {
     if (x->flags & VAE_TF_REQUIRES_GRAD) { /* dx += g W^T, or dx = g W^T into a fresh gradient */
         int fresh;
         vae_tensor *gx = vae__grad_fresh(ctx, x, &fresh);
-        if (gx) {
-            vae_tensor gx2 = vae__as_rows(gx), Wt = *W;
-            Wt.shape[0] = W->shape[1];
-            Wt.shape[1] = W->shape[0];
-            Wt.stride[0] = W->stride[1];
-            Wt.stride[1] = W->stride[0];
-            vae_k_matmul(&g2, &Wt, &gx2, fresh ? 0.0 : 1.0);
-        }
+        if (!gx) goto done;
+        vae_tensor gx2 = vae__as_rows(gx), Wt = *W;
+        Wt.shape[0] = W->shape[1];
+        Wt.shape[1] = W->shape[0];
+        Wt.stride[0] = W->stride[1];
+        Wt.stride[1] = W->stride[0];
+        vae_k_matmul(&g2, &Wt, &gx2, fresh ? 0.0 : 1.0);
     }
 done:
     vae__gemm_hint(hint);

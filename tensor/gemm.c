@@ -84,14 +84,12 @@ static void vae__gemm_split(int64_t total, int64_t parts, int64_t idx, int64_t a
 
 /* Pick the task grid tm x tn minimizing the modelled time of the busiest thread: compute plus the
  * packing that each task repeats (its A rows and its B columns, once each). The grid only
- * decides which thread computes which part of C; every element's value is the same for every grid.
+ * decides which thread computes which part of C; every element's value is the same for every grid. nt: the
+ * threads that will run the tasks (the caller passes 1 inside a pool task).
  */
-static void vae__gemm_grid(int64_t M, int64_t N, int64_t K, int mr, int nr, int nr_pad, int64_t *tm,
+static void vae__gemm_grid(int64_t M, int64_t N, int64_t K, int mr, int nr, int nr_pad, int nt, int64_t *tm,
                            int64_t *tn) {
     *tm = *tn = 1;
-    /* Inside a pool task (a conv block) the tasks would run one after the other on this thread: a grid would only
-     * repeat the packing. */
-    const int nt = vae__pool_in_task() ? 1 : vae_threads_get();
     if (nt <= 1 || 2.0 * (double)M * (double)N * (double)K < GEMM_PARALLEL_FLOPS) return;
     const int64_t mmax = (M + mr - 1) / mr, nunits = (N + nr_pad - 1) / nr_pad;
     double best = -1;

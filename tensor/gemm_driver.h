@@ -244,13 +244,15 @@ static void DRV_(run)(const DRV_KERNEL *kd, int64_t M, int64_t N, int64_t K, DRV
     /* Under the K-split hint a K that fits one chunk but is long enough to halve is summed in two chunks on every
      * thread count, so that 2 threads can split it (gemm_hint.h). */
     if (tl_hint == VAE__GEMM_KSPLIT && x.nk == 1 && K >= GEMM_KSPLIT_MIN_K) x.nk = 2;
+    /* Inside a pool task (a conv block) the tasks would run one after the other on this thread: a grid would only
+     * repeat the packing. */
     const int nt = vae__pool_in_task() ? 1 : vae_threads_get();
     if (tl_hint == VAE__GEMM_KSPLIT && nt == 2 && x.nk == 2 && alpha == 1 &&
         2.0 * (double)M * (double)N * (double)K >= GEMM_PARALLEL_FLOPS) {
         DRV_(ksplit)(&x);
         return;
     }
-    vae__gemm_grid(M, N, K, kd->mr, kd->nr, kd->nr_pad, &x.tm, &x.tn);
+    vae__gemm_grid(M, N, K, kd->mr, kd->nr, kd->nr_pad, nt, &x.tm, &x.tn);
     if (x.tm * x.tn == 1)
         DRV_(block)(&x, 0, M, 0, N);
     else if (tl_hint != VAE__GEMM_FREE && x.tm * x.tn == nt)
