@@ -49,6 +49,7 @@ typedef void (*task_fn)(void *ctx, int64_t task, int thread_id);
 typedef struct job {
     task_fn fn;
     void *ctx;
+    unsigned gen;             /* the value of g_gen that published it */
     int64_t ntasks;
     int nthreads;             /* threads with id < nthreads take part */
     int pinned;               /* vae__parallel_pinned: thread id runs tasks id, id + nthreads, ... */
@@ -151,7 +152,11 @@ static void *worker_main(void *arg) {
         job *j = atomic_load(&g_job);
         if (!j) continue;
         atomic_fetch_add(&g_refs, 1);
-        if (atomic_load(&g_job) == j && id < j->nthreads) run_tasks(j, id);
+        /* Only the job of the generation just seen: between the two loads above the caller may have finished that
+         * job and published the next. Running the next one now and again after seeing its generation would run a
+         * pinned job's tasks twice (a GEMM task that accumulates, an Adam range; tests/test_threads.c). When the
+         * generations differ the loop comes straight back (g_gen is no longer `seen`) and runs it once. */
+        if (atomic_load(&g_job) == j && j->gen == seen && id < j->nthreads) run_tasks(j, id);
         atomic_fetch_sub(&g_refs, 1);
     }
     return NULL;
@@ -203,12 +208,13 @@ static void parallel(int64_t ntasks, task_fn fn, void *ctx, int pinned) {
         run_serial(ntasks, fn, ctx);
         return;
     }
-    job j = {.fn = fn, .ctx = ctx, .ntasks = ntasks, .nthreads = nt, .pinned = pinned};
+    /* only this thread (holding g_dispatch) moves g_gen */
+    job j = {.fn = fn, .ctx = ctx, .gen = atomic_load(&g_gen) + 1, .ntasks = ntasks, .nthreads = nt, .pinned = pinned};
     atomic_init(&j.next, 0);
     atomic_init(&j.done, 0);
     atomic_init(&j.caller_sleeping, 0);
     atomic_store(&g_job, &j);
-    atomic_fetch_add(&g_gen, 1);
+    atomic_store(&g_gen, j.gen);
     if (atomic_load(&g_sleepers) > 0) {
         pthread_mutex_lock(&g_lock);
         pthread_cond_broadcast(&g_wake);
