@@ -126,14 +126,18 @@ DEFINE_STEPS(double, f64)
 
 /* Adam/AdamW on f32 storage, the hot case: float arithmetic, vectorized per ISA (tensor/kernels_optim.c). */
 static void adam_f32_fast(float *x, const float *g, float *m, float *v, int64_t n, const step_k *k,
-                          double decay, const vae_owner_map *own) {
+                          double decay, const vae_owner_map *own, double *sumsq) {
     const vae_k_adam a = {(float)k->b1,  (float)k->b2,        (float)k->wd,
                           (float)k->eps, (float)k->step_size, (float)(1.0 / k->sqrt_bc2),
                           (float)decay};
-    vae_k_adam_f32(x, m, v, g, n, &a, own);
+    vae_k_adam_f32(x, m, v, g, n, &a, own, sumsq);
 }
 
 vae_status vae_optim_step(vae_optim *o, vae_error *err) {
+    return vae_optim_step_norm(o, NULL, err);
+}
+
+vae_status vae_optim_step_norm(vae_optim *o, double *grad_norm, vae_error *err) {
     if (!o || !o->params)
         return vae_error_set(err, VAE_ERR_NULL, "optim_step: NULL or uninitialized optimizer");
     const vae_optim_config *c = &o->cfg;
@@ -162,6 +166,10 @@ vae_status vae_optim_step(vae_optim *o, vae_error *err) {
     void *x = vae_params_values(p), *g = vae_params_grads(p);
     void *s0 = vae_params_slot(p, 0), *s1 = vae_params_slot(p, 1);
     int f64 = vae_params_dtype(p) == VAE_F64;
+    /* the norm of the gradient this step uses: from the f32 Adam pass itself, else one pass before the update */
+    double sumsq = 0;
+    const int fused = !f64 && (c->kind == VAE_OPTIM_ADAM || c->kind == VAE_OPTIM_ADAMW);
+    if (grad_norm && !fused && n > 0) sumsq = vae_k_sumsq(g, n, f64);
     if (n > 0) switch (c->kind) {
         case VAE_OPTIM_SGD:
             if (c->momentum == 0) s0 = NULL;
@@ -175,7 +183,7 @@ vae_status vae_optim_step(vae_optim *o, vae_error *err) {
             if (f64)
                 adam_f64(x, g, s0, s1, n, &k, decay);
             else
-                adam_f32_fast(x, g, s0, s1, n, &k, decay, vae_params_owner_map(p));
+                adam_f32_fast(x, g, s0, s1, n, &k, decay, vae_params_owner_map(p), grad_norm ? &sumsq : NULL);
             break;
         case VAE_OPTIM_ADAGRAD:
             if (f64)
@@ -187,6 +195,7 @@ vae_status vae_optim_step(vae_optim *o, vae_error *err) {
             break;
         }
     o->step = t;
+    if (grad_norm) *grad_norm = sqrt(sumsq);
     return VAE_OK;
 }
 

@@ -61,6 +61,10 @@ VAE_API vae_status vae_optim_init(vae_optim *o, vae_params *p, const vae_optim_c
 /* One update of every parameter from its gradient in the flat buffers; increments o->step. On failure (o->cfg
  * made invalid, VAE_ERR_ARG; NULL: VAE_ERR_NULL; OOM creating slots) nothing changes. */
 VAE_API vae_status vae_optim_step(vae_optim *o, vae_error *err);
+/* vae_optim_step that also stores in *grad_norm (when not NULL; on success) the global L2 norm of the gradient the
+ * step used: the value vae_grad_norm gives before the step. The f32 Adam/AdamW pass forms it while it reads the
+ * gradient (vae train logs it every step without a pass of its own); the other optimizers take one pass. */
+VAE_API vae_status vae_optim_step_norm(vae_optim *o, double *grad_norm, vae_error *err);
 
 /* Global L2 norm of all gradients in the store (0 for NULL or empty); a double sum over fixed chunks
  * on the pool, the same value for any thread count. */

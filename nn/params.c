@@ -227,12 +227,16 @@ void *vae_params_grads(const vae_params *p) {
 
 /* Rows [r*t/nt, r*(t+1)/nt) of a (rows, cols) weight go to thread t: the rows that the linear op's GEMM tasks give
  * thread t (autograd/ops_fused.c: the forward's K halves, the weight gradient's row split, the input gradient's
- * column split, all pinned), so that a weight's cache lines stay with one core from the forward to Adam. */
+ * column split, all pinned), so that a weight's cache lines stay with one core from the forward to Adam. Then every
+ * range is snapped to whole chunks of the gradient's sum of squares (each chunk to the thread that owns its middle
+ * element), so that Adam can form the gradient norm in the pass that reads the gradient (tensor/kernels.h,
+ * vae_k_adam_f32): a row boundary moves by at most half a chunk, 2048 elements for stores of up to 1M (5 rows of
+ * W1's 784x400 weights, whose halves are 392 rows). */
 const vae_owner_map *vae_params_owner_map(vae_params *p) {
     const int nt = vae_threads_get();
     if (!p || !p->len || nt < 2 || nt > 64) return NULL;
     if (p->own.nthreads == nt) return &p->own; /* reset by vae_params_add and _truncate */
-    const int need = p->count * nt;
+    const int need = 2 * p->count * nt; /* the row ranges in the upper half, the snapped ones below */
     if (need > p->own_cap) {
         int64_t *lo = malloc(sizeof *lo * (size_t)need), *hi = malloc(sizeof *hi * (size_t)need);
         int *who = malloc(sizeof *who * (size_t)need);
@@ -244,6 +248,8 @@ const vae_owner_map *vae_params_owner_map(vae_params *p) {
         p->own_lo = lo, p->own_hi = hi, p->own_who = who, p->own_cap = need;
     }
     int64_t load[64] = {0};
+    int64_t *rlo = p->own_lo + p->count * nt, *rhi = p->own_hi + p->count * nt;
+    int *rwho = p->own_who + p->count * nt;
     int c = 0;
     for (int i = 0; i < p->count; i++) {
         const param_entry *e = p->entries[i];
@@ -254,22 +260,36 @@ const vae_owner_map *vae_params_owner_map(vae_params *p) {
         if (v->ndim == 2 && ne >= OWN_ROWS_MIN && v->shape[0] >= nt) {
             const int64_t rows = v->shape[0], cols = v->shape[1];
             for (int t = 0; t < nt; t++) {
-                p->own_lo[c] = t == 0 ? off : e->off + rows * t / nt * cols;
-                p->own_hi[c] = t + 1 == nt ? end : e->off + rows * (t + 1) / nt * cols;
-                p->own_who[c] = t;
-                load[t] += p->own_hi[c] - p->own_lo[c];
+                rlo[c] = t == 0 ? off : e->off + rows * t / nt * cols;
+                rhi[c] = t + 1 == nt ? end : e->off + rows * (t + 1) / nt * cols;
+                rwho[c] = t;
+                load[t] += rhi[c] - rlo[c];
                 c++;
             }
         } else {
             int t = 0;
             for (int u = 1; u < nt; u++)
                 if (load[u] < load[t]) t = u;
-            p->own_lo[c] = off, p->own_hi[c] = end, p->own_who[c] = t;
+            rlo[c] = off, rhi[c] = end, rwho[c] = t;
             load[t] += end - off;
             c++;
         }
     }
-    p->own = (vae_owner_map){nt, c, p->len, p->own_lo, p->own_hi, p->own_who};
+    /* The row ranges cover [0, len) in order; a snapped range starts only where the owner changes, which needs a row
+     * range boundary in between: at most c of them, in the lower half. */
+    const int64_t chunk = vae_k_sumsq_chunk(p->len);
+    int out = 0;
+    for (int64_t c0 = 0, r = 0; c0 < p->len; c0 += chunk) {
+        const int64_t c1 = c0 + chunk < p->len ? c0 + chunk : p->len, mid = c0 + (c1 - c0) / 2;
+        while (rhi[r] <= mid) r++;
+        if (out > 0 && p->own_who[out - 1] == rwho[r]) {
+            p->own_hi[out - 1] = c1;
+        } else {
+            p->own_lo[out] = c0, p->own_hi[out] = c1, p->own_who[out] = rwho[r];
+            out++;
+        }
+    }
+    p->own = (vae_owner_map){nt, out, p->len, p->own_lo, p->own_hi, p->own_who};
     return &p->own;
 }
 

@@ -16,7 +16,8 @@ typedef struct ew_table {
     void (*bern)(const vae_tensor *, const vae_tensor *, vae_tensor *);
     void (*bern_grad)(const vae_tensor *, const vae_tensor *, const vae_tensor *, vae_tensor *,
                       int);
-    void (*adam)(float *, float *, float *, const float *, int64_t, const vae_k_adam *, const vae_owner_map *);
+    void (*adam)(float *, float *, float *, const float *, int64_t, const vae_k_adam *, const vae_owner_map *,
+                 double *);
 } ew_table;
 
 #define EW_TABLE(sfx)                                                                              \
@@ -122,8 +123,8 @@ void vae_k_bernoulli_lp_grad(const vae_tensor *l, const vae_tensor *x, const vae
     ew()->bern_grad(l, x, gy, g, accumulate);
 }
 void vae_k_adam_f32(float *x, float *m, float *v, const float *g, int64_t n, const vae_k_adam *a,
-                    const vae_owner_map *own) {
-    ew()->adam(x, m, v, g, n, a, own);
+                    const vae_owner_map *own, double *sumsq) {
+    ew()->adam(x, m, v, g, n, a, own, sumsq);
 }
 
 /* The second group of variants (ew_isa.h VAE__EW_PROTOS2), in a table of its own. */
@@ -175,6 +176,10 @@ void vae_k_normal_kl_std_grad_f32(const float *mu, int64_t smu, const float *lv,
 }
 double vae_k_sumsq(const void *x, int64_t n, int f64) {
     return tables2[vae_simd_get_path()].sumsq(x, n, f64);
+}
+int64_t vae_k_sumsq_chunk(int64_t n) {
+    const int64_t c = n > 0 ? (n + VAE__SUMSQ_MAX_CHUNKS - 1) / VAE__SUMSQ_MAX_CHUNKS : 1;
+    return c < VAE__SUMSQ_MIN_CHUNK ? VAE__SUMSQ_MIN_CHUNK : c;
 }
 void vae_k_normal_lpdf(const vae_tensor *x, const vae_tensor *mu, const vae_tensor *s, vae_tensor *y) {
     tables2[vae_simd_get_path()].lpdf(x, mu, s, y);

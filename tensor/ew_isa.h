@@ -23,6 +23,9 @@
 #define VAE__EW_CAT(a, b)  VAE__EW_CAT_(a, b)
 #define VAE__EW(name)      VAE__EW_CAT(name, VAE_EW_ISA)
 
+/* vae_k_sumsq's chunks: at most this many, of at least VAE__SUMSQ_MIN_CHUNK elements (vae_k_sumsq_chunk). */
+enum { VAE__SUMSQ_MAX_CHUNKS = 256, VAE__SUMSQ_MIN_CHUNK = 4096 };
+
 /* The entry points of one variant, with the contracts of kernels.h. */
 #define VAE__EW_PROTOS(sfx)                                                                        \
     void vae_k_unary_##sfx(vae_unary op, double p0, double p1, const vae_tensor *x,                \
@@ -36,7 +39,7 @@
     void vae_k_bernoulli_lp_grad_##sfx(const vae_tensor *l, const vae_tensor *x,                   \
                                        const vae_tensor *gy, vae_tensor *g, int accumulate);       \
     void vae_k_adam_f32_##sfx(float *x, float *m, float *v, const float *g, int64_t n,             \
-                              const vae_k_adam *a, const vae_owner_map *own);
+                              const vae_k_adam *a, const vae_owner_map *own, double *sumsq);
 
 VAE__EW_PROTOS(portable)
 VAE__EW_PROTOS(avx2)

@@ -155,12 +155,15 @@ VAE_API void vae_k_normal_lpdf_grad(const vae_tensor *x, const vae_tensor *mu, c
 /* One Adam/AdamW step on n f32 elements of flat buffers, in float arithmetic, one range per thread (the ranges of
  * `own` when it was built for n and this thread count, else an even split; threadpool.h; the same bits for any
  * split): x' = x*decay, g' = g + wd*x', m = b1*m + (1-b1)*g', v = b2*v + (1-b2)*g'^2,
- * x = x' - step_size * m / (sqrt(v) * inv_sqrt_bc2 + eps). */
+ * x = x' - step_size * m / (sqrt(v) * inv_sqrt_bc2 + eps). When sumsq is not NULL it also receives the sum of
+ * squares of g, the bits of vae_k_sumsq(g, n, 0): in the same pass when every range of `own` starts and ends on a
+ * multiple of vae_k_sumsq_chunk(n) (or at n; the parameter store's maps do, nn/params.h) or on 1 thread, else by a
+ * second pass. */
 typedef struct vae_k_adam {
     float b1, b2, wd, eps, step_size, inv_sqrt_bc2, decay;
 } vae_k_adam;
 VAE_API void vae_k_adam_f32(float *x, float *m, float *v, const float *g, int64_t n, const vae_k_adam *a,
-                            const vae_owner_map *own);
+                            const vae_owner_map *own, double *sumsq);
 /* Zero n elements of elem_size bytes at p, one range per thread, pinned, split as vae_k_adam_f32 splits its n with
  * the same `own` (the gradients before a step: each thread clears the gradients its Adam ranges read, in its own
  * cache). */
@@ -182,8 +185,12 @@ VAE_API void vae_k_normal_kl_std_grad_f32(const float *mu, int64_t smu, const fl
                                           const float *gy, int64_t rows, int64_t Z, float *gm, float *gl);
 
 /* Sum of squares of n values (f32, or f64 when f64 != 0), accumulated in f64 in a fixed order: the same bits for
- * any thread count and ISA. 0 for n <= 0 or NULL. (The gradient norm, every training step.) */
+ * any thread count and ISA. 0 for n <= 0 or NULL. (The gradient norm, every training step.) The order: chunks of
+ * vae_k_sumsq_chunk(n) elements, each summed in 32 interleaved lanes folded in a fixed tree, the chunk sums added
+ * in order. */
 VAE_API double vae_k_sumsq(const void *x, int64_t n, int f64);
+/* vae_k_sumsq's chunk length for n values: max(ceil(n / 256), 4096). */
+VAE_API int64_t vae_k_sumsq_chunk(int64_t n);
 
 /* Which compiled variant runs the f32-heavy kernels above (unary and its gradient, bias_act, act_grad, the
  * Bernoulli pair, adam_f32): the same C source built for the baseline ISA, AVX2+FMA or AVX-512. Every variant gives

@@ -135,7 +135,7 @@ static void run_call(void *vc, vae_tensor *out) {
         const vae_k_adam h = {0.9f, 0.999f, 0.01f, 1e-8f, 1e-3f, 1.3f, 0.999f};
         const int64_t n = vae_numel(c->a);
         float *x = out->data;
-        vae_k_adam_f32(x, x + n, x + 2 * n, c->a->data, n, &h, NULL);
+        vae_k_adam_f32(x, x + n, x + 2 * n, c->a->data, n, &h, NULL, NULL);
         break;
     }
     case K_NLPDF: /* x, mu, log-scale */

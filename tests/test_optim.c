@@ -227,11 +227,13 @@ static void test_adam_autograd(void) {
 
 /* The parameter store's owner map (vae_params_owner_map) and the linear op's pinned, K-split GEMMs change which
  * thread does what, never a bit: a 784-600-784 net (both weights split by rows, the first one's forward split over
- * K) trained 3 Adam steps on 1, 2, 3 and 4 threads ends with the same parameters; and the map covers the store once,
- * the weights by row halves. */
+ * K) trained 3 Adam steps on 1, 2, 3 and 4 threads ends with the same parameters, and each step's gradient norm from
+ * vae_optim_step_norm (formed in Adam's pass) is vae_grad_norm's, the same on every thread count; the map covers the
+ * store once in whole chunks of the sum of squares, the weights by rows to within half a chunk. */
 static void test_owner_threads(void) {
     vae_error err = {0};
     float *ref = NULL;
+    double ref_norm[3] = {0};
     for (int nt = 1; nt <= 4; nt++) {
         CHECK(vae_threads_set(nt) == VAE_OK);
         vae_params *p = vae_params_new(VAE_F32);
@@ -258,7 +260,14 @@ static void test_owner_threads(void) {
             vae_tensor *h = vae_linear_forward(ctx, &l1, x, vae_act_default(VAE_ACT_TANH));
             vae_tensor *y = vae_linear_forward(ctx, &l2, h, vae_act_default(VAE_ACT_IDENTITY));
             vae_backward(ctx, vae_sum_all(ctx, vae_square(ctx, vae_sub(ctx, y, x))));
-            vae_optim_step(&o, &err);
+            const double want = vae_grad_norm(p);
+            double got = -1;
+            CHECK(vae_optim_step_norm(&o, &got, &err) == VAE_OK);
+            CHECK_MSG(memcmp(&got, &want, sizeof got) == 0 && want > 0,
+                      "step %d, %d threads: norm from the step %.17g, vae_grad_norm %.17g", s, nt, got, want);
+            if (nt == 1) ref_norm[s] = got;
+            CHECK_MSG(memcmp(&got, &ref_norm[s], sizeof got) == 0, "step %d: norm on %d threads %.17g, 1 thread %.17g",
+                      s, nt, got, ref_norm[s]);
         }
         CHECK(vae_ctx_status(ctx) == VAE_OK && err.code == VAE_OK);
         const int64_t n = vae_params_flat_len(p);
@@ -267,16 +276,18 @@ static void test_owner_threads(void) {
             CHECK(own == NULL);
         else {
             CHECK(own && own->nthreads == nt && own->n == n);
-            int64_t covered = 0, w1_rows0 = -1;
+            const int64_t chunk = vae_k_sumsq_chunk(n), edge = 784 / nt * 600; /* thread 0's rows of l1.weight */
+            int64_t covered = 0;
             for (int i = 0; own && i < own->count; i++) {
                 covered += own->hi[i] - own->lo[i];
                 CHECK(own->who[i] >= 0 && own->who[i] < nt && (i == 0 || own->lo[i] == own->hi[i - 1]));
-                if (i == 0) w1_rows0 = own->hi[0] / 600;
+                CHECK(own->lo[i] % chunk == 0 && (own->hi[i] % chunk == 0 || own->hi[i] == n));
             }
             CHECK_MSG(own && own->lo[0] == 0 && covered == n, "owner map covers %lld of %lld", (long long)covered,
                       (long long)n);
-            CHECK_MSG(w1_rows0 == 784 / nt, "thread 0 owns %lld rows of l1.weight on %d threads", (long long)w1_rows0,
-                      nt);
+            CHECK_MSG(own && own->who[0] == 0 && llabs(own->hi[0] - edge) <= chunk / 2,
+                      "thread 0 owns [0, %lld) of l1.weight on %d threads, its rows end at %lld",
+                      (long long)(own ? own->hi[0] : -1), nt, (long long)edge);
         }
         if (nt == 1) {
             ref = malloc(sizeof(float) * (size_t)n);

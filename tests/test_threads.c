@@ -296,39 +296,59 @@ static void test_gemm_hints(void) {
 }
 
 /* An owner map (threadpool.h) decides which thread zeroes and updates which ranges: every element once, and the
- * same Adam bits as the even split; a map for another n or thread count is ignored (even split, same bits). */
+ * same Adam bits as the even split; a map for another n or thread count is ignored (even split, same bits). Adam's
+ * sum of squares of the gradient has vae_k_sumsq's bits whether it is formed in the update's pass (1 thread, or a
+ * map of whole chunks) or by a second pass (a map that cuts a chunk, or one that is ignored). The gradient is also
+ * tried zero outside one chunk, where the total is that chunk's sum and so shows a change of its last bit. */
 static void test_owner_map(void) {
     enum { N = 100003 };
+    const int64_t C = vae_k_sumsq_chunk(N);
     const int64_t lo[] = {0, 40000, 40001, 90000}, hi[] = {40000, 40001, 90000, N};
+    const int64_t alo[] = {0, 5 * C, 6 * C, 20 * C}, ahi[] = {5 * C, 6 * C, 20 * C, N};
     const int who[] = {1, 0, 1, 0};
-    const vae_owner_map own = {2, 4, N, lo, hi, who};
-    float *x = malloc(sizeof(float) * 4 * N), *y = malloc(sizeof(float) * 4 * N);
-    CHECK(x && y);
-    if (!x || !y) return;
-    vae_rng r;
-    vae_rng_seed(&r, 13);
-    for (int64_t i = 0; i < 4 * N; i++) x[i] = (float)vae_rng_normal(&r);
-    for (int64_t i = N; i < 3 * N; i++) x[i] = x[i] * x[i]; /* v >= 0 */
-    memcpy(y, x, sizeof(float) * 4 * N);
+    const vae_owner_map maps[2] = {{2, 4, N, lo, hi, who}, {2, 4, N, alo, ahi, who}};
+    CHECK(C == 4096 && 24 * C < N && 25 * C > N);
+    float *x = malloc(sizeof(float) * 4 * N), *y = malloc(sizeof(float) * 4 * N),
+          *z = malloc(sizeof(float) * 4 * N);
+    CHECK(x && y && z);
+    if (!x || !y || !z) {
+        free(x), free(y), free(z);
+        return;
+    }
     const vae_k_adam a = {0.9f, 0.999f, 0.01f, 1e-8f, 1e-3f, 1.5f, 0.9999f};
-    CHECK(vae_threads_set(1) == VAE_OK);
-    vae_k_adam_f32(x, x + N, x + 2 * N, x + 3 * N, N, &a, NULL);
-    for (int nt = 2; nt <= 3; nt++) { /* the map on 2 threads; ignored on 3 */
-        CHECK(vae_threads_set(nt) == VAE_OK);
-        float *z = malloc(sizeof(float) * 4 * N);
-        CHECK(z != NULL);
-        if (!z) break;
-        memcpy(z, y, sizeof(float) * 4 * N);
-        vae_k_adam_f32(z, z + N, z + 2 * N, z + 3 * N, N, &a, &own);
-        CHECK_MSG(memcmp(x, z, sizeof(float) * 3 * N) == 0, "Adam with an owner map, %d threads", nt);
-        vae_k_zero_shares(z + 3 * N, N, sizeof(float), &own);
-        int zeroed = 1;
-        for (int64_t i = 0; i < N; i++) zeroed &= z[3 * N + i] == 0;
-        CHECK_MSG(zeroed, "zero_shares with an owner map, %d threads", nt);
-        free(z);
+    const int64_t keep[3][2] = {{0, N}, {5 * C, 6 * C}, {24 * C, N}}; /* where the gradient is not zero */
+    for (int pat = 0; pat < 3; pat++) {
+        vae_rng r;
+        vae_rng_seed(&r, 13);
+        for (int64_t i = 0; i < 4 * N; i++) x[i] = (float)vae_rng_normal(&r) * (i % 5 == 0 ? 30.0f : 1.0f);
+        for (int64_t i = N; i < 3 * N; i++) x[i] = x[i] * x[i]; /* v >= 0 */
+        for (int64_t i = 0; i < N; i++)
+            if (i < keep[pat][0] || i >= keep[pat][1]) x[3 * N + i] = 0;
+        memcpy(y, x, sizeof(float) * 4 * N);
+        CHECK(vae_threads_set(1) == VAE_OK);
+        const double want = vae_k_sumsq(x + 3 * N, N, 0);
+        double got = -1;
+        vae_k_adam_f32(x, x + N, x + 2 * N, x + 3 * N, N, &a, NULL, &got);
+        CHECK_MSG(memcmp(&got, &want, sizeof got) == 0, "pattern %d: Adam's sum of squares on 1 thread: %.17g, want %.17g",
+                  pat, got, want);
+        for (int mi = 0; mi < 2; mi++)
+            for (int nt = 2; nt <= 3; nt++) { /* the map on 2 threads; ignored on 3 */
+                CHECK(vae_threads_set(nt) == VAE_OK);
+                memcpy(z, y, sizeof(float) * 4 * N);
+                got = -1;
+                vae_k_adam_f32(z, z + N, z + 2 * N, z + 3 * N, N, &a, &maps[mi], mi ? &got : NULL);
+                CHECK_MSG(memcmp(x, z, sizeof(float) * 3 * N) == 0, "Adam with owner map %d, %d threads", mi, nt);
+                CHECK_MSG(!mi || memcmp(&got, &want, sizeof got) == 0,
+                          "pattern %d: Adam's sum of squares, map %d, %d threads: %.17g, want %.17g", pat, mi, nt, got,
+                          want);
+                vae_k_zero_shares(z + 3 * N, N, sizeof(float), &maps[mi]);
+                int zeroed = 1;
+                for (int64_t i = 0; i < N; i++) zeroed &= z[3 * N + i] == 0;
+                CHECK_MSG(zeroed, "zero_shares with owner map %d, %d threads", mi, nt);
+            }
     }
     CHECK(vae_threads_set(0) == VAE_OK);
-    free(x), free(y);
+    free(x), free(y), free(z);
 }
 
 int main(void) {

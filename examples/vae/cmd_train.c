@@ -500,24 +500,36 @@ static int train_step(trainer *t, double *bound, double *rec, double *kl, double
         }
     }
     if (t->prof) tp = vae_profile_now_ns(); /* the ops timed themselves */
-    double gnorm = t->cfg.clip_norm > 0 ? vae_clip_grad_norm(t->net.params, t->cfg.clip_norm)
-                                        : vae_grad_norm(t->net.params);
-    t->last_gnorm = gnorm, t->last_loss = vae_item(out.loss);
-    profile_phase(t->prof, "(grad norm)", &tp);
+    /* The gradient norm (logged, and checked for divergence): clipping needs it before the update; otherwise the
+     * optimizer forms it in the pass that reads the gradient (f32 Adam: no pass of its own). A non-finite norm then
+     * shows after the update; the run stops without saving either way, so the last checkpoint is what stays. */
+    const int64_t stepno = t->optim.step + 1;
+    const int clip = t->cfg.clip_norm > 0;
+    double gnorm = NAN;
+    if (clip) {
+        gnorm = vae_clip_grad_norm(t->net.params, t->cfg.clip_norm);
+        profile_phase(t->prof, "(grad norm)", &tp);
+    }
+    t->last_loss = vae_item(out.loss);
+    if (isfinite(out.bound_mean) && (!clip || isfinite(gnorm))) {
+        t->optim.cfg.lr = lr_at(&t->cfg, &t->sched, t->optim.step, t->cfg.epochs_done);
+        if (vae_optim_step_norm(&t->optim, clip ? NULL : &gnorm, &err)) {
+            snprintf(msg, n, "optimizer: %s", err.msg);
+            return -1;
+        }
+        profile_phase(t->prof, "(optimizer)", &tp);
+    } else if (!clip) {
+        gnorm = vae_grad_norm(t->net.params); /* for the message */
+    }
+    t->last_gnorm = gnorm;
     if (!isfinite(out.bound_mean) || !isfinite(gnorm)) {
         snprintf(msg, n,
                  "training diverged at step %" PRId64
                  " (ELBO %g, gradient norm %g); the last checkpoint is kept. "
                  "Try a smaller --lr or --clip-norm 100",
-                 t->optim.step + 1, out.bound_mean, gnorm);
+                 stepno, out.bound_mean, gnorm);
         return -1;
     }
-    t->optim.cfg.lr = lr_at(&t->cfg, &t->sched, t->optim.step, t->cfg.epochs_done);
-    if (vae_optim_step(&t->optim, &err)) {
-        snprintf(msg, n, "optimizer: %s", err.msg);
-        return -1;
-    }
-    profile_phase(t->prof, "(optimizer)", &tp);
     *bound = out.bound_mean, *mb = m;
     *rec = vae_objective_out_value(&out, "rec"), *kl = vae_objective_out_value(&out, "kl");
     *elbo = vae_objective_out_value(&out, "elbo");
