@@ -9,9 +9,11 @@
  * of 11-12 rows), then for each of the task's near-equal N blocks of <= nc columns: pack B(pc, jc)
  * into nr-wide micro-panels (kc x nc, stays in L2) and run each A micro-panel (stays in L1d while
  * it sweeps) against every B micro-panel. A is packed once per K chunk whatever N is; B once per A
- * block. The first K chunk applies the caller's beta, later chunks add (beta = 1). When the task's
- * N fits one micro-panel and the kernel has ukr_da, A is read in place instead of packed (each of
- * its panels would be used once).
+ * block. The first K chunk applies the caller's beta, later chunks add (beta = 1). When A is
+ * row-major (csa = 1, row stride not a multiple of 256 bytes) and the kernel has ukr_da, A is read
+ * in place instead of packed: its m rows are as many contiguous streams as the packed panel's
+ * one, and the copy is saved (on 2 threads each task would copy all of a shared A; gemm.c,
+ * GEMM_DIRECT_A).
  */
 
 typedef struct DRV_(ctx) {
@@ -88,9 +90,14 @@ static void DRV_(block)(const DRV_(ctx) * x, int64_t m0, int64_t m1, int64_t n0,
     if (mcp < 1) mcp = 1;
     const int64_t nblk = (npanels + mcp - 1) / mcp;
     mcp = (npanels + nblk - 1) / nblk;
-    DRV_T *abuf = vae__thread_scratch(0, (size_t)(mcp * pstride + GEMM_PACK_SLACK) * sizeof(DRV_T));
+    /* A row-major A is read in place by the kernel (ukr_da), not packed (gemm.c, GEMM_DIRECT_A); not for row strides
+     * that are multiples of 256 bytes, whose rows share a few cache sets (1024^3: 12 rows 4 KB apart, one set) */
+    const int direct_a =
+        GEMM_DIRECT_A && kd->ukr_da && x->csa == 1 && (x->rsa * (int64_t)sizeof(DRV_T)) % 256;
+    DRV_T *abuf =
+        direct_a ? NULL : vae__thread_scratch(0, (size_t)(mcp * pstride + GEMM_PACK_SLACK) * sizeof(DRV_T));
     DRV_T *bbuf = vae__thread_scratch(1, (size_t)(kcmax * bw) * sizeof(DRV_T));
-    if (!abuf || !bbuf) {
+    if ((!abuf && !direct_a) || !bbuf) {
         DRV_(naive)(x, m0, m1, n0, n1);
         return;
     }
@@ -99,9 +106,6 @@ static void DRV_(block)(const DRV_(ctx) * x, int64_t m0, int64_t m1, int64_t n0,
      * rows all land in a few cache sets and evict each other. */
     const int direct_b =
         x->csb == 1 && npanels <= GEMM_DIRECT_B_PANELS && (x->rsb * (int64_t)sizeof(DRV_T)) % 256;
-    /* When the task's N fits one micro-panel, each A panel meets one B panel: read A in place (ukr_da) rather than
-     * copy it (the conv weight gradients: A = col, (C*kh*kw) x thousands of positions; N = output channels). */
-    const int direct_a = kd->ukr_da && x->csa == 1 && n1 - n0 <= kd->nr;
     for (int64_t b = 0; b < nblk; b++) {
         const int64_t ip0 = npanels * b / nblk, ip1 = npanels * (b + 1) / nblk;
         for (int64_t pk = 0; pk < x->nk; pk++) {

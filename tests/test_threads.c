@@ -245,6 +245,37 @@ static void test_gemm_grids(void) {
     CHECK(vae_threads_set(0) == VAE_OK);
 }
 
+/* A row-major A is read in place by the kernel (ukr_da), a transposed one packed: the same kernel arithmetic, so the
+ * same bits, for 1 and 2 threads, edge panels and several K chunks included. */
+static void test_gemm_direct_a(void) {
+    static const int64_t shapes[][3] = {{100, 400, 784}, {100, 40, 400}, {37, 70, 1100}, {1000, 200, 784}, {13, 5, 3}};
+    vae_rng r;
+    vae_rng_seed(&r, 12);
+    for (int sh = 0; sh < 5; sh++) {
+        const int64_t M = shapes[sh][0], N = shapes[sh][1], K = shapes[sh][2];
+        float *A = malloc(sizeof(float) * (size_t)(M * K)), *At = malloc(sizeof(float) * (size_t)(M * K));
+        float *B = malloc(sizeof(float) * (size_t)(K * N)), *C1 = malloc(sizeof(float) * (size_t)(M * N)),
+              *C2 = malloc(sizeof(float) * (size_t)(M * N));
+        CHECK(A && At && B && C1 && C2);
+        if (A && At && B && C1 && C2) {
+            for (int64_t i = 0; i < M * K; i++) A[i] = (float)vae_rng_normal(&r);
+            for (int64_t i = 0; i < M; i++)
+                for (int64_t k = 0; k < K; k++) At[k * M + i] = A[i * K + k];
+            for (int64_t i = 0; i < K * N; i++) B[i] = (float)vae_rng_normal(&r);
+            for (int nt = 1; nt <= 2; nt++) {
+                CHECK(vae_threads_set(nt) == VAE_OK);
+                vae_sgemm(M, N, K, 1.0f, A, K, 1, B, N, 1, 0.0f, C1, N, 1);
+                vae_sgemm(M, N, K, 1.0f, At, 1, M, B, N, 1, 0.0f, C2, N, 1);
+                CHECK_MSG(memcmp(C1, C2, sizeof(float) * (size_t)(M * N)) == 0,
+                          "%lldx%lldx%lld, %d threads: A in place and A packed differ", (long long)M, (long long)N,
+                          (long long)K, nt);
+            }
+        }
+        free(A), free(At), free(B), free(C1), free(C2);
+    }
+    CHECK(vae_threads_set(0) == VAE_OK);
+}
+
 /* The linear op's hints (gemm_hint.h) change which thread computes what, never a bit between thread counts: for
  * 1-4 threads, products under VAE__GEMM_PINNED equal the unhinted 1-thread product, and under VAE__GEMM_KSPLIT
  * (K in two chunks: 300 - two chunks under the hint only -, 600, 784, 1024, split on 2 threads; 100, 1100, alpha
@@ -353,6 +384,7 @@ static void test_owner_map(void) {
 
 int main(void) {
     test_pinned_runs_once();
+    test_gemm_direct_a();
     /* Settings. */
     const int def = vae_threads_get();
     CHECK(def >= 1 && def <= VAE_THREADS_MAX);
