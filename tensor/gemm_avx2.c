@@ -21,7 +21,9 @@ enum { S_KC = 256, S_NC = 512, D_KC = 256, D_NC = 256 };
 #define UKR_FMA(a, b, c)  _mm256_fmadd_ps(a, b, c)
 #define UKR_MUL(a, b)     _mm256_mul_ps(a, b)
 #define UKR_SFMA(a, b, c) __builtin_fmaf(a, b, c)
+#define UKR_DIRECT_A      1
 #include "gemm_ukr.h"
+#undef UKR_DIRECT_A
 #undef UKR_NAME
 #undef UKR_T
 #undef UKR_V
@@ -116,5 +118,5 @@ static void pack_cols_s256(int n, int npad, int64_t kc, const float *B, int64_t 
 }
 
 const vae__sgemm_kernel vae__sgemm_avx2 = {ukr_s256, pack_rows_s256, pack_cols_s256, 6, 16, 8, S_KC,
-                                           S_NC, NULL};
+                                           S_NC, ukr_s256_da};
 const vae__dgemm_kernel vae__dgemm_avx2 = {ukr_d256, NULL, NULL, 6, 8, 4, D_KC, D_NC, NULL};

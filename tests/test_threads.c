@@ -246,7 +246,7 @@ static void test_gemm_grids(void) {
 }
 
 /* A row-major A is read in place by the kernel (ukr_da), a transposed one packed: the same kernel arithmetic, so the
- * same bits, for 1 and 2 threads, edge panels and several K chunks included. */
+ * same bits, for the AVX2 and AVX-512 kernels, 1 and 2 threads, edge panels and several K chunks included. */
 static void test_gemm_direct_a(void) {
     static const int64_t shapes[][3] = {{100, 400, 784}, {100, 40, 400}, {37, 70, 1100}, {1000, 200, 784}, {13, 5, 3}};
     vae_rng r;
@@ -262,14 +262,18 @@ static void test_gemm_direct_a(void) {
             for (int64_t i = 0; i < M; i++)
                 for (int64_t k = 0; k < K; k++) At[k * M + i] = A[i * K + k];
             for (int64_t i = 0; i < K * N; i++) B[i] = (float)vae_rng_normal(&r);
-            for (int nt = 1; nt <= 2; nt++) {
-                CHECK(vae_threads_set(nt) == VAE_OK);
-                vae_sgemm(M, N, K, 1.0f, A, K, 1, B, N, 1, 0.0f, C1, N, 1);
-                vae_sgemm(M, N, K, 1.0f, At, 1, M, B, N, 1, 0.0f, C2, N, 1);
-                CHECK_MSG(memcmp(C1, C2, sizeof(float) * (size_t)(M * N)) == 0,
-                          "%lldx%lldx%lld, %d threads: A in place and A packed differ", (long long)M, (long long)N,
-                          (long long)K, nt);
+            for (int path = VAE_GEMM_AVX2; path <= VAE_GEMM_AVX512; path++) {
+                if (vae_gemm_set_path((vae_gemm_path)path) != VAE_OK) continue; /* not on this CPU */
+                for (int nt = 1; nt <= 2; nt++) {
+                    CHECK(vae_threads_set(nt) == VAE_OK);
+                    vae_sgemm(M, N, K, 1.0f, A, K, 1, B, N, 1, 0.0f, C1, N, 1);
+                    vae_sgemm(M, N, K, 1.0f, At, 1, M, B, N, 1, 0.0f, C2, N, 1);
+                    CHECK_MSG(memcmp(C1, C2, sizeof(float) * (size_t)(M * N)) == 0,
+                              "%lldx%lldx%lld, %s, %d threads: A in place and A packed differ", (long long)M,
+                              (long long)N, (long long)K, vae_gemm_path_name((vae_gemm_path)path), nt);
+                }
             }
+            CHECK(vae_gemm_set_path(VAE_GEMM_AUTO) == VAE_OK);
         }
         free(A), free(At), free(B), free(C1), free(C2);
     }
