@@ -74,8 +74,8 @@ VAE_API void vae_params_zero_grad(vae_params *p);
 /* Which pool thread zeroes and updates which elements of the flat buffers (threadpool.h): each weight of at least
  * 64k elements split by rows in vae_threads_get() parts, the rows that the linear op's GEMM tasks give each thread,
  * smaller parameters whole to the least loaded thread, then every range snapped to whole chunks of
- * vae_k_sumsq_chunk(flat length) (each chunk to the thread owning its middle element: Adam then forms the gradient
- * norm in its own pass, tensor/kernels.h). Rebuilt when the thread count or the parameters change (no
+ * vae_k_sumsq_chunk(flat length) (each chunk to the thread owning its middle element, so that Adam can form the
+ * gradient norm in its update pass, tensor/kernels.h). Rebuilt when the thread count or the parameters change (no
  * allocation otherwise); NULL for 1 or more than 64 threads, NULL p, an empty store, or no memory (the passes then
  * split evenly, with the same results). Valid until the next call, vae_params_add or vae_params_truncate. */
 VAE_API const vae_owner_map *vae_params_owner_map(vae_params *p);

@@ -16,7 +16,7 @@ typedef struct adam32_job {
     float *x, *m, *v;
     const float *g;
     vae_k_adam a;
-    int64_t n, chunk; /* with part: vae_k_sumsq's chunk length for n */
+    int64_t chunk;    /* with part: vae_k_sumsq's chunk length for the whole n */
     double *part;     /* NULL, or the sum of squares of g in each chunk (vae_k_sumsq's partial sums) */
 } adam32_job;
 
@@ -95,7 +95,7 @@ void VAE__EW(vae_k_adam_f32)(float *x, float *m, float *v, const float *g, int64
      * then rides along (the gradient norm that vae train logs every step: a second pass over 2.6 MB otherwise). */
     if (sumsq) *sumsq = 0;
     if (n <= 0) return;
-    adam32_job j = {x, m, v, g, *a, n, vae_k_sumsq_chunk(n), NULL};
+    adam32_job j = {x, m, v, g, *a, vae_k_sumsq_chunk(n), NULL};
     if (sumsq && (vae_threads_get() == 1 || chunk_aligned(own, n, j.chunk))) {
         double part[VAE__SUMSQ_MAX_CHUNKS];
         j.part = part;
