@@ -170,10 +170,12 @@ static void DRV_(task)(void *vctx, int64_t t, int thread_id) {
 }
 
 /* The K-split product (gemm_hint.h, VAE__GEMM_KSPLIT): task t computes C's whole M x N over K chunk t of 2; task 0
- * into C with the caller's beta, task 1 into P (its scratch) with beta 0; then C += P by row halves. */
+ * into C with the caller's beta, task 1 into P with beta 0; then C += P by row halves. P is the calling thread's
+ * scratch, not the worker's: the pool may regrow a worker's buffers at the end of any job (threadpool.c,
+ * scratch_level), here between the two jobs, when another user thread has asked for a larger slot 5. */
 typedef struct DRV_(kctx) {
     DRV_(ctx) x;
-    DRV_T *P; /* task 1's partial (M x N, row stride N); NULL if its scratch was not available */
+    DRV_T *P; /* task 1's partial (M x N, row stride N) */
 } DRV_(kctx);
 
 static void DRV_(ktask)(void *vk, int64_t t, int thread_id) {
@@ -185,12 +187,7 @@ static void DRV_(ktask)(void *vk, int64_t t, int thread_id) {
     y.B = k->x.B + k0 * k->x.rsb;
     y.K = k1 - k0;
     y.nk = 1;
-    if (t == 1) {
-        DRV_T *P = vae__thread_scratch(5, (size_t)(y.M * y.N) * sizeof(DRV_T));
-        if (!P) return; /* the caller computes this chunk afterwards */
-        y.C = P, y.rsc = y.N, y.csc = 1, y.beta = 0;
-        k->P = P;
-    }
+    if (t == 1) y.C = k->P, y.rsc = y.N, y.csc = 1, y.beta = 0;
     DRV_(block)(&y, 0, y.M, 0, y.N);
 }
 
@@ -211,15 +208,12 @@ static void DRV_(kreduce)(void *vk, int64_t t, int thread_id) {
 /* With alpha = 1 the serial driver's second chunk leaves C = C + acc (the kernel's beta = 1 path, rounded once),
  * which is what task 1's acc added to task 0's C gives. */
 static void DRV_(ksplit)(const DRV_(ctx) * x) {
-    DRV_(kctx) k = {.x = *x, .P = NULL};
-    vae__parallel_pinned(2, DRV_(ktask), &k);
-    if (k.P)
+    DRV_(kctx) k = {.x = *x, .P = vae__thread_scratch(5, (size_t)(x->M * x->N) * sizeof(DRV_T))};
+    if (k.P) {
+        vae__parallel_pinned(2, DRV_(ktask), &k);
         vae__parallel_pinned(2, DRV_(kreduce), &k);
-    else { /* no scratch on the worker: the second chunk on this thread, as the serial driver runs it */
-        DRV_(ctx) y = *x;
-        const int64_t k0 = x->K / 2;
-        y.A = x->A + k0 * x->csa, y.B = x->B + k0 * x->rsb, y.K = x->K - k0, y.nk = 1, y.beta = 1;
-        DRV_(block)(&y, 0, y.M, 0, y.N);
+    } else {
+        DRV_(block)(x, 0, x->M, 0, x->N); /* no scratch: the serial driver, on this thread (the same two chunks) */
     }
 }
 

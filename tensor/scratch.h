@@ -6,8 +6,10 @@
 #include <stdint.h>
 
 /* Number of scratch slots per thread; a kernel that calls another one uses different slots. GEMM: 0 and 1 (a
- * thread's packed A and B), 5 (the second half of a K-split product, gemm_driver.h); conv: 2-4. */
+ * thread's packed A and B), 5 (the calling thread's partial of a K-split product, gemm_driver.h); conv: 2-4. */
 #define VAE__SCRATCH_SLOTS 6
+/* The slot that only a thread calling into the pool uses (never a task): not levelled onto the workers. */
+#define VAE__SCRATCH_CALLER_ONLY 5
 
 /* A 64-byte aligned buffer of at least `bytes` bytes owned by the calling OS thread, slot `slot` in
  * [0, VAE__SCRATCH_SLOTS). It is reallocated only when too small (contents are then lost), so the

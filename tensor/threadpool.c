@@ -405,7 +405,7 @@ static void scratch_level(void) {
     for (scratch *s = g_scratch_list; s; s = s->next)
         if (s->worker)
             for (int i = 0; i < VAE__SCRATCH_SLOTS; i++)
-                (void)scratch_grow(s, i, atomic_load(&g_hwm[i]));
+                if (i != VAE__SCRATCH_CALLER_ONLY) (void)scratch_grow(s, i, atomic_load(&g_hwm[i]));
     pthread_mutex_unlock(&g_lock);
 }
 

@@ -330,6 +330,82 @@ static void test_gemm_hints(void) {
     CHECK(vae_threads_set(0) == VAE_OK);
 }
 
+/* Two user threads run K-split products at once on 2 pool threads: the main one small products, over and over, the
+ * other four large ones, each larger than the last (above 2 MiB of partial sums). Whichever thread does not get the
+ * pool runs its products serially; the other's partial buffers then raise the mark to which the pool regrows the
+ * workers' buffers at the end of a job. A split product's partial must live through the gap between its two jobs:
+ * it is in the calling thread's scratch (in a worker's, the regrowth freed it there: AddressSanitizer's CI run
+ * would report the read). */
+typedef struct {
+    int64_t M, N, K, reps, grow; /* product r has M + r * grow rows */
+    const float *A, *B, *want;   /* want: the 1-thread product of the most rows */
+    float *C;
+    atomic_int *stop; /* NULL: run reps products; else run until it is set (at most reps) */
+    int bad;
+} ksplit_job;
+
+static void *ksplit_loop(void *arg) {
+    ksplit_job *j = arg;
+    const vae__gemm_hint_kind old = vae__gemm_hint(VAE__GEMM_KSPLIT);
+    for (int64_t r = 0; r < j->reps && !j->bad && !(j->stop && atomic_load(j->stop)); r++) {
+        const int64_t M = j->M + r * j->grow;
+        vae_sgemm(M, j->N, j->K, 1.0f, j->A, j->K, 1, j->B, j->N, 1, 0.0f, j->C, j->N, 1);
+        j->bad |= memcmp(j->C, j->want, sizeof(float) * (size_t)(M * j->N)) != 0; /* row i never depends on M */
+    }
+    vae__gemm_hint(old);
+    return NULL;
+}
+
+static void *ksplit_loop_then_stop(void *arg) {
+    ksplit_job *j = arg;
+    ksplit_loop(j);
+    atomic_store(j->stop, 1);
+    return NULL;
+}
+
+static void test_ksplit_two_callers(void) {
+    enum { N = 400, K = 600 };
+    const int64_t m0[2] = {100, 1400}, grow[2] = {0, 1400}, reps[2] = {100000, 4};
+    float *buf[2][4] = {{NULL}};
+    ksplit_job jobs[2];
+    atomic_int stop;
+    atomic_init(&stop, 0);
+    vae_rng r;
+    vae_rng_seed(&r, 17);
+    int ok = 1;
+    CHECK(vae_threads_set(1) == VAE_OK);
+    for (int u = 0; u < 2; u++) {
+        const int64_t M = m0[u] + (reps[u] - 1) * grow[u];
+        buf[u][0] = malloc(sizeof(float) * (size_t)(M * K)), buf[u][1] = malloc(sizeof(float) * (size_t)(K * N));
+        buf[u][2] = malloc(sizeof(float) * (size_t)(M * N)), buf[u][3] = malloc(sizeof(float) * (size_t)(M * N));
+        ok &= buf[u][0] && buf[u][1] && buf[u][2] && buf[u][3];
+        if (!ok) continue;
+        for (int64_t i = 0; i < M * K; i++) buf[u][0][i] = (float)vae_rng_normal(&r);
+        for (int64_t i = 0; i < K * N; i++) buf[u][1][i] = (float)vae_rng_normal(&r);
+        jobs[u] = (ksplit_job){m0[u],     N,         K,         reps[u],         grow[u], buf[u][0],
+                               buf[u][1], buf[u][2], buf[u][3], &stop, 0};
+        const vae__gemm_hint_kind old = vae__gemm_hint(VAE__GEMM_KSPLIT); /* the reference: 1 thread, same chunks */
+        vae_sgemm(M, N, K, 1.0f, buf[u][0], K, 1, buf[u][1], N, 1, 0.0f, buf[u][2], N, 1);
+        vae__gemm_hint(old);
+    }
+    CHECK(ok);
+    if (ok) {
+        CHECK(vae_threads_set(2) == VAE_OK);
+        pthread_t th;
+        if (pthread_create(&th, NULL, ksplit_loop_then_stop, &jobs[1]) == 0) {
+            ksplit_loop(&jobs[0]);
+            pthread_join(th, NULL);
+        } else {
+            ksplit_loop_then_stop(&jobs[1]);
+        }
+        CHECK_MSG(!jobs[0].bad && !jobs[1].bad, "K-split products from two threads at once differ (%d, %d)",
+                  jobs[0].bad, jobs[1].bad);
+    }
+    for (int u = 0; u < 2; u++)
+        for (int i = 0; i < 4; i++) free(buf[u][i]);
+    CHECK(vae_threads_set(0) == VAE_OK);
+}
+
 /* An owner map (threadpool.h) decides which thread zeroes and updates which ranges: every element once, and the
  * same Adam bits as the even split; a map for another n or thread count is ignored (even split, same bits). Adam's
  * sum of squares of the gradient has vae_k_sumsq's bits whether it is formed in the update's pass (1 thread, or a
@@ -389,6 +465,7 @@ static void test_owner_map(void) {
 int main(void) {
     test_pinned_runs_once();
     test_gemm_direct_a();
+    test_ksplit_two_callers();
     /* Settings. */
     const int def = vae_threads_get();
     CHECK(def >= 1 && def <= VAE_THREADS_MAX);
