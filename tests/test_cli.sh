@@ -199,11 +199,11 @@ check "resumed log epoch 3 at step 15" test "$("$CHECK" num "$T/part/log.jsonl" 
 check "resumed run equals the uninterrupted one" test "$("$CHECK" num "$T/out" 1 valid_elbo)" = \
     "$("$CHECK" num "$T/full.json" 1 valid_elbo)"
 expect 0 "resume with more epochs" "$VAE" train --resume --out "$T/part" --epochs 4 --no-pictures --quiet
+check "extended log has 4 epochs" test "$(lines "$T/part/log.jsonl")" -eq 4
 # a diverging run (Adam with lr 10 reaches a NaN ELBO within 5 steps) stops with exit 1 and writes no checkpoint
 expect 1 "diverging run" "$VAE" train $TINY --epochs 3 --lr 10 --out "$T/diverge" --no-pictures
 check "divergence message names the step and the norm" grep -q "training diverged at step .*gradient norm" "$T/err"
 check "no checkpoint from a diverged run" test ! -e "$T/diverge/checkpoint.vae"
-check "extended log has 4 epochs" test "$(lines "$T/part/log.jsonl")" -eq 4
 # --profile: the same bits, a table of the 15 steps in profile.txt (and on stderr unless --quiet)
 expect 0 "train --profile" "$VAE" train $TINY --epochs 3 --out "$T/prof" --no-pictures --profile
 check "profiled run equals the unprofiled one" test "$("$CHECK" num "$T/out" 1 valid_elbo)" = \
