@@ -354,8 +354,9 @@ static void test_schedules(void) {
     CHECK(isnan(vae_schedule_lr(NULL, 3)) && isnan(vae_schedule_lr(&s, -1)));
 }
 
-/* vae_k_sumsq (the gradient norm's kernel): against a long double sum, f32 and f64, below and above one chunk (16384)
- * and with a tail; the same bits for 1-4 threads and every ISA variant; 0 for nothing. */
+/* vae_k_sumsq (the gradient norm's kernel): against a long double sum, f32 and f64, below one chunk (4096,
+ * vae_k_sumsq_chunk) and over several, with a tail; the same bits for 1-4 threads and every ISA variant; 0 for
+ * nothing. */
 static void test_sumsq(void) {
     enum { N = 3 * 16384 + 37 };
     static float f[N];
