@@ -51,12 +51,18 @@ static double fold_lanes(double *acc, double tail) {
     return acc[0] + tail;
 }
 
+/* The squares of g[i, end) added one after the other (a chunk's tail after its last whole group of lanes). */
+static double tail_f32(const float *g, int64_t i, int64_t end) {
+    double tail = 0;
+    for (; i < end; i++) tail += (double)g[i] * (double)g[i];
+    return tail;
+}
+
 /* One chunk's sum of squares of f32 values, in vae_k_sumsq's order. */
 static double sumsq_chunk_f32(const float *g, int64_t i0, int64_t i1) {
-    double acc[SUMSQ_LANES] = {0}, tail = 0;
-    int64_t i = lanes_f32(acc, g, i0, i1);
-    for (; i < i1; i++) tail += (double)g[i] * (double)g[i];
-    return fold_lanes(acc, tail);
+    double acc[SUMSQ_LANES] = {0};
+    const int64_t i = lanes_f32(acc, g, i0, i1);
+    return fold_lanes(acc, tail_f32(g, i, i1));
 }
 
 /* Adam over whole chunks [i0, i1) (chunk-aligned), each block's gradient squared into the lanes right after its
@@ -65,21 +71,20 @@ static void adam32_sumsq_range(void *ctx, int64_t i0, int64_t i1) {
     const adam32_job *j = ctx;
     for (int64_t c0 = i0; c0 < i1; c0 += j->chunk) {
         const int64_t c1 = c0 + j->chunk < i1 ? c0 + j->chunk : i1;
-        double acc[SUMSQ_LANES] = {0}, tail = 0;
+        double acc[SUMSQ_LANES] = {0};
         int64_t i = c0;
         for (int64_t b0 = c0; b0 < c1; b0 += ADAM_BLOCK) {
             const int64_t b1 = b0 + ADAM_BLOCK < c1 ? b0 + ADAM_BLOCK : c1;
             adam32_range(ctx, b0, b1);
             i = lanes_f32(acc, j->g, i, b1);
         }
-        for (; i < c1; i++) tail += (double)j->g[i] * (double)j->g[i];
-        j->part[c0 / j->chunk] = fold_lanes(acc, tail);
+        j->part[c0 / j->chunk] = fold_lanes(acc, tail_f32(j->g, i, c1));
     }
 }
 
-/* Every range of `own` starts and ends on a chunk boundary (or n), and the pool will run them as the map says. */
+/* The pool will run the ranges of `own` as the map says, and every one starts and ends on a chunk boundary (or n). */
 static int chunk_aligned(const vae_owner_map *own, int64_t n, int64_t chunk) {
-    if (!own || own->n != n || own->nthreads < 2 || own->nthreads != vae_threads_get()) return 0;
+    if (!vae__owner_map_fits(own, n)) return 0;
     for (int i = 0; i < own->count; i++)
         if (own->lo[i] % chunk || (own->hi[i] % chunk && own->hi[i] != n)) return 0;
     return 1;
@@ -96,10 +101,11 @@ void VAE__EW(vae_k_adam_f32)(float *x, float *m, float *v, const float *g, int64
     if (sumsq) *sumsq = 0;
     if (n <= 0) return;
     adam32_job j = {x, m, v, g, *a, vae_k_sumsq_chunk(n), NULL};
-    if (sumsq && (vae_threads_get() == 1 || chunk_aligned(own, n, j.chunk))) {
+    const int serial = vae_threads_get() == 1;
+    if (sumsq && (serial || chunk_aligned(own, n, j.chunk))) {
         double part[VAE__SUMSQ_MAX_CHUNKS];
         j.part = part;
-        if (vae_threads_get() == 1)
+        if (serial)
             adam32_sumsq_range(&j, 0, n);
         else
             vae__parallel_owned(n, own, adam32_sumsq_range, &j);

@@ -44,8 +44,9 @@ static inline void vae__share_range(int64_t n, int64_t len, int64_t t, int64_t *
  * zeroing) all run through it, so every thread touches the same elements in each of them, in its own cache. */
 void vae__parallel_ranges(int64_t n, void (*fn)(void *ctx, int64_t i0, int64_t i1), void *ctx);
 /* The same over the ranges of an owner map (threadpool.h), range by range on its thread, pinned; a map that is NULL
- * or built for another n or thread count falls back to vae__parallel_ranges. */
+ * or built for another n or thread count (vae__owner_map_fits is 0) falls back to vae__parallel_ranges. */
 struct vae_owner_map;
+int vae__owner_map_fits(const struct vae_owner_map *own, int64_t n);
 void vae__parallel_owned(int64_t n, const struct vae_owner_map *own,
                          void (*fn)(void *ctx, int64_t i0, int64_t i1), void *ctx);
 

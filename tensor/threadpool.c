@@ -298,9 +298,13 @@ static void owned_task(void *vj, int64_t t, int tid) {
         if (j->own->who[i] == t && j->own->lo[i] < j->own->hi[i]) j->fn(j->ctx, j->own->lo[i], j->own->hi[i]);
 }
 
+int vae__owner_map_fits(const vae_owner_map *own, int64_t n) {
+    return own && own->n == n && own->nthreads >= 2 && own->nthreads == vae_threads_get();
+}
+
 void vae__parallel_owned(int64_t n, const vae_owner_map *own, void (*fn)(void *ctx, int64_t i0, int64_t i1),
                          void *ctx) {
-    if (!own || own->n != n || own->nthreads != vae_threads_get() || own->nthreads < 2) {
+    if (!vae__owner_map_fits(own, n)) {
         vae__parallel_ranges(n, fn, ctx);
         return;
     }

@@ -245,6 +245,11 @@ static void test_gemm_grids(void) {
     CHECK(vae_threads_set(0) == VAE_OK);
 }
 
+/* x[0..n) = standard normal draws of r, as floats */
+static void fill_normal(float *x, int64_t n, vae_rng *r) {
+    for (int64_t i = 0; i < n; i++) x[i] = (float)vae_rng_normal(r);
+}
+
 /* A row-major A is read in place by the kernel (ukr_da), a transposed one packed: the same kernel arithmetic, so the
  * same bits, for the AVX2 and AVX-512 kernels, 1 and 2 threads, edge panels and several K chunks included. */
 static void test_gemm_direct_a(void) {
@@ -258,10 +263,10 @@ static void test_gemm_direct_a(void) {
               *C2 = malloc(sizeof(float) * (size_t)(M * N));
         CHECK(A && At && B && C1 && C2);
         if (A && At && B && C1 && C2) {
-            for (int64_t i = 0; i < M * K; i++) A[i] = (float)vae_rng_normal(&r);
+            fill_normal(A, M * K, &r);
             for (int64_t i = 0; i < M; i++)
                 for (int64_t k = 0; k < K; k++) At[k * M + i] = A[i * K + k];
-            for (int64_t i = 0; i < K * N; i++) B[i] = (float)vae_rng_normal(&r);
+            fill_normal(B, K * N, &r);
             for (int path = VAE_GEMM_AVX2; path <= VAE_GEMM_AVX512; path++) {
                 if (vae_gemm_set_path((vae_gemm_path)path) != VAE_OK) continue; /* not on this CPU */
                 for (int nt = 1; nt <= 2; nt++) {
@@ -380,8 +385,8 @@ static void test_ksplit_two_callers(void) {
         buf[u][2] = malloc(sizeof(float) * (size_t)(M * N)), buf[u][3] = malloc(sizeof(float) * (size_t)(M * N));
         ok &= buf[u][0] && buf[u][1] && buf[u][2] && buf[u][3];
         if (!ok) continue;
-        for (int64_t i = 0; i < M * K; i++) buf[u][0][i] = (float)vae_rng_normal(&r);
-        for (int64_t i = 0; i < K * N; i++) buf[u][1][i] = (float)vae_rng_normal(&r);
+        fill_normal(buf[u][0], M * K, &r);
+        fill_normal(buf[u][1], K * N, &r);
         jobs[u] = (ksplit_job){m0[u],     N,         K,         reps[u],         grow[u], buf[u][0],
                                buf[u][1], buf[u][2], buf[u][3], &stop, 0};
         const vae__gemm_hint_kind old = vae__gemm_hint(VAE__GEMM_KSPLIT); /* the reference: 1 thread, same chunks */
