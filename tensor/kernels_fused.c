@@ -12,6 +12,9 @@
 #include "threadpool.h"
 #include "view.h"
 #include "vmath.h"
+#ifdef __AVX512F__
+#include "vmath_x16.h"
+#endif
 
 /* The activation's derivative from its OUTPUT y alone, so forward keeps no pre-activation copy:
  * relu/leaky: sign of y = sign of pre; tanh 1-y^2; sigmoid y(1-y); elu (y>0 ? 1 : y+alpha);
@@ -66,6 +69,24 @@
 ACT_BODIES(float)
 ACT_BODIES(double)
 
+/* tanh_head_T(o, n): tanh of a row's leading whole AVX-512 vectors in place, 8 at a time (vmath_x16.h: the bits of
+ * vae_vtanhf); returns how many elements it did, 0 outside the AVX-512 f32 variant. */
+#ifdef __AVX512F__
+VAE__X16_DEFINE_MAP(tanh_map_x16, vae__x16_tanh)
+static inline int64_t tanh_head_float(float *o, int64_t n) {
+    return tanh_map_x16(o, o, n);
+}
+#else
+static inline int64_t tanh_head_float(float *o, int64_t n) {
+    (void)o, (void)n;
+    return 0;
+}
+#endif
+static inline int64_t tanh_head_double(double *o, int64_t n) {
+    (void)o, (void)n;
+    return 0;
+}
+
 /* y (rows, n) contiguous: y = act(y + b) in place, b (n,) contiguous or NULL. */
 #define BIAS_ACT(T)                                                                                \
     static void bias_act_##T(T *y, const T *b, int64_t rows, int64_t n, vae_kact a, T alpha) {     \
@@ -80,7 +101,7 @@ ACT_BODIES(double)
                 for (int64_t j = 0; j < n; j++) o[j] = o[j] > 0 ? o[j] : 0;                        \
                 break;                                                                             \
             case VAE_KACT_TANH:                                                                    \
-                for (int64_t j = 0; j < n; j++) o[j] = tanh##T##_(o[j]);                           \
+                for (int64_t j = tanh_head_##T(o, n); j < n; j++) o[j] = tanh##T##_(o[j]);         \
                 break;                                                                             \
             case VAE_KACT_SIGMOID:                                                                 \
                 for (int64_t j = 0; j < n; j++) o[j] = act_##T(VAE_KACT_SIGMOID, o[j], alpha);     \
@@ -232,6 +253,84 @@ static inline double bern_l1pe_double(double a) {
 BERN_TERMS(float)
 BERN_TERMS(double)
 
+/* bern_lp_head_T / bern_dl_head_T: a unit-stride row's leading whole AVX-512 vectors, 8 at a time (vmath_x16.h),
+ * with the same operations in the same order as the terms above, so the same bits; they return how many elements
+ * they did, 0 outside the AVX-512 f32 variant. a = |l| by clearing the sign bit (only a NaN's sign differs, and
+ * the result is NaN either way); (l < 0 ? a : 0) = max(-l, 0) and (l > 0 ? a : 0) = max(l, 0), MAXPS returning
+ * its second operand for a NaN and for two zeros, as the selects do. */
+#ifdef __AVX512F__
+
+/* lane += bern_lp(x, l) of vectors u < nu, in order */
+VAE__X16_INLINE void bern_lp_x16(const float *x, const float *l, int nu, __m512 *lane) {
+    const __m512 zero = _mm512_setzero_ps(), one = _mm512_set1_ps(1.0f);
+    __m512 t[VAE__X16_U];
+    for (int u = 0; u < nu; u++)
+        t[u] = _mm512_castsi512_ps(_mm512_and_si512(
+            _mm512_castps_si512(_mm512_loadu_ps(l + 16 * u)), _mm512_set1_epi32(0x7fffffff)));
+    vae__x16_log1p_expn(t, nu);
+    for (int u = 0; u < nu; u++) {
+        const __m512 lv = _mm512_loadu_ps(l + 16 * u), xv = _mm512_loadu_ps(x + 16 * u);
+        const __m512 sa = _mm512_max_ps(vae__x16_neg(lv), zero), sb = _mm512_max_ps(lv, zero);
+        const __m512 s = _mm512_add_ps(_mm512_add_ps(t[u], _mm512_mul_ps(xv, sa)),
+                                       _mm512_mul_ps(_mm512_sub_ps(one, xv), sb));
+        *lane = _mm512_add_ps(*lane, vae__x16_neg(s));
+    }
+}
+
+/* the forward's lanes (element d in lane d % 16, LANES = 16) over the row's whole vectors */
+static int64_t bern_lp_head_float(const float *x, const float *l, int64_t D, float *lanes) {
+    __m512 lane = _mm512_setzero_ps();
+    int64_t d = 0;
+    for (; d + 16 * VAE__X16_U <= D; d += 16 * VAE__X16_U) bern_lp_x16(x + d, l + d, VAE__X16_U, &lane);
+    for (; d + 16 <= D; d += 16) bern_lp_x16(x + d, l + d, 1, &lane);
+    _mm512_storeu_ps(lanes, lane);
+    return d;
+}
+
+/* g (=, or += when accumulate) gr * bern_dl(x, l) of vectors u < nu */
+VAE__X16_INLINE void bern_dl_x16(const float *x, const float *l, float gr, float *g, int accumulate,
+                                 int nu) {
+    const __m512 zero = _mm512_setzero_ps(), one = _mm512_set1_ps(1.0f);
+    __m512 e[VAE__X16_U];
+    for (int u = 0; u < nu; u++) { /* e^(l < 0 ? l : -l) */
+        const __m512 lv = _mm512_loadu_ps(l + 16 * u);
+        e[u] = _mm512_mask_mov_ps(vae__x16_neg(lv), _mm512_cmp_ps_mask(lv, zero, _CMP_LT_OQ), lv);
+    }
+    vae__x16_exp(e, nu);
+    for (int u = 0; u < nu; u++) {
+        const __m512 lv = _mm512_loadu_ps(l + 16 * u), xv = _mm512_loadu_ps(x + 16 * u);
+        const __m512 omx = _mm512_sub_ps(one, xv);
+        const __m512 pos = _mm512_sub_ps(_mm512_mul_ps(xv, e[u]), omx);  /* l >= 0 */
+        const __m512 neg = _mm512_sub_ps(xv, _mm512_mul_ps(omx, e[u])); /* below, or NaN */
+        const __m512 num = _mm512_mask_mov_ps(neg, _mm512_cmp_ps_mask(lv, zero, _CMP_GE_OQ), pos);
+        __m512 v = _mm512_mul_ps(_mm512_set1_ps(gr), _mm512_div_ps(num, _mm512_add_ps(one, e[u])));
+        if (accumulate) v = _mm512_add_ps(_mm512_loadu_ps(g + 16 * u), v);
+        _mm512_storeu_ps(g + 16 * u, v);
+    }
+}
+
+static int64_t bern_dl_head_float(const float *x, const float *l, float gr, float *g, int64_t D,
+                                  int accumulate) {
+    int64_t d = 0;
+    for (; d + 16 * VAE__X16_U <= D; d += 16 * VAE__X16_U)
+        bern_dl_x16(x + d, l + d, gr, g + d, accumulate, VAE__X16_U);
+    for (; d + 16 <= D; d += 16) bern_dl_x16(x + d, l + d, gr, g + d, accumulate, 1);
+    return d;
+}
+#endif
+#define BERN_NO_HEAD(T)                                                                            \
+    static inline int64_t bern_lp_head_##T(const T *x, const T *l, int64_t D, T *lanes) {          \
+        (void)x, (void)l, (void)D, (void)lanes;                                                    \
+        return 0;                                                                                  \
+    }                                                                                              \
+    static inline int64_t bern_dl_head_##T(const T *x, const T *l, T gr, T *g, int64_t D, int a) { \
+        (void)x, (void)l, (void)gr, (void)g, (void)D, (void)a;                                     \
+        return 0;                                                                                  \
+    }
+#ifndef __AVX512F__
+BERN_NO_HEAD(float)
+#endif
+BERN_NO_HEAD(double)
 #define BERN(T)                                                                                      \
     /* Rows of out = sum_d bern_lp(x, l). A unit-stride row sums in LANES fixed interleaved        \
      * partial sums (element d goes to lane d % LANES, lanes folded in a fixed tree), which gcc     \
@@ -249,7 +348,7 @@ BERN_TERMS(double)
             T acc = 0;                                                                               \
             if (s0 == 1 && s1 == 1) {                                                                \
                 T lane[LANES] = {0};                                                                 \
-                int64_t d = 0;                                                                       \
+                int64_t d = bern_lp_head_##T(x, a, D, lane);                                         \
                 for (; d + LANES <= D; d += LANES)                                                   \
                     for (int k = 0; k < LANES; k++) lane[k] += bern_lp_##T(x[d + k], a[d + k]);      \
                 for (; d < D; d++) acc += bern_lp_##T(x[d], a[d]);                                   \
@@ -275,10 +374,12 @@ BERN_TERMS(double)
             const T *a = (const T *)c->l->data + ol, *x = (const T *)c->x->data + ox;                \
             const T gr = ((const T *)c->gy)[r];                                                      \
             T *g = (T *)c->out + r * D;                                                              \
+            const int64_t d0 =                                                                       \
+                s0 == 1 && s1 == 1 ? bern_dl_head_##T(x, a, gr, g, D, c->accumulate) : 0;            \
             if (s0 == 1 && s1 == 1 && c->accumulate)                                                 \
-                for (int64_t d = 0; d < D; d++) g[d] += gr * bern_dl_##T(x[d], a[d]);                \
+                for (int64_t d = d0; d < D; d++) g[d] += gr * bern_dl_##T(x[d], a[d]);               \
             else if (s0 == 1 && s1 == 1)                                                             \
-                for (int64_t d = 0; d < D; d++) g[d] = gr * bern_dl_##T(x[d], a[d]);                 \
+                for (int64_t d = d0; d < D; d++) g[d] = gr * bern_dl_##T(x[d], a[d]);                \
             else                                                                                     \
                 for (int64_t d = 0; d < D; d++) {                                                    \
                     const T v = gr * bern_dl_##T(x[d * s1], a[d * s0]);                              \

@@ -13,6 +13,9 @@
 #include "kernels.h"
 #include "special.h"
 #include "vmath.h"
+#ifdef __AVX512F__
+#include "vmath_x16.h"
+#endif
 
 /* The dtype-generic math of the VAE_UNARY_OPS rows (kernels.h): f32 uses the vectorizable approximations of vmath.h
  * (numerically stable sigmoid/softplus shared with kernels_fused.c), f64 uses libm. */
@@ -73,6 +76,25 @@ typedef struct {
         }                                                                                          \
         break;
 
+/* unary_head_T: the AVX-512 f32 variant's exp and tanh of a unit-stride run's leading whole vectors, 8 vectors at a
+ * time (vmath_x16.h: the same bits as vae_vexpf and vae_vtanhf); returns how many elements it did, else 0. */
+#ifdef __AVX512F__
+VAE__X16_DEFINE_MAP(exp_map_x16, vae__x16_exp)
+VAE__X16_DEFINE_MAP(tanh_map_x16, vae__x16_tanh)
+static int64_t unary_head_float(vae_unary op, const float *a, float *o, int64_t n) {
+    return op == VAE_U_EXP ? exp_map_x16(a, o, n) : op == VAE_U_TANH ? tanh_map_x16(a, o, n) : 0;
+}
+#else
+static inline int64_t unary_head_float(vae_unary op, const float *a, float *o, int64_t n) {
+    (void)op, (void)a, (void)o, (void)n;
+    return 0;
+}
+#endif
+static inline int64_t unary_head_double(vae_unary op, const double *a, double *o, int64_t n) {
+    (void)op, (void)a, (void)o, (void)n;
+    return 0;
+}
+
 #define DEFINE_UNARY(T)                                                                            \
     static inline T fwd_##T(vae_unary op, T v, T p0, T p1) {                                       \
         (void)p1;                                                                                  \
@@ -102,10 +124,12 @@ typedef struct {
         const T *a = (const T *)c->x + off[0];                                                     \
         T *o = (T *)c->out + off[1], p0 = (T)c->p0, p1 = (T)c->p1;                                 \
         const int64_t sx = it->inner[0], so = it->inner[1];                                        \
-        if (sx == 1 && so == 1)                                                                    \
-            unary_contig_##T(c->op, a, o, n, p0, p1);                                              \
-        else                                                                                       \
+        if (sx == 1 && so == 1) {                                                                  \
+            const int64_t h = unary_head_##T(c->op, a, o, n);                                      \
+            unary_contig_##T(c->op, a + h, o + h, n - h, p0, p1);                                  \
+        } else {                                                                                   \
             for (int64_t i = 0; i < n; i++) o[i * so] = fwd_##T(c->op, a[i * sx], p0, p1);         \
+        }                                                                                          \
     }                                                                                              \
     static void unary_grad_contig_##T(vae_unary op, const T *x, const T *yv, const T *gy, T *g,    \
                                       int64_t n, T p0, T p1) {                                     \
