@@ -69,21 +69,33 @@
 ACT_BODIES(float)
 ACT_BODIES(double)
 
-/* tanh_head_T(o, n): tanh of a row's leading whole AVX-512 vectors in place, 8 at a time (vmath_x16.h: the bits of
- * vae_vtanhf); returns how many elements it did, 0 outside the AVX-512 f32 variant. */
+/* act_head_T(a, o, n): tanh, sigmoid or softplus of a row's leading whole AVX-512 vectors in place, 8 at a time
+ * (vmath_x16.h: the bits of vmath.h's functions); returns how many elements it did, 0 for other activations and
+ * outside the AVX-512 f32 variant. */
 #ifdef __AVX512F__
 VAE__X16_DEFINE_MAP(tanh_map_x16, vae__x16_tanh)
-static inline int64_t tanh_head_float(float *o, int64_t n) {
-    return tanh_map_x16(o, o, n);
+VAE__X16_DEFINE_MAP(sigmoid_map_x16, vae__x16_sigmoid)
+VAE__X16_DEFINE_MAP(softplus_map_x16, vae__x16_softplus)
+static int64_t act_head_float(vae_kact a, float *o, int64_t n) {
+    switch (a) {
+    case VAE_KACT_TANH:
+        return tanh_map_x16(o, o, n);
+    case VAE_KACT_SIGMOID:
+        return sigmoid_map_x16(o, o, n);
+    case VAE_KACT_SOFTPLUS:
+        return softplus_map_x16(o, o, n);
+    default:
+        return 0;
+    }
 }
 #else
-static inline int64_t tanh_head_float(float *o, int64_t n) {
-    (void)o, (void)n;
+static inline int64_t act_head_float(vae_kact a, float *o, int64_t n) {
+    (void)a, (void)o, (void)n;
     return 0;
 }
 #endif
-static inline int64_t tanh_head_double(double *o, int64_t n) {
-    (void)o, (void)n;
+static inline int64_t act_head_double(vae_kact a, double *o, int64_t n) {
+    (void)a, (void)o, (void)n;
     return 0;
 }
 
@@ -101,13 +113,15 @@ static inline int64_t tanh_head_double(double *o, int64_t n) {
                 for (int64_t j = 0; j < n; j++) o[j] = o[j] > 0 ? o[j] : 0;                        \
                 break;                                                                             \
             case VAE_KACT_TANH:                                                                    \
-                for (int64_t j = tanh_head_##T(o, n); j < n; j++) o[j] = tanh##T##_(o[j]);         \
+                for (int64_t j = act_head_##T(a, o, n); j < n; j++) o[j] = tanh##T##_(o[j]);       \
                 break;                                                                             \
             case VAE_KACT_SIGMOID:                                                                 \
-                for (int64_t j = 0; j < n; j++) o[j] = act_##T(VAE_KACT_SIGMOID, o[j], alpha);     \
+                for (int64_t j = act_head_##T(a, o, n); j < n; j++)                                \
+                    o[j] = act_##T(VAE_KACT_SIGMOID, o[j], alpha);                                 \
                 break;                                                                             \
             case VAE_KACT_SOFTPLUS:                                                                \
-                for (int64_t j = 0; j < n; j++) o[j] = act_##T(VAE_KACT_SOFTPLUS, o[j], alpha);    \
+                for (int64_t j = act_head_##T(a, o, n); j < n; j++)                                \
+                    o[j] = act_##T(VAE_KACT_SOFTPLUS, o[j], alpha);                                \
                 break;                                                                             \
             default:                                                                               \
                 for (int64_t j = 0; j < n; j++) o[j] = act_##T(a, o[j], alpha);                    \
@@ -281,7 +295,8 @@ VAE__X16_INLINE void bern_lp_x16(const float *x, const float *l, int nu, __m512 
 static int64_t bern_lp_head_float(const float *x, const float *l, int64_t D, float *lanes) {
     __m512 lane = _mm512_setzero_ps();
     int64_t d = 0;
-    for (; d + 16 * VAE__X16_U <= D; d += 16 * VAE__X16_U) bern_lp_x16(x + d, l + d, VAE__X16_U, &lane);
+    for (; d + 16 * VAE__X16_U <= D; d += 16 * VAE__X16_U)
+        bern_lp_x16(x + d, l + d, VAE__X16_U, &lane);
     for (; d + 16 <= D; d += 16) bern_lp_x16(x + d, l + d, 1, &lane);
     _mm512_storeu_ps(lanes, lane);
     return d;
@@ -300,7 +315,7 @@ VAE__X16_INLINE void bern_dl_x16(const float *x, const float *l, float gr, float
     for (int u = 0; u < nu; u++) {
         const __m512 lv = _mm512_loadu_ps(l + 16 * u), xv = _mm512_loadu_ps(x + 16 * u);
         const __m512 omx = _mm512_sub_ps(one, xv);
-        const __m512 pos = _mm512_sub_ps(_mm512_mul_ps(xv, e[u]), omx);  /* l >= 0 */
+        const __m512 pos = _mm512_sub_ps(_mm512_mul_ps(xv, e[u]), omx); /* l >= 0 */
         const __m512 neg = _mm512_sub_ps(xv, _mm512_mul_ps(omx, e[u])); /* below, or NaN */
         const __m512 num = _mm512_mask_mov_ps(neg, _mm512_cmp_ps_mask(lv, zero, _CMP_GE_OQ), pos);
         __m512 v = _mm512_mul_ps(_mm512_set1_ps(gr), _mm512_div_ps(num, _mm512_add_ps(one, e[u])));

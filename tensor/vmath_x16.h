@@ -1,5 +1,6 @@
-/* vmath_x16.h - (private) vmath.h's f32 e^x and log(1 + e^-a) on several AVX-512 vectors at once, for the
- * AVX-512 variant of the elementwise kernels (ew_isa.h; include only where __AVX512F__ is defined).
+/* vmath_x16.h - (private) vmath.h's f32 exp, log1p(e^-a), tanh, sigmoid and softplus on several AVX-512 vectors
+ * at once, for the AVX-512 variant of the elementwise kernels (ew_isa.h; include only where __AVX512F__ is
+ * defined).
  *
  * Why: each vmath.h function is one chain of ~30 dependent operations. gcc vectorizes a loop over it one vector per
  * iteration, and the core does not look far enough ahead to overlap many iterations, so the chain's latency sets
@@ -34,14 +35,14 @@ VAE__X16_INLINE void vae__x16_exp(__m512 *v, int nu) {
     for (int u = 0; u < nu; u++) { /* clamp, then x = n ln2 + r (vae__reduce_ln2) */
         __m512 x = _mm512_max_ps(_mm512_set1_ps(-104.0f), v[u]);
         x = _mm512_min_ps(_mm512_set1_ps(89.0f), x);
-        const __m512 t = _mm512_add_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)), magic);
+        const __m512 t =
+            _mm512_add_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)), magic);
         const __m512 nf = _mm512_sub_ps(t, magic);
         n[u] = _mm512_sub_epi32(_mm512_castps_si512(t), magic_i);
         r[u] = _mm512_sub_ps(_mm512_sub_ps(x, _mm512_mul_ps(nf, _mm512_set1_ps(0.693359375f))),
                              _mm512_mul_ps(nf, _mm512_set1_ps(-2.12194440e-4f)));
     }
-    for (int u = 0; u < nu; u++)
-        p[u] = _mm512_mul_ps(_mm512_set1_ps(1.0f / 5040), r[u]);
+    for (int u = 0; u < nu; u++) p[u] = _mm512_mul_ps(_mm512_set1_ps(1.0f / 5040), r[u]);
     for (int k = 0; k < 7; k++) {
         const __m512 c = _mm512_set1_ps(poly[k]);
         for (int u = 0; u < nu; u++) {
@@ -91,7 +92,8 @@ VAE__X16_INLINE void vae__x16_tanh(__m512 *v, int nu) {
         __m512 x = _mm512_castsi512_ps(_mm512_andnot_si512(sign, _mm512_castps_si512(v[u])));
         x = _mm512_mul_ps(_mm512_set1_ps(2.0f), _mm512_min_ps(_mm512_set1_ps(9.1f), x));
         x = _mm512_min_ps(_mm512_set1_ps(89.0f), _mm512_max_ps(_mm512_set1_ps(-20.0f), x));
-        const __m512 t = _mm512_add_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)), magic);
+        const __m512 t =
+            _mm512_add_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)), magic);
         const __m512 nf = _mm512_sub_ps(t, magic);
         n[u] = _mm512_sub_epi32(_mm512_castps_si512(t), magic_i);
         r[u] = _mm512_sub_ps(_mm512_sub_ps(x, _mm512_mul_ps(nf, _mm512_set1_ps(0.693359375f))),
@@ -117,13 +119,40 @@ VAE__X16_INLINE void vae__x16_tanh(__m512 *v, int nu) {
         const __m512 small = _mm512_add_ps(_mm512_mul_ps(q, s), _mm512_sub_ps(s, one));
         const __m512 big =
             _mm512_sub_ps(_mm512_mul_ps(_mm512_mul_ps(_mm512_add_ps(q, one), s1), s2), one);
-        const __m512 e = _mm512_mask_mov_ps(
-            small, _mm512_cmpgt_epi32_mask(n[u], _mm512_set1_epi32(24)), big);
+        const __m512 e =
+            _mm512_mask_mov_ps(small, _mm512_cmpgt_epi32_mask(n[u], _mm512_set1_epi32(24)), big);
         const __m512 th = _mm512_div_ps(e, _mm512_add_ps(e, _mm512_set1_ps(2.0f)));
-        v[u] = _mm512_castsi512_ps(_mm512_or_si512( /* vae__copysign(th, v) */
-            _mm512_andnot_si512(sign, _mm512_castps_si512(th)),
-            _mm512_and_si512(sign, _mm512_castps_si512(v[u]))));
+        v[u] =
+            _mm512_castsi512_ps(_mm512_or_si512(/* vae__copysign(th, v) */
+                                                _mm512_andnot_si512(sign, _mm512_castps_si512(th)),
+                                                _mm512_and_si512(sign, _mm512_castps_si512(v[u]))));
     }
+}
+
+/* v[u] = vae_vsigmoidf(v[u]) for u < nu: e = e^-|x|, s = 1 / (1 + e), x < 0 ? e s : s */
+VAE__X16_INLINE void vae__x16_sigmoid(__m512 *v, int nu) {
+    const __m512 one = _mm512_set1_ps(1.0f);
+    __m512 e[16];
+    for (int u = 0; u < nu; u++)
+        e[u] = _mm512_castsi512_ps(
+            _mm512_or_si512(_mm512_castps_si512(v[u]), _mm512_set1_epi32((int)0x80000000u)));
+    vae__x16_exp(e, nu);
+    for (int u = 0; u < nu; u++) {
+        const __m512 s = _mm512_div_ps(one, _mm512_add_ps(one, e[u]));
+        v[u] = _mm512_mask_mov_ps(s, _mm512_cmp_ps_mask(v[u], _mm512_setzero_ps(), _CMP_LT_OQ),
+                                  _mm512_mul_ps(e[u], s));
+    }
+}
+
+/* v[u] = vae_vsoftplusf(v[u]) = max(x, 0) + log(1 + e^-|x|) for u < nu */
+VAE__X16_INLINE void vae__x16_softplus(__m512 *v, int nu) {
+    __m512 t[16];
+    for (int u = 0; u < nu; u++)
+        t[u] = _mm512_castsi512_ps(
+            _mm512_and_si512(_mm512_castps_si512(v[u]), _mm512_set1_epi32(0x7fffffff)));
+    vae__x16_log1p_expn(t, nu);
+    for (int u = 0; u < nu; u++)
+        v[u] = _mm512_add_ps(_mm512_max_ps(v[u], _mm512_setzero_ps()), t[u]);
 }
 
 /* Defines `static int64_t name(const float *a, float *o, int64_t n)`: o = f(a) (f one of the above; o may be a) on
