@@ -12,6 +12,10 @@
  *   time (vae_bench_ew).
  * Special values: NaN in -> NaN out; exp/expm1 overflow to +inf and underflow gradually to subnormals / 0 / -1;
  * log1p(-1) = -inf, log1p(x < -1) = NaN, log1p(+inf) = +inf. f64 kernels keep libm.
+ *
+ * vmath_x16.h repeats exp, log1p_expn, tanh (with expm1), sigmoid and softplus in AVX-512 intrinsics, 8 vectors at a
+ * time, for the AVX-512 kernels' hot loops: change a formula here and there together (tests/test_kernels_threads.c
+ * fails when the AVX-512 path's bits differ from the baseline path's).
  */
 #ifndef VAE_VMATH_H
 #define VAE_VMATH_H

@@ -250,7 +250,8 @@ static void check_size(vae_dtype dt, int64_t K, int64_t B, int64_t D) {
 
 /* f32 inputs spread over every exponent (bit patterns stepped by a prime: NaNs, infinities, subnormals, +-0) plus
  * the edges of vmath.h (-1 for log1p, the clamps of exp/expm1/tanh): each unary op, its gradient, each activation
- * and the Bernoulli pair give the same results on every ISA path (bits, but any NaN for a NaN: see g_any_nan). */
+ * the Bernoulli pair and the Normal log-density pair give the same results on every ISA path (bits, but any NaN for a
+ * NaN: see g_any_nan). */
 static void check_special(void) {
     static const float edge[] = {
         -1.0f, -1.0000001f, -0.99999994f,       -104.0f, -103.99999f, 89.0f, 88.72f, -20.0f,
@@ -286,6 +287,15 @@ static void check_special(void) {
     call cb = {K_BERN, 0, a, y, NULL}, cbg = {K_BERN_GRAD, 0, a, y, lp0};
     CHECK_MSG(same_bits(run_call, &cb, lp, lp0), "special values: bernoulli_lp");
     CHECK_MSG(same_bits(run_call, &cbg, o, init), "special values: bernoulli_lp_grad");
+    /* the Normal log-density pair with special x and special log-scales (e^s: 0, subnormal, inf) */
+    int64_t s3[2] = {3, n};
+    vae_tensor *g3 = rnd(VAE_F32, 2, s3, 1), *g30 = rnd(VAE_F32, 2, s3, 1);
+    CHECK(g3 && g30);
+    if (g3 && g30) {
+        call cn = {K_NLPDF, 0, a, y, a}, cng = {K_NLPDF_GRAD, 0, a, y, a};
+        CHECK_MSG(same_bits(run_call, &cn, o, init), "special values: normal_lpdf");
+        CHECK_MSG(same_bits(run_call, &cng, g3, g30), "special values: normal_lpdf_grad");
+    }
     g_any_nan = 0;
 }
 
