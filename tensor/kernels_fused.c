@@ -273,7 +273,6 @@ BERN_TERMS(double)
  * the result is NaN either way); (l < 0 ? a : 0) = max(-l, 0) and (l > 0 ? a : 0) = max(l, 0), MAXPS returning
  * its second operand for a NaN and for two zeros, as the selects do. */
 #ifdef __AVX512F__
-
 /* lane += bern_lp(x, l) of vectors u < nu, in order */
 VAE__X16_INLINE void bern_lp_x16(const float *x, const float *l, int nu, __m512 *lane) {
     const __m512 zero = _mm512_setzero_ps(), one = _mm512_set1_ps(1.0f);
@@ -349,7 +348,8 @@ BERN_NO_HEAD(double)
 #define BERN(T)                                                                                      \
     /* Rows of out = sum_d bern_lp(x, l). A unit-stride row sums in LANES fixed interleaved        \
      * partial sums (element d goes to lane d % LANES, lanes folded in a fixed tree), which gcc     \
-     * vectorizes without reassociating anything; a strided row sums left to right. Either way the \
+     * vectorizes without reassociating anything (the AVX-512 f32 variant fills the lanes of the   \
+     * whole vectors in bern_lp_head_float); a strided row sums left to right. Either way the      \
      * order depends only on D and the layout, never on the thread split (whole rows per task). */ \
     static void bern_fwd_task_##T(void *vc, int64_t task, int tid) {                                 \
         const bern_ctx *c = vc;                                                                      \

@@ -249,7 +249,7 @@ static void check_size(vae_dtype dt, int64_t K, int64_t B, int64_t D) {
 }
 
 /* f32 inputs spread over every exponent (bit patterns stepped by a prime: NaNs, infinities, subnormals, +-0) plus
- * the edges of vmath.h (-1 for log1p, the clamps of exp/expm1/tanh): each unary op, its gradient, each activation
+ * the edges of vmath.h (-1 for log1p, the clamps of exp/expm1/tanh): each unary op, its gradient, each activation,
  * the Bernoulli pair and the Normal log-density pair give the same results on every ISA path (bits, but any NaN for a
  * NaN: see g_any_nan). */
 static void check_special(void) {
