@@ -123,8 +123,9 @@ static void vae__gemm_grid(int64_t M, int64_t N, int64_t K, int mr, int nr, int 
 /* Read a row-major A in place (the kernel's ukr_da) instead of packing it, for any N (until stop 26 only when the
  * task's N fit one micro-panel): in a W1 step on 2 threads, the two ways alternating call by call in one process
  * (two runs), 100x400x784 188 -> 181 and 186 -> 171 us, 100x40x400 17.0 -> 15.6 and 17.2 -> 14.6 us (each of 2
- * threads splitting N packed all of A, fetched from the other core); W1/W2/W3 on 2 threads +4% to +6% (README, Performance, stop 26). Hot in cache it makes no
- * difference; with 4 KB rows (1024^3) it was 10-20% slower, hence the stride rule in gemm_driver.h. */
+ * threads splitting N packed all of A, fetched from the other core); W1/W2/W3 on 2 threads +4% to +6% (README,
+ * Performance, stop 26). Hot in cache it makes no difference; with 4 KB rows (1024^3) it was 10-20% slower, hence
+ * the stride rule in gemm_driver.h. */
 #define GEMM_DIRECT_A 1
 /* Elements a kernel's pack_a_rows may write past a panel (gemm_kernels.h). */
 #define GEMM_PACK_SLACK 16

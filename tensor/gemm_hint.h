@@ -13,11 +13,11 @@ typedef enum vae__gemm_hint_kind {
     VAE__GEMM_PINNED, /* a grid of as many tasks as threads runs task t on thread t: the row split of the weight
                        * gradient x^T g and the column split of the input gradient g W^T follow the weight's rows */
     VAE__GEMM_KSPLIT  /* B = the weight (K = its rows): on 2 threads, when K falls in exactly two chunks and
-                       * alpha = 1, thread t computes over chunk t (thread 1 into the calling thread's scratch) and the halves are added
-                       * by rows: the sum the serial GEMM forms, (chunk 0) + (chunk 1). Otherwise as PINNED. A K
-                       * of 256 up to one chunk (512 in f32 with AVX-512) is summed in two chunks under this hint on
-                       * every thread count (and so in other low bits than without the hint), so that it can be
-                       * split too: the same bits for any thread count, as always. */
+                       * alpha = 1, thread t computes over chunk t (thread 1 into the calling thread's scratch)
+                       * and the halves are added by rows: the sum the serial GEMM forms, (chunk 0) + (chunk 1).
+                       * Otherwise as PINNED. A K of 256 up to one chunk (512 in f32 with AVX-512) is summed in
+                       * two chunks under this hint on every thread count (and so in other low bits than without
+                       * the hint), so that it can be split too: the same bits for any thread count, as always. */
 } vae__gemm_hint_kind;
 
 /* Set the calling thread's hint for its next GEMM calls; returns the previous one (restore it after). */

@@ -73,17 +73,14 @@ ACT_BODIES(double)
  * (vmath_x16.h: the bits of vmath.h's functions); returns how many elements it did, 0 for other activations and
  * outside the AVX-512 f32 variant. */
 #ifdef __AVX512F__
-VAE__X16_DEFINE_MAP(tanh_map_x16, vae__x16_tanh)
-VAE__X16_DEFINE_MAP(sigmoid_map_x16, vae__x16_sigmoid)
-VAE__X16_DEFINE_MAP(softplus_map_x16, vae__x16_softplus)
 static int64_t act_head_float(vae_kact a, float *o, int64_t n) {
     switch (a) {
     case VAE_KACT_TANH:
-        return tanh_map_x16(o, o, n);
+        return vae__x16_map_tanh(o, o, n);
     case VAE_KACT_SIGMOID:
-        return sigmoid_map_x16(o, o, n);
+        return vae__x16_map_sigmoid(o, o, n);
     case VAE_KACT_SOFTPLUS:
-        return softplus_map_x16(o, o, n);
+        return vae__x16_map_softplus(o, o, n);
     default:
         return 0;
     }

@@ -80,20 +80,16 @@ typedef struct {
  * vectors, 8 vectors at a time (vmath_x16.h: the same bits as vmath.h's functions); returns how many elements it
  * did, else 0. */
 #ifdef __AVX512F__
-VAE__X16_DEFINE_MAP(exp_map_x16, vae__x16_exp)
-VAE__X16_DEFINE_MAP(tanh_map_x16, vae__x16_tanh)
-VAE__X16_DEFINE_MAP(sigmoid_map_x16, vae__x16_sigmoid)
-VAE__X16_DEFINE_MAP(softplus_map_x16, vae__x16_softplus)
 static int64_t unary_head_float(vae_unary op, const float *a, float *o, int64_t n) {
     switch (op) {
     case VAE_U_EXP:
-        return exp_map_x16(a, o, n);
+        return vae__x16_map_exp(a, o, n);
     case VAE_U_TANH:
-        return tanh_map_x16(a, o, n);
+        return vae__x16_map_tanh(a, o, n);
     case VAE_U_SIGMOID:
-        return sigmoid_map_x16(a, o, n);
+        return vae__x16_map_sigmoid(a, o, n);
     case VAE_U_SOFTPLUS:
-        return softplus_map_x16(a, o, n);
+        return vae__x16_map_softplus(a, o, n);
     default:
         return 0;
     }

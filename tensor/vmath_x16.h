@@ -16,6 +16,7 @@
 #define VAE_VMATH_X16_H
 
 #include <immintrin.h>
+#include <stdint.h>
 
 #define VAE__X16_INLINE static inline __attribute__((always_inline))
 
@@ -153,23 +154,27 @@ VAE__X16_INLINE void vae__x16_softplus(__m512 *v, int nu) {
         v[u] = _mm512_add_ps(_mm512_max_ps(v[u], _mm512_setzero_ps()), t[u]);
 }
 
-/* Defines `static int64_t name(const float *a, float *o, int64_t n)`: o = f(a) (f one of the above; o may be a) on
- * the leading whole vectors of a[0..n), VAE__X16_U at a time; returns how many elements it did. */
-#define VAE__X16_DEFINE_MAP(name, f)                                                               \
-    static int64_t name(const float *a, float *o, int64_t n) {                                     \
+/* vae__x16_map_f(a, o, n): o = f(a) (o may be a) on the leading whole vectors of a[0..n), VAE__X16_U vectors at a
+ * time, then one at a time; returns how many elements it did (the caller's scalar loop does the rest). */
+#define VAE__X16_DEFINE_MAP(f)                                                                     \
+    static inline int64_t vae__x16_map_##f(const float *a, float *o, int64_t n) {                  \
         int64_t i = 0;                                                                             \
         for (; i + 16 * VAE__X16_U <= n; i += 16 * VAE__X16_U) {                                   \
             __m512 v[VAE__X16_U];                                                                  \
             for (int u = 0; u < VAE__X16_U; u++) v[u] = _mm512_loadu_ps(a + i + 16 * u);           \
-            f(v, VAE__X16_U);                                                                      \
+            vae__x16_##f(v, VAE__X16_U);                                                           \
             for (int u = 0; u < VAE__X16_U; u++) _mm512_storeu_ps(o + i + 16 * u, v[u]);           \
         }                                                                                          \
         for (; i + 16 <= n; i += 16) {                                                             \
             __m512 v = _mm512_loadu_ps(a + i);                                                     \
-            f(&v, 1);                                                                              \
+            vae__x16_##f(&v, 1);                                                                   \
             _mm512_storeu_ps(o + i, v);                                                            \
         }                                                                                          \
         return i;                                                                                  \
     }
+VAE__X16_DEFINE_MAP(exp)
+VAE__X16_DEFINE_MAP(tanh)
+VAE__X16_DEFINE_MAP(sigmoid)
+VAE__X16_DEFINE_MAP(softplus)
 
 #endif

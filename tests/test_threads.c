@@ -445,7 +445,8 @@ static void test_owner_map(void) {
         const double want = vae_k_sumsq(x + 3 * N, N, 0);
         double got = -1;
         vae_k_adam_f32(x, x + N, x + 2 * N, x + 3 * N, N, &a, NULL, &got);
-        CHECK_MSG(memcmp(&got, &want, sizeof got) == 0, "pattern %d: Adam's sum of squares on 1 thread: %.17g, want %.17g",
+        CHECK_MSG(memcmp(&got, &want, sizeof got) == 0,
+                  "pattern %d: Adam's sum of squares on 1 thread: %.17g, want %.17g",
                   pat, got, want);
         for (int mi = 0; mi < 2; mi++)
             for (int nt = 2; nt <= 3; nt++) { /* the map on 2 threads; ignored on 3 */
