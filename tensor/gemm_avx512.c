@@ -30,8 +30,12 @@ enum { S_KC = 512, S_NC = 384, D_KC = 192, D_NC = 384 };
 #define UKR_MLOADU(m, p)     _mm512_maskz_loadu_ps(m, p)
 #define UKR_MSTOREU(p, m, v) _mm512_mask_storeu_ps(p, m, v)
 #define UKR_DIRECT_A         1
+#define UKR_PREFETCH_B(p)    _mm_prefetch((const char *)(p), _MM_HINT_T0)
+#define UKR_PFD              16
 #include "gemm_ukr.h"
 #undef UKR_DIRECT_A
+#undef UKR_PREFETCH_B
+#undef UKR_PFD
 #undef UKR_NAME
 #undef UKR_T
 #undef UKR_V
@@ -137,5 +141,5 @@ static void pack_cols_s512(int n, int npad, int64_t kc, const float *B, int64_t 
 }
 
 const vae__sgemm_kernel vae__sgemm_avx512 = {
-    ukr_s512, pack_rows_s512, pack_cols_s512, 12, 32, 16, S_KC, S_NC, ukr_s512_da};
-const vae__dgemm_kernel vae__dgemm_avx512 = {ukr_d512, NULL, NULL, 12, 16, 8, D_KC, D_NC, NULL};
+    ukr_s512, pack_rows_s512, pack_cols_s512, 12, 32, 16, S_KC, S_NC, ukr_s512_da, ukr_s512_pf, ukr_s512_da_pf};
+const vae__dgemm_kernel vae__dgemm_avx512 = {ukr_d512, NULL, NULL, 12, 16, 8, D_KC, D_NC, NULL, NULL, NULL};

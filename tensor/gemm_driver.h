@@ -146,13 +146,16 @@ static void DRV_(block)(const DRV_(ctx) * x, int64_t m0, int64_t m1, int64_t n0,
                         const int direct = direct_b && n == kd->nr;
                         const DRV_T *bp = direct ? x->B + p0 * x->rsb + jc + jr : bbuf + kc * jr;
                         DRV_T *cp = x->C + i0 * x->rsc + (jc + jr) * x->csc;
+                        /* The first A panel meets this strip of an in-place B before any cache holds it
+                         * (a weight, last touched by the previous step's update): prefetch it ahead. */
+                        const int pf = direct && ip == ip0;
                         if (direct_a)
-                            kd->ukr_da(kc, x->A + i0 * x->rsa + p0, x->rsa, bp,
-                                       direct ? x->rsb : npad, cp, x->rsc, x->csc, (int)m, n,
-                                       x->alpha, beta);
+                            (pf && kd->ukr_da_pf ? kd->ukr_da_pf : kd->ukr_da)(
+                                kc, x->A + i0 * x->rsa + p0, x->rsa, bp, direct ? x->rsb : npad, cp, x->rsc,
+                                x->csc, (int)m, n, x->alpha, beta);
                         else
-                            kd->ukr(kc, ap, bp, direct ? x->rsb : npad, cp, x->rsc, x->csc,
-                                    (int)m, n, x->alpha, beta);
+                            (pf && kd->ukr_pf ? kd->ukr_pf : kd->ukr)(kc, ap, bp, direct ? x->rsb : npad, cp,
+                                                                     x->rsc, x->csc, (int)m, n, x->alpha, beta);
                     }
                 }
             }

@@ -44,13 +44,17 @@ typedef void (*vae__dgemm_pack_cols)(int n, int npad, int64_t kc, const double *
 
 /* A kernel and the blocking that suits it: kc = largest K chunk (A micro-panel mr x kc stays in
  * L1d), nc = N block (packed B block kc x nc stays in L2). nc is a multiple of nr, nr a multiple of
- * nr_pad. */
+ * nr_pad. ukr_pf / ukr_da_pf (optional, same contract and bits as ukr / ukr_da): the kernels that also prefetch
+ * B a few rows ahead, for the first sweep over a B read in place, which then usually comes from L3 or memory
+ * (gemm_driver.h). */
 typedef struct vae__sgemm_kernel {
     vae__sgemm_ukr ukr;
     vae__sgemm_pack_rows pack_a_rows; /* NULL: generic C packing */
     vae__sgemm_pack_cols pack_b_cols; /* NULL: generic C packing */
     int mr, nr, nr_pad, kc, nc;
     vae__sgemm_ukr_da ukr_da; /* NULL: A always packed */
+    vae__sgemm_ukr ukr_pf;    /* NULL: ukr */
+    vae__sgemm_ukr_da ukr_da_pf;
 } vae__sgemm_kernel;
 
 typedef struct vae__dgemm_kernel {
@@ -59,6 +63,8 @@ typedef struct vae__dgemm_kernel {
     vae__dgemm_pack_cols pack_b_cols;
     int mr, nr, nr_pad, kc, nc;
     vae__dgemm_ukr_da ukr_da;
+    vae__dgemm_ukr ukr_pf;
+    vae__dgemm_ukr_da ukr_da_pf;
 } vae__dgemm_kernel;
 
 #if defined(VAE_HAVE_AVX2)
