@@ -93,6 +93,30 @@ static void usage(FILE *f) {
 
 /* ---- the table ---- */
 
+/* "model name (family F, model M)" from /proc/cpuinfo, as JSON-safe text: machines of one kind differ in CPU
+ * model (an AMD EPYC of family 25 executes a 512-bit FMA in two halves, one of family 26 at full width: twice the
+ * peak), and every figure here depends on it. "unknown" where there is no /proc/cpuinfo. */
+static void cpu_desc(char *out, size_t n) {
+    char name[96] = "unknown", fam[16] = "?", model[16] = "?", line[256];
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    while (f && fgets(line, sizeof line, f)) {
+        char *v = strchr(line, ':');
+        if (!v) continue;
+        v += strspn(v + 1, " \t") + 1;
+        v[strcspn(v, "\n")] = 0;
+        for (char *q = v; *q; q++)
+            if (*q == '"' || *q == '\\' || (unsigned char)*q < 32) *q = ' ';
+        if (strncmp(line, "model name", 10) == 0 && !strcmp(name, "unknown"))
+            snprintf(name, sizeof name, "%s", v);
+        else if (strncmp(line, "cpu family", 10) == 0 && fam[0] == '?')
+            snprintf(fam, sizeof fam, "%s", v);
+        else if (strncmp(line, "model\t", 6) == 0 && model[0] == '?')
+            snprintf(model, sizeof model, "%s", v);
+    }
+    if (f) fclose(f);
+    snprintf(out, n, "%s (family %s, model %s)", name, fam, model);
+}
+
 static void row(const char *what, const char *target, const char *measured, int ok) {
     printf("%-58s %-22s %-42s %s\n", what, target, measured, ok < 0 ? "" : ok ? "ok" : "MISSED");
 }
@@ -188,7 +212,13 @@ static void print_table(const vae_bench_kernels_res *kr, const vae_bench_wl_res 
             const double lim = vae_bench_fma_limit(r, c, k);
             snprintf(m, sizeof m, "%.0f%%, %.0f samples/s (%.1f%% of it)", 100 * p->gemm_share, lim,
                      100 * p->samples_per_s / lim);
-            row(what, "-", m, -1);
+            /* The issue's targets as shares of the limit (the samples/s targets above were set on a machine
+             * with twice this kind's FMA width in some of its CPU models: a share holds on every one): W1 60%
+             * and W2 72% on all threads, both 75% on one. */
+            const double want = k == 0 ? 0.75 : w1 ? 0.60 : 0.72;
+            char tg[40] = "-";
+            if ((w1 || w2) && (k == 0 || two)) snprintf(tg, sizeof tg, ">= %.0f%% of the limit", 100 * want);
+            row(what, tg, m, (w1 || w2) && (k == 0 || two) ? p->samples_per_s >= want * lim : -1);
         }
         snprintf(what, sizeof what, "%s GEMM MFLOP/step, peak RSS", r->name);
         snprintf(m, sizeof m, "%.1f, %.1f MiB", 1e-6 * r->gemm_flops_per_step,
@@ -281,6 +311,9 @@ int main(int argc, char **argv) {
      * the machine to itself gets about (1 + all) / 2 cores; much less means other processes ran
      * too and every figure, the peak included, is suspect. */
     const double cores = (cpu_s() - cpu0) / (wall_s() - wall0), expect = 0.5 * (1 + all);
+    char cpu[160];
+    cpu_desc(cpu, sizeof cpu);
+    printf("CPU: %s\n", cpu);
     printf("CPU obtained: %.2f cores on average (about %.1f expected on an idle machine)%s\n",
            cores, expect,
            cores < 0.85 * expect ? ": the machine was busy, figures are not representative" : "");
@@ -293,9 +326,9 @@ int main(int argc, char **argv) {
         }
         fprintf(f,
                 "{\"smoke\":%s,\"data\":\"%s\",\"simd\":\"%s\",\"threads\":[1,%d],"
-                "\"cpu_cores_obtained\":%.3f,\"kernels\":",
+                "\"cpu\":\"%s\",\"cpu_cores_obtained\":%.3f,\"kernels\":",
                 smoke ? "true" : "false", synth ? "synthetic" : "mnist",
-                vae_simd_path_name(vae_simd_get_path()), all, cores);
+                vae_simd_path_name(vae_simd_get_path()), all, cpu, cores);
         if (kernels)
             vae_bench_kernels_json(f, &kr);
         else
