@@ -46,9 +46,9 @@ static void ukr_d_portable(int64_t kc, const double *a, const double *b, int64_t
 }
 
 static const vae__sgemm_kernel sgemm_portable = {ukr_s_portable, NULL, NULL, PS_MR, PS_NR,
-                                                 PS_NR,          256,  512,  NULL, NULL, NULL};
+                                                 PS_NR,          256,  512,  NULL, NULL, NULL, NULL, NULL};
 static const vae__dgemm_kernel dgemm_portable = {ukr_d_portable, NULL, NULL, PD_MR, PD_NR,
-                                                 PD_NR,          256,  256,  NULL, NULL, NULL};
+                                                 PD_NR,          256,  256,  NULL, NULL, NULL, NULL, NULL};
 
 /* ---- the caller's hint (gemm_hint.h) ---- */
 

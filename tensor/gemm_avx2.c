@@ -118,5 +118,5 @@ static void pack_cols_s256(int n, int npad, int64_t kc, const float *B, int64_t 
 }
 
 const vae__sgemm_kernel vae__sgemm_avx2 = {ukr_s256, pack_rows_s256, pack_cols_s256, 6, 16, 8, S_KC,
-                                           S_NC, ukr_s256_da, NULL, NULL};
-const vae__dgemm_kernel vae__dgemm_avx2 = {ukr_d256, NULL, NULL, 6, 8, 4, D_KC, D_NC, NULL, NULL, NULL};
+                                           S_NC, ukr_s256_da, NULL, NULL, NULL, NULL};
+const vae__dgemm_kernel vae__dgemm_avx2 = {ukr_d256, NULL, NULL, 6, 8, 4, D_KC, D_NC, NULL, NULL, NULL, NULL, NULL};

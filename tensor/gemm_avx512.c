@@ -140,6 +140,35 @@ static void pack_cols_s512(int n, int npad, int64_t kc, const float *B, int64_t 
     }
 }
 
+/* The row-by-row packers below read one short run per row of a matrix whose rows lie far apart (an activation
+ * or a gradient, usually in L3 or memory): they prefetch the row PACK_PFD ahead. Each replaces a memcpy call
+ * per row (48 or 128 bytes), which `perf` put at ~8% of W2's GEMM time. */
+#ifndef PACK_PFD
+#define PACK_PFD 16
+#endif
+
+/* dst[k*m + i] = A[k*csa + i], i < m <= 16: one masked vector per k. */
+static void pack_cols_a_s512(int m, int64_t kc, const float *A, int64_t csa, float *dst) {
+    const __mmask16 mk = (__mmask16)((1u << m) - 1u);
+    for (int64_t k = 0; k < kc; k++, A += csa, dst += m) {
+        _mm_prefetch((const char *)(A + PACK_PFD * csa), _MM_HINT_T0);
+        _mm512_mask_storeu_ps(dst, mk, _mm512_maskz_loadu_ps(mk, A));
+    }
+}
+
+/* dst[k*npad + j] = B[k*rsb + j] for j < n <= 32, zeros up to npad: two masked vectors per k. */
+static void pack_b_rows_s512(int n, int npad, int64_t kc, const float *B, int64_t rsb, float *dst) {
+    const __mmask16 m0 = (__mmask16)(n >= 16 ? 0xffffu : (1u << n) - 1u);
+    const __mmask16 m1 = (__mmask16)(n >= 32 ? 0xffffu : n > 16 ? (1u << (n - 16)) - 1u : 0u);
+    for (int64_t k = 0; k < kc; k++, B += rsb, dst += npad) {
+        _mm_prefetch((const char *)(B + PACK_PFD * rsb), _MM_HINT_T0);
+        if (n > 16) _mm_prefetch((const char *)(B + PACK_PFD * rsb + 16), _MM_HINT_T0);
+        _mm512_storeu_ps(dst, _mm512_maskz_loadu_ps(m0, B));
+        if (npad > 16) _mm512_storeu_ps(dst + 16, _mm512_maskz_loadu_ps(m1, B + 16));
+    }
+}
+
 const vae__sgemm_kernel vae__sgemm_avx512 = {
-    ukr_s512, pack_rows_s512, pack_cols_s512, 12, 32, 16, S_KC, S_NC, ukr_s512_da, ukr_s512_pf, ukr_s512_da_pf};
-const vae__dgemm_kernel vae__dgemm_avx512 = {ukr_d512, NULL, NULL, 12, 16, 8, D_KC, D_NC, NULL, NULL, NULL};
+    ukr_s512, pack_rows_s512, pack_cols_s512, 12, 32, 16, S_KC, S_NC, ukr_s512_da, ukr_s512_pf, ukr_s512_da_pf,
+    pack_cols_a_s512, pack_b_rows_s512};
+const vae__dgemm_kernel vae__dgemm_avx512 = {ukr_d512, NULL, NULL, 12, 16, 8, D_KC, D_NC, NULL, NULL, NULL, NULL, NULL};

@@ -117,6 +117,8 @@ static void DRV_(block)(const DRV_(ctx) * x, int64_t m0, int64_t m1, int64_t n0,
                 DRV_T *dst = abuf + (ip - ip0) * pstride;
                 if (x->csa == 1 && kd->pack_a_rows)
                     kd->pack_a_rows((int)m, kc, ap, x->rsa, dst);
+                else if (x->rsa == 1 && kd->pack_a_cols)
+                    kd->pack_a_cols((int)m, kc, ap, x->csa, dst);
                 else
                     DRV_(pack_a)((int)m, kc, ap, x->rsa, x->csa, dst);
             }
@@ -133,6 +135,8 @@ static void DRV_(block)(const DRV_(ctx) * x, int64_t m0, int64_t m1, int64_t n0,
                     const DRV_T *bsrc = x->B + p0 * x->rsb + (jc + jr) * x->csb;
                     if (x->rsb == 1 && x->csb != 1 && kd->pack_b_cols)
                         kd->pack_b_cols(n, npad, kc, bsrc, x->csb, bbuf + kc * jr);
+                    else if (x->csb == 1 && kd->pack_b_rows)
+                        kd->pack_b_rows(n, npad, kc, bsrc, x->rsb, bbuf + kc * jr);
                     else
                         DRV_(pack_b)(n, npad, kc, bsrc, x->rsb, x->csb, bbuf + kc * jr);
                 }

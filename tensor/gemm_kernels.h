@@ -42,6 +42,17 @@ typedef void (*vae__sgemm_pack_cols)(int n, int npad, int64_t kc, const float *B
 typedef void (*vae__dgemm_pack_cols)(int n, int npad, int64_t kc, const double *B, int64_t csb,
                                      double *dst);
 
+/* Optional fast packing of an A micro-panel whose columns are contiguous (rsa == 1: the x^T of a weight gradient
+ * x^T g): dst[k*m + i] = A[k*csa + i] for i < m, k < kc. */
+typedef void (*vae__sgemm_pack_cols_a)(int m, int64_t kc, const float *A, int64_t csa, float *dst);
+typedef void (*vae__dgemm_pack_cols_a)(int m, int64_t kc, const double *A, int64_t csa, double *dst);
+/* Optional fast packing of a B micro-panel whose rows are contiguous (csb == 1): dst[k*npad + j] =
+ * B[k*rsb + j] for j < n, zero for n <= j < npad. */
+typedef void (*vae__sgemm_pack_b_rows)(int n, int npad, int64_t kc, const float *B, int64_t rsb,
+                                       float *dst);
+typedef void (*vae__dgemm_pack_b_rows)(int n, int npad, int64_t kc, const double *B, int64_t rsb,
+                                       double *dst);
+
 /* A kernel and the blocking that suits it: kc = largest K chunk (A micro-panel mr x kc stays in
  * L1d), nc = N block (packed B block kc x nc stays in L2). nc is a multiple of nr, nr a multiple of
  * nr_pad. ukr_pf / ukr_da_pf (optional, same contract and bits as ukr / ukr_da): the kernels that also prefetch
@@ -55,6 +66,8 @@ typedef struct vae__sgemm_kernel {
     vae__sgemm_ukr_da ukr_da; /* NULL: A always packed */
     vae__sgemm_ukr ukr_pf;    /* NULL: ukr */
     vae__sgemm_ukr_da ukr_da_pf;
+    vae__sgemm_pack_cols_a pack_a_cols; /* NULL: generic C packing */
+    vae__sgemm_pack_b_rows pack_b_rows; /* NULL: generic C packing (a memcpy per row) */
 } vae__sgemm_kernel;
 
 typedef struct vae__dgemm_kernel {
@@ -65,6 +78,8 @@ typedef struct vae__dgemm_kernel {
     vae__dgemm_ukr_da ukr_da;
     vae__dgemm_ukr ukr_pf;
     vae__dgemm_ukr_da ukr_da_pf;
+    vae__dgemm_pack_cols_a pack_a_cols;
+    vae__dgemm_pack_b_rows pack_b_rows;
 } vae__dgemm_kernel;
 
 #if defined(VAE_HAVE_AVX2)
