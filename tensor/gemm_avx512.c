@@ -143,9 +143,7 @@ static void pack_cols_s512(int n, int npad, int64_t kc, const float *B, int64_t 
 /* The row-by-row packers below read one short run per row of a matrix whose rows lie far apart (an activation
  * or a gradient, usually in L3 or memory): they prefetch the row PACK_PFD ahead. Each replaces a memcpy call
  * per row (48 or 128 bytes), which `perf` put at ~8% of W2's GEMM time. */
-#ifndef PACK_PFD
-#define PACK_PFD 16
-#endif
+enum { PACK_PFD = 16 }; /* rows; 4 and 32 were slower on W2's products */
 
 /* dst[k*m + i] = A[k*csa + i], i < m <= 16: one masked vector per k. */
 static void pack_cols_a_s512(int m, int64_t kc, const float *A, int64_t csa, float *dst) {
