@@ -13,7 +13,9 @@
  * row-major (csa = 1, row stride not a multiple of 256 bytes) and the kernel has ukr_da, A is read
  * in place instead of packed: its m rows are as many contiguous streams as the packed panel's
  * one, and the copy is saved (on 2 threads each task would copy all of a shared A; gemm.c,
- * GEMM_DIRECT_A).
+ * GEMM_DIRECT_A). Operands mostly arrive from L3 or memory (a training step's products each read what the op
+ * before wrote): the first A panel's sweep over a B read in place runs the kernel's prefetching twin (ukr_pf),
+ * and the kernel's packers (pack_a_cols, pack_b_rows, AVX-512) prefetch the rows they will copy next.
  */
 
 typedef struct DRV_(ctx) {
