@@ -212,9 +212,9 @@ static void print_table(const vae_bench_kernels_res *kr, const vae_bench_wl_res 
             const double lim = vae_bench_fma_limit(r, c, k);
             snprintf(m, sizeof m, "%.0f%%, %.0f samples/s (%.1f%% of it)", 100 * p->gemm_share, lim,
                      100 * p->samples_per_s / lim);
-            /* The issue's targets as shares of the limit (the samples/s targets above were set on a machine
-             * with twice this kind's FMA width in some of its CPU models: a share holds on every one): W1 60%
-             * and W2 72% on all threads, both 75% on one. */
+            /* The issue's targets as shares of the limit: W1 60% and W2 72% on all threads, both 75% on one.
+             * The samples/s targets above were set on a CPU with twice the FMA peak of some machines of this
+             * kind (cpu_desc); a share means the same on either. */
             const double want = k == 0 ? 0.75 : w1 ? 0.60 : 0.72;
             char tg[40] = "-";
             if ((w1 || w2) && (k == 0 || two)) snprintf(tg, sizeof tg, ">= %.0f%% of the limit", 100 * want);
